@@ -1,0 +1,207 @@
+"""Settings: described once as data, loaded from TOML, overridden by ``SYNDICATE_*`` and flags.
+
+Precedence, lowest first: built-in default < ``syndicate.toml`` < environment < command-line flag.
+Every setting is listed in ``SETTINGS``; the CLI, validation and ``docs/configuration.md`` come from it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; the message says which setting and why."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    kind: type  # str, int, bool, float, list (of str) or dict (str -> str)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("title", "syndicate", "Site title, used as the title of the site-wide feed.", str),
+    Setting("description", "", "Site description (RSS channel description, feed subtitle).", str),
+    Setting("url", "http://localhost:8000", "Public site URL; permalinks and relative links resolve against it.", str),
+    Setting("feed_url", "", "Public base URL of the feeds (default: <url>/feeds).", str),
+    Setting("author", "", "Default author when a post names none.", str),
+    Setting("language", "zh-CN", "Language of the feeds (BCP 47 tag).", str),
+    Setting("timezone", "UTC", "IANA time zone for dates written without an offset.", str),
+    Setting("permalink", "/:categories/:year/:month/:day/:title:output_ext", "Jekyll permalink pattern.", str),
+    Setting("posts", "_posts", "Directory of posts (relative to the config file).", str),
+    Setting("out", "feeds", "Output directory for built feeds (relative to the config file).", str),
+    Setting("cache", "", "Parse cache (SQLite) path; default <out>/.syndicate-cache.sqlite3; 'off' disables.", str),
+    Setting("limit", 50, "Entries per feed document; older entries go to RFC 5005 archive pages.", int),
+    Setting("future", False, "Include posts dated in the future.", bool),
+    Setting("excerpt_only", False, "Feeds carry summaries only, no full content.", bool),
+    Setting("ttl", 60, "RSS <ttl> in minutes.", int),
+    Setting(
+        "attribution_patterns",
+        [r"文章来源[：:]\s*(?P<name>[^<>\n）)]+)", r"来源[：:]\s*(?P<name>[^<>\n）)]+)", r"Source:\s*(?P<name>[^<>\n]+)"],
+        "Regular expressions finding the original publication's name in a body (group 'name').",
+        list,
+    ),
+    Setting("display_names", {}, "Display names for categories/tags by name or slug, e.g. youjiangribao = '右江日报'.", dict),
+    Setting("host", "127.0.0.1", "Address the server binds.", str),
+    Setting("port", 8000, "Port the server binds.", int),
+    Setting("max_age", 300, "Cache-Control max-age for feeds, seconds.", int),
+    Setting("rescan_minutes", 15.0, "Interval of the scheduled full rescan, minutes (0 disables).", float),
+    Setting("debounce_ms", 50, "Watcher debounce: a burst of file events within this many ms gives one rebuild.", int),
+    Setting("watch", True, "Watch the posts directory for changes while serving.", bool),
+    Setting("hub", "", "WebSub hub URL to advertise and ping after rebuilds (empty: none).", str),
+    Setting("query_limit", 100, "Largest ?limit= accepted by query feeds.", int),
+    Setting("access_log", False, "Write an access log line per request.", bool),
+    Setting("admin_token", "", "Bearer token for /admin routes (empty: admin disabled). Prefer the env variable.", str),
+    Setting("admin_rate", 10, "Regenerate requests allowed per client per minute.", int),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    title: str = "syndicate"
+    description: str = ""
+    url: str = "http://localhost:8000"
+    feed_url: str = ""
+    author: str = ""
+    language: str = "zh-CN"
+    timezone: str = "UTC"
+    permalink: str = "/:categories/:year/:month/:day/:title:output_ext"
+    posts: Path = Path("_posts")
+    out: Path = Path("feeds")
+    cache: str = ""
+    limit: int = 50
+    future: bool = False
+    excerpt_only: bool = False
+    ttl: int = 60
+    attribution_patterns: tuple[str, ...] = field(default_factory=tuple)
+    display_names: Mapping[str, str] = field(default_factory=dict)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_age: int = 300
+    rescan_minutes: float = 15.0
+    debounce_ms: int = 50
+    watch: bool = True
+    hub: str = ""
+    query_limit: int = 100
+    access_log: bool = False
+    admin_token: str = ""
+    admin_rate: int = 10
+
+    @property
+    def site_url(self) -> str:
+        return self.url.rstrip("/")
+
+    @property
+    def feeds_url(self) -> str:
+        return (self.feed_url or self.site_url + "/feeds").rstrip("/")
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def cache_path(self) -> Path | None:
+        if self.cache == "off":
+            return None
+        return Path(self.cache) if self.cache else self.out / ".syndicate-cache.sqlite3"
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _coerce(setting: Setting, value: Any, origin: str) -> Any:
+    kind = setting.kind
+    where = f"setting '{setting.name}' (from {origin})"
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+            return value.strip().lower() in {"1", "true", "yes", "on"}
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    if kind in (int, float):
+        if isinstance(value, bool):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        try:
+            number = kind(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: expected a number, got {value!r}") from None
+        if number < 0:
+            raise ConfigError(f"{where}: must not be negative, got {value!r}")
+        return number
+    if kind is list:
+        if isinstance(value, str):
+            return (value,)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise ConfigError(f"{where}: expected a list of strings")
+    if kind is dict:
+        if isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            return dict(value)
+        raise ConfigError(f"{where}: expected a table of names to display names")
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: expected text, got {value!r}")
+    return value
+
+
+def load_settings(
+    config_file: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Load settings from defaults, an optional TOML file, ``SYNDICATE_*`` variables and overrides.
+
+    ``posts``, ``out`` and ``cache`` given in the file are relative to the file's directory; given as
+    overrides or environment variables they are relative to the working directory.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {s.name: s.default for s in SETTINGS}
+    base = Path.cwd()
+    if config_file is not None:
+        try:
+            raw = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {config_file}: {exc.strerror or exc}") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"config file {config_file} is not valid TOML: {exc}") from None
+        base = config_file.resolve().parent
+        for key, value in raw.items():
+            if key not in _BY_NAME:
+                raise ConfigError(f"config file {config_file}: unknown setting '{key}'")
+            values[key] = _coerce(_BY_NAME[key], value, str(config_file))
+            if key in ("posts", "out") or (key == "cache" and value not in ("", "off")):
+                values[key] = str((base / value)) if not Path(value).is_absolute() else value
+    for s in SETTINGS:
+        env_name = "SYNDICATE_" + s.name.upper()
+        if env_name in environ and s.kind not in (list, dict):
+            values[s.name] = _coerce(s, environ[env_name], env_name)
+    for key, value in (overrides or {}).items():
+        if value is None:
+            continue
+        if key not in _BY_NAME:
+            raise ConfigError(f"unknown setting '{key}'")
+        values[key] = _coerce(_BY_NAME[key], str(value) if isinstance(value, Path) else value, "command line")
+    values["attribution_patterns"] = tuple(values["attribution_patterns"])
+    values["posts"] = Path(values["posts"])
+    values["out"] = Path(values["out"])
+    try:
+        zoneinfo.ZoneInfo(values["timezone"])
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"setting 'timezone': unknown time zone {values['timezone']!r}") from None
+    if values["limit"] < 1:
+        raise ConfigError("setting 'limit': must be at least 1")
+    for name in ("url", "feed_url", "hub"):
+        v = values[name]
+        if v and not v.startswith(("http://", "https://")):
+            raise ConfigError(f"setting '{name}': expected an http(s) URL, got {v!r}")
+    return Settings(**values)
