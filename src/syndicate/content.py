@@ -1,0 +1,434 @@
+"""Post bodies as feed content: Markdown/HTML rendered, sanitised, absolutised, stripped of site chrome, summarised.
+
+Everything here is pure (no I/O) and must accept any ``str``: post bodies are untrusted input that ends up inside
+feeds read by other people's software, so the output is held to two contracts:
+
+* safe: nh3 (ammonia) removes scripts, event handlers, embedded content and non-http(s)/mailto URLs;
+* well-formed: the fragment parses as XML when wrapped in ``<div>`` (void elements self-closed, only XML's five
+  entities, no characters XML 1.0 forbids), so it can go into Atom/RSS verbatim or escaped without breaking them.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import re
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
+
+import nh3
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+__all__ = ["clean_text", "render_body", "summarize"]
+
+# XML 1.0 §2.2 Char production: everything except #x9 #xA #xD, #x20-#xD7FF, #xE000-#xFFFD, #x10000-#x10FFFF.
+# Lone surrogates can reach us from `surrogateescape`-decoded input; they are not characters at all.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def clean_text(text: str) -> str:
+    """Remove characters illegal in XML 1.0 (C0 controls except \\t \\n \\r, U+FFFE/U+FFFF, lone surrogates)."""
+    return _XML_ILLEGAL.sub("", text)
+
+
+# --- rendering ------------------------------------------------------------------------------------------------------
+
+_TAGS = frozenset(
+    {
+        "a", "abbr", "acronym", "b", "bdi", "bdo", "blockquote", "br", "caption", "center", "cite", "code", "col",
+        "colgroup", "dd", "del", "details", "dfn", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3",
+        "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "rp", "rt", "ruby",
+        "s", "samp", "small", "span", "strike", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot",
+        "th", "thead", "time", "tr", "tt", "u", "ul", "var", "wbr",
+    }
+)  # fmt: skip
+# Elements whose *content* is not article text either: code, embedded documents, form widgets.
+_CLEAN_CONTENT_TAGS = frozenset(
+    {
+        "script", "style", "iframe", "object", "embed", "noscript", "noembed", "noframes", "template", "textarea",
+        "select", "title", "xmp", "svg", "math", "frameset", "applet",
+    }
+)  # fmt: skip
+_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "p": {"class"},
+    "div": {"class"},
+    "span": {"class"},
+    "pre": {"class"},
+    "code": {"class"},
+    "td": {"colspan", "rowspan", "align"},
+    "th": {"colspan", "rowspan", "align", "scope"},
+    "ol": {"start"},
+    "time": {"datetime"},
+    "abbr": {"title"},
+}
+_URL_SCHEMES = frozenset({"http", "https", "mailto"})
+# HTML void elements: serialised self-closed so XML parsers accept them.
+_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"})
+
+
+@functools.lru_cache(maxsize=1)
+def _markdown() -> MarkdownIt:
+    # CommonMark with raw HTML: posts are "HTML inside a Markdown file". No linkify: bare text URLs stay text,
+    # only explicit <http://…> autolinks become links (CommonMark §6.5).
+    return MarkdownIt("commonmark", {"html": True, "linkify": False})
+
+
+@functools.lru_cache(maxsize=1)
+def _cleaner() -> nh3.Cleaner:
+    return nh3.Cleaner(
+        tags=set(_TAGS),
+        clean_content_tags=set(_CLEAN_CONTENT_TAGS),
+        attributes={tag: set(names) for tag, names in _ATTRIBUTES.items()},
+        url_schemes=set(_URL_SCHEMES),
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    )
+
+
+# html5ever's tree builder does a scope scan per block start tag, so nesting depth costs quadratic time
+# (100,000 unclosed <div>s take minutes). Real articles never nest this deep; flatten anything deeper.
+_MAX_DEPTH = 256
+_TAG_TOKEN = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)\b[^<>]*>")
+# Start tags the HTML tree builder closes implicitly, so counting them would overstate depth.
+_SELF_CLOSING_SIBLINGS = frozenset({"p", "li", "dt", "dd", "tr", "td", "th", "option", "rt", "rp"})
+
+
+def _limit_nesting(markup: str) -> str:
+    depth = 0
+    dropped = 0
+    pieces: list[str] = []
+    last = 0
+    for match in _TAG_TOKEN.finditer(markup):
+        name = match.group(2).lower()
+        if name in _VOID or name in _SELF_CLOSING_SIBLINGS:
+            continue
+        if not match.group(1):
+            if depth >= _MAX_DEPTH:
+                dropped += 1
+                pieces.append(markup[last : match.start()])
+                last = match.end()
+            else:
+                depth += 1
+        elif dropped:
+            dropped -= 1
+            pieces.append(markup[last : match.start()])
+            last = match.end()
+        elif depth:
+            depth -= 1
+    if not pieces:
+        return markup
+    pieces.append(markup[last:])
+    return "".join(pieces)
+
+
+def render_body(body: str, *, page_url: str, site_url: str) -> str:
+    """Render a post body (Markdown with raw HTML) to a sanitised, XML-well-formed HTML fragment for feeds.
+
+    Relative and root-relative URLs resolve against ``page_url``; protocol-relative ones (``//host/…``) take the
+    scheme of ``site_url``. Trailing site navigation — final blocks made only of links back into the site and
+    separators, like ``[Back](//host/category/x.html)｜[Home](//host/)`` — is dropped, as long as some content
+    stays before it; a final link to another host (e.g. the original article) is kept.
+    """
+    rendered = _markdown().render(clean_text(body))
+    sanitised = _cleaner().clean(_limit_nesting(rendered))
+    fragment = _Fragment(page_url=page_url, site_url=site_url)
+    fragment.feed(sanitised)
+    fragment.close()
+    return clean_text(fragment.serialize())
+
+
+# --- URLs -----------------------------------------------------------------------------------------------------------
+
+_URL_STRIP = "".join(chr(c) for c in range(0x21))
+_URL_TABS = re.compile("[\t\n\r]")
+
+
+def _normalise_reference(url: str) -> str:
+    # WHATWG URL parsing (what browsers and ammonia do): strip leading/trailing C0 controls and spaces, drop tabs
+    # and newlines anywhere, and treat "\" as "/" in http(s) URLs, so "\\evil.example" is protocol-relative.
+    url = _URL_TABS.sub("", url.strip(_URL_STRIP))
+    if _has_scheme(url):
+        return url
+    return url.replace("\\", "/")
+
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def _has_scheme(url: str) -> bool:
+    return _SCHEME.match(url) is not None
+
+
+def _host(url: str) -> str:
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+    host = host.rstrip(".")
+    return host[4:] if host.startswith("www.") else host
+
+
+def _absolutise(url: str, *, page_url: str, site_scheme: str) -> str:
+    reference = _normalise_reference(url)
+    if _has_scheme(reference):
+        return reference  # absolute: nh3 already checked the scheme
+    try:
+        if reference.startswith("//"):
+            resolved = f"{site_scheme}:{reference}"
+        else:
+            resolved = urljoin(page_url, reference)
+        scheme = urlsplit(resolved).scheme.lower()
+    except ValueError:
+        return reference
+    # A bad page_url cannot turn a relative link into a script: keep the reference relative instead.
+    return resolved if scheme in {"http", "https"} else reference
+
+
+# --- re-serialising nh3's output ------------------------------------------------------------------------------------
+
+# Separators a navigation line is allowed besides its links: ASCII/full-width bars, middle dots, bullets, slashes,
+# dashes, brackets and whitespace (including nbsp and the ideographic space).
+_NAV_SEPARATORS = frozenset(" \t\r\n\u00a0\u3000|｜·•/-–—>»«<[]【】()（）")
+# Tags a navigation block may use outside its links.
+_NAV_WRAPPERS = frozenset({"p", "div", "span", "br", "small", "strong", "b", "em", "i", "ul", "ol", "li"})
+_BLOCK_TAGS = frozenset(
+    {
+        "blockquote", "center", "dd", "details", "div", "dl", "dt", "figure", "figcaption", "h1", "h2", "h3", "h4",
+        "h5", "h6", "hr", "li", "ol", "p", "pre", "table", "ul",
+    }
+)  # fmt: skip
+
+
+class _Block:
+    """One top-level node of the fragment (an element, or a run of inline content) as serialised pieces."""
+
+    def __init__(self, *, inline: bool) -> None:
+        self.inline = inline
+        self.parts: list[str] = []
+        self.nav_links = 0  # links back into the site
+        self.content = False  # anything that is not navigation: text, other links, other elements
+
+    def is_blank(self) -> bool:
+        return not self.content and not self.nav_links
+
+
+class _Fragment(HTMLParser):
+    """Re-serialise nh3's (well-formed, HTML-serialised) output as XML-compatible HTML, one top-level block at a time.
+
+    nh3 emits HTML syntax: ``<br>``, ``&nbsp;``, raw ``<`` in attribute values. XML consumers need ``<br />``,
+    numeric or literal characters and escaped attributes. Links are absolutised on the way through, and blocks
+    remember whether they are pure site navigation.
+    """
+
+    def __init__(self, *, page_url: str, site_url: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self._page_url = page_url
+        try:
+            self._site_scheme = urlsplit(site_url).scheme.lower() or "https"
+        except ValueError:
+            self._site_scheme = "https"
+        if self._site_scheme not in {"http", "https"}:
+            self._site_scheme = "https"
+        self._site_host = _host(site_url)
+        self._blocks: list[_Block] = []
+        self._depth = 0
+        self._link_depth = 0
+
+    def _current(self, *, inline: bool) -> _Block:
+        if self._depth == 0:
+            if inline and self._blocks and self._blocks[-1].inline:
+                return self._blocks[-1]
+            self._blocks.append(_Block(inline=inline))
+        return self._blocks[-1]
+
+    def _is_nav_href(self, href: str | None) -> bool:
+        if href is None:
+            return False
+        reference = _normalise_reference(href)
+        if not _has_scheme(reference):
+            return not reference.startswith("#")  # relative, root-relative or protocol-relative: site chrome
+        return bool(self._site_host) and _host(reference) == self._site_host
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        block = self._current(inline=tag not in _BLOCK_TAGS)
+        rendered: list[str] = []
+        href: str | None = None
+        for name, value in attrs:
+            if value is None:
+                value = ""
+            if name in {"href", "src"}:
+                if name == "href":
+                    href = value
+                value = _absolutise(value, page_url=self._page_url, site_scheme=self._site_scheme)
+            rendered.append(f' {name}="{_escape_attribute(value)}"')
+        if tag == "a":
+            if self._link_depth == 0 and self._is_nav_href(href):
+                block.nav_links += 1
+            elif self._link_depth == 0:
+                block.content = True
+            self._link_depth += 1
+        elif tag not in _NAV_WRAPPERS and self._link_depth == 0:
+            block.content = True
+        if tag in _VOID:
+            block.parts.append(f"<{tag}{''.join(rendered)} />")
+            return
+        block.parts.append(f"<{tag}{''.join(rendered)}>")
+        self._depth += 1
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag not in _VOID:
+            self.handle_endtag(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _VOID or self._depth == 0:
+            return
+        self._depth -= 1
+        block = self._blocks[-1]
+        block.parts.append(f"</{tag}>")
+        if tag == "a" and self._link_depth:
+            self._link_depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        block = self._current(inline=True)
+        block.parts.append(_escape_text(data))
+        if self._link_depth == 0 and not _NAV_SEPARATORS.issuperset(data):
+            block.content = True
+
+    def serialize(self) -> str:
+        blocks = self._blocks
+        end = len(blocks)
+        # Drop trailing navigation, but never the first block with content: a post that is only a link is content.
+        while end > 0:
+            block = blocks[end - 1]
+            if block.is_blank():
+                end -= 1
+                continue
+            if block.content or not any(not b.is_blank() for b in blocks[: end - 1]):
+                break
+            end -= 1
+        kept = "".join(part for block in blocks[:end] for part in block.parts)
+        return kept.strip()
+
+
+def _escape_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _escape_attribute(value: str) -> str:
+    return _escape_text(value).replace('"', "&quot;")
+
+
+# --- summaries ------------------------------------------------------------------------------------------------------
+
+# Parse only a prefix of the body, growing it only when no complete paragraph of text was found: a summary must
+# stay cheap for every post of a large corpus, whatever the body's size.
+_SUMMARY_WINDOWS = (4_000, 32_000, 256_000)
+_SUMMARY_TAGS = frozenset({"a", "p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "td", "pre"})
+_SUMMARY_SPLIT = re.compile(r"<(/?)(p|div|br|li|h[1-6]|blockquote|td|pre)>")
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "pre"})
+_LINK = re.compile(r"<a\b[^>]*>.*?</a>", re.DOTALL)
+_ANY_TAG = re.compile(r"<[^>]*>")
+_WHITESPACE = re.compile(r"\s+")
+
+
+@functools.lru_cache(maxsize=1)
+def _summary_cleaner() -> nh3.Cleaner:
+    return nh3.Cleaner(
+        tags=set(_SUMMARY_TAGS),
+        clean_content_tags=set(_CLEAN_CONTENT_TAGS),
+        attributes={},
+        link_rel=None,
+        strip_comments=True,
+    )
+
+
+def summarize(body: str, *, max_chars: int = 280) -> str:
+    """Plain-text summary: the first paragraph of real text in the body, at most ``max_chars`` characters.
+
+    Headings, code and paragraphs made only of links or images are skipped (a link-only paragraph is used only when
+    nothing else has text). Tags are stripped, entities unescaped and whitespace collapsed; a longer paragraph is cut
+    at a word boundary (or a character boundary for scripts without spaces) and ends with "…".
+    """
+    fallback = ""
+    for window in _SUMMARY_WINDOWS:
+        truncated = len(body) > window
+        text, fallback, complete = _first_paragraph(clean_text(body[:window]), truncated=truncated)
+        if text and (complete or len(text) > max_chars):
+            return _truncate(text, max_chars)
+        if not truncated:
+            break
+    return _truncate(text or fallback, max_chars)
+
+
+def _first_paragraph(source: str, *, truncated: bool) -> tuple[str, str, bool]:
+    """(first text paragraph, first link-only paragraph, whether that text paragraph was seen to its end)."""
+    tokens = _markdown().parse(_limit_nesting(source))
+    last_line = source.count("\n")
+    fallback = ""
+    text = ""
+    for index, token in enumerate(tokens):
+        if token.type == "inline" and index and tokens[index - 1].type == "paragraph_open":
+            markup = _markdown().renderer.renderInline(token.children or [], _markdown().options, {})
+        elif token.type == "html_block":
+            markup = token.content
+        else:
+            continue
+        at_end = truncated and _touches_end(token, last_line)
+        for piece, piece_complete in _pieces(markup):
+            plain, link_only = _plain_text(piece)
+            if not plain:
+                continue
+            if link_only:
+                fallback = fallback or plain
+                continue
+            return plain, fallback, piece_complete or not at_end
+    return text, fallback, not truncated
+
+
+def _touches_end(token: Token, last_line: int) -> bool:
+    return token.map is None or token.map[1] >= last_line
+
+
+def _pieces(markup: str) -> list[tuple[str, bool]]:
+    """Split an HTML fragment into paragraph-like pieces, skipping headings and code; flag pieces closed by a tag."""
+    cleaned = _summary_cleaner().clean(markup)
+    pieces: list[tuple[str, bool]] = []
+    skip = 0
+    last = 0
+    for match in _SUMMARY_SPLIT.finditer(cleaned):
+        if not skip:
+            pieces.append((cleaned[last : match.start()], True))
+        last = match.end()
+        if match.group(2) in _HEADINGS:
+            skip = max(0, skip - 1) if match.group(1) else skip + 1
+    if not skip:
+        pieces.append((cleaned[last:], False))
+    return pieces
+
+
+def _plain_text(piece: str) -> tuple[str, bool]:
+    """Tag-free text of an nh3-cleaned piece, and whether all of its text sits inside links."""
+    outside_links = _ANY_TAG.sub("", _LINK.sub("", piece))
+    plain = _WHITESPACE.sub(" ", html.unescape(_ANY_TAG.sub("", piece))).strip()
+    link_only = not html.unescape(outside_links).strip(" \t\r\n\u00a0\u3000|｜·•/-–—")
+    return clean_text(plain), link_only
+
+
+_ELLIPSIS = "…"
+
+
+def _truncate(text: str, max_chars: int) -> str:
+    if len(text) <= max_chars:
+        return text
+    if max_chars <= 1:
+        return _ELLIPSIS[:max_chars]
+    cut = text[: max_chars - 1]
+    space = cut.rfind(" ")
+    # Cut at a word boundary when there is one in the last fifth; Chinese and Japanese text has no spaces.
+    if space >= (max_chars - 1) * 4 // 5:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.，、；：。") + _ELLIPSIS
