@@ -1,0 +1,564 @@
+"""The build: from a directory of posts to a complete, consistent set of feed documents.
+
+``Builder`` keeps the parsed metadata of every post in memory (never bodies) and the last good set of documents.
+A build re-reads only files whose size or mtime changed (a partial build only the paths it is given), groups posts
+into the site-wide, per-category and per-tag feeds, and renders only the documents whose inputs changed: each
+document has a key hashed from everything that goes into it (settings, page position, each entry's file hash), so an
+unchanged feed is neither rendered nor written again, and its bytes (and HTTP ETag) stay the same across rebuilds and
+restarts. Rendered content and documents are kept in the SQLite parse cache, so a warm start renders nothing.
+
+A build either completes and swaps in a new snapshot, or raises ``BuildError`` and leaves the previous snapshot (and
+files on disk) untouched.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import MappingProxyType
+
+from syndicate import __version__
+from syndicate.attribution import compile_patterns
+from syndicate.cache import CachedPost, ParseCache
+from syndicate.config import ConfigError, Settings
+from syndicate.content import render_body
+from syndicate.documents import FORMATS, Document, FeedInfo, FeedKind
+from syndicate.feeds import Entry, Page, feed_title, paginate, render_page
+from syndicate.opml import render_opml
+from syndicate.posts import Post, PostError, Rejection, is_post_name, iter_post_files, parse_post, read_body
+from syndicate.store import StoreError, missing_files, read_manifest, write_documents
+from syndicate.terms import slugify
+
+log = logging.getLogger("syndicate.build")
+
+FORMATS_BUILT = ("atom", "rss", "json")
+# Below this many files to parse, a process pool costs more than it saves.
+_PARALLEL_THRESHOLD = 2000
+
+
+class BuildError(Exception):
+    """A build that could not complete; the previous feeds stay in place. The message is for people."""
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    full: bool
+    posts: int  # posts published in feeds
+    feeds: int  # feeds (site-wide + categories + tags)
+    rejected: tuple[Rejection, ...]
+    written: frozenset[str]  # document paths whose bytes changed
+    removed: frozenset[str]
+    duration: float
+    parsed: int = 0  # files read and parsed in this build (the rest came from the cache)
+    deferred: frozenset[str] = field(default_factory=frozenset)  # files still being written; build again later
+    notes: tuple[tuple[str, str], ...] = ()  # (path, note) for posts published with a remark
+
+
+def settings_fingerprint(settings: Settings) -> str:
+    """Hash of every setting that shapes parsed posts or rendered documents (not host, port, …)."""
+    shaping = {
+        k: getattr(settings, k)
+        for k in (
+            "title", "description", "url", "feed_url", "author", "language", "timezone", "permalink", "limit",
+            "excerpt_only", "ttl", "attribution_patterns", "hub",
+        )
+    }
+    shaping["display_names"] = sorted(settings.display_names.items())
+    shaping["version"] = __version__
+    return hashlib.blake2b(json.dumps(shaping, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()
+
+
+def _is_being_written(fd: int) -> bool:
+    """Whether another process has the file open for writing (Linux: a read lease is refused with EAGAIN).
+
+    A post saved in place by a slow writer would otherwise be published half-written; such a file is deferred and
+    tried again. Where leases are not permitted (not the file's owner), we cannot tell, and say no.
+    """
+    setlease = getattr(fcntl, "F_SETLEASE", None)
+    if setlease is None:
+        return False
+    try:
+        fcntl.fcntl(fd, setlease, fcntl.F_RDLCK)
+    except OSError as exc:
+        return exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK)
+    fcntl.fcntl(fd, setlease, fcntl.F_UNLCK)
+    return False
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+class _Deferred(Exception):
+    pass
+
+
+def _read_file(path: Path) -> tuple[bytes, os.stat_result]:
+    """Read a file whole; raise _Deferred if it is open for writing or changed while being read."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if _is_being_written(fd):
+            raise _Deferred
+        before = os.fstat(fd)
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        after = os.fstat(fd)
+    finally:
+        os.close(fd)
+    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
+        raise _Deferred
+    return b"".join(chunks), after
+
+
+def _parse_one(
+    path: Path, rel: str, settings: Settings, patterns: Sequence[object], known: CachedPost | None
+) -> CachedPost | None:
+    """Read and parse one file (or reuse ``known`` when its bytes are unchanged); None if deferred."""
+    try:
+        data, st = _read_file(path)
+    except _Deferred:
+        return None
+    except OSError as exc:
+        reason = f"cannot read the file: {exc.strerror or exc}"
+        return CachedPost(0, 0, "", Rejection(rel, reason))
+    digest = _digest(data)
+    if known is not None and known.digest == digest:
+        return CachedPost(st.st_size, st.st_mtime_ns, digest, known.record)
+    record = parse_post(data, rel, settings, patterns, digest)  # type: ignore[arg-type]
+    return CachedPost(st.st_size, st.st_mtime_ns, digest, record)
+
+
+def _parse_batch(args: tuple[Settings, list[tuple[str, str]]]) -> list[tuple[str, CachedPost | None]]:
+    """Process-pool worker: parse a batch of (absolute path, relative path)."""
+    settings, batch = args
+    patterns = compile_patterns(settings.attribution_patterns)
+    return [(rel, _parse_one(Path(p), rel, settings, patterns, None)) for p, rel in batch]
+
+
+class Builder:
+    """Builds feeds from ``settings.posts`` into memory and (when ``write``) into ``settings.out``.
+
+    ``build()`` is synchronous and CPU-bound; callers run it in a worker thread. Builds are serialised by a lock;
+    ``documents``, ``feeds``, ``rejected`` and ``query()`` read the last complete snapshot and may be called from any
+    thread at any time.
+    """
+
+    def __init__(self, settings: Settings, *, write: bool = True, clock: Callable[[], datetime] | None = None) -> None:
+        self.settings = settings
+        self.write = write
+        self._clock = clock or (lambda: datetime.now(UTC))
+        try:
+            self._patterns = compile_patterns(settings.attribution_patterns)
+        except ValueError as exc:
+            raise ConfigError(f"setting 'attribution_patterns': {exc}") from None
+        self._fingerprint = settings_fingerprint(settings)
+        cache_path = settings.cache_path
+        self._cache = ParseCache(cache_path, self._fingerprint) if cache_path is not None else None
+        self._lock = threading.Lock()
+        self._records: dict[str, CachedPost] = {}
+        self._loaded_cache = False
+        self._root_device: int | None = None
+        # The snapshot: replaced as a whole at the end of a successful build.
+        self._documents: Mapping[str, Document] = MappingProxyType({})
+        self._doc_keys: dict[str, str] = {}
+        self._feeds: tuple[FeedInfo, ...] = ()
+        self._by_slug: dict[tuple[str, str], FeedInfo] = {}
+        self._visible: tuple[Post, ...] = ()
+        self._rejected: tuple[Rejection, ...] = ()
+        self._built = False
+
+    # -- snapshot accessors ---------------------------------------------------------------------------------------
+
+    @property
+    def documents(self) -> Mapping[str, Document]:
+        return self._documents
+
+    @property
+    def feeds(self) -> tuple[FeedInfo, ...]:
+        return self._feeds
+
+    @property
+    def rejected(self) -> tuple[Rejection, ...]:
+        return self._rejected
+
+    @property
+    def posts(self) -> tuple[Post, ...]:
+        """Published posts, newest first."""
+        return self._visible
+
+    @property
+    def built(self) -> bool:
+        return self._built
+
+    def resolve(self, kind: str, name: str) -> FeedInfo | None:
+        """The feed for a category or tag given by slug, name as written, or a case variant of either."""
+        feed = self._by_slug.get((kind, name))
+        if feed is None:
+            feed = self._by_slug.get((kind, slugify(name)))
+        return feed
+
+    # -- building -------------------------------------------------------------------------------------------------
+
+    def build(self, changed: Iterable[Path] | None = None) -> BuildReport:
+        """Build all feeds (``changed=None``: rescan the directory) or after changes to the given post paths."""
+        with self._lock:
+            started = time.perf_counter()
+            root = self.settings.posts
+            self._check_root(root)
+            if not self._loaded_cache:
+                if self._cache is not None:
+                    self._records = self._cache.load_posts()
+                self._loaded_cache = True
+            full = changed is None or not self._built
+            records = dict(self._records)
+            if full:
+                updates, removed_paths, deferred, parsed = self._scan_all(root, records)
+            else:
+                assert changed is not None
+                updates, removed_paths, deferred, parsed = self._scan_some(root, records, changed)
+            for rel, cached in updates.items():
+                records[rel] = cached
+            for rel in removed_paths:
+                records.pop(rel, None)
+            documents, keys, feeds, visible, content_digests = self._render(records)
+            written = {p for p, d in documents.items() if p not in self._documents or self._documents[p] != d}
+            removed: set[str] = set(self._documents) - set(documents)
+            if self.write:
+                written, removed = self._write(documents, written)
+            # Commit the new snapshot; from here on readers see the new build.
+            self._records = records
+            self._documents = MappingProxyType(documents)
+            self._doc_keys = keys
+            self._feeds = feeds
+            self._by_slug = {}
+            for feed in feeds:
+                if feed.kind != "all":
+                    self._by_slug[(feed.kind, feed.slug)] = feed
+                    self._by_slug.setdefault((feed.kind, feed.name), feed)
+            self._visible = visible
+            rejected = tuple(r.record for _, r in sorted(records.items()) if isinstance(r.record, Rejection))
+            self._rejected = rejected
+            self._built = True
+            if self._cache is not None:
+                self._cache.save_posts(updates.items(), removed_paths)
+                if full:
+                    self._cache.prune(content_digests, set(keys.values()))
+            notes = tuple(
+                (rel, note)
+                for rel, c in sorted(records.items())
+                if isinstance(c.record, Post)
+                for note in c.record.notes
+            )
+            report = BuildReport(
+                full=full,
+                posts=len(visible),
+                feeds=len(feeds),
+                rejected=rejected,
+                written=frozenset(written),
+                removed=frozenset(removed),
+                duration=time.perf_counter() - started,
+                parsed=parsed,
+                deferred=frozenset(deferred),
+                notes=notes,
+            )
+            log.info(
+                "build full=%s posts=%d rejected=%d feeds=%d parsed=%d written=%d removed=%d deferred=%d seconds=%.3f",
+                full, report.posts, len(rejected), report.feeds, parsed, len(written), len(removed),
+                len(deferred), report.duration,
+            )
+            return report
+
+    def _check_root(self, root: Path) -> None:
+        try:
+            st = root.stat()
+        except OSError as exc:
+            raise BuildError(f"posts directory {root} cannot be read: {exc.strerror or exc}") from None
+        if not root.is_dir():
+            raise BuildError(f"posts directory {root} is not a directory")
+        # A posts directory that was a mount point and now sits on its parent's device was unmounted: publishing
+        # the empty directory would wipe every feed, so refuse until it is back.
+        parent_dev = os.stat(root.resolve().parent).st_dev
+        is_mount = st.st_dev != parent_dev
+        if self._root_device is None:
+            self._root_device = st.st_dev if is_mount else -1
+        elif self._root_device != -1 and not is_mount:
+            raise BuildError(f"posts directory {root} was a mount point and is no longer mounted")
+
+    def _scan_all(
+        self, root: Path, records: dict[str, CachedPost]
+    ) -> tuple[dict[str, CachedPost], set[str], set[str], int]:
+        updates: dict[str, CachedPost] = {}
+        deferred: set[str] = set()
+        seen: set[str] = set()
+        to_parse: list[tuple[Path, str]] = []
+        for path in iter_post_files(root):
+            rel = path.relative_to(root).as_posix()
+            seen.add(rel)
+            known = records.get(rel)
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            if known is not None and (known.size, known.mtime_ns) == (st.st_size, st.st_mtime_ns) and known.digest:
+                continue
+            to_parse.append((path, rel))
+        parsed = len(to_parse)
+        if parsed >= _PARALLEL_THRESHOLD and (os.cpu_count() or 1) > 1:
+            results = self._parse_parallel(to_parse, records)
+        else:
+            results = [(rel, _parse_one(p, rel, self.settings, self._patterns, records.get(rel))) for p, rel in to_parse]
+        for rel, cached in results:
+            if cached is None:
+                deferred.add(rel)
+            else:
+                updates[rel] = cached
+        removed = set(records) - seen
+        return updates, removed, deferred, parsed
+
+    def _parse_parallel(
+        self, to_parse: list[tuple[Path, str]], records: dict[str, CachedPost]
+    ) -> list[tuple[str, CachedPost | None]]:
+        workers = min(os.cpu_count() or 2, 8)
+        size = max(200, len(to_parse) // (workers * 4))
+        batches = [
+            (self.settings, [(str(p), rel) for p, rel in to_parse[i : i + size]]) for i in range(0, len(to_parse), size)
+        ]
+        results: list[tuple[str, CachedPost | None]] = []
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for batch in pool.map(_parse_batch, batches):
+                results.extend(batch)
+        return results
+
+    def _scan_some(
+        self, root: Path, records: dict[str, CachedPost], changed: Iterable[Path]
+    ) -> tuple[dict[str, CachedPost], set[str], set[str], int]:
+        updates: dict[str, CachedPost] = {}
+        removed: set[str] = set()
+        deferred: set[str] = set()
+        parsed = 0
+        real_root = os.path.realpath(root)
+        for path in changed:
+            path = path if path.is_absolute() else root / path
+            try:
+                rel = Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
+            except ValueError:
+                continue  # not under the posts directory
+            if any(part.startswith(".") for part in Path(rel).parts) or not is_post_name(path.name):
+                continue
+            target = os.path.realpath(path)
+            if not os.path.isfile(target) or os.path.commonpath([real_root, target]) != real_root:
+                if rel in records:
+                    removed.add(rel)
+                continue
+            parsed += 1
+            cached = _parse_one(path, rel, self.settings, self._patterns, records.get(rel))
+            if cached is None:
+                deferred.add(rel)
+            else:
+                updates[rel] = cached
+        return updates, removed, deferred, parsed
+
+    # -- grouping and rendering -----------------------------------------------------------------------------------
+
+    def _visible_posts(self, records: Mapping[str, CachedPost]) -> tuple[Post, ...]:
+        now = self._clock()
+        posts = [
+            c.record
+            for c in records.values()
+            if isinstance(c.record, Post) and c.record.published and (self.settings.future or c.record.date <= now)
+        ]
+        posts.sort(key=lambda p: (p.date, p.path), reverse=True)
+        return tuple(posts)
+
+    def _group(self, visible: Sequence[Post]) -> tuple[list[tuple[FeedInfo, list[Post]]], tuple[FeedInfo, ...]]:
+        names = self.settings.display_names
+        members: dict[tuple[FeedKind, str], list[Post]] = {}
+        first_name: dict[tuple[FeedKind, str], str] = {}
+        for post in visible:  # newest first: the newest post's spelling names the feed
+            for kind, terms in (("category", post.categories), ("tag", post.tags)):
+                seen: set[str] = set()
+                for name in terms:
+                    slug = slugify(name)
+                    if slug in seen:
+                        continue
+                    seen.add(slug)
+                    key: tuple[FeedKind, str] = (kind, slug)  # type: ignore[assignment]
+                    members.setdefault(key, []).append(post)
+                    first_name.setdefault(key, name)
+        groups: list[tuple[FeedInfo, list[Post]]] = [
+            (FeedInfo("all", self.settings.title, "all", len(visible), self.settings.title), list(visible))
+        ]
+        for (kind, slug), posts in sorted(members.items()):
+            name = first_name[(kind, slug)]
+            display = names.get(name) or names.get(slug) or name
+            groups.append((FeedInfo(kind, name, slug, len(posts), display), posts))
+        return groups, tuple(g[0] for g in groups)
+
+    def _pages(self, feed: FeedInfo, posts: Sequence[Post]) -> list[Page]:
+        limit = self.settings.limit
+        title = feed_title(self.settings, feed)
+        base = feed.path("x")[:-2]
+        current, archives = paginate(feed, posts, limit)
+        archive_base = f"archive/{base}"
+        pages = [
+            Page(
+                feed=feed,
+                title=title,
+                entries=tuple(Entry(p, None) for p in current),
+                path=base,
+                current=base,
+                prev_archive=f"{archive_base}/{archives[-1][0]}" if archives else None,
+            )
+        ]
+        for number, chunk in archives:
+            pages.append(
+                Page(
+                    feed=feed,
+                    title=title,
+                    entries=tuple(Entry(p, None) for p in chunk),
+                    path=f"{archive_base}/{number}",
+                    current=base,
+                    prev_archive=f"{archive_base}/{number - 1}" if number > 1 else None,
+                    archive=True,
+                )
+            )
+        return pages
+
+    def _page_key(self, page: Page, fmt: str) -> str:
+        h = hashlib.blake2b(digest_size=16)
+        h.update(f"{self._fingerprint}\0{fmt}\0{page.path}\0{page.current}\0{page.prev_archive}\0{page.archive}\0"
+                 f"{page.title}\0".encode())
+        for entry in page.entries:
+            h.update(f"{entry.post.path}\0{entry.post.digest}\0".encode())
+        return h.hexdigest()
+
+    def _render(
+        self, records: Mapping[str, CachedPost]
+    ) -> tuple[dict[str, Document], dict[str, str], tuple[FeedInfo, ...], tuple[Post, ...], set[str]]:
+        visible = self._visible_posts(records)
+        groups, feeds = self._group(visible)
+        wanted: list[tuple[Page, str, str]] = []  # (page, fmt, key)
+        for feed, posts in groups:
+            for page in self._pages(feed, posts):
+                for fmt in FORMATS_BUILT:
+                    wanted.append((page, fmt, self._page_key(page, fmt)))
+
+        documents: dict[str, Document] = {}
+        keys: dict[str, str] = {}
+        missing: list[tuple[Page, str, str]] = []
+        for page, fmt, key in wanted:
+            path = f"{page.path}.{fmt}"
+            keys[path] = key
+            if self._doc_keys.get(path) == key and path in self._documents:
+                documents[path] = self._documents[path]
+            else:
+                missing.append((page, fmt, key))
+        if missing and self._cache is not None:
+            stored = self._cache.get_documents(k for _, _, k in missing)
+            still: list[tuple[Page, str, str]] = []
+            for page, fmt, key in missing:
+                body = stored.get(key)
+                if body is None:
+                    still.append((page, fmt, key))
+                else:
+                    documents[f"{page.path}.{fmt}"] = Document(
+                        f"{page.path}.{fmt}", bytes(body), FORMATS[fmt], page.updated
+                    )
+            missing = still
+
+        content_digests = {p.digest for page, _, _ in wanted if not page.archive for p in (e.post for e in page.entries)}
+        if missing:
+            need = {e.post.digest: e.post for page, _, _ in missing if not page.archive for e in page.entries}
+            contents = {} if self.settings.excerpt_only else self._contents(need)
+            fresh: dict[str, bytes] = {}
+            for page, fmt, key in missing:
+                if not page.archive and not self.settings.excerpt_only:
+                    page = Page(
+                        feed=page.feed,
+                        title=page.title,
+                        entries=tuple(Entry(e.post, contents.get(e.post.digest)) for e in page.entries),
+                        path=page.path,
+                        current=page.current,
+                        prev_archive=page.prev_archive,
+                        archive=page.archive,
+                    )
+                doc = render_page(self.settings, page, fmt)
+                documents[doc.path] = doc
+                fresh[key] = doc.body
+            if self._cache is not None:
+                self._cache.put_documents(fresh)
+        opml = render_opml(self.settings, feeds)
+        documents[opml.path] = opml
+        return documents, keys, feeds, visible, content_digests
+
+    def _contents(self, posts: Mapping[str, Post]) -> dict[str, str]:
+        """Rendered, cleaned HTML for posts by digest: from the cache, else read and rendered now."""
+        found = self._cache.get_content(posts) if self._cache is not None else {}
+        fresh: dict[str, str] = {}
+        for digest, post in posts.items():
+            if digest in found:
+                continue
+            html = self._render_content(post)
+            if html is not None:
+                found[digest] = html
+                fresh[digest] = html
+        if self._cache is not None:
+            self._cache.put_content(fresh)
+        return found
+
+    def _render_content(self, post: Post) -> str | None:
+        try:
+            body = read_body(self.settings.posts / post.path)
+        except (OSError, PostError):
+            return None  # gone or broken since it was parsed: the summary stands in; the next build catches up
+        return render_body(body, page_url=post.url, site_url=self.settings.site_url)
+
+    def _write(self, documents: Mapping[str, Document], written: set[str]) -> tuple[set[str], set[str]]:
+        out = self.settings.out
+        if not self._built:
+            # First build of this process: compare with what an earlier run left on disk, so a restart does not
+            # rewrite (and re-timestamp) thousands of unchanged files.
+            on_disk = read_manifest(out)
+            written = {p for p, d in documents.items() if on_disk.get(p) != d.digest}
+        written |= missing_files(out, documents)
+        try:
+            removed = write_documents(out, documents, written)
+        except StoreError as exc:
+            raise BuildError(str(exc)) from None
+        return written, removed
+
+    # -- on-demand feeds ------------------------------------------------------------------------------------------
+
+    def query(self, *, categories: Sequence[str], tags: Sequence[str], limit: int, fmt: str) -> Document:
+        """A feed of the published posts in all the given categories and tags, newest first, rendered now."""
+        cats = {slugify(c) for c in categories}
+        tag_slugs = {slugify(t) for t in tags}
+        selected = [
+            p
+            for p in self._visible
+            if cats <= {slugify(c) for c in p.categories} and tag_slugs <= {slugify(t) for t in p.tags}
+        ][: max(1, limit)]
+        all_feed = FeedInfo("all", self.settings.title, "all", len(selected), self.settings.title)
+        contents = {} if self.settings.excerpt_only else self._contents({p.digest: p for p in selected})
+        label = " + ".join([*sorted(categories), *sorted(tags)])
+        page = Page(
+            feed=all_feed,
+            title=f"{self.settings.title} · {label}" if label else self.settings.title,
+            entries=tuple(Entry(p, contents.get(p.digest)) for p in selected),
+            path="all",
+            current="all",
+        )
+        return render_page(self.settings, page, fmt)
+

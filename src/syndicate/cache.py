@@ -1,0 +1,198 @@
+"""The parse cache: an embedded SQLite database so that a restart does not re-read an unchanged corpus.
+
+Three tables:
+
+- ``posts``: per file path, its size, mtime and content hash with the parsed ``Post`` (or ``Rejection``) as JSON. A
+  file whose size and mtime match is not read at all; one whose bytes hash the same is not re-parsed.
+- ``content``: rendered, cleaned HTML per (post content hash), for the posts that appear in feed documents.
+- ``documents``: rendered feed documents per hash of everything that goes into them, so archive pages are not
+  re-rendered on a warm start.
+
+Everything is keyed on a fingerprint of the settings that shape parsing and rendering; a different fingerprint
+empties the cache. The database runs in WAL mode so a process killed mid-write leaves it consistent; a cache file
+that SQLite cannot read is deleted and rebuilt, never fatal (the cache only ever saves work).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from syndicate.posts import Post, Rejection
+
+log = logging.getLogger("syndicate.cache")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS posts (
+    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, digest TEXT NOT NULL,
+    rejected INTEGER NOT NULL, data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS content (digest TEXT PRIMARY KEY, html TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (key TEXT PRIMARY KEY, body BLOB NOT NULL);
+"""
+
+
+class CachedPost:
+    __slots__ = ("digest", "mtime_ns", "record", "size")
+
+    def __init__(self, size: int, mtime_ns: int, digest: str, record: Post | Rejection) -> None:
+        self.size = size
+        self.mtime_ns = mtime_ns
+        self.digest = digest
+        self.record = record
+
+
+class ParseCache:
+    """SQLite-backed cache; every method degrades to a miss (or a no-op) if the database fails."""
+
+    def __init__(self, path: Path, fingerprint: str) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        try:
+            self._db = self._open(fingerprint)
+        except sqlite3.DatabaseError as exc:
+            log.warning("parse cache %s is unreadable (%s); rebuilding it", path, exc)
+            self._remove_files()
+            try:
+                self._db = self._open(fingerprint)
+            except sqlite3.Error as exc2:
+                log.warning("parse cache disabled: %s", exc2)
+                self._db = None
+        except OSError as exc:
+            log.warning("parse cache disabled: %s", exc)
+
+    def _remove_files(self) -> None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(str(self.path) + suffix).unlink(missing_ok=True)
+
+    def _open(self, fingerprint: str) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            row = db.execute("SELECT value FROM meta WHERE key='fingerprint'").fetchone()
+            if row is None or row[0] != fingerprint:
+                db.executescript("DELETE FROM posts; DELETE FROM content; DELETE FROM documents;")
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (fingerprint,))
+            # A corrupt page is found here rather than in the middle of a build.
+            db.execute("SELECT count(*) FROM posts").fetchone()
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
+
+    @contextmanager
+    def _guard(self) -> Iterator[sqlite3.Connection | None]:
+        with self._lock:
+            try:
+                yield self._db
+            except sqlite3.Error as exc:
+                log.warning("parse cache error (%s); continuing without it", exc)
+                if self._db is not None:
+                    self._db.close()
+                self._db = None
+
+    def load_posts(self) -> dict[str, CachedPost]:
+        result: dict[str, CachedPost] = {}
+        with self._guard() as db:
+            if db is None:
+                return result
+            for path, size, mtime_ns, digest, rejected, data in db.execute("SELECT * FROM posts"):
+                try:
+                    obj = json.loads(data)
+                    record: Post | Rejection = Rejection(**obj) if rejected else Post.from_json(obj)
+                except (ValueError, TypeError, KeyError):
+                    continue
+                result[path] = CachedPost(size, mtime_ns, digest, record)
+        return result
+
+    def save_posts(self, changed: Iterable[tuple[str, CachedPost]], removed: Iterable[str]) -> None:
+        rows = []
+        for path, cached in changed:
+            rec = cached.record
+            data = json.dumps(rec.to_json() if isinstance(rec, Post) else rec.__dict__, ensure_ascii=False)
+            rows.append((path, cached.size, cached.mtime_ns, cached.digest, isinstance(rec, Rejection), data))
+        gone = [(p,) for p in removed]
+        if not rows and not gone:
+            return
+        with self._guard() as db:
+            if db is None:
+                return
+            with db:
+                db.execute("BEGIN")
+                db.executemany("INSERT OR REPLACE INTO posts VALUES (?,?,?,?,?,?)", rows)
+                db.executemany("DELETE FROM posts WHERE path=?", gone)
+
+    def get_content(self, digests: Iterable[str]) -> dict[str, str]:
+        wanted = list(digests)
+        found: dict[str, str] = {}
+        with self._guard() as db:
+            if db is None:
+                return found
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                found.update(db.execute(f"SELECT digest, html FROM content WHERE digest IN ({marks})", chunk))
+        return found
+
+    def put_content(self, items: dict[str, str]) -> None:
+        if not items:
+            return
+        with self._guard() as db:
+            if db is None:
+                return
+            with db:
+                db.execute("BEGIN")
+                db.executemany("INSERT OR REPLACE INTO content VALUES (?,?)", items.items())
+
+    def get_documents(self, keys: Iterable[str]) -> dict[str, bytes]:
+        wanted = list(keys)
+        found: dict[str, bytes] = {}
+        with self._guard() as db:
+            if db is None:
+                return found
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                found.update(db.execute(f"SELECT key, body FROM documents WHERE key IN ({marks})", chunk))
+        return found
+
+    def put_documents(self, items: dict[str, bytes]) -> None:
+        if not items:
+            return
+        with self._guard() as db:
+            if db is None:
+                return
+            with db:
+                db.execute("BEGIN")
+                db.executemany("INSERT OR REPLACE INTO documents VALUES (?,?)", items.items())
+
+    def prune(self, live_content: set[str], live_documents: set[str]) -> None:
+        """Forget rendered content and documents no longer used, so the cache does not grow without bound."""
+        with self._guard() as db:
+            if db is None:
+                return
+            with db:
+                db.execute("BEGIN")
+                db.execute("CREATE TEMP TABLE IF NOT EXISTS live (k TEXT PRIMARY KEY)")
+                db.execute("DELETE FROM live")
+                db.executemany("INSERT OR IGNORE INTO live VALUES (?)", ((k,) for k in live_content))
+                db.execute("DELETE FROM content WHERE digest NOT IN (SELECT k FROM live)")
+                db.execute("DELETE FROM live")
+                db.executemany("INSERT OR IGNORE INTO live VALUES (?)", ((k,) for k in live_documents))
+                db.execute("DELETE FROM documents WHERE key NOT IN (SELECT k FROM live)")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None

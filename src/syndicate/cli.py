@@ -1,0 +1,139 @@
+"""Command line: ``syndicate build``, ``check``, ``serve`` and ``regenerate``.
+
+Exit codes: 0 built (or checked) fine; 1 fatal error (missing posts directory, unreadable config, output not
+writable); 2 with ``--strict`` when any post was rejected (``check`` exits 2 whenever a post is rejected).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from syndicate import __version__
+from syndicate.config import ConfigError, Settings, load_settings
+
+DEFAULT_CONFIG = "syndicate.toml"
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--posts", type=Path, help="posts directory (default: _posts, or 'posts' in the config)")
+    parser.add_argument("--config", type=Path, help=f"TOML config file (default: ./{DEFAULT_CONFIG} if present)")
+
+
+def _add_out(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, help="output directory (default: feeds)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="syndicate", description="Feeds per category and tag from Jekyll posts.")
+    parser.add_argument("--version", action="version", version=f"syndicate {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    build = sub.add_parser("build", help="build every feed once and exit")
+    _add_common(build)
+    _add_out(build)
+    build.add_argument("--strict", action="store_true", help="exit 2 when any post was rejected")
+    build.add_argument("--quiet", "-q", action="store_true", help="print only problems")
+    build.add_argument("--no-cache", action="store_true", help="do not use or update the parse cache")
+
+    check = sub.add_parser("check", help="validate posts only; list problems")
+    _add_common(check)
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
+    """Settings from the config file (explicit, or ./syndicate.toml if present), environment and flags."""
+    config = getattr(args, "config", None)
+    if config is None and Path(DEFAULT_CONFIG).is_file():
+        config = Path(DEFAULT_CONFIG)
+    overrides: dict[str, Any] = {
+        "posts": getattr(args, "posts", None),
+        "out": getattr(args, "out", None),
+        **extra,
+    }
+    return load_settings(config, overrides)
+
+
+def _progress(done: int, total: int) -> None:
+    width = 30
+    filled = width * done // max(total, 1)
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} posts")
+    sys.stderr.flush()
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from syndicate.builder import Builder, BuildError
+
+    extra = {"cache": "off"} if args.no_cache else {}
+    settings = settings_from_args(args, **extra)
+    started = time.perf_counter()
+    builder = Builder(settings)
+    show_progress = sys.stderr.isatty() and not args.quiet
+    if show_progress:
+        sys.stderr.write("building…")
+        sys.stderr.flush()
+    try:
+        report = builder.build()
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if show_progress:
+            sys.stderr.write("\r" + " " * 40 + "\r")
+    for rejection in report.rejected:
+        print(f"rejected: {rejection.path}: {rejection.reason}", file=sys.stderr)
+    for path, note in report.notes:
+        print(f"note: {path}: {note}", file=sys.stderr)
+    for path in sorted(report.deferred):
+        print(f"skipped: {path}: the file is being written; run again when it is complete", file=sys.stderr)
+    if not args.quiet:
+        elapsed = time.perf_counter() - started
+        print(
+            f"{report.posts} posts published, {len(report.rejected)} rejected, {report.feeds} feeds "
+            f"({len(builder.documents)} documents, {len(report.written)} written, {len(report.removed)} removed) "
+            f"in {settings.out} — {elapsed:.2f}s"
+        )
+    if args.strict and report.rejected:
+        return 2
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from syndicate.builder import Builder, BuildError
+
+    settings = settings_from_args(args, cache="off")
+    builder = Builder(settings, write=False)
+    try:
+        report = builder.build()
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for rejection in report.rejected:
+        print(f"{rejection.path}: {rejection.reason}")
+    for path, note in report.notes:
+        print(f"{path}: note: {note}")
+    print(f"{report.posts} posts ok, {len(report.rejected)} rejected", file=sys.stderr)
+    return 2 if report.rejected else 0
+
+
+COMMANDS = {"build": cmd_build, "check": cmd_check}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("SYNDICATE_LOG_LEVEL", "WARNING").upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

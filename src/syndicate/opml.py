@@ -1,0 +1,45 @@
+"""OPML 2.0 subscription list of every feed (http://opml.org/spec2.opml), grouped by categories and tags.
+
+One outline per feed pointing at its Atom document (a reader importing the list subscribes once per feed, not once
+per format); ``text`` is the name as written in posts, ``title`` the display name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from lxml import etree
+
+from syndicate.config import Settings
+from syndicate.documents import FORMATS, Document, FeedInfo
+from syndicate.feeds import feed_url
+
+
+def render_opml(settings: Settings, feeds: Sequence[FeedInfo]) -> Document:
+    root = etree.Element("opml", version="2.0")
+    head = etree.SubElement(root, "head")
+    etree.SubElement(head, "title").text = f"{settings.title} feeds"
+    body = etree.SubElement(root, "body")
+
+    def outline(parent: etree._Element, feed: FeedInfo) -> None:
+        etree.SubElement(
+            parent,
+            "outline",
+            type="rss",
+            text=feed.name,
+            title=feed.display,
+            xmlUrl=feed_url(settings, feed.path("atom").rsplit(".", 1)[0], "atom"),
+            htmlUrl=settings.site_url + "/",
+        )
+
+    for feed in feeds:
+        if feed.kind == "all":
+            outline(body, feed)
+    for kind, label in (("category", "Categories"), ("tag", "Tags")):
+        group = etree.SubElement(body, "outline", text=label)
+        for feed in feeds:
+            if feed.kind == kind:
+                outline(group, feed)
+    data = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return Document(path="index.opml", body=data, media_type=FORMATS["opml"], updated=None)
+

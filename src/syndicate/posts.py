@@ -1,0 +1,351 @@
+"""Posts: finding post files, reading them and parsing Jekyll front matter into ``Post`` values.
+
+A file that cannot be used becomes a ``Rejection`` naming the file and saying what is wrong and how to fix it; it
+never stops the other posts. Only metadata (and a short summary) is kept per post: bodies are re-read and rendered
+later, only for posts that appear in a feed document.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from pathlib import Path
+from typing import Any
+
+import yaml
+from frontmatter.default_handlers import YAMLHandler
+
+from syndicate.attribution import find_attribution
+from syndicate.config import Settings
+from syndicate.content import clean_text, summarize
+from syndicate.permalinks import expand_permalink
+from syndicate.terms import split_terms
+
+POST_SUFFIXES = frozenset({".md", ".markdown", ".html"})
+# Front matter larger than this is not a post's metadata but an attack or an accident.
+MAX_FRONT_MATTER = 64 * 1024
+MAX_TITLE = 1000
+MAX_TERMS = 200
+_FILENAME = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})-(.+)$")
+_DATE = re.compile(
+    r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})"
+    r"(?:[T\s]+(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
+    r"\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?\s*$"
+)
+_ANCHOR = re.compile(r"&[A-Za-z0-9_-]+")
+_ALIAS = re.compile(r"\*[A-Za-z0-9_-]+")
+_HANDLER = YAMLHandler()
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A post file that cannot be published: its path (relative to the posts directory) and the reason."""
+
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Post:
+    """One publishable post's metadata. Dates are timezone-aware."""
+
+    path: str  # relative to the posts directory, POSIX separators
+    digest: str  # hash of the file's bytes: identifies this version of the post
+    title: str
+    slug: str
+    date: datetime
+    updated: datetime
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+    author: str
+    permalink: str  # site-relative, percent-encoded path
+    url: str  # absolute URL: the entry's link and the base of its id
+    summary: str
+    source_name: str | None
+    source_url: str | None
+    published: bool  # False for ``published: false``
+    notes: tuple[str, ...] = ()  # things worth telling the author that did not stop the post (e.g. decoded GBK)
+
+    def to_json(self) -> dict[str, Any]:
+        data = self.__dict__.copy()
+        data["date"] = self.date.isoformat()
+        data["updated"] = self.updated.isoformat()
+        data["categories"] = list(self.categories)
+        data["tags"] = list(self.tags)
+        data["notes"] = list(self.notes)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Post:
+        values = dict(data)
+        values["date"] = datetime.fromisoformat(values["date"])
+        values["updated"] = datetime.fromisoformat(values["updated"])
+        for key in ("categories", "tags", "notes"):
+            values[key] = tuple(values[key])
+        return cls(**values)
+
+
+class PostError(Exception):
+    """Raised inside parsing with the sentence that becomes a Rejection's reason."""
+
+
+def iter_post_files(root: Path) -> Iterator[Path]:
+    """Every post file under ``root``, recursively, in sorted order.
+
+    Hidden files and directories (``.git``, ``.foo.md.swp``), editor backups (``~``, ``#…#``) and files with other
+    suffixes are skipped. Symbolic links to directories are not followed (no loops, no escape); a symbolic link to a
+    file is used only when its target lies inside ``root``.
+    """
+    real_root = os.path.realpath(root)
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_site")))
+        for name in sorted(filenames):
+            if not is_post_name(name):
+                continue
+            path = Path(dirpath, name)
+            if path.is_symlink():
+                target = os.path.realpath(path)
+                if os.path.commonpath([real_root, target]) != real_root or not os.path.isfile(target):
+                    continue
+            yield path
+
+
+def is_post_name(name: str) -> bool:
+    """Whether a file name is a post's (not hidden, not an editor's temporary file, a post suffix)."""
+    if name.startswith((".", "#", "~")) or name.endswith(("~", "#")):
+        return False
+    return os.path.splitext(name)[1].lower() in POST_SUFFIXES
+
+
+def decode_text(data: bytes) -> tuple[str, str | None]:
+    """Bytes to text: UTF-8 (BOM allowed), else a reliably detected legacy encoding such as GBK or Latin-1.
+
+    Returns the text and a note when it was not UTF-8. Raises PostError for bytes that are not text.
+    """
+    if b"\x00" in data[:8192]:
+        raise PostError("the file is not text (it contains NUL bytes); posts must be UTF-8 text")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes  # only paid for the rare non-UTF-8 file
+
+    best = from_bytes(data).best()
+    if best is None or best.encoding is None or best.chaos > 0.2:
+        raise PostError("the file is not valid UTF-8 and its encoding cannot be told reliably; save it as UTF-8")
+    encoding = best.encoding
+    # GB2312 and GBK detections are widened to GB18030, their superset, so that no character is lost.
+    if encoding.lower() in ("gb2312", "gbk"):
+        encoding = "gb18030"
+    return data.decode(encoding, errors="strict"), f"decoded as {encoding} (not UTF-8); consider saving it as UTF-8"
+
+
+def split_front_matter(text: str) -> tuple[str, str]:
+    """Split Jekyll front matter (between ``---`` lines at the very top) from the body; raises PostError."""
+    if not _HANDLER.detect(text):
+        raise PostError("no front matter: a post must start with a '---' line, YAML metadata, and another '---' line")
+    try:
+        front, body = _HANDLER.split(text)
+    except ValueError:
+        raise PostError("front matter is not closed: add a '---' line after the metadata") from None
+    return front, body
+
+
+def read_body(path: Path) -> str:
+    """The body (text after the front matter) of a post file, for rendering."""
+    text, _ = decode_text(path.read_bytes())
+    return split_front_matter(text.replace("\r\n", "\n"))[1]
+
+
+def _load_yaml(front: str) -> dict[str, Any]:
+    if len(front) > MAX_FRONT_MATTER:
+        raise PostError(f"front matter is larger than {MAX_FRONT_MATTER // 1024} KB")
+    # PyYAML shares aliased nodes instead of copying them, but anything that walks the result (or re-serialises
+    # it) meets the expansion of a "billion laughs" document; refuse many aliases outright.
+    if _ANCHOR.search(front) and len(_ALIAS.findall(front)) > 32:
+        raise PostError("front matter uses too many YAML aliases (a possible 'billion laughs' expansion); write values out")
+    try:
+        meta = _HANDLER.load(front)  # yaml.CSafeLoader: no !!python tags, only plain data
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 2}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise PostError(f"front matter is not valid YAML{where}: {problem}") from None
+    except (ValueError, RecursionError) as exc:
+        raise PostError(f"front matter cannot be read: {exc}") from None
+    if meta is None:
+        return {}
+    if not isinstance(meta, dict):
+        raise PostError(f"front matter must be a mapping of names to values, not a {type(meta).__name__}")
+    return meta
+
+
+def parse_date(value: object, tz: tzinfo, field: str = "date") -> datetime:
+    """A Jekyll date (``2021-12-24 08:51:00 +0800``, ISO 8601, date only, or a YAML timestamp) as an aware datetime.
+
+    A date without an offset is in the site's time zone ``tz``.
+    """
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=tz)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=tz)
+    if not isinstance(value, str):
+        raise PostError(f"'{field}' must be a date like 2021-12-24 08:51:00 +0800, not a {type(value).__name__}")
+    match = _DATE.match(value)
+    if match is None:
+        raise PostError(f"'{field}' is not a date: {value[:60]!r}; use a form like 2021-12-24 08:51:00 +0800")
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    zone: tzinfo = tz
+    if offset:
+        if offset in ("Z", "z"):
+            zone = timezone.utc
+        else:
+            digits = offset[1:].replace(":", "")
+            hours, minutes = int(digits[:2]), int(digits[2:] or 0)
+            if hours > 23 or minutes > 59:
+                raise PostError(f"'{field}' has an impossible time zone offset: {offset}")
+            delta = timedelta(hours=hours, minutes=minutes)
+            zone = timezone(-delta if offset[0] == "-" else delta)
+    try:
+        return datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            int((fraction or "0")[:6].ljust(6, "0")),
+            tzinfo=zone,
+        )
+    except ValueError as exc:
+        raise PostError(f"'{field}' is not a valid date: {value[:60]!r} ({exc})") from None
+
+
+def _text_field(meta: Mapping[str, Any], key: str) -> str | None:
+    value = meta.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float | date):
+        raise PostError(f"'{key}' must be text, not a {type(value).__name__}")
+    return clean_text(str(value)).strip()
+
+
+def _terms(meta: Mapping[str, Any], plural: str, singular: str) -> tuple[str, ...]:
+    names: list[str] = []
+    for key in (plural, singular):
+        if key in meta:
+            found = split_terms(meta[key])
+            if found is None:
+                raise PostError(
+                    f"'{key}' must be a list of names or a space-separated string, not a {type(meta[key]).__name__}"
+                )
+            names.extend(clean_text(n) for n in found)
+    unique = tuple(dict.fromkeys(n for n in names if n))
+    return unique[:MAX_TERMS]
+
+
+def _author(meta: Mapping[str, Any], default: str) -> str:
+    value = meta.get("author")
+    if isinstance(value, dict):
+        value = value.get("name")
+    if isinstance(value, list) and value and isinstance(value[0], str):
+        value = ", ".join(v for v in value if isinstance(v, str))
+    if isinstance(value, str) and value.strip():
+        return clean_text(value).strip()
+    return default
+
+
+def parse_post(
+    data: bytes,
+    rel_path: str,
+    settings: Settings,
+    patterns: Sequence[re.Pattern[str]],
+    digest: str,
+) -> Post | Rejection:
+    """Parse one post file's bytes. Never raises for bad input: a problem becomes a Rejection."""
+    try:
+        return _parse(data, rel_path, settings, patterns, digest)
+    except PostError as exc:
+        return Rejection(rel_path, str(exc))
+    except RecursionError:
+        return Rejection(rel_path, "the post is nested too deeply to read")
+
+
+def _parse(
+    data: bytes, rel_path: str, settings: Settings, patterns: Sequence[re.Pattern[str]], digest: str
+) -> Post:
+    if not data.strip():
+        raise PostError("the file is empty; a post needs front matter and a body")
+    text, note = decode_text(data)
+    text = clean_text(text.replace("\r\n", "\n").replace("\r", "\n"))
+    front, body = split_front_matter(text)
+    meta = _load_yaml(front)
+    tz = settings.tz
+
+    stem = Path(rel_path).stem
+    name_match = _FILENAME.match(stem)
+    slug_value = _text_field(meta, "slug")
+    slug = slug_value or (name_match.group(4) if name_match else stem)
+
+    if meta.get("date") is not None:
+        when = parse_date(meta["date"], tz)
+    elif name_match:
+        when = parse_date("-".join(name_match.groups()[:3]), tz, field="file name date")
+    else:
+        raise PostError("no date: add 'date:' to the front matter or name the file YYYY-MM-DD-slug.md")
+    updated = when
+    for key in ("last_modified_at", "updated", "modified"):
+        if meta.get(key) is not None:
+            updated = max(parse_date(meta[key], tz, field=key), when)
+            break
+
+    title = _text_field(meta, "title")
+    if title is None or not title:
+        # Jekyll's own fallback: the slug, words separated by spaces.
+        title = slug.replace("-", " ").strip() or stem
+    title = " ".join(title.split())[:MAX_TITLE]
+
+    categories = _terms(meta, "categories", "category")
+    tags = _terms(meta, "tags", "tag")
+
+    published = meta.get("published", True)
+    if not isinstance(published, bool):
+        raise PostError("'published' must be true or false")
+
+    permalink_value = _text_field(meta, "permalink")
+    permalink = expand_permalink(
+        permalink_value or settings.permalink, date=when, slug=slug, categories=categories
+    )
+    url = settings.site_url + permalink
+
+    excerpt = _text_field(meta, "excerpt") or _text_field(meta, "description")
+    summary = summarize(excerpt) if excerpt else summarize(body)
+
+    attribution = find_attribution(meta, body, patterns, site_url=settings.site_url)
+
+    return Post(
+        path=rel_path,
+        digest=digest,
+        title=title,
+        slug=slug,
+        date=when,
+        updated=updated,
+        categories=categories,
+        tags=tags,
+        author=_author(meta, settings.author),
+        permalink=permalink,
+        url=url,
+        summary=summary,
+        source_name=attribution.name,
+        source_url=attribution.url,
+        published=published,
+        notes=(note,) if note else (),
+    )
