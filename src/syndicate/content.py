@@ -372,7 +372,7 @@ def _first_paragraph(source: str, *, truncated: bool) -> tuple[str, str, bool]:
     text = ""
     for index, token in enumerate(tokens):
         if token.type == "inline" and index and tokens[index - 1].type == "paragraph_open":
-            markup = _markdown().renderer.renderInline(token.children or [], _markdown().options, {})
+            markup = _markdown().renderer.render(tokens[index - 1 : index + 2], _markdown().options, {})
         elif token.type == "html_block":
             markup = token.content
         else:
