@@ -95,7 +95,8 @@ def _from_meta(meta: Mapping[str, object]) -> tuple[str | None, str | None]:
 # --- names ----------------------------------------------------------------------------------------------------------
 
 # Markup removed before patterns see the text: tags, comments and doctypes (without markup inside), autolinks (as
-# whole tokens), Markdown links and images (replaced by their text). Bounded by "<"/">" or by one line, so no match can run away.
+# whole tokens), Markdown links and images (replaced by their text). Bounded by "<"/">" or by one line, so no match
+# can run away.
 _MARKUP = re.compile(
     r"<![^<>]*>"
     r"|<(?P<close>/?)(?P<tag>[A-Za-z][A-Za-z0-9-]*)(?:[\s/][^<>]*)?>"
@@ -210,11 +211,8 @@ def _url_from_body(body: str, *, marker: int | None, site_host: str) -> str | No
         if _same_address(match.group("text"), match.group("url")):
             candidates.append((match.start(), match.end(), match.group("url")))
     for match in _A_TAG.finditer(body):
-        href = _HREF.search(match.group("attrs"))
-        if href is None:
-            continue
-        address = html.unescape(href.group("dq") or href.group("sq") or href.group("bare") or "")
-        if _same_address(match.group("text"), address):
+        address = _href(match.group("attrs"))
+        if address is not None and _same_address(match.group("text"), address):
             candidates.append((match.start(), match.end(), address))
     candidates.sort()
     usable = [(start, end, url) for start, end, raw in candidates if (url := _external(raw, site_host)) is not None]
@@ -244,6 +242,13 @@ def _line_links(line: str) -> list[str]:
                 (match.start(), html.unescape(href.group("dq") or href.group("sq") or href.group("bare") or ""))
             )
     return [url for _start, url in sorted(links)]
+
+
+def _href(attributes: str) -> str | None:
+    match = _HREF.search(attributes)
+    if match is None:
+        return None
+    return html.unescape(match.group("dq") or match.group("sq") or match.group("bare") or "")
 
 
 def _same_address(text: str, url: str) -> bool:
