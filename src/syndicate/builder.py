@@ -70,8 +70,19 @@ def settings_fingerprint(settings: Settings) -> str:
     shaping = {
         k: getattr(settings, k)
         for k in (
-            "title", "description", "url", "feed_url", "author", "language", "timezone", "permalink", "limit",
-            "excerpt_only", "ttl", "attribution_patterns", "hub",
+            "title",
+            "description",
+            "url",
+            "feed_url",
+            "author",
+            "language",
+            "timezone",
+            "permalink",
+            "limit",
+            "excerpt_only",
+            "ttl",
+            "attribution_patterns",
+            "hub",
         )
     }
     shaping["display_names"] = sorted(settings.display_names.items())
@@ -275,8 +286,15 @@ class Builder:
             )
             log.info(
                 "build full=%s posts=%d rejected=%d feeds=%d parsed=%d written=%d removed=%d deferred=%d seconds=%.3f",
-                full, report.posts, len(rejected), report.feeds, parsed, len(written), len(removed),
-                len(deferred), report.duration,
+                full,
+                report.posts,
+                len(rejected),
+                report.feeds,
+                parsed,
+                len(written),
+                len(removed),
+                len(deferred),
+                report.duration,
             )
             return report
 
@@ -318,7 +336,9 @@ class Builder:
         if parsed >= _PARALLEL_THRESHOLD and (os.cpu_count() or 1) > 1:
             results = self._parse_parallel(to_parse, records)
         else:
-            results = [(rel, _parse_one(p, rel, self.settings, self._patterns, records.get(rel))) for p, rel in to_parse]
+            results = [
+                (rel, _parse_one(p, rel, self.settings, self._patterns, records.get(rel))) for p, rel in to_parse
+            ]
         for rel, cached in results:
             if cached is None:
                 deferred.add(rel)
@@ -438,8 +458,10 @@ class Builder:
 
     def _page_key(self, page: Page, fmt: str) -> str:
         h = hashlib.blake2b(digest_size=16)
-        h.update(f"{self._fingerprint}\0{fmt}\0{page.path}\0{page.current}\0{page.prev_archive}\0{page.archive}\0"
-                 f"{page.title}\0".encode())
+        h.update(
+            f"{self._fingerprint}\0{fmt}\0{page.path}\0{page.current}\0{page.prev_archive}\0{page.archive}\0"
+            f"{page.title}\0".encode()
+        )
         for entry in page.entries:
             h.update(f"{entry.post.path}\0{entry.post.digest}\0".encode())
         return h.hexdigest()
@@ -478,7 +500,9 @@ class Builder:
                     )
             missing = still
 
-        content_digests = {p.digest for page, _, _ in wanted if not page.archive for p in (e.post for e in page.entries)}
+        content_digests = {
+            p.digest for page, _, _ in wanted if not page.archive for p in (e.post for e in page.entries)
+        }
         if missing:
             need = {e.post.digest: e.post for page, _, _ in missing if not page.archive for e in page.entries}
             contents = {} if self.settings.excerpt_only else self._contents(need)
@@ -561,4 +585,3 @@ class Builder:
             current="all",
         )
         return render_page(self.settings, page, fmt)
-

@@ -44,6 +44,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="validate posts only; list problems")
     _add_common(check)
+
+    serve = sub.add_parser("serve", help="build, watch and serve the feeds over HTTP")
+    _add_common(serve)
+    _add_out(serve)
+    serve.add_argument("--host", help="address to bind (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind; 0 picks a free one (default: 8000)")
+
+    regenerate = sub.add_parser("regenerate", help="ask a running server to rebuild (POST /admin/regenerate)")
+    regenerate.add_argument("--config", type=Path, help=f"TOML config file (default: ./{DEFAULT_CONFIG} if present)")
+    regenerate.add_argument("--url", help="server base URL (default: http://<host>:<port> from the settings)")
+    regenerate.add_argument("--feed", help="one feed to regenerate, e.g. categories/news.atom (default: all)")
+    regenerate.add_argument("--no-wait", action="store_true", help="return once the server accepted the request")
     return parser
 
 
@@ -122,7 +134,22 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 2 if report.rejected else 0
 
 
-COMMANDS = {"build": cmd_build, "check": cmd_check}
+def cmd_serve(args: argparse.Namespace) -> int:
+    from syndicate.app import run_server
+
+    settings = settings_from_args(args, host=args.host, port=args.port)
+    return run_server(settings)
+
+
+def cmd_regenerate(args: argparse.Namespace) -> int:
+    from syndicate.admin import request_regeneration
+
+    settings = settings_from_args(args)
+    url = args.url or f"http://{settings.host}:{settings.port}"
+    return request_regeneration(url, settings.admin_token, feed=args.feed, wait=not args.no_wait)
+
+
+COMMANDS = {"build": cmd_build, "check": cmd_check, "serve": cmd_serve, "regenerate": cmd_regenerate}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

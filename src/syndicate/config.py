@@ -46,11 +46,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ttl", 60, "RSS <ttl> in minutes.", int),
     Setting(
         "attribution_patterns",
-        [r"文章来源[：:]\s*(?P<name>[^<>\n）)]+)", r"来源[：:]\s*(?P<name>[^<>\n）)]+)", r"Source:\s*(?P<name>[^<>\n]+)"],
+        [
+            r"文章来源[：:]\s*(?P<name>[^<>\n）)]+)",
+            r"来源[：:]\s*(?P<name>[^<>\n）)]+)",
+            r"Source:\s*(?P<name>[^<>\n]+)",
+        ],
         "Regular expressions finding the original publication's name in a body (group 'name').",
         list,
     ),
-    Setting("display_names", {}, "Display names for categories/tags by name or slug, e.g. youjiangribao = '右江日报'.", dict),
+    Setting(
+        "display_names",
+        {},
+        "Display names for categories/tags by name or slug, e.g. youjiangribao = '右江日报'.",
+        dict,
+    ),
     Setting("host", "127.0.0.1", "Address the server binds.", str),
     Setting("port", 8000, "Port the server binds.", int),
     Setting("max_age", 300, "Cache-Control max-age for feeds, seconds.", int),
@@ -180,7 +189,7 @@ def load_settings(
                 raise ConfigError(f"config file {config_file}: unknown setting '{key}'")
             values[key] = _coerce(_BY_NAME[key], value, str(config_file))
             if key in ("posts", "out") or (key == "cache" and value not in ("", "off")):
-                values[key] = str((base / value)) if not Path(value).is_absolute() else value
+                values[key] = str(base / value) if not Path(value).is_absolute() else value
     for s in SETTINGS:
         env_name = "SYNDICATE_" + s.name.upper()
         if env_name in environ and s.kind not in (list, dict):

@@ -90,7 +90,7 @@ class _FeedExtension(BaseExtension):  # type: ignore[misc]
 
     def extend_atom(self, feed: Any) -> Any:
         for rel, href, media_type in self.links:
-            etree.SubElement(feed, f"{{{ATOM_NS}}}link", rel=rel, href=href, type=media_type)
+            etree.SubElement(feed, "link", rel=rel, href=href, type=media_type)
         if self.archive:
             etree.SubElement(feed, f"{{{FH_NS}}}archive")
         return feed
@@ -111,25 +111,24 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
         self.post: Post | None = None
 
     def extend_atom(self, entry: Any) -> Any:
+        # feedgen writes Atom elements without a namespace under a literal xmlns attribute on <feed>; elements
+        # added the same way serialise as plain <link>/<source> in the Atom default namespace.
         post = self.post
         assert post is not None
         if post.source_url:
-            etree.SubElement(
-                entry, f"{{{ATOM_NS}}}link", rel="via", href=post.source_url, type="text/html",
-                **({"title": post.source_name} if post.source_name else {}),
-            )
+            via = etree.SubElement(entry, "link", rel="via", href=post.source_url, type="text/html")
+            if post.source_name:
+                via.set("title", post.source_name)
         if post.source_name or post.source_url:
             # RFC 4287 §4.2.11: atom:source carries metadata of the feed the entry came from; we know the
             # publication's name and, from the article URL, its site.
-            source = etree.SubElement(entry, f"{{{ATOM_NS}}}source")
+            source = etree.SubElement(entry, "source")
             if post.source_url:
-                etree.SubElement(source, f"{{{ATOM_NS}}}id").text = _origin(post.source_url)
+                etree.SubElement(source, "id").text = _origin(post.source_url)
             if post.source_name:
-                etree.SubElement(source, f"{{{ATOM_NS}}}title").text = post.source_name
+                etree.SubElement(source, "title").text = post.source_name
             if post.source_url:
-                etree.SubElement(
-                    source, f"{{{ATOM_NS}}}link", rel="alternate", href=_origin(post.source_url), type="text/html"
-                )
+                etree.SubElement(source, "link", rel="alternate", href=_origin(post.source_url), type="text/html")
         return entry
 
     def extend_rss(self, item: Any) -> Any:
@@ -173,13 +172,13 @@ def _generator(settings: Settings, page: Page, fmt: str) -> FeedGenerator:
     for item in page.entries:
         post = item.post
         fe = fg.add_entry(order="append")
-        fe.register_extension("syndicate", _EntryExtension)
         fe.syndicate.post = post
         fe.id(post.url)
         fe.guid(post.url, permalink=True)
         fe.title(post.title)
         fe.link(href=post.url)  # alternate; written correctly by feedgen because it needs no attributes
-        fe.published(post.date)
+        if fmt == "atom":
+            fe.published(post.date)  # RSS pubDate is written by _EntryExtension (locale-independent)
         fe.updated(post.updated)
         if post.author:
             fe.author({"name": post.author})
@@ -278,7 +277,5 @@ def paginate(
         return current, []
     oldest_first = list(reversed(posts))
     full_pages = len(oldest_first) // limit
-    pages = [
-        (n + 1, tuple(reversed(oldest_first[n * limit : (n + 1) * limit]))) for n in range(full_pages)
-    ]
+    pages = [(n + 1, tuple(reversed(oldest_first[n * limit : (n + 1) * limit]))) for n in range(full_pages)]
     return current, pages

@@ -42,4 +42,3 @@ def render_opml(settings: Settings, feeds: Sequence[FeedInfo]) -> Document:
                 outline(group, feed)
     data = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return Document(path="index.opml", body=data, media_type=FORMATS["opml"], updated=None)
-

@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -171,7 +171,9 @@ def _load_yaml(front: str) -> dict[str, Any]:
     # PyYAML shares aliased nodes instead of copying them, but anything that walks the result (or re-serialises
     # it) meets the expansion of a "billion laughs" document; refuse many aliases outright.
     if _ANCHOR.search(front) and len(_ALIAS.findall(front)) > 32:
-        raise PostError("front matter uses too many YAML aliases (a possible 'billion laughs' expansion); write values out")
+        raise PostError(
+            "front matter uses too many YAML aliases (a possible 'billion laughs' expansion); write values out"
+        )
     try:
         meta = _HANDLER.load(front)  # yaml.CSafeLoader: no !!python tags, only plain data
     except yaml.YAMLError as exc:
@@ -206,7 +208,7 @@ def parse_date(value: object, tz: tzinfo, field: str = "date") -> datetime:
     zone: tzinfo = tz
     if offset:
         if offset in ("Z", "z"):
-            zone = timezone.utc
+            zone = UTC
         else:
             digits = offset[1:].replace(":", "")
             hours, minutes = int(digits[:2]), int(digits[2:] or 0)
@@ -279,9 +281,7 @@ def parse_post(
         return Rejection(rel_path, "the post is nested too deeply to read")
 
 
-def _parse(
-    data: bytes, rel_path: str, settings: Settings, patterns: Sequence[re.Pattern[str]], digest: str
-) -> Post:
+def _parse(data: bytes, rel_path: str, settings: Settings, patterns: Sequence[re.Pattern[str]], digest: str) -> Post:
     if not data.strip():
         raise PostError("the file is empty; a post needs front matter and a body")
     text, note = decode_text(data)
@@ -321,9 +321,7 @@ def _parse(
         raise PostError("'published' must be true or false")
 
     permalink_value = _text_field(meta, "permalink")
-    permalink = expand_permalink(
-        permalink_value or settings.permalink, date=when, slug=slug, categories=categories
-    )
+    permalink = expand_permalink(permalink_value or settings.permalink, date=when, slug=slug, categories=categories)
     url = settings.site_url + permalink
 
     excerpt = _text_field(meta, "excerpt") or _text_field(meta, "description")

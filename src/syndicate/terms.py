@@ -37,9 +37,7 @@ def slugify(name: str) -> str:
     """The file-name and URL form of a category or tag name (see the module docstring for the rule)."""
     text = unicodedata.normalize("NFKC", name).lower()
     text = _WHITESPACE.sub("-", text)
-    kept = "".join(
-        ch for ch in text if ch in _KEEP_PUNCTUATION or unicodedata.category(ch)[0] in ("L", "N", "M")
-    )
+    kept = "".join(ch for ch in text if ch in _KEEP_PUNCTUATION or unicodedata.category(ch)[0] in ("L", "N", "M"))
     slug = _DASHES.sub("-", kept).strip("-.")
     if not slug:
         return "term-" + _short_hash(name)
