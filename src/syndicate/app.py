@@ -1,0 +1,304 @@
+"""The Starlette application: feeds, the index page, health, metrics and admin routes.
+
+``/feeds/`` is served by :class:`FeedEndpoint`, a plain ASGI handler mounted inside Starlette: the hot path
+is a dict lookup into the current :class:`~syndicate.service.Snapshot` and sending precomputed bytes and
+headers. Paths are only ever dictionary keys; nothing under ``/feeds/`` touches the file system, so no
+request can read outside the output directory however it is encoded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import socket
+import sys
+from collections.abc import AsyncIterator
+from urllib.parse import parse_qs
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import Receive, Scope, Send
+
+from syndicate.admin import admin_routes
+from syndicate.builder import Builder
+from syndicate.config import Settings
+from syndicate.metrics import MEDIA_TYPE as METRICS_MEDIA_TYPE
+from syndicate.metrics import Metrics, StatusCounter
+from syndicate.responses import Resource, is_not_modified
+from syndicate.scheduler import create_scheduler
+from syndicate.service import FeedService, Snapshot
+from syndicate.watcher import PostWatcher
+
+_MAX_PATH = 1024
+_STARTUP_WAIT = 30.0
+_TERM_PATH = re.compile(r"(?P<prefix>(?:archive/)?)(?P<group>categories|tags)/(?P<name>[^/]+)(?P<rest>(?:/\d+)?\.\w+)")
+_GROUP_KIND = {"categories": "category", "tags": "tag"}
+_FEED_FORMATS = ("atom", "rss", "json")
+_QUERY_KEYS = frozenset({"category", "tag", "limit"})
+
+_TEXT = [(b"content-type", b"text/plain; charset=utf-8"), (b"x-content-type-options", b"nosniff")]
+
+
+async def _send_text(send: Send, status: int, text: str, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = text.encode("utf-8")
+    headers = [*_TEXT, (b"content-length", str(len(body)).encode("ascii")), (b"cache-control", b"no-store")]
+    await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def send_resource(scope: Scope, send: Send, resource: Resource, metrics: Metrics) -> None:
+    """Send ``resource`` for GET or HEAD, answering 304 when the client's copy is current."""
+    accept_encoding = b""
+    if_none_match: bytes | None = None
+    if_modified_since: bytes | None = None
+    for name, value in scope["headers"]:
+        if name == b"accept-encoding":
+            accept_encoding = value
+        elif name == b"if-none-match":
+            # Several header lines form one list (RFC 9110 §5.3).
+            if_none_match = value if if_none_match is None else if_none_match + b", " + value
+        elif name == b"if-modified-since":
+            if_modified_since = value
+    representation = resource.select(accept_encoding)
+    metrics.feed_requests += 1
+    if (if_none_match is not None or if_modified_since is not None) and is_not_modified(
+        if_none_match, if_modified_since, representation.etag, resource.last_modified, resource.last_modified_header
+    ):
+        metrics.feed_not_modified += 1
+        metrics.count(304)
+        await send({"type": "http.response.start", "status": 304, "headers": representation.not_modified_headers})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    metrics.count(200)
+    await send({"type": "http.response.start", "status": 200, "headers": representation.headers})
+    await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else representation.body})
+
+
+class FeedEndpoint:
+    """Plain ASGI handler for everything under ``/feeds/``."""
+
+    def __init__(self, service: FeedService) -> None:
+        self.service = service
+        self.metrics = service.metrics
+        self._aliases: dict[str, str] = {}
+        self._aliases_generation = -1
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["method"] not in ("GET", "HEAD"):
+            self.metrics.count(405)
+            await _send_text(send, 405, "Method not allowed: feeds are read-only.\n", [(b"allow", b"GET, HEAD")])
+            return
+        root = scope.get("root_path", "")
+        path: str = scope["path"]
+        path = path[len(root) :] if root and path.startswith(root) else path
+        path = path.removeprefix("/feeds").removeprefix("/")
+        snapshot = self.service.snapshot
+        if snapshot is None:
+            snapshot = await self._wait_for_first_build()
+            if snapshot is None:
+                self.metrics.count(503)
+                error = self.service.last_outcome.error if self.service.last_outcome else "the first build is running"
+                await _send_text(send, 503, f"Feeds are not available yet: {error}\n", [(b"retry-after", b"10")])
+                return
+        resource = snapshot.resources.get(path)
+        if resource is None:
+            resource = self._resolve_alias(snapshot, path)
+        if resource is None:
+            self.metrics.count(404)
+            await _send_text(send, 404, "No such feed. The list of feeds is at / and /feeds/index.opml.\n")
+            return
+        query = scope["query_string"]
+        if query:
+            params = parse_qs(query.decode("latin-1"), keep_blank_values=True)
+            if _QUERY_KEYS.intersection(params):
+                await self._send_query(scope, send, snapshot, path, params)
+                return
+        await send_resource(scope, send, resource, self.metrics)
+
+    async def _wait_for_first_build(self) -> Snapshot | None:
+        if not self.service.started:
+            # Running without lifespan (e.g. a test client used without ``with``): build inline once.
+            self.service.started = True
+            await self.service.build_now()
+        else:
+            await self.service.wait_ready(_STARTUP_WAIT)
+        return self.service.snapshot
+
+    def _resolve_alias(self, snapshot: Snapshot, path: str) -> Resource | None:
+        """Raw names and case variants of category and tag slugs, e.g. ``tags/右江日报新闻.atom``."""
+        if len(path) > _MAX_PATH or "\x00" in path or ".." in path:
+            return None
+        match = _TERM_PATH.fullmatch(path)
+        if match is None:
+            return None
+        if self._aliases_generation != snapshot.generation:
+            aliases: dict[str, str] = {}
+            for feed in snapshot.feeds:
+                if feed.kind == "all":
+                    continue
+                group = "categories" if feed.kind == "category" else "tags"
+                for variant in (feed.name, feed.name.casefold(), feed.slug.casefold()):
+                    aliases.setdefault(f"{group}/{variant}", feed.slug)
+            self._aliases, self._aliases_generation = aliases, snapshot.generation
+        group, name = match["group"], match["name"]
+        slug = self._aliases.get(f"{group}/{name}") or self._aliases.get(f"{group}/{name.casefold()}")
+        if slug is None:
+            info = self.service.builder.resolve(_GROUP_KIND[group], name)
+            slug = info.slug if info is not None else None
+        if slug is None:
+            return None
+        return snapshot.resources.get(f"{match['prefix']}{group}/{slug}{match['rest']}")
+
+    async def _send_query(
+        self, scope: Scope, send: Send, snapshot: Snapshot, path: str, params: dict[str, list[str]]
+    ) -> None:
+        """``?category=a&tag=b&limit=N``: posts in all the given terms, newest first, computed on demand."""
+        fmt = path.rpartition(".")[2]
+        if path.startswith("archive/") or fmt not in _FEED_FORMATS:
+            self.metrics.count(400)
+            await _send_text(send, 400, "Query parameters apply to feeds, not archive pages or OPML.\n")
+            return
+        categories = [c for c in params.get("category", []) if c]
+        tags = [t for t in params.get("tag", []) if t]
+        match = _TERM_PATH.fullmatch(path)
+        if match is not None:
+            # /feeds/categories/x.atom?tag=y narrows the category feed: x is one more term to intersect.
+            resource = snapshot.resources.get(path) or self._resolve_alias(snapshot, path)
+            slug = match["name"] if resource is None else resource.path.rpartition("/")[2].rpartition(".")[0]
+            (categories if match["group"] == "categories" else tags).append(slug)
+        limit = self.service.settings.query_limit
+        raw_limit = params.get("limit", [""])[-1]
+        if raw_limit:
+            if not raw_limit.isdigit() or int(raw_limit) < 1:
+                self.metrics.count(400)
+                await _send_text(send, 400, "limit must be a positive whole number.\n")
+                return
+            limit = min(int(raw_limit), limit)  # capped: queries cost CPU, so clients cannot ask for everything
+        slugs: dict[str, set[str]] = {"category": set(), "tag": set()}
+        for kind, names in (("category", categories), ("tag", tags)):
+            for name in names:
+                info = self.service.builder.resolve(kind, name) if len(name) <= _MAX_PATH else None
+                if info is None:
+                    self.metrics.count(404)
+                    await _send_text(send, 404, f"Unknown {kind}: {name[:200]!r}.\n")
+                    return
+                slugs[kind].add(info.slug)  # one cache entry however the name was spelled
+        resource = await self.service.query(sorted(slugs["category"]), sorted(slugs["tag"]), limit, fmt)
+        await send_resource(scope, send, resource, self.metrics)
+
+
+def create_app(settings: Settings, builder: Builder | None = None, *, background: bool = True) -> Starlette:
+    """Build the ASGI application. ``background=False`` skips the watcher and the scheduler (tests, one-offs)."""
+    metrics = Metrics()
+    service = FeedService(settings, builder, metrics)
+    feeds = FeedEndpoint(service)
+
+    async def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok\n", headers={"Cache-Control": "no-store"})
+
+    async def readyz(request: Request) -> Response:
+        outcome = service.last_outcome
+        body = {
+            "ready": service.snapshot is not None,
+            "last_build_ok": None if outcome is None else outcome.ok,
+            "error": None if outcome is None or outcome.ok else outcome.error,
+        }
+        # Ready means "serving good feeds". A failed rebuild after that is reported here (and in /metrics)
+        # but keeps the instance ready: the last good feeds are still served from memory.
+        return JSONResponse(body, status_code=200 if service.snapshot is not None else 503)
+
+    async def metrics_endpoint(request: Request) -> Response:
+        return Response(metrics.render(service.gauges), media_type=METRICS_MEDIA_TYPE)
+
+    routes: list[BaseRoute] = [
+        Mount("/feeds", app=feeds),
+        Route("/", IndexEndpoint(feeds), methods=["GET", "HEAD"]),
+        Route("/healthz", healthz, methods=["GET", "HEAD"]),
+        Route("/readyz", readyz, methods=["GET", "HEAD"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        *admin_routes(service, settings.admin_token, settings.admin_rate),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        watcher = PostWatcher(settings, service) if background and settings.watch else None
+        scheduler = create_scheduler(settings, service) if background else None
+        await service.start()
+        if watcher is not None:
+            watcher.start()
+        if scheduler is not None:
+            scheduler.start()
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.stop()
+            if watcher is not None:
+                await watcher.stop()
+            await service.stop()
+
+    app = Starlette(routes=routes, middleware=[Middleware(StatusCounter, metrics=metrics)], lifespan=lifespan)
+    app.state.service = service
+    app.state.metrics = metrics
+    return app
+
+
+class IndexEndpoint:
+    """``GET /``: the HTML list of feeds, prepared at swap time and served with the same validators."""
+
+    def __init__(self, feeds: FeedEndpoint) -> None:
+        self.feeds = feeds
+        self._uncounted = Metrics()  # StatusCounter counts this route; it is not a feed request
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        snapshot = self.feeds.service.snapshot or await self.feeds._wait_for_first_build()
+        if snapshot is None:
+            await _send_text(send, 503, "Feeds are not available yet.\n", [(b"retry-after", b"10")])
+            return
+        await send_resource(scope, send, snapshot.index, self._uncounted)
+
+
+# uvicorn limits (issue 5: slow clients and many idle connections). Idle keep-alive connections close after
+# 5 s; past 1000 concurrent connections new requests get an immediate 503 instead of an unbounded queue;
+# the kernel queues up to 2048 connections not yet accepted. deploy/README.md documents them.
+TIMEOUT_KEEP_ALIVE = 5
+LIMIT_CONCURRENCY = 1000
+BACKLOG = 2048
+
+
+def run_server(settings: Settings) -> int:
+    """``syndicate serve``: bind, print the URL, run uvicorn until interrupted. Returns an exit code."""
+    import uvicorn
+
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        sock.close()
+        print(f"error: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    port = sock.getsockname()[1]
+    logging.getLogger("syndicate").setLevel(logging.INFO)
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        access_log=settings.access_log,
+        timeout_keep_alive=TIMEOUT_KEEP_ALIVE,
+        limit_concurrency=LIMIT_CONCURRENCY,
+        backlog=BACKLOG,
+        server_header=False,
+        lifespan="on",
+    )
+    host = f"[{settings.host}]" if family == socket.AF_INET6 else settings.host
+    print(f"syndicate: serving {settings.posts} at http://{host}:{port}/ (feeds: http://{host}:{port}/feeds/all.atom)")
+    sys.stdout.flush()
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0

@@ -1,0 +1,72 @@
+"""The HTML index page: every feed by category and tag, with post counts and feed autodiscovery.
+
+Every name and title comes from post files or configuration, so every one is escaped (names are data).
+Links are root-relative (``/feeds/…``) so the page works behind any host name the server is reached by.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from html import escape
+from urllib.parse import quote
+
+from syndicate.config import Settings
+from syndicate.documents import FeedInfo
+
+_FORMAT_LABELS = (("atom", "Atom"), ("rss", "RSS"), ("json", "JSON Feed"))
+_AUTODISCOVERY_TYPES = (
+    ("atom", "application/atom+xml"),
+    ("rss", "application/rss+xml"),
+    ("json", "application/feed+json"),
+)
+
+
+def feed_href(feed: FeedInfo, fmt: str) -> str:
+    return "/feeds/" + quote(feed.path(fmt), safe="/")
+
+
+def render_index(settings: Settings, feeds: Iterable[FeedInfo], *, posts: int) -> str:
+    feeds = tuple(feeds)
+    title = escape(settings.title)
+    site_wide = [f for f in feeds if f.kind == "all"]
+    categories = sorted((f for f in feeds if f.kind == "category"), key=lambda f: (f.display.casefold(), f.slug))
+    tags = sorted((f for f in feeds if f.kind == "tag"), key=lambda f: (f.display.casefold(), f.slug))
+
+    head = [
+        "<!DOCTYPE html>",
+        f'<html lang="{escape(settings.language, quote=True)}">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{title} — feeds</title>",
+    ]
+    # Feed autodiscovery (the RSS/Atom autodiscovery convention, JSON Feed §1): site-wide feeds only.
+    for feed in site_wide:
+        for fmt, media_type in _AUTODISCOVERY_TYPES:
+            head.append(
+                f'<link rel="alternate" type="{media_type}" title="{escape(feed.display, quote=True)} ({fmt})" '
+                f'href="{escape(feed_href(feed, fmt), quote=True)}">'
+            )
+    head.append('<link rel="outline" type="text/x-opml" title="OPML" href="/feeds/index.opml">')
+    head.append("</head>")
+
+    body = ["<body>", f"<h1>{title}</h1>", f"<p>{posts} posts in {len(feeds)} feeds.</p>"]
+    for heading, group in (("All posts", site_wide), ("Categories", categories), ("Tags", tags)):
+        body.append(f"<h2>{heading}</h2>")
+        if not group:
+            body.append("<p>None yet.</p>")
+            continue
+        body.append("<ul>")
+        for feed in group:
+            links = " · ".join(
+                f'<a href="{escape(feed_href(feed, fmt), quote=True)}">{label}</a>' for fmt, label in _FORMAT_LABELS
+            )
+            name = escape(feed.display)
+            if feed.display != feed.name and feed.kind != "all":
+                name += f" <small>({escape(feed.name)})</small>"
+            noun = "post" if feed.count == 1 else "posts"
+            body.append(f'<li><span class="feed">{name}</span> — {feed.count} {noun}: {links}</li>')
+        body.append("</ul>")
+    body.append('<p><a href="/feeds/index.opml">OPML subscription list</a></p>')
+    body.append("</body>")
+    return "\n".join([*head, *body, "</html>"]) + "\n"

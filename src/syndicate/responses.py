@@ -1,0 +1,224 @@
+"""Pre-rendered HTTP representations of documents and the conditional-request rules that serve them.
+
+Everything that can be computed once per document is computed when a build is swapped in: the gzip and
+brotli bodies, the strong ETag of each encoding, the header lists of the 200 and the 304. The request path
+is then a few dict lookups and byte comparisons (issue 4 benchmarks the hot path against a bare app).
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from urllib.parse import quote
+
+import brotli
+
+from syndicate.documents import Document
+
+Headers = list[tuple[bytes, bytes]]
+
+IDENTITY = "identity"
+GZIP = "gzip"
+BROTLI = "br"
+# Preference when a client accepts several codings with equal weight: brotli is smallest.
+_PREFERENCE = (BROTLI, GZIP, IDENTITY)
+_ETAG_SUFFIX = {IDENTITY: "", GZIP: "-gz", BROTLI: "-br"}
+
+# RFC 9110 §15.4.5: a 304 carries the fields a 200 would have sent among Content-Location, Date, ETag,
+# Vary, Cache-Control and Expires, and SHOULD NOT carry other representation metadata. (Date is added by
+# the server.) Link is kept so a client that only ever sees 304s still learns the WebSub hub.
+_NOT_MODIFIED_FIELDS = frozenset({b"cache-control", b"content-location", b"etag", b"expires", b"vary", b"link"})
+
+
+@dataclass(frozen=True)
+class Representation:
+    """One encoding of one document, ready to send: body, 200 headers, 304 headers."""
+
+    encoding: str
+    body: bytes
+    etag: bytes  # quoted strong entity tag, e.g. b'"0123abcd-gz"'
+    headers: Headers  # for 200 (and HEAD): includes Content-Length
+    not_modified_headers: Headers  # for 304
+
+
+@dataclass(frozen=True)
+class Resource:
+    """All representations of one document, plus what conditional requests compare against."""
+
+    path: str
+    digest: str
+    media_type: str
+    last_modified: datetime | None  # whole seconds, UTC
+    last_modified_header: bytes  # b"" when unknown
+    representations: Mapping[str, Representation]
+
+    def select(self, accept_encoding: bytes) -> Representation:
+        return self.representations.get(negotiate_encoding(accept_encoding), self.representations[IDENTITY])
+
+
+@dataclass(frozen=True)
+class CachePolicy:
+    """Response headers every feed shares; built from settings once."""
+
+    max_age: int = 300
+    hub: str = ""
+    feeds_url: str = ""
+
+    @property
+    def cache_control(self) -> bytes:
+        # stale-while-revalidate (RFC 5861): a cache may serve the old feed while it revalidates; feeds are
+        # polled, so a little staleness is better than a burst of origin hits when max-age expires.
+        return f"public, max-age={self.max_age}, stale-while-revalidate={self.max_age}".encode("ascii")
+
+
+def http_date(moment: datetime) -> str:
+    """An IMF-fixdate (RFC 9110 §5.6.7)."""
+    return format_datetime(moment.astimezone(UTC), usegmt=True)
+
+
+def self_url(feeds_url: str, path: str) -> str:
+    return f"{feeds_url}/{quote(path, safe='/')}"
+
+
+def build_resource(
+    document: Document,
+    policy: CachePolicy,
+    *,
+    brotli_quality: int = 9,
+    extra_headers: Iterable[tuple[bytes, bytes]] = (),
+) -> Resource:
+    """Prepare every representation of ``document``. Deterministic: same bytes in, same bytes and ETags out."""
+    last_modified: datetime | None = None
+    last_modified_header = b""
+    if document.updated is not None:
+        updated = document.updated if document.updated.tzinfo else document.updated.replace(tzinfo=UTC)
+        last_modified = updated.astimezone(UTC).replace(microsecond=0)
+        last_modified_header = http_date(last_modified).encode("ascii")
+    common: Headers = [
+        (b"content-type", document.media_type.encode("ascii")),
+        (b"cache-control", policy.cache_control),
+        (b"vary", b"Accept-Encoding"),
+        (b"x-content-type-options", b"nosniff"),
+    ]
+    if last_modified_header:
+        common.append((b"last-modified", last_modified_header))
+    if policy.hub and policy.feeds_url:
+        # WebSub §4: discovery via Link headers naming the hub and the topic (self) URL.
+        link = f'<{policy.hub}>; rel="hub", <{self_url(policy.feeds_url, document.path)}>; rel="self"'
+        common.append((b"link", link.encode("utf-8")))
+    common.extend(extra_headers)
+
+    bodies = {IDENTITY: document.body}
+    # mtime=0 keeps gzip output byte-identical across rebuilds and restarts, as a strong ETag promises.
+    gzipped = gzip.compress(document.body, compresslevel=9, mtime=0)
+    if len(gzipped) < len(document.body):
+        bodies[GZIP] = gzipped
+    brotlied = brotli.compress(document.body, quality=brotli_quality)
+    if len(brotlied) < len(document.body):
+        bodies[BROTLI] = brotlied
+
+    representations: dict[str, Representation] = {}
+    for encoding, body in bodies.items():
+        # Strong validators differ per content coding (RFC 9110 §8.8.3.3): the bytes differ.
+        etag = f'"{document.digest}{_ETAG_SUFFIX[encoding]}"'.encode("ascii")
+        headers = [*common, (b"etag", etag), (b"content-length", str(len(body)).encode("ascii"))]
+        if encoding != IDENTITY:
+            headers.append((b"content-encoding", encoding.encode("ascii")))
+        not_modified = [(name, value) for name, value in headers if name in _NOT_MODIFIED_FIELDS]
+        representations[encoding] = Representation(encoding, body, etag, headers, not_modified)
+    return Resource(
+        path=document.path,
+        digest=document.digest,
+        media_type=document.media_type,
+        last_modified=last_modified,
+        last_modified_header=last_modified_header,
+        representations=representations,
+    )
+
+
+_negotiated: dict[bytes, str] = {}
+_NEGOTIATION_CACHE_SIZE = 256
+
+
+def negotiate_encoding(accept_encoding: bytes) -> str:
+    """Pick a content coding from an Accept-Encoding value (RFC 9110 §12.5.3), memoised per header value."""
+    choice = _negotiated.get(accept_encoding)
+    if choice is None:
+        choice = _parse_accept_encoding(accept_encoding)
+        if len(_negotiated) >= _NEGOTIATION_CACHE_SIZE:
+            _negotiated.clear()  # bounded: clients cannot grow it without limit
+        _negotiated[accept_encoding] = choice
+    return choice
+
+
+def _parse_accept_encoding(value: bytes) -> str:
+    if not value:
+        return IDENTITY
+    weights: dict[str, float] = {}
+    for item in value.decode("latin-1").split(","):
+        coding, _, params = item.strip().partition(";")
+        coding = coding.strip().lower()
+        if not coding:
+            continue
+        weight = 1.0
+        for param in params.split(";"):
+            key, _, raw = param.strip().partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    weight = float(raw.strip())
+                except ValueError:
+                    weight = 0.0
+        weights[coding] = weight
+    star = weights.get("*")
+    best, best_weight = IDENTITY, 0.0
+    for coding in _PREFERENCE:
+        accepted: float | None = weights.get(coding)
+        if accepted is None and coding != IDENTITY:
+            accepted = star
+        if accepted is None and coding == IDENTITY:
+            # identity is acceptable unless excluded explicitly or via "*;q=0" (§12.5.3).
+            accepted = 0.001 if star is None or star > 0 else 0.0
+        if accepted is not None and accepted > best_weight:
+            best, best_weight = coding, accepted
+    return best
+
+
+def is_not_modified(
+    if_none_match: bytes | None,
+    if_modified_since: bytes | None,
+    etag: bytes,
+    last_modified: datetime | None,
+    last_modified_header: bytes,
+) -> bool:
+    """RFC 9110 §13.1.2/§13.1.3 for GET and HEAD: answer 304 when the client's copy is current.
+
+    If-None-Match takes precedence: when present, If-Modified-Since is ignored (§13.1.3). If-None-Match
+    uses the weak comparison (§8.8.3.2), so ``W/"x"`` matches ``"x"``.
+    """
+    if if_none_match is not None:
+        if if_none_match == etag:
+            return True
+        return _etag_listed(if_none_match, etag)
+    if if_modified_since is not None and last_modified is not None:
+        if if_modified_since == last_modified_header:
+            return True
+        try:
+            since = parsedate_to_datetime(if_modified_since.decode("latin-1"))
+        except (TypeError, ValueError, IndexError):
+            return False  # §13.1.3: an invalid date is ignored
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        return last_modified <= since
+    return False
+
+
+def _etag_listed(header: bytes, etag: bytes) -> bool:
+    opaque = etag.removeprefix(b"W/")
+    for candidate in header.split(b","):
+        candidate = candidate.strip()
+        if candidate == b"*" or candidate.removeprefix(b"W/") == opaque:
+            return True
+    return False

@@ -1,0 +1,356 @@
+"""The running service: owns the Builder, runs one build at a time, swaps finished builds in atomically.
+
+Triggers (startup, watcher, schedule, admin) all go through :meth:`FeedService.request_build`. While a build
+runs, further triggers merge into one pending follow-up build (a set of changed paths, or "full", which
+absorbs paths), so a burst of triggers never queues without bound.
+
+The served state is one immutable :class:`Snapshot` referenced by ``FeedService.snapshot``. A handler reads
+that reference once per request, so every response is entirely from the old build or entirely from the new.
+A failed build leaves the reference alone: the last good feeds stay in service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from syndicate.builder import Builder, BuildError, BuildReport
+from syndicate.config import Settings
+from syndicate.documents import Document, FeedInfo
+from syndicate.metrics import BuildGauges, Metrics
+from syndicate.pages import render_index
+from syndicate.posts import Rejection
+from syndicate.responses import CachePolicy, Resource, build_resource, self_url
+
+log = logging.getLogger("syndicate.service")
+
+# Paths merged into one pending incremental build before it degrades to a full rescan (bounds memory).
+_MAX_PENDING_PATHS = 10_000
+_QUERY_CACHE_SIZE = 256
+_DEFERRED_RETRY = 1.0  # seconds before re-reading a post that was still being written
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything one build serves. Immutable; replaced as a whole."""
+
+    generation: int
+    resources: Mapping[str, Resource]  # Document.path -> prepared representations
+    index: Resource  # the HTML index page
+    feeds: tuple[FeedInfo, ...]
+    rejected: tuple[Rejection, ...]
+    posts: int
+    built_at: datetime
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    ok: bool
+    report: BuildReport | None = None
+    error: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        if self.report is None:
+            return {"ok": self.ok, "error": self.error}
+        report = self.report
+        return {
+            "ok": self.ok,
+            "full": report.full,
+            "posts": report.posts,
+            "feeds": report.feeds,
+            "rejected": [{"path": r.path, "reason": r.reason} for r in report.rejected],
+            "written": sorted(report.written),
+            "removed": sorted(report.removed),
+            "duration": round(report.duration, 6),
+        }
+
+
+@dataclass
+class _Pending:
+    full: bool = False
+    paths: set[Path] = field(default_factory=set)
+    waiters: list[asyncio.Future[BuildOutcome]] = field(default_factory=list)
+
+    def merge(self, changed: Iterable[Path] | None) -> None:
+        if changed is None:
+            self.full = True
+            self.paths.clear()
+        elif not self.full:
+            self.paths.update(changed)
+            if len(self.paths) > _MAX_PENDING_PATHS:
+                self.full = True
+                self.paths.clear()
+
+
+class FeedService:
+    def __init__(self, settings: Settings, builder: Builder | None = None, metrics: Metrics | None = None) -> None:
+        self.settings = settings
+        self.builder = builder if builder is not None else Builder(settings)
+        self.metrics = metrics if metrics is not None else Metrics()
+        self.gauges = BuildGauges()
+        self.policy = CachePolicy(max_age=settings.max_age, hub=settings.hub, feeds_url=settings.feeds_url)
+        self.snapshot: Snapshot | None = None
+        self.last_outcome: BuildOutcome | None = None
+        self.last_build_finished: datetime | None = None
+        self.next_scheduled: datetime | None = None  # kept current by the scheduler
+        self.started = False
+        self._pending: _Pending | None = None
+        self._running: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+        self._query_cache: dict[tuple[Any, ...], Resource] = {}
+        self._ping_urls: set[str] = set()
+        self._pinger: asyncio.Task[None] | None = None
+        self._generation = 0
+        self._deferred: set[Path] = set()
+        self._deferred_timer: asyncio.TimerHandle | None = None
+
+    # -- triggering --------------------------------------------------------------------------------------
+
+    @property
+    def building(self) -> bool:
+        return self._running is not None and not self._running.done()
+
+    def request_build(self, changed: Iterable[Path] | None = None, *, reason: str = "") -> asyncio.Future[BuildOutcome]:
+        """Ask for a build (``None``: full rescan). Returns a future resolved when a build covering it ends.
+
+        Must be called on the event loop. Coalesces with any build already pending.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[BuildOutcome] = loop.create_future()
+        if self._pending is None:
+            self._pending = _Pending()
+        elif self.building:
+            self.gauges.coalesced += 1
+        self._pending.merge(changed)
+        self._pending.waiters.append(future)
+        log.debug("build requested (%s): %s", reason or "unspecified", "full" if changed is None else "incremental")
+        if not self.building:
+            self._running = loop.create_task(self._run_builds())
+        return future
+
+    async def build_now(self, changed: Iterable[Path] | None = None) -> BuildOutcome:
+        return await self.request_build(changed, reason="direct")
+
+    async def wait_ready(self, timeout: float) -> bool:
+        if self.snapshot is not None:
+            return True
+        try:
+            await asyncio.wait_for(self._ready.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _run_builds(self) -> None:
+        while self._pending is not None:
+            job, self._pending = self._pending, None
+            changed = None if job.full else sorted(job.paths)
+            snapshot, outcome = await asyncio.to_thread(self._build_and_prepare, changed)
+            if snapshot is not None:
+                self.snapshot = snapshot  # the swap: one reference assignment on the event loop
+                self._query_cache = {}
+                self._ready.set()
+            self._record(outcome)
+            if snapshot is not None and self.settings.hub and outcome.report is not None:
+                self._queue_pings(outcome.report.written)
+            if outcome.report is not None and outcome.report.deferred:
+                self._retry_deferred(outcome.report.deferred)
+            for waiter in job.waiters:
+                if not waiter.done():
+                    waiter.set_result(outcome)
+
+    def _retry_deferred(self, deferred: Iterable[str]) -> None:
+        """Files the builder found still open for writing: build them again shortly (one timer at a time)."""
+        self._deferred.update(self.settings.posts / rel for rel in deferred)
+        if self._deferred_timer is None:
+
+            def fire() -> None:
+                self._deferred_timer = None
+                paths, self._deferred = self._deferred, set()
+                self.request_build(paths, reason="deferred files")
+
+            self._deferred_timer = asyncio.get_running_loop().call_later(_DEFERRED_RETRY, fire)
+
+    def _build_and_prepare(self, changed: Sequence[Path] | None) -> tuple[Snapshot | None, BuildOutcome]:
+        """Worker thread: build, then prepare every changed document's representations."""
+        started = time.perf_counter()
+        try:
+            report = self.builder.build(changed)
+            documents = self.builder.documents
+            snapshot = self._prepare(documents, self.builder.feeds, self.builder.rejected, report.posts)
+        except BuildError as exc:
+            return None, BuildOutcome(ok=False, error=str(exc) or type(exc).__name__)
+        except Exception as exc:  # a bug or an OS error must not take the server down; report it instead
+            log.exception("build failed unexpectedly")
+            return None, BuildOutcome(ok=False, error=f"{type(exc).__name__}: {exc}")
+        duration = time.perf_counter() - started
+        log.debug("build and prepare took %.3fs", duration)
+        return snapshot, BuildOutcome(ok=True, report=report)
+
+    def _prepare(
+        self,
+        documents: Mapping[str, Document],
+        feeds: tuple[FeedInfo, ...],
+        rejected: tuple[Rejection, ...],
+        posts: int,
+    ) -> Snapshot:
+        previous = self.snapshot.resources if self.snapshot is not None else {}
+        resources: dict[str, Resource] = {}
+        for path, document in documents.items():
+            old = previous.get(path)
+            # Unchanged bytes keep their prepared (compressed) representations: incremental swaps are cheap.
+            resources[path] = old if old is not None and old.digest == document.digest else self.prepare(document)
+        index_doc = Document(
+            path="index.html",
+            body=render_index(self.settings, feeds, posts=posts).encode("utf-8"),
+            media_type="text/html; charset=utf-8",
+            updated=max((r.last_modified for r in resources.values() if r.last_modified), default=None),
+        )
+        old_index = self.snapshot.index if self.snapshot is not None else None
+        index = old_index if old_index is not None and old_index.digest == index_doc.digest else self.prepare(index_doc)
+        self._generation += 1
+        return Snapshot(
+            generation=self._generation,
+            resources=resources,
+            index=index,
+            feeds=feeds,
+            rejected=rejected,
+            posts=posts,
+            built_at=datetime.now(UTC),
+        )
+
+    def prepare(self, document: Document) -> Resource:
+        return build_resource(document, self.policy)
+
+    def _record(self, outcome: BuildOutcome) -> None:
+        self.last_outcome = outcome
+        self.last_build_finished = datetime.now(UTC)
+        g = self.gauges
+        g.last_success = outcome.ok
+        if outcome.ok and outcome.report is not None:
+            report = outcome.report
+            g.builds_ok += 1
+            g.duration_sum += report.duration
+            g.last_duration = report.duration
+            g.last_success_time = time.time()
+            g.ready = True
+            g.posts = report.posts
+            g.feeds = report.feeds
+            g.rejected = len(report.rejected)
+            g.documents = len(self.snapshot.resources) if self.snapshot is not None else 0
+            log.debug(  # the builder logs the one INFO line per build; this adds the served state
+                "swapped in: full=%s posts=%d feeds=%d documents=%d written=%d removed=%d rejected=%d duration=%.3fs",
+                report.full,
+                report.posts,
+                report.feeds,
+                g.documents,
+                len(report.written),
+                len(report.removed),
+                len(report.rejected),
+                report.duration,
+            )
+            for rejection in report.rejected:
+                log.warning("rejected post %s: %s", rejection.path, rejection.reason)
+        else:
+            g.builds_failed += 1
+            log.error("build failed, still serving the last good feeds: %s", outcome.error)
+
+    # -- queries -----------------------------------------------------------------------------------------
+
+    async def query(self, categories: Sequence[str], tags: Sequence[str], limit: int, fmt: str) -> Resource:
+        """An on-demand intersection feed, cached per build (bounded)."""
+        snapshot = self.snapshot
+        key = (snapshot.generation if snapshot else 0, tuple(sorted(categories)), tuple(sorted(tags)), limit, fmt)
+        cached = self._query_cache.get(key)
+        if cached is not None:
+            return cached
+
+        def compute() -> Resource:
+            document = self.builder.query(categories=key[1], tags=key[2], limit=limit, fmt=fmt)
+            return build_resource(document, self.policy, brotli_quality=5)
+
+        resource = await asyncio.to_thread(compute)
+        if len(self._query_cache) >= _QUERY_CACHE_SIZE:
+            self._query_cache.pop(next(iter(self._query_cache)))
+        self._query_cache[key] = resource
+        return resource
+
+    # -- WebSub ------------------------------------------------------------------------------------------
+
+    def _queue_pings(self, written: Iterable[str]) -> None:
+        for path in written:
+            # Subscribers follow the feeds themselves, not archive pages or the OPML list.
+            if path.startswith("archive/") or not path.endswith((".atom", ".rss", ".json")):
+                continue
+            self._ping_urls.add(self_url(self.settings.feeds_url, path))
+        if self._ping_urls and (self._pinger is None or self._pinger.done()):
+            self._pinger = asyncio.get_running_loop().create_task(self._send_pings())
+
+    async def _send_pings(self) -> None:
+        while self._ping_urls:
+            url = min(self._ping_urls)
+            self._ping_urls.discard(url)
+            ok = await asyncio.to_thread(_publish, self.settings.hub, url)
+            self.metrics.websub_pings["ok" if ok else "error"] += 1
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Begin the first build in the background; requests wait on readiness meanwhile."""
+        self.started = True
+        self.request_build(None, reason="startup")
+
+    async def stop(self) -> None:
+        if self._deferred_timer is not None:
+            self._deferred_timer.cancel()
+            self._deferred_timer = None
+        for task in (self._running, self._pinger):
+            if task is not None and not task.done():
+                task.cancel()
+                try:
+                    await task
+                except (asyncio.CancelledError, Exception):  # shutting down either way
+                    pass
+
+    def status(self) -> dict[str, Any]:
+        snapshot = self.snapshot
+        outcome = self.last_outcome
+        return {
+            "ready": snapshot is not None,
+            "building": self.building,
+            "posts": snapshot.posts if snapshot else 0,
+            "feeds": len(snapshot.feeds) if snapshot else 0,
+            "documents": len(snapshot.resources) if snapshot else 0,
+            "last_build": None if outcome is None else outcome.as_dict(),
+            "last_build_finished": None if self.last_build_finished is None else self.last_build_finished.isoformat(),
+            "last_success": None if snapshot is None else snapshot.built_at.isoformat(),
+            "last_duration": self.gauges.last_duration,
+            "rejected": [] if snapshot is None else [{"path": r.path, "reason": r.reason} for r in snapshot.rejected],
+            "next_scheduled_run": None if self.next_scheduled is None else self.next_scheduled.isoformat(),
+            "builds": {"ok": self.gauges.builds_ok, "failed": self.gauges.builds_failed},
+        }
+
+
+def _publish(hub: str, topic: str) -> bool:
+    """WebSub §7 publish notification: POST hub.mode=publish&hub.url=<topic> to the hub."""
+    data = urllib.parse.urlencode({"hub.mode": "publish", "hub.url": topic}).encode("ascii")
+    request = urllib.request.Request(
+        hub, data=data, headers={"Content-Type": "application/x-www-form-urlencoded"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # the configured hub, validated as http(s)
+            status: int = response.status
+            ok = 200 <= status < 300
+    except OSError as exc:
+        log.warning("WebSub ping for %s to %s failed: %s", topic, hub, exc)
+        return False
+    if not ok:
+        log.warning("WebSub hub %s answered %s for %s", hub, status, topic)
+    return ok

@@ -1,0 +1,146 @@
+"""Watch the posts directory and ask the service to rebuild the feeds a change affects.
+
+watchfiles groups a burst of file events into one batch (``debounce_ms``); each batch becomes one build
+request, and the service coalesces requests that arrive while a build runs. Editor temp files, swap files,
+backups and dotfiles are ignored. A file still being written is given time to settle (its size and mtime
+stop changing) before it is handed to the builder, so a half-written post is not published; if it is
+published early anyway, the write that completes it is another event and another rebuild.
+
+If the posts directory disappears, the watcher waits for it to return and then asks for a full rescan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+
+from watchfiles import Change, awatch
+
+from syndicate.config import Settings
+from syndicate.service import FeedService
+
+log = logging.getLogger("syndicate.watcher")
+
+_TEMP_SUFFIXES = (
+    "~",
+    ".swp",
+    ".swo",
+    ".swx",
+    ".swpx",
+    ".tmp",
+    ".temp",
+    ".part",
+    ".partial",
+    ".crdownload",
+    ".bak",
+    ".orig",
+    ".kate-swp",
+    ".DS_Store",
+)
+_SETTLE_ROUNDS = 20
+_MISSING_DIR_POLL = 1.0
+
+
+def is_candidate(path: str | Path, root: Path | None = None) -> bool:
+    """Could ``path`` be (or hold) a post? False for temp, swap, backup, lock and hidden files."""
+    path = Path(path)
+    parts = path.relative_to(root).parts if root is not None and path.is_relative_to(root) else (path.name,)
+    for part in parts:
+        # .foo: hidden files and dirs (.git, .#lock); #foo#: Emacs autosave; 4913: Vim's write test file.
+        if part.startswith((".", "#")) or part == "4913":
+            return False
+    return not path.name.endswith(_TEMP_SUFFIXES)
+
+
+class PostWatcher:
+    def __init__(self, settings: Settings, service: FeedService) -> None:
+        self.posts = Path(settings.posts)
+        self.debounce_ms = max(1, settings.debounce_ms)
+        self.service = service
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, 5)
+            except (TimeoutError, asyncio.CancelledError):
+                self._task.cancel()
+
+    async def _run(self) -> None:
+        root = self.posts.resolve() if self.posts.exists() else self.posts.absolute()
+        missing = False
+        while not self._stop.is_set():
+            if not self.posts.is_dir():
+                if not missing:
+                    log.warning("posts directory %s is missing; serving the last good feeds until it returns", root)
+                    missing = True
+                await self._sleep(_MISSING_DIR_POLL)
+                continue
+            if missing:
+                log.info("posts directory %s is back; rescanning", root)
+                missing = False
+                self.service.request_build(None, reason="posts directory returned")
+            root = self.posts.resolve()
+            try:
+                await self._watch(root)
+            except (OSError, RuntimeError) as exc:  # watch backend errors: report, back off, watch again
+                log.warning("watching %s failed: %s", root, exc)
+                await self._sleep(_MISSING_DIR_POLL)
+
+    async def _watch(self, root: Path) -> None:
+        def accept(change: Change, path: str) -> bool:
+            return is_candidate(path, root)
+
+        async for changes in awatch(
+            root,
+            watch_filter=accept,
+            debounce=max(self.debounce_ms, 50),
+            step=min(self.debounce_ms, 50),
+            stop_event=self._stop,
+            recursive=True,
+        ):
+            paths = {Path(p) for _, p in changes}
+            if not root.is_dir():
+                self.service.request_build(None, reason="posts directory removed")
+                return  # the inotify watch died with the directory; wait for it to come back
+            # A renamed or deleted directory reports only itself, not the posts inside: rescan fully.
+            full = any(p == root or p.is_dir() or (not p.exists() and not p.suffix) for p in paths)
+            if full:
+                self.service.request_build(None, reason="directory changed")
+                continue
+            settled = await self._settle(paths)
+            log.debug("posts changed: %s", ", ".join(sorted(str(p) for p in settled)))
+            self.service.request_build(settled, reason="watcher")
+
+    async def _settle(self, paths: set[Path]) -> set[Path]:
+        """Wait (bounded) until files being written stop changing, so readers see the final bytes."""
+        pause = self.debounce_ms / 1000
+        previous = {p: _signature(p) for p in paths}
+        for _ in range(_SETTLE_ROUNDS):
+            await self._sleep(pause)
+            current = {p: _signature(p) for p in paths}
+            if current == previous:
+                break
+            previous = current
+        return paths
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._stop.wait(), seconds)
+        except TimeoutError:
+            pass
+
+
+def _signature(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
