@@ -1,0 +1,138 @@
+"""Child processes for the benchmarks: timed runs with peak RSS, servers on loopback with bounded readiness waits."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Timed:
+    seconds: float
+    max_rss_kib: int
+    returncode: int
+
+
+class BenchError(Exception):
+    """A benchmark step that could not run; the message says which command and why."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def run_timed(
+    command: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 3600.0,
+    log: Path | None = None,
+) -> Timed:
+    """Run ``command`` to completion; wall time and the child's own peak RSS (``wait4``, not RUSAGE_CHILDREN,
+    which is a maximum over every child this process ever waited for)."""
+    out = open(log, "ab") if log else subprocess.DEVNULL
+    try:
+        start = time.perf_counter()
+        proc = subprocess.Popen(list(command), cwd=cwd, env=dict(env) if env else None, stdout=out, stderr=out)
+        deadline = start + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                proc.kill()
+                os.wait4(proc.pid, 0)
+                proc.returncode = -9
+                raise BenchError(f"{' '.join(command)} did not finish within {timeout:.0f} s")
+            time.sleep(0.002)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        # Linux reports ru_maxrss in KiB.
+        return Timed(seconds, int(usage.ru_maxrss), proc.returncode)
+    finally:
+        if log:
+            assert not isinstance(out, int)
+            out.close()
+
+
+def http_get(
+    url: str, headers: Mapping[str, str] | None = None, timeout: float = 10.0
+) -> tuple[int, bytes, dict[str, str]]:
+    request = urllib.request.Request(url, headers=dict(headers or {}))
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read(), {k.lower(): v for k, v in response.headers.items()}
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(), {k.lower(): v for k, v in exc.headers.items()}
+
+
+def wait_http(
+    url: str,
+    proc: subprocess.Popen[bytes],
+    timeout: float,
+    log: Path | None = None,
+    expect_status: int | None = None,
+) -> None:
+    """Wait until ``url`` answers (with ``expect_status`` if given), the process dies, or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
+            raise BenchError(f"server exited with {proc.returncode} before answering {url}\n{tail}")
+        try:
+            status, _, _ = http_get(url, timeout=5.0)
+            if expect_status is None or status == expect_status:
+                return
+        except (OSError, urllib.error.URLError):
+            pass
+        time.sleep(0.05)
+    raise BenchError(f"no {expect_status or 'answer'} from {url} within {timeout:.0f} s")
+
+
+@contextlib.contextmanager
+def running(
+    command: Sequence[str],
+    ready_url: str,
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    log: Path,
+    timeout: float = 600.0,
+    expect_status: int | None = None,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start a server process, wait for ``ready_url`` to answer, stop it (SIGINT, then SIGKILL) afterwards."""
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            list(command),
+            cwd=cwd,
+            env=dict(env) if env else None,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+        )
+        try:
+            wait_http(ready_url, proc, timeout, log, expect_status)
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(timeout=15)

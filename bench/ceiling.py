@@ -1,0 +1,42 @@
+"""The serving ceiling: a bare Starlette app returning a fixed short body, run under the same uvicorn settings.
+
+Whatever syndicate does per request (routing, conditional GET, picking a pre-compressed body) is overhead
+on top of this; the benchmark reports syndicate's req/s as a ratio to this app's in the same run.
+
+Run: ``python -m bench.ceiling --port 8001`` (binds 127.0.0.1 only).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+_BODY = b"ok\n"
+
+
+async def _fixed(request: Request) -> Response:
+    return Response(_BODY, media_type="text/plain")
+
+
+def create_app() -> Starlette:
+    return Starlette(routes=[Route("/{path:path}", _fixed)])
+
+
+def main(argv: list[str] | None = None) -> int:
+    import uvicorn
+
+    parser = argparse.ArgumentParser(prog="python -m bench.ceiling")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    # Same settings as `syndicate serve` passes to uvicorn.run (see bench/targets.py): one process,
+    # default loop and HTTP implementation, no access log.
+    uvicorn.run(create_app(), host="127.0.0.1", port=args.port, access_log=False, log_level="warning")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

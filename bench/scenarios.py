@@ -1,0 +1,502 @@
+"""The benchmark scenarios of issue 4. Each returns a ``Result`` with our figure, the peer/ceiling figure
+from the same run, their ratio, the target, and the exact commands; nothing is compared across runs."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import statistics
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import nginx
+from bench._process import LOOPBACK, BenchError, Timed, free_port, http_get, run_timed, running
+from bench.corpus import write_corpus
+from bench.hugo import hugo_command, write_hugo_site
+from bench.targets import ADMIN_TOKEN, Workspace, build_command, category_slug, serve_command
+from bench.wrk import WrkResult, run_wrk
+
+# The category the serving scenarios request: the real site's own, ASCII-named category.
+CATEGORY = "youjiangribao"
+CORPUS_SEED = 1
+GZIP = {"Accept-Encoding": "gzip"}
+
+
+@dataclass(frozen=True)
+class Result:
+    scenario: str
+    size: int
+    rows: list[dict[str, Any]]
+    notes: list[str] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "size": self.size,
+            "rows": self.rows,
+            "notes": self.notes,
+            "commands": self.commands,
+        }
+
+
+@dataclass(frozen=True)
+class Options:
+    workdir: Path
+    repeats: int = 5
+    trials: int = 20
+    duration: int = 10
+    connections: int = 32
+    log: Callable[[str], None] = print
+
+
+def _median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def _percentile(values: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile: the smallest sample with at least p% of samples at or below it."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def prepare(size: int, options: Options) -> Workspace:
+    """A workspace with a corpus of ``size`` posts (reused when already generated) and Hugo's site."""
+    workspace = Workspace(options.workdir / f"corpus-{size}-seed{CORPUS_SEED}")
+    marker = workspace.root / "corpus.json"
+    expected = {"size": size, "seed": CORPUS_SEED}
+    if not (marker.exists() and json.loads(marker.read_text()) == expected):
+        options.log(f"generating {size} posts in {workspace.posts}")
+        shutil.rmtree(workspace.root, ignore_errors=True)
+        write_corpus(workspace.posts, size, CORPUS_SEED)
+        marker.write_text(json.dumps(expected))
+    workspace.write_config()
+    write_hugo_site(workspace.hugo_site, workspace.posts, workspace.hugo_public)
+    return workspace
+
+
+def _check(timed: Timed, what: str, log: Path) -> Timed:
+    if timed.returncode != 0:
+        tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+        raise BenchError(f"{what} failed with exit status {timed.returncode}; log {log}:\n{tail}")
+    return timed
+
+
+def _ours(workspace: Workspace) -> Timed:
+    log = workspace.root / "build.log"
+    return _check(run_timed(build_command(workspace), log=log), "syndicate build", log)
+
+
+def _hugo(workspace: Workspace) -> Timed:
+    log = workspace.root / "hugo.log"
+    return _check(run_timed(hugo_command(workspace.hugo_site), log=log), "hugo", log)
+
+
+def _count_files(directory: Path, suffix: str) -> int:
+    return sum(1 for p in directory.rglob(f"*{suffix}") if p.is_file())
+
+
+def cold_build(size: int, options: Options) -> Result:
+    """Full build from nothing (no output, no parse cache), alternating ours and Hugo; medians."""
+    workspace = prepare(size, options)
+    # One untimed run of each first: "cold" means no output and no parse cache, not a cold OS page cache.
+    workspace.clean_output()
+    _ours(workspace)
+    workspace.clean_hugo_output()
+    _hugo(workspace)
+    ours: list[Timed] = []
+    hugo: list[Timed] = []
+    for i in range(options.repeats):
+        order: list[tuple[Callable[[Workspace], Timed], Callable[[], None], list[Timed]]] = [
+            (_ours, workspace.clean_output, ours),
+            (_hugo, workspace.clean_hugo_output, hugo),
+        ]
+        for run, clean, samples in order if i % 2 == 0 else reversed(order):
+            clean()
+            samples.append(run(workspace))
+        options.log(f"cold {size}: ours {ours[-1].seconds:.2f} s, hugo {hugo[-1].seconds:.2f} s")
+    ours_s = _median([t.seconds for t in ours])
+    hugo_s = _median([t.seconds for t in hugo])
+    return Result(
+        "cold",
+        size,
+        [
+            {
+                "ours_s": ours_s,
+                "hugo_s": hugo_s,
+                "ratio": ours_s / hugo_s,
+                "target": "≤ 0.5× Hugo",
+                "met": ours_s / hugo_s <= 0.5,
+                "ours_samples": [round(t.seconds, 3) for t in ours],
+                "hugo_samples": [round(t.seconds, 3) for t in hugo],
+                "ours_max_rss_mib": max(t.max_rss_kib for t in ours) / 1024,
+                "hugo_max_rss_mib": max(t.max_rss_kib for t in hugo) / 1024,
+                "ours_files": _count_files(workspace.out, ""),
+                "hugo_files": _count_files(workspace.hugo_public, ".xml"),
+            }
+        ],
+        notes=[
+            f"{options.repeats} alternating runs each after one untimed run of each; medians. Each run starts "
+            "with our output directory and parse cache (or Hugo's publishDir and resources/) removed.",
+            "Hugo writes RSS only (one file per term plus the site feed); syndicate writes Atom, RSS and "
+            "JSON Feed per term (plus archives/OPML), so it does about 3× the output work.",
+        ],
+        commands=[" ".join(build_command(workspace)), " ".join(hugo_command(workspace.hugo_site))],
+    )
+
+
+def warm_build(size: int, options: Options) -> Result:
+    """Rebuild with nothing changed and the parse cache present, vs. Hugo's rebuild (it keeps no parse cache)."""
+    workspace = prepare(size, options)
+    workspace.clean_output()
+    _ours(workspace)
+    _hugo(workspace)
+    ours: list[Timed] = []
+    hugo: list[Timed] = []
+    for i in range(options.repeats):
+        runs: list[tuple[Callable[[Workspace], Timed], list[Timed]]] = [(_ours, ours), (_hugo, hugo)]
+        for run, samples in runs if i % 2 == 0 else reversed(runs):
+            samples.append(run(workspace))
+        options.log(f"warm {size}: ours {ours[-1].seconds:.3f} s, hugo {hugo[-1].seconds:.2f} s")
+    ours_s = _median([t.seconds for t in ours])
+    hugo_s = _median([t.seconds for t in hugo])
+    return Result(
+        "warm",
+        size,
+        [
+            {
+                "ours_s": ours_s,
+                "hugo_s": hugo_s,
+                "ratio": ours_s / hugo_s,
+                "target": "≤ 0.1× Hugo",
+                "met": ours_s / hugo_s <= 0.1,
+                "ours_samples": [round(t.seconds, 3) for t in ours],
+                "hugo_samples": [round(t.seconds, 3) for t in hugo],
+                "ours_max_rss_mib": max(t.max_rss_kib for t in ours) / 1024,
+            }
+        ],
+        notes=[
+            "Output and parse cache from a previous build are present and no post changed. Hugo has no "
+            "persistent parse cache, so its figure is a full rebuild over the existing publishDir.",
+        ],
+        commands=[" ".join(build_command(workspace)), " ".join(hugo_command(workspace.hugo_site))],
+    )
+
+
+def big_build(size: int, options: Options) -> Result:
+    """One cold build of a large corpus: wall time, peak RSS, and the ratio to a cold build a tenth its size."""
+    reference_size = size // 10
+    reference = prepare(reference_size, options)
+    reference.clean_output()
+    _ours(reference)  # untimed: page cache
+    reference.clean_output()
+    ref = _ours(reference)
+    options.log(f"big: reference {reference_size}: {ref.seconds:.2f} s")
+    workspace = prepare(size, options)
+    workspace.clean_output()
+    big = _ours(workspace)
+    options.log(f"big: {size}: {big.seconds:.2f} s, {big.max_rss_kib / 1024:.0f} MiB")
+    rss_mib = big.max_rss_kib / 1024
+    ratio = big.seconds / ref.seconds
+    return Result(
+        "big",
+        size,
+        [
+            {
+                "ours_s": big.seconds,
+                "reference_s": ref.seconds,
+                "reference_size": reference_size,
+                "ratio": ratio,
+                "max_rss_mib": rss_mib,
+                "target": f"finishes; peak RSS ≤ 300 MB; ≤ 11× the {reference_size} time",
+                "met": rss_mib * 1.048576 <= 300 and ratio <= 11,
+            }
+        ],
+        notes=[
+            "One cold run of each (after one untimed cold run of the reference size). Peak RSS is the build "
+            "process's own ru_maxrss from wait4().",
+        ],
+        commands=[" ".join(build_command(workspace))],
+    )
+
+
+@contextlib.contextmanager
+def _serving(workspace: Workspace, options: Options, debounce_ms: int = 50) -> Iterator[str]:
+    port = free_port()
+    workspace.write_config(port=port, debounce_ms=debounce_ms)
+    base = f"http://{LOOPBACK}:{port}"
+    with running(
+        serve_command(workspace), base + "/readyz", log=workspace.root / "serve.log", timeout=900, expect_status=200
+    ):
+        yield base
+
+
+def _feed_path() -> str:
+    return f"/feeds/categories/{category_slug(CATEGORY)}.rss"
+
+
+def _latency_post(k: int, token: str) -> tuple[str, str]:
+    title = f"bench latency probe {k} {token}"
+    # Newer than every corpus post (which end in 2025), so it enters the 50-entry feed; not in the future.
+    date = f"2025-12-31 {k // 60:02d}:{k % 60:02d}:00 +0800"
+    text = (
+        f'---\nlayout: post\ntitle: "{title}"\ndate: {date}\ncategories: {CATEGORY}\ntags: [右江日报新闻]\n---\n'
+        f"<p>Probe post {k} for the latency benchmark.</p>"
+        '<p class="em_media">（文章来源：右江日报）</p>\n\n'
+        f"<http://paper.example.org/html/bench/{token}-{k}.htm>\n"
+    )
+    return title, text
+
+
+def latency(size: int, options: Options) -> Result:
+    """A new post written into the corpus while serving: time until the category feed served over HTTP has it."""
+    workspace = prepare(size, options)
+    workspace.clean_output()
+    _ours(workspace)  # the server starts from a built site with its parse cache, as in production
+    token = os.urandom(4).hex()
+    written: list[Path] = []
+    samples: list[float] = []
+    misses = 0
+    try:
+        with _serving(workspace, options) as base:
+            url = base + _feed_path()
+            status, body, headers = http_get(url)
+            if status != 200:
+                raise BenchError(f"GET {url} answered {status}; is the category feed path right?")
+            etag = headers.get("etag", "")
+            for k in range(options.trials):
+                title, text = _latency_post(k, token)
+                target = workspace.posts / "2025" / f"2025-12-31-bench-latency-{token}-{k}.md"
+                staging = workspace.root / f".staging-{k}.md"
+                staging.write_text(text, encoding="utf-8")
+                written.append(target)
+                start = time.perf_counter()
+                os.replace(staging, target)  # the post appears at once, as an editor's save does
+                deadline = start + 30.0
+                seen = False
+                while time.perf_counter() < deadline:
+                    status, body, headers = http_get(url, {"If-None-Match": etag} if etag else None)
+                    if status == 200:
+                        etag = headers.get("etag", "")
+                        if title.encode() in body:
+                            seen = True
+                            break
+                    time.sleep(0.005)
+                elapsed = time.perf_counter() - start
+                if seen:
+                    samples.append(elapsed)
+                else:
+                    misses += 1
+                options.log(f"latency trial {k}: {elapsed * 1000:.0f} ms{'' if seen else ' (not seen)'}")
+                time.sleep(0.3)  # let the watcher settle so trials do not merge into one debounce window
+    finally:
+        for path in written:
+            path.unlink(missing_ok=True)
+    if not samples:
+        raise BenchError("the new post never appeared in the served feed")
+    p50 = _percentile(samples, 50) * 1000
+    p95 = _percentile(samples, 95) * 1000
+    return Result(
+        "latency",
+        size,
+        [
+            {
+                "p50_ms": p50,
+                "p95_ms": p95,
+                "max_ms": max(samples) * 1000,
+                "trials": len(samples),
+                "misses": misses,
+                "target": "p95 ≤ 500 ms incl. watcher debounce",
+                "met": p95 <= 500 and misses == 0,
+            }
+        ],
+        notes=[
+            "Each trial renames a new post (dated newest) into the posts directory, then polls the category "
+            "feed every ~5 ms with If-None-Match until a 200 carries the post's title. Default debounce_ms=50.",
+        ],
+        commands=[" ".join(serve_command(workspace)), f"GET {_feed_path()} (poll)"],
+    )
+
+
+def _ceiling_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "bench.ceiling", "--port", str(port)]
+
+
+@contextlib.contextmanager
+def _ceiling(workspace: Workspace) -> Iterator[str]:
+    port = free_port()
+    base = f"http://{LOOPBACK}:{port}"
+    root = Path(__file__).resolve().parents[1]
+    with running(_ceiling_command(port), base + "/", cwd=root, log=workspace.root / "ceiling.log", timeout=60):
+        yield base
+
+
+def _wrk(url: str, options: Options, headers: dict[str, str]) -> WrkResult:
+    return run_wrk(url, headers=headers, connections=options.connections, duration=options.duration)
+
+
+def _wrk_row(name: str, ours: WrkResult, peer: WrkResult, target: str, floor: float | None) -> dict[str, Any]:
+    ratio = ours.requests_per_second / peer.requests_per_second
+    return {
+        "case": name,
+        "ours_rps": ours.requests_per_second,
+        "peer_rps": peer.requests_per_second,
+        "ratio": ratio,
+        "target": target,
+        "met": None if floor is None else ratio >= floor and ours.errors == 0,
+        "ours_statuses": {str(k): v for k, v in sorted(ours.statuses.items())},
+        "peer_statuses": {str(k): v for k, v in sorted(peer.statuses.items())},
+        "ours_errors": ours.errors,
+        "ours_p99_ms": ours.p99_ms,
+        "peer_p99_ms": peer.p99_ms,
+    }
+
+
+def serve(size: int, options: Options) -> Result:
+    """req/s for a 50-entry category feed: 200s with gzip, 304s; vs. the bare Starlette app; nginx for reference."""
+    workspace = prepare(size, options)
+    workspace.clean_output()
+    _ours(workspace)
+    path = _feed_path()
+    rows: list[dict[str, Any]] = []
+    commands: list[str] = []
+    with _serving(workspace, options) as base, _ceiling(workspace) as ceiling_base:
+        status, body, headers = http_get(base + path, GZIP)
+        if status != 200 or headers.get("content-encoding") != "gzip":
+            raise BenchError(f"GET {path} with gzip: {status}, Content-Encoding {headers.get('content-encoding')}")
+        etag = headers["etag"]
+        conditional = {**GZIP, "If-None-Match": etag}
+        status, _, _ = http_get(base + path, conditional)
+        if status != 304:
+            raise BenchError(f"GET {path} with If-None-Match {etag}: {status}, expected 304")
+        ours_200 = _wrk(base + path, options, GZIP)
+        peer_200 = _wrk(ceiling_base + path, options, GZIP)
+        peer_304 = _wrk(ceiling_base + path, options, conditional)
+        ours_304 = _wrk(base + path, options, conditional)
+        options.log(f"serve 200: {ours_200.requests_per_second:.0f} vs {peer_200.requests_per_second:.0f} req/s")
+        options.log(f"serve 304: {ours_304.requests_per_second:.0f} vs {peer_304.requests_per_second:.0f} req/s")
+        rows.append(_wrk_row("200, gzip", ours_200, peer_200, "≥ 0.9× bare Starlette", 0.9))
+        rows.append(_wrk_row("304, If-None-Match", ours_304, peer_304, "≥ 0.9× bare Starlette", 0.9))
+        commands += [
+            " ".join(serve_command(workspace)),
+            ours_200.command,
+            ours_304.command,
+            "python -m bench.ceiling --port PORT",
+        ]
+        rows[0]["body_bytes_gzip"] = len(body)
+    built = workspace.out / path.removeprefix("/feeds/")
+    with nginx.serve_file(built, path) as nginx_base:
+        status, _, headers = http_get(nginx_base + path, GZIP)
+        nginx_etag = headers.get("etag", "")
+        nginx_200 = _wrk(nginx_base + path, options, GZIP)
+        nginx_304 = _wrk(nginx_base + path, options, {**GZIP, "If-None-Match": nginx_etag})
+    options.log(f"nginx: 200 {nginx_200.requests_per_second:.0f}, 304 {nginx_304.requests_per_second:.0f} req/s")
+    rows.append(_wrk_row("200, gzip: ours vs nginx", ours_200, nginx_200, "report ratio", None))
+    rows.append(_wrk_row("304: ours vs nginx", ours_304, nginx_304, "report ratio", None))
+    commands.append(nginx_200.command + "  (nginx: bench/nginx.py, gzip_static, 1 worker)")
+    return Result(
+        "serve",
+        size,
+        rows,
+        notes=[
+            f"wrk, 1 thread, {options.connections} connections, {options.duration} s per run, on the same "
+            "machine as the server (they share its cores). Both Python servers: one uvicorn process with the "
+            "same settings; the ceiling answers a fixed 3-byte body.",
+            "Order in the run: ours 200, ceiling 200, ceiling 304, ours 304, then nginx 200 and 304.",
+        ],
+        commands=commands,
+    )
+
+
+def serve_under_rebuild(size: int, options: Options) -> Result:
+    """req/s and errors while a post changes and a full rescan is requested every second, vs. idle."""
+    workspace = prepare(size, options)
+    workspace.clean_output()
+    _ours(workspace)
+    path = _feed_path()
+    victim = sorted(workspace.posts.rglob("*.md"))[0]
+    original = victim.read_bytes()
+    stop = threading.Event()
+    requested: list[int] = []
+
+    def churn(base: str) -> None:
+        n = 0
+        while not stop.wait(1.0):
+            n += 1
+            victim.write_bytes(original.replace(b"</p>", f" (rev {n})</p>".encode(), 1))
+            request = urllib.request.Request(
+                base + "/admin/regenerate?wait=0",
+                method="POST",
+                headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            )
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    requested.append(response.status)
+
+    try:
+        with _serving(workspace, options) as base:
+            idle = _wrk(base + path, options, GZIP)
+            thread = threading.Thread(target=churn, args=(base,), daemon=True)
+            thread.start()
+            try:
+                busy = _wrk(base + path, options, GZIP)
+            finally:
+                stop.set()
+                thread.join(timeout=10)
+            status_code, status_body, _ = http_get(base + "/admin/status", {"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    finally:
+        victim.write_bytes(original)
+    options.log(
+        f"rebuild: idle {idle.requests_per_second:.0f}, busy {busy.requests_per_second:.0f} req/s, errors {busy.errors}"
+    )
+    row = _wrk_row("200, gzip, rebuilding", busy, idle, "no errors; ≥ 0.7× idle", 0.7)
+    row["rebuilds_requested"] = len(requested)
+    row["rebuild_answers"] = sorted(set(requested))
+    row["admin_status"] = status_body.decode(errors="replace")[:600] if status_code == 200 else status_code
+    return Result(
+        "rebuild",
+        size,
+        [row],
+        notes=[
+            "Idle run first, then the same wrk run while, every second, one post's body changes and "
+            "POST /admin/regenerate?wait=0 requests a rescan of the whole corpus (parse cache on: the "
+            "changed post is parsed again, every feed it is in is rebuilt and swapped in).",
+            "peer = the same server idle, same run.",
+        ],
+        commands=[" ".join(serve_command(workspace)), busy.command],
+    )
+
+
+SCENARIOS: dict[str, Callable[[int, Options], Result]] = {
+    "cold": cold_build,
+    "warm": warm_build,
+    "latency": latency,
+    "big": big_build,
+    "serve": serve,
+    "rebuild": serve_under_rebuild,
+}
+DEFAULT_SIZES: dict[str, list[int]] = {
+    "cold": [1_000, 10_000],
+    "warm": [1_000, 10_000],
+    "latency": [10_000],
+    "big": [100_000],
+    "serve": [10_000],
+    "rebuild": [10_000],
+}
+QUICK_SIZES: dict[str, list[int]] = {
+    "cold": [1_000],
+    "warm": [1_000],
+    "latency": [1_000],
+    "big": [10_000],
+    "serve": [1_000],
+    "rebuild": [1_000],
+}
