@@ -89,8 +89,9 @@ def _cleaner() -> nh3.Cleaner:
 
 
 # html5ever's tree builder does a scope scan per block start tag, so nesting depth costs quadratic time
-# (100,000 unclosed <div>s take minutes). Real articles never nest this deep; flatten anything deeper.
-_MAX_DEPTH = 256
+# (100,000 unclosed <div>s take minutes). Real articles never nest this deep; flatten anything deeper, well below
+# libxml2's default limit of 256 levels so consumers parsing the fragment as XHTML accept it.
+_MAX_DEPTH = 100
 _TAG_TOKEN = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)\b[^<>]*>")
 # Start tags the HTML tree builder closes implicitly, so counting them would overstate depth.
 _SELF_CLOSING_SIBLINGS = frozenset({"p", "li", "dt", "dd", "tr", "td", "th", "option", "rt", "rp"})
@@ -369,7 +370,6 @@ def _first_paragraph(source: str, *, truncated: bool) -> tuple[str, str, bool]:
     tokens = _markdown().parse(_limit_nesting(source))
     last_line = source.count("\n")
     fallback = ""
-    text = ""
     for index, token in enumerate(tokens):
         if token.type == "inline" and index and tokens[index - 1].type == "paragraph_open":
             markup = _markdown().renderer.render(tokens[index - 1 : index + 2], _markdown().options, {})
@@ -378,35 +378,37 @@ def _first_paragraph(source: str, *, truncated: bool) -> tuple[str, str, bool]:
         else:
             continue
         at_end = truncated and _touches_end(token, last_line)
-        for piece, piece_complete in _pieces(markup):
-            plain, link_only = _plain_text(piece)
+        texts = [_plain_text(piece) for piece in _pieces(markup)]
+        last_text = max((i for i, (plain, _link_only) in enumerate(texts) if plain), default=-1)
+        for i, (plain, link_only) in enumerate(texts):
             if not plain:
                 continue
             if link_only:
                 fallback = fallback or plain
                 continue
-            return plain, fallback, piece_complete or not at_end
-    return text, fallback, not truncated
+            # A block cut by the window may go on: only pieces followed by another one inside it are known complete.
+            return plain, fallback, not at_end or (token.type == "html_block" and i < last_text)
+    return "", fallback, not truncated
 
 
 def _touches_end(token: Token, last_line: int) -> bool:
     return token.map is None or token.map[1] >= last_line
 
 
-def _pieces(markup: str) -> list[tuple[str, bool]]:
-    """Split an HTML fragment into paragraph-like pieces, skipping headings and code; flag pieces closed by a tag."""
+def _pieces(markup: str) -> list[str]:
+    """Split an HTML fragment into paragraph-like pieces, skipping headings and code."""
     cleaned = _summary_cleaner().clean(markup)
-    pieces: list[tuple[str, bool]] = []
+    pieces: list[str] = []
     skip = 0
     last = 0
     for match in _SUMMARY_SPLIT.finditer(cleaned):
         if not skip:
-            pieces.append((cleaned[last : match.start()], True))
+            pieces.append(cleaned[last : match.start()])
         last = match.end()
         if match.group(2) in _HEADINGS:
             skip = max(0, skip - 1) if match.group(1) else skip + 1
     if not skip:
-        pieces.append((cleaned[last:], False))
+        pieces.append(cleaned[last:])
     return pieces
 
 

@@ -1,0 +1,409 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import frontmatter
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from syndicate.content import clean_text, render_body, summarize
+
+SEED = Path(__file__).parents[2] / "shared" / "seed" / "2021-12-24-sample-post.md"
+SITE = "https://news.example.org/"
+PAGE = "https://news.example.org/world/2024/05/01/harbour.html"
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def render(body: str, *, page_url: str = PAGE, site_url: str = SITE) -> str:
+    return render_body(body, page_url=page_url, site_url=site_url)
+
+
+def parse(fragment: str) -> etree._Element:
+    """Parse a fragment as XML, the way a feed consumer will meet it; raises if it is not well-formed."""
+    return etree.fromstring(f"<div>{fragment}</div>")
+
+
+def hrefs(root: etree._Element) -> list[str]:
+    return [str(a.get("href")) for a in root.iter("a") if a.get("href") is not None]
+
+
+# --- clean_text -----------------------------------------------------------------------------------------------------
+
+
+def test_clean_text_removes_xml_illegal_characters() -> None:
+    assert clean_text("a\x00b\x01c\x08d\x0be\x0cf\x0eg\x1fh") == "abcdefgh"
+    assert clean_text("x\ufffey\uffffz") == "xyz"
+    assert clean_text("lone\ud800high\udfffend") == "lonehighend"
+
+
+def test_clean_text_keeps_legal_characters() -> None:
+    text = "tab\tnewline\ncr\r 中文 emoji 🎉 \u00a0 \ue000 \ufffd"
+    assert clean_text(text) == text
+
+
+# --- render_body: the seed post -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def seed_body() -> str:
+    return str(frontmatter.load(SEED).content)
+
+
+def test_seed_renders_to_well_formed_fragment(seed_body: str) -> None:
+    root = parse(render(seed_body, page_url=PAGE, site_url="https://finews.withounder.com/"))
+    paragraphs = root.findall("p")
+    assert len(paragraphs) >= 6
+    # The attribution paragraph stays, with its class.
+    assert any(p.get("class") == "em_media" and "文章来源" in "".join(p.itertext()) for p in paragraphs)
+
+
+def test_seed_keeps_original_link_and_drops_back_links(seed_body: str) -> None:
+    root = parse(render(seed_body, page_url=PAGE, site_url="https://finews.withounder.com/"))
+    links = hrefs(root)
+    assert links == ["http://finews.zning.xyz/html_News/NewsShare.html?infoCode=NW202112242224696612"]
+    text = "".join(root.itertext())
+    assert "返回首页" not in text
+    assert "｜" not in text
+
+
+def test_seed_back_links_are_dropped_whatever_the_site_scheme(seed_body: str) -> None:
+    # Protocol-relative links are chrome even when site_url names a different host.
+    root = parse(render(seed_body, page_url="http://elsewhere.example/p.html", site_url="http://elsewhere.example/"))
+    assert "返回" not in "".join(root.itertext())
+
+
+# --- render_body: Markdown and HTML ---------------------------------------------------------------------------------
+
+
+def test_markdown_renders_commonmark() -> None:
+    root = parse(render("# Heading\n\nSome *emphasis* and `code`.\n\n- one\n- two\n\n> quoted\n"))
+    assert root.find("h1") is not None and root.find("h1").text == "Heading"
+    assert root.find("p/em").text == "emphasis"
+    assert root.find("p/code").text == "code"
+    assert [li.text for li in root.findall("ul/li")] == ["one", "two"]
+    assert root.find("blockquote/p").text == "quoted"
+
+
+def test_autolinks_become_links_but_bare_urls_stay_text() -> None:
+    root = parse(render("See <https://elsewhere.example/a> and https://elsewhere.example/b here."))
+    assert hrefs(root) == ["https://elsewhere.example/a"]
+    assert "https://elsewhere.example/b" in "".join(root.itertext())
+
+
+def test_ordinary_formatting_is_kept() -> None:
+    body = (
+        '<table><thead><tr><th>k</th></tr></thead><tbody><tr><td colspan="2">v</td></tr></tbody></table>\n\n'
+        '<figure><img src="https://img.example/a.jpg" alt="A harbour" title="t" width="10" height="20">'
+        "<figcaption>Caption</figcaption></figure>\n\n"
+        '<pre><code class="language-python">x = 1 &lt; 2</code></pre>\n\n'
+        '<ol start="3"><li><strong>b</strong> <em>i</em> <sub>s</sub></li></ol>\n'
+    )
+    root = parse(render(body))
+    assert root.find("table/tbody/tr/td").get("colspan") == "2"
+    img = root.find("figure/img")
+    assert img is not None
+    assert {k: img.get(k) for k in ("src", "alt", "title", "width", "height")} == {
+        "src": "https://img.example/a.jpg",
+        "alt": "A harbour",
+        "title": "t",
+        "width": "10",
+        "height": "20",
+    }
+    assert root.find("figure/figcaption").text == "Caption"
+    assert root.find("pre/code").text == "x = 1 < 2"
+    assert root.find("pre/code").get("class") == "language-python"
+    assert root.find("ol").get("start") == "3"
+
+
+def test_void_elements_and_entities_are_xml_safe() -> None:
+    out = render('<p>a&nbsp;b<br>c &copy; &amp; <img src="/x.png" alt=\'1 < 2 & "q"\'></p><hr>')
+    root = parse(out)
+    assert "&nbsp;" not in out
+    assert "a\u00a0b" in "".join(root.itertext())
+    assert root.find("p/img").get("alt") == '1 < 2 & "q"'
+    assert root.find("hr") is not None
+
+
+# --- render_body: hostile HTML --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<script>alert('x')</script><p>ok</p>",
+        "<p>ok</p><style>p { display: none }</style>",
+        '<iframe src="https://evil.example/">inner</iframe><p>ok</p>',
+        '<object data="https://evil.example/x.swf"></object><embed src="https://evil.example/e"><p>ok</p>',
+        '<form action="https://evil.example/"><input name="q"><button>go</button></form><p>ok</p>',
+        "<svg><script>alert(1)</script></svg><p>ok</p>",
+        '<noscript><img src="https://track.example/p.gif"></noscript><p>ok</p>',
+    ],
+)
+def test_active_and_embedded_content_is_removed(body: str) -> None:
+    out = render(body)
+    root = parse(out)
+    for tag in ("script", "style", "iframe", "object", "embed", "form", "input", "button", "svg", "noscript"):
+        assert root.find(f".//{tag}") is None, tag
+    assert "alert" not in out
+    assert "display" not in out
+    assert "evil.example" not in out
+    assert "track.example" not in out
+    assert [p.text for p in root.iter("p") if p.text] == ["ok"]
+
+
+def test_event_handlers_and_unknown_attributes_are_removed() -> None:
+    out = render('<p onclick="steal()" style="color:red" id="x"><img src="/a.png" onerror="steal()">t</p>')
+    root = parse(out)
+    for element in root.iter():
+        assert not [name for name in element.attrib if name.startswith("on")], element.attrib
+        assert "style" not in element.attrib
+    assert "steal" not in out
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "JaVaScRiPt:alert(1)",
+        "java\tscript:alert(1)",
+        " javascript:alert(1)",
+        "data:text/html;base64,PHNjcmlwdD4=",
+        "vbscript:msgbox(1)",
+        "file:///etc/passwd",
+    ],
+)
+def test_dangerous_url_schemes_are_removed(url: str) -> None:
+    out = render(f'<p><a href="{url}">link</a> <img src="{url}" alt="i"></p>\n\n[md]({url})')
+    root = parse(out)
+    for element in root.iter():
+        for name in ("href", "src"):
+            value = element.get(name)
+            assert value is None or value.startswith(("http://", "https://", "mailto:")), value
+    # markdown-it leaves a link with a dangerous URL as plain text (CommonMark validateLink): harmless.
+    attributes = " ".join(value for element in root.iter() for value in element.attrib.values()).lower()
+    assert "script" not in attributes
+    assert "data:" not in attributes
+
+
+def test_mailto_is_allowed() -> None:
+    root = parse(render("Write to [us](mailto:desk@news.example.org) today."))
+    assert hrefs(root) == ["mailto:desk@news.example.org"]
+
+
+def test_xml_illegal_characters_are_removed() -> None:
+    out = render('<p>a\x01b\x0bc\x00d\ud800e\uffff</p>\n\nf\x1fg <img alt="x\x02y">')
+    assert not XML_ILLEGAL.search(out)
+    root = parse(out)
+    assert "abcde" in "".join(root.itertext())
+
+
+def test_deep_nesting_is_flattened_not_fatal() -> None:
+    out = render("<div>" * 50_000 + "deep" + "</div>" * 50_000 + "\n\n<p>after</p>")
+    root = parse(out)
+    assert "deep" in "".join(root.itertext())
+    depth = max(len(list(element.iterancestors())) for element in root.iter())
+    assert depth <= 120
+
+
+def test_text_cannot_smuggle_markup_or_cdata_end() -> None:
+    out = render("<p>a ]]> b &lt;script&gt;x&lt;/script&gt;</p>")
+    assert "]]>" not in out
+    root = parse(out)
+    assert root.find(".//script") is None
+    assert "<script>x</script>" in "".join(root.itertext())
+
+
+# --- render_body: absolute URLs -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("href", "expected"),
+    [
+        ("photo.jpg", "https://news.example.org/world/2024/05/01/photo.jpg"),
+        ("../../04/30/earlier.html", "https://news.example.org/world/2024/04/30/earlier.html"),
+        ("/about/", "https://news.example.org/about/"),
+        ("//cdn.example.net/img/a.png", "https://cdn.example.net/img/a.png"),
+        ("\\\\cdn.example.net/b.png", "https://cdn.example.net/b.png"),
+        ("?page=2", "https://news.example.org/world/2024/05/01/harbour.html?page=2"),
+        ("https://other.example/x", "https://other.example/x"),
+    ],
+)
+def test_links_and_images_are_made_absolute(href: str, expected: str) -> None:
+    root = parse(render(f'<p>Intro <a href="{href}">here</a> <img src="{href}" alt="i"> text.</p>'))
+    assert hrefs(root) == [expected]
+    assert root.find("p/img").get("src") == expected
+
+
+def test_protocol_relative_takes_site_scheme() -> None:
+    root = parse(render("Intro [cdn](//cdn.example.net/a) text.", page_url="https://x.example/p", site_url="http://s/"))
+    assert hrefs(root) == ["http://cdn.example.net/a"]
+
+
+def test_fragment_links_resolve_against_the_page() -> None:
+    root = parse(render("Jump to [notes](#notes) below."))
+    assert hrefs(root) == [PAGE + "#notes"]
+
+
+# --- render_body: trailing navigation -------------------------------------------------------------------------------
+
+
+def test_trailing_nav_line_is_removed() -> None:
+    body = "A story about the harbour.\n\n[Back to World](//news.example.org/world/) | [Home](//news.example.org/)\n"
+    root = parse(render(body))
+    assert [p.text for p in root.findall("p")] == ["A story about the harbour."]
+    assert hrefs(root) == []
+
+
+def test_several_trailing_nav_blocks_are_removed() -> None:
+    body = (
+        "A story.\n\n"
+        "[Previous](/world/2024/04/30/earlier.html) · [Next](/world/2024/05/02/later.html)\n\n"
+        '<p><a href="https://news.example.org/world/">World</a> ｜ <a href="https://www.news.example.org/">Home</a></p>'
+    )
+    root = parse(render(body))
+    assert ["".join(p.itertext()) for p in root.findall("p")] == ["A story."]
+
+
+def test_nav_like_line_in_the_middle_is_kept() -> None:
+    body = "Intro.\n\n[Home](/) | [About](/about/)\n\nMore text after it."
+    root = parse(render(body))
+    assert hrefs(root) == ["https://news.example.org/", "https://news.example.org/about/"]
+    assert root.findall("p")[-1].text == "More text after it."
+
+
+def test_trailing_external_single_link_is_kept() -> None:
+    body = "Republished story.\n\n<https://original.example/story/42>\n"
+    root = parse(render(body))
+    assert hrefs(root) == ["https://original.example/story/42"]
+
+
+def test_trailing_block_with_words_is_kept() -> None:
+    body = "Story.\n\nRead more on [our world page](/world/) every day."
+    root = parse(render(body))
+    assert hrefs(root) == ["https://news.example.org/world/"]
+
+
+def test_trailing_mixed_block_with_external_link_is_kept() -> None:
+    body = "Story.\n\n[Home](/) | [Original](https://original.example/x)"
+    root = parse(render(body))
+    assert hrefs(root) == ["https://news.example.org/", "https://original.example/x"]
+
+
+def test_body_that_is_only_a_site_link_is_kept() -> None:
+    root = parse(render("[The full report](/reports/2024.html)"))
+    assert hrefs(root) == ["https://news.example.org/reports/2024.html"]
+
+
+def test_empty_body_renders_empty() -> None:
+    assert render("") == ""
+    assert render("   \n\n  ") == ""
+
+
+# --- summarize ------------------------------------------------------------------------------------------------------
+
+
+def test_seed_summary_is_its_first_paragraph(seed_body: str) -> None:
+    summary = summarize(seed_body)
+    first = re.search(r"<p>(.*?)</p>", seed_body, re.DOTALL)
+    assert first is not None
+    assert summary == first.group(1).strip()
+    assert "<" not in summary
+    short = summarize(seed_body, max_chars=30)
+    assert len(short) == 30
+    assert short.endswith("…")
+    assert summary.startswith(short[:-1])
+
+
+def test_summary_of_markdown_skips_headings_images_and_link_lines() -> None:
+    body = (
+        "# The Title\n\n![a photo](/img/p.jpg)\n\n[Home](/) | [World](/world/)\n\n"
+        "The **harbour** reopened on *Monday* &amp; ships returned.\n\nSecond paragraph."
+    )
+    assert summarize(body) == "The harbour reopened on Monday & ships returned."
+
+
+def test_summary_of_html_body() -> None:
+    body = "<h2>Sub</h2>\n<p>  First   <b>real</b>\n paragraph &lt;here&gt;.</p><p>Second.</p>"
+    assert summarize(body) == "First real paragraph <here>."
+
+
+def test_summary_skips_script_and_code() -> None:
+    body = "<script>\n\nvar x = 1;\n\n</script>\n\n```\ncode line\n\nmore code\n```\n\nActual text."
+    assert summarize(body) == "Actual text."
+
+
+def test_summary_truncates_at_word_boundary() -> None:
+    words = " ".join(f"word{i}" for i in range(100))
+    summary = summarize(words, max_chars=50)
+    assert len(summary) <= 50
+    assert summary.endswith("…")
+    assert summary[:-1].split(" ")[-1].startswith("word")
+    assert summary[:-1] == " ".join(f"word{i}" for i in range(len(summary[:-1].split(" "))))
+
+
+def test_summary_short_text_is_unchanged() -> None:
+    assert summarize("Short.") == "Short."
+    assert summarize("") == ""
+
+
+def test_summary_of_link_only_body_falls_back_to_link_text() -> None:
+    assert summarize("[The full report](/reports/2024.html)") == "The full report"
+
+
+def test_summary_finds_text_after_a_long_preamble() -> None:
+    body = "![x](/a.png)\n\n" * 2_000 + "Finally some text."
+    assert summarize(body) == "Finally some text."
+
+
+def test_summary_of_long_first_paragraph_beyond_first_window() -> None:
+    paragraph = "词" * 10_000
+    summary = summarize(paragraph + "\n\nNext.", max_chars=100)
+    assert summary == "词" * 99 + "…"
+
+
+def test_summary_removes_xml_illegal_characters() -> None:
+    summary = summarize("a\x01b\x0bc\ud800d")
+    assert summary == "abcd"
+
+
+def test_summary_is_cheap_on_huge_body() -> None:
+    # Not a timing assertion: a 20 MB body must not be fully parsed; the result is the first paragraph.
+    body = "First paragraph.\n\n" + ("<div>" * 10 + "x" * 1000 + "\n\n") * 20_000
+    assert summarize(body) == "First paragraph."
+
+
+# --- properties -----------------------------------------------------------------------------------------------------
+
+markupish = st.lists(
+    st.sampled_from(
+        list("<>/&;=\"' \n\t#*[]()!`-|｜:")
+        + ["<p>", "</p>", "<a href=", "<script>", "<img ", "&nbsp;", "//", "\x01", "<div>", "javascript:"]
+    )
+    | st.characters(),
+    max_size=120,
+).map("".join)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(body=st.one_of(st.text(max_size=500), markupish))
+def test_render_body_never_raises_and_is_well_formed(body: str) -> None:
+    out = render(body)
+    assert not XML_ILLEGAL.search(out)
+    root = parse(out)
+    for element in root.iter():
+        assert element.tag not in {"script", "style", "iframe"}
+        for name in ("href", "src"):
+            value = element.get(name)
+            assert value is None or not value.lower().startswith(("javascript:", "data:", "vbscript:"))
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(body=st.one_of(st.text(max_size=500), markupish), max_chars=st.integers(min_value=1, max_value=400))
+def test_summarize_never_raises_and_is_clean(body: str, max_chars: int) -> None:
+    summary = summarize(body, max_chars=max_chars)
+    assert not XML_ILLEGAL.search(summary)
+    assert len(summary) <= max_chars
+    assert "\n" not in summary
