@@ -38,6 +38,23 @@ _DATE = re.compile(
 _ANCHOR = re.compile(r"&[A-Za-z0-9_-]+")
 _ALIAS = re.compile(r"\*[A-Za-z0-9_-]+")
 _HANDLER = YAMLHandler()
+# Encodings a post is plausibly saved in when it is not UTF-8: Chinese, Japanese and Korean legacy code pages and
+# the Western ones. Restricting the detector to these keeps it from picking an exotic code page for short text.
+_LEGACY_ENCODINGS = ["gb18030", "big5", "shift_jis", "euc_kr", "cp1252", "latin_1", "cp1251", "utf_16"]
+
+
+class _Loader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  # type: ignore[misc]
+    """YAML's safe loader (plain data only: no ``!!python`` tags), with timestamps left as text.
+
+    Dates are parsed by ``parse_date`` instead, so an impossible date (``2021-13-45``) is reported as such, and
+    Jekyll's ``+0800`` offsets and date-only values are handled in one place with the site's time zone.
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 @dataclass(frozen=True)
@@ -138,7 +155,7 @@ def decode_text(data: bytes) -> tuple[str, str | None]:
         pass
     from charset_normalizer import from_bytes  # only paid for the rare non-UTF-8 file
 
-    best = from_bytes(data).best()
+    best = from_bytes(data, cp_isolation=_LEGACY_ENCODINGS).best()
     if best is None or best.encoding is None or best.chaos > 0.2:
         raise PostError("the file is not valid UTF-8 and its encoding cannot be told reliably; save it as UTF-8")
     encoding = best.encoding
@@ -175,7 +192,7 @@ def _load_yaml(front: str) -> dict[str, Any]:
             "front matter uses too many YAML aliases (a possible 'billion laughs' expansion); write values out"
         )
     try:
-        meta = _HANDLER.load(front)  # yaml.CSafeLoader: no !!python tags, only plain data
+        meta = _HANDLER.load(front, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 2}, column {mark.column + 1}" if mark is not None else ""

@@ -1,0 +1,52 @@
+"""Shared fixtures: a posts directory to write posts into, and settings pointing at it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from syndicate.config import Settings, load_settings
+
+REPO = Path(__file__).resolve().parents[1]
+SEED = REPO.parent / "shared" / "seed"
+EXAMPLE = REPO / "examples" / "site"
+
+
+def post_text(front: str, body: str = "<p>Body text.</p>\n") -> str:
+    return f"---\n{front.strip()}\n---\n{body}"
+
+
+@pytest.fixture
+def posts_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "_posts"
+    d.mkdir()
+    return d
+
+
+@pytest.fixture
+def write_post(posts_dir: Path) -> Callable[..., Path]:
+    def write(name: str, front: str, body: str = "<p>Body text.</p>\n") -> Path:
+        path = posts_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(post_text(front, body), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, posts_dir: Path) -> Callable[..., Settings]:
+    def make(**overrides: object) -> Settings:
+        values: dict[str, object] = {
+            "posts": posts_dir,
+            "out": tmp_path / "out",
+            "url": "https://news.example.net",
+            "title": "Test Site",
+            "timezone": "Asia/Shanghai",
+        }
+        values.update(overrides)
+        return load_settings(None, values, environ={})
+
+    return make

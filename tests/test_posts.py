@@ -1,0 +1,211 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from conftest import SEED, post_text
+from syndicate.attribution import compile_patterns
+from syndicate.config import Settings
+from syndicate.posts import Post, Rejection, iter_post_files, parse_date, parse_post, read_body
+
+CST = timezone(timedelta(hours=8))
+
+
+def parse(settings: Settings, text: str | bytes, name: str = "2024-03-05-sample.md") -> Post | Rejection:
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return parse_post(data, name, settings, compile_patterns(settings.attribution_patterns), "d1")
+
+
+def test_seed_post_is_parsed_with_attribution_and_its_quirks(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(url="https://finews.withounder.com")
+    data = (SEED / "2021-12-24-sample-post.md").read_bytes()
+    post = parse_post(data, "2021-12-24-sample-post.md", settings, compile_patterns(settings.attribution_patterns), "x")
+    assert isinstance(post, Post), post
+    assert post.title.startswith("百色：")
+    assert post.date == datetime(2021, 12, 24, 8, 51, tzinfo=CST)
+    assert post.categories == ("youjiangribao",)
+    assert post.tags == ("右江日报新闻",)
+    assert post.source_name == "右江日报"
+    assert post.source_url == "http://finews.zning.xyz/html_News/NewsShare.html?infoCode=NW202112242224696612"
+    assert post.url == "https://finews.withounder.com/youjiangribao/2021/12/24/sample-post.html"
+    assert post.summary and "<" not in post.summary
+    assert post.slug == "sample-post"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2021-12-24 08:51:00 +0800", datetime(2021, 12, 24, 8, 51, tzinfo=CST)),
+        ("2021-12-24T08:51:00+08:00", datetime(2021, 12, 24, 8, 51, tzinfo=CST)),
+        ("2021-12-24T00:51:00Z", datetime(2021, 12, 24, 0, 51, tzinfo=UTC)),
+        ("2021-12-24 08:51", datetime(2021, 12, 24, 8, 51, tzinfo=CST)),  # site time zone
+        ("2021-12-24", datetime(2021, 12, 24, tzinfo=CST)),
+        (
+            "2021-12-24 08:51:00.250 -0530",
+            datetime(2021, 12, 24, 8, 51, 0, 250000, tzinfo=timezone(-timedelta(hours=5, minutes=30))),
+        ),
+    ],
+)
+def test_jekyll_date_forms(value: str, expected: datetime, make_settings: Callable[..., Settings]) -> None:
+    assert parse_date(value, make_settings().tz) == expected
+
+
+def test_yaml_timestamp_and_filename_date(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings()
+    post = parse(settings, post_text("title: T\ndate: 2022-01-02 03:04:05"))
+    assert isinstance(post, Post) and post.date == datetime(2022, 1, 2, 3, 4, 5, tzinfo=settings.tz)
+    post = parse(settings, post_text("title: T"), name="2020-05-06-no-date.md")
+    assert isinstance(post, Post) and post.date == datetime(2020, 5, 6, tzinfo=settings.tz)
+    assert post.slug == "no-date"
+
+
+def test_last_modified_at_sets_updated(make_settings: Callable[..., Settings]) -> None:
+    post = parse(make_settings(), post_text("title: T\ndate: 2024-01-01 10:00:00 +0800\nlast_modified_at: 2024-02-01"))
+    assert isinstance(post, Post)
+    assert post.updated == datetime(2024, 2, 1, tzinfo=CST) and post.date < post.updated
+
+
+@pytest.mark.parametrize(
+    ("front", "categories", "tags"),
+    [
+        ("categories: news\ntags: 右江日报新闻", ("news",), ("右江日报新闻",)),
+        ("categories: news local\ntags: a b  c", ("news", "local"), ("a", "b", "c")),
+        (
+            "categories: [C++, 'AI & ML', node.js]\ntags:\n  - 中文 标签\n  - 2024",
+            ("C++", "AI & ML", "node.js"),
+            ("中文 标签", "2024"),
+        ),
+        ("category: solo\ntag: one", ("solo",), ("one",)),
+        ("categories: [a, a, b]", ("a", "b"), ()),
+        ("title: no terms", (), ()),
+    ],
+)
+def test_categories_and_tags_in_every_yaml_form(
+    front: str, categories: tuple[str, ...], tags: tuple[str, ...], make_settings: Callable[..., Settings]
+) -> None:
+    if not front.startswith("title"):
+        front = "title: T\n" + front
+    post = parse(make_settings(), post_text(front))
+    assert isinstance(post, Post), post
+    assert post.categories == categories and post.tags == tags
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "empty"),
+        (b"no front matter here\n", "no front matter"),
+        (b"---\ntitle: [unclosed\n---\nbody", "not valid YAML"),
+        (b"---\n- a\n- b\n---\nbody", "must be a mapping"),
+        (b"---\njust a string\n---\nbody", "must be a mapping"),
+        (b"---\ntitle: {a: 1}\ndate: 2024-01-01\n---\n", "'title' must be text"),
+        (b"---\ntitle: T\ndate: [2024]\n---\n", "'date' must be a date"),
+        (b"---\ntitle: T\ndate: 2021-13-45\n---\n", "'date' is not a valid date"),
+        (b"---\ntitle: T\ndate: yesterday\n---\n", "'date' is not a date"),
+        (b"---\ntitle: T\ndate: 2024-01-01\ncategories: 5\n---\n", "'categories' must be a list"),
+        (b"---\ntitle: T\ndate: 2024-01-01\ntags: {a: b}\n---\n", "'tags' must be a list"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not text"),
+        (b"---\ntitle: T\n", "front matter is not closed"),
+        (b"---\ntitle: T\ndate: 2024-01-01\npublished: maybe\n---\n", "'published' must be true or false"),
+        (b"---\n!!python/object/apply:os.system ['echo pwned']\n---\n", "not valid YAML"),
+    ],
+)
+def test_each_rejection_reason(data: bytes, reason: str, make_settings: Callable[..., Settings]) -> None:
+    result = parse(make_settings(), data, name="post.md")
+    assert isinstance(result, Rejection), result
+    assert result.path == "post.md"
+    assert reason in result.reason
+
+
+def test_missing_date_is_rejected_with_a_fix(make_settings: Callable[..., Settings]) -> None:
+    result = parse(make_settings(), post_text("title: T"), name="undated.md")
+    assert isinstance(result, Rejection) and "YYYY-MM-DD-slug.md" in result.reason
+
+
+def test_billion_laughs_is_rejected_quickly(make_settings: Callable[..., Settings]) -> None:
+    lines = ["title: T", "date: 2024-01-01", 'a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 10):
+        prev = f"*a{i - 1}"
+        lines.append(f"a{i}: &a{i} [{', '.join([prev] * 9)}]")
+    result = parse(make_settings(), post_text("\n".join(lines)))
+    assert isinstance(result, Rejection) and "aliases" in result.reason
+
+
+def test_gbk_bom_and_crlf_are_read(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings()
+    text = post_text(
+        "title: 百色新闻报道\ndate: 2024-01-01\ntags: 右江日报新闻",
+        "<p>本报讯，这是一篇用国标编码保存的中文新闻稿件，内容足够长以便可靠地识别编码。</p>\n",
+    )
+    gbk = parse(settings, text.encode("gbk"))
+    assert isinstance(gbk, Post), gbk
+    assert gbk.title == "百色新闻报道" and gbk.tags == ("右江日报新闻",)
+    assert gbk.notes and "gb18030" in gbk.notes[0]
+    bom_crlf = parse(settings, b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
+    assert isinstance(bom_crlf, Post) and bom_crlf.title == "百色新闻报道" and bom_crlf.notes == ()
+
+
+def test_latin1_is_read(make_settings: Callable[..., Settings]) -> None:
+    text = post_text(
+        "title: Café crème à la française\ndate: 2024-01-01", "<p>Un été très chaud à Montréal, déjà célèbre.</p>\n"
+    )
+    post = parse(make_settings(), text.encode("latin-1"))
+    assert isinstance(post, Post), post
+    assert post.title == "Café crème à la française"
+
+
+def test_published_false_and_title_fallback(make_settings: Callable[..., Settings]) -> None:
+    post = parse(make_settings(), post_text("date: 2024-01-01\npublished: false"), name="2024-01-01-hello-world.md")
+    assert isinstance(post, Post) and not post.published and post.title == "hello world"
+
+
+def test_permalinks_site_pattern_and_front_matter(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(permalink="/:year/:title/")
+    post = parse(settings, post_text("title: T\ndate: 2024-01-01\ncategories: 新闻"), name="2024-01-01-右江.md")
+    assert isinstance(post, Post)
+    assert post.permalink == "/2024/%E5%8F%B3%E6%B1%9F/"
+    post = parse(settings, post_text("title: T\ndate: 2024-01-01\npermalink: /custom/../page.html"))
+    assert isinstance(post, Post) and post.url == "https://news.example.net/custom/page.html"
+
+
+def test_front_matter_source_wins(make_settings: Callable[..., Settings]) -> None:
+    body = "<p>text</p><p>（文章来源：Body Daily）</p>\n\n<http://body.example.org/a>\n"
+    post = parse(
+        make_settings(),
+        post_text("title: T\ndate: 2024-01-01\nsource: FM Times\nsource_url: https://fm.example.com/x", body),
+    )
+    assert isinstance(post, Post)
+    assert (post.source_name, post.source_url) == ("FM Times", "https://fm.example.com/x")
+
+
+def test_own_post_has_no_source(make_settings: Callable[..., Settings]) -> None:
+    post = parse(make_settings(), post_text("title: T\ndate: 2024-01-01", "Just our own words.\n"))
+    assert isinstance(post, Post) and post.source_name is None and post.source_url is None
+
+
+def test_post_round_trips_through_json(make_settings: Callable[..., Settings]) -> None:
+    post = parse(make_settings(), post_text("title: T\ndate: 2024-01-01 10:00 +0800\ntags: [a, b]"))
+    assert isinstance(post, Post)
+    assert Post.from_json(post.to_json()) == post
+
+
+def test_iter_post_files_skips_temporary_hidden_and_outside_links(posts_dir: Path, tmp_path: Path) -> None:
+    (posts_dir / "sub").mkdir()
+    for name in ("a.md", "b.markdown", "c.html", "sub/d.md", ".hidden.md", "e.md~", ".e.md.swp", "#f.md#", "g.txt"):
+        (posts_dir / name).write_text("x")
+    outside = tmp_path / "outside.md"
+    outside.write_text("x")
+    (posts_dir / "link-out.md").symlink_to(outside)
+    (posts_dir / "link-in.md").symlink_to(posts_dir / "a.md")
+    (posts_dir / "loop").symlink_to(posts_dir)
+    found = [p.relative_to(posts_dir).as_posix() for p in iter_post_files(posts_dir)]
+    assert found == ["a.md", "b.markdown", "c.html", "link-in.md", "sub/d.md"]
+
+
+def test_read_body_returns_text_after_front_matter(posts_dir: Path) -> None:
+    path = posts_dir / "p.md"
+    path.write_bytes(post_text("title: T", "Body\r\nline\r\n").replace("\n", "\r\n").encode())
+    assert read_body(path).strip().splitlines() == ["Body", "line"]
