@@ -156,6 +156,7 @@ _NAME_END = re.compile(r"[|｜\t\u3000]| {2,}|\s+(?:作者|编辑|记者|责任�
 # Trimmed from both ends: whitespace, closing brackets and sentence punctuation, emphasis markers.
 _NAME_TRIM = " \t\r\n\u00a0\u3000：:，,。.；;、!！?？*_~`'\"“”‘’)）」』】〕]>»"
 _NAME_TRIM_START = " \t\r\n\u00a0\u3000：:，,。；;、*_~`'\"“”‘’(（「『【〔[<«"
+_PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -178,7 +179,10 @@ def _name_from_body(text: _Text, patterns: Sequence[re.Pattern[str]]) -> tuple[s
             if first_marker is None:
                 first_marker = text.body_position(match.start())
             raw = match.group("name")
-            name = _clean_name(raw) if isinstance(raw, str) else None
+            # A pattern's \s* may cross a paragraph break; text in the next paragraph is not the marker's value.
+            if not isinstance(raw, str) or _PARAGRAPH_BREAK.search(text.text, match.start(), match.start("name")):
+                continue
+            name = _clean_name(raw)
             if name is not None:
                 return name, text.body_position(match.start())
     return None, first_marker

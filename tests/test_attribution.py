@@ -1,0 +1,302 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import frontmatter
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from syndicate.attribution import Attribution, compile_patterns, find_attribution
+
+SEED = Path(__file__).parents[2] / "shared" / "seed" / "2021-12-24-sample-post.md"
+SITE = "https://news.example.org/"
+DEFAULT_PATTERNS = (
+    r"文章来源[：:]\s*(?P<name>[^<>\n）)]+)",
+    r"来源[：:]\s*(?P<name>[^<>\n）)]+)",
+    r"Source:\s*(?P<name>[^<>\n]+)",
+)
+PATTERNS = compile_patterns(DEFAULT_PATTERNS)
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def find(body: str, meta: dict[str, object] | None = None, *, site_url: str = SITE) -> Attribution:
+    return find_attribution(meta or {}, body, PATTERNS, site_url=site_url)
+
+
+# --- compile_patterns -----------------------------------------------------------------------------------------------
+
+
+def test_compile_patterns_compiles_defaults() -> None:
+    compiled = compile_patterns(DEFAULT_PATTERNS)
+    assert [p.pattern for p in compiled] == list(DEFAULT_PATTERNS)
+    assert all("name" in p.groupindex for p in compiled)
+
+
+def test_compile_patterns_rejects_bad_regex() -> None:
+    with pytest.raises(ValueError, match="not a valid regular expression"):
+        compile_patterns(["来源[：:(?P<name>.+)"])
+
+
+def test_compile_patterns_rejects_pattern_without_name_group() -> None:
+    with pytest.raises(ValueError, match="named group 'name'"):
+        compile_patterns([r"Source:\s*(.+)"])
+
+
+def test_compile_patterns_empty() -> None:
+    assert compile_patterns([]) == ()
+
+
+# --- the seed post --------------------------------------------------------------------------------------------------
+
+
+def test_seed_attribution() -> None:
+    post = frontmatter.load(SEED)
+    found = find_attribution(post.metadata, post.content, PATTERNS, site_url="https://finews.withounder.com/")
+    assert found == Attribution(
+        name="右江日报", url="http://finews.zning.xyz/html_News/NewsShare.html?infoCode=NW202112242224696612"
+    )
+
+
+def test_seed_attribution_without_knowing_the_site_host() -> None:
+    # The back links are protocol-relative: they never qualify as the original, whatever site_url says.
+    post = frontmatter.load(SEED)
+    found = find_attribution(post.metadata, post.content, PATTERNS, site_url="https://unrelated.example/")
+    assert found.url == "http://finews.zning.xyz/html_News/NewsShare.html?infoCode=NW202112242224696612"
+
+
+# --- front matter ---------------------------------------------------------------------------------------------------
+
+
+def test_front_matter_wins_over_body() -> None:
+    body = "<p>（文章来源：江畔晚报）</p>\n\n<https://river.example/a/1>\n"
+    found = find(body, {"source": "Harbour Times", "source_url": "https://harbour.example/story"})
+    assert found == Attribution("Harbour Times", "https://harbour.example/story")
+
+
+def test_front_matter_mapping_and_original_url() -> None:
+    assert find("", {"source": {"name": "Valley Post", "url": "https://valley.example/p"}}) == Attribution(
+        "Valley Post", "https://valley.example/p"
+    )
+    assert find("", {"source": "Valley Post", "original_url": "http://valley.example/q"}) == Attribution(
+        "Valley Post", "http://valley.example/q"
+    )
+
+
+def test_front_matter_fields_are_independent() -> None:
+    body = "Story.\n\n来源：江畔晚报\n\n<https://river.example/a/1>\n"
+    assert find(body, {"source": "Harbour Times"}) == Attribution("Harbour Times", "https://river.example/a/1")
+    assert find(body, {"source_url": "https://harbour.example/s"}) == Attribution(
+        "江畔晚报", "https://harbour.example/s"
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "data:text/html,hi",
+        "ftp://files.example/x",
+        "https://harbour.example/a b",
+        "https://harbour.example/a\tb",
+        "https://harbour.example/a\x01b",
+        "//harbour.example/x",
+        "/relative/path",
+        "https://",
+        "https://harbour.example:99999/",
+        "http://[::1/",
+        "",
+    ],
+)
+def test_invalid_front_matter_url_is_rejected(url: str) -> None:
+    assert find("", {"source": "Harbour Times", "source_url": url}) == Attribution("Harbour Times", None)
+
+
+def test_front_matter_url_with_non_ascii_is_encoded() -> None:
+    found = find("", {"source_url": "https://harbour.example/新闻/a?q=港口"})
+    assert found.url == "https://harbour.example/%E6%96%B0%E9%97%BB/a?q=%E6%B8%AF%E5%8F%A3"
+
+
+def test_front_matter_wrong_types_are_ignored() -> None:
+    meta: dict[str, object] = {"source": ["a", "b"], "source_url": 42, "original_url": None}
+    assert find("Story without attribution.", meta) == Attribution(None, None)
+    assert find("", {"source": {"name": 3, "url": ["x"]}}) == Attribution(None, None)
+
+
+def test_front_matter_blank_name_falls_back_to_body() -> None:
+    assert find("来源：江畔晚报", {"source": "   "}).name == "江畔晚报"
+
+
+# --- names from the body --------------------------------------------------------------------------------------------
+
+
+def test_name_in_html_paragraph_with_brackets() -> None:
+    assert find('<p class="em_media">（文章来源：江畔晚报）</p>').name == "江畔晚报"
+
+
+def test_name_does_not_run_into_the_next_paragraph() -> None:
+    assert find("<p>来源：江畔晚报</p><p>下一段文字</p>").name == "江畔晚报"
+
+
+def test_name_inside_a_link_after_the_marker() -> None:
+    found = find('<p>来源：<a href="https://river.example/">江畔晚报</a></p>')
+    assert found == Attribution("江畔晚报", "https://river.example/")
+
+
+def test_english_source_with_html_link() -> None:
+    found = find('<p>The harbour reopened.</p>\n<p>Source: <a href="https://tide.example/news/9">The Tide</a></p>')
+    assert found == Attribution("The Tide", "https://tide.example/news/9")
+
+
+def test_english_source_with_markdown_link() -> None:
+    found = find('The harbour reopened.\n\nSource: [The Tide](https://tide.example/news/9 "title")\n')
+    assert found == Attribution("The Tide", "https://tide.example/news/9")
+
+
+def test_name_is_trimmed_of_punctuation_and_emphasis() -> None:
+    assert find("Source: **The Tide**.").name == "The Tide"
+    assert find("来源：「江畔晚报」。").name == "江畔晚报"
+    assert find("（来源：江畔晚报）").name == "江畔晚报"
+
+
+def test_name_stops_at_field_separators() -> None:
+    assert find("来源：江畔晚报  作者：李明").name == "江畔晚报"
+    assert find("来源：江畔晚报 | 编辑：王芳").name == "江畔晚报"
+    assert find("Source: The Tide By Jane Roe").name == "The Tide"
+
+
+def test_name_entities_are_unescaped() -> None:
+    assert find("<p>Source: Smith &amp; Sons&nbsp;Gazette</p>").name == "Smith & Sons Gazette"
+
+
+def test_empty_marker_gives_no_name() -> None:
+    assert find("来源：\n\nStory text.").name is None
+    assert find("Source: <https://tide.example/x>").name is None
+
+
+def test_name_length_is_bounded() -> None:
+    name = find("Source: " + "x" * 5_000).name
+    assert name is not None and len(name) == 200
+
+
+def test_first_pattern_wins() -> None:
+    # "文章来源" is listed before "来源", so the more specific marker decides even when it comes later.
+    assert find("来源：甲报\n\n文章来源：乙报").name == "乙报"
+
+
+def test_no_source() -> None:
+    body = "An ordinary post.\n\nIt links to [a friend](https://friend.example/) in passing.\n\n[Home](/)\n"
+    assert find(body) == Attribution(None, None)
+
+
+def test_custom_pattern() -> None:
+    patterns = compile_patterns([r"Originally published by (?P<name>[^.\n]+)"])
+    found = find_attribution({}, "Text.\n\nOriginally published by Valley Post.", patterns, site_url=SITE)
+    assert found.name == "Valley Post"
+
+
+# --- URLs from the body ---------------------------------------------------------------------------------------------
+
+
+def test_url_is_autolink_after_marker() -> None:
+    body = (
+        "Story cites <https://cited.example/report> in passing.\n\n<p>（文章来源：江畔晚报）</p>\n\n"
+        "<https://river.example/a/1>\n\n[返回首页](//news.example.org/)"
+    )
+    assert find(body).url == "https://river.example/a/1"
+
+
+def test_self_link_html_after_marker() -> None:
+    body = '<p>来源：江畔晚报</p><p><a href="https://river.example/a/2">https://river.example/a/2</a></p>'
+    assert find(body).url == "https://river.example/a/2"
+
+
+def test_self_link_markdown_at_end_without_marker() -> None:
+    body = (
+        "Story.\n\n[https://river.example/a/3](https://river.example/a/3)\n\n[Back](/) ｜ [Home](//news.example.org/)"
+    )
+    assert find(body) == Attribution(None, "https://river.example/a/3")
+
+
+def test_link_in_the_middle_without_marker_is_not_the_original() -> None:
+    body = "Story mentions <https://cited.example/report> and goes on.\n\nMore text."
+    assert find(body).url is None
+
+
+def test_site_links_are_never_the_original() -> None:
+    body = "来源：本站\n\n<https://news.example.org/2024/a.html>\n\n<https://www.news.example.org/b>\n\n[//x](//x)"
+    assert find(body) == Attribution("本站", None)
+
+
+def test_protocol_relative_and_relative_links_are_never_the_original() -> None:
+    body = '来源：江畔晚报\n\n<a href="//river.example/a">//river.example/a</a> <a href="/a">/a</a>'
+    assert find(body).url is None
+
+
+@pytest.mark.parametrize(
+    "link",
+    ["<javascript:alert(1)>", "<data:text/html,hi>", "<ftp://river.example/x>", "[http://a b](http://a b)"],
+)
+def test_non_http_or_broken_links_are_rejected(link: str) -> None:
+    assert find(f"来源：江畔晚报\n\n{link}\n").url is None
+
+
+def test_url_with_uppercase_scheme_and_entities() -> None:
+    body = '来源：江畔晚报 <a href="https://river.example/a?x=1&amp;y=2">https://river.example/a?x=1&amp;y=2</a>'
+    assert find(body).url == "https://river.example/a?x=1&y=2"
+    assert find("来源：江畔晚报\n\n<HTTPS://River.example/Z>").url == "HTTPS://River.example/Z"
+
+
+# --- hostile input --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<" * 200_000,
+        "<a " * 200_000,
+        "[" * 200_000 + "](" * 200_000,
+        "<!--" * 200_000,
+        "来源：" * 200_000,
+        "<http://" * 200_000,
+        "<div>" * 200_000 + "来源：江畔晚报" + "</div>" * 200_000,
+        "Source: " + "y" * 1_000_000,
+        "\x00\x01\ud800\uffff" * 1000,
+    ],
+)
+def test_hostile_bodies_do_not_raise(body: str) -> None:
+    found = find(body)
+    assert found.name is None or (len(found.name) <= 200 and not XML_ILLEGAL.search(found.name))
+    assert found.url is None or found.url.startswith(("http://", "https://"))
+
+
+def test_deeply_nested_markup_still_finds_the_name() -> None:
+    assert find("<div>" * 50_000 + "来源：江畔晚报" + "</div>" * 50_000).name == "江畔晚报"
+
+
+# --- properties -----------------------------------------------------------------------------------------------------
+
+pieces = st.lists(
+    st.sampled_from(
+        ["来源：", "文章来源:", "Source: ", "<", ">", "</p>", "<p>", "<a href=\"", "\">", "</a>", "[", "](", ")", "\n",
+         "<http://", "https://", "//", "river.example", "news.example.org", " ", "）", "\x01", "&amp;", "\ud800"]
+    )
+    | st.text(max_size=5),
+    max_size=60,
+).map("".join)  # fmt: skip
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(body=st.one_of(st.text(max_size=400), pieces), source=st.one_of(st.none(), st.text(max_size=30), pieces))
+def test_find_attribution_never_raises(body: str, source: str | None) -> None:
+    meta: dict[str, object] = {} if source is None else {"source": source, "source_url": source}
+    found = find(body, meta)
+    if found.name is not None:
+        assert found.name == found.name.strip()
+        assert 0 < len(found.name) <= 200
+        assert not XML_ILLEGAL.search(found.name)
+    if found.url is not None:
+        assert found.url.isascii()
+        assert re.match(r"https?://[^\s/]", found.url, re.IGNORECASE)
+        assert not re.search(r"[\x00-\x20\x7f]", found.url)
