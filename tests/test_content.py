@@ -407,3 +407,10 @@ def test_summarize_never_raises_and_is_clean(body: str, max_chars: int) -> None:
     assert not XML_ILLEGAL.search(summary)
     assert len(summary) <= max_chars
     assert "\n" not in summary
+
+
+@pytest.mark.parametrize("page_url", ["", "javascript:alert(1)//", "not a url", "http://[bad"])
+def test_bad_page_url_never_produces_a_script_link(page_url: str) -> None:
+    root = parse(render("Intro [a](x.html) and [b](/y) text.", page_url=page_url, site_url="vbscript:x"))
+    for href in hrefs(root):
+        assert not href.lower().startswith(("javascript:", "vbscript:", "data:")), href
