@@ -45,6 +45,7 @@ def make_settings(tmp_path: Path, posts_dir: Path) -> Callable[..., Settings]:
             "url": "https://news.example.net",
             "title": "Test Site",
             "timezone": "Asia/Shanghai",
+            "cache": tmp_path / "cache.sqlite3",
         }
         values.update(overrides)
         return load_settings(None, values, environ={})

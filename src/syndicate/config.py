@@ -7,6 +7,7 @@ Every setting is listed in ``SETTINGS``; the CLI, validation and ``docs/configur
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import tomllib
 import zoneinfo
@@ -39,7 +40,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("permalink", "/:categories/:year/:month/:day/:title:output_ext", "Jekyll permalink pattern.", str),
     Setting("posts", "_posts", "Directory of posts (relative to the config file).", str),
     Setting("out", "feeds", "Output directory for built feeds (relative to the config file).", str),
-    Setting("cache", "", "Parse cache (SQLite) path; default <out>/.syndicate-cache.sqlite3; 'off' disables.", str),
+    Setting(
+        "cache",
+        "",
+        "Parse cache (SQLite) path; default $XDG_CACHE_HOME/syndicate/<hash of out>.sqlite3; 'off' disables.",
+        str,
+    ),
     Setting("limit", 50, "Entries per feed document; older entries go to RFC 5005 archive pages.", int),
     Setting("future", False, "Include posts dated in the future.", bool),
     Setting("excerpt_only", False, "Feeds carry summaries only, no full content.", bool),
@@ -123,7 +129,13 @@ class Settings:
     def cache_path(self) -> Path | None:
         if self.cache == "off":
             return None
-        return Path(self.cache) if self.cache else self.out / ".syndicate-cache.sqlite3"
+        if self.cache:
+            return Path(self.cache)
+        # Outside the output directory on purpose: that directory may be served as it is (nginx), and the cache is
+        # not for the public.
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "syndicate"
+        key = hashlib.blake2b(str(self.out.resolve()).encode(), digest_size=8).hexdigest()
+        return base / f"{self.out.name or 'feeds'}-{key}.sqlite3"
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

@@ -1,0 +1,281 @@
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import feedparser
+import pytest
+from lxml import etree
+
+from conftest import EXAMPLE, SEED
+from feedcheck import assert_valid
+from syndicate import store
+from syndicate.builder import Builder, BuildError
+from syndicate.config import Settings, load_settings
+
+A = "{http://www.w3.org/2005/Atom}"
+FH = "{http://purl.org/syndication/history/1.0}"
+
+
+def example_settings(tmp_path: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {"out": tmp_path / "out", "cache": tmp_path / "cache.sqlite3", **overrides}
+    return load_settings(EXAMPLE / "syndicate.toml", values, environ={})
+
+
+def check_all(documents: dict[str, bytes] | None, out: Path) -> int:
+    checked = 0
+    for path in sorted(out.rglob("*")):
+        fmt = path.suffix[1:]
+        if fmt not in ("atom", "rss", "json") or path.name.startswith("."):
+            continue
+        data = path.read_bytes()
+        assert_valid(data, fmt)
+        if fmt != "json":
+            parsed = feedparser.parse(data)
+            assert parsed.bozo == 0, (path, parsed.get("bozo_exception"))
+        checked += 1
+    return checked
+
+
+def test_example_site_builds_valid_feeds_for_every_term(tmp_path: Path) -> None:
+    settings = example_settings(tmp_path)
+    report = Builder(settings).build()
+    out = settings.out
+    assert report.rejected == ()
+    assert report.posts >= 15
+    cats = {p.stem for p in (out / "categories").glob("*.atom")}
+    tags = {p.stem for p in (out / "tags").glob("*.atom")}
+    assert cats and tags and "右江日报新闻" in tags
+    for d in ("categories", "tags"):
+        stems = {p.stem for p in (out / d).iterdir()}
+        for stem in stems:
+            for fmt in ("atom", "rss", "json"):
+                assert (out / d / f"{stem}.{fmt}").is_file()
+    assert check_all(None, out) == 3 * (1 + len(cats) + len(tags))
+    # feed updated = the newest entry's, never the build time
+    atom = feedparser.parse((out / "all.atom").read_bytes())
+    newest = max(e.updated_parsed for e in atom.entries)
+    assert atom.feed.updated_parsed == newest
+
+
+def seed_site(tmp_path: Path, posts_dir: Path) -> Settings:
+    shutil.copy(SEED / "2021-12-24-sample-post.md", posts_dir)
+    return load_settings(
+        None,
+        {
+            "posts": posts_dir,
+            "out": tmp_path / "out",
+            "url": "https://finews.withounder.com",
+            "timezone": "Asia/Shanghai",
+            "title": "Finews",
+            "cache": tmp_path / "cache.sqlite3",
+        },
+        environ={},
+    )
+
+
+def test_seed_attribution_in_every_format(tmp_path: Path, posts_dir: Path) -> None:
+    settings = seed_site(tmp_path, posts_dir)
+    Builder(settings).build()
+    out = settings.out
+    original = "http://finews.zning.xyz/html_News/NewsShare.html?infoCode=NW202112242224696612"
+    tag_slug = "右江日报新闻"
+    for feed in ("all", "categories/youjiangribao", f"tags/{tag_slug}"):
+        atom = etree.fromstring((out / f"{feed}.atom").read_bytes())
+        entry = atom.find(f"{A}entry")
+        assert entry is not None
+        links = entry.findall(f"{A}link")
+        # feedgen #135 regression guard: exactly one alternate, and the via link keeps its rel
+        assert [link.get("rel", "alternate") for link in links].count("alternate") == 1
+        via = [link for link in links if link.get("rel") == "via"]
+        assert len(via) == 1 and via[0].get("href") == original and via[0].get("title") == "右江日报"
+        assert entry.findtext(f"{A}source/{A}title") == "右江日报"
+        content = entry.find(f"{A}content")
+        assert content is not None and content.get("type") == "html"
+        html = content.text or ""
+        assert "（文章来源：右江日报）" in html  # the visible attribution paragraph stays
+        assert original.replace("&", "&amp;") in html or original in html  # original link kept
+        assert "返回首页" not in html and "//finews.withounder.com/" not in html  # site chrome removed
+
+        rss = etree.fromstring((out / f"{feed}.rss").read_bytes())
+        source = rss.find("channel/item/source")
+        assert source is not None and source.get("url") == original and source.text == "右江日报"
+
+        item = json.loads((out / f"{feed}.json").read_text())["items"][0]
+        assert item["external_url"] == original
+        assert item["_source"] == {"name": "右江日报", "url": original}
+
+        parsed = feedparser.parse((out / f"{feed}.atom").read_bytes())
+        assert parsed.bozo == 0 and parsed.entries[0].source.title == "右江日报"
+    # ids and links are URIs: the Chinese tag is percent-encoded
+    assert "tags/%E5%8F%B3%E6%B1%9F" in (out / f"tags/{tag_slug}.atom").read_text()
+
+
+def test_identical_input_gives_byte_identical_output(tmp_path: Path) -> None:
+    a = example_settings(tmp_path / "a", cache="off")
+    b = example_settings(tmp_path / "b")
+    Builder(a).build()
+    Builder(b).build()
+    files_a = sorted(p.relative_to(a.out) for p in a.out.rglob("*") if p.is_file() and not p.name.startswith("."))
+    files_b = sorted(p.relative_to(b.out) for p in b.out.rglob("*") if p.is_file() and not p.name.startswith("."))
+    assert files_a == files_b and files_a
+    for rel in files_a:
+        assert (a.out / rel).read_bytes() == (b.out / rel).read_bytes(), rel
+
+
+def test_failed_write_leaves_previous_feeds(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    write_post: Callable[..., Path],
+    make_settings: Callable[..., Settings],
+) -> None:
+    write_post("2024-01-01-one.md", "title: One\ntags: a")
+    settings = make_settings()
+    builder = Builder(settings)
+    builder.build()
+    before = {p: p.read_bytes() for p in settings.out.rglob("*") if p.is_file()}
+    write_post("2024-01-02-two.md", "title: Two\ntags: a b")
+    calls = {"n": 0}
+    real = store._write_temp
+
+    def failing(target: Path, body: bytes) -> Path:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError(28, "No space left on device")
+        return real(target, body)
+
+    monkeypatch.setattr(store, "_write_temp", failing)
+    with pytest.raises(BuildError, match="No space left"):
+        builder.build()
+    after = {p: p.read_bytes() for p in settings.out.rglob("*") if p.is_file()}
+    assert after == before  # nothing replaced, no temporary files left behind
+    assert b"Two" not in builder.documents["all.atom"].body  # the served snapshot is the old one too
+    monkeypatch.setattr(store, "_write_temp", real)
+    builder.build()
+    assert b"Two" in (settings.out / "all.atom").read_bytes()
+
+
+def test_incremental_build_touches_only_affected_feeds(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    write_post("2024-01-01-one.md", "title: One\ncategories: x\ntags: a")
+    p2 = write_post("2024-01-02-two.md", "title: Two\ncategories: y\ntags: b")
+    settings = make_settings()
+    builder = Builder(settings)
+    builder.build()
+    p2.write_text(p2.read_text().replace("title: Two", "title: Two edited"))
+    report = builder.build([p2])
+    assert report.parsed == 1
+    assert {p.rsplit(".", 1)[0] for p in report.written} == {"all", "categories/y", "tags/b"}
+    assert b"Two edited" in (settings.out / "tags/b.rss").read_bytes()
+    # deleting a post removes it, and a term that disappears loses its feed files
+    p2.unlink()
+    report = builder.build([p2])
+    assert "tags/b.atom" in report.removed and not (settings.out / "tags/b.atom").exists()
+    assert b"Two" not in (settings.out / "all.atom").read_bytes()
+
+
+def test_archives_are_rfc5005_pages_that_do_not_change(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    for day in range(1, 9):
+        write_post(f"2024-01-0{day}-p{day}.md", f"title: Post {day}\ntags: t")
+    settings = make_settings(limit=3)
+    builder = Builder(settings)
+    builder.build()
+    out = settings.out
+    current = etree.fromstring((out / "tags/t.atom").read_bytes())
+    assert [e.findtext(f"{A}title") for e in current.findall(f"{A}entry")] == ["Post 8", "Post 7", "Post 6"]
+    prev = [link.get("href") for link in current.findall(f"{A}link") if link.get("rel") == "prev-archive"]
+    assert prev == ["https://news.example.net/feeds/archive/tags/t/2.atom"]
+    page2 = etree.fromstring((out / "archive/tags/t/2.atom").read_bytes())
+    assert page2.find(f"{FH}archive") is not None
+    assert [e.findtext(f"{A}title") for e in page2.findall(f"{A}entry")] == ["Post 6", "Post 5", "Post 4"]
+    rels = {link.get("rel"): link.get("href") for link in page2.findall(f"{A}link")}
+    assert rels["current"].endswith("/feeds/tags/t.atom") and rels["prev-archive"].endswith("/archive/tags/t/1.atom")
+    assert json.loads((out / "tags/t.json").read_text())["next_url"].endswith("/archive/tags/t/2.json")
+    for path in out.rglob("*.*"):
+        if path.suffix in (".atom", ".rss", ".json") and not path.name.startswith("."):
+            assert_valid(path.read_bytes(), path.suffix[1:])
+    page1 = (out / "archive/tags/t/1.atom").read_bytes()
+    write_post("2024-01-09-p9.md", "title: Post 9\ntags: t")
+    builder.build()
+    assert (out / "archive/tags/t/1.atom").read_bytes() == page1
+    assert (out / "archive/tags/t/3.atom").is_file()  # 9 posts: three full pages
+
+
+def test_warm_start_reads_and_writes_nothing(tmp_path: Path) -> None:
+    settings = example_settings(tmp_path)
+    first = Builder(settings).build()
+    assert first.parsed > 0
+    second = Builder(settings).build()
+    assert second.parsed == 0 and second.written == frozenset()
+    assert second.posts == first.posts
+
+
+def test_future_and_unpublished_posts_are_left_out(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    write_post("2024-01-01-now.md", "title: Now")
+    write_post("2099-01-01-later.md", "title: Later")
+    write_post("2024-01-02-draft.md", "title: Draft\npublished: false")
+    clock = lambda: datetime(2030, 1, 1, tzinfo=UTC)  # noqa: E731
+    builder = Builder(make_settings(), clock=clock)
+    builder.build()
+    assert [p.title for p in builder.posts] == ["Now"]
+    builder = Builder(make_settings(future=True, cache="off"), clock=clock)
+    builder.build()
+    assert [p.title for p in builder.posts] == ["Later", "Now"]
+
+
+def test_rejected_posts_do_not_stop_the_others(
+    write_post: Callable[..., Path], posts_dir: Path, make_settings: Callable[..., Settings]
+) -> None:
+    write_post("2024-01-01-good.md", "title: Good\ntags: ok")
+    (posts_dir / "2024-01-02-bad.md").write_text("---\ntitle: [broken\n---\n")
+    (posts_dir / "2024-01-03-empty.md").write_text("")
+    report = Builder(make_settings()).build()
+    assert report.posts == 1
+    assert {r.path for r in report.rejected} == {"2024-01-02-bad.md", "2024-01-03-empty.md"}
+
+
+def test_empty_directory_gives_valid_empty_feeds(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings()
+    report = Builder(settings).build()
+    assert report.posts == 0
+    for fmt in ("atom", "rss", "json"):
+        assert_valid((settings.out / f"all.{fmt}").read_bytes(), fmt)
+
+
+def test_missing_posts_directory_is_a_build_error(tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
+    with pytest.raises(BuildError, match="cannot be read"):
+        Builder(make_settings(posts=tmp_path / "nope")).build()
+
+
+def test_query_intersects_categories_and_tags(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    write_post("2024-01-01-a.md", "title: A\ncategories: News\ntags: [x, y]")
+    write_post("2024-01-02-b.md", "title: B\ncategories: news\ntags: x")
+    write_post("2024-01-03-c.md", "title: C\ncategories: other\ntags: x")
+    builder = Builder(make_settings())
+    builder.build()
+    doc = builder.query(categories=["news"], tags=["x"], limit=10, fmt="atom")
+    assert [e.title for e in feedparser.parse(doc.body).entries] == ["B", "A"]
+    doc = builder.query(categories=["NEWS"], tags=["y"], limit=10, fmt="json")
+    assert [i["title"] for i in json.loads(doc.body)["items"]] == ["A"]
+    assert builder.resolve("category", "NEWS") is builder.resolve("category", "news")
+
+
+def test_names_sharing_a_slug_share_a_feed(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    write_post("2024-01-01-a.md", "title: A\ntags: [AI]")
+    write_post("2024-01-02-b.md", "title: B\ntags: [ai]")
+    builder = Builder(make_settings())
+    builder.build()
+    feeds = [f for f in builder.feeds if f.kind == "tag"]
+    assert [(f.slug, f.count, f.name) for f in feeds] == [("ai", 2, "ai")]
