@@ -68,8 +68,10 @@ def _authorise(request: Request, token: str) -> Response | None:
             status_code=401,
             headers={"WWW-Authenticate": 'Bearer realm="syndicate admin"'},
         )
-    # Bytes, not str: compare_digest on str rejects non-ASCII; this stays constant-time for any input.
-    if not hmac.compare_digest(credentials.strip().encode("utf-8"), token.encode("utf-8")):
+    # Compare the bytes as sent (Starlette decodes header values as latin-1) with the token's UTF-8 bytes:
+    # compare_digest on str rejects non-ASCII, on bytes it is constant-time for any input.
+    sent = credentials.strip().encode("latin-1", "replace")
+    if not hmac.compare_digest(sent, token.encode("utf-8")):
         return PlainTextResponse(
             "Forbidden: wrong admin token.\n",
             status_code=403,

@@ -34,7 +34,7 @@ from syndicate.service import FeedService, Snapshot
 from syndicate.watcher import PostWatcher
 
 _MAX_PATH = 1024
-_STARTUP_WAIT = 30.0
+_STARTUP_WAIT = 10.0  # seconds startup (and an early feed request) waits for the first build
 _TERM_PATH = re.compile(r"(?P<prefix>(?:archive/)?)(?P<group>categories|tags)/(?P<name>[^/]+)(?P<rest>(?:/\d+)?\.\w+)")
 _GROUP_KIND = {"categories": "category", "tags": "tag"}
 _FEED_FORMATS = ("atom", "rss", "json")
@@ -127,7 +127,7 @@ class FeedEndpoint:
             self.service.started = True
             await self.service.build_now()
         else:
-            await self.service.wait_ready(_STARTUP_WAIT)
+            await self.service.wait_first_build(_STARTUP_WAIT)
         return self.service.snapshot
 
     def _resolve_alias(self, snapshot: Snapshot, path: str) -> Resource | None:
@@ -229,7 +229,7 @@ def create_app(settings: Settings, builder: Builder | None = None, *, background
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         watcher = PostWatcher(settings, service) if background and settings.watch else None
         scheduler = create_scheduler(settings, service) if background else None
-        await service.start()
+        await service.start(wait=_STARTUP_WAIT)
         if watcher is not None:
             watcher.start()
         if scheduler is not None:

@@ -104,7 +104,7 @@ class FeedService:
         self.started = False
         self._pending: _Pending | None = None
         self._running: asyncio.Task[None] | None = None
-        self._ready = asyncio.Event()
+        self._first_attempt = asyncio.Event()  # set once the first build has finished, well or not
         self._query_cache: dict[tuple[Any, ...], Resource] = {}
         self._ping_urls: set[str] = set()
         self._pinger: asyncio.Task[None] | None = None
@@ -139,14 +139,14 @@ class FeedService:
     async def build_now(self, changed: Iterable[Path] | None = None) -> BuildOutcome:
         return await self.request_build(changed, reason="direct")
 
-    async def wait_ready(self, timeout: float) -> bool:
-        if self.snapshot is not None:
-            return True
-        try:
-            await asyncio.wait_for(self._ready.wait(), timeout)
-        except TimeoutError:
-            return False
-        return True
+    async def wait_first_build(self, timeout: float) -> bool:
+        """Wait (bounded) until the first build has finished; True if feeds are being served."""
+        if self.snapshot is None:
+            try:
+                await asyncio.wait_for(self._first_attempt.wait(), timeout)
+            except TimeoutError:
+                pass
+        return self.snapshot is not None
 
     async def _run_builds(self) -> None:
         while self._pending is not None:
@@ -156,8 +156,8 @@ class FeedService:
             if snapshot is not None:
                 self.snapshot = snapshot  # the swap: one reference assignment on the event loop
                 self._query_cache = {}
-                self._ready.set()
             self._record(outcome)
+            self._first_attempt.set()
             if snapshot is not None and self.settings.hub and outcome.report is not None:
                 self._queue_pings(outcome.report.written)
             if outcome.report is not None and outcome.report.deferred:
@@ -302,10 +302,16 @@ class FeedService:
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Begin the first build in the background; requests wait on readiness meanwhile."""
+    async def start(self, wait: float = 0.0) -> None:
+        """Begin the first build, waiting up to ``wait`` seconds for it.
+
+        Small sites are then ready the moment the server accepts connections; a large first build goes on in
+        the background so /healthz answers meanwhile (and feed requests wait for it, bounded).
+        """
         self.started = True
         self.request_build(None, reason="startup")
+        if wait > 0:
+            await self.wait_first_build(wait)
 
     async def stop(self) -> None:
         if self._deferred_timer is not None:

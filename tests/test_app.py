@@ -1,0 +1,275 @@
+"""Routes and headers through the in-process ASGI client, with the real Builder on real post files."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import brotli
+import feedparser
+import pytest
+from lxml import etree, html
+from starlette.testclient import TestClient
+
+from feedcheck import assert_valid
+from syndicate.app import create_app
+from syndicate.config import Settings
+
+
+def _front(title: str, date: str, categories: str, tags: str) -> str:
+    return f'layout: post\ntitle: "{title}"\ndate: {date}\ncategories: {categories}\ntags: {tags}'
+
+
+@pytest.fixture
+def site(write_post: Callable[..., Path]) -> None:
+    write_post("2024-01-10-market.md", _front("Night market reopens", "2024-01-10 19:30:00 +0800", "local", "夜市"))
+    write_post(
+        "2024-02-11-river.md", _front("River cleanup", "2024-02-11 09:00:00 +0800", "local", "右江日报新闻 环保")
+    )
+    write_post("2024-03-12-boat.md", _front("Dragon boats", "2024-03-12 08:00:00 +0800", "sports", "右江日报新闻"))
+    write_post("2024-04-13-tea.md", _front("Tea fair", "2024-04-13 10:00:00 +0800", "Local", "茶叶"))
+
+
+@pytest.fixture
+def client(site: None, make_settings: Callable[..., Settings]) -> Iterator[TestClient]:
+    app = create_app(make_settings(limit=2, admin_token=""), background=False)
+    with TestClient(app) as c:
+        yield c
+
+
+FORMAT_TYPES = {
+    "atom": "application/atom+xml; charset=utf-8",
+    "rss": "application/rss+xml; charset=utf-8",
+    "json": "application/feed+json",
+}
+
+
+@pytest.mark.parametrize("fmt", ["atom", "rss", "json"])
+def test_site_wide_feed_in_each_format(client: TestClient, fmt: str) -> None:
+    response = client.get(f"/feeds/all.{fmt}", headers={"Accept-Encoding": "identity"})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == FORMAT_TYPES[fmt]
+    assert "content-encoding" not in response.headers
+    assert_valid(response.content, fmt)
+    if fmt == "json":
+        titles = [item["title"] for item in json.loads(response.content)["items"]]
+    else:
+        parsed = feedparser.parse(response.content)
+        assert parsed.bozo == 0, parsed.get("bozo_exception")
+        titles = [entry.title for entry in parsed.entries]
+    assert titles == ["Tea fair", "Dragon boats"]  # newest first, limit 2 per document
+
+
+def test_category_and_tag_feeds_by_slug_raw_name_and_case(client: TestClient) -> None:
+    by_slug = client.get("/feeds/categories/local.atom")
+    assert by_slug.status_code == 200
+    titles = {e.title for e in feedparser.parse(by_slug.content).entries}
+    assert titles == {"Tea fair", "River cleanup"}  # "Local" and "local" are one category; limit 2
+    assert client.get("/feeds/categories/LOCAL.atom").content == by_slug.content
+    tag = "/feeds/tags/" + quote("右江日报新闻") + ".rss"
+    response = client.get(tag)
+    assert response.status_code == 200
+    assert {e.title for e in feedparser.parse(response.content).entries} == {"River cleanup", "Dragon boats"}
+
+
+def test_archive_pages_and_opml(client: TestClient) -> None:
+    opml = client.get("/feeds/index.opml")
+    assert opml.status_code == 200
+    assert opml.headers["content-type"].startswith("text/x-opml")
+    outlines = etree.fromstring(opml.content).findall(".//outline")
+    assert outlines, "OPML lists the feeds"
+    # 4 posts, 2 per document: older posts are on RFC 5005 archive pages, reached by prev-archive links.
+    seen: set[str] = set()
+    path = "all.atom"
+    for _ in range(10):
+        page = client.get("/feeds/" + path)
+        assert page.status_code == 200, path
+        assert page.headers["content-type"] == FORMAT_TYPES["atom"]
+        seen |= {e.title for e in feedparser.parse(page.content).entries}
+        prev = [
+            link.get("href")
+            for link in etree.fromstring(page.content).findall("{http://www.w3.org/2005/Atom}link")
+            if link.get("rel") == "prev-archive"
+        ]
+        if not prev:
+            break
+        path = prev[0].split("/feeds/", 1)[1]
+        assert path.startswith("archive/")
+    assert seen == {"Night market reopens", "River cleanup", "Dragon boats", "Tea fair"}
+
+
+def test_encodings_are_negotiated_with_distinct_etags(client: TestClient) -> None:
+    plain = client.get("/feeds/all.rss", headers={"Accept-Encoding": "identity"})
+    gz = client.get("/feeds/all.rss", headers={"Accept-Encoding": "gzip"})
+    br = client.get("/feeds/all.rss", headers={"Accept-Encoding": "gzip, br"})
+    assert gz.headers["content-encoding"] == "gzip"
+    assert br.headers["content-encoding"] == "br"
+    assert gz.content == br.content == plain.content  # the client decodes both
+    etags = {plain.headers["etag"], gz.headers["etag"], br.headers["etag"]}
+    assert len(etags) == 3 and all(e.startswith('"') for e in etags)
+    for r in (plain, gz, br):
+        assert r.headers["vary"] == "Accept-Encoding"
+        assert r.headers["cache-control"].startswith("public, max-age=300")
+        assert "stale-while-revalidate" in r.headers["cache-control"]
+        assert r.headers["last-modified"] == "Sat, 13 Apr 2024 02:00:00 GMT"  # newest post, in UTC
+
+
+def test_compressed_bodies_decode_to_the_same_bytes(client: TestClient) -> None:
+    # Stream raw bytes so the client does not decode them for us.
+    with client.stream("GET", "/feeds/all.atom", headers={"Accept-Encoding": "gzip"}) as r:
+        raw_gz = b"".join(r.iter_raw())
+    with client.stream("GET", "/feeds/all.atom", headers={"Accept-Encoding": "br"}) as r:
+        raw_br = b"".join(r.iter_raw())
+    plain = client.get("/feeds/all.atom", headers={"Accept-Encoding": "identity"}).content
+    assert gzip.decompress(raw_gz) == plain
+    assert brotli.decompress(raw_br) == plain
+
+
+def test_conditional_get_and_head(client: TestClient) -> None:
+    first = client.get("/feeds/all.json")
+    etag, last_modified = first.headers["etag"], first.headers["last-modified"]
+    again = client.get("/feeds/all.json", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == etag
+    assert again.headers["cache-control"] == first.headers["cache-control"]
+    assert "content-type" not in again.headers and "content-length" not in again.headers
+    assert client.get("/feeds/all.json", headers={"If-Modified-Since": last_modified}).status_code == 304
+    # If-None-Match takes precedence: a stale ETag means 200 even with a current If-Modified-Since.
+    stale = client.get("/feeds/all.json", headers={"If-None-Match": '"stale"', "If-Modified-Since": last_modified})
+    assert stale.status_code == 200
+    head = client.head("/feeds/all.json")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["etag"] == etag
+    assert head.headers["content-length"] == first.headers["content-length"]
+
+
+def test_unknown_feeds_and_traversal_are_plain_404s(client: TestClient) -> None:
+    for path in (
+        "/feeds/nope.atom",
+        "/feeds/categories/nope.atom",
+        "/feeds/all.xml",
+        "/feeds/../pyproject.toml",
+        "/feeds/..%2f..%2fetc%2fpasswd",
+        "/feeds/%2e%2e/%2e%2e/etc/passwd",
+        "/feeds/all.atom%00",
+        "/feeds/categories/%00.atom",
+        "/feeds//etc/passwd",
+        "/feeds/" + "a" * 5000 + ".atom",
+        "/feeds/.syndicate-cache.sqlite3",
+    ):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert response.headers["content-type"].startswith("text/plain")
+        assert "Traceback" not in response.text and len(response.text) < 200
+
+
+def test_odd_methods_are_refused(client: TestClient) -> None:
+    for method in ("POST", "PUT", "DELETE", "PATCH"):
+        response = client.request(method, "/feeds/all.atom")
+        assert response.status_code == 405
+        assert response.headers["allow"] == "GET, HEAD"
+
+
+def test_query_feed_intersects_and_caps_limit(client: TestClient, make_settings: Callable[..., Settings]) -> None:
+    response = client.get("/feeds/all.atom", params={"category": "local", "tag": "右江日报新闻"})
+    assert response.status_code == 200
+    assert [e.title for e in feedparser.parse(response.content).entries] == ["River cleanup"]
+    assert client.get("/feeds/all.atom?category=local&limit=1").status_code == 200
+    one = feedparser.parse(client.get("/feeds/all.atom?category=local&limit=1").content)
+    assert [e.title for e in one.entries] == ["Tea fair"]
+    # the category feed narrowed by a tag is the same intersection
+    narrowed = client.get("/feeds/categories/local.json", params={"tag": "茶叶"})
+    assert [i["title"] for i in json.loads(narrowed.content)["items"]] == ["Tea fair"]
+    # cached: same ETag, and conditional requests work on query feeds too
+    again = client.get("/feeds/all.atom", params={"category": "local", "tag": "右江日报新闻"})
+    assert again.headers["etag"] == response.headers["etag"]
+    conditional = client.get(
+        "/feeds/all.atom",
+        params={"category": "local", "tag": "右江日报新闻"},
+        headers={"If-None-Match": response.headers["etag"]},
+    )
+    assert conditional.status_code == 304
+    assert client.get("/feeds/all.atom?category=unknown").status_code == 404
+    assert client.get("/feeds/all.atom?limit=abc").status_code == 400
+    assert client.get("/feeds/all.atom?limit=0").status_code == 400
+    # unrelated query parameters (cache busters, tracking) serve the static feed
+    assert client.get("/feeds/all.atom?utm_source=x").content == client.get("/feeds/all.atom").content
+
+
+def test_query_limit_is_capped(write_post: Callable[..., Path], make_settings: Callable[..., Settings]) -> None:
+    for day in range(1, 6):
+        write_post(f"2024-05-0{day}-p.md", _front(f"Post {day}", f"2024-05-0{day} 08:00:00 +0800", "news", "x"))
+    app = create_app(make_settings(query_limit=3), background=False)
+    with TestClient(app) as c:
+        parsed = feedparser.parse(c.get("/feeds/all.rss?category=news&limit=1000").content)
+        assert len(parsed.entries) == 3
+
+
+def test_index_lists_feeds_with_counts_and_autodiscovery(client: TestClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    doc = html.fromstring(response.content)
+    alternates = {link.get("type"): link.get("href") for link in doc.xpath("//head/link[@rel='alternate']")}
+    assert alternates == {
+        "application/atom+xml": "/feeds/all.atom",
+        "application/rss+xml": "/feeds/all.rss",
+        "application/feed+json": "/feeds/all.json",
+    }
+    items = [" ".join(li.text_content().split()) for li in doc.xpath("//li")]
+    # "Local" and "local" are one category, named by the newest post's spelling
+    assert any(item.startswith("Local — 3 posts") for item in items), items
+    assert any(item.startswith("右江日报新闻 — 2 posts") for item in items), items
+    # every link on the page resolves
+    for href in doc.xpath("//a/@href"):
+        assert client.get(href).status_code == 200, href
+    assert client.get("/", headers={"If-None-Match": response.headers["etag"]}).status_code == 304
+
+
+def test_index_escapes_names(write_post: Callable[..., Path], make_settings: Callable[..., Settings]) -> None:
+    write_post(
+        "2024-06-01-x.md",
+        _front("<script>alert(1)</script>", "2024-06-01 08:00:00 +0800", '["<img src=x onerror=alert(1)>"]', "a&b"),
+    )
+    app = create_app(make_settings(title="<b>Site</b>"), background=False)
+    with TestClient(app) as c:
+        page = c.get("/").text
+    assert "<img" not in page and "<b>Site" not in page and "<script" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page and "&lt;b&gt;Site&lt;/b&gt;" in page
+
+
+def test_health_and_readiness(client: TestClient) -> None:
+    assert client.get("/healthz").text == "ok\n"
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["ready"] is True
+
+
+def test_missing_posts_dir_is_not_ready(tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
+    app = create_app(make_settings(posts=tmp_path / "nowhere"), background=False)
+    with TestClient(app) as c:
+        response = c.get("/feeds/all.atom")
+        assert response.status_code == 503
+        assert "nowhere" in response.text and "Traceback" not in response.text
+        assert c.get("/readyz").status_code == 503
+        assert c.get("/healthz").status_code == 200
+
+
+def test_admin_routes_do_not_exist_without_a_token(client: TestClient) -> None:
+    assert client.post("/admin/regenerate").status_code == 404
+    assert client.get("/admin/status", headers={"Authorization": "Bearer "}).status_code == 404
+
+
+def test_websub_link_headers(site: None, make_settings: Callable[..., Settings]) -> None:
+    app = create_app(make_settings(hub="http://127.0.0.1:9/hub"), background=False)
+    with TestClient(app) as c:
+        response = c.get("/feeds/tags/" + quote("夜市") + ".atom")
+        not_modified = c.get(response.url, headers={"If-None-Match": response.headers["etag"]})
+    expected = (
+        '<http://127.0.0.1:9/hub>; rel="hub", <https://news.example.net/feeds/tags/%E5%A4%9C%E5%B8%82.atom>; rel="self"'
+    )
+    assert response.headers["link"] == expected
+    assert not_modified.status_code == 304 and not_modified.headers["link"] == expected

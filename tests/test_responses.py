@@ -1,0 +1,126 @@
+"""Representations and conditional requests (RFC 9110 §13.1), on documents built here."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import UTC, datetime, timedelta, timezone
+
+import brotli
+import pytest
+
+from syndicate.documents import Document
+from syndicate.responses import (
+    CachePolicy,
+    build_resource,
+    http_date,
+    is_not_modified,
+    negotiate_encoding,
+)
+
+UPDATED = datetime(2024, 4, 13, 10, 0, 30, 123456, tzinfo=timezone(timedelta(hours=8)))
+BODY = b"<feed>" + b"<entry>a post about dragon boats and tea</entry>" * 40 + b"</feed>"
+
+
+def doc(body: bytes = BODY, updated: datetime | None = UPDATED) -> Document:
+    return Document("tags/茶叶.atom", body, "application/atom+xml; charset=utf-8", updated)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (b"", "identity"),
+        (b"gzip", "gzip"),
+        (b"gzip, deflate, br", "br"),
+        (b"br;q=0.5, gzip;q=0.8", "gzip"),
+        (b"br;q=0, gzip", "gzip"),
+        (b"GZIP", "gzip"),
+        (b"*", "br"),
+        (b"*;q=0.5, gzip;q=1", "gzip"),
+        (b"gzip;q=0, br;q=0", "identity"),
+        (b"deflate", "identity"),
+        (b"identity", "identity"),
+        (b"gzip;q=bogus, br", "br"),
+        (b",,;;", "identity"),
+    ],
+)
+def test_negotiate_encoding(header: bytes, expected: str) -> None:
+    assert negotiate_encoding(header) == expected
+
+
+def test_representations_decode_to_the_document_and_have_distinct_strong_etags() -> None:
+    resource = build_resource(doc(), CachePolicy(max_age=120))
+    reps = resource.representations
+    assert set(reps) == {"identity", "gzip", "br"}
+    assert reps["identity"].body == BODY
+    assert gzip.decompress(reps["gzip"].body) == BODY
+    assert brotli.decompress(reps["br"].body) == BODY
+    etags = {r.etag for r in reps.values()}
+    assert len(etags) == 3
+    assert all(e.startswith(b'"') and e.endswith(b'"') and not e.startswith(b"W/") for e in etags)
+    headers = dict(reps["gzip"].headers)
+    assert headers[b"content-encoding"] == b"gzip"
+    assert headers[b"content-length"] == str(len(reps["gzip"].body)).encode()
+    assert headers[b"cache-control"] == b"public, max-age=120, stale-while-revalidate=120"
+    assert headers[b"vary"] == b"Accept-Encoding"
+    assert headers[b"last-modified"] == b"Sat, 13 Apr 2024 02:00:30 GMT"
+    assert b"content-encoding" not in dict(reps["identity"].headers)
+
+
+def test_same_bytes_give_same_representations_across_builds() -> None:
+    a = build_resource(doc(), CachePolicy())
+    b = build_resource(doc(), CachePolicy())
+    for encoding in a.representations:
+        assert a.representations[encoding].body == b.representations[encoding].body
+        assert a.representations[encoding].etag == b.representations[encoding].etag
+    changed = build_resource(doc(BODY + b" "), CachePolicy())
+    assert changed.representations["identity"].etag != a.representations["identity"].etag
+
+
+def test_not_modified_headers_are_the_allowed_subset() -> None:
+    resource = build_resource(doc(), CachePolicy(hub="https://hub.example.net/", feeds_url="https://x.example/feeds"))
+    rep = resource.representations["br"]
+    names = {name for name, _ in rep.not_modified_headers}
+    assert names == {b"etag", b"cache-control", b"vary", b"link"}
+    link = dict(rep.headers)[b"link"].decode()
+    assert link == (
+        '<https://hub.example.net/>; rel="hub", <https://x.example/feeds/tags/%E8%8C%B6%E5%8F%B6.atom>; rel="self"'
+    )
+
+
+def test_tiny_bodies_are_not_compressed() -> None:
+    resource = build_resource(doc(b"{}", None), CachePolicy())
+    assert set(resource.representations) == {"identity"}
+    assert resource.select(b"gzip, br").encoding == "identity"
+    assert b"last-modified" not in dict(resource.representations["identity"].headers)
+
+
+ETAG = b'"abc-gz"'
+LAST = datetime(2024, 4, 13, 2, 0, 30, tzinfo=UTC)
+LAST_HEADER = http_date(LAST).encode()
+
+
+@pytest.mark.parametrize(
+    ("inm", "ims", "expected"),
+    [
+        (b'"abc-gz"', None, True),
+        (b'W/"abc-gz"', None, True),  # weak comparison for If-None-Match (§13.1.2)
+        (b'"x", "abc-gz"', None, True),
+        (b"*", None, True),
+        (b'"abc"', None, False),  # the identity tag does not validate the gzip representation
+        (b'"abc-gz', None, False),
+        (None, LAST_HEADER, True),
+        (None, http_date(LAST + timedelta(days=1)).encode(), True),
+        (None, http_date(LAST - timedelta(seconds=1)).encode(), False),
+        (None, b"Sunday, 14-Apr-24 02:00:30 GMT", True),  # obsolete RFC 850 form is still a date
+        (None, b"not a date", False),
+        (b'"other"', LAST_HEADER, False),  # If-None-Match takes precedence over If-Modified-Since
+        (b'"abc-gz"', b"not a date", True),
+        (None, None, False),
+    ],
+)
+def test_is_not_modified(inm: bytes | None, ims: bytes | None, expected: bool) -> None:
+    assert is_not_modified(inm, ims, ETAG, LAST, LAST_HEADER) is expected
+
+
+def test_if_modified_since_needs_a_last_modified() -> None:
+    assert is_not_modified(None, LAST_HEADER, ETAG, None, b"") is False

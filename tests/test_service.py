@@ -1,0 +1,212 @@
+"""The runtime: one build at a time with coalescing, atomic swaps, last good feeds kept, WebSub pings."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import threading
+import urllib.parse
+from collections.abc import Callable, Iterable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from syndicate.builder import Builder, BuildReport
+from syndicate.config import Settings
+from syndicate.service import FeedService
+
+
+def post(title: str, day: int, categories: str = "local", tags: str = "x") -> str:
+    return f'title: "{title}"\ndate: 2024-03-{day:02d} 08:00:00 +0800\ncategories: {categories}\ntags: {tags}'
+
+
+class GatedBuilder(Builder):
+    """The real Builder, counting builds and holding each one until the test opens the gate."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.calls: list[list[Path] | None] = []
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+
+    def build(self, changed: Iterable[Path] | None = None) -> BuildReport:
+        self.calls.append(None if changed is None else list(changed))
+        self.entered.set()
+        assert self.gate.wait(30), "test never opened the gate"
+        return super().build(changed)
+
+
+def test_triggers_during_a_build_coalesce_into_one_follow_up(
+    write_post: Callable[..., Path], posts_dir: Path, make_settings: Callable[..., Settings]
+) -> None:
+    write_post("2024-03-01-a.md", post("A", 1))
+    builder = GatedBuilder(make_settings())
+    service = FeedService(builder.settings, builder)
+
+    async def scenario() -> None:
+        first = service.request_build(None)
+        assert await asyncio.to_thread(builder.entered.wait, 30)
+        later = [service.request_build([posts_dir / f"2024-03-0{i}-x.md"]) for i in range(2, 7)]
+        later.append(service.request_build(None))  # a full rescan absorbs the pending paths
+        builder.gate.set()
+        outcomes = await asyncio.gather(first, *later)
+        assert all(o.ok for o in outcomes)
+        assert service.gauges.coalesced == 5  # merged into the one pending build the first of them created
+
+    asyncio.run(scenario())
+    assert builder.calls == [None, None]  # exactly one follow-up build, not six
+
+
+def test_pending_paths_stay_incremental(
+    write_post: Callable[..., Path], posts_dir: Path, make_settings: Callable[..., Settings]
+) -> None:
+    write_post("2024-03-01-a.md", post("A", 1))
+    builder = GatedBuilder(make_settings())
+    service = FeedService(builder.settings, builder)
+
+    async def scenario() -> None:
+        first = service.request_build(None)
+        assert await asyncio.to_thread(builder.entered.wait, 30)
+        b = write_post("2024-03-02-b.md", post("B", 2))
+        c = write_post("2024-03-03-c.md", post("C", 3))
+        follow = [service.request_build([b]), service.request_build([c]), service.request_build([b])]
+        builder.gate.set()
+        await asyncio.gather(first, *follow)
+
+    asyncio.run(scenario())
+    assert builder.calls[0] is None
+    assert sorted(builder.calls[1] or []) == sorted([posts_dir / "2024-03-02-b.md", posts_dir / "2024-03-03-c.md"])
+    assert len(builder.calls) == 2
+    assert service.snapshot is not None and service.snapshot.posts == 3
+
+
+def test_failed_builds_keep_the_last_good_feeds_and_recover(
+    write_post: Callable[..., Path], posts_dir: Path, tmp_path: Path, make_settings: Callable[..., Settings]
+) -> None:
+    write_post("2024-03-01-a.md", post("A", 1))
+    service = FeedService(make_settings())
+
+    async def scenario() -> None:
+        assert (await service.build_now()).ok
+        good = service.snapshot
+        assert good is not None
+        body = good.resources["all.atom"].representations["identity"].body
+
+        moved = tmp_path / "moved"
+        posts_dir.rename(moved)  # posts directory removed while serving
+        outcome = await service.build_now()
+        assert not outcome.ok and str(posts_dir) in outcome.error
+        assert service.snapshot is good
+        assert service.status()["last_build"]["ok"] is False
+        assert service.gauges.builds_failed == 1 and not service.gauges.last_success
+
+        moved.rename(posts_dir)
+        out = service.settings.out
+        shutil.rmtree(out)
+        out.write_text("not a directory")  # output directory unusable
+        outcome = await service.build_now()
+        assert not outcome.ok
+        assert service.snapshot is good
+        assert service.snapshot.resources["all.atom"].representations["identity"].body == body
+
+        out.unlink()
+        write_post("2024-03-02-b.md", post("B", 2))
+        outcome = await service.build_now()
+        assert outcome.ok
+        assert service.snapshot is not good and service.snapshot is not None
+        assert service.snapshot.posts == 2
+        assert service.gauges.last_success and service.gauges.builds_ok == 2
+
+    asyncio.run(scenario())
+
+
+def test_unchanged_feeds_keep_etags_across_rebuilds_and_restarts(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    write_post("2024-03-01-a.md", post("A", 1, "local"))
+    write_post("2024-03-02-b.md", post("B", 2, "sports"))
+    settings = make_settings()
+
+    def etags(service: FeedService) -> dict[str, bytes]:
+        assert service.snapshot is not None
+        return {
+            f"{path}:{enc}": rep.etag
+            for path, res in service.snapshot.resources.items()
+            for enc, rep in res.representations.items()
+        }
+
+    first = FeedService(settings)
+    assert asyncio.run(first.build_now()).ok
+    before = etags(first)
+    restarted = FeedService(settings)  # a new process: new Builder, same posts and output
+    assert asyncio.run(restarted.build_now()).ok
+    assert etags(restarted) == before
+
+    c = write_post("2024-03-03-c.md", post("C", 3, "local"))
+    assert asyncio.run(first.build_now([c])).ok
+    after = etags(first)
+    assert after["categories/sports.atom:gzip"] == before["categories/sports.atom:gzip"]
+    assert after["categories/local.atom:gzip"] != before["categories/local.atom:gzip"]
+    assert after["all.rss:br"] != before["all.rss:br"]
+
+
+class _Hub(BaseHTTPRequestHandler):
+    received: list[dict[str, list[str]]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", "0"))
+        type(self).received.append(urllib.parse.parse_qs(self.rfile.read(length).decode()))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def hub() -> Iterator[tuple[str, list[dict[str, list[str]]]]]:
+    received: list[dict[str, list[str]]] = []
+    handler = type("Hub", (_Hub,), {"received": received})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hub", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_websub_publish_pings_for_changed_feeds(
+    write_post: Callable[..., Path],
+    make_settings: Callable[..., Settings],
+    hub: tuple[str, list[dict[str, list[str]]]],
+) -> None:
+    hub_url, received = hub
+    write_post("2024-03-01-a.md", post("A", 1, "local"))
+    write_post("2024-03-02-b.md", post("B", 2, "sports"))
+    service = FeedService(make_settings(hub=hub_url))
+
+    async def settle() -> None:
+        for _ in range(600):  # bounded: the pinger drains its queue
+            if not service._ping_urls and (service._pinger is None or service._pinger.done()):
+                return
+            await asyncio.sleep(0.05)
+        pytest.fail("pings did not finish")
+
+    async def scenario() -> set[str]:
+        assert (await service.build_now()).ok
+        await settle()
+        received.clear()
+        c = write_post("2024-03-03-c.md", post("C", 3, "local"))
+        assert (await service.build_now([c])).ok
+        await settle()
+        return {r["hub.url"][0] for r in received if r.get("hub.mode") == ["publish"]}
+
+    topics = asyncio.run(scenario())
+    base = "https://news.example.net/feeds/"
+    assert {base + "all.atom", base + "categories/local.rss", base + "tags/x.json"} <= topics
+    assert base + "categories/sports.atom" not in topics  # unchanged: no ping
+    assert not any("/archive/" in t or t.endswith(".opml") for t in topics)
+    assert service.metrics.websub_pings["ok"] >= 3 and service.metrics.websub_pings["error"] == 0
