@@ -34,7 +34,7 @@ from syndicate.cache import CachedPost, ParseCache
 from syndicate.config import ConfigError, Settings
 from syndicate.content import render_body
 from syndicate.documents import FORMATS, Document, FeedInfo, FeedKind
-from syndicate.feeds import Entry, Page, feed_title, paginate, render_page
+from syndicate.feeds import Entry, Page, entry_fragment, feed_title, paginate, render_page
 from syndicate.opml import render_opml
 from syndicate.posts import Post, PostError, Rejection, is_post_name, iter_post_files, parse_post, read_body
 from syndicate.store import StoreError, missing_files, read_manifest, write_documents
@@ -44,7 +44,7 @@ log = logging.getLogger("syndicate.build")
 
 FORMATS_BUILT = ("atom", "rss", "json")
 # Below this many files to parse, a process pool costs more than it saves.
-_PARALLEL_THRESHOLD = 2000
+_PARALLEL_THRESHOLD = 500
 
 
 class BuildError(Exception):
@@ -506,19 +506,19 @@ class Builder:
         if missing:
             need = {e.post.digest: e.post for page, _, _ in missing if not page.archive for e in page.entries}
             contents = {} if self.settings.excerpt_only else self._contents(need)
+            fragments: dict[tuple[str, str, bool], bytes] = {}
             fresh: dict[str, bytes] = {}
             for page, fmt, key in missing:
-                if not page.archive and not self.settings.excerpt_only:
-                    page = Page(
-                        feed=page.feed,
-                        title=page.title,
-                        entries=tuple(Entry(e.post, contents.get(e.post.digest)) for e in page.entries),
-                        path=page.path,
-                        current=page.current,
-                        prev_archive=page.prev_archive,
-                        archive=page.archive,
-                    )
-                doc = render_page(self.settings, page, fmt)
+                full = not page.archive and not self.settings.excerpt_only
+                parts = []
+                for entry in page.entries:
+                    content = contents.get(entry.post.digest) if full else None
+                    fkey = (entry.post.digest, fmt, content is not None)
+                    part = fragments.get(fkey)
+                    if part is None:
+                        part = fragments[fkey] = entry_fragment(entry.post, content, fmt)
+                    parts.append(part)
+                doc = render_page(self.settings, page, fmt, parts)
                 documents[doc.path] = doc
                 fresh[key] = doc.body
             if self._cache is not None:

@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
@@ -144,6 +145,7 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
 
 
 def _generator(settings: Settings, page: Page, fmt: str) -> FeedGenerator:
+    """The feed-level part of a document (everything but the entries)."""
     fg = FeedGenerator()
     ext = _FeedExtension()
     fg.register_extension("syndicate", lambda: ext, _EntryExtension)
@@ -168,63 +170,79 @@ def _generator(settings: Settings, page: Page, fmt: str) -> FeedGenerator:
         ext.links.append(("current", current_url, media_type))
     if page.prev_archive:
         ext.links.append(("prev-archive", feed_url(settings, page.prev_archive, fmt), media_type))
-
-    for item in page.entries:
-        post = item.post
-        fe = fg.add_entry(order="append")
-        fe.syndicate.post = post
-        fe.id(post.url)
-        fe.guid(post.url, permalink=True)
-        fe.title(post.title)
-        fe.link(href=post.url)  # alternate; written correctly by feedgen because it needs no attributes
-        if fmt == "atom":
-            fe.published(post.date)  # RSS pubDate is written by _EntryExtension (locale-independent)
-        fe.updated(post.updated)
-        if post.author:
-            fe.author({"name": post.author})
-        if post.summary:
-            fe.summary(post.summary)
-        elif item.content is None:
-            fe.summary(post.title)
-        if item.content is not None:
-            fe.content(item.content, type="html")
-        for name in (*post.categories, *post.tags):
-            fe.category(term=name)
     return fg
 
 
-def render_atom(settings: Settings, page: Page) -> bytes:
-    return bytes(_generator(settings, page, "atom").atom_str(pretty=False))
+def _feed_entry(post: Post, content: str | None, fmt: str) -> FeedEntry:
+    fe = FeedEntry()
+    fe.register_extension("syndicate", _EntryExtension)
+    fe.syndicate.post = post
+    fe.id(post.url)
+    fe.guid(post.url, permalink=True)
+    fe.title(post.title)
+    fe.link(href=post.url)  # alternate; written correctly by feedgen because it needs no attributes
+    if fmt == "atom":
+        fe.published(post.date)  # RSS pubDate is written by _EntryExtension (locale-independent)
+    fe.updated(post.updated)
+    if post.author:
+        fe.author({"name": post.author})
+    if post.summary:
+        fe.summary(post.summary)
+    elif content is None:
+        fe.summary(post.title)
+    if content is not None:
+        fe.content(content, type="html")
+    for name in dict.fromkeys((*post.categories, *post.tags)):
+        fe.category(term=name)
+    return fe
 
 
-def render_rss(settings: Settings, page: Page) -> bytes:
-    return bytes(_generator(settings, page, "rss").rss_str(pretty=False))
+# RSS items use the content: and dc: prefixes, which the channel's root element declares; an item is serialised
+# inside a root declaring the same prefixes so the fragment carries no declarations of its own.
+_RSS_NSMAP = {"content": "http://purl.org/rss/1.0/modules/content/", "dc": DC_NS}
 
 
-def render_json(settings: Settings, page: Page) -> bytes:
+def entry_fragment(post: Post, content: str | None, fmt: str) -> bytes:
+    """One entry's serialised XML (or JSON object), rendered once and spliced into every page that lists it.
+
+    A post appears in the site-wide feed, its categories' and its tags' feeds and their archive pages; building its
+    entry once per format instead of once per page is most of a build's speed.
+    """
+    if fmt == "json":
+        return json.dumps(_json_item(post, content), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    fe = _feed_entry(post, content, fmt)
+    if fmt == "atom":
+        return bytes(etree.tostring(fe.atom_entry(), encoding="UTF-8", xml_declaration=False))
+    root = etree.Element("rss", nsmap=_RSS_NSMAP)
+    root.append(fe.rss_entry())
+    data = bytes(etree.tostring(root, encoding="UTF-8", xml_declaration=False))
+    return data[data.index(b"<item") : data.rindex(b"</rss>")]
+
+
+def _json_item(post: Post, content: str | None) -> dict[str, Any]:
+    obj: dict[str, Any] = {"id": post.url, "url": post.url, "title": post.title}
+    if post.source_url:
+        obj["external_url"] = post.source_url
+    if content is not None:
+        obj["content_html"] = content
+    else:
+        obj["content_text"] = post.summary or post.title
+    if post.summary:
+        obj["summary"] = post.summary
+    obj["date_published"] = post.date.isoformat()
+    obj["date_modified"] = post.updated.isoformat()
+    if post.author:
+        obj["authors"] = [{"name": post.author}]
+    terms = list(dict.fromkeys((*post.categories, *post.tags)))
+    if terms:
+        obj["tags"] = terms
+    if post.source_name or post.source_url:
+        obj["_source"] = {"name": post.source_name, "url": post.source_url}
+    return obj
+
+
+def _json_head(settings: Settings, page: Page) -> dict[str, Any]:
     """JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/); older pages are linked with ``next_url``."""
-    items: list[dict[str, Any]] = []
-    for item in page.entries:
-        post = item.post
-        obj: dict[str, Any] = {"id": post.url, "url": post.url, "title": post.title}
-        if post.source_url:
-            obj["external_url"] = post.source_url
-        if item.content is not None:
-            obj["content_html"] = item.content
-        else:
-            obj["content_text"] = post.summary or post.title
-        if post.summary:
-            obj["summary"] = post.summary
-        obj["date_published"] = post.date.isoformat()
-        obj["date_modified"] = post.updated.isoformat()
-        if post.author:
-            obj["authors"] = [{"name": post.author}]
-        terms = list(dict.fromkeys((*post.categories, *post.tags)))
-        if terms:
-            obj["tags"] = terms
-        if post.source_name or post.source_url:
-            obj["_source"] = {"name": post.source_name, "url": post.source_url}
-        items.append(obj)
     feed: dict[str, Any] = {
         "version": "https://jsonfeed.org/version/1.1",
         "title": page.title,
@@ -239,20 +257,25 @@ def render_json(settings: Settings, page: Page) -> bytes:
         feed["next_url"] = feed_url(settings, page.prev_archive, "json")
     if settings.hub:
         feed["hubs"] = [{"type": "WebSub", "url": settings.hub}]
-    feed["items"] = items
-    return json.dumps(feed, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return feed
 
 
-RENDERERS = {"atom": render_atom, "rss": render_rss, "json": render_json}
-
-
-def render_page(settings: Settings, page: Page, fmt: str) -> Document:
-    return Document(
-        path=f"{page.path}.{fmt}",
-        body=RENDERERS[fmt](settings, page),
-        media_type=FORMATS[fmt],
-        updated=page.updated,
-    )
+def render_page(settings: Settings, page: Page, fmt: str, fragments: Sequence[bytes] | None = None) -> Document:
+    """A feed document: the feed-level head from feedgen with the entries' fragments spliced in, in order."""
+    if fragments is None:
+        fragments = [entry_fragment(e.post, e.content, fmt) for e in page.entries]
+    if fmt == "json":
+        head = json.dumps(_json_head(settings, page), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        body = head[:-1] + b',"items":[' + b",".join(fragments) + b"]}"
+    elif fmt == "atom":
+        head = bytes(_generator(settings, page, fmt).atom_str(pretty=False))
+        cut = head.rindex(b"</feed>")
+        body = head[:cut] + b"".join(fragments) + head[cut:]
+    else:
+        head = bytes(_generator(settings, page, fmt).rss_str(pretty=False))
+        cut = head.rindex(b"</channel>")
+        body = head[:cut] + b"".join(fragments) + head[cut:]
+    return Document(path=f"{page.path}.{fmt}", body=body, media_type=FORMATS[fmt], updated=page.updated)
 
 
 def feed_title(settings: Settings, feed: FeedInfo) -> str:
