@@ -24,8 +24,8 @@ from email.utils import format_datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.entry import FeedEntry
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
