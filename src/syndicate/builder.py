@@ -166,8 +166,16 @@ class Builder:
     thread at any time.
     """
 
-    def __init__(self, settings: Settings, *, write: bool = True, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        write: bool = True,
+        clock: Callable[[], datetime] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
         self.settings = settings
+        self._progress = progress
         self.write = write
         self._clock = clock or (lambda: datetime.now(UTC))
         try:
@@ -359,6 +367,8 @@ class Builder:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             for batch in pool.map(_parse_batch, batches):
                 results.extend(batch)
+                if self._progress is not None:
+                    self._progress(len(results), len(to_parse))
         return results
 
     def _scan_some(
