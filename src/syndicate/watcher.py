@@ -41,6 +41,7 @@ _TEMP_SUFFIXES = (
 )
 _SETTLE_ROUNDS = 20
 _MISSING_DIR_POLL = 1.0
+_MISSING_DIR_POLL_MS = 1000
 
 
 def is_candidate(path: str | Path, root: Path | None = None) -> bool:
@@ -98,6 +99,7 @@ class PostWatcher:
         def accept(change: Change, path: str) -> bool:
             return is_candidate(path, root)
 
+        identity = _identity(root)
         async for changes in awatch(
             root,
             watch_filter=accept,
@@ -105,11 +107,16 @@ class PostWatcher:
             step=min(self.debounce_ms, 50),
             stop_event=self._stop,
             recursive=True,
+            # Wake up every second even without events: a moved-away directory sends none we would see.
+            rust_timeout=_MISSING_DIR_POLL_MS,
+            yield_on_timeout=True,
         ):
-            paths = {Path(p) for _, p in changes}
-            if not root.is_dir():
-                self.service.request_build(None, reason="posts directory removed")
+            if _identity(root) != identity:
+                self.service.request_build(None, reason="posts directory removed or replaced")
                 return  # the inotify watch died with the directory; wait for it to come back
+            if not changes:
+                continue
+            paths = {Path(p) for _, p in changes}
             # A renamed or deleted directory reports only itself, not the posts inside: rescan fully.
             full = any(p == root or p.is_dir() or (not p.exists() and not p.suffix) for p in paths)
             if full:
@@ -144,3 +151,12 @@ def _signature(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return st.st_size, st.st_mtime_ns
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Which directory is at ``path`` (device, inode); None if none is."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino

@@ -1,0 +1,211 @@
+"""Against the real server: ``syndicate serve`` in a subprocess on 127.0.0.1, spoken to over HTTP."""
+
+from __future__ import annotations
+
+import gzip
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import brotli
+import feedparser
+import httpx
+import pytest
+
+from _serving import DEADLINE, Server, raw_request, running_server, wait_until
+
+pytestmark = pytest.mark.server
+
+REPO = Path(__file__).resolve().parents[1]
+TOKEN = "test-admin-token-7f3a"
+
+
+def write_post(root: Path, name: str, title: str, category: str, tags: str, day: int) -> Path:
+    path = root / "_posts" / name
+    path.write_text(
+        f'---\nlayout: post\ntitle: "{title}"\ndate: 2024-05-{day:02d} 09:00:00 +0800\n'
+        f"categories: {category}\ntags: {tags}\n---\n<p>{title}: the body.</p>\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    (tmp_path / "_posts").mkdir()
+    write_post(tmp_path, "2024-05-01-first.md", "First", "local", "右江日报新闻", 1)
+    write_post(tmp_path, "2024-05-02-second.md", "Second", "sports", "龙舟", 2)
+    with running_server(tmp_path, token=TOKEN) as s:
+        yield s
+
+
+def entries(server: Server, path: str) -> set[str]:
+    response = httpx.get(server.url + path, timeout=DEADLINE)
+    if response.status_code == 404:
+        return set()
+    assert response.status_code == 200, response.text
+    parsed = feedparser.parse(response.content)
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    return {e.title for e in parsed.entries}
+
+
+def test_conditional_get_and_head_with_a_real_client(server: Server) -> None:
+    with httpx.Client(base_url=server.url, timeout=DEADLINE) as client:
+        first = client.get("/feeds/all.atom")
+        assert first.status_code == 200
+        assert first.headers["content-type"] == "application/atom+xml; charset=utf-8"
+        etag, modified = first.headers["etag"], first.headers["last-modified"]
+        again = client.get("/feeds/all.atom", headers={"If-None-Match": etag})
+        assert again.status_code == 304 and again.content == b""
+        assert again.headers["etag"] == etag and "date" in again.headers
+        assert client.get("/feeds/all.atom", headers={"If-Modified-Since": modified}).status_code == 304
+        head = client.head("/feeds/all.atom")
+        assert head.status_code == 200 and head.content == b""
+        assert head.headers["etag"] == etag and head.headers["content-length"] == first.headers["content-length"]
+
+
+def test_gzip_and_brotli_negotiation(server: Server) -> None:
+    status, plain = raw_request(server.url, "/feeds/all.rss", headers={"Accept-Encoding": "identity"})
+    assert status == 200
+    status, gz = raw_request(server.url, "/feeds/all.rss", headers={"Accept-Encoding": "gzip"})
+    assert status == 200 and gzip.decompress(gz) == plain
+    status, br = raw_request(server.url, "/feeds/all.rss", headers={"Accept-Encoding": "br;q=1, gzip;q=0.5"})
+    assert status == 200 and brotli.decompress(br) == plain
+    with httpx.Client(timeout=DEADLINE) as client:
+        r = client.get(server.url + "/feeds/all.rss", headers={"Accept-Encoding": "gzip"})
+        assert r.headers["content-encoding"] == "gzip" and r.headers["vary"] == "Accept-Encoding"
+        assert (
+            client.get(r.url, headers={"Accept-Encoding": "gzip", "If-None-Match": r.headers["etag"]}).status_code
+            == 304
+        )
+        # the gzip ETag does not validate the brotli representation
+        assert (
+            client.get(r.url, headers={"Accept-Encoding": "br", "If-None-Match": r.headers["etag"]}).status_code == 200
+        )
+
+
+def test_new_post_appears_in_its_feeds_and_deletion_removes_it(server: Server) -> None:
+    tag_feed = "/feeds/tags/" + quote("龙舟") + ".atom"
+    assert entries(server, "/feeds/categories/sports.atom") == {"Second"}
+    path = write_post(server.root, "2024-05-03-regatta.md", "Regatta", "sports", "龙舟 赛事", 3)
+    wait_until(lambda: "Regatta" in entries(server, "/feeds/categories/sports.atom"), "the post in its category feed")
+    assert entries(server, tag_feed) == {"Second", "Regatta"}
+    assert entries(server, "/feeds/tags/" + quote("赛事") + ".rss") == {"Regatta"}
+    path.unlink()
+    wait_until(lambda: "Regatta" not in entries(server, "/feeds/categories/sports.atom"), "the deletion")
+    assert entries(server, tag_feed) == {"Second"}
+    assert httpx.get(server.url + "/feeds/tags/" + quote("赛事") + ".rss", timeout=DEADLINE).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/feeds/..%2f..%2fetc%2fpasswd",
+        "/feeds/..%2F..%2Fpyproject.toml",
+        "/feeds/%2e%2e/%2e%2e/etc/passwd",
+        "/feeds/../../etc/passwd",
+        "/feeds/all.atom%00",
+        "/feeds/%00",
+        "/feeds//etc/passwd",
+        "/feeds/%2fetc%2fpasswd",
+        "/feeds/categories/..%2f..%2fsyndicate.toml",
+        "/feeds/syndicate.toml",
+        "/feeds/" + "x" * 4000 + ".atom",
+        "/feeds/tags/%ff%fe.atom",
+    ],
+)
+def test_traversal_and_odd_paths_are_404(server: Server, target: str) -> None:
+    status, body = raw_request(server.url, target)
+    assert status == 404, body
+    assert b"root:" not in body and b"[" not in body and b"Traceback" not in body
+
+
+def test_odd_methods(server: Server) -> None:
+    for method in ("POST", "PUT", "DELETE", "TRACE", "OPTIONS"):
+        status, _ = raw_request(server.url, "/feeds/all.atom", method=method)
+        assert status == 405, method
+
+
+def test_admin_auth_and_the_regenerate_command(server: Server) -> None:
+    url = server.url + "/admin/regenerate"
+    assert httpx.post(url, timeout=DEADLINE).status_code == 401
+    assert httpx.post(url, headers={"Authorization": "Bearer nope"}, timeout=DEADLINE).status_code == 403
+    ok = httpx.post(url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=DEADLINE)
+    assert ok.status_code == 200 and ok.json()["ok"] is True and ok.json()["posts"] == 2
+    status = httpx.get(server.url + "/admin/status", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=DEADLINE)
+    assert status.json()["next_scheduled_run"] is not None  # the scheduler runs in the real server
+
+    def regenerate(token: str | None) -> subprocess.CompletedProcess[str]:
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(server.root)}
+        if token is not None:
+            env["SYNDICATE_ADMIN_TOKEN"] = token
+        return subprocess.run(
+            [sys.executable, "-m", "syndicate", "regenerate", "--url", server.url],
+            cwd=server.root.parent,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=DEADLINE * 2,
+        )
+
+    right = regenerate(TOKEN)
+    assert right.returncode == 0, right.stderr
+    assert "2 posts" in right.stdout
+    wrong = regenerate("nope")
+    assert wrong.returncode == 2 and "403" in wrong.stderr
+    assert regenerate(None).returncode == 2
+
+
+def test_admin_is_404_without_a_token(tmp_path: Path) -> None:
+    with running_server(tmp_path) as server:
+        assert httpx.post(server.url + "/admin/regenerate", timeout=DEADLINE).status_code == 404
+        bearer = {"Authorization": "Bearer anything"}
+        assert httpx.get(server.url + "/admin/status", headers=bearer, timeout=DEADLINE).status_code == 404
+        assert httpx.get(server.url + "/feeds/all.atom", timeout=DEADLINE).status_code == 200  # empty site, valid feed
+
+
+def test_readme_command_serves_the_bundled_example(tmp_path: Path) -> None:
+    """``syndicate serve --config examples/site/syndicate.toml`` prints its URL and serves the example feeds."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "syndicate",
+            "serve",
+            "--config",
+            str(REPO / "examples" / "site" / "syndicate.toml"),
+            "--out",
+            str(tmp_path / "feeds"),
+            "--port",
+            "0",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()  # the first line is the URL, printed once the port is bound
+        assert line.startswith("syndicate: serving "), line
+        base = line.split(" at ", 1)[1].split("/ ", 1)[0]
+        assert base.startswith("http://127.0.0.1:")
+
+        def ready() -> bool:
+            try:
+                return httpx.get(base + "/readyz", timeout=2).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_until(ready, "/readyz of the example site")
+        index = httpx.get(base + "/", timeout=DEADLINE)
+        assert index.status_code == 200 and "右江河谷新闻" in index.text
+        parsed = feedparser.parse(httpx.get(base + "/feeds/categories/youjiangribao.atom", timeout=DEADLINE).content)
+        assert parsed.bozo == 0 and len(parsed.entries) > 0
+    finally:
+        process.terminate()
+        process.wait(timeout=DEADLINE)
+        if process.stdout is not None:
+            process.stdout.close()
