@@ -16,6 +16,7 @@ feedgen's own ``formatRFC2822`` switches the process-wide locale, so we only let
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -85,6 +86,7 @@ class _FeedExtension(BaseExtension):  # type: ignore[misc]
     def __init__(self) -> None:
         self.links: list[tuple[str, str, str]] = []  # (rel, href, type)
         self.archive = False
+        self.plain_description = False  # the channel description is plain text (a title), not configured HTML
 
     def extend_ns(self) -> dict[str, str]:
         return {"fh": FH_NS, "dc": DC_NS}
@@ -98,6 +100,10 @@ class _FeedExtension(BaseExtension):  # type: ignore[misc]
 
     def extend_rss(self, feed: Any) -> Any:
         channel = feed[0]
+        description = channel.find("description")
+        if self.plain_description and description is not None and description.text:
+            # Readers render an RSS description as HTML: a category named "<script>" must stay text.
+            description.text = html.escape(description.text, quote=False)
         for rel, href, media_type in self.links:
             etree.SubElement(channel, f"{{{ATOM_NS}}}link", rel=rel, href=href, type=media_type)
         if self.archive:
@@ -136,6 +142,11 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
         post = self.post
         assert post is not None
         etree.SubElement(item, "pubDate").text = format_datetime(post.date)
+        # RSS readers treat <description> as HTML; our summary is plain text (entities already decoded), so text
+        # like "&lt;img onerror=…&gt;" in an article would become live markup unless escaped here.
+        description = item.find("description")
+        if description is not None and description.text in (post.summary, post.title):
+            description.text = html.escape(description.text, quote=False)
         if post.author:
             etree.SubElement(item, f"{{{DC_NS}}}creator").text = post.author
         if post.source_url:
@@ -161,6 +172,7 @@ def _generator(settings: Settings, page: Page, fmt: str) -> FeedGenerator:
     fg.author({"name": settings.author or settings.title})
     fg.generator(GENERATOR, version=__version__, uri=GENERATOR_URI)
     fg.description(settings.description or page.title)
+    ext.plain_description = not settings.description
     fg.language(settings.language)
     fg.ttl(settings.ttl)
     if settings.hub:
