@@ -36,7 +36,16 @@ from syndicate.content import render_body
 from syndicate.documents import FORMATS, Document, FeedInfo, FeedKind
 from syndicate.feeds import Entry, Page, entry_fragment, feed_title, paginate, render_page
 from syndicate.opml import render_opml
-from syndicate.posts import Post, PostError, Rejection, is_post_name, iter_post_files, parse_post, read_body
+from syndicate.posts import (
+    MAX_BODY,
+    Post,
+    PostError,
+    Rejection,
+    is_post_name,
+    iter_post_files,
+    parse_post,
+    read_body,
+)
 from syndicate.store import StoreError, missing_files, read_manifest, write_documents
 from syndicate.terms import slugify
 
@@ -251,7 +260,7 @@ class Builder:
                 records[rel] = cached
             for rel in removed_paths:
                 records.pop(rel, None)
-            documents, keys, feeds, visible, content_digests = self._render(records)
+            documents, keys, feeds, visible, content_digests, conflicts = self._render(records)
             written = {p for p, d in documents.items() if p not in self._documents or self._documents[p] != d}
             removed: set[str] = set(self._documents) - set(documents)
             if self.write:
@@ -267,7 +276,12 @@ class Builder:
                     self._by_slug[(feed.kind, feed.slug)] = feed
                     self._by_slug.setdefault((feed.kind, feed.name), feed)
             self._visible = visible
-            rejected = tuple(r.record for _, r in sorted(records.items()) if isinstance(r.record, Rejection))
+            rejected = tuple(
+                sorted(
+                    [*(c.record for c in records.values() if isinstance(c.record, Rejection)), *conflicts],
+                    key=lambda r: r.path,
+                )
+            )
             self._rejected = rejected
             self._built = True
             if self._cache is not None:
@@ -402,15 +416,36 @@ class Builder:
 
     # -- grouping and rendering -----------------------------------------------------------------------------------
 
-    def _visible_posts(self, records: Mapping[str, CachedPost]) -> tuple[Post, ...]:
+    def _visible_posts(self, records: Mapping[str, CachedPost]) -> tuple[tuple[Post, ...], list[Rejection]]:
+        """Published posts, newest first, and a Rejection for each post whose URL another post already has."""
         now = self._clock()
-        posts = [
-            c.record
-            for c in records.values()
-            if isinstance(c.record, Post) and c.record.published and (self.settings.future or c.record.date <= now)
-        ]
+        candidates = sorted(
+            (
+                c.record
+                for c in records.values()
+                if isinstance(c.record, Post) and c.record.published and (self.settings.future or c.record.date <= now)
+            ),
+            key=lambda p: p.path,
+        )
+        # An entry's URL is its atom:id, RSS guid and JSON Feed id, which must be unique in a feed (RFC 4287
+        # §4.1.1); two files with one permalink (a copy, a symlink, the same slug and date) would give duplicate
+        # ids, so the first by path keeps the URL and the others are reported.
+        owners: dict[str, str] = {}
+        posts: list[Post] = []
+        conflicts: list[Rejection] = []
+        for post in candidates:
+            owner = owners.setdefault(post.url, post.path)
+            if owner == post.path:
+                posts.append(post)
+            else:
+                conflicts.append(
+                    Rejection(
+                        post.path,
+                        f"has the same URL as {owner} ({post.url}); give one of them another slug, date or permalink",
+                    )
+                )
         posts.sort(key=lambda p: (p.date, p.path), reverse=True)
-        return tuple(posts)
+        return tuple(posts), conflicts
 
     def _group(self, visible: Sequence[Post]) -> tuple[list[tuple[FeedInfo, list[Post]]], tuple[FeedInfo, ...]]:
         names = self.settings.display_names
@@ -478,8 +513,8 @@ class Builder:
 
     def _render(
         self, records: Mapping[str, CachedPost]
-    ) -> tuple[dict[str, Document], dict[str, str], tuple[FeedInfo, ...], tuple[Post, ...], set[str]]:
-        visible = self._visible_posts(records)
+    ) -> tuple[dict[str, Document], dict[str, str], tuple[FeedInfo, ...], tuple[Post, ...], set[str], list[Rejection]]:
+        visible, conflicts = self._visible_posts(records)
         groups, feeds = self._group(visible)
         wanted: list[tuple[Page, str, str]] = []  # (page, fmt, key)
         for feed, posts in groups:
@@ -516,14 +551,15 @@ class Builder:
         if missing:
             need = {e.post.digest: e.post for page, _, _ in missing if not page.archive for e in page.entries}
             contents = {} if self.settings.excerpt_only else self._contents(need)
-            fragments: dict[tuple[str, str, bool], bytes] = {}
+            fragments: dict[tuple[str, str, str, bool], bytes] = {}
             fresh: dict[str, bytes] = {}
             for page, fmt, key in missing:
                 full = not page.archive and not self.settings.excerpt_only
                 parts = []
                 for entry in page.entries:
                     content = contents.get(entry.post.digest) if full else None
-                    fkey = (entry.post.digest, fmt, content is not None)
+                    # Keyed by path too: two files with the same bytes (a copy, a symlink) are two entries.
+                    fkey = (entry.post.path, entry.post.digest, fmt, content is not None)
                     part = fragments.get(fkey)
                     if part is None:
                         part = fragments[fkey] = entry_fragment(entry.post, content, fmt)
@@ -535,7 +571,7 @@ class Builder:
                 self._cache.put_documents(fresh)
         opml = render_opml(self.settings, feeds)
         documents[opml.path] = opml
-        return documents, keys, feeds, visible, content_digests
+        return documents, keys, feeds, visible, content_digests, conflicts
 
     def _contents(self, posts: Mapping[str, Post]) -> dict[str, str]:
         """Rendered, cleaned HTML for posts by digest: from the cache, else read and rendered now."""
@@ -557,7 +593,10 @@ class Builder:
             body = read_body(self.settings.posts / post.path)
         except (OSError, PostError):
             return None  # gone or broken since it was parsed: the summary stands in; the next build catches up
-        return render_body(body, page_url=post.url, site_url=self.settings.site_url)
+        if len(body) > MAX_BODY:
+            return None  # the summary stands in (the post carries a note saying so)
+        html = render_body(body, page_url=post.url, site_url=self.settings.site_url)
+        return html if len(html) <= MAX_BODY else None
 
     def _write(self, documents: Mapping[str, Document], written: set[str]) -> tuple[set[str], set[str]]:
         out = self.settings.out

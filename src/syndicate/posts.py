@@ -29,6 +29,9 @@ POST_SUFFIXES = frozenset({".md", ".markdown", ".html"})
 MAX_FRONT_MATTER = 64 * 1024
 MAX_TITLE = 1000
 MAX_TERMS = 200
+# Feeds carry only the summary of a longer body: libxml2-based readers refuse text nodes over 10 MB, and a feed of
+# many multi-megabyte entries is unreadable anyway. Real articles are far below this.
+MAX_BODY = 1_000_000
 _FILENAME = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})-(.+)$")
 _DATE = re.compile(
     r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})"
@@ -362,5 +365,11 @@ def _parse(data: bytes, rel_path: str, settings: Settings, patterns: Sequence[re
         source_name=attribution.name,
         source_url=attribution.url,
         published=published,
-        notes=(note,) if note else (),
+        notes=tuple(note for note in (note, _size_note(body)) if note),
     )
+
+
+def _size_note(body: str) -> str | None:
+    if len(body) <= MAX_BODY:
+        return None
+    return f"the body has {len(body):,} characters, more than {MAX_BODY:,}: feeds carry its summary and link only"
