@@ -67,16 +67,16 @@ def feed_html(path: Path) -> list[str]:
     return [el.text or "" for el in root.iter("description", "{http://purl.org/rss/1.0/modules/content/}encoded")]
 
 
-def assert_feed_sound(path: Path) -> feedparser.FeedParserDict | None:
+def assert_feed_sound(path: Path, *, with_feedparser: bool = True) -> feedparser.FeedParserDict | None:
     """One feed document: strict XML/JSON parse, feedparser bozo 0, spec checks, no active content."""
     data = path.read_bytes()
     fmt = path.suffix[1:]
+    parsed = None
     if fmt != "json":
         etree.fromstring(data)  # raises on anything not well-formed
-        parsed = feedparser.parse(data)
-        assert not parsed.bozo, f"{path}: feedparser bozo: {parsed.get('bozo_exception')!r}"
-    else:
-        parsed = None
+        if with_feedparser:
+            parsed = feedparser.parse(data)
+            assert not parsed.bozo, f"{path}: feedparser bozo: {parsed.get('bozo_exception')!r}"
     assert_valid(data, fmt)
     for fragment in feed_html(path):
         problems = html_problems(fragment)
@@ -89,14 +89,19 @@ def feed_files(out: Path) -> list[Path]:
     return sorted(p for p in out.rglob("*") if p.is_file() and p.suffix in FEED_SUFFIXES and not p.name.startswith("."))
 
 
-def assert_output_sound(out: Path) -> int:
-    """Every feed document under ``out`` is sound and lies inside ``out``; returns how many were checked."""
+def assert_output_sound(out: Path, *, feedparser_sample: int = 60) -> int:
+    """Every feed document under ``out`` is sound and lies inside ``out``; returns how many were checked.
+
+    lxml, the spec checks and the HTML safety checks run on every document; feedparser (slow: ~40 ms a document)
+    on the site-wide feeds and an evenly spread sample of at most ``feedparser_sample`` others.
+    """
     files = feed_files(out)
     assert files, f"no feed documents in {out}"
     real_out = out.resolve()
-    for path in files:
+    step = max(1, len(files) // feedparser_sample)
+    for i, path in enumerate(files):
         assert real_out in path.resolve().parents, f"{path} is outside {out}"
-        assert_feed_sound(path)
+        assert_feed_sound(path, with_feedparser=i % step == 0 or path.parent == out)
     for path in out.rglob("*.opml"):
         etree.fromstring(path.read_bytes())
     return len(files)
