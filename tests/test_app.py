@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -15,7 +17,7 @@ from lxml import etree, html
 from starlette.testclient import TestClient
 
 from feedcheck import assert_valid
-from syndicate.app import create_app
+from syndicate.app import bind_socket, create_app
 from syndicate.config import Settings
 
 
@@ -273,3 +275,26 @@ def test_websub_link_headers(site: None, make_settings: Callable[..., Settings])
     )
     assert response.headers["link"] == expected
     assert not_modified.status_code == 304 and not_modified.headers["link"] == expected
+
+
+def test_served_connections_have_nodelay() -> None:
+    """Headers and body go out in two writes; without TCP_NODELAY each 200 waits on a delayed ACK."""
+
+    async def scenario() -> int:
+        accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            sock = writer.get_extra_info("socket")
+            accepted.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(on_connect, sock=bind_socket("127.0.0.1", 0))
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            result = await asyncio.wait_for(accepted, 30)
+            writer.close()
+            await writer.wait_closed()
+        return result
+
+    assert asyncio.run(scenario()) != 0

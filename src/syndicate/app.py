@@ -272,19 +272,28 @@ LIMIT_CONCURRENCY = 1000
 BACKLOG = 2048
 
 
-def run_server(settings: Settings) -> int:
-    """``syndicate serve``: bind, print the URL, run uvicorn until interrupted. Returns an exit code."""
-    import uvicorn
-
-    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A bound TCP socket for uvicorn (port 0: any free port); binding first lets us print the real URL."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose proto says TCP, and
     # without it a 200 (headers and body written separately) waits on delayed ACKs (~40 ms per response).
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((settings.host, settings.port))
-    except OSError as exc:
+        sock.bind((host, port))
+    except OSError:
         sock.close()
+        raise
+    return sock
+
+
+def run_server(settings: Settings) -> int:
+    """``syndicate serve``: bind, print the URL, run uvicorn until interrupted. Returns an exit code."""
+    import uvicorn
+
+    try:
+        sock = bind_socket(settings.host, settings.port)
+    except OSError as exc:
         print(f"error: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     port = sock.getsockname()[1]
@@ -299,7 +308,7 @@ def run_server(settings: Settings) -> int:
         server_header=False,
         lifespan="on",
     )
-    host = f"[{settings.host}]" if family == socket.AF_INET6 else settings.host
+    host = f"[{settings.host}]" if sock.family == socket.AF_INET6 else settings.host
     print(f"syndicate: serving {settings.posts} at http://{host}:{port}/ (feeds: http://{host}:{port}/feeds/all.atom)")
     sys.stdout.flush()
     uvicorn.Server(config).run(sockets=[sock])
