@@ -198,6 +198,10 @@ def test_query_feed_intersects_and_caps_limit(client: TestClient, make_settings:
     assert client.get("/feeds/all.atom?category=unknown").status_code == 404
     assert client.get("/feeds/all.atom?limit=abc").status_code == 400
     assert client.get("/feeds/all.atom?limit=0").status_code == 400
+    assert client.get("/feeds/all.atom?limit=%C2%B2").status_code == 400  # "²" is a digit to str.isdigit()
+    assert client.get("/feeds/all.atom?limit=-1").status_code == 400
+    assert client.get("/feeds/all.atom?category=local&limit=" + "9" * 5000).status_code == 200
+    assert client.get("/feeds/all.atom?category=" + "x" * 5000).status_code == 404
     # unrelated query parameters (cache busters, tracking) serve the static feed
     assert client.get("/feeds/all.atom?utm_source=x").content == client.get("/feeds/all.atom").content
 

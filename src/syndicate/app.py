@@ -175,11 +175,13 @@ class FeedEndpoint:
         limit = self.service.settings.query_limit
         raw_limit = params.get("limit", [""])[-1]
         if raw_limit:
-            if not raw_limit.isdigit() or int(raw_limit) < 1:
+            # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+            if not (raw_limit.isascii() and raw_limit.isdigit()) or int(raw_limit[:12]) < 1:
                 self.metrics.count(400)
                 await _send_text(send, 400, "limit must be a positive whole number.\n")
                 return
-            limit = min(int(raw_limit), limit)  # capped: queries cost CPU, so clients cannot ask for everything
+            # capped: queries cost CPU, so clients cannot ask for everything (and no huge int() parses)
+            limit = limit if len(raw_limit) > 9 else min(int(raw_limit), limit)
         slugs: dict[str, set[str]] = {"category": set(), "tag": set()}
         for kind, names in (("category", categories), ("tag", tags)):
             for name in names:

@@ -148,6 +148,8 @@ def negotiate_encoding(accept_encoding: bytes) -> str:
     choice = _negotiated.get(accept_encoding)
     if choice is None:
         choice = _parse_accept_encoding(accept_encoding)
+        if len(accept_encoding) > 200:
+            return choice  # real browsers and readers send short values; do not keep odd ones
         if len(_negotiated) >= _NEGOTIATION_CACHE_SIZE:
             _negotiated.clear()  # bounded: clients cannot grow it without limit
         _negotiated[accept_encoding] = choice
