@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from syndicate.content import clean_text, render_body, summarize
+from syndicate.content import _summarize_windows, clean_text, render_body, summarize
 
 SEED = Path(__file__).parents[2] / "shared" / "seed" / "2021-12-24-sample-post.md"
 SITE = "https://news.example.org/"
@@ -414,3 +414,47 @@ def test_bad_page_url_never_produces_a_script_link(page_url: str) -> None:
     root = parse(render("Intro [a](x.html) and [b](/y) text.", page_url=page_url, site_url="vbscript:x"))
     for href in hrefs(root):
         assert not href.lower().startswith(("javascript:", "vbscript:", "data:")), href
+
+
+# --- summarize: the fast first-block paths give exactly what the general path gives -----------------------------------
+
+_SUMMARY_ATOMS = st.sampled_from(
+    [
+        "<p>", "</p>", "<P>", '<p class="em_media">', "<p a='>'>", '<p a"b=\'c">', "<p\u3000x>", "\n", "\n\n", "\n \n",
+        "   ", "    ", "\t", "\r", "&amp;", "&lt;", "&nbsp;", "&#x1;", "&#128;", "&copy", "&notin;", "&nota;",
+        "&#xFDD0;", "&", "<b>", "</b>", "<a href=/x>", "</a>", "[x]", "[x]: /u", "](/y)", "*", "_", "`", "# ", "- ",
+        "1. ", "> ", "```", "---", "===", "<script>", "</script>", "<!--", "-->", "<div>", "</div>", "<br>", "  \n",
+        "\\\n", "|", "｜", "词", "word ", "Text.", "\x01", "\u3000", "\u00a0", "<h2>", "</h2>", "<pre>", "<custom>",
+    ]
+)  # fmt: skip
+_SUMMARY_BODIES = st.lists(_SUMMARY_ATOMS | st.text(alphabet="ab <>&;/#\n\t[]()*_", max_size=5), max_size=40).map(
+    "".join
+)
+
+
+@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(
+    head=_SUMMARY_BODIES,
+    filler=st.sampled_from([0, 300, 3_990, 4_200, 40_000]),
+    tail=_SUMMARY_BODIES,
+    max_chars=st.sampled_from([1, 30, 280, 5_000]),
+)
+def test_summary_fast_paths_agree_with_the_general_path(head: str, filler: int, tail: str, max_chars: int) -> None:
+    body = head + "x" * filler + tail
+    assert summarize(body, max_chars=max_chars) == _summarize_windows(body, max_chars)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("<p>First &ldquo;para&rdquo;&nbsp;one.</p>\n <p>Second.</p>", "First “para” one."),
+        ('\n  <p class="lead">First\n line.</p>', "First line."),
+        ("<p>｜</p><p>Real text.</p>", "Real text."),  # separators only: not a paragraph of text
+        ("<p>One\n\ntwo</p>", "One"),  # a blank line ends the HTML block (CommonMark §4.6)
+        ("<p>AT&T &amp; co</p>", "AT&T & co"),
+        ("Plain first paragraph,\nover two lines.\n\nSecond.", "Plain first paragraph, over two lines."),
+        ("[ref] text.\n\n[ref]: https://example.org/", "ref text."),
+    ],
+)
+def test_summary_of_common_first_blocks(body: str, expected: str) -> None:
+    assert summarize(body) == expected

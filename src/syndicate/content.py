@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import html
+import html.entities
 import re
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
@@ -354,6 +355,15 @@ def summarize(body: str, *, max_chars: int = 280) -> str:
     nothing else has text). Tags are stripped, entities unescaped and whitespace collapsed; a longer paragraph is cut
     at a word boundary (or a character boundary for scripts without spaces) and ends with "…".
     """
+    window = _SUMMARY_WINDOWS[0]
+    text = _first_block_text(clean_text(body[:window]), body, truncated=len(body) > window)
+    if text:
+        return _truncate(text, max_chars)
+    return _summarize_windows(body, max_chars)
+
+
+def _summarize_windows(body: str, max_chars: int) -> str:
+    """The general case: parse growing prefixes of the body until a complete paragraph of text is found."""
     fallback = ""
     for window in _SUMMARY_WINDOWS:
         truncated = len(body) > window
@@ -365,20 +375,101 @@ def summarize(body: str, *, max_chars: int = 280) -> str:
     return _truncate(text or fallback, max_chars)
 
 
+# Fast paths for the first block of a body, each giving exactly what `_summarize_windows` gives, or None to defer
+# to it. Both rely on the first block ending inside the first window: what follows it never changes its text.
+#
+# 1. The common shape of republished articles, ``<p>plain text</p>`` first: CommonMark makes it the start of an HTML
+#    block (§4.6, kind 6: up to three spaces of indent, no blank line before the end tag), and text without "<" and
+#    with only well-known character references means the same to html5ever as to ``html.unescape``.
+_HTML_SPACE = "[ \t\n]"
+_ATTRIBUTE = (
+    rf"{_HTML_SPACE}+[A-Za-z_:][-A-Za-z0-9_:.]*(?:{_HTML_SPACE}*={_HTML_SPACE}*"
+    r"""(?:"[^"<>]*"|'[^'<>]*'|[^\s"'=<>`]+))?"""
+)
+_LEADING_P = re.compile(
+    rf"(?:[ \t]*\n)*(?P<start> {{0,3}})<[pP](?:{_ATTRIBUTE})*{_HTML_SPACE}*/?>(?P<text>[^<]*)</[pP]>"
+)
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_REFERENCE = re.compile(
+    r"&(?:(?P<name>[A-Za-z][A-Za-z0-9]{0,40});|#(?P<dec>[0-9]{1,7});|#[xX](?P<hex>[0-9A-Fa-f]{1,6});)"
+)
+_AMPERSAND = re.compile("&")
+_LINK_ONLY_SEPARATORS = " \t\r\n\u00a0\u3000|｜·•/-–—"
+# 2. Otherwise, when the first block is a paragraph or an HTML block that ends at the first blank line, parse only
+#    that block instead of the whole window. Blocks that may run past a blank line (lists, fences, indented code,
+#    HTML blocks of kinds 1-5) are left to the general case.
+_FIRST_LINE = re.compile(r"(?:[ \t]*\n)*(?P<line>[^\n]*)")
+_HTML_RAW_BLOCK = re.compile(r" {0,3}<(?:(?:script|pre|style|textarea)(?:[\s>]|$)|!|\?)", re.IGNORECASE)
+# A link reference definition anywhere (clean_text may later join "]" and ":") can turn "[x]" into a link.
+_REFERENCE_DEFINITION = re.compile("\\][\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]*:")
+
+
+def _first_block_text(source: str, body: str, *, truncated: bool) -> str | None:
+    """The summary text when the first block of ``source`` (the cleaned first window of ``body``) yields it cheaply."""
+    if "\r" in source:
+        return None  # CommonMark and HTML line-ending normalisation: leave it to the general case
+    match = _LEADING_P.match(source)
+    if match is not None and _BLANK_LINE.search(source, match.start("start"), match.end()) is None:
+        return _plain_paragraph(match.group("text"))
+    line = _FIRST_LINE.match(source)
+    if line is None or not line.group("line").strip() or _HTML_RAW_BLOCK.match(line.group("line")):
+        return None
+    blank = _BLANK_LINE.search(source, line.end("line"))
+    if blank is None and truncated:
+        return None  # the block may go on past the window
+    prefix = source[: blank.start() if blank is not None else len(source)]
+    tokens = _markdown().parse(_limit_nesting(prefix))
+    if not tokens:
+        return None
+    if tokens[0].type == "paragraph_open":
+        if "[" in prefix and _REFERENCE_DEFINITION.search(body) is not None:
+            return None
+        index = 1
+    elif tokens[0].type == "html_block":
+        index = 0
+    else:
+        return None
+    for plain, link_only in _token_texts(tokens, index) or ():
+        if plain and not link_only:
+            return plain  # link-only pieces before it only matter when no text follows
+    return None
+
+
+def _plain_paragraph(text: str) -> str | None:
+    if "&" in text:
+        references = _REFERENCE.findall(text)
+        if len(references) != len(_AMPERSAND.findall(text)) or not all(map(_is_plain_reference, references)):
+            return None
+        text = html.unescape(text)
+    if not text.strip(_LINK_ONLY_SEPARATORS):
+        return None
+    return clean_text(_WHITESPACE.sub(" ", text).strip()) or None
+
+
+def _is_plain_reference(groups: tuple[str, str, str]) -> bool:
+    name, decimal, hexadecimal = groups
+    if name:
+        return f"{name};" in html.entities.html5
+    code = int(decimal) if decimal else int(hexadecimal, 16)
+    # Printable characters only: html5ever and html.unescape differ on controls and noncharacters.
+    return (
+        0x20 <= code < 0x7F
+        or 0xA0 <= code < 0xD800
+        or 0xE000 <= code < 0xFDD0
+        or (0xFDF0 <= code <= 0x10FFFF and code & 0xFFFE != 0xFFFE)
+    )
+
+
 def _first_paragraph(source: str, *, truncated: bool) -> tuple[str, str, bool]:
     """(first text paragraph, first link-only paragraph, whether that text paragraph was seen to its end)."""
     tokens = _markdown().parse(_limit_nesting(source))
     last_line = source.count("\n")
     fallback = ""
     for index, token in enumerate(tokens):
-        if token.type == "inline" and index and tokens[index - 1].type == "paragraph_open":
-            markup = _markdown().renderer.render(tokens[index - 1 : index + 2], _markdown().options, {})
-        elif token.type == "html_block":
-            markup = token.content
-        else:
+        texts = _token_texts(tokens, index)
+        if texts is None:
             continue
         at_end = truncated and _touches_end(token, last_line)
-        texts = [_plain_text(piece) for piece in _pieces(markup)]
         last_text = max((i for i, (plain, _link_only) in enumerate(texts) if plain), default=-1)
         for i, (plain, link_only) in enumerate(texts):
             if not plain:
@@ -389,6 +480,18 @@ def _first_paragraph(source: str, *, truncated: bool) -> tuple[str, str, bool]:
             # A block cut by the window may go on: only pieces followed by another one inside it are known complete.
             return plain, fallback, not at_end or (token.type == "html_block" and i < last_text)
     return "", fallback, not truncated
+
+
+def _token_texts(tokens: list[Token], index: int) -> list[tuple[str, bool]] | None:
+    """Plain text pieces of a paragraph's inline token or an HTML block; None for any other token."""
+    token = tokens[index]
+    if token.type == "inline" and index and tokens[index - 1].type == "paragraph_open":
+        markup = _markdown().renderer.render(tokens[index - 1 : index + 2], _markdown().options, {})
+    elif token.type == "html_block":
+        markup = token.content
+    else:
+        return None
+    return [_plain_text(piece) for piece in _pieces(markup)]
 
 
 def _touches_end(token: Token, last_line: int) -> bool:
