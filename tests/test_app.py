@@ -162,6 +162,10 @@ def test_unknown_feeds_and_traversal_are_plain_404s(client: TestClient) -> None:
         "/feeds//etc/passwd",
         "/feeds/" + "a" * 5000 + ".atom",
         "/feeds/.syndicate-cache.sqlite3",
+        "/feeds/feeds/all.atom",
+        "/feeds/all.atom/",
+        "/feeds/",
+        "/feeds",
     ):
         response = client.get(path)
         assert response.status_code == 404, path

@@ -182,3 +182,18 @@ def test_posts_directory_removed_and_restored(
         await until(lambda: titles(service) == {"A", "B", "C"}, "watching again")
 
     run_watched(make_settings(), scenario)
+
+
+def test_posts_directory_behind_a_symlink(tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
+    real = tmp_path / "real-posts"
+    real.mkdir()
+    (real / "2024-03-01-a.md").write_text(post("A", 1), encoding="utf-8")
+    link = tmp_path / "linked"
+    link.symlink_to(real, target_is_directory=True)
+
+    async def scenario(service: FeedService, recorder: Recorder) -> None:
+        (real / "2024-03-02-b.md").write_text(post("B", 2), encoding="utf-8")
+        await until(lambda: titles(service) == {"A", "B"}, "the post written behind the symlink")
+        assert recorder.requests[-1] == [link.absolute() / "2024-03-02-b.md"]
+
+    run_watched(make_settings(posts=link), scenario)

@@ -94,13 +94,14 @@ class FeedEndpoint:
             self.metrics.count(405)
             await _send_text(send, 405, "Method not allowed: feeds are read-only.\n", [(b"allow", b"GET, HEAD")])
             return
+        # Mounted at /feeds, Starlette puts the mount point into root_path; the rest is the document key.
         root = scope.get("root_path", "")
         path: str = scope["path"]
-        path = path[len(root) :] if root and path.startswith(root) else path
-        path = path.removeprefix("/feeds").removeprefix("/")
+        path = path[len(root) :] if root and path.startswith(root) else path.removeprefix("/feeds")
+        path = path.removeprefix("/")
         snapshot = self.service.snapshot
         if snapshot is None:
-            snapshot = await self._wait_for_first_build()
+            snapshot = await self.first_snapshot()
             if snapshot is None:
                 self.metrics.count(503)
                 error = self.service.last_outcome.error if self.service.last_outcome else "the first build is running"
@@ -121,7 +122,7 @@ class FeedEndpoint:
                 return
         await send_resource(scope, send, resource, self.metrics)
 
-    async def _wait_for_first_build(self) -> Snapshot | None:
+    async def first_snapshot(self) -> Snapshot | None:
         if not self.service.started:
             # Running without lifespan (e.g. a test client used without ``with``): build inline once.
             self.service.started = True
@@ -259,7 +260,7 @@ class IndexEndpoint:
         self._uncounted = Metrics()  # StatusCounter counts this route; it is not a feed request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        snapshot = self.feeds.service.snapshot or await self.feeds._wait_for_first_build()
+        snapshot = self.feeds.service.snapshot or await self.feeds.first_snapshot()
         if snapshot is None:
             await _send_text(send, 503, "Feeds are not available yet.\n", [(b"retry-after", b"10")])
             return

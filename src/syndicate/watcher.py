@@ -100,6 +100,9 @@ class PostWatcher:
             return is_candidate(path, root)
 
         identity = _identity(root)
+        # Events name resolved paths; the builder expects them under the posts directory as configured
+        # (which may be a symlink or contain ".."), so map them back.
+        base = self.posts.absolute()
         async for changes in awatch(
             root,
             watch_filter=accept,
@@ -116,9 +119,9 @@ class PostWatcher:
                 return  # the inotify watch died with the directory; wait for it to come back
             if not changes:
                 continue
-            paths = {Path(p) for _, p in changes}
+            paths = {_under(base, root, Path(p)) for _, p in changes}
             # A renamed or deleted directory reports only itself, not the posts inside: rescan fully.
-            full = any(p == root or p.is_dir() or (not p.exists() and not p.suffix) for p in paths)
+            full = any(p == base or p.is_dir() or (not p.exists() and not p.suffix) for p in paths)
             if full:
                 self.service.request_build(None, reason="directory changed")
                 continue
@@ -160,3 +163,10 @@ def _identity(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return st.st_dev, st.st_ino
+
+
+def _under(base: Path, root: Path, path: Path) -> Path:
+    try:
+        return base / path.relative_to(root)
+    except ValueError:
+        return path
