@@ -75,9 +75,11 @@ class BuildOutcome:
 
 @dataclass
 class _Pending:
+    """The one build waiting to run. Every trigger merged into it shares its future: O(1) per trigger."""
+
+    future: asyncio.Future[BuildOutcome]
     full: bool = False
     paths: set[Path] = field(default_factory=set)
-    waiters: list[asyncio.Future[BuildOutcome]] = field(default_factory=list)
 
     def merge(self, changed: Iterable[Path] | None) -> None:
         if changed is None:
@@ -124,17 +126,16 @@ class FeedService:
         Must be called on the event loop. Coalesces with any build already pending.
         """
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[BuildOutcome] = loop.create_future()
         if self._pending is None:
-            self._pending = _Pending()
+            self._pending = _Pending(loop.create_future())
         elif self.building:
             self.gauges.coalesced += 1
-        self._pending.merge(changed)
-        self._pending.waiters.append(future)
+        pending = self._pending
+        pending.merge(changed)
         log.debug("build requested (%s): %s", reason or "unspecified", "full" if changed is None else "incremental")
         if not self.building:
             self._running = loop.create_task(self._run_builds())
-        return future
+        return pending.future
 
     async def build_now(self, changed: Iterable[Path] | None = None) -> BuildOutcome:
         return await self.request_build(changed, reason="direct")
@@ -162,9 +163,8 @@ class FeedService:
                 self._queue_pings(outcome.report.written)
             if outcome.report is not None and outcome.report.deferred:
                 self._retry_deferred(outcome.report.deferred)
-            for waiter in job.waiters:
-                if not waiter.done():
-                    waiter.set_result(outcome)
+            if not job.future.done():
+                job.future.set_result(outcome)
 
     def _retry_deferred(self, deferred: Iterable[str]) -> None:
         """Files the builder found still open for writing: build them again shortly (one timer at a time)."""
