@@ -6,6 +6,7 @@ import asyncio
 import gzip
 import json
 import socket
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -306,3 +307,20 @@ def test_served_connections_have_nodelay() -> None:
         return result
 
     assert asyncio.run(scenario()) != 0
+
+
+def test_lifespan_runs_watcher_and_scheduler(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    write_post("2024-03-01-a.md", _front("A", "2024-03-01 08:00:00 +0800", "local", "x"))
+    app = create_app(make_settings(admin_token="t"))  # background=True: watcher and scheduler on
+    with TestClient(app) as c:
+        assert c.get("/readyz").status_code == 200  # small sites are built before startup completes
+        write_post("2024-03-02-b.md", _front("B", "2024-03-02 08:00:00 +0800", "local", "x"))
+        end = time.monotonic() + 30
+        while {"A", "B"} != {i["title"] for i in c.get("/feeds/all.json").json()["items"]}:
+            assert time.monotonic() < end, "the watcher never picked up the new post"
+            time.sleep(0.05)
+        status = c.get("/admin/status", headers={"Authorization": "Bearer t"}).json()
+        assert status["next_scheduled_run"] is not None
+    assert app.state.service.next_scheduled is None  # stopped with the app
