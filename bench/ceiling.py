@@ -29,12 +29,26 @@ def create_app() -> Starlette:
 def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
+    from syndicate.app import BACKLOG, LIMIT_CONCURRENCY, TIMEOUT_KEEP_ALIVE
+
     parser = argparse.ArgumentParser(prog="python -m bench.ceiling")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
-    # Same settings as `syndicate serve` passes to uvicorn.run (see bench/targets.py): one process,
-    # default loop and HTTP implementation, no access log.
-    uvicorn.run(create_app(), host="127.0.0.1", port=args.port, access_log=False, log_level="warning")
+    # The same uvicorn.Config as syndicate.app.run_server: one process, default loop and HTTP
+    # implementation, no access log, same keep-alive, concurrency limit and backlog.
+    config = uvicorn.Config(
+        create_app(),
+        host="127.0.0.1",
+        port=args.port,
+        access_log=False,
+        timeout_keep_alive=TIMEOUT_KEEP_ALIVE,
+        limit_concurrency=LIMIT_CONCURRENCY,
+        backlog=BACKLOG,
+        server_header=False,
+        lifespan="on",
+        log_level="warning",
+    )
+    uvicorn.Server(config).run()
     return 0
 
 

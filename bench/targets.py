@@ -1,8 +1,8 @@
 """How the benchmarks drive syndicate: its console entry as a subprocess, with a config file per run.
 
 Interface assumed (from src/syndicate/cli.py and app.py): ``syndicate build --config FILE`` and
-``syndicate serve --config FILE``; every other setting (posts, out, cache, host, port, admin token) is in
-the TOML file, so the harness depends on no flag beyond ``--config``. Served feeds live under
+``syndicate serve --config FILE --host H --port P``; every other setting (posts, out, cache, admin token,
+debounce) is in the TOML file. Served feeds live under
 ``/feeds/<path in the output directory>``, readiness is ``GET /readyz`` (200 once feeds are served),
 ``POST /admin/regenerate`` with a bearer token requests a rebuild.
 """
@@ -96,8 +96,18 @@ def build_command(workspace: Workspace) -> list[str]:
     return [*syndicate_command(), "build", "--config", str(workspace.config)]
 
 
-def serve_command(workspace: Workspace) -> list[str]:
-    return [*syndicate_command(), "serve", "--config", str(workspace.config)]
+def serve_command(workspace: Workspace, port: int) -> list[str]:
+    # --host/--port given explicitly: the CLI's flag defaults would otherwise override the config file.
+    return [
+        *syndicate_command(),
+        "serve",
+        "--config",
+        str(workspace.config),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
 
 
 def category_slug(name: str) -> str:

@@ -7,6 +7,7 @@ can show it really got 304s (a 200 is a success to wrk, but a miss for a conditi
 from __future__ import annotations
 
 import re
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -87,7 +88,7 @@ def run_wrk(
             command += ["-H", f"{name}: {value}"]
         command.append(url)
         proc = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60, check=True)
-    return parse_wrk_output(proc.stdout, " ".join(command).replace(str(script), "bench/wrk.py:count.lua"))
+    return parse_wrk_output(proc.stdout, shlex.join(command).replace(str(script), "bench/wrk.py:count.lua"))
 
 
 def parse_wrk_output(text: str, command: str = "") -> WrkResult:
