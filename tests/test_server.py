@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -209,3 +210,26 @@ def test_readme_command_serves_the_bundled_example(tmp_path: Path) -> None:
         process.wait(timeout=DEADLINE)
         if process.stdout is not None:
             process.stdout.close()
+
+
+def test_idle_and_slow_connections_do_not_block_others(server: Server) -> None:
+    host, port = "127.0.0.1", int(server.url.rsplit(":", 1)[1])
+    idle = [socket.create_connection((host, port), timeout=DEADLINE) for _ in range(50)]
+    slow = [socket.create_connection((host, port), timeout=DEADLINE) for _ in range(50)]
+    try:
+        for sock in slow:
+            sock.sendall(b"GET /feeds/all.atom HTTP/1.1\r\nHost: x\r\n")  # headers never finished
+        response = httpx.get(server.url + "/feeds/all.atom", timeout=DEADLINE)
+        assert response.status_code == 200
+        # A keep-alive connection left idle after a response is closed by the server (timeout_keep_alive).
+        done = socket.create_connection((host, port), timeout=DEADLINE)
+        done.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        received = b""
+        while b"ok\n" not in received:
+            received += done.recv(4096)
+        closed = done.recv(4096)  # blocks until the server closes the idle connection (bounded by DEADLINE)
+        assert closed == b""
+        done.close()
+    finally:
+        for sock in idle + slow:
+            sock.close()
