@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 from pathlib import Path
@@ -36,6 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=None, help="seconds per wrk run (default 10; quick 3)")
     parser.add_argument("--seed", type=int, default=1, help="corpus seed (for `corpus`)")
     parser.add_argument("--out", type=Path, help="where `corpus` writes posts")
+    parser.add_argument(
+        "--record",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="write bench/results.json and docs/benchmarks.md (default: yes, except with --quick)",
+    )
     args = parser.parse_args(argv)
 
     if args.scenario == "report":
@@ -60,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         duration=args.duration or (3 if quick else 10),
     )
     options.workdir.mkdir(parents=True, exist_ok=True)
+    record = (not quick) if args.record is None else args.record
     names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
     environment = report.machine()
     failed = 0
@@ -74,9 +82,13 @@ def main(argv: list[str] | None = None) -> int:
                 failed += 1
                 print(f"!! {name} {size}: {exc}", file=sys.stderr, flush=True)
                 continue
-            report.record(result.as_dict(), environment, command)
-            report.write_doc()
-    print(report.DOC)
+            if record:
+                report.record(result.as_dict(), environment, command)
+                report.write_doc()
+            else:
+                print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+    if record:
+        print(report.DOC)
     return 1 if failed else 0
 
 
