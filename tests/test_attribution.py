@@ -300,3 +300,54 @@ def test_find_attribution_never_raises(body: str, source: str | None) -> None:
         assert found.url.isascii()
         assert re.match(r"https?://[^\s/]", found.url, re.IGNORECASE)
         assert not re.search(r"[\x00-\x20\x7f]", found.url)
+
+
+def _reference_positions(body: str) -> list[int]:
+    """Body position of each text character, from a plain walk over the same markup spans."""
+    from syndicate.attribution import _BLOCK, _MARKUP
+
+    positions: list[int] = []
+    last = 0
+    for match in _MARKUP.finditer(body):
+        positions.extend(range(last, match.start()))
+        if match.group("text") is not None:
+            positions.extend(match.start() + i for i in range(len(match.group("text"))))
+        elif match.group("tag") is not None and match.group("tag").lower() in _BLOCK:
+            positions.append(match.start())
+        last = match.end()
+    positions.extend(range(last, len(body)))
+    return positions
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(
+    body=st.lists(
+        st.sampled_from(
+            [
+                "<p>",
+                "</p>",
+                "<b>",
+                "<!-- c -->",
+                "<http://a.example/x>",
+                "[t](http://b.example/z)",
+                "![i](/p.png)",
+                "来源：",
+                "Source: ",
+                "\n",
+                " ",
+                "[",
+                "]",
+                "<",
+                ">",
+                "x",
+            ]
+        )  # fmt: skip
+        | st.text(max_size=3),
+        max_size=40,
+    ).map("".join)
+)
+def test_text_positions_map_back_into_the_body(body: str) -> None:
+    from syndicate.attribution import _Text
+
+    text = _Text(body)
+    assert [text.body_position(i) for i in range(len(text.text))] == _reference_positions(body)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import html
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -115,40 +116,76 @@ _BLOCK = frozenset(
 
 
 class _Text:
-    """A body's text with markup stripped, plus a map from positions in the text back to positions in the body."""
+    """A body's text with markup stripped, plus a map from positions in the text back to positions in the body.
+
+    The text is built by one ``re.sub`` (its loop runs in C, this runs once per post over the whole body); the
+    callback only records each replaced span, and the map back to the body is computed from those spans on demand.
+    """
 
     def __init__(self, body: str) -> None:
-        pieces: list[str] = []
-        self._text_starts: list[int] = []
-        self._body_starts: list[int] = []
-        length = 0
-        last = 0
-        for match in _MARKUP.finditer(body):
-            self._add(pieces, body[last : match.start()], length, last)
-            length += match.start() - last
-            if match.group("text") is not None:
-                replacement = match.group("text")
-            elif match.group("tag") is not None and match.group("tag").lower() in _BLOCK:
-                replacement = "\n"
-            else:
-                replacement = ""
-            self._add(pieces, replacement, length, match.start())
-            length += len(replacement)
-            last = match.end()
-        self._add(pieces, body[last:], length, last)
-        self.text = "".join(pieces)
+        self._body_length = len(body)
+        self._starts: list[int] = []  # body position of each replaced span
+        self._ends: list[int] = []
+        self._lengths: list[int] = []  # length of each span's replacement in the text
+        self.text = _MARKUP.sub(self._replace, body)
+        self._text_starts: list[int] | None = None
 
-    def _add(self, pieces: list[str], piece: str, text_start: int, body_start: int) -> None:
-        if piece:
-            pieces.append(piece)
-            self._text_starts.append(text_start)
-            self._body_starts.append(body_start)
+    def _replace(self, match: re.Match[str]) -> str:
+        replacement = match.group("text")
+        if replacement is None:
+            tag = match.group("tag")
+            replacement = "\n" if tag is not None and tag.lower() in _BLOCK else ""
+        start, end = match.span()
+        self._starts.append(start)
+        self._ends.append(end)
+        self._lengths.append(len(replacement))
+        return replacement
 
     def body_position(self, text_position: int) -> int:
+        """Where the text character at ``text_position`` comes from: inside a replacement, its span's start plus the
+        offset; in raw text, its own position (so a name found in a Markdown link's text maps into the link)."""
+        if self._text_starts is None:
+            removed = itertools.accumulate(
+                (
+                    end - start - length
+                    for start, end, length in zip(self._starts, self._ends, self._lengths, strict=True)
+                ),
+                initial=0,
+            )
+            self._text_starts = [
+                start - before for start, before in zip(self._starts, removed, strict=False)
+            ]  # removed has one more
+        if text_position >= len(self.text):
+            return self._end_position(text_position)
         index = bisect.bisect_right(self._text_starts, text_position) - 1
         if index < 0:
-            return 0
-        return self._body_starts[index] + (text_position - self._text_starts[index])
+            return text_position
+        offset = text_position - self._text_starts[index]
+        if offset < self._lengths[index]:
+            return self._starts[index] + offset
+        return self._ends[index] + offset - self._lengths[index]
+
+    def _end_position(self, text_position: int) -> int:
+        # At the end of the text (an empty match there): the last piece of text, raw or replacement, extrapolated.
+        text_starts: list[int] = []
+        body_starts: list[int] = []
+        length = 0
+        last = 0
+        for start, end, replaced in zip(self._starts, self._ends, self._lengths, strict=True):
+            if start > last:
+                text_starts.append(length)
+                body_starts.append(last)
+                length += start - last
+            if replaced:
+                text_starts.append(length)
+                body_starts.append(start)
+                length += replaced
+            last = end
+        if self._body_length > last:
+            text_starts.append(length)
+            body_starts.append(last)
+        index = bisect.bisect_right(text_starts, text_position) - 1
+        return 0 if index < 0 else body_starts[index] + text_position - text_starts[index]
 
 
 # Where a matched name stops: a separator, a run of spaces, a tab, or the start of the next "field".
