@@ -46,7 +46,7 @@ from syndicate.posts import (
     parse_post,
     read_body,
 )
-from syndicate.store import StoreError, missing_files, read_manifest, write_documents
+from syndicate.store import StoreError, missing_files, read_manifest, remove_temporaries, write_documents
 from syndicate.terms import slugify
 
 log = logging.getLogger("syndicate.build")
@@ -605,6 +605,11 @@ class Builder:
             # rewrite (and re-timestamp) thousands of unchanged files.
             on_disk = read_manifest(out)
             written = {p for p, d in documents.items() if on_disk.get(p) != d.digest}
+            try:
+                if out.is_dir() and (left := remove_temporaries(out)):
+                    log.warning("removed %d temporary files left in %s by an interrupted build", left, out)
+            except OSError as exc:
+                raise BuildError(f"cannot clean output directory {out}: {exc.strerror or exc}") from None
         written |= missing_files(out, documents)
         try:
             removed = write_documents(out, documents, written)

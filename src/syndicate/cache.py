@@ -59,10 +59,11 @@ class ParseCache:
             self._db = self._open(fingerprint)
         except sqlite3.DatabaseError as exc:
             log.warning("parse cache %s is unreadable (%s); rebuilding it", path, exc)
-            self._remove_files()
             try:
+                self._remove_files()
                 self._db = self._open(fingerprint)
-            except sqlite3.Error as exc2:
+            except (sqlite3.Error, OSError) as exc2:
+                # E.g. the path is a directory: the cache only ever saves work, so build without it.
                 log.warning("parse cache disabled: %s", exc2)
                 self._db = None
         except OSError as exc:

@@ -20,6 +20,7 @@ from pathlib import Path
 from syndicate.documents import Document
 
 MANIFEST = ".syndicate-manifest.json"
+_TEMP_PREFIX = ".tmp-"
 
 
 class StoreError(Exception):
@@ -48,7 +49,7 @@ def read_manifest(root: Path) -> dict[str, str]:
 
 def _write_temp(target: Path, body: bytes) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(body)
@@ -68,21 +69,29 @@ def write_documents(root: Path, documents: Mapping[str, Document], changed: Iter
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"cannot create output directory {root}: {exc.strerror or exc}") from None
+    changed = sorted(changed)
+    previous = read_manifest(root)
     staged: list[tuple[Path, Path]] = []
+    manifest_tmp: Path | None = None
     try:
-        for rel in sorted(changed):
+        for rel in changed:
             target = _safe_target(root, rel)
             staged.append((_write_temp(target, documents[rel].body), target))
-        manifest = {p: documents[p].digest for p in sorted(documents)}
-        manifest_tmp = _write_temp(root / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=0).encode())
+        manifest_tmp = _write_temp(root / MANIFEST, _manifest_bytes({p: documents[p].digest for p in documents}))
+        if staged:
+            # Until every rename is done the manifest must not vouch for the files about to change: a process
+            # killed midway would leave new bytes under old digests, and the next run would trust them. So they are
+            # listed first with an unknown digest (and as ours, to be removed if no longer wanted).
+            interim = _write_temp(root / MANIFEST, _manifest_bytes({**previous, **dict.fromkeys(changed, "")}))
+            os.replace(interim, root / MANIFEST)
     except OSError as exc:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
+        if manifest_tmp is not None:
+            manifest_tmp.unlink(missing_ok=True)
         raise StoreError(f"cannot write feeds to {root}: {exc.strerror or exc}") from None
     for tmp, target in staged:
         os.replace(tmp, target)
-    previous = read_manifest(root)
-    os.replace(manifest_tmp, root / MANIFEST)
     removed = set(previous) - set(documents)
     for rel in removed:
         try:
@@ -91,7 +100,23 @@ def write_documents(root: Path, documents: Mapping[str, Document], changed: Iter
             continue
         target.unlink(missing_ok=True)
         _prune_empty_dirs(root, target.parent)
+    os.replace(manifest_tmp, root / MANIFEST)  # last: a run killed before this still knows what to remove
     return removed
+
+
+def _manifest_bytes(manifest: Mapping[str, str]) -> bytes:
+    return json.dumps(dict(sorted(manifest.items())), ensure_ascii=False, indent=0).encode()
+
+
+def remove_temporaries(root: Path) -> int:
+    """Remove temporary files a killed build left in ``root`` (never renamed, so never served); return how many."""
+    count = 0
+    for dirpath, _dirnames, filenames in os.walk(root):
+        for name in filenames:
+            if name.startswith(_TEMP_PREFIX):
+                Path(dirpath, name).unlink(missing_ok=True)
+                count += 1
+    return count
 
 
 def _prune_empty_dirs(root: Path, directory: Path) -> None:
