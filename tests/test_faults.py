@@ -20,8 +20,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import feedparser
+import httpx
 import pytest
 
+from _serving import DEADLINE, SITE_CONFIG, Server, running_server, wait_until
 from conftest import post_text
 from hostile import assert_output_sound, entry_titles, feed_files
 from syndicate import store
@@ -543,3 +546,137 @@ def test_post_being_written_is_deferred_not_published_half_written(tmp_path: Pat
     assert not report.deferred and not report.rejected
     post = next(p for p in builder.posts if p.path == "2024-07-01-slow.md")
     assert post.categories == ("complete",)
+
+
+# -- the running server --------------------------------------------------------------------------------------------
+
+TOKEN = "faults-token-91c2"
+
+
+def _metric(server: Server, name: str) -> float:
+    text = httpx.get(server.url + "/metrics", timeout=DEADLINE).text
+    for line in text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name} not in /metrics")
+
+
+def _regenerate(server: Server) -> httpx.Response:
+    return httpx.post(server.url + "/admin/regenerate", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=DEADLINE)
+
+
+def _feed(server: Server) -> httpx.Response:
+    response = httpx.get(server.url + "/feeds/all.atom", timeout=DEADLINE)
+    assert response.status_code == 200
+    assert_feed_bytes_sound(response.content)
+    return response
+
+
+def assert_feed_bytes_sound(data: bytes) -> None:
+    parsed = feedparser.parse(data)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+
+
+@pytest.mark.server
+def test_server_keeps_serving_when_the_output_cannot_be_written(tmp_path: Path) -> None:
+    sync_posts(tmp_path / "_posts", corpus("A", 12))
+    config = SITE_CONFIG.replace('out = "feeds"', 'out = "feeds"\nadmin_rate = 0') + "watch = false\n"
+    (tmp_path / "syndicate.toml").write_text(config, encoding="utf-8")
+    with running_server(tmp_path, token=TOKEN) as server:
+        good = _feed(server)
+        assert _metric(server, "syndicate_last_build_success") == 1
+        feeds = tmp_path / "feeds"
+        feeds.rename(tmp_path / "feeds.moved")
+        feeds.write_text("a file where the output directory should be")  # not writable as a directory
+        sync_posts(tmp_path / "_posts", corpus("B", 12))
+        response = _regenerate(server)
+        assert response.status_code == 500 and response.json()["ok"] is False
+        assert "feeds" in response.json()["error"]
+        ready = httpx.get(server.url + "/readyz", timeout=DEADLINE)
+        assert ready.status_code == 200  # still serving the last good feeds
+        assert ready.json()["last_build_ok"] is False and ready.json()["error"]
+        assert _metric(server, "syndicate_last_build_success") == 0
+        assert _metric(server, 'syndicate_builds_total{result="error"}') >= 1
+        again = _feed(server)
+        assert again.content == good.content and again.headers["etag"] == good.headers["etag"]
+        # Recovery: the directory is back, the next build succeeds and serves the new posts.
+        feeds.unlink()
+        (tmp_path / "feeds.moved").rename(feeds)
+        assert _regenerate(server).status_code == 200
+        ready = httpx.get(server.url + "/readyz", timeout=DEADLINE).json()
+        assert ready["last_build_ok"] is True and ready["error"] is None
+        assert _metric(server, "syndicate_last_build_success") == 1
+        assert _feed(server).content != good.content
+        assert "B post 0" in {e.title for e in feedparser.parse(_feed(server).content).entries}
+
+
+@pytest.mark.server
+@needs_mount
+def test_server_keeps_serving_when_the_disk_is_full(tmp_path: Path) -> None:
+    sync_posts(tmp_path / "_posts", corpus("A", 12))
+    (tmp_path / "syndicate.toml").write_text(SITE_CONFIG + "admin_rate = 0\nwatch = false\n", encoding="utf-8")
+    # Sized so the small site fits twice (a build stages every changed file before renaming any) but the big
+    # posts do not.
+    with tmpfs(tmp_path / "feeds", "1m"), running_server(tmp_path, token=TOKEN) as server:
+        good = _feed(server)
+        big = "<p>" + "filler text " * 20_000 + "</p>\n"
+        extra = {
+            f"2024-06-{d:02d}-big.md": post_text(f"title: Big {d}\ndate: 2024-06-{d:02d}", big) for d in range(1, 9)
+        }
+        sync_posts(tmp_path / "_posts", {**corpus("A", 12), **extra})
+        response = _regenerate(server)
+        assert response.status_code == 500 and "No space left on device" in response.json()["error"]
+        assert "No space left" in httpx.get(server.url + "/readyz", timeout=DEADLINE).json()["error"]
+        assert _feed(server).content == good.content
+        sync_posts(tmp_path / "_posts", corpus("B", 12))
+        response = _regenerate(server)
+        assert response.status_code == 200, response.text
+        assert "B post 0" in {e.title for e in feedparser.parse(_feed(server).content).entries}
+
+
+@pytest.mark.server
+def test_posts_directory_removed_while_serving(tmp_path: Path) -> None:
+    """The watcher sees the directory go: the last good feeds stay served, the failure is reported, and serving
+    resumes with a full rescan when the directory is back."""
+    sync_posts(tmp_path / "_posts", corpus("A", 12))
+    (tmp_path / "syndicate.toml").write_text(SITE_CONFIG + "admin_rate = 0\n", encoding="utf-8")
+    with running_server(tmp_path, token=TOKEN) as server:
+        good = _feed(server)
+        titles = {e.title for e in feedparser.parse(good.content).entries}
+        shutil.rmtree(tmp_path / "_posts")
+        response = _regenerate(server)  # as the scheduled rescan would
+        assert response.status_code == 500 and "cannot be read" in response.json()["error"]
+        wait_until(lambda: httpx.get(server.url + "/readyz", timeout=DEADLINE).json()["error"] is not None, "report")
+        assert httpx.get(server.url + "/readyz", timeout=DEADLINE).status_code == 200
+        assert _feed(server).content == good.content  # nothing emptied
+        assert {e.title for e in feedparser.parse(_feed(server).content).entries} == titles
+        sync_posts(tmp_path / "_posts", corpus("B", 12))
+
+        def resumed() -> bool:
+            entries = feedparser.parse(httpx.get(server.url + "/feeds/all.atom", timeout=DEADLINE).content).entries
+            return "B post 0" in {e.title for e in entries}
+
+        wait_until(resumed, "the watcher to pick the directory up again")
+        assert httpx.get(server.url + "/readyz", timeout=DEADLINE).json()["last_build_ok"] is True
+
+
+@pytest.mark.server
+@needs_mount
+def test_posts_mount_vanishing_while_serving(tmp_path: Path) -> None:
+    posts = tmp_path / "_posts"
+    (tmp_path / "syndicate.toml").write_text(SITE_CONFIG + "admin_rate = 0\n", encoding="utf-8")
+    with tmpfs(posts, "4m"):
+        sync_posts(posts, corpus("A", 12))
+        server_cm = running_server(tmp_path, token=TOKEN)
+        server = server_cm.__enter__()
+    try:
+        good = _feed(server)  # the mount is gone now: the directory is empty
+        response = _regenerate(server)
+        assert response.status_code == 500 and "no longer mounted" in response.json()["error"]
+        assert _feed(server).content == good.content
+        with tmpfs(posts, "4m"):
+            sync_posts(posts, corpus("B", 12))
+            assert _regenerate(server).status_code == 200
+            assert "B post 0" in {e.title for e in feedparser.parse(_feed(server).content).entries}
+    finally:
+        server_cm.__exit__(None, None, None)
