@@ -209,3 +209,16 @@ def test_read_body_returns_text_after_front_matter(posts_dir: Path) -> None:
     path = posts_dir / "p.md"
     path.write_bytes(post_text("title: T", "Body\r\nline\r\n").replace("\n", "\r\n").encode())
     assert read_body(path).strip().splitlines() == ["Body", "line"]
+
+
+def test_an_internal_error_costs_one_post_not_the_build(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import syndicate.posts as posts_module
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise KeyError("boom")
+
+    monkeypatch.setattr(posts_module, "find_attribution", broken)
+    result = parse(make_settings(), post_text("title: T\ndate: 2024-01-01"))
+    assert isinstance(result, Rejection) and "KeyError" in result.reason and "bug" in result.reason

@@ -7,6 +7,7 @@ later, only for posts that appear in a feed document.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -23,6 +24,8 @@ from syndicate.config import Settings
 from syndicate.content import clean_text, summarize
 from syndicate.permalinks import expand_permalink
 from syndicate.terms import split_terms
+
+log = logging.getLogger("syndicate.posts")
 
 POST_SUFFIXES = frozenset({".md", ".markdown", ".html"})
 # Front matter larger than this is not a post's metadata but an attack or an accident.
@@ -299,6 +302,9 @@ def parse_post(
         return Rejection(rel_path, str(exc))
     except RecursionError:
         return Rejection(rel_path, "the post is nested too deeply to read")
+    except Exception as exc:  # a bug of ours must cost one post, never the build
+        log.exception("unexpected error while parsing %s", rel_path)
+        return Rejection(rel_path, f"could not be processed ({type(exc).__name__}: {exc}); please report this as a bug")
 
 
 def _parse(data: bytes, rel_path: str, settings: Settings, patterns: Sequence[re.Pattern[str]], digest: str) -> Post:
