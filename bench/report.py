@@ -128,6 +128,29 @@ def _wrk_table(size: int, rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _headline(scenario: str, row: dict[str, Any]) -> str:
+    if scenario in ("cold", "warm"):
+        return f"{_fmt(row['ours_s'], ' s')} vs. Hugo {_fmt(row['hugo_s'], ' s')}: {row['ratio']:.2f}×"
+    if scenario == "latency":
+        return f"p50 {row['p50_ms']:.0f} ms, p95 {row['p95_ms']:.0f} ms"
+    if scenario == "big":
+        rss = row["max_rss_mib"]
+        return f"{_fmt(row['ours_s'], ' s')}, peak RSS {rss:.0f} MiB, {row['ratio']:.1f}× the tenth-size time"
+    return f"{row['case']}: {row['ours_rps']:,.0f} vs. {row['peer_rps']:,.0f} req/s: {row['ratio']:.2f}×"
+
+
+def _summary(results: dict[str, Any]) -> list[str]:
+    lines = ["## Summary", "", "| scenario | posts | figure | target | result |", "|---|---:|---|---|---|"]
+    for scenario in _ORDER:
+        for entry in sorted((r for r in results.values() if r["scenario"] == scenario), key=lambda r: r["size"]):
+            for row in entry["rows"]:
+                lines.append(
+                    f"| {scenario} | {entry['size']:,} | {_headline(scenario, row)} | {row['target']} | "
+                    f"{_met(row['met'])} |"
+                )
+    return [*lines, ""]
+
+
 def render() -> str:
     data = load()
     results: dict[str, Any] = data["results"]
@@ -154,6 +177,7 @@ def render() -> str:
             f"{env['hugo']}; {env['wrk']}; {env['nginx']}.",
             "",
         ]
+    lines += _summary(results)
     for scenario in _ORDER:
         entries = sorted((r for r in results.values() if r["scenario"] == scenario), key=lambda r: r["size"])
         if not entries:

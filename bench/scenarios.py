@@ -223,8 +223,9 @@ def big_build(size: int, options: Options) -> Result:
             }
         ],
         notes=[
-            "One cold run of each (after one untimed cold run of the reference size). Peak RSS is the build "
-            "process's own ru_maxrss from wait4().",
+            "One cold run of each (after one untimed cold run of the reference size). Peak RSS is ru_maxrss "
+            "from wait4() on the build: the largest single process of its tree (the main process or a parse "
+            "worker), not a sum.",
         ],
         commands=[shlex.join(build_command(workspace))],
     )
@@ -477,7 +478,8 @@ def serve_under_rebuild(size: int, options: Options) -> Result:
             "Idle run first, then the same wrk run while, every second, one post's body changes and "
             "POST /admin/regenerate?wait=0 requests a rescan of the whole corpus (parse cache on: the "
             "changed post is parsed again, every feed it is in is rebuilt and swapped in).",
-            "peer = the same server idle, same run.",
+            "peer = the same server idle, same run. Each rescan takes 1–2 s of CPU on this 2-core machine, "
+            "which wrk, the server's event loop and the build thread share.",
         ],
         commands=[shlex.join(serve_command(workspace, 0)), busy.command],
     )
