@@ -279,3 +279,17 @@ def test_names_sharing_a_slug_share_a_feed(
     builder.build()
     feeds = [f for f in builder.feeds if f.kind == "tag"]
     assert [(f.slug, f.count, f.name) for f in feeds] == [("ai", 2, "ai")]
+
+
+def test_query_feed_links_to_itself(write_post: Callable[..., Path], make_settings: Callable[..., Settings]) -> None:
+    write_post("2024-01-01-a.md", "title: A\ncategories: 新闻\ntags: x")
+    builder = Builder(make_settings())
+    builder.build()
+    doc = builder.query(categories=["新闻"], tags=["x"], limit=5, fmt="atom")
+    assert_valid(doc.body, "atom")
+    root = etree.fromstring(doc.body)
+    self_link = next(link.get("href") for link in root.findall(f"{A}link") if link.get("rel") == "self")
+    assert self_link == "https://news.example.net/feeds/all.atom?category=%E6%96%B0%E9%97%BB&tag=x&limit=5"
+    assert root.findtext(f"{A}id") == self_link
+    feed = json.loads(builder.query(categories=[], tags=["x"], limit=5, fmt="json").body)
+    assert feed["feed_url"] == "https://news.example.net/feeds/all.json?tag=x&limit=5"

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
+from urllib.parse import urlencode
 
 from syndicate import __version__
 from syndicate.attribution import compile_patterns
@@ -637,5 +638,8 @@ class Builder:
             entries=tuple(Entry(p, contents.get(p.digest)) for p in selected),
             path="all",
             current="all",
+            query=urlencode(
+                [*(("category", c) for c in sorted(categories)), *(("tag", t) for t in sorted(tags)), ("limit", limit)]
+            ),
         )
         return render_page(self.settings, page, fmt)

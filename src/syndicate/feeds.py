@@ -64,6 +64,7 @@ class Page:
     current: str  # the subscription document's path without suffix
     prev_archive: str | None = None  # next older archive page (path without suffix)
     archive: bool = False
+    query: str = ""  # for feeds computed on demand: the canonical query string of their URL, e.g. "tag=a&limit=5"
 
     @property
     def updated(self) -> datetime | None:
@@ -73,6 +74,11 @@ class Page:
 def feed_url(settings: Settings, path: str, fmt: str) -> str:
     """Absolute URL of an output document; non-ASCII slugs are percent-encoded (ids and links must be URIs)."""
     return f"{settings.feeds_url}/{quote(path, safe='/')}.{fmt}"
+
+
+def _self_url(settings: Settings, page: Page, fmt: str) -> str:
+    url = feed_url(settings, page.path, fmt)
+    return f"{url}?{page.query}" if page.query else url
 
 
 def _origin(url: str) -> str:
@@ -160,11 +166,12 @@ def _generator(settings: Settings, page: Page, fmt: str) -> FeedGenerator:
     fg = FeedGenerator()
     ext = _FeedExtension()
     fg.register_extension("syndicate", lambda: ext, _EntryExtension)
-    self_url = feed_url(settings, page.path, fmt)
+    self_url = _self_url(settings, page, fmt)
     current_url = feed_url(settings, page.current, fmt)
     media_type = FORMATS[fmt].split(";")[0]
-    # The feed's identity is its subscription URL, the same for every page of it (RFC 5005 paged feeds).
-    fg.id(feed_url(settings, page.current, "atom"))
+    # The feed's identity is its subscription URL, the same for every page of it (RFC 5005 paged feeds); a query
+    # feed is a feed of its own, identified by its URL.
+    fg.id(_self_url(settings, page, "atom") if page.query else feed_url(settings, page.current, "atom"))
     fg.title(page.title)
     fg.updated(page.updated or EMPTY_FEED_UPDATED)
     fg.link(href=self_url, rel="self", type=media_type)
@@ -259,7 +266,7 @@ def _json_head(settings: Settings, page: Page) -> dict[str, Any]:
         "version": "https://jsonfeed.org/version/1.1",
         "title": page.title,
         "home_page_url": settings.site_url + "/",
-        "feed_url": feed_url(settings, page.path, "json"),
+        "feed_url": _self_url(settings, page, "json"),
         "language": settings.language,
         "authors": [{"name": settings.author or settings.title}],
     }
