@@ -258,6 +258,12 @@ def test_wrk_during_regeneration(tmp_path: Path) -> None:
         assert rss[3] <= rss[1] * 1.10 + 16 * 1024, rss
         ready = httpx.get(server.url + "/readyz", timeout=DEADLINE).json()
         assert ready["last_build_ok"] is True, ready
+        metrics = httpx.get(server.url + "/metrics", timeout=DEADLINE).text
+        builds = re.findall(r'^syndicate_builds_total\{result="(\w+)"\} (\S+)$', metrics, re.M)
+        coalesced = re.findall(r"^syndicate_build_triggers_coalesced_total (\S+)$", metrics, re.M)
     print(
-        "\nFIGURES load:\n  " + "\n  ".join(figures) + f"\n  RSS kB after start/rounds: {rss}; etags seen {len(etags)}"
+        "\nFIGURES load:\n  "
+        + "\n  ".join(figures)
+        + f"\n  RSS kB after start/rounds: {rss}; distinct (path, ETag) pairs seen {len(etags)}"
+        + f"\n  builds {builds}, triggers coalesced {coalesced}"
     )
