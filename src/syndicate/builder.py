@@ -18,15 +18,18 @@ import fcntl
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
+from typing import TypeVar
 from urllib.parse import urlencode
 
 from syndicate import __version__
@@ -51,10 +54,13 @@ from syndicate.store import StoreError, missing_files, read_manifest, remove_tem
 from syndicate.terms import slugify
 
 log = logging.getLogger("syndicate.build")
+_A = TypeVar("_A")
+_R = TypeVar("_R")
 
 FORMATS_BUILT = ("atom", "rss", "json")
 # Below this many files to parse, a process pool costs more than it saves.
 _PARALLEL_THRESHOLD = 500
+_PARALLEL_RENDER_THRESHOLD = 100
 
 
 class BuildError(Exception):
@@ -166,6 +172,57 @@ def _parse_batch(args: tuple[Settings, list[tuple[str, str]]]) -> list[tuple[str
     settings, batch = args
     patterns = compile_patterns(settings.attribution_patterns)
     return [(rel, _parse_one(Path(p), rel, settings, patterns, None)) for p, rel in batch]
+
+
+def _render_content(settings: Settings, path: str, url: str) -> str | None:
+    """Cleaned HTML of one post's body; None when the summary must stand in."""
+    try:
+        body = read_body(settings.posts / path)
+    except (OSError, PostError):
+        return None  # gone or broken since it was parsed: the summary stands in; the next build catches up
+    if len(body) > MAX_BODY:
+        return None  # the summary stands in (the post carries a note saying so)
+    html = render_body(body, page_url=url, site_url=settings.site_url)
+    return html if len(html) <= MAX_BODY else None
+
+
+def _render_batch(args: tuple[Settings, list[tuple[str, str, str]]]) -> list[tuple[str, str | None]]:
+    """Process-pool worker: render a batch of (digest, path, url)."""
+    settings, batch = args
+    return [(digest, _render_content(settings, path, url)) for digest, path, url in batch]
+
+
+def _process_pool(workers: int) -> ProcessPoolExecutor:
+    # fork is cheapest, but only safe while this is the only thread: the server builds in a worker thread while its
+    # event loop runs, and forking a threaded process can copy a lock held by another thread into the child. Then a
+    # fork server (started once, single-threaded) forks the workers instead.
+    if threading.active_count() == 1:
+        return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["syndicate.builder"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
+def _in_parallel(function: Callable[[_A], list[_R]], batches: list[_A], done: Callable[[int], None]) -> list[_R]:
+    """Run ``function`` over ``batches`` in worker processes (serially, here, if the pool cannot be used).
+
+    A pool can fail for reasons that have nothing to do with the posts (no /dev/shm, a process limit, a main module
+    that cannot be re-imported): the build then goes on in this process rather than failing.
+    """
+    results: list[_R] = []
+    try:
+        with _process_pool(_workers()) as pool:
+            for batch in pool.map(function, batches):
+                results.extend(batch)
+                done(len(results))
+    except (BrokenProcessPool, OSError) as exc:
+        log.warning("worker processes unavailable (%s); continuing in one process", exc)
+        return [item for batch in batches for item in function(batch)]
+    return results
+
+
+def _workers() -> int:
+    return min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1), 8)
 
 
 class Builder:
@@ -356,12 +413,14 @@ class Builder:
                 continue
             to_parse.append((path, rel))
         parsed = len(to_parse)
-        if parsed >= _PARALLEL_THRESHOLD and (os.cpu_count() or 1) > 1:
+        if parsed >= _PARALLEL_THRESHOLD and _workers() > 1:
             results = self._parse_parallel(to_parse, records)
         else:
-            results = [
-                (rel, _parse_one(p, rel, self.settings, self._patterns, records.get(rel))) for p, rel in to_parse
-            ]
+            results = []
+            for n, (p, rel) in enumerate(to_parse, 1):
+                results.append((rel, _parse_one(p, rel, self.settings, self._patterns, records.get(rel))))
+                if self._progress is not None and n % 100 == 0:
+                    self._progress(n, parsed)
         for rel, cached in results:
             if cached is None:
                 deferred.add(rel)
@@ -373,18 +432,15 @@ class Builder:
     def _parse_parallel(
         self, to_parse: list[tuple[Path, str]], records: dict[str, CachedPost]
     ) -> list[tuple[str, CachedPost | None]]:
-        workers = min(os.cpu_count() or 2, 8)
+        workers = _workers()
         size = max(200, len(to_parse) // (workers * 4))
         batches = [
             (self.settings, [(str(p), rel) for p, rel in to_parse[i : i + size]]) for i in range(0, len(to_parse), size)
         ]
-        results: list[tuple[str, CachedPost | None]] = []
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for batch in pool.map(_parse_batch, batches):
-                results.extend(batch)
-                if self._progress is not None:
-                    self._progress(len(results), len(to_parse))
-        return results
+        progress = self._progress
+        return _in_parallel(
+            _parse_batch, batches, lambda n: progress(n, len(to_parse)) if progress is not None else None
+        )
 
     def _scan_some(
         self, root: Path, records: dict[str, CachedPost], changed: Iterable[Path]
@@ -578,26 +634,21 @@ class Builder:
         """Rendered, cleaned HTML for posts by digest: from the cache, else read and rendered now."""
         found = self._cache.get_content(posts) if self._cache is not None else {}
         fresh: dict[str, str] = {}
-        for digest, post in posts.items():
-            if digest in found:
-                continue
-            html = self._render_content(post)
+        todo = [(digest, post.path, post.url) for digest, post in posts.items() if digest not in found]
+        workers = _workers()
+        if len(todo) >= _PARALLEL_RENDER_THRESHOLD and workers > 1:
+            size = max(20, len(todo) // (workers * 4))
+            batches = [(self.settings, todo[i : i + size]) for i in range(0, len(todo), size)]
+            rendered = _in_parallel(_render_batch, batches, lambda n: None)
+        else:
+            rendered = [(digest, _render_content(self.settings, path, url)) for digest, path, url in todo]
+        for digest, html in rendered:
             if html is not None:
                 found[digest] = html
                 fresh[digest] = html
         if self._cache is not None:
             self._cache.put_content(fresh)
         return found
-
-    def _render_content(self, post: Post) -> str | None:
-        try:
-            body = read_body(self.settings.posts / post.path)
-        except (OSError, PostError):
-            return None  # gone or broken since it was parsed: the summary stands in; the next build catches up
-        if len(body) > MAX_BODY:
-            return None  # the summary stands in (the post carries a note saying so)
-        html = render_body(body, page_url=post.url, site_url=self.settings.site_url)
-        return html if len(html) <= MAX_BODY else None
 
     def _write(self, documents: Mapping[str, Document], written: set[str]) -> tuple[set[str], set[str]]:
         out = self.settings.out

@@ -78,7 +78,9 @@ class ParseCache:
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         try:
             db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
+            # The cache only saves work: an OS crash may lose its last commits (a damaged file is detected and
+            # rebuilt), so commits need not wait for the disk.
+            db.execute("PRAGMA synchronous=OFF")
             db.executescript(_SCHEMA)
             row = db.execute("SELECT value FROM meta WHERE key='fingerprint'").fetchone()
             if row is None or row[0] != fingerprint:
