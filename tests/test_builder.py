@@ -293,3 +293,27 @@ def test_query_feed_links_to_itself(write_post: Callable[..., Path], make_settin
     assert root.findtext(f"{A}id") == self_link
     feed = json.loads(builder.query(categories=[], tags=["x"], limit=5, fmt="json").body)
     assert feed["feed_url"] == "https://news.example.net/feeds/all.json?tag=x&limit=5"
+
+
+def test_worker_processes_give_the_same_feeds_and_a_broken_pool_falls_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import syndicate.builder as builder_module
+
+    serial = example_settings(tmp_path / "serial", cache="off")
+    Builder(serial).build()
+    monkeypatch.setattr(builder_module, "_PARALLEL_THRESHOLD", 2)
+    monkeypatch.setattr(builder_module, "_PARALLEL_RENDER_THRESHOLD", 2)
+    monkeypatch.setattr(builder_module, "_workers", lambda: 2)
+    parallel = example_settings(tmp_path / "parallel", cache="off")
+    assert Builder(parallel).build().parsed > 2
+
+    def no_pool(workers: int) -> object:
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(builder_module, "_process_pool", no_pool)
+    fallback = example_settings(tmp_path / "fallback", cache="off")
+    Builder(fallback).build()
+    for path in sorted(serial.out.rglob("*.atom")):
+        rel = path.relative_to(serial.out)
+        assert (parallel.out / rel).read_bytes() == path.read_bytes() == (fallback.out / rel).read_bytes()
