@@ -19,9 +19,10 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from syndicate.posts import Post, Rejection
 
@@ -135,19 +136,25 @@ class ParseCache:
                 db.executemany("INSERT OR REPLACE INTO posts VALUES (?,?,?,?,?,?)", rows)
                 db.executemany("DELETE FROM posts WHERE path=?", gone)
 
-    def get_content(self, digests: Iterable[str]) -> dict[str, str]:
-        wanted = list(digests)
-        found: dict[str, str] = {}
+    # Key-value tables: content (digest -> html) and documents (key -> body). Table and column names come from
+    # this module only, never from input.
+    _TABLES = {"content": ("digest", "html"), "documents": ("key", "body")}
+
+    def _get(self, table: str, keys: Iterable[str]) -> dict[str, Any]:
+        key_column, value_column = self._TABLES[table]
+        wanted = list(keys)
+        found: dict[str, Any] = {}
         with self._guard() as db:
             if db is None:
                 return found
             for i in range(0, len(wanted), 500):
                 chunk = wanted[i : i + 500]
                 marks = ",".join("?" * len(chunk))
-                found.update(db.execute(f"SELECT digest, html FROM content WHERE digest IN ({marks})", chunk))
+                query = f"SELECT {key_column}, {value_column} FROM {table} WHERE {key_column} IN ({marks})"
+                found.update(db.execute(query, chunk))
         return found
 
-    def put_content(self, items: dict[str, str]) -> None:
+    def _put(self, table: str, items: Mapping[str, object]) -> None:
         if not items:
             return
         with self._guard() as db:
@@ -155,29 +162,19 @@ class ParseCache:
                 return
             with db:
                 db.execute("BEGIN")
-                db.executemany("INSERT OR REPLACE INTO content VALUES (?,?)", items.items())
+                db.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?,?)", items.items())
+
+    def get_content(self, digests: Iterable[str]) -> dict[str, str]:
+        return self._get("content", digests)
+
+    def put_content(self, items: Mapping[str, str]) -> None:
+        self._put("content", items)
 
     def get_documents(self, keys: Iterable[str]) -> dict[str, bytes]:
-        wanted = list(keys)
-        found: dict[str, bytes] = {}
-        with self._guard() as db:
-            if db is None:
-                return found
-            for i in range(0, len(wanted), 500):
-                chunk = wanted[i : i + 500]
-                marks = ",".join("?" * len(chunk))
-                found.update(db.execute(f"SELECT key, body FROM documents WHERE key IN ({marks})", chunk))
-        return found
+        return self._get("documents", keys)
 
-    def put_documents(self, items: dict[str, bytes]) -> None:
-        if not items:
-            return
-        with self._guard() as db:
-            if db is None:
-                return
-            with db:
-                db.execute("BEGIN")
-                db.executemany("INSERT OR REPLACE INTO documents VALUES (?,?)", items.items())
+    def put_documents(self, items: Mapping[str, bytes]) -> None:
+        self._put("documents", items)
 
     def prune(self, live_content: set[str], live_documents: set[str]) -> None:
         """Forget rendered content and documents no longer used, so the cache does not grow without bound."""

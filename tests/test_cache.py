@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from syndicate.cache import CachedPost, ParseCache
+from syndicate.posts import Post, Rejection
+
+WHEN = datetime(2024, 1, 1, tzinfo=UTC)
+POST = Post(
+    path="a.md",
+    digest="d",
+    title="T",
+    slug="a",
+    date=WHEN,
+    updated=WHEN,
+    categories=("c",),
+    tags=("t",),
+    author="",
+    permalink="/a.html",
+    url="https://x.example/a.html",
+    summary="s",
+    source_name=None,
+    source_url=None,
+    published=True,
+)
+
+
+def test_round_trip_and_fingerprint_change_empties(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite3"
+    cache = ParseCache(path, "f1")
+    cache.save_posts(
+        [("a.md", CachedPost(1, 2, "d", POST)), ("b.md", CachedPost(3, 4, "e", Rejection("b.md", "bad")))], []
+    )
+    cache.put_content({"d": "<p>x</p>"})
+    cache.put_documents({"k": b"body"})
+    cache.close()
+    again = ParseCache(path, "f1")
+    loaded = again.load_posts()
+    assert loaded["a.md"].record == POST and loaded["b.md"].record == Rejection("b.md", "bad")
+    assert again.get_content(["d", "missing"]) == {"d": "<p>x</p>"}
+    assert again.get_documents(["k"]) == {"k": b"body"}
+    again.save_posts([], ["a.md"])
+    assert set(again.load_posts()) == {"b.md"}
+    again.close()
+    changed = ParseCache(path, "f2")  # other settings: nothing cached applies
+    assert changed.load_posts() == {} and changed.get_content(["d"]) == {}
+
+
+def test_a_corrupt_file_is_rebuilt_not_fatal(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite3"
+    path.write_bytes(b"this is not a database" * 100)
+    cache = ParseCache(path, "f")
+    cache.put_content({"d": "x"})
+    assert cache.get_content(["d"]) == {"d": "x"}
+
+
+def test_prune_keeps_only_live_entries(tmp_path: Path) -> None:
+    cache = ParseCache(tmp_path / "c.sqlite3", "f")
+    cache.put_content({"a": "1", "b": "2"})
+    cache.put_documents({"x": b"1", "y": b"2"})
+    cache.prune({"a"}, {"y"})
+    assert cache.get_content(["a", "b"]) == {"a": "1"} and cache.get_documents(["x", "y"]) == {"y": b"2"}
