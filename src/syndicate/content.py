@@ -14,7 +14,6 @@ import functools
 import html
 import html.entities
 import re
-from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 import nh3
@@ -136,10 +135,7 @@ def render_body(body: str, *, page_url: str, site_url: str) -> str:
     """
     rendered = _markdown().render(clean_text(body))
     sanitised = _cleaner().clean(_limit_nesting(rendered))
-    fragment = _Fragment(page_url=page_url, site_url=site_url)
-    fragment.feed(sanitised)
-    fragment.close()
-    return clean_text(fragment.serialize())
+    return clean_text(_finish(sanitised, _Links(page_url=page_url, site_url=site_url)))
 
 
 # --- URLs -----------------------------------------------------------------------------------------------------------
@@ -189,7 +185,7 @@ def _absolutise(url: str, *, page_url: str, site_scheme: str) -> str:
     return resolved if scheme in {"http", "https"} else reference
 
 
-# --- re-serialising nh3's output ------------------------------------------------------------------------------------
+# --- making nh3's output XML-safe, absolute and free of trailing site chrome ------------------------------------------
 
 # Separators a navigation line is allowed besides its links: ASCII/full-width bars, middle dots, bullets, slashes,
 # dashes, brackets and whitespace (including nbsp and the ideographic space).
@@ -202,14 +198,21 @@ _BLOCK_TAGS = frozenset(
         "h5", "h6", "hr", "li", "ol", "p", "pre", "table", "ul",
     }
 )  # fmt: skip
+# A tag as html5ever serialises it: lower-case name, each attribute as ` name="value"` with `&`, `"`, `<`, `>` and
+# nbsp escaped. Text never holds a raw "<" (it is serialised as "&lt;"), so every "<" outside a value starts a tag.
+_SERIALISED_TAG = re.compile(r'<(/?)([a-z][a-z0-9]*)((?: [^\s"\'>/=]+="[^"]*")*)>')
+_SERIALISED_ATTRIBUTE = re.compile(r' ([^\s"\'>/=]+)="([^"]*)"')
+_URL_ATTRIBUTE = re.compile(r' (?:href|src)="')
 
 
 class _Block:
-    """One top-level node of the fragment (an element, or a run of inline content) as serialised pieces."""
+    """One top-level node of the fragment (an element, or a run of inline content): where it starts, what it holds."""
 
-    def __init__(self, *, inline: bool) -> None:
+    __slots__ = ("content", "inline", "nav_links", "start")
+
+    def __init__(self, start: int, *, inline: bool) -> None:
+        self.start = start  # index of its first piece
         self.inline = inline
-        self.parts: list[str] = []
         self.nav_links = 0  # links back into the site
         self.content = False  # anything that is not navigation: text, other links, other elements
 
@@ -217,111 +220,126 @@ class _Block:
         return not self.content and not self.nav_links
 
 
-class _Fragment(HTMLParser):
-    """Re-serialise nh3's (well-formed, HTML-serialised) output as XML-compatible HTML, one top-level block at a time.
-
-    nh3 emits HTML syntax: ``<br>``, ``&nbsp;``, raw ``<`` in attribute values. XML consumers need ``<br />``,
-    numeric or literal characters and escaped attributes. Links are absolutised on the way through, and blocks
-    remember whether they are pure site navigation.
-    """
+class _Links:
+    """Resolves and classifies one page's link targets."""
 
     def __init__(self, *, page_url: str, site_url: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self._page_url = page_url
+        self.page_url = page_url
         try:
-            self._site_scheme = urlsplit(site_url).scheme.lower() or "https"
+            scheme = urlsplit(site_url).scheme.lower() or "https"
         except ValueError:
-            self._site_scheme = "https"
-        if self._site_scheme not in {"http", "https"}:
-            self._site_scheme = "https"
-        self._site_host = _host(site_url)
-        self._blocks: list[_Block] = []
-        self._depth = 0
-        self._link_depth = 0
+            scheme = "https"
+        self.site_scheme = scheme if scheme in {"http", "https"} else "https"
+        self.site_host = _host(site_url)
 
-    def _current(self, *, inline: bool) -> _Block:
-        if self._depth == 0:
-            if inline and self._blocks and self._blocks[-1].inline:
-                return self._blocks[-1]
-            self._blocks.append(_Block(inline=inline))
-        return self._blocks[-1]
+    def absolutise(self, url: str) -> str:
+        return _absolutise(url, page_url=self.page_url, site_scheme=self.site_scheme)
 
-    def _is_nav_href(self, href: str | None) -> bool:
+    def is_nav(self, href: str | None) -> bool:
         if href is None:
             return False
         reference = _normalise_reference(href)
         if not _has_scheme(reference):
             return not reference.startswith("#")  # relative, root-relative or protocol-relative: site chrome
-        return bool(self._site_host) and _host(reference) == self._site_host
+        return bool(self.site_host) and _host(reference) == self.site_host
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        block = self._current(inline=tag not in _BLOCK_TAGS)
-        rendered: list[str] = []
+
+def _finish(sanitised: str, links: _Links) -> str:
+    """Turn nh3's output into the feed fragment, in one pass over its tags.
+
+    nh3 emits well-formed HTML syntax (html5ever's serialiser); XML consumers additionally need void elements
+    self-closed (``<br />``) and no entity but XML's five (``&nbsp;`` becomes the character). Links are absolutised on
+    the way through, and top-level blocks remember whether they are pure site navigation, so trailing navigation can
+    be dropped: it is found from the serialised markup, never by parsing the document again.
+    """
+    pieces: list[str] = []
+    blocks: list[_Block] = []
+    depth = 0
+    link_depth = 0
+    last = 0
+    for match in _SERIALISED_TAG.finditer(sanitised):
+        if match.start() > last:
+            _add_text(sanitised[last : match.start()], pieces, blocks, depth=depth, in_link=link_depth > 0)
+        last = match.end()
+        closing, tag, attributes = match.groups()
+        if closing:
+            if tag in _VOID or depth == 0:
+                continue
+            depth -= 1
+            pieces.append(match.group())
+            if tag == "a" and link_depth:
+                link_depth -= 1
+            continue
+        inline = tag not in _BLOCK_TAGS
+        if depth == 0 and not (inline and blocks and blocks[-1].inline):
+            blocks.append(_Block(len(pieces), inline=inline))
+        block = blocks[-1]
         href: str | None = None
-        for name, value in attrs:
-            if value is None:
-                value = ""
-            if name in {"href", "src"}:
-                if name == "href":
-                    href = value
-                value = _absolutise(value, page_url=self._page_url, site_scheme=self._site_scheme)
-            rendered.append(f' {name}="{_escape_attribute(value)}"')
+        if attributes and _URL_ATTRIBUTE.search(attributes):
+            attributes, href = _absolutise_attributes(attributes, links)
         if tag == "a":
-            if self._link_depth == 0 and self._is_nav_href(href):
-                block.nav_links += 1
-            elif self._link_depth == 0:
-                block.content = True
-            self._link_depth += 1
-        elif tag not in _NAV_WRAPPERS and self._link_depth == 0:
+            if link_depth == 0:
+                if links.is_nav(href):
+                    block.nav_links += 1
+                else:
+                    block.content = True
+            link_depth += 1
+        elif link_depth == 0 and tag not in _NAV_WRAPPERS:
             block.content = True
         if tag in _VOID:
-            block.parts.append(f"<{tag}{''.join(rendered)} />")
-            return
-        block.parts.append(f"<{tag}{''.join(rendered)}>")
-        self._depth += 1
+            pieces.append(f"<{tag}{attributes} />")
+        else:
+            pieces.append(f"<{tag}{attributes}>")
+            depth += 1
+    if last < len(sanitised):
+        _add_text(sanitised[last:], pieces, blocks, depth=depth, in_link=link_depth > 0)
+    end = _kept_blocks(blocks)
+    kept = "".join(pieces[: blocks[end].start] if end < len(blocks) else pieces)
+    return kept.replace("&nbsp;", "\u00a0").strip()
 
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)
-        if tag not in _VOID:
-            self.handle_endtag(tag)
 
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _VOID or self._depth == 0:
-            return
-        self._depth -= 1
-        block = self._blocks[-1]
-        block.parts.append(f"</{tag}>")
-        if tag == "a" and self._link_depth:
-            self._link_depth -= 1
+def _add_text(text: str, pieces: list[str], blocks: list[_Block], *, depth: int, in_link: bool) -> None:
+    if "<" in text:
+        text = text.replace("<", "&lt;")  # never produced by html5ever; a stray one must not open a tag
+    if depth == 0 and not (blocks and blocks[-1].inline):
+        blocks.append(_Block(len(pieces), inline=True))
+    pieces.append(text)
+    if not in_link and not blocks[-1].content:
+        plain = html.unescape(text) if "&" in text else text
+        if not _NAV_SEPARATORS.issuperset(plain):
+            blocks[-1].content = True
 
-    def handle_data(self, data: str) -> None:
-        block = self._current(inline=True)
-        block.parts.append(_escape_text(data))
-        if self._link_depth == 0 and not _NAV_SEPARATORS.issuperset(data):
-            block.content = True
 
-    def serialize(self) -> str:
-        blocks = self._blocks
-        end = len(blocks)
-        # Drop trailing navigation, but never the first block with content: a post that is only a link is content.
-        while end > 0:
-            block = blocks[end - 1]
-            if block.is_blank():
-                end -= 1
-                continue
-            if block.content or not any(not b.is_blank() for b in blocks[: end - 1]):
-                break
+def _absolutise_attributes(attributes: str, links: _Links) -> tuple[str, str | None]:
+    """Attributes with href/src made absolute, and the original href (None if there is none)."""
+    rendered: list[str] = []
+    href: str | None = None
+    for name, value in _SERIALISED_ATTRIBUTE.findall(attributes):
+        if name in {"href", "src"}:
+            url = html.unescape(value)
+            if name == "href":
+                href = url
+            value = _escape_attribute(links.absolutise(url))
+        rendered.append(f' {name}="{value}"')
+    return "".join(rendered), href
+
+
+def _kept_blocks(blocks: list[_Block]) -> int:
+    """How many leading blocks to keep: trailing navigation goes, but never the first block with content."""
+    end = len(blocks)
+    while end > 0:
+        block = blocks[end - 1]
+        if block.is_blank():
             end -= 1
-        kept = "".join(part for block in blocks[:end] for part in block.parts)
-        return kept.strip()
-
-
-def _escape_text(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            continue
+        if block.content or not any(not b.is_blank() for b in blocks[: end - 1]):
+            break
+        end -= 1
+    return end
 
 
 def _escape_attribute(value: str) -> str:
-    return _escape_text(value).replace('"', "&quot;")
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
 # --- summaries ------------------------------------------------------------------------------------------------------
