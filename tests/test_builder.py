@@ -317,3 +317,25 @@ def test_worker_processes_give_the_same_feeds_and_a_broken_pool_falls_back(
     for path in sorted(serial.out.rglob("*.atom")):
         rel = path.relative_to(serial.out)
         assert (parallel.out / rel).read_bytes() == path.read_bytes() == (fallback.out / rel).read_bytes()
+
+
+def test_archive_pages_are_kept_out_of_memory_and_load_the_same_bytes(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    for day in range(1, 8):
+        write_post(f"2024-01-0{day}-p{day}.md", f"title: Post {day}\ntags: t")
+    settings = make_settings(limit=2)
+    builder = Builder(settings)
+    builder.build()
+    archive = {p: d for p, d in builder.documents.items() if p.startswith("archive/")}
+    assert archive and not any(d.loaded for d in archive.values())
+    assert all(d.loaded for p, d in builder.documents.items() if not p.startswith("archive/"))
+    reference = Builder(make_settings(limit=2, cache="off", out=tmp_path / "ref"))
+    reference.build()
+    for path, doc in archive.items():
+        assert doc.body == reference.documents[path].body == (settings.out / path).read_bytes()
+    # a cache that lost the bytes: the page is rendered again, identically
+    assert builder._cache is not None
+    builder._cache.prune(set(), set())
+    for path, doc in archive.items():
+        assert doc.body == reference.documents[path].body

@@ -33,13 +33,14 @@ def test_round_trip_and_fingerprint_change_empties(tmp_path: Path) -> None:
         [("a.md", CachedPost(1, 2, "d", POST)), ("b.md", CachedPost(3, 4, "e", Rejection("b.md", "bad")))], []
     )
     cache.put_content({"d": "<p>x</p>"})
-    cache.put_documents({"k": b"body"})
+    cache.put_documents({"k": ("dg", b"body")})
     cache.close()
     again = ParseCache(path, "f1")
     loaded = again.load_posts()
     assert loaded["a.md"].record == POST and loaded["b.md"].record == Rejection("b.md", "bad")
     assert again.get_content(["d", "missing"]) == {"d": "<p>x</p>"}
-    assert again.get_documents(["k"]) == {"k": b"body"}
+    assert again.get_documents(["k"]) == {"k": b"body"} and again.get_digests(["k"]) == {"k": "dg"}
+    assert again.get_body("k") == b"body" and again.get_body("nope") is None
     again.save_posts([], ["a.md"])
     assert set(again.load_posts()) == {"b.md"}
     again.close()
@@ -58,6 +59,6 @@ def test_a_corrupt_file_is_rebuilt_not_fatal(tmp_path: Path) -> None:
 def test_prune_keeps_only_live_entries(tmp_path: Path) -> None:
     cache = ParseCache(tmp_path / "c.sqlite3", "f")
     cache.put_content({"a": "1", "b": "2"})
-    cache.put_documents({"x": b"1", "y": b"2"})
+    cache.put_documents({"x": ("1", b"1"), "y": ("2", b"2")})
     cache.prune({"a"}, {"y"})
     assert cache.get_content(["a", "b"]) == {"a": "1"} and cache.get_documents(["x", "y"]) == {"y": b"2"}

@@ -590,16 +590,20 @@ class Builder:
             else:
                 missing.append((page, fmt, key))
         if missing and self._cache is not None:
-            stored = self._cache.get_documents(k for _, _, k in missing)
+            # Archive pages are known by digest and loaded on demand; subscription documents are held in memory.
+            digests = self._cache.get_digests(k for page, _, k in missing if page.archive)
+            bodies = self._cache.get_documents(k for page, _, k in missing if not page.archive)
             still: list[tuple[Page, str, str]] = []
             for page, fmt, key in missing:
-                body = stored.get(key)
-                if body is None:
-                    still.append((page, fmt, key))
-                else:
-                    documents[f"{page.path}.{fmt}"] = Document(
-                        f"{page.path}.{fmt}", bytes(body), FORMATS[fmt], page.updated
+                path = f"{page.path}.{fmt}"
+                if key in digests:
+                    documents[path] = Document(
+                        path, None, FORMATS[fmt], page.updated, digests[key], self._loader(page, fmt, key)
                     )
+                elif key in bodies:
+                    documents[path] = Document(path, bytes(bodies[key]), FORMATS[fmt], page.updated)
+                else:
+                    still.append((page, fmt, key))
             missing = still
 
         content_digests = {
@@ -609,7 +613,7 @@ class Builder:
             need = {e.post.digest: e.post for page, _, _ in missing if not page.archive for e in page.entries}
             contents = {} if self.settings.excerpt_only else self._contents(need)
             fragments: dict[tuple[str, str, str, bool], bytes] = {}
-            fresh: dict[str, bytes] = {}
+            fresh: dict[str, tuple[str, bytes]] = {}
             for page, fmt, key in missing:
                 full = not page.archive and not self.settings.excerpt_only
                 parts = []
@@ -622,13 +626,34 @@ class Builder:
                         part = fragments[fkey] = entry_fragment(entry.post, content, fmt)
                     parts.append(part)
                 doc = render_page(self.settings, page, fmt, parts)
+                if self._cache is not None and page.archive:
+                    # Into the cache, out of memory: the bytes come back from there when the file is written or
+                    # the page is requested.
+                    fresh[key] = (doc.digest, doc.body)
+                    doc = Document(
+                        doc.path, None, doc.media_type, doc.updated, doc.digest, self._loader(page, fmt, key)
+                    )
+                    if len(fresh) >= 500:
+                        self._cache.put_documents(fresh)
+                        fresh = {}
+                elif self._cache is not None:
+                    fresh[key] = (doc.digest, doc.body)
                 documents[doc.path] = doc
-                fresh[key] = doc.body
             if self._cache is not None:
                 self._cache.put_documents(fresh)
         opml = render_opml(self.settings, feeds)
         documents[opml.path] = opml
         return documents, keys, feeds, visible, content_digests, conflicts
+
+    def _loader(self, page: Page, fmt: str, key: str) -> Callable[[], bytes]:
+        """Bytes of a document kept out of memory: from the cache, else rendered again (deterministic: same bytes)."""
+        cache, settings = self._cache, self.settings
+
+        def load() -> bytes:
+            body = cache.get_body(key) if cache is not None else None
+            return bytes(body) if body is not None else render_page(settings, page, fmt).body
+
+        return load
 
     def _contents(self, posts: Mapping[str, Post]) -> dict[str, str]:
         """Rendered, cleaned HTML for posts by digest: from the cache, else read and rendered now."""

@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS posts (
 );
 CREATE TABLE IF NOT EXISTS content (digest TEXT PRIMARY KEY, html TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (key TEXT PRIMARY KEY, body BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS digests (key TEXT PRIMARY KEY, digest TEXT NOT NULL);
 """
 
 
@@ -85,7 +86,7 @@ class ParseCache:
             db.executescript(_SCHEMA)
             row = db.execute("SELECT value FROM meta WHERE key='fingerprint'").fetchone()
             if row is None or row[0] != fingerprint:
-                db.executescript("DELETE FROM posts; DELETE FROM content; DELETE FROM documents;")
+                db.executescript("DELETE FROM posts; DELETE FROM content; DELETE FROM documents; DELETE FROM digests;")
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (fingerprint,))
             # A corrupt page is found here rather than in the middle of a build.
             db.execute("SELECT count(*) FROM posts").fetchone()
@@ -138,7 +139,7 @@ class ParseCache:
 
     # Key-value tables: content (digest -> html) and documents (key -> body). Table and column names come from
     # this module only, never from input.
-    _TABLES = {"content": ("digest", "html"), "documents": ("key", "body")}
+    _TABLES = {"content": ("digest", "html"), "documents": ("key", "body"), "digests": ("key", "digest")}
 
     def _get(self, table: str, keys: Iterable[str]) -> dict[str, Any]:
         key_column, value_column = self._TABLES[table]
@@ -173,8 +174,17 @@ class ParseCache:
     def get_documents(self, keys: Iterable[str]) -> dict[str, bytes]:
         return self._get("documents", keys)
 
-    def put_documents(self, items: Mapping[str, bytes]) -> None:
-        self._put("documents", items)
+    def get_digests(self, keys: Iterable[str]) -> dict[str, str]:
+        """Digests of stored documents: enough to know a document without loading its bytes."""
+        return self._get("digests", keys)
+
+    def get_body(self, key: str) -> bytes | None:
+        return self._get("documents", [key]).get(key)
+
+    def put_documents(self, items: Mapping[str, tuple[str, bytes]]) -> None:
+        """Store documents as key -> (digest, body)."""
+        self._put("documents", {k: body for k, (_, body) in items.items()})
+        self._put("digests", {k: digest for k, (digest, _) in items.items()})
 
     def prune(self, live_content: set[str], live_documents: set[str]) -> None:
         """Forget rendered content and documents no longer used, so the cache does not grow without bound."""
@@ -190,6 +200,7 @@ class ParseCache:
                 db.execute("DELETE FROM live")
                 db.executemany("INSERT OR IGNORE INTO live VALUES (?)", ((k,) for k in live_documents))
                 db.execute("DELETE FROM documents WHERE key NOT IN (SELECT k FROM live)")
+                db.execute("DELETE FROM digests WHERE key NOT IN (SELECT k FROM live)")
 
     def close(self) -> None:
         with self._lock:

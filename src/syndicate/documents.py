@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -17,20 +18,62 @@ FORMATS: dict[str, str] = {
 FeedKind = Literal["all", "category", "tag"]
 
 
-@dataclass(frozen=True)
 class Document:
-    """One output file: ``path`` is relative to the output directory, POSIX separators, e.g. ``tags/ai.rss``."""
+    """One output file: ``path`` is relative to the output directory, POSIX separators, e.g. ``tags/ai.rss``.
 
-    path: str
-    body: bytes
-    media_type: str
-    # Newest entry's updated time: Last-Modified. None for documents without entries.
-    updated: datetime | None
-    digest: str = field(default="")
+    ``body`` is either held or, for documents that are rarely read (RFC 5005 archive pages of a large site), loaded
+    on each access by ``load`` (from the parse cache), so a build of 100k posts does not keep every page's bytes in
+    memory. ``digest`` identifies the bytes either way; documents are equal when path, bytes and metadata are.
+    """
 
-    def __post_init__(self) -> None:
-        if not self.digest:
-            object.__setattr__(self, "digest", hashlib.blake2b(self.body, digest_size=16).hexdigest())
+    __slots__ = ("_body", "_load", "digest", "media_type", "path", "updated")
+
+    def __init__(
+        self,
+        path: str,
+        body: bytes | None,
+        media_type: str,
+        updated: datetime | None,
+        digest: str = "",
+        load: Callable[[], bytes] | None = None,
+    ) -> None:
+        if body is None and (load is None or not digest):
+            raise ValueError("a document without its body needs a loader and a digest")
+        self.path = path
+        self._body = body
+        self._load = load
+        self.media_type = media_type
+        # Newest entry's updated time: Last-Modified. None for documents without entries.
+        self.updated = updated
+        self.digest = digest or hashlib.blake2b(body or b"", digest_size=16).hexdigest()
+
+    @property
+    def body(self) -> bytes:
+        if self._body is not None:
+            return self._body
+        assert self._load is not None
+        return self._load()
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the bytes are held in memory (False: each access loads them)."""
+        return self._body is not None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Document):
+            return NotImplemented
+        return (self.path, self.digest, self.media_type, self.updated) == (
+            other.path,
+            other.digest,
+            other.media_type,
+            other.updated,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.path, self.digest))
+
+    def __repr__(self) -> str:
+        return f"Document({self.path!r}, digest={self.digest!r})"
 
 
 @dataclass(frozen=True)
