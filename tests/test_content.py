@@ -8,8 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
+from markdown_it import MarkdownIt
 
-from syndicate.content import _summarize_windows, clean_text, render_body, summarize
+from syndicate.content import _render_markdown, _summarize_windows, clean_text, render_body, summarize
 
 SEED = Path(__file__).parents[2] / "shared" / "seed" / "2021-12-24-sample-post.md"
 SITE = "https://news.example.org/"
@@ -458,3 +459,58 @@ def test_summary_fast_paths_agree_with_the_general_path(head: str, filler: int, 
 )
 def test_summary_of_common_first_blocks(body: str, expected: str) -> None:
     assert summarize(body) == expected
+
+
+# --- render_body: the fast paths give exactly what a plain pipeline gives ---------------------------------------------
+
+
+def plain_markdown(source: str) -> str:
+    """The reference: a fresh markdown-it with the same preset, no memo, whole document parsed."""
+    return str(MarkdownIt("commonmark", {"html": True, "linkify": False}).render(source))
+
+
+_MARKDOWN_ATOMS = st.sampled_from(
+    [
+        "<div>", "</div>", "<p>", "</P>", "<DIV class=x>", "<custom-x a='1'>", "</custom>", "<a href=x>", "<script>",
+        "</script>", "<!--", "-->", "<?", "<!X", "<![CDATA[", "<pre>", "<textarea>", "\n", "\n\n", "\n \n", "\n\t\n",
+        " ", "   ", "    ", "\t", "\r", "\r\n", "\x00", "text", "[x]", "[x]: /u", "*", "# ", "- ", "> ", "```",
+        "===", "---", "<br/>", "<img src=a>", "<http://a.example/>", "[a](//h.example/x)", "<", ">", "\u3000",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(body=st.lists(_MARKDOWN_ATOMS | st.text(alphabet="<>/ \n\tadivp=\"'", max_size=6), max_size=40).map("".join))
+def test_leading_html_blocks_render_as_markdown_it_renders_them(body: str) -> None:
+    assert _render_markdown(body) == plain_markdown(body)
+
+
+def test_seed_markdown_renders_as_markdown_it_renders_it(seed_body: str) -> None:
+    assert _render_markdown(seed_body) == plain_markdown(seed_body)
+    assert _render_markdown(seed_body) == plain_markdown(seed_body)  # memoised links give the same result
+
+
+def test_long_link_is_not_memoised_but_rendered() -> None:
+    url = "https://elsewhere.example/" + "a" * 5_000
+    root = parse(render(f"Intro [long]({url}) text."))
+    assert hrefs(root) == [url]
+
+
+def test_nbsp_in_attributes_becomes_the_character() -> None:
+    out = render('<p><img src="/a.png" alt="a&nbsp;b" title="x &amp;nbsp; y"> text</p>')
+    img = parse(out).find("p/img")
+    assert img is not None
+    assert img.get("alt") == "a\u00a0b"
+    assert img.get("title") == "x &nbsp; y"
+
+
+def test_trailing_top_level_inline_nav_is_removed() -> None:
+    # An HTML block leaves links at the top level, outside any paragraph: still navigation, still dropped.
+    root = parse(render('<div>Story text.</div>\n<a href="/">Home</a> ｜ <a href="//news.example.org/w/">World</a>'))
+    assert hrefs(root) == []
+    assert "".join(root.itertext()).strip() == "Story text."
+
+
+def test_entities_in_nav_separators_still_count_as_separators() -> None:
+    root = parse(render("Story.\n\n[Home](/) &gt; [World](/world/) &nbsp;&lt;"))
+    assert hrefs(root) == []

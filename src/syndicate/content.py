@@ -18,6 +18,7 @@ from urllib.parse import urljoin, urlsplit
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.rules_block.html_block import HTML_SEQUENCES
 from markdown_it.token import Token
 
 __all__ = ["clean_text", "render_body", "summarize"]
@@ -69,11 +70,82 @@ _URL_SCHEMES = frozenset({"http", "https", "mailto"})
 _VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"})
 
 
+class _Markdown(MarkdownIt):
+    """CommonMark with raw HTML: posts are "HTML inside a Markdown file".
+
+    No linkify: bare text URLs stay text, only explicit <http://…> autolinks become links (CommonMark §6.5).
+    Link normalisation (URL parsing, IDNA, percent-encoding) is the costliest step of rendering a republished
+    article, and the site-navigation links it is spent on repeat from post to post, so short URLs are memoised.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("commonmark", {"html": True, "linkify": False})
+        self._normalised_links = functools.lru_cache(maxsize=1024)(super().normalizeLink)
+
+    def normalizeLink(self, url: str) -> str:
+        if len(url) > _MAX_MEMOISED_URL:
+            return super().normalizeLink(url)
+        return self._normalised_links(url)
+
+
+# Bounds the memo at about 1024 × 2 kB × 4 (the URL and its percent-encoded form), whatever the input.
+_MAX_MEMOISED_URL = 2_000
+
+
 @functools.lru_cache(maxsize=1)
 def _markdown() -> MarkdownIt:
-    # CommonMark with raw HTML: posts are "HTML inside a Markdown file". No linkify: bare text URLs stay text,
-    # only explicit <http://…> autolinks become links (CommonMark §6.5).
-    return MarkdownIt("commonmark", {"html": True, "linkify": False})
+    return _Markdown()
+
+
+_NEWLINES = re.compile(r"\r\n?")
+_BLANK_LINES = re.compile(r"(?:[ \t]*\n)*")
+_BLOCK_END = re.compile(r"\n[ \t]*(?:\n|\Z)")
+
+
+def _render_markdown(source: str) -> str:
+    """``_markdown().render(source)``, without parsing the HTML blocks that open the document.
+
+    A republished article is typically one long HTML block (CommonMark §4.6, kinds 6 and 7: a block-level tag or
+    a lone complete tag at up to three spaces of indent, ended by a blank line) followed by a few lines of Markdown.
+    Such a block renders verbatim and cannot affect what follows (it holds no link reference definitions), so the
+    leading ones are copied and only the rest goes through markdown-it.
+    """
+    if "\r" in source or "\0" in source:
+        # markdown-it's own normalisation (CommonMark §2.1 line endings, §2.3 NUL), applied to the copied blocks too.
+        source = _NEWLINES.sub("\n", source).replace("\0", "\ufffd")
+    pieces: list[str] = []
+    position = 0
+    while True:
+        start = _skip_blank_lines(source, position)
+        if not _opens_html_block(source, start):
+            break
+        end_match = _BLOCK_END.search(source, start)
+        end = end_match.start() + 1 if end_match is not None else len(source)
+        pieces.append(source[start:end])
+        position = end
+    pieces.append(str(_markdown().render(source[position:])))
+    return "".join(pieces)
+
+
+def _skip_blank_lines(source: str, position: int) -> int:
+    match = _BLANK_LINES.match(source, position)
+    return match.end() if match is not None else position
+
+
+def _opens_html_block(source: str, start: int) -> bool:
+    """Whether the line at ``start`` opens an HTML block that only a blank line ends (kinds 6 and 7)."""
+    indent = 0
+    while indent < 4 and source.startswith(" ", start + indent):
+        indent += 1
+    if indent > 3 or not source.startswith("<", start + indent):
+        return False  # four columns of indent (a tab counts as reaching the next stop) make it indented code
+    line_end = source.find("\n", start)
+    text = source[start + indent : line_end if line_end >= 0 else len(source)]
+    # markdown-it tries the kinds in order and the first match decides; kinds 1-5 end on a closing sequence instead.
+    for opening, closing, _interrupts in HTML_SEQUENCES:
+        if opening.search(text):
+            return closing.search("") is not None
+    return False
 
 
 @functools.lru_cache(maxsize=1)
@@ -133,7 +205,7 @@ def render_body(body: str, *, page_url: str, site_url: str) -> str:
     separators, like ``[Back](//host/category/x.html)｜[Home](//host/)`` — is dropped, as long as some content
     stays before it; a final link to another host (e.g. the original article) is kept.
     """
-    rendered = _markdown().render(clean_text(body))
+    rendered = _render_markdown(clean_text(body))
     sanitised = _cleaner().clean(_limit_nesting(rendered))
     return clean_text(_finish(sanitised, _Links(page_url=page_url, site_url=site_url)))
 
