@@ -46,9 +46,9 @@ from syndicate.posts import (
     PostError,
     Rejection,
     is_post_name,
-    iter_post_files,
     parse_post,
     read_body,
+    scan_post_files,
 )
 from syndicate.store import StoreError, missing_files, read_manifest, remove_temporaries, write_documents
 from syndicate.terms import slugify
@@ -401,17 +401,12 @@ class Builder:
         deferred: set[str] = set()
         seen: set[str] = set()
         to_parse: list[tuple[Path, str]] = []
-        for path in iter_post_files(root):
-            rel = path.relative_to(root).as_posix()
+        for path, rel, st in scan_post_files(root):
             seen.add(rel)
             known = records.get(rel)
-            try:
-                st = path.stat()
-            except OSError:
-                continue
             if known is not None and (known.size, known.mtime_ns) == (st.st_size, st.st_mtime_ns) and known.digest:
                 continue
-            to_parse.append((path, rel))
+            to_parse.append((Path(path), rel))
         parsed = len(to_parse)
         if parsed >= _PARALLEL_THRESHOLD and _workers() > 1:
             results = self._parse_parallel(to_parse, records)
@@ -558,15 +553,16 @@ class Builder:
             )
         return pages
 
-    def _page_key(self, page: Page, fmt: str) -> str:
+    def _page_keys(self, page: Page) -> dict[str, str]:
+        """A key per format hashed from everything that goes into the page; equal keys mean equal bytes."""
         h = hashlib.blake2b(digest_size=16)
         h.update(
-            f"{self._fingerprint}\0{fmt}\0{page.path}\0{page.current}\0{page.prev_archive}\0{page.archive}\0"
+            f"{self._fingerprint}\0{page.path}\0{page.current}\0{page.prev_archive}\0{page.archive}\0"
             f"{page.title}\0".encode()
         )
-        for entry in page.entries:
-            h.update(f"{entry.post.path}\0{entry.post.digest}\0".encode())
-        return h.hexdigest()
+        h.update("".join(f"{e.post.path}\0{e.post.digest}\0" for e in page.entries).encode())
+        base = h.digest()
+        return {fmt: hashlib.blake2b(base + fmt.encode(), digest_size=16).hexdigest() for fmt in FORMATS_BUILT}
 
     def _render(
         self, records: Mapping[str, CachedPost]
@@ -576,8 +572,8 @@ class Builder:
         wanted: list[tuple[Page, str, str]] = []  # (page, fmt, key)
         for feed, posts in groups:
             for page in self._pages(feed, posts):
-                for fmt in FORMATS_BUILT:
-                    wanted.append((page, fmt, self._page_key(page, fmt)))
+                for fmt, key in self._page_keys(page).items():
+                    wanted.append((page, fmt, key))
 
         documents: dict[str, Document] = {}
         keys: dict[str, str] = {}

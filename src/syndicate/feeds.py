@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from functools import cached_property
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -66,7 +67,7 @@ class Page:
     archive: bool = False
     query: str = ""  # for feeds computed on demand: the canonical query string of their URL, e.g. "tag=a&limit=5"
 
-    @property
+    @cached_property
     def updated(self) -> datetime | None:
         return max((e.post.updated for e in self.entries), default=None)
 
