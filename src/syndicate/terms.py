@@ -1,6 +1,6 @@
 """Category and tag names: how a name as written in a post becomes a slug for file names and URLs.
 
-The rule (documented in docs/terms.md):
+The rule (also in README.md, "Slugs"):
 
 1. Unicode NFKC normalisation, then lower case (``str.lower``; Chinese and other scripts are kept as they are).
 2. Runs of whitespace become one ``-``.
