@@ -11,6 +11,7 @@ import pytest
 from syndicate.documents import Document
 from syndicate.responses import (
     CachePolicy,
+    ResourceCache,
     build_resource,
     http_date,
     is_not_modified,
@@ -124,3 +125,45 @@ def test_is_not_modified(inm: bytes | None, ims: bytes | None, expected: bool) -
 
 def test_if_modified_since_needs_a_last_modified() -> None:
     assert is_not_modified(None, LAST_HEADER, ETAG, None, b"") is False
+
+
+def test_pending_encodings_are_added_later_with_the_same_bytes_and_etags() -> None:
+    full = build_resource(doc(), CachePolicy())
+    partial = build_resource(doc(), CachePolicy(), encodings=("gzip",))
+    assert set(partial.representations) == {"identity", "gzip"}
+    assert partial.pending == frozenset({"br"})
+    # A client preferring brotli gets gzip meanwhile: its own representation, with its own ETag.
+    assert partial.select(b"br, gzip").encoding == "gzip"
+    complete = partial.complete()
+    assert complete.pending == frozenset()
+    assert complete.complete() is complete
+    for encoding in ("identity", "gzip", "br"):
+        assert complete.representations[encoding].body == full.representations[encoding].body
+        assert complete.representations[encoding].etag == full.representations[encoding].etag
+        assert complete.representations[encoding].headers == full.representations[encoding].headers
+    assert partial.pending  # complete() returns a new resource; the served one is replaced, not changed
+
+
+def test_resource_cache_is_least_recently_used_and_bounded_in_bytes() -> None:
+    resources = [
+        build_resource(
+            Document(f"archive/all/{n}.atom", BODY + str(n).encode(), "application/atom+xml", None), CachePolicy()
+        )
+        for n in range(4)
+    ]
+    size = resources[0].size
+    assert size > len(BODY)  # identity plus the compressed bodies
+    cache = ResourceCache(max_bytes=size * 2 + size // 2)
+    cache.put(resources[0])
+    cache.put(resources[1])
+    assert cache.get(resources[0].path, resources[0].digest) is resources[0]  # now the most recently used
+    cache.put(resources[2])  # over the bound: the least recently used (1) goes
+    assert cache.get(resources[1].path, resources[1].digest) is None
+    assert cache.get(resources[0].path, resources[0].digest) is resources[0]
+    assert len(cache) == 2 and cache.bytes <= cache.max_bytes
+    assert cache.get(resources[0].path, "another digest") is None  # changed bytes are another entry
+    cache.put(resources[0])  # putting again does not count twice
+    assert cache.bytes == resources[0].size + resources[2].size
+    tiny = ResourceCache(max_bytes=10)
+    tiny.put(resources[3])  # larger than the whole cache: not kept
+    assert len(tiny) == 0 and tiny.bytes == 0

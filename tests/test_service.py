@@ -14,7 +14,9 @@ import pytest
 
 from syndicate.builder import Builder, BuildReport
 from syndicate.config import Settings
-from syndicate.service import FeedService
+from syndicate.documents import Document
+from syndicate.responses import build_resource
+from syndicate.service import EAGER_BROTLI_BYTES, FeedService
 
 
 def post(title: str, day: int, categories: str = "local", tags: str = "x") -> str:
@@ -210,3 +212,66 @@ def test_websub_publish_pings_for_changed_feeds(
     assert base + "categories/sports.atom" not in topics  # unchanged: no ping
     assert not any("/archive/" in t or t.endswith(".opml") for t in topics)
     assert service.metrics.websub_pings["ok"] >= 3 and service.metrics.websub_pings["error"] == 0
+
+
+def test_archive_pages_are_prepared_on_first_request_and_cached(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    for day in range(1, 6):
+        write_post(f"2024-03-0{day}-p.md", post(f"P{day}", day))
+    service = FeedService(make_settings(limit=2))
+
+    async def scenario() -> None:
+        assert (await service.build_now()).ok
+        snapshot = service.snapshot
+        assert snapshot is not None
+        archived = sorted(snapshot.archives)
+        assert archived and all(p.startswith("archive/") for p in archived)
+        assert not any(p.startswith("archive/") for p in snapshot.resources)  # nothing prepared at the swap
+        assert len(service.archive_cache) == 0
+        assert snapshot.documents == len(snapshot.resources) + len(archived)
+        assert archived[0] in snapshot and "archive/nope.atom" not in snapshot
+        path = next(p for p in archived if p.endswith(".atom"))
+        # Two clients at once: one preparation, one resource.
+        first, second = await asyncio.gather(service.resource(snapshot, path), service.resource(snapshot, path))
+        assert first is not None and first is second
+        assert first.representations["identity"].body == service.builder.documents[path].body
+        assert set(first.representations) == {"identity", "gzip", "br"} and not first.pending
+        assert len(service.archive_cache) == 1
+        assert await service.resource(snapshot, path) is first  # from the cache
+        assert await service.resource(snapshot, "archive/nope.atom") is None
+        # A rebuild that does not change the page keeps its prepared resource (keyed by path and digest).
+        assert (await service.build_now()).ok
+        assert service.snapshot is not snapshot
+        assert await service.resource(service.snapshot, path) is first
+
+    asyncio.run(scenario())
+
+
+def test_large_feeds_get_brotli_after_the_swap_with_the_same_bytes(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    # Bodies varied enough that the site-wide feed is well past the size prepared entirely before the swap.
+    for day in range(1, 9):
+        words = " ".join(f"word{day}x{n}" for n in range(1200))
+        write_post(f"2024-03-0{day}-long.md", post(f"Long {day}", day), f"<p>{words}</p>\n")
+    settings = make_settings()
+    service = FeedService(settings)
+
+    async def scenario() -> None:
+        assert (await service.build_now()).ok
+        await service.compressed()
+        snapshot = service.snapshot
+        assert snapshot is not None
+        large = snapshot.resources["all.atom"]
+        assert len(large.representations["identity"].body) > EAGER_BROTLI_BYTES
+        assert not any(r.pending for r in snapshot.resources.values())
+        # Same representations as preparing everything at once: deterministic bytes, the same strong ETags.
+        direct = build_resource(service.builder.documents["all.atom"], service.policy)
+        for encoding in ("identity", "gzip", "br"):
+            assert large.representations[encoding].body == direct.representations[encoding].body
+            assert large.representations[encoding].etag == direct.representations[encoding].etag
+
+    asyncio.run(scenario())
+    prepared = FeedService(settings).prepare(Document("all.atom", b"<feed>" + b"x" * EAGER_BROTLI_BYTES, "a/b", None))
+    assert set(prepared.representations) == {"identity", "gzip"} and prepared.pending == {"br"}

@@ -2,8 +2,9 @@
 
 ``/feeds/`` is served by :class:`FeedEndpoint`, a plain ASGI handler mounted inside Starlette: the hot path
 is a dict lookup into the current :class:`~syndicate.service.Snapshot` and sending precomputed bytes and
-headers. Paths are only ever dictionary keys; nothing under ``/feeds/`` touches the file system, so no
-request can read outside the output directory however it is encoded.
+headers (archive pages are prepared on their first request, then cached). Paths are only ever dictionary
+keys; no request path reaches the file system, so no request can read outside the output directory however
+it is encoded.
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ class FeedEndpoint:
                 return
         resource = snapshot.resources.get(path)
         if resource is None:
-            resource = self._resolve_alias(snapshot, path)
+            resource = await self.service.resource(snapshot, self._resolve_alias(snapshot, path) or path)
         if resource is None:
             self.metrics.count(404)
             await _send_text(send, 404, "No such feed. The list of feeds is at / and /feeds/index.opml.\n")
@@ -131,8 +132,8 @@ class FeedEndpoint:
             await self.service.wait_first_build(_STARTUP_WAIT)
         return self.service.snapshot
 
-    def _resolve_alias(self, snapshot: Snapshot, path: str) -> Resource | None:
-        """Raw names and case variants of category and tag slugs, e.g. ``tags/右江日报新闻.atom``."""
+    def _resolve_alias(self, snapshot: Snapshot, path: str) -> str | None:
+        """The served path for raw names and case variants of term slugs, e.g. ``tags/右江日报新闻.atom``."""
         if len(path) > _MAX_PATH or "\x00" in path or ".." in path:
             return None
         match = _TERM_PATH.fullmatch(path)
@@ -154,7 +155,7 @@ class FeedEndpoint:
             slug = info.slug if info is not None else None
         if slug is None:
             return None
-        return snapshot.resources.get(f"{match['prefix']}{group}/{slug}{match['rest']}")
+        return f"{match['prefix']}{group}/{slug}{match['rest']}"
 
     async def _send_query(
         self, scope: Scope, send: Send, snapshot: Snapshot, path: str, params: dict[str, list[str]]
@@ -170,8 +171,8 @@ class FeedEndpoint:
         match = _TERM_PATH.fullmatch(path)
         if match is not None:
             # /feeds/categories/x.atom?tag=y narrows the category feed: x is one more term to intersect.
-            resource = snapshot.resources.get(path) or self._resolve_alias(snapshot, path)
-            slug = match["name"] if resource is None else resource.path.rpartition("/")[2].rpartition(".")[0]
+            served = path if path in snapshot.resources else self._resolve_alias(snapshot, path)
+            slug = match["name"] if served is None else served.rpartition("/")[2].rpartition(".")[0]
             (categories if match["group"] == "categories" else tags).append(slug)
         limit = self.service.settings.query_limit
         raw_limit = params.get("limit", [""])[-1]

@@ -1,15 +1,21 @@
 """Pre-rendered HTTP representations of documents and the conditional-request rules that serve them.
 
-Everything that can be computed once per document is computed when a build is swapped in: the gzip and
-brotli bodies, the strong ETag of each encoding, the header lists of the 200 and the 304. The request path
-is then a few dict lookups and byte comparisons (issue 4 benchmarks the hot path against a bare app).
+Everything that can be computed once per document is computed before it is served: the gzip and brotli
+bodies, the strong ETag of each encoding, the header lists of the 200 and the 304. The request path is then
+a few dict lookups and byte comparisons (issue 4 benchmarks the hot path against a bare app).
+
+A resource may be prepared with some encodings left ``pending`` (brotli for a large feed, so a new post is
+served without waiting for it) and completed later by :meth:`Resource.complete`; until then clients that
+accept brotli get gzip. Compression levels are fixed here, so the bytes of each encoding, and with them
+the strong ETags, are the same for the same document across rebuilds and restarts.
 """
 
 from __future__ import annotations
 
 import gzip
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from urllib.parse import quote
@@ -26,6 +32,12 @@ BROTLI = "br"
 # Preference when a client accepts several codings with equal weight: brotli is smallest.
 _PREFERENCE = (BROTLI, GZIP, IDENTITY)
 _ETAG_SUFFIX = {IDENTITY: "", GZIP: "-gz", BROTLI: "-br"}
+ENCODINGS = (GZIP, BROTLI)
+# Levels chosen by measurement on 250 KB feeds (docs/benchmarks.md): gzip 6 is within 0.3% of level 9's
+# size; brotli 5 is ~11% larger than quality 9 and seven times faster, which keeps a rebuild's swap short.
+# Changing either changes the bytes behind an unchanged strong ETag: treat it as a release note.
+GZIP_LEVEL = 6
+BROTLI_QUALITY = 5
 
 # RFC 9110 §15.4.5: a 304 carries the fields a 200 would have sent among Content-Location, Date, ETag,
 # Vary, Cache-Control and Expires, and SHOULD NOT carry other representation metadata. (Date is added by
@@ -54,9 +66,34 @@ class Resource:
     last_modified: datetime | None  # whole seconds, UTC
     last_modified_header: bytes  # b"" when unknown
     representations: Mapping[str, Representation]
+    common_headers: tuple[tuple[bytes, bytes], ...] = ()  # every representation's headers but ETag and length
+    pending: frozenset[str] = frozenset()  # encodings not compressed yet; see complete()
 
     def select(self, accept_encoding: bytes) -> Representation:
-        return self.representations.get(negotiate_encoding(accept_encoding), self.representations[IDENTITY])
+        """The client's most preferred representation we have (gzip for a brotli client while brotli is pending)."""
+        representations = self.representations
+        for coding in acceptable_encodings(accept_encoding):
+            representation = representations.get(coding)
+            if representation is not None:
+                return representation
+        return representations[IDENTITY]
+
+    @property
+    def size(self) -> int:
+        """Bytes held by all representations (bounds caches of prepared resources)."""
+        return sum(len(r.body) for r in self.representations.values())
+
+    def complete(self) -> Resource:
+        """This resource with its pending encodings compressed (CPU-bound: call it off the event loop)."""
+        if not self.pending:
+            return self
+        body = self.representations[IDENTITY].body
+        representations = dict(self.representations)
+        for encoding in sorted(self.pending):
+            compressed = _compress(body, encoding)
+            if compressed is not None:
+                representations[encoding] = _representation(encoding, compressed, self.digest, self.common_headers)
+        return replace(self, representations=representations, pending=frozenset())
 
 
 @dataclass(frozen=True)
@@ -87,10 +124,13 @@ def build_resource(
     document: Document,
     policy: CachePolicy,
     *,
-    brotli_quality: int = 9,
+    encodings: Iterable[str] = ENCODINGS,
     extra_headers: Iterable[tuple[bytes, bytes]] = (),
 ) -> Resource:
-    """Prepare every representation of ``document``. Deterministic: same bytes in, same bytes and ETags out."""
+    """Prepare the representations of ``document``: identity and ``encodings`` now, the others pending.
+
+    Deterministic: same bytes in, same bytes and ETags out.
+    """
     last_modified: datetime | None = None
     last_modified_header = b""
     if document.updated is not None:
@@ -111,24 +151,12 @@ def build_resource(
         common.append((b"link", link.encode("utf-8")))
     common.extend(extra_headers)
 
-    bodies = {IDENTITY: document.body}
-    # mtime=0 keeps gzip output byte-identical across rebuilds and restarts, as a strong ETag promises.
-    gzipped = gzip.compress(document.body, compresslevel=9, mtime=0)
-    if len(gzipped) < len(document.body):
-        bodies[GZIP] = gzipped
-    brotlied = brotli.compress(document.body, quality=brotli_quality)
-    if len(brotlied) < len(document.body):
-        bodies[BROTLI] = brotlied
-
-    representations: dict[str, Representation] = {}
-    for encoding, body in bodies.items():
-        # Strong validators differ per content coding (RFC 9110 §8.8.3.3): the bytes differ.
-        etag = f'"{document.digest}{_ETAG_SUFFIX[encoding]}"'.encode("ascii")
-        headers = [*common, (b"etag", etag), (b"content-length", str(len(body)).encode("ascii"))]
-        if encoding != IDENTITY:
-            headers.append((b"content-encoding", encoding.encode("ascii")))
-        not_modified = [(name, value) for name, value in headers if name in _NOT_MODIFIED_FIELDS]
-        representations[encoding] = Representation(encoding, body, etag, headers, not_modified)
+    body = document.body  # read once: a lazily loaded document fetches its bytes on each access
+    now = set(encodings)
+    representations = {IDENTITY: _representation(IDENTITY, body, document.digest, common)}
+    for encoding in ENCODINGS:
+        if encoding in now and (compressed := _compress(body, encoding)) is not None:
+            representations[encoding] = _representation(encoding, compressed, document.digest, common)
     return Resource(
         path=document.path,
         digest=document.digest,
@@ -136,29 +164,91 @@ def build_resource(
         last_modified=last_modified,
         last_modified_header=last_modified_header,
         representations=representations,
+        common_headers=tuple(common),
+        pending=frozenset(ENCODINGS) - now,
     )
 
 
-_negotiated: dict[bytes, str] = {}
+def _compress(body: bytes, encoding: str) -> bytes | None:
+    """``body`` in ``encoding``, or None when that would not make it smaller."""
+    if encoding == GZIP:
+        # mtime=0 keeps gzip output byte-identical across rebuilds and restarts, as a strong ETag promises.
+        compressed = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
+    else:
+        compressed = brotli.compress(body, quality=BROTLI_QUALITY)
+    return compressed if len(compressed) < len(body) else None
+
+
+def _representation(encoding: str, body: bytes, digest: str, common: Iterable[tuple[bytes, bytes]]) -> Representation:
+    # Strong validators differ per content coding (RFC 9110 §8.8.3.3): the bytes differ.
+    etag = f'"{digest}{_ETAG_SUFFIX[encoding]}"'.encode("ascii")
+    headers = [*common, (b"etag", etag), (b"content-length", str(len(body)).encode("ascii"))]
+    if encoding != IDENTITY:
+        headers.append((b"content-encoding", encoding.encode("ascii")))
+    not_modified = [(name, value) for name, value in headers if name in _NOT_MODIFIED_FIELDS]
+    return Representation(encoding, body, etag, headers, not_modified)
+
+
+class ResourceCache:
+    """A least-recently-used set of prepared resources, bounded by the bytes they hold.
+
+    Keyed by path and digest, so an entry stays valid across builds for as long as the document's bytes do.
+    Not thread-safe: used from the event loop only.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._entries: OrderedDict[tuple[str, str], Resource] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, path: str, digest: str) -> Resource | None:
+        resource = self._entries.get((path, digest))
+        if resource is not None:
+            self._entries.move_to_end((path, digest))
+        return resource
+
+    def put(self, resource: Resource) -> None:
+        key = (resource.path, resource.digest)
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self.bytes -= old.size
+        if resource.size > self.max_bytes:
+            return  # larger than the whole cache: served, not kept
+        self._entries[key] = resource
+        self.bytes += resource.size
+        while self.bytes > self.max_bytes:
+            _, evicted = self._entries.popitem(last=False)
+            self.bytes -= evicted.size
+
+
+_negotiated: dict[bytes, tuple[str, ...]] = {}
 _NEGOTIATION_CACHE_SIZE = 256
 
 
 def negotiate_encoding(accept_encoding: bytes) -> str:
-    """Pick a content coding from an Accept-Encoding value (RFC 9110 §12.5.3), memoised per header value."""
-    choice = _negotiated.get(accept_encoding)
-    if choice is None:
-        choice = _parse_accept_encoding(accept_encoding)
+    """Pick a content coding from an Accept-Encoding value (RFC 9110 §12.5.3)."""
+    return acceptable_encodings(accept_encoding)[0]
+
+
+def acceptable_encodings(accept_encoding: bytes) -> tuple[str, ...]:
+    """Codings the client accepts, most preferred first, ending in identity; memoised per header value."""
+    ranking = _negotiated.get(accept_encoding)
+    if ranking is None:
+        ranking = _rank_accept_encoding(accept_encoding)
         if len(accept_encoding) > 200:
-            return choice  # real browsers and readers send short values; do not keep odd ones
+            return ranking  # real browsers and readers send short values; do not keep odd ones
         if len(_negotiated) >= _NEGOTIATION_CACHE_SIZE:
             _negotiated.clear()  # bounded: clients cannot grow it without limit
-        _negotiated[accept_encoding] = choice
-    return choice
+        _negotiated[accept_encoding] = ranking
+    return ranking
 
 
-def _parse_accept_encoding(value: bytes) -> str:
+def _rank_accept_encoding(value: bytes) -> tuple[str, ...]:
     if not value:
-        return IDENTITY
+        return (IDENTITY,)
     weights: dict[str, float] = {}
     for item in value.decode("latin-1").split(","):
         coding, _, params = item.strip().partition(";")
@@ -175,17 +265,20 @@ def _parse_accept_encoding(value: bytes) -> str:
                     weight = 0.0
         weights[coding] = weight
     star = weights.get("*")
-    best, best_weight = IDENTITY, 0.0
-    for coding in _PREFERENCE:
-        accepted: float | None = weights.get(coding)
-        if accepted is None and coding != IDENTITY:
-            accepted = star
-        if accepted is None and coding == IDENTITY:
+    accepted: list[tuple[float, int, str]] = []
+    for order, coding in enumerate(_PREFERENCE):
+        accept: float | None = weights.get(coding)
+        if accept is None and coding != IDENTITY:
+            accept = star
+        if accept is None and coding == IDENTITY:
             # identity is acceptable unless excluded explicitly or via "*;q=0" (§12.5.3).
-            accepted = 0.001 if star is None or star > 0 else 0.0
-        if accepted is not None and accepted > best_weight:
-            best, best_weight = coding, accepted
-    return best
+            accept = 0.001 if star is None or star > 0 else 0.0
+        if accept is not None and accept > 0:
+            accepted.append((-accept, order, coding))
+    ranking = tuple(coding for _, _, coding in sorted(accepted))
+    # identity last in any case: with "identity;q=0" and no coding we have, sending it beats a 406 that would
+    # leave a feed reader with nothing (§12.5.3 allows either).
+    return ranking if IDENTITY in ranking else (*ranking, IDENTITY)
 
 
 def is_not_modified(

@@ -4,9 +4,16 @@ Triggers (startup, watcher, schedule, admin) all go through :meth:`FeedService.r
 runs, further triggers merge into one pending follow-up build (a set of changed paths, or "full", which
 absorbs paths), so a burst of triggers never queues without bound.
 
-The served state is one immutable :class:`Snapshot` referenced by ``FeedService.snapshot``. A handler reads
-that reference once per request, so every response is entirely from the old build or entirely from the new.
+The served state is one :class:`Snapshot` referenced by ``FeedService.snapshot``. A handler reads that
+reference once per request, so every response is entirely from the old build or entirely from the new.
 A failed build leaves the reference alone: the last good feeds stay in service.
+
+What the swap waits for is kept small, because it is the delay between a saved post and a served feed:
+
+- feeds and OPML are prepared (identity and gzip) before the swap; brotli for large ones is added after it
+  by a background task, which replaces the resource (same bytes, one more encoding) in the served snapshot;
+- RFC 5005 archive pages, most of a large site's documents and rarely read, are prepared on first request
+  and kept in a least-recently-used cache bounded in bytes, so memory does not grow with every page.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from syndicate.documents import Document, FeedInfo
 from syndicate.metrics import BuildGauges, Metrics
 from syndicate.pages import render_index
 from syndicate.posts import Rejection
-from syndicate.responses import CachePolicy, Resource, build_resource, self_url
+from syndicate.responses import GZIP, CachePolicy, Resource, ResourceCache, build_resource, self_url
 
 log = logging.getLogger("syndicate.service")
 
@@ -36,19 +43,35 @@ log = logging.getLogger("syndicate.service")
 _MAX_PENDING_PATHS = 10_000
 _QUERY_CACHE_SIZE = 256
 _DEFERRED_RETRY = 1.0  # seconds before re-reading a post that was still being written
+# Larger documents get brotli after the swap (a 250 KB feed takes ~10 ms at quality 5; a new post changes a dozen).
+EAGER_BROTLI_BYTES = 32 * 1024
+ARCHIVE_CACHE_BYTES = 32 * 1024 * 1024  # prepared archive pages kept in memory (all encodings counted)
+_ARCHIVE_PREFIX = "archive/"
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Everything one build serves. Immutable; replaced as a whole."""
+    """Everything one build serves, replaced as a whole.
+
+    The one change made in place: a resource in ``resources`` may be replaced by the same bytes with more
+    encodings (see ``FeedService._complete_pending``).
+    """
 
     generation: int
-    resources: Mapping[str, Resource]  # Document.path -> prepared representations
+    resources: dict[str, Resource]  # Document.path -> prepared representations (feeds, OPML)
     index: Resource  # the HTML index page
     feeds: tuple[FeedInfo, ...]
     rejected: tuple[Rejection, ...]
     posts: int
     built_at: datetime
+    archives: Mapping[str, Document] = field(default_factory=dict)  # archive pages, prepared on request
+
+    def __contains__(self, path: object) -> bool:
+        return path in self.resources or path in self.archives
+
+    @property
+    def documents(self) -> int:
+        return len(self.resources) + len(self.archives)
 
 
 @dataclass(frozen=True)
@@ -113,6 +136,9 @@ class FeedService:
         self._generation = 0
         self._deferred: set[Path] = set()
         self._deferred_timer: asyncio.TimerHandle | None = None
+        self._completer: asyncio.Task[None] | None = None
+        self.archive_cache = ResourceCache(ARCHIVE_CACHE_BYTES)
+        self._archive_tasks: dict[tuple[str, str], asyncio.Task[Resource]] = {}
 
     # -- triggering --------------------------------------------------------------------------------------
 
@@ -157,6 +183,7 @@ class FeedService:
             if snapshot is not None:
                 self.snapshot = snapshot  # the swap: one reference assignment on the event loop
                 self._query_cache = {}
+                self._schedule_completion()
             self._record(outcome)
             self._first_attempt.set()
             if snapshot is not None and self.settings.hub and outcome.report is not None:
@@ -203,7 +230,11 @@ class FeedService:
     ) -> Snapshot:
         previous = self.snapshot.resources if self.snapshot is not None else {}
         resources: dict[str, Resource] = {}
+        archives: dict[str, Document] = {}
         for path, document in documents.items():
+            if path.startswith(_ARCHIVE_PREFIX):
+                archives[path] = document
+                continue
             old = previous.get(path)
             # Unchanged bytes keep their prepared (compressed) representations: incremental swaps are cheap.
             resources[path] = old if old is not None and old.digest == document.digest else self.prepare(document)
@@ -211,10 +242,14 @@ class FeedService:
             path="index.html",
             body=render_index(self.settings, feeds, posts=posts).encode("utf-8"),
             media_type="text/html; charset=utf-8",
+            # Archive pages hold older entries only, so the feeds' newest update is the site's.
             updated=max((r.last_modified for r in resources.values() if r.last_modified), default=None),
         )
         old_index = self.snapshot.index if self.snapshot is not None else None
-        index = old_index if old_index is not None and old_index.digest == index_doc.digest else self.prepare(index_doc)
+        if old_index is not None and old_index.digest == index_doc.digest:
+            index = old_index
+        else:
+            index = build_resource(index_doc, self.policy)
         self._generation += 1
         return Snapshot(
             generation=self._generation,
@@ -224,10 +259,72 @@ class FeedService:
             rejected=rejected,
             posts=posts,
             built_at=datetime.now(UTC),
+            archives=archives,
         )
 
     def prepare(self, document: Document) -> Resource:
+        """Representations made before the swap: everything for small documents, identity and gzip for large."""
+        if len(document.body) > EAGER_BROTLI_BYTES:
+            return build_resource(document, self.policy, encodings=(GZIP,))
         return build_resource(document, self.policy)
+
+    # -- after the swap ----------------------------------------------------------------------------------
+
+    def _schedule_completion(self) -> None:
+        if self._completer is None or self._completer.done():
+            self._completer = asyncio.get_running_loop().create_task(self._complete_pending())
+
+    async def _complete_pending(self) -> None:
+        """Compress the served resources' pending encodings, one at a time, in a worker thread."""
+        done: dict[tuple[str, str], Resource] = {}
+        while True:
+            snapshot = self.snapshot
+            todo = [r for r in snapshot.resources.values() if r.pending] if snapshot is not None else []
+            if not todo:
+                return
+            for resource in todo:
+                key = (resource.path, resource.digest)
+                complete = done.get(key)
+                if complete is None:
+                    complete = done[key] = await asyncio.to_thread(resource.complete)
+                # Install into whatever is served now (perhaps a newer build that kept these bytes).
+                current = self.snapshot
+                served = current.resources.get(resource.path) if current is not None else None
+                if current is not None and served is not None and served.digest == complete.digest and served.pending:
+                    current.resources[resource.path] = complete
+
+    async def compressed(self) -> None:
+        """Wait until every served feed has all its encodings (for tests and benchmarks)."""
+        while self._completer is not None and not self._completer.done():
+            await asyncio.shield(self._completer)
+
+    async def resource(self, snapshot: Snapshot, path: str) -> Resource | None:
+        """The prepared resource for ``path`` in ``snapshot``; archive pages are prepared on first request."""
+        resource = snapshot.resources.get(path)
+        if resource is not None:
+            return resource
+        document = snapshot.archives.get(path)
+        if document is None:
+            return None
+        cached = self.archive_cache.get(path, document.digest)
+        if cached is not None:
+            return cached
+        key = (path, document.digest)
+        task = self._archive_tasks.get(key)
+        if task is None:
+            # One preparation per page however many clients ask at once; shielded so a client that gives up
+            # does not cancel it for the others.
+            task = self._archive_tasks[key] = asyncio.get_running_loop().create_task(self._prepare_archive(document))
+        return await asyncio.shield(task)
+
+    async def _prepare_archive(self, document: Document) -> Resource:
+        try:
+            # The body may be loaded from the parse cache: file I/O and compression, off the event loop.
+            resource = await asyncio.to_thread(build_resource, document, self.policy)
+        finally:
+            self._archive_tasks.pop((document.path, document.digest), None)
+        self.archive_cache.put(resource)
+        return resource
 
     def _record(self, outcome: BuildOutcome) -> None:
         self.last_outcome = outcome
@@ -244,7 +341,7 @@ class FeedService:
             g.posts = report.posts
             g.feeds = report.feeds
             g.rejected = len(report.rejected)
-            g.documents = len(self.snapshot.resources) if self.snapshot is not None else 0
+            g.documents = self.snapshot.documents if self.snapshot is not None else 0
             log.debug(  # the builder logs the one INFO line per build; this adds the served state
                 "swapped in: full=%s posts=%d feeds=%d documents=%d written=%d removed=%d rejected=%d duration=%.3fs",
                 report.full,
@@ -274,7 +371,7 @@ class FeedService:
 
         def compute() -> Resource:
             document = self.builder.query(categories=key[1], tags=key[2], limit=limit, fmt=fmt)
-            return build_resource(document, self.policy, brotli_quality=5)
+            return build_resource(document, self.policy)
 
         resource = await asyncio.to_thread(compute)
         if len(self._query_cache) >= _QUERY_CACHE_SIZE:
@@ -317,7 +414,7 @@ class FeedService:
         if self._deferred_timer is not None:
             self._deferred_timer.cancel()
             self._deferred_timer = None
-        for task in (self._running, self._pinger):
+        for task in (self._running, self._pinger, self._completer, *self._archive_tasks.values()):
             if task is not None and not task.done():
                 task.cancel()
                 try:
@@ -333,7 +430,7 @@ class FeedService:
             "building": self.building,
             "posts": snapshot.posts if snapshot else 0,
             "feeds": len(snapshot.feeds) if snapshot else 0,
-            "documents": len(snapshot.resources) if snapshot else 0,
+            "documents": snapshot.documents if snapshot else 0,
             "last_build": None if outcome is None else outcome.as_dict(),
             "last_build_finished": None if self.last_build_finished is None else self.last_build_finished.isoformat(),
             "last_success": None if snapshot is None else snapshot.built_at.isoformat(),
