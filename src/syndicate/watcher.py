@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from watchfiles import Change, awatch
@@ -130,10 +132,17 @@ class PostWatcher:
             self.service.request_build(settled, reason="watcher")
 
     async def _settle(self, paths: set[Path]) -> set[Path]:
-        """Wait (bounded) until files being written stop changing, so readers see the final bytes."""
+        """Wait (bounded) until files being written stop changing, so readers see the final bytes.
+
+        A file last modified at least a pause ago has already been still that long (an editor's save, a post
+        renamed into place, which watchfiles reports after its own quiet step): it is not watched for another
+        pause, which would only add to the time until the post is served.
+        """
         pause = self.debounce_ms / 1000
         previous = {p: _signature(p) for p in paths}
         for _ in range(_SETTLE_ROUNDS):
+            if _still_for(previous.values(), pause):
+                break
             await self._sleep(pause)
             current = {p: _signature(p) for p in paths}
             if current == previous:
@@ -154,6 +163,13 @@ def _signature(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return st.st_size, st.st_mtime_ns
+
+
+def _still_for(signatures: Iterable[tuple[int, int] | None], seconds: float) -> bool:
+    """Whether every file (None: gone) was last modified at least ``seconds`` ago by the wall clock."""
+    now = time.time_ns()
+    # A modification time in the future (clock skew, touch -d) gives a negative age: such a file is watched.
+    return all(s is None or now - s[1] >= seconds * 1e9 for s in signatures)
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
