@@ -324,3 +324,30 @@ def test_lifespan_runs_watcher_and_scheduler(
         status = c.get("/admin/status", headers={"Authorization": "Bearer t"}).json()
         assert status["next_scheduled_run"] is not None
     assert app.state.service.next_scheduled is None  # stopped with the app
+
+
+def test_archive_pages_are_prepared_on_request_with_every_encoding_and_validator(client: TestClient) -> None:
+    service = client.app.state.service  # type: ignore[attr-defined]
+    archived = sorted(p for p in service.snapshot.archives if p.endswith(".rss"))
+    assert archived, "4 posts at 2 per document leave archive pages"
+    path = "/feeds/" + archived[0]
+    plain = client.get(path, headers={"Accept-Encoding": "identity"})
+    br = client.get(path, headers={"Accept-Encoding": "gzip, br"})
+    gz = client.get(path, headers={"Accept-Encoding": "gzip"})
+    assert plain.status_code == br.status_code == gz.status_code == 200
+    assert br.headers["content-encoding"] == "br" and gz.headers["content-encoding"] == "gzip"
+    assert br.content == gz.content == plain.content  # the client decodes both
+    assert feedparser.parse(plain.content).bozo == 0
+    etags = {r.headers["etag"] for r in (plain, br, gz)}
+    assert len(etags) == 3 and not any(e.startswith("W/") for e in etags)
+    again = client.get(path, headers={"Accept-Encoding": "gzip, br", "If-None-Match": br.headers["etag"]})
+    assert again.status_code == 304 and again.headers["etag"] == br.headers["etag"]
+    head = client.head(path, headers={"Accept-Encoding": "gzip"})
+    assert head.status_code == 200 and head.headers["etag"] == gz.headers["etag"] and head.content == b""
+    assert service.metrics.archive_prepared == 1  # prepared once, then served from the cache
+    # Case variants of a term's slug reach its archive pages too.
+    local = sorted(p for p in service.snapshot.archives if p.startswith("archive/categories/local/"))
+    assert local
+    variant = client.get("/feeds/" + local[0].replace("/local/", "/LOCAL/"))
+    assert variant.status_code == 200 and variant.content == client.get("/feeds/" + local[0]).content
+    assert client.get("/feeds/archive/categories/nope/1.rss").status_code == 404

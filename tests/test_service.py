@@ -239,6 +239,11 @@ def test_archive_pages_are_prepared_on_first_request_and_cached(
         assert set(first.representations) == {"identity", "gzip", "br"} and not first.pending
         assert len(service.archive_cache) == 1
         assert await service.resource(snapshot, path) is first  # from the cache
+        assert service.metrics.archive_prepared == 1
+        assert service.metrics.archive_cache_bytes == first.size
+        exposition = service.metrics.render(service.gauges)
+        assert "syndicate_archive_pages_prepared_total 1\n" in exposition
+        assert f"syndicate_archive_cache_bytes {first.size}\n" in exposition
         assert await service.resource(snapshot, "archive/nope.atom") is None
         # A rebuild that does not change the page keeps its prepared resource (keyed by path and digest).
         assert (await service.build_now()).ok

@@ -38,6 +38,8 @@ class Metrics:
     feed_not_modified: int = 0
     websub_pings: dict[str, int] = field(default_factory=lambda: {"ok": 0, "error": 0})
     admin_regenerate: dict[int, int] = field(default_factory=dict)
+    archive_prepared: int = 0  # archive pages prepared on request (not found in the cache)
+    archive_cache_bytes: int = 0
 
     def count(self, status: int) -> None:
         self.requests[status] = self.requests.get(status, 0) + 1
@@ -119,6 +121,18 @@ class Metrics:
             "counter",
             "Build triggers merged into a pending build instead of queued.",
             [("", builds.coalesced)],
+        )
+        metric(
+            "syndicate_archive_pages_prepared_total",
+            "counter",
+            "Archive pages prepared (compressed) on request because they were not in the cache.",
+            [("", self.archive_prepared)],
+        )
+        metric(
+            "syndicate_archive_cache_bytes",
+            "gauge",
+            "Bytes of prepared archive pages held in memory (all encodings).",
+            [("", self.archive_cache_bytes)],
         )
         metric(
             "syndicate_websub_pings_total",

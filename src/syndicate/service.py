@@ -324,6 +324,8 @@ class FeedService:
         finally:
             self._archive_tasks.pop((document.path, document.digest), None)
         self.archive_cache.put(resource)
+        self.metrics.archive_prepared += 1
+        self.metrics.archive_cache_bytes = self.archive_cache.bytes
         return resource
 
     def _record(self, outcome: BuildOutcome) -> None:
