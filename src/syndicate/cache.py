@@ -106,6 +106,17 @@ class ParseCache:
                     self._db.close()
                 self._db = None
 
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection | None]:
+        """One write transaction (None: the cache is off); an error rolls back and turns the cache off."""
+        with self._guard() as db:
+            if db is None:
+                yield None
+                return
+            with db:
+                db.execute("BEGIN")
+                yield db
+
     def load_posts(self) -> dict[str, CachedPost]:
         result: dict[str, CachedPost] = {}
         with self._guard() as db:
@@ -129,11 +140,8 @@ class ParseCache:
         gone = [(p,) for p in removed]
         if not rows and not gone:
             return
-        with self._guard() as db:
-            if db is None:
-                return
-            with db:
-                db.execute("BEGIN")
+        with self._transaction() as db:
+            if db is not None:
                 db.executemany("INSERT OR REPLACE INTO posts VALUES (?,?,?,?,?,?)", rows)
                 db.executemany("DELETE FROM posts WHERE path=?", gone)
 
@@ -158,11 +166,8 @@ class ParseCache:
     def _put(self, table: str, items: Mapping[str, object]) -> None:
         if not items:
             return
-        with self._guard() as db:
-            if db is None:
-                return
-            with db:
-                db.execute("BEGIN")
+        with self._transaction() as db:
+            if db is not None:
                 db.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?,?)", items.items())
 
     def get_content(self, digests: Iterable[str]) -> dict[str, str]:
@@ -188,11 +193,8 @@ class ParseCache:
 
     def prune(self, live_content: set[str], live_documents: set[str]) -> None:
         """Forget rendered content and documents no longer used, so the cache does not grow without bound."""
-        with self._guard() as db:
-            if db is None:
-                return
-            with db:
-                db.execute("BEGIN")
+        with self._transaction() as db:
+            if db is not None:
                 db.execute("CREATE TEMP TABLE IF NOT EXISTS live (k TEXT PRIMARY KEY)")
                 db.execute("DELETE FROM live")
                 db.executemany("INSERT OR IGNORE INTO live VALUES (?)", ((k,) for k in live_content))
