@@ -24,6 +24,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -137,6 +138,7 @@ class FeedService:
         self._deferred: set[Path] = set()
         self._deferred_timer: asyncio.TimerHandle | None = None
         self._completer: asyncio.Task[None] | None = None
+        self._compressors = ThreadPoolExecutor(max_workers=2, thread_name_prefix="syndicate-compress")
         self.archive_cache = ResourceCache(ARCHIVE_CACHE_BYTES)
         self._archive_tasks: dict[tuple[str, str], asyncio.Task[Resource]] = {}
 
@@ -231,13 +233,21 @@ class FeedService:
         previous = self.snapshot.resources if self.snapshot is not None else {}
         resources: dict[str, Resource] = {}
         archives: dict[str, Document] = {}
+        changed: list[Document] = []
         for path, document in documents.items():
             if path.startswith(_ARCHIVE_PREFIX):
                 archives[path] = document
                 continue
             old = previous.get(path)
             # Unchanged bytes keep their prepared (compressed) representations: incremental swaps are cheap.
-            resources[path] = old if old is not None and old.digest == document.digest else self.prepare(document)
+            if old is not None and old.digest == document.digest:
+                resources[path] = old
+            else:
+                changed.append(document)
+        # zlib releases the GIL while it compresses, so two threads shorten the swap on a multi-core machine.
+        prepared = self._compressors.map(self.prepare, changed) if len(changed) > 1 else map(self.prepare, changed)
+        for resource in prepared:
+            resources[resource.path] = resource
         index_doc = Document(
             path="index.html",
             body=render_index(self.settings, feeds, posts=posts).encode("utf-8"),
@@ -413,6 +423,7 @@ class FeedService:
             await self.wait_first_build(wait)
 
     async def stop(self) -> None:
+        self._compressors.shutdown(wait=False)
         if self._deferred_timer is not None:
             self._deferred_timer.cancel()
             self._deferred_timer = None
