@@ -171,7 +171,11 @@ def _parse_batch(args: tuple[Settings, list[tuple[str, str]]]) -> list[tuple[str
     """Process-pool worker: parse a batch of (absolute path, relative path)."""
     settings, batch = args
     patterns = compile_patterns(settings.attribution_patterns)
-    return [(rel, _parse_one(Path(p), rel, settings, patterns, None)) for p, rel in batch]
+    results = [(rel, _parse_one(Path(p), rel, settings, patterns, None)) for p, rel in batch]
+    for _, cached in results:
+        if cached is not None and isinstance(cached.record, Post) and cached.record.published:
+            cached.fragments = {fmt: entry_fragment(cached.record, None, fmt) for fmt in FORMATS_BUILT}
+    return results
 
 
 def _render_content(settings: Settings, path: str, url: str) -> str | None:
@@ -319,6 +323,8 @@ class Builder:
             for rel in removed_paths:
                 records.pop(rel, None)
             documents, keys, feeds, visible, content_digests, conflicts = self._render(records)
+            for cached in updates.values():
+                cached.fragments = None
             written = {p for p, d in documents.items() if p not in self._documents or self._documents[p] != d}
             removed: set[str] = set(self._documents) - set(documents)
             if self.write:
@@ -618,8 +624,12 @@ class Builder:
                     # Keyed by path too: two files with the same bytes (a copy, a symlink) are two entries.
                     fkey = (entry.post.path, entry.post.digest, fmt, content is not None)
                     part = fragments.get(fkey)
+                    if part is None and content is None:
+                        made = records[entry.post.path].fragments  # made by a parse worker
+                        part = made.get(fmt) if made is not None else None
                     if part is None:
-                        part = fragments[fkey] = entry_fragment(entry.post, content, fmt)
+                        part = entry_fragment(entry.post, content, fmt)
+                    fragments[fkey] = part
                     parts.append(part)
                 doc = render_page(self.settings, page, fmt, parts)
                 if self._cache is not None and page.archive:

@@ -15,6 +15,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from syndicate.documents import Document
@@ -60,6 +61,10 @@ def _write_temp(target: Path, body: bytes) -> Path:
     return Path(tmp)
 
 
+def _stage(document: Document, target: Path) -> Path:
+    return _write_temp(target, document.body)
+
+
 def write_documents(root: Path, documents: Mapping[str, Document], changed: Iterable[str]) -> set[str]:
     """Write the ``changed`` documents, remove files of earlier builds not in ``documents``; return removed paths.
 
@@ -71,12 +76,22 @@ def write_documents(root: Path, documents: Mapping[str, Document], changed: Iter
         raise StoreError(f"cannot create output directory {root}: {exc.strerror or exc}") from None
     changed = sorted(changed)
     previous = read_manifest(root)
+    targets = [(rel, _safe_target(root, rel)) for rel in changed]
     staged: list[tuple[Path, Path]] = []
     manifest_tmp: Path | None = None
     try:
-        for rel in changed:
-            target = _safe_target(root, rel)
-            staged.append((_write_temp(target, documents[rel].body), target))
+        # Creating files is most of a cold build's writing time and mostly waits on the file system, so a few
+        # threads overlap it. Every temporary file is created before any rename.
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            futures = [(pool.submit(_stage, documents[rel], target), target) for rel, target in targets]
+            failure: OSError | None = None
+            for future, target in futures:
+                try:
+                    staged.append((future.result(), target))
+                except OSError as exc:
+                    failure = failure or exc
+            if failure is not None:
+                raise failure
         manifest_tmp = _write_temp(root / MANIFEST, _manifest_bytes({p: documents[p].digest for p in documents}))
         if staged:
             # Until every rename is done the manifest must not vouch for the files about to change: a process
