@@ -265,10 +265,15 @@ def test_large_feeds_get_brotli_after_the_swap_with_the_same_bytes(
 
     async def scenario() -> None:
         assert (await service.build_now()).ok
+        first = service.snapshot
+        assert first is not None and not any(r.pending for r in first.resources.values())  # the first: all at once
+        write_post("2024-03-09-new.md", post("New", 9), "<p>" + " ".join(f"new{n}" for n in range(1500)) + "</p>\n")
+        assert (await service.build_now()).ok  # a rebuild: brotli for the changed large feeds after the swap
         await service.compressed()
         snapshot = service.snapshot
-        assert snapshot is not None
+        assert snapshot is not None and snapshot is not first
         large = snapshot.resources["all.atom"]
+        assert large.digest != first.resources["all.atom"].digest
         assert len(large.representations["identity"].body) > EAGER_BROTLI_BYTES
         assert not any(r.pending for r in snapshot.resources.values())
         # Same representations as preparing everything at once: deterministic bytes, the same strong ETags.

@@ -244,8 +244,11 @@ class FeedService:
                 resources[path] = old
             else:
                 changed.append(document)
+        # The first build prepares everything: nothing is served yet, and once ready the server should not spend
+        # its first seconds compressing in the background. Later builds defer brotli for large feeds.
+        prepare = self.prepare_all if self.snapshot is None else self.prepare
         # zlib releases the GIL while it compresses, so two threads shorten the swap on a multi-core machine.
-        prepared = self._compressors.map(self.prepare, changed) if len(changed) > 1 else map(self.prepare, changed)
+        prepared = self._compressors.map(prepare, changed) if len(changed) > 1 else map(prepare, changed)
         for resource in prepared:
             resources[resource.path] = resource
         index_doc = Document(
@@ -273,9 +276,12 @@ class FeedService:
         )
 
     def prepare(self, document: Document) -> Resource:
-        """Representations made before the swap: everything for small documents, identity and gzip for large."""
+        """Representations made before a rebuild's swap: all for small documents, identity and gzip for large."""
         if len(document.body) > EAGER_BROTLI_BYTES:
             return build_resource(document, self.policy, encodings=(GZIP,))
+        return build_resource(document, self.policy)
+
+    def prepare_all(self, document: Document) -> Resource:
         return build_resource(document, self.policy)
 
     # -- after the swap ----------------------------------------------------------------------------------
