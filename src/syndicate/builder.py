@@ -27,6 +27,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import attrgetter
 from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
@@ -328,7 +329,7 @@ class Builder:
             written = {p for p, d in documents.items() if p not in self._documents or self._documents[p] != d}
             removed: set[str] = set(self._documents) - set(documents)
             if self.write:
-                written, removed = self._write(documents, written)
+                written, removed = self._write(documents, written, full)
             # Commit the new snapshot; from here on readers see the new build.
             self._records = records
             self._documents = MappingProxyType(documents)
@@ -353,10 +354,12 @@ class Builder:
                 if full:
                     self._cache.prune(content_digests, set(keys.values()))
             notes = tuple(
-                (rel, note)
-                for rel, c in sorted(records.items())
-                if isinstance(c.record, Post)
-                for note in c.record.notes
+                sorted(
+                    (rel, note)
+                    for rel, c in records.items()
+                    if isinstance(c.record, Post) and c.record.notes
+                    for note in c.record.notes
+                )
             )
             report = BuildReport(
                 full=full,
@@ -483,7 +486,7 @@ class Builder:
                 for c in records.values()
                 if isinstance(c.record, Post) and c.record.published and (self.settings.future or c.record.date <= now)
             ),
-            key=lambda p: p.path,
+            key=attrgetter("path"),
         )
         # An entry's URL is its atom:id, RSS guid and JSON Feed id, which must be unique in a feed (RFC 4287
         # §4.1.1); two files with one permalink (a copy, a symlink, the same slug and date) would give duplicate
@@ -502,7 +505,8 @@ class Builder:
                         f"has the same URL as {owner} ({post.url}); give one of them another slug, date or permalink",
                     )
                 )
-        posts.sort(key=lambda p: (p.date, p.path), reverse=True)
+        # Timestamps compare faster than aware datetimes (which consult their offsets), and order the same.
+        posts.sort(key=lambda p: (p.date.timestamp(), p.path), reverse=True)
         return tuple(posts), conflicts
 
     def _group(self, visible: Sequence[Post]) -> tuple[list[tuple[FeedInfo, list[Post]]], tuple[FeedInfo, ...]]:
@@ -681,7 +685,7 @@ class Builder:
             self._cache.put_content(fresh)
         return found
 
-    def _write(self, documents: Mapping[str, Document], written: set[str]) -> tuple[set[str], set[str]]:
+    def _write(self, documents: Mapping[str, Document], written: set[str], full: bool) -> tuple[set[str], set[str]]:
         out = self.settings.out
         if not self._built:
             # First build of this process: compare with what an earlier run left on disk, so a restart does not
@@ -693,7 +697,10 @@ class Builder:
                     log.warning("removed %d temporary files left in %s by an interrupted build", left, out)
             except OSError as exc:
                 raise BuildError(f"cannot clean output directory {out}: {exc.strerror or exc}") from None
-        written |= missing_files(out, documents)
+        if full:
+            # Files deleted by hand come back with the next full build (a rescan; the scheduler runs one), not with
+            # every incremental one: checking thousands of files is most of a small rebuild's time.
+            written |= missing_files(out, documents)
         try:
             removed = write_documents(out, documents, written)
         except StoreError as exc:
