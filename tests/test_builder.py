@@ -339,3 +339,32 @@ def test_archive_pages_are_kept_out_of_memory_and_load_the_same_bytes(
     builder._cache.prune(set(), set())
     for path, doc in archive.items():
         assert doc.body == reference.documents[path].body
+
+
+def test_unchanged_rescans_render_nothing_but_time_and_deleted_files_count(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import syndicate.builder as builder_module
+
+    write_post("2024-01-01-now.md", "title: Now\ntags: t")
+    later = write_post("2030-01-01-later.md", "title: Later\ntags: t")
+    now = {"t": datetime(2025, 1, 1, tzinfo=UTC)}
+    settings = make_settings()
+    builder = Builder(settings, clock=lambda: now["t"])
+    builder.build()
+    renders = {"n": 0}
+    real = builder_module.render_page
+
+    def counting(*args: object, **kwargs: object) -> object:
+        renders["n"] += 1
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builder_module, "render_page", counting)
+    later.write_text(later.read_text())  # saved without changes: new mtime, same bytes
+    assert builder.build([later]).written == frozenset() and builder.build().written == frozenset()
+    assert renders["n"] == 0
+    (settings.out / "tags/t.rss").unlink()
+    assert "tags/t.rss" in builder.build().written  # a full rescan restores a file deleted by hand
+    now["t"] = datetime(2031, 1, 1, tzinfo=UTC)
+    report = builder.build()
+    assert report.posts == 2 and b"Later" in (settings.out / "all.atom").read_bytes()

@@ -268,6 +268,7 @@ class Builder:
         self._by_slug: dict[tuple[str, str], FeedInfo] = {}
         self._visible: tuple[Post, ...] = ()
         self._rejected: tuple[Rejection, ...] = ()
+        self._notes: tuple[tuple[str, str], ...] = ()
         self._built = False
 
     # -- snapshot accessors ---------------------------------------------------------------------------------------
@@ -323,6 +324,24 @@ class Builder:
                 records[rel] = cached
             for rel in removed_paths:
                 records.pop(rel, None)
+            if self._nothing_changed(records, updates, removed_paths, full):
+                # Same bytes in every file and the same posts visible: the documents cannot differ. A rescan of an
+                # unchanged site, or a watcher event for a file saved without changes, costs only the scan.
+                self._records = records
+                if self._cache is not None:
+                    self._cache.save_posts(updates.items(), removed_paths)
+                return BuildReport(
+                    full=full,
+                    posts=len(self._visible),
+                    feeds=len(self._feeds),
+                    rejected=self._rejected,
+                    written=frozenset(),
+                    removed=frozenset(),
+                    duration=time.perf_counter() - started,
+                    parsed=parsed,
+                    deferred=frozenset(deferred),
+                    notes=self._notes,
+                )
             documents, keys, feeds, visible, content_digests, conflicts = self._render(records)
             for cached in updates.values():
                 cached.fragments = None
@@ -361,6 +380,7 @@ class Builder:
                     for note in c.record.notes
                 )
             )
+            self._notes = notes
             report = BuildReport(
                 full=full,
                 posts=len(visible),
@@ -386,6 +406,27 @@ class Builder:
                 report.duration,
             )
             return report
+
+    def _nothing_changed(
+        self,
+        records: Mapping[str, CachedPost],
+        updates: Mapping[str, CachedPost],
+        removed_paths: set[str],
+        full: bool,
+    ) -> bool:
+        if not self._built or removed_paths:
+            return False
+        for rel, cached in updates.items():
+            old = self._records.get(rel)
+            if old is None or old.digest != cached.digest:
+                return False
+        if not full:
+            return True
+        # A full build also restores output files deleted by hand, and time alone can publish a post (a future date
+        # that has come): it checks both.
+        if self.write and missing_files(self.settings.out, self._documents):
+            return False
+        return self._visible_posts(records)[0] == self._visible
 
     def _check_root(self, root: Path) -> None:
         try:
