@@ -16,7 +16,7 @@ from syndicate.builder import Builder, BuildReport
 from syndicate.config import Settings
 from syndicate.documents import Document
 from syndicate.responses import build_resource
-from syndicate.service import EAGER_BROTLI_BYTES, FeedService
+from syndicate.service import EAGER_BROTLI_BYTES, BuildOutcome, FeedService
 
 
 def post(title: str, day: int, categories: str = "local", tags: str = "x") -> str:
@@ -39,16 +39,28 @@ class GatedBuilder(Builder):
         return super().build(changed)
 
 
-def test_triggers_during_a_build_coalesce_into_one_follow_up(
-    write_post: Callable[..., Path], posts_dir: Path, make_settings: Callable[..., Settings]
-) -> None:
+@pytest.fixture
+def gated(write_post: Callable[..., Path], make_settings: Callable[..., Settings]) -> tuple[GatedBuilder, FeedService]:
+    """A service over a GatedBuilder and one post."""
     write_post("2024-03-01-a.md", post("A", 1))
     builder = GatedBuilder(make_settings())
-    service = FeedService(builder.settings, builder)
+    return builder, FeedService(builder.settings, builder)
+
+
+async def start_held_build(builder: GatedBuilder, service: FeedService) -> asyncio.Future[BuildOutcome]:
+    """Request a full build and wait until it is running (and held at the gate)."""
+    first = service.request_build(None)
+    assert await asyncio.to_thread(builder.entered.wait, 30)
+    return first
+
+
+def test_triggers_during_a_build_coalesce_into_one_follow_up(
+    gated: tuple[GatedBuilder, FeedService], posts_dir: Path
+) -> None:
+    builder, service = gated
 
     async def scenario() -> None:
-        first = service.request_build(None)
-        assert await asyncio.to_thread(builder.entered.wait, 30)
+        first = await start_held_build(builder, service)
         later = [service.request_build([posts_dir / f"2024-03-0{i}-x.md"]) for i in range(2, 7)]
         later.append(service.request_build(None))  # a full rescan absorbs the pending paths
         builder.gate.set()
@@ -61,15 +73,12 @@ def test_triggers_during_a_build_coalesce_into_one_follow_up(
 
 
 def test_pending_paths_stay_incremental(
-    write_post: Callable[..., Path], posts_dir: Path, make_settings: Callable[..., Settings]
+    gated: tuple[GatedBuilder, FeedService], write_post: Callable[..., Path], posts_dir: Path
 ) -> None:
-    write_post("2024-03-01-a.md", post("A", 1))
-    builder = GatedBuilder(make_settings())
-    service = FeedService(builder.settings, builder)
+    builder, service = gated
 
     async def scenario() -> None:
-        first = service.request_build(None)
-        assert await asyncio.to_thread(builder.entered.wait, 30)
+        first = await start_held_build(builder, service)
         b = write_post("2024-03-02-b.md", post("B", 2))
         c = write_post("2024-03-03-c.md", post("C", 3))
         follow = [service.request_build([b]), service.request_build([c]), service.request_build([b])]
