@@ -9,7 +9,8 @@ import pytest
 from conftest import SEED, post_text
 from syndicate.attribution import compile_patterns
 from syndicate.config import Settings
-from syndicate.posts import Post, Rejection, iter_post_files, parse_date, parse_post, read_body
+from syndicate.posts import Post, Rejection, parse_date, parse_post, read_body
+from syndicate.scan import iter_post_files
 
 CST = timezone(timedelta(hours=8))
 

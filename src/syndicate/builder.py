@@ -46,11 +46,10 @@ from syndicate.posts import (
     Post,
     PostError,
     Rejection,
-    is_post_name,
     parse_post,
     read_body,
-    scan_post_files,
 )
+from syndicate.scan import is_post_name, scan_post_files
 from syndicate.store import StoreError, missing_files, read_manifest, remove_temporaries, write_documents
 from syndicate.terms import slugify
 

@@ -1,4 +1,4 @@
-"""Posts: finding post files, reading them and parsing Jekyll front matter into ``Post`` values.
+"""Posts: reading post files and parsing Jekyll front matter into ``Post`` values.
 
 A file that cannot be used becomes a ``Rejection`` naming the file and saying what is wrong and how to fix it; it
 never stops the other posts. Only metadata (and a short summary) is kept per post: bodies are re-read and rendered
@@ -8,10 +8,8 @@ later, only for posts that appear in a feed document.
 from __future__ import annotations
 
 import logging
-import os
 import re
-import stat
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
@@ -28,7 +26,6 @@ from syndicate.terms import split_terms
 
 log = logging.getLogger("syndicate.posts")
 
-POST_SUFFIXES = frozenset({".md", ".markdown", ".html"})
 # Front matter larger than this is not a post's metadata but an attack or an accident.
 MAX_FRONT_MATTER = 64 * 1024
 MAX_TITLE = 1000
@@ -117,61 +114,6 @@ class Post:
 
 class PostError(Exception):
     """Raised inside parsing with the sentence that becomes a Rejection's reason."""
-
-
-def iter_post_files(root: Path) -> Iterator[Path]:
-    """Every post file under ``root``, recursively, in sorted order (see ``scan_post_files``)."""
-    return (Path(path) for path, _, _ in scan_post_files(root))
-
-
-def scan_post_files(root: Path) -> Iterator[tuple[str, str, os.stat_result]]:
-    """Every post file under ``root`` as (path, path relative to root with '/', stat), files before subdirectories.
-
-    Hidden files and directories (``.git``, ``.foo.md.swp``), editor backups (``~``, ``#…#``) and files with other
-    suffixes are skipped. Symbolic links to directories are not followed (no loops, no escape); a symbolic link to a
-    file is used only when its target lies inside ``root``. One ``stat`` per file: a warm start of a large site
-    checks every file for changes, and this is most of its time.
-    """
-    real_root = os.path.realpath(root)
-
-    def walk(directory: str, prefix: str) -> Iterator[tuple[str, str, os.stat_result]]:
-        try:
-            with os.scandir(directory) as it:
-                entries = sorted(it, key=lambda e: e.name)
-        except OSError:
-            return
-        subdirectories = []
-        for entry in entries:
-            name = entry.name
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    if not name.startswith((".", "_site")):
-                        subdirectories.append(entry)
-                    continue
-                if not is_post_name(name):
-                    continue
-                st = entry.stat(follow_symlinks=False)
-                if stat.S_ISLNK(st.st_mode):
-                    target = os.path.realpath(entry.path)
-                    if os.path.commonpath([real_root, target]) != real_root or not os.path.isfile(target):
-                        continue
-                    st = os.stat(target)
-                elif not stat.S_ISREG(st.st_mode):
-                    continue
-            except OSError:
-                continue  # vanished while listing
-            yield entry.path, prefix + name, st
-        for entry in subdirectories:
-            yield from walk(entry.path, prefix + entry.name + "/")
-
-    return walk(os.fspath(root), "")
-
-
-def is_post_name(name: str) -> bool:
-    """Whether a file name is a post's (not hidden, not an editor's temporary file, a post suffix)."""
-    if name.startswith((".", "#", "~")) or name.endswith(("~", "#")):
-        return False
-    return os.path.splitext(name)[1].lower() in POST_SUFFIXES
 
 
 def decode_text(data: bytes) -> tuple[str, str | None]:

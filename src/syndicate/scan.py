@@ -1,0 +1,68 @@
+"""Finding post files: the walk of the posts directory that every build, and a warm start's check, begins with.
+
+Kept apart from parsing so that checking whether anything changed imports nothing heavier than ``os``.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+POST_SUFFIXES = frozenset({".md", ".markdown", ".html"})
+
+
+def iter_post_files(root: Path) -> Iterator[Path]:
+    """Every post file under ``root``, recursively, in sorted order (see ``scan_post_files``)."""
+    return (Path(path) for path, _, _ in scan_post_files(root))
+
+
+def scan_post_files(root: Path) -> Iterator[tuple[str, str, os.stat_result]]:
+    """Every post file under ``root`` as (path, path relative to root with '/', stat), files before subdirectories.
+
+    Hidden files and directories (``.git``, ``.foo.md.swp``), editor backups (``~``, ``#…#``) and files with other
+    suffixes are skipped. Symbolic links to directories are not followed (no loops, no escape); a symbolic link to a
+    file is used only when its target lies inside ``root``. One ``stat`` per file: a warm start of a large site
+    checks every file for changes, and this is most of its time.
+    """
+    real_root = os.path.realpath(root)
+
+    def walk(directory: str, prefix: str) -> Iterator[tuple[str, str, os.stat_result]]:
+        try:
+            with os.scandir(directory) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            return
+        subdirectories = []
+        for entry in entries:
+            name = entry.name
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if not name.startswith((".", "_site")):
+                        subdirectories.append(entry)
+                    continue
+                if not is_post_name(name):
+                    continue
+                st = entry.stat(follow_symlinks=False)
+                if stat.S_ISLNK(st.st_mode):
+                    target = os.path.realpath(entry.path)
+                    if os.path.commonpath([real_root, target]) != real_root or not os.path.isfile(target):
+                        continue
+                    st = os.stat(target)
+                elif not stat.S_ISREG(st.st_mode):
+                    continue
+            except OSError:
+                continue  # vanished while listing
+            yield entry.path, prefix + name, st
+        for entry in subdirectories:
+            yield from walk(entry.path, prefix + entry.name + "/")
+
+    return walk(os.fspath(root), "")
+
+
+def is_post_name(name: str) -> bool:
+    """Whether a file name is a post's (not hidden, not an editor's temporary file, a post suffix)."""
+    if name.startswith((".", "#", "~")) or name.endswith(("~", "#")):
+        return False
+    return os.path.splitext(name)[1].lower() in POST_SUFFIXES
