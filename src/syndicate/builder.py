@@ -16,7 +16,6 @@ from __future__ import annotations
 import errno
 import fcntl
 import hashlib
-import json
 import logging
 import multiprocessing
 import os
@@ -33,13 +32,13 @@ from types import MappingProxyType
 from typing import TypeVar
 from urllib.parse import urlencode
 
-from syndicate import __version__
 from syndicate.attribution import compile_patterns
 from syndicate.cache import CachedPost, ParseCache
-from syndicate.config import ConfigError, Settings
+from syndicate.config import ConfigError, Settings, settings_fingerprint
 from syndicate.content import render_body
 from syndicate.documents import FORMATS, Document, FeedInfo, FeedKind
 from syndicate.feeds import Entry, Page, entry_fragment, feed_title, paginate, render_page
+from syndicate.lastbuild import RECORD_KEY, LastBuild, ScanSignature, manifest_digest
 from syndicate.opml import render_opml
 from syndicate.posts import (
     MAX_BODY,
@@ -79,31 +78,6 @@ class BuildReport:
     parsed: int = 0  # files read and parsed in this build (the rest came from the cache)
     deferred: frozenset[str] = field(default_factory=frozenset)  # files still being written; build again later
     notes: tuple[tuple[str, str], ...] = ()  # (path, note) for posts published with a remark
-
-
-def settings_fingerprint(settings: Settings) -> str:
-    """Hash of every setting that shapes parsed posts or rendered documents (not host, port, …)."""
-    shaping = {
-        k: getattr(settings, k)
-        for k in (
-            "title",
-            "description",
-            "url",
-            "feed_url",
-            "author",
-            "language",
-            "timezone",
-            "permalink",
-            "limit",
-            "excerpt_only",
-            "ttl",
-            "attribution_patterns",
-            "hub",
-        )
-    }
-    shaping["display_names"] = sorted(settings.display_names.items())
-    shaping["version"] = __version__
-    return hashlib.blake2b(json.dumps(shaping, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()
 
 
 def _is_being_written(fd: int) -> bool:
@@ -260,6 +234,7 @@ class Builder:
         self._records: dict[str, CachedPost] = {}
         self._loaded_cache = False
         self._root_device: int | None = None
+        self._scan_signature = ""  # of the last full scan, for the last-build record
         # The snapshot: replaced as a whole at the end of a successful build.
         self._documents: Mapping[str, Document] = MappingProxyType({})
         self._doc_keys: dict[str, str] = {}
@@ -380,6 +355,8 @@ class Builder:
                 )
             )
             self._notes = notes
+            if full and self.write and self._cache is not None and not deferred:
+                self._record_last_build(records, len(feeds), len(documents), rejected, notes, len(visible))
             report = BuildReport(
                 full=full,
                 posts=len(visible),
@@ -405,6 +382,40 @@ class Builder:
                 report.duration,
             )
             return report
+
+    def _record_last_build(
+        self,
+        records: Mapping[str, CachedPost],
+        feeds: int,
+        documents: int,
+        rejected: Sequence[Rejection],
+        notes: Sequence[tuple[str, str]],
+        posts: int,
+    ) -> None:
+        """Record this full build for ``lastbuild.unchanged``: a later one-shot build of the same files stops early."""
+        assert self._cache is not None
+        due = None
+        if not self.settings.future:
+            now = self._clock()
+            waiting = [
+                c.record.date.timestamp()
+                for c in records.values()
+                if isinstance(c.record, Post) and c.record.published and c.record.date > now
+            ]
+            due = min(waiting, default=None)
+        record = LastBuild(
+            scan=self._scan_signature,
+            out=str(self.settings.out.resolve()),
+            future=self.settings.future,
+            manifest=manifest_digest(read_manifest(self.settings.out)),
+            due=due,
+            posts=posts,
+            feeds=feeds,
+            documents=documents,
+            rejected=tuple((r.path, r.reason) for r in rejected),
+            notes=tuple(notes),
+        )
+        self._cache.put_meta(RECORD_KEY, record.to_json())
 
     def _nothing_changed(
         self,
@@ -450,8 +461,10 @@ class Builder:
         deferred: set[str] = set()
         seen: set[str] = set()
         to_parse: list[tuple[Path, str]] = []
+        signature = ScanSignature()
         for path, rel, st in scan_post_files(root):
             seen.add(rel)
+            signature.add(rel, st)
             known = records.get(rel)
             if known is not None and (known.size, known.mtime_ns) == (st.st_size, st.st_mtime_ns) and known.digest:
                 continue
@@ -471,6 +484,7 @@ class Builder:
             else:
                 updates[rel] = cached
         removed = set(records) - seen
+        self._scan_signature = signature.hexdigest()
         return updates, removed, deferred, parsed
 
     def _parse_parallel(

@@ -211,6 +211,12 @@ class ParseCache:
                 db.execute("DELETE FROM documents WHERE key NOT IN (SELECT k FROM live)")
                 db.execute("DELETE FROM digests WHERE key NOT IN (SELECT k FROM live)")
 
+    def put_meta(self, key: str, value: str) -> None:
+        """A named value beside the tables (e.g. the last build's record, see ``lastbuild``)."""
+        with self._transaction() as db:
+            if db is not None:
+                db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
     def close(self) -> None:
         with self._lock:
             if self._db is not None:

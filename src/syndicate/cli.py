@@ -83,11 +83,20 @@ def _progress(done: int, total: int) -> None:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from syndicate.builder import Builder, BuildError
-
     extra = {"cache": "off"} if args.no_cache else {}
     settings = settings_from_args(args, **extra)
     started = time.perf_counter()
+    # A warm start of an unchanged site: the last build's record answers after one scan, before the parser and the
+    # feed writer are even imported (see lastbuild.py).
+    from syndicate.lastbuild import unchanged
+
+    last = unchanged(settings, time.time())
+    if last is not None:
+        _print_report(args, settings, started, last.rejected, last.notes, (), last.posts, last.feeds, last.documents)
+        return 2 if args.strict and last.rejected else 0
+
+    from syndicate.builder import Builder, BuildError
+
     show_progress = sys.stderr.isatty() and not args.quiet
     builder = Builder(settings, progress=_progress if show_progress else None)
     try:
@@ -98,22 +107,49 @@ def cmd_build(args: argparse.Namespace) -> int:
     finally:
         if show_progress:
             sys.stderr.write("\r" + " " * 60 + "\r")
-    for rejection in report.rejected:
-        print(f"rejected: {rejection.path}: {rejection.reason}", file=sys.stderr)
-    for path, note in report.notes:
+    _print_report(
+        args,
+        settings,
+        started,
+        [(r.path, r.reason) for r in report.rejected],
+        report.notes,
+        sorted(report.deferred),
+        report.posts,
+        report.feeds,
+        len(builder.documents),
+        len(report.written),
+        len(report.removed),
+    )
+    if args.strict and report.rejected:
+        return 2
+    return 0
+
+
+def _print_report(
+    args: argparse.Namespace,
+    settings: Settings,
+    started: float,
+    rejected: Sequence[tuple[str, str]],
+    notes: Sequence[tuple[str, str]],
+    deferred: Sequence[str],
+    posts: int,
+    feeds: int,
+    documents: int,
+    written: int = 0,
+    removed: int = 0,
+) -> None:
+    for path, reason in rejected:
+        print(f"rejected: {path}: {reason}", file=sys.stderr)
+    for path, note in notes:
         print(f"note: {path}: {note}", file=sys.stderr)
-    for path in sorted(report.deferred):
+    for path in deferred:
         print(f"skipped: {path}: the file is being written; run again when it is complete", file=sys.stderr)
     if not args.quiet:
         elapsed = time.perf_counter() - started
         print(
-            f"{report.posts} posts published, {len(report.rejected)} rejected, {report.feeds} feeds "
-            f"({len(builder.documents)} documents, {len(report.written)} written, {len(report.removed)} removed) "
-            f"in {settings.out} — {elapsed:.2f}s"
+            f"{posts} posts published, {len(rejected)} rejected, {feeds} feeds "
+            f"({documents} documents, {written} written, {removed} removed) in {settings.out} — {elapsed:.2f}s"
         )
-    if args.strict and report.rejected:
-        return 2
-    return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:

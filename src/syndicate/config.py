@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import tomllib
 import zoneinfo
@@ -15,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from syndicate import __version__
 
 
 class ConfigError(Exception):
@@ -226,3 +229,28 @@ def load_settings(
         if v and not v.startswith(("http://", "https://")):
             raise ConfigError(f"setting '{name}': expected an http(s) URL, got {v!r}")
     return Settings(**values)
+
+
+def settings_fingerprint(settings: Settings) -> str:
+    """Hash of every setting that shapes parsed posts or rendered documents (not host, port, …)."""
+    shaping = {
+        k: getattr(settings, k)
+        for k in (
+            "title",
+            "description",
+            "url",
+            "feed_url",
+            "author",
+            "language",
+            "timezone",
+            "permalink",
+            "limit",
+            "excerpt_only",
+            "ttl",
+            "attribution_patterns",
+            "hub",
+        )
+    }
+    shaping["display_names"] = sorted(settings.display_names.items())
+    shaping["version"] = __version__
+    return hashlib.blake2b(json.dumps(shaping, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()

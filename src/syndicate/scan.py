@@ -65,4 +65,6 @@ def is_post_name(name: str) -> bool:
     """Whether a file name is a post's (not hidden, not an editor's temporary file, a post suffix)."""
     if name.startswith((".", "#", "~")) or name.endswith(("~", "#")):
         return False
-    return os.path.splitext(name)[1].lower() in POST_SUFFIXES
+    # os.path.splitext's suffix, without its generality: this runs once per file of every scan.
+    dot = name.rfind(".")
+    return dot > 0 and name[dot:].lower() in POST_SUFFIXES
