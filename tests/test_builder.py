@@ -368,3 +368,35 @@ def test_unchanged_rescans_render_nothing_but_time_and_deleted_files_count(
     now["t"] = datetime(2031, 1, 1, tzinfo=UTC)
     report = builder.build()
     assert report.posts == 2 and b"Later" in (settings.out / "all.atom").read_bytes()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_incremental_builds_equal_a_fresh_build(
+    seed: int, write_post: Callable[..., Path], posts_dir: Path, make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    """Edits, additions and removals through partial builds (which take unchanged archive pages over from the
+    previous build) give the same documents as one fresh build of the final directory."""
+    import random
+
+    rng = random.Random(seed)
+    terms = ["a", "b", "c", "中文"]
+    settings = make_settings(limit=2)
+    builder = Builder(settings)
+    for day in range(1, 13):
+        write_post(f"2024-01-{day:02d}-p{day}.md", f"title: P{day}\ntags: [{rng.choice(terms)}, {rng.choice(terms)}]")
+    builder.build()
+    for step in range(12):
+        day = rng.randint(1, 20)
+        path = posts_dir / f"2024-01-{day:02d}-p{day}.md"
+        action = rng.choice(["edit", "edit", "remove"]) if path.exists() else "add"
+        if action == "remove":
+            path.unlink()
+        else:
+            write_post(path.name, f"title: P{day} v{step}\ntags: [{rng.choice(terms)}]")
+        builder.build([path])
+        fresh = Builder(make_settings(limit=2, out=tmp_path / f"fresh{step}", cache="off"), write=False)
+        fresh.build()
+        assert set(builder.documents) == set(fresh.documents)
+        for name, doc in fresh.documents.items():
+            assert builder.documents[name].body == doc.body, (step, action, name)
+            assert (settings.out / name).read_bytes() == doc.body, (step, action, name)

@@ -203,6 +203,15 @@ def _workers() -> int:
     return min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1), 8)
 
 
+@dataclass(frozen=True)
+class _Archived:
+    """An archive page as last rendered: its posts, the page and its document keys."""
+
+    posts: tuple[Post, ...]
+    page: Page
+    keys: dict[str, str]
+
+
 class Builder:
     """Builds feeds from ``settings.posts`` into memory and (when ``write``) into ``settings.out``.
 
@@ -235,6 +244,7 @@ class Builder:
         self._loaded_cache = False
         self._root_device: int | None = None
         self._scan_signature = ""  # of the last full scan, for the last-build record
+        self._archived: dict[str, _Archived] = {}  # archive pages of the last render, by path (see _pages)
         # The snapshot: replaced as a whole at the end of a successful build.
         self._documents: Mapping[str, Document] = MappingProxyType({})
         self._doc_keys: dict[str, str] = {}
@@ -587,34 +597,45 @@ class Builder:
             groups.append((FeedInfo(kind, name, slug, len(posts), display), posts))
         return groups, tuple(g[0] for g in groups)
 
-    def _pages(self, feed: FeedInfo, posts: Sequence[Post]) -> list[Page]:
+    def _pages(
+        self, feed: FeedInfo, posts: Sequence[Post], memo: dict[str, _Archived]
+    ) -> list[tuple[Page, dict[str, str]]]:
+        """The feed's pages with their keys. A full archive page whose posts are the same objects as in the previous
+        build is taken over with its keys, so a small change costs the subscription pages, not every archive page."""
         limit = self.settings.limit
         title = feed_title(self.settings, feed)
         base = feed.path("x")[:-2]
         current, archives = paginate(feed, posts, limit)
         archive_base = f"archive/{base}"
-        pages = [
-            Page(
-                feed=feed,
-                title=title,
-                entries=tuple(Entry(p, None) for p in current),
-                path=base,
-                current=base,
-                prev_archive=f"{archive_base}/{archives[-1][0]}" if archives else None,
-            )
-        ]
+        page = Page(
+            feed=feed,
+            title=title,
+            entries=tuple(Entry(p, None) for p in current),
+            path=base,
+            current=base,
+            prev_archive=f"{archive_base}/{archives[-1][0]}" if archives else None,
+        )
+        pages = [(page, self._page_keys(page))]
         for number, chunk in archives:
-            pages.append(
-                Page(
+            path = f"{archive_base}/{number}"
+            prev_archive = f"{archive_base}/{number - 1}" if number > 1 else None
+            old = self._archived.get(path)
+            # Tuples of the same Post objects compare by identity, element by element: cheap.
+            if old is not None and old.posts == chunk and old.page.title == title and old.page.current == base:
+                archived = old
+            else:
+                page = Page(
                     feed=feed,
                     title=title,
                     entries=tuple(Entry(p, None) for p in chunk),
-                    path=f"{archive_base}/{number}",
+                    path=path,
                     current=base,
-                    prev_archive=f"{archive_base}/{number - 1}" if number > 1 else None,
+                    prev_archive=prev_archive,
                     archive=True,
                 )
-            )
+                archived = _Archived(chunk, page, self._page_keys(page))
+            memo[path] = archived
+            pages.append((archived.page, archived.keys))
         return pages
 
     def _page_keys(self, page: Page) -> dict[str, str]:
@@ -634,10 +655,13 @@ class Builder:
         visible, conflicts = self._visible_posts(records)
         groups, feeds = self._group(visible)
         wanted: list[tuple[Page, str, str]] = []  # (page, fmt, key)
+        archived: dict[str, _Archived] = {}
         for feed, posts in groups:
-            for page in self._pages(feed, posts):
-                for fmt, key in self._page_keys(page).items():
+            for page, page_keys in self._pages(feed, posts, archived):
+                for fmt, key in page_keys.items():
                     wanted.append((page, fmt, key))
+        # Only a memo of what these posts give: safe to keep even if this build fails later.
+        self._archived = archived
 
         documents: dict[str, Document] = {}
         keys: dict[str, str] = {}
