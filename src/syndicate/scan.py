@@ -8,9 +8,11 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterator
+from operator import attrgetter
 from pathlib import Path
 
 POST_SUFFIXES = frozenset({".md", ".markdown", ".html"})
+_name = attrgetter("name")
 
 
 def iter_post_files(root: Path) -> Iterator[Path]:
@@ -31,7 +33,7 @@ def scan_post_files(root: Path) -> Iterator[tuple[str, str, os.stat_result]]:
     def walk(directory: str, prefix: str) -> Iterator[tuple[str, str, os.stat_result]]:
         try:
             with os.scandir(directory) as it:
-                entries = sorted(it, key=lambda e: e.name)
+                entries = sorted(it, key=_name)
         except OSError:
             return
         subdirectories = []
