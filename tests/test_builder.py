@@ -12,9 +12,11 @@ from lxml import etree
 
 from conftest import EXAMPLE, SEED
 from feedcheck import assert_valid
+from syndicate import builder as builder_module
 from syndicate import store
 from syndicate.builder import Builder, BuildError
 from syndicate.config import Settings, load_settings
+from syndicate.posts import Post
 
 A = "{http://www.w3.org/2005/Atom}"
 FH = "{http://purl.org/syndication/history/1.0}"
@@ -400,3 +402,25 @@ def test_incremental_builds_equal_a_fresh_build(
         for name, doc in fresh.documents.items():
             assert builder.documents[name].body == doc.body, (step, action, name)
             assert (settings.out / name).read_bytes() == doc.body, (step, action, name)
+
+
+def test_archive_entries_rendered_again_after_eviction_are_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = 0
+    real = builder_module.entry_fragment
+
+    def counting(post: Post, content: str | None, fmt: str) -> bytes:
+        nonlocal calls
+        calls += 1
+        return real(post, content, fmt)
+
+    monkeypatch.setattr(builder_module, "entry_fragment", counting)
+    roomy = Builder(example_settings(tmp_path / "a", limit=2, cache="off"), write=False)
+    roomy.build()
+    roomy_calls, calls = calls, 0
+    monkeypatch.setattr(builder_module, "_entry_memo_room", lambda feeds, limit: 2)
+    tight = Builder(example_settings(tmp_path / "b", limit=2, cache="off"), write=False)
+    tight.build()
+    assert calls > roomy_calls  # entries were evicted and rendered again
+    assert {p: d.body for p, d in tight.documents.items()} == {p: d.body for p, d in roomy.documents.items()}

@@ -21,7 +21,8 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -141,15 +142,17 @@ def _parse_one(
     return CachedPost(st.st_size, st.st_mtime_ns, digest, record)
 
 
+def _entry_memo_room(feeds: int, limit: int) -> int:
+    """Archive entries kept for reuse. While one archive page is rendered, at most one page per feed is still to
+    come that shares its posts, each of ``limit`` posts, per format; twice that leaves slack."""
+    return max(1024, 2 * feeds * limit * len(FORMATS_BUILT))
+
+
 def _parse_batch(args: tuple[Settings, list[tuple[str, str]]]) -> list[tuple[str, CachedPost | None]]:
     """Process-pool worker: parse a batch of (absolute path, relative path)."""
     settings, batch = args
     patterns = compile_patterns(settings.attribution_patterns)
-    results = [(rel, _parse_one(Path(p), rel, settings, patterns, None)) for p, rel in batch]
-    for _, cached in results:
-        if cached is not None and isinstance(cached.record, Post) and cached.record.published:
-            cached.fragments = {fmt: entry_fragment(cached.record, None, fmt) for fmt in FORMATS_BUILT}
-    return results
+    return [(rel, _parse_one(Path(p), rel, settings, patterns, None)) for p, rel in batch]
 
 
 def _render_content(settings: Settings, path: str, url: str) -> str | None:
@@ -327,8 +330,6 @@ class Builder:
                     notes=self._notes,
                 )
             documents, keys, feeds, visible, content_digests, conflicts = self._render(records)
-            for cached in updates.values():
-                cached.fragments = None
             written = {p for p, d in documents.items() if p not in self._documents or self._documents[p] != d}
             removed: set[str] = set(self._documents) - set(documents)
             if self.write:
@@ -696,23 +697,8 @@ class Builder:
         if missing:
             need = {e.post.digest: e.post for page, _, _ in missing if not page.archive for e in page.entries}
             contents = {} if self.settings.excerpt_only else self._contents(need)
-            fragments: dict[tuple[str, str, str, bool], bytes] = {}
             fresh: dict[str, tuple[str, bytes]] = {}
-            for page, fmt, key in missing:
-                full = not page.archive and not self.settings.excerpt_only
-                parts = []
-                for entry in page.entries:
-                    content = contents.get(entry.post.digest) if full else None
-                    # Keyed by path too: two files with the same bytes (a copy, a symlink) are two entries.
-                    fkey = (entry.post.path, entry.post.digest, fmt, content is not None)
-                    part = fragments.get(fkey)
-                    if part is None and content is None:
-                        made = records[entry.post.path].fragments  # made by a parse worker
-                        part = made.get(fmt) if made is not None else None
-                    if part is None:
-                        part = entry_fragment(entry.post, content, fmt)
-                    fragments[fkey] = part
-                    parts.append(part)
+            for page, fmt, key, parts in self._entries_of(missing, contents, len(feeds)):
                 doc = render_page(self.settings, page, fmt, parts)
                 if self._cache is not None and page.archive:
                     # Into the cache, out of memory: the bytes come back from there when the file is written or
@@ -732,6 +718,50 @@ class Builder:
         opml = render_opml(self.settings, feeds)
         documents[opml.path] = opml
         return documents, keys, feeds, visible, content_digests, conflicts
+
+    def _entries_of(
+        self, missing: list[tuple[Page, str, str]], contents: Mapping[str, str], feeds: int
+    ) -> Iterator[tuple[Page, str, str, list[bytes]]]:
+        """Each missing document with its entries rendered, each entry rendered once per format and spliced into
+        every page that lists it.
+
+        Subscription pages come first. Archive pages follow oldest first across all feeds: a post's pages in its
+        several feeds are then close together in that order, so a bounded memo of entries serves nearly every reuse,
+        and a cold build of 100k posts never holds the entries of every post at once (a miss renders the entry
+        again: the same bytes).
+        """
+        full_text = not self.settings.excerpt_only
+        current: dict[tuple[str, str, str, bool], bytes] = {}
+        for page, fmt, key in missing:
+            if page.archive:
+                continue
+            parts = []
+            for entry in page.entries:
+                content = contents.get(entry.post.digest) if full_text else None
+                # Keyed by path too: two files with the same bytes (a copy, a symlink) are two entries.
+                fkey = (entry.post.path, entry.post.digest, fmt, content is not None)
+                part = current.get(fkey)
+                if part is None:
+                    part = current[fkey] = entry_fragment(entry.post, content, fmt)
+                parts.append(part)
+            yield page, fmt, key, parts
+        archived = [m for m in missing if m[0].archive]
+        archived.sort(key=lambda m: (m[0].entries[0].post.date.timestamp(), m[0].entries[0].post.path, m[0].path))
+        memo: OrderedDict[tuple[str, str, str], bytes] = OrderedDict()
+        room = _entry_memo_room(feeds, self.settings.limit)
+        for page, fmt, key in archived:
+            parts = []
+            for entry in page.entries:
+                akey = (entry.post.path, entry.post.digest, fmt)
+                part = memo.get(akey)
+                if part is None:
+                    part = memo[akey] = entry_fragment(entry.post, None, fmt)
+                    if len(memo) > room:
+                        memo.popitem(last=False)
+                else:
+                    memo.move_to_end(akey)
+                parts.append(part)
+            yield page, fmt, key, parts
 
     def _loader(self, page: Page, fmt: str, key: str) -> Callable[[], bytes]:
         """Bytes of a document kept out of memory: from the cache, else rendered again (deterministic: same bytes)."""

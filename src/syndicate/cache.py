@@ -41,20 +41,15 @@ CREATE TABLE IF NOT EXISTS digests (key TEXT PRIMARY KEY, digest TEXT NOT NULL);
 
 
 class CachedPost:
-    """A file as last seen (size, mtime, content hash) with what it parsed to.
+    """A file as last seen (size, mtime, content hash) with what it parsed to."""
 
-    ``fragments`` carries the post's summary-only feed entries (by format) from a parse worker to the build that
-    renders archive pages, so that work is spread over the workers too; it is dropped after that build, never stored.
-    """
-
-    __slots__ = ("digest", "fragments", "mtime_ns", "record", "size")
+    __slots__ = ("digest", "mtime_ns", "record", "size")
 
     def __init__(self, size: int, mtime_ns: int, digest: str, record: Post | Rejection) -> None:
         self.size = size
         self.mtime_ns = mtime_ns
         self.digest = digest
         self.record = record
-        self.fragments: dict[str, bytes] | None = None
 
 
 class ParseCache:
