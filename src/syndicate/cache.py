@@ -134,17 +134,20 @@ class ParseCache:
         return result
 
     def save_posts(self, changed: Iterable[tuple[str, CachedPost]], removed: Iterable[str]) -> None:
-        rows = []
-        for path, cached in changed:
-            rec = cached.record
-            data = json.dumps(rec.to_json() if isinstance(rec, Post) else rec.__dict__, ensure_ascii=False)
-            rows.append((path, cached.size, cached.mtime_ns, cached.digest, isinstance(rec, Rejection), data))
-        gone = [(p,) for p in removed]
-        if not rows and not gone:
+        changed, gone = list(changed), [(p,) for p in removed]
+        if not changed and not gone:
             return
+
+        def rows() -> Iterator[tuple[str, int, int, str, bool, str]]:
+            # One row at a time: the JSON of 100k posts at once would be the largest thing a cold build holds.
+            for path, cached in changed:
+                rec = cached.record
+                data = json.dumps(rec.to_json() if isinstance(rec, Post) else rec.__dict__, ensure_ascii=False)
+                yield path, cached.size, cached.mtime_ns, cached.digest, isinstance(rec, Rejection), data
+
         with self._transaction() as db:
             if db is not None:
-                db.executemany("INSERT OR REPLACE INTO posts VALUES (?,?,?,?,?,?)", rows)
+                db.executemany("INSERT OR REPLACE INTO posts VALUES (?,?,?,?,?,?)", rows())
                 db.executemany("DELETE FROM posts WHERE path=?", gone)
 
     # Key-value tables: content (digest -> html) and documents (key -> body). Table and column names come from
