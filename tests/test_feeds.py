@@ -1,15 +1,25 @@
 from __future__ import annotations
 
+import html
 import json
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+from email.utils import format_datetime
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import feedparser
+import pytest
+from feedgen.entry import FeedEntry
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from feedcheck import assert_valid
 from syndicate.config import load_settings
 from syndicate.documents import FeedInfo
-from syndicate.feeds import Entry, Page, entry_fragment, paginate, render_page
+from syndicate.feeds import Entry, Page, _origin, entry_fragment, paginate, render_page
 from syndicate.posts import Post
 
 A = "{http://www.w3.org/2005/Atom}"
@@ -124,3 +134,167 @@ def test_paginate_keeps_full_pages_stable() -> None:
         (2, ["p8.md", "p7.md", "p6.md", "p5.md"]),
     ]
     assert paginate(FEED, posts[:4], 4)[1] == []
+
+
+# entry_fragment writes entries directly; the reference below is the feedgen 1.0.0 FeedEntry + lxml path it replaced
+# (with the elements our entry extension added after feedgen's), and the two must agree byte for byte: documents are
+# content-hashed for ETags and rebuilds are compared by their bytes.
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+RSS_NSMAP = {"content": "http://purl.org/rss/1.0/modules/content/", "dc": "http://purl.org/dc/elements/1.1/"}
+
+
+def feedgen_fragment(post: Post, content: str | None, fmt: str) -> bytes:
+    """What entry_fragment wrote before it wrote entries itself."""
+    fe = FeedEntry()
+    fe.id(post.url)
+    fe.guid(post.url, permalink=True)
+    fe.title(post.title)
+    fe.link(href=post.url)
+    if fmt == "atom":
+        fe.published(post.date)
+    fe.updated(post.updated)
+    if post.author:
+        fe.author({"name": post.author})
+    if post.summary:
+        fe.summary(post.summary)
+    elif content is None:
+        fe.summary(post.title)
+    if content is not None:
+        fe.content(content, type="html")
+    for name in dict.fromkeys((*post.categories, *post.tags)):
+        fe.category(term=name)
+    if fmt == "atom":
+        entry = fe.atom_entry()
+        if post.source_url:
+            via = etree.SubElement(entry, "link", rel="via", href=post.source_url, type="text/html")
+            if post.source_name:
+                via.set("title", post.source_name)
+        if post.source_name or post.source_url:
+            source = etree.SubElement(entry, "source")
+            origin = "{0.scheme}://{0.netloc}/".format(urlsplit(post.source_url)) if post.source_url else ""
+            if origin:
+                etree.SubElement(source, "id").text = origin
+            if post.source_name:
+                etree.SubElement(source, "title").text = post.source_name
+            if origin:
+                etree.SubElement(source, "link", rel="alternate", href=origin, type="text/html")
+        return bytes(etree.tostring(entry, encoding="UTF-8", xml_declaration=False))
+    item = fe.rss_entry()
+    etree.SubElement(item, "pubDate").text = format_datetime(post.date)
+    description = item.find("description")
+    if description is not None and description.text in (post.summary, post.title):
+        description.text = html.escape(description.text, quote=False)
+    if post.author:
+        etree.SubElement(item, "{http://purl.org/dc/elements/1.1/}creator").text = post.author
+    if post.source_url:
+        etree.SubElement(item, "source", url=post.source_url).text = post.source_name or post.source_url
+    root = etree.Element("rss", nsmap=RSS_NSMAP)  # the channel's root declares the content: and dc: prefixes
+    root.append(item)
+    data = bytes(etree.tostring(root, encoding="UTF-8", xml_declaration=False))
+    return data[data.index(b"<item") : data.rindex(b"</rss>")]
+
+
+PIECES = [*"&<>\"'\r\n\t \x85\x7f", "\r\n", "&amp;", "]]>", "<p>", "右江日报", "😀", "é"]
+# XML-legal characters: no surrogates, no C0 controls but TAB, LF and CR, no U+FFFE/U+FFFF.
+legal_char = st.characters(exclude_categories=("Cs", "Cc"), exclude_characters="\ufffe\uffff")
+legal_text = st.lists(st.one_of(st.text(legal_char, max_size=6), st.sampled_from(PIECES)), max_size=6).map("".join)
+ILLEGAL = ["\x00", "\x01", "\x0b", "\x0c", "\x1f", "\ud800", "\ufffe", "\uffff"]
+hostile_text = st.lists(st.one_of(legal_text, st.sampled_from(ILLEGAL)), max_size=3).map("".join)
+offsets = st.timedeltas(min_value=timedelta(hours=-23, minutes=-59), max_value=timedelta(hours=23, minutes=59))
+zones = st.one_of(
+    # None (naive): feedgen refused these for Atom, and for RSS's updated
+    st.sampled_from([UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-5, minutes=-30)), SHANGHAI, None]),
+    offsets.map(timezone),  # odd offsets too (seconds, microseconds)
+)
+
+
+def rarely(value: str, strategy: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """``value`` in about one example in ten, else ``strategy``."""
+    return st.sampled_from(range(10)).flatmap(lambda n: strategy if n else st.just(value))
+
+
+def source_urls(text: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    host = st.sampled_from(
+        ["daily.example", "DAILY.example:8080", "右江.example", "a\u2100b", "[::1]", "[x", "a]", "a b", "x\ty", ""]
+    )
+    ascii_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=6)
+    path = st.builds(
+        "{}{}".format, st.sampled_from(["", "/", "?", "#", "/\t", "\n", "/a/b?q=1&r=2#f"]), ascii_text | text
+    )
+    scheme = st.sampled_from(["http", "https", "HTTP", " http", "ftp"])
+    return st.builds("{}://{}{}".format, scheme, host, path)
+
+
+@st.composite
+def posts(draw: st.DrawFn, text: st.SearchStrategy[str]) -> tuple[Post, str | None]:
+    filled = st.builds("{}{}{}".format, text, st.one_of(st.text(legal_char, min_size=1), st.sampled_from(PIECES)), text)
+    names = st.one_of(text, st.sampled_from(["News", "C++", "右江", "AI & ML", ""]))
+    urls = st.one_of(filled, source_urls(text), st.builds("https://site.example/p/{}".format, text))
+    when = draw(st.datetimes(timezones=zones))
+    post = Post(
+        path="p.md",
+        digest="d",
+        title=draw(rarely("", filled)),  # an Atom entry without a title was refused, an RSS item not
+        slug="p",
+        date=when,
+        updated=draw(st.one_of(st.just(when), st.datetimes(timezones=zones))),
+        categories=tuple(draw(st.lists(names, max_size=3))),
+        tags=tuple(draw(st.lists(names, max_size=3))),
+        author=draw(text),
+        permalink="/p",
+        url=draw(rarely("", urls)),
+        summary=draw(text),
+        source_name=draw(st.none() | text),
+        source_url=draw(st.none() | urls),
+        published=True,
+    )
+    content = draw(st.none() | text | st.sampled_from(["", "<p>Hi &amp; bye</p>"]))
+    return post, content
+
+
+@settings(max_examples=1000, deadline=None)
+@given(url=source_urls(legal_text))
+def test_origin_takes_a_shortcut_only_where_urlsplit_agrees(url: str) -> None:
+    try:
+        expected = "{0.scheme}://{0.netloc}/".format(urlsplit(url))
+    except ValueError:
+        with pytest.raises(ValueError):
+            _origin(url)
+    else:
+        assert _origin(url) == expected
+
+
+def outcome(render: Callable[[Post, str | None, str], bytes], post: Post, content: str | None, fmt: str) -> object:
+    """The entry's bytes, or ValueError if it was refused."""
+    try:
+        return bytes(render(post, content, fmt))
+    except ValueError:  # includes UnicodeEncodeError (lone surrogates), raised by both
+        return ValueError
+
+
+@pytest.mark.parametrize("fmt", ["atom", "rss"])
+@settings(max_examples=300, deadline=None)
+@given(case=posts(legal_text))
+def test_entry_fragment_is_byte_identical_to_feedgen(fmt: str, case: tuple[Post, str | None]) -> None:
+    post, content = case
+    expected = outcome(feedgen_fragment, post, content, fmt)
+    event("refused" if expected is ValueError else "written")
+    assert outcome(entry_fragment, post, content, fmt) == expected
+
+
+@pytest.mark.parametrize("fmt", ["atom", "rss"])
+@settings(max_examples=150, deadline=None)
+@given(case=posts(hostile_text))
+def test_entry_fragment_refuses_what_lxml_refused(fmt: str, case: tuple[Post, str | None]) -> None:
+    post, content = case
+    assert outcome(entry_fragment, post, content, fmt) == outcome(feedgen_fragment, post, content, fmt)
+
+
+def test_rss_item_escapes_its_description_and_uses_the_channel_prefixes() -> None:
+    post = make_post(1)
+    item = entry_fragment(post, "<p>x</p>", "rss")
+    assert b"<description>Summary 1</description><content:encoded>&lt;p&gt;x&lt;/p&gt;</content:encoded>" in item
+    bare = replace(post, summary="", title="<img onerror=x> & co")
+    assert b"<description>&amp;lt;img onerror=x&amp;gt; &amp;amp; co</description>" in entry_fragment(bare, None, "rss")
+    assert b"xmlns" not in item and b"<dc:creator>Reporter</dc:creator>" in item
