@@ -302,24 +302,29 @@ def test_find_attribution_never_raises(body: str, source: str | None) -> None:
         assert not re.search(r"[\x00-\x20\x7f]", found.url)
 
 
-def _reference_positions(body: str) -> list[int]:
-    """Body position of each text character, from a plain walk over the same markup spans."""
+def _reference_text(body: str) -> tuple[str, list[int]]:
+    """The text and the body position of each of its characters, from one plain walk over ``_MARKUP``'s spans."""
     from syndicate.attribution import _BLOCK, _MARKUP
 
+    pieces: list[str] = []
     positions: list[int] = []
     last = 0
     for match in _MARKUP.finditer(body):
+        pieces.append(body[last : match.start()])
         positions.extend(range(last, match.start()))
         if match.group("text") is not None:
+            pieces.append(match.group("text"))
             positions.extend(match.start() + i for i in range(len(match.group("text"))))
         elif match.group("tag") is not None and match.group("tag").lower() in _BLOCK:
+            pieces.append("\n")
             positions.append(match.start())
         last = match.end()
+    pieces.append(body[last:])
     positions.extend(range(last, len(body)))
-    return positions
+    return "".join(pieces), positions
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(
     body=st.lists(
         st.sampled_from(
@@ -340,14 +345,27 @@ def _reference_positions(body: str) -> list[int]:
                 "<",
                 ">",
                 "x",
+                "!",
+                "](",
+                ")",
+                '"',
+                "<a title='[x]'>",  # a tag holding the first "[": where the cheaper tag-only pass must stop
+                "<Div\n>",
+                "<pre-x>",
+                '[a](u\n"t")',
             ]
         )  # fmt: skip
         | st.text(max_size=3),
         max_size=40,
     ).map("".join)
 )
-def test_text_positions_map_back_into_the_body(body: str) -> None:
+def test_text_and_positions_match_one_plain_pass_over_the_markup(body: str) -> None:
     from syndicate.attribution import _Text
 
     text = _Text(body)
-    assert [text.body_position(i) for i in range(len(text.text))] == _reference_positions(body)
+    expected_text, positions = _reference_text(body)
+    assert text.text == expected_text
+    assert [text.body_position(i) for i in range(len(text.text))] == positions
+    # An empty match at the end of the text maps just past the last character's body position.
+    end = positions[-1] + 1 if positions else 0
+    assert [text.body_position(len(text.text) + i) for i in range(2)] == ([end, end + 1] if positions else [0, 0])

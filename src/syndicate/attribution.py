@@ -8,6 +8,7 @@ every regex here is linear (negated character classes, no nested quantifiers), s
 from __future__ import annotations
 
 import bisect
+import functools
 import html
 import itertools
 import re
@@ -68,7 +69,7 @@ def find_attribution(
     else:
         marker = _marker_position(text, patterns)
     if url is None:
-        url = _url_from_body(body, marker=marker, site_host=_host(site_url))
+        url = _url_from_body(body, marker=marker, site_host=_site_host(site_url))
     return Attribution(name, url)
 
 
@@ -97,14 +98,14 @@ def _from_meta(meta: Mapping[str, object]) -> tuple[str | None, str | None]:
 
 # Markup removed before patterns see the text: tags, comments and doctypes (without markup inside), autolinks (as
 # whole tokens), Markdown links and images (replaced by their text). Bounded by "<"/">" or by one line, so no match
-# can run away.
-_MARKUP = re.compile(
-    r"<![^<>]*>"
-    r"|<(?P<close>/?)(?P<tag>[A-Za-z][A-Za-z0-9-]*)(?:[\s/][^<>]*)?>"
-    r"|<[A-Za-z][A-Za-z0-9+.-]*:[^<>\s]*>"
-    r"|!?\[(?P<text>[^\[\]\n]{0,1000})\]\([^()\s]{0,4000}(?:\s+\"[^\"\n]{0,1000}\")?\)",
-    re.DOTALL,
-)
+# can run away. The expressions are wrapped in one group so that ``split`` (whose loop runs in C) returns each span
+# next to its groups: (span, tag, text) for ``_MARKUP``, (span, tag) for ``_TAG_MARKUP``.
+_TAGS = r"<![^<>]*>|</?(?P<tag>[A-Za-z][A-Za-z0-9-]*)(?:[\s/][^<>]*)?>|<[A-Za-z][A-Za-z0-9+.-]*:[^<>\s]*>"
+_LINKS = r"!?\[(?P<text>[^\[\]\n]{0,1000})\]\([^()\s]{0,4000}(?:\s+\"[^\"\n]{0,1000}\")?\)"
+_MARKUP = re.compile(f"({_TAGS}|{_LINKS})", re.DOTALL)
+# The same without Markdown links: every match starts with "<", which the regex engine finds with a fast literal
+# search instead of trying every alternative at every position. Used up to the body's first "[".
+_TAG_MARKUP = re.compile(f"({_TAGS})", re.DOTALL)
 # Block-level tags become line breaks, so a name in one paragraph never runs into the next.
 _BLOCK = frozenset(
     {
@@ -115,77 +116,67 @@ _BLOCK = frozenset(
 )  # fmt: skip
 
 
+def _links_start(body: str) -> int:
+    """A position before which ``_TAG_MARKUP`` finds exactly the spans ``_MARKUP`` finds, and which no span crosses.
+
+    A Markdown link or image starts at "[" or at the "!" before it, so neither can start before ``cut`` below. A tag,
+    comment or autolink ends at the first ">" after its "<" and holds no "<": the only one that may cross ``cut`` is
+    one opened by the last "<" before it and not closed before it; starting there keeps it whole.
+    """
+    bracket = body.find("[")
+    if bracket < 0:
+        return len(body)
+    cut = bracket - 1 if bracket and body[bracket - 1] == "!" else bracket
+    opened = body.rfind("<", 0, cut)
+    return opened if opened > body.rfind(">", 0, cut) else cut
+
+
 class _Text:
     """A body's text with markup stripped, plus a map from positions in the text back to positions in the body.
 
-    The text is built by one ``re.sub`` (its loop runs in C, this runs once per post over the whole body); the
-    callback only records each replaced span, and the map back to the body is computed from those spans on demand.
+    The text is built by ``re.split`` (its loop runs in C, this runs once per post over the whole body): the body up
+    to its first "[" with the cheaper ``_TAG_MARKUP``, the rest with ``_MARKUP``; the two give the same spans there
+    (see ``_links_start``). Positions are mapped back to the body on demand, from the lengths of the pieces.
     """
 
     def __init__(self, body: str) -> None:
-        self._body_length = len(body)
-        self._starts: list[int] = []  # body position of each replaced span
-        self._ends: list[int] = []
-        self._lengths: list[int] = []  # length of each span's replacement in the text
-        self.text = _MARKUP.sub(self._replace, body)
-        self._text_starts: list[int] | None = None
-
-    def _replace(self, match: re.Match[str]) -> str:
-        replacement = match.group("text")
-        if replacement is None:
-            tag = match.group("tag")
-            replacement = "\n" if tag is not None and tag.lower() in _BLOCK else ""
-        start, end = match.span()
-        self._starts.append(start)
-        self._ends.append(end)
-        self._lengths.append(len(replacement))
-        return replacement
+        # ``split`` gives the raw text between spans and, after each span, its groups: (span, tag) or (span, tag, text).
+        # Deleting the groups leaves raw text and spans alternating: the body in pieces.
+        start = _links_start(body)
+        pieces: list[str] = _TAG_MARKUP.split(body[:start])
+        replacements = ["\n" if tag is not None and tag.lower() in _BLOCK else "" for tag in pieces[2::3]]
+        del pieces[2::3]
+        if start < len(body):
+            tail: list[str] = _MARKUP.split(body[start:])
+            replacements += [
+                text if text is not None else "\n" if tag is not None and tag.lower() in _BLOCK else ""
+                for tag, text in zip(tail[2::4], tail[3::4], strict=True)
+            ]
+            del tail[3::4]
+            del tail[2::3]
+            pieces[-1] += tail[0]  # raw text on both sides of the seam is one piece
+            pieces += tail[1:]
+        self._pieces = pieces
+        self._text_pieces = pieces.copy()
+        self._text_pieces[1::2] = replacements
+        self.text = "".join(self._text_pieces)
+        self._text_ends: list[int] | None = None  # where each piece ends in the text, computed on demand
 
     def body_position(self, text_position: int) -> int:
-        """Where the text character at ``text_position`` comes from: inside a replacement, its span's start plus the
-        offset; in raw text, its own position (so a name found in a Markdown link's text maps into the link)."""
-        if self._text_starts is None:
-            removed = itertools.accumulate(
-                (
-                    end - start - length
-                    for start, end, length in zip(self._starts, self._ends, self._lengths, strict=True)
-                ),
-                initial=0,
-            )
-            self._text_starts = [
-                start - before for start, before in zip(self._starts, removed, strict=False)
-            ]  # removed has one more
-        if text_position >= len(self.text):
-            return self._end_position(text_position)
-        index = bisect.bisect_right(self._text_starts, text_position) - 1
-        if index < 0:
-            return text_position
-        offset = text_position - self._text_starts[index]
-        if offset < self._lengths[index]:
-            return self._starts[index] + offset
-        return self._ends[index] + offset - self._lengths[index]
-
-    def _end_position(self, text_position: int) -> int:
-        # At the end of the text (an empty match there): the last piece of text, raw or replacement, extrapolated.
-        text_starts: list[int] = []
-        body_starts: list[int] = []
-        length = 0
-        last = 0
-        for start, end, replaced in zip(self._starts, self._ends, self._lengths, strict=True):
-            if start > last:
-                text_starts.append(length)
-                body_starts.append(last)
-                length += start - last
-            if replaced:
-                text_starts.append(length)
-                body_starts.append(start)
-                length += replaced
-            last = end
-        if self._body_length > last:
-            text_starts.append(length)
-            body_starts.append(last)
-        index = bisect.bisect_right(text_starts, text_position) - 1
-        return 0 if index < 0 else body_starts[index] + text_position - text_starts[index]
+        """Where the text character at ``text_position`` comes from: the start of the body piece it is in, plus the
+        offset into it. Inside a replacement that is its span's start plus the offset (so a name found in a Markdown
+        link's text maps into the link); in raw text, its own position."""
+        if self._text_ends is None:
+            self._text_ends = list(itertools.accumulate(map(len, self._text_pieces)))
+        if text_position < len(self.text):
+            piece = bisect.bisect_right(self._text_ends, text_position)  # the first piece ending after it
+        elif self.text:
+            # At the end of the text (an empty match there): the last piece with text, raw or replacement, extended.
+            piece = bisect.bisect_left(self._text_ends, len(self.text))
+        else:
+            return 0
+        text_start = self._text_ends[piece - 1] if piece else 0
+        return sum(map(len, self._pieces[:piece])) + text_position - text_start
 
 
 # Where a matched name stops: a separator, a run of spaces, a tab, or the start of the next "field".
@@ -237,7 +228,9 @@ def _marker_position(text: _Text, patterns: Sequence[re.Pattern[str]]) -> int | 
 
 # Candidate original-article links: an autolink <http://…>, a Markdown link [text](url), an HTML <a href=…>text</a>.
 _AUTOLINK = re.compile(r"<(?P<url>[Hh][Tt][Tt][Pp][Ss]?://[^<>\s]{1,4000})>")
-_MD_LINK = re.compile(r"(?<!!)\[(?P<text>[^\[\]\n]{1,4000})\]\((?P<url>[^()\s]{1,4000})(?:\s+\"[^\"\n]{0,1000}\")?\)")
+# "[" first, then the look-behind for "!": a literal first character lets the regex engine skip ahead with a fast
+# search instead of trying the look-behind at every position.
+_MD_LINK = re.compile(r"\[(?<!!\[)(?P<text>[^\[\]\n]{1,4000})\]\((?P<url>[^()\s]{1,4000})(?:\s+\"[^\"\n]{0,1000}\")?\)")
 _A_TAG = re.compile(r"<a\s(?P<attrs>[^<>]{0,8000})>(?P<text>[^<]{0,4000})</a\s*>", re.IGNORECASE)
 _HREF = re.compile(r"""\bhref\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>[^\s"'<>]+))""", re.IGNORECASE)
 # What may follow the original link at the end of a body: markup, links (site chrome) and separators.
@@ -346,6 +339,12 @@ def _valid_url(raw: str) -> str | None:
             fragment=quote(parts.fragment, safe="/%;:@!$&'()*+,=~-._?#"),
         ).geturl()
     return url
+
+
+@functools.lru_cache(maxsize=8)
+def _site_host(site_url: str) -> str:
+    """The site's own host: the same for every post of a build, so worked out once."""
+    return _host(site_url)
 
 
 def _host(url: str) -> str:
