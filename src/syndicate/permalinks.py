@@ -8,7 +8,9 @@ built-in styles ``date``, ``pretty``, ``ordinal`` and ``none``. The result is pe
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from urllib.parse import quote
 
@@ -28,28 +30,43 @@ _SAFE = "/:@!$&'()*+,;=-._~%"
 _STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
+# Each placeholder's value for one post; only those the pattern uses are computed.
+_VALUES: dict[str, Callable[[datetime, str, Sequence[str]], str]] = {
+    "year": lambda date, slug, categories: f"{date.year:04d}",
+    "month": lambda date, slug, categories: f"{date.month:02d}",
+    "day": lambda date, slug, categories: f"{date.day:02d}",
+    "i_month": lambda date, slug, categories: str(date.month),
+    "i_day": lambda date, slug, categories: str(date.day),
+    "short_year": lambda date, slug, categories: f"{date.year % 100:02d}",
+    "hour": lambda date, slug, categories: f"{date.hour:02d}",
+    "minute": lambda date, slug, categories: f"{date.minute:02d}",
+    "second": lambda date, slug, categories: f"{date.second:02d}",
+    "y_day": lambda date, slug, categories: f"{date.timetuple().tm_yday:03d}",
+    "title": lambda date, slug, categories: slug,
+    "slug": lambda date, slug, categories: slug,
+    # Jekyll joins the lower-cased categories with '/', dropping duplicates.
+    "categories": lambda date, slug, categories: "/".join(
+        dict.fromkeys(c.lower().replace("/", "") for c in categories)
+    ),
+    "output_ext": lambda date, slug, categories: ".html",
+}
+
+
+@functools.lru_cache(maxsize=256)
+def _template(pattern: str) -> tuple[str, ...]:
+    """A pattern (a style name or a placeholder pattern) as literal text and placeholder names, alternating.
+
+    Every post of a site shares the site's pattern: it is parsed once, not once per post.
+    """
+    return tuple(_PLACEHOLDER.split(STYLES.get(pattern, pattern)))
+
+
 def expand_permalink(pattern: str, *, date: datetime, slug: str, categories: list[str] | tuple[str, ...]) -> str:
     """Expand ``pattern`` (a style name or a placeholder pattern) for one post; the result starts with ``/``."""
-    pattern = STYLES.get(pattern, pattern)
-    values = {
-        "year": f"{date.year:04d}",
-        "month": f"{date.month:02d}",
-        "day": f"{date.day:02d}",
-        "i_month": str(date.month),
-        "i_day": str(date.day),
-        "short_year": f"{date.year % 100:02d}",
-        "hour": f"{date.hour:02d}",
-        "minute": f"{date.minute:02d}",
-        "second": f"{date.second:02d}",
-        "y_day": f"{date.timetuple().tm_yday:03d}",
-        "title": slug,
-        "slug": slug,
-        # Jekyll joins the lower-cased categories with '/', dropping duplicates.
-        "categories": "/".join(dict.fromkeys(c.lower().replace("/", "") for c in categories)),
-        "output_ext": ".html",
-    }
-    path = _PLACEHOLDER.sub(lambda m: values[m.group(1)], pattern)
-    path = _SLASHES.sub("/", "/" + path)
+    pieces = list(_template(pattern))
+    for index in range(1, len(pieces), 2):
+        pieces[index] = _VALUES[pieces[index]](date, slug, categories)
+    path = _SLASHES.sub("/", "/" + "".join(pieces))
     # '..' segments would let a post claim another URL; drop them.
     segments = [s for s in path.split("/") if s not in (".", "..")]
     path = "/".join(segments)
