@@ -445,6 +445,22 @@ def test_summary_fast_paths_agree_with_the_general_path(head: str, filler: int, 
     assert summarize(body, max_chars=max_chars) == _summarize_windows(body, max_chars)
 
 
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(
+    head=_SUMMARY_BODIES,
+    filler=st.sampled_from([0, 3_990, 40_000]),
+    tail=_SUMMARY_BODIES,
+    max_chars=st.sampled_from([1, 30, 280]),
+)
+def test_summary_of_a_cleaned_body_skips_cleaning_with_the_same_result(
+    head: str, filler: int, tail: str, max_chars: int
+) -> None:
+    # parse_post passes bodies it already cleaned: scanning them again must not be needed for the same summary.
+    body = clean_text(head + "x" * filler + tail)
+    assert summarize(body, max_chars=max_chars, cleaned=True) == summarize(body, max_chars=max_chars)
+    assert _summarize_windows(body, max_chars, cleaned=True) == _summarize_windows(body, max_chars)
+
+
 @pytest.mark.parametrize(
     ("body", "expected"),
     [

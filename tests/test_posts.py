@@ -5,11 +5,14 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import SEED, post_text
 from syndicate.attribution import compile_patterns
 from syndicate.config import Settings
-from syndicate.posts import Post, Rejection, parse_date, parse_post, read_body
+from syndicate.content import clean_text
+from syndicate.posts import Post, Rejection, _file_stem, _is_clean_utf8, parse_date, parse_post, read_body
 from syndicate.scan import iter_post_files
 
 CST = timezone(timedelta(hours=8))
@@ -223,3 +226,49 @@ def test_an_internal_error_costs_one_post_not_the_build(
     monkeypatch.setattr(posts_module, "find_attribution", broken)
     result = parse(make_settings(), post_text("title: T\ndate: 2024-01-01"))
     assert isinstance(result, Rejection) and "KeyError" in result.reason and "bug" in result.reason
+
+
+# --- helpers that spare _parse work: each must agree with what it replaces --------------------------------------------
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    text=st.lists(
+        st.sampled_from(
+            [
+                "a",
+                "词",
+                "\t",
+                "\n",
+                "\r",
+                "\x00",
+                "\x01",
+                "\x0b",
+                "\x1f",
+                "\x7f",
+                "\x85",
+                "\ufffe",
+                "\uffff",
+                "\ufffd",
+                "\ufeff",
+                "\U0001f600",
+                "\u3000",
+                "\xe9",
+            ]
+        )  # fmt: skip
+        | st.text(max_size=3).map(lambda t: t.encode("utf-8", "ignore").decode("utf-8")),
+        max_size=30,
+    ).map("".join)
+)
+def test_clean_check_on_utf8_bytes_agrees_with_clean_text(text: str) -> None:
+    assert _is_clean_utf8(text.encode("utf-8"), text) == (clean_text(text) == text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    path=st.lists(st.sampled_from(["a", ".", "..", "/", "//", "b.md", ".md", "x.", "2024-01-02-y.md", "\\", " "])).map(
+        "".join
+    )
+)
+def test_file_stem_is_pathlib_stem(path: str) -> None:
+    assert _file_stem(path) == Path(path).stem

@@ -438,26 +438,31 @@ def _summary_cleaner() -> nh3.Cleaner:
     )
 
 
-def summarize(body: str, *, max_chars: int = 280) -> str:
+def summarize(body: str, *, max_chars: int = 280, cleaned: bool = False) -> str:
     """Plain-text summary: the first paragraph of real text in the body, at most ``max_chars`` characters.
 
     Headings, code and paragraphs made only of links or images are skipped (a link-only paragraph is used only when
     nothing else has text). Tags are stripped, entities unescaped and whitespace collapsed; a longer paragraph is cut
     at a word boundary (or a character boundary for scripts without spaces) and ends with "…".
+
+    ``cleaned=True`` says the body already went through ``clean_text`` (a parsed post's has), so it is not scanned
+    for XML-illegal characters again.
     """
     window = _SUMMARY_WINDOWS[0]
-    text = _first_block_text(clean_text(body[:window]), body, truncated=len(body) > window)
+    source = body[:window] if cleaned else clean_text(body[:window])
+    text = _first_block_text(source, body, truncated=len(body) > window)
     if text:
         return _truncate(text, max_chars)
-    return _summarize_windows(body, max_chars)
+    return _summarize_windows(body, max_chars, cleaned=cleaned)
 
 
-def _summarize_windows(body: str, max_chars: int) -> str:
+def _summarize_windows(body: str, max_chars: int, *, cleaned: bool = False) -> str:
     """The general case: parse growing prefixes of the body until a complete paragraph of text is found."""
     fallback = ""
     for window in _SUMMARY_WINDOWS:
         truncated = len(body) > window
-        text, fallback, complete = _first_paragraph(clean_text(body[:window]), truncated=truncated)
+        source = body[:window] if cleaned else clean_text(body[:window])
+        text, fallback, complete = _first_paragraph(source, truncated=truncated)
         if text and (complete or len(text) > max_chars):
             return _truncate(text, max_chars)
         if not truncated:
