@@ -369,3 +369,29 @@ def test_text_and_positions_match_one_plain_pass_over_the_markup(body: str) -> N
     # An empty match at the end of the text maps just past the last character's body position.
     end = positions[-1] + 1 if positions else 0
     assert [text.body_position(len(text.text) + i) for i in range(2)] == ([end, end + 1] if positions else [0, 0])
+
+
+def _external_by_parsing(raw: str, site_host: str) -> str | None:
+    """``_external`` without its shortcut for plain URLs: validate, then take the host from urlsplit."""
+    from syndicate.attribution import _host, _valid_url
+
+    url = _valid_url(raw)
+    host = _host(url) if url is not None else ""
+    return url if host and host != site_host else None
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    raw=st.lists(
+        st.sampled_from(["http", "HTTPS", "hTtP", "s", "://", ":", "/", "//", "?", "#", "@", "[", "]", ".", "-", "..",
+                         "www.", "news.example.org", "a", "Z", "0", "80", "99999", " ", "\t", "%", "例", "\x7f", "~"])
+        | st.text(max_size=2),
+        max_size=12,
+    ).map("".join),
+    site_host=st.sampled_from(["news.example.org", "a", ""]),
+)  # fmt: skip
+def test_plain_url_shortcut_agrees_with_parsing(raw: str, site_host: str) -> None:
+    from syndicate.attribution import _external
+
+    assert _external(raw, site_host) == _external_by_parsing(raw, site_host)
+    assert _external("http://" + raw, site_host) == _external_by_parsing("http://" + raw, site_host)

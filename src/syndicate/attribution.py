@@ -299,11 +299,21 @@ def _only_chrome(tail: str) -> bool:
     return not without_links.strip(_TRAILING_SEPARATORS)
 
 
+# The usual original link: http(s), a host name of ASCII letters, digits, dots and hyphens (no user, port, IPv6
+# address or IDN), then printable ASCII. For such a URL ``_valid_url`` returns it unchanged and urlsplit's hostname
+# is the text up to the first "/", "?" or "#", lower-cased, so both parses can be skipped.
+_PLAIN_URL = re.compile(r"[Hh][Tt][Tt][Pp][Ss]?://(?P<host>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)(?:[/?#][!-~]*)?")
+
+
 def _external(raw: str, site_host: str) -> str | None:
-    url = _valid_url(raw)
-    if url is None:
-        return None
-    host = _host(url)
+    plain = _PLAIN_URL.fullmatch(raw)
+    if plain is not None and len(raw) <= _MAX_URL:
+        url, host = raw, _bare_host(plain.group("host").lower())
+    else:
+        valid = _valid_url(raw)
+        if valid is None:
+            return None
+        url, host = valid, _host(valid)
     if not host or host == site_host:
         return None
     return url
@@ -352,5 +362,9 @@ def _host(url: str) -> str:
         host = urlsplit(url.strip()).hostname or ""
     except ValueError:
         return ""
-    host = host.rstrip(".")
+    return _bare_host(host)
+
+
+def _bare_host(hostname: str) -> str:
+    host = hostname.rstrip(".")
     return host[4:] if host.startswith("www.") else host
