@@ -336,11 +336,16 @@ def test_archive_pages_are_kept_out_of_memory_and_load_the_same_bytes(
     reference.build()
     for path, doc in archive.items():
         assert doc.body == reference.documents[path].body == (settings.out / path).read_bytes()
-    # a cache that lost the bytes: the page is rendered again, identically
+    # an output file changed or removed behind our back (and no bytes in the cache): rendered again, identically
     assert builder._cache is not None
     builder._cache.prune(set(), set())
+    first, second = sorted(archive)[:2]
+    (settings.out / first).write_bytes(b"tampered")
+    (settings.out / second).unlink()
     for path, doc in archive.items():
         assert doc.body == reference.documents[path].body
+    # archive pages are written once, not also stored in the cache
+    assert builder._cache.get_documents(builder._doc_keys[p] for p in archive) == {}
 
 
 def test_unchanged_rescans_render_nothing_but_time_and_deleted_files_count(

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from syndicate import store
 from syndicate.documents import Document
-from syndicate.store import MANIFEST, StoreError, read_manifest, write_documents
+from syndicate.store import MANIFEST, Staging, StoreError, read_manifest, write_documents
 
 
 def doc(path: str, body: bytes) -> Document:
@@ -34,3 +35,43 @@ def test_refuses_paths_outside_the_directory(tmp_path: Path, bad: str) -> None:
 def test_unreadable_manifest_is_treated_as_empty(tmp_path: Path) -> None:
     (tmp_path / MANIFEST).write_text("{broken")
     assert read_manifest(tmp_path) == {}
+
+
+def _temporaries(root: Path) -> list[Path]:
+    return [p for p in root.rglob(".tmp-*")]
+
+
+def test_staged_documents_are_renamed_and_the_rest_written(tmp_path: Path) -> None:
+    docs = {p: Document(p, p.encode() * 3, "text/plain", None) for p in ("a/1.atom", "a/2.atom", "b.rss")}
+    staging = Staging(tmp_path)
+    staging.stage("a/1.atom", docs["a/1.atom"].body, docs["a/1.atom"].digest)
+    staging.stage("a/2.atom", b"stale bytes", "another digest")  # not what the document is now: written again
+    staging.stage("gone.atom", b"x", "x")  # staged but not to be written: removed
+    write_documents(tmp_path, docs, docs, staging)
+    assert {p: (tmp_path / p).read_bytes() for p in docs} == {p: d.body for p, d in docs.items()}
+    assert not (tmp_path / "gone.atom").exists() and _temporaries(tmp_path) == []
+
+
+def test_a_failed_write_removes_what_was_staged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = {p: Document(p, b"new " + p.encode(), "text/plain", None) for p in ("a.atom", "b.atom", "c.atom")}
+    staging = Staging(tmp_path)
+    staging.stage("a.atom", docs["a.atom"].body, docs["a.atom"].digest)
+    real = store._write_temp
+
+    def failing(target: Path, body: bytes) -> Path:
+        if target.name == "c.atom":
+            raise OSError(28, "No space left on device")
+        return real(target, body)
+
+    monkeypatch.setattr(store, "_write_temp", failing)
+    with pytest.raises(StoreError, match="No space left"):
+        write_documents(tmp_path, docs, docs, staging)
+    assert _temporaries(tmp_path) == [] and not (tmp_path / "a.atom").exists()
+
+
+def test_discard_removes_every_staged_file(tmp_path: Path) -> None:
+    staging = Staging(tmp_path, threads=2, pending=1)
+    for n in range(10):
+        staging.stage(f"d/{n}.json", b"{}" * 1000, str(n))
+    staging.discard()
+    assert _temporaries(tmp_path) == []

@@ -37,7 +37,7 @@ from syndicate.attribution import compile_patterns
 from syndicate.cache import CachedPost, ParseCache
 from syndicate.config import ConfigError, Settings, settings_fingerprint
 from syndicate.content import render_body
-from syndicate.documents import FORMATS, Document, FeedInfo, FeedKind
+from syndicate.documents import FORMATS, Document, FeedInfo, FeedKind, digest_of
 from syndicate.feeds import Entry, Page, entry_fragment, feed_title, paginate, render_page
 from syndicate.lastbuild import RECORD_KEY, LastBuild, ScanSignature, manifest_digest
 from syndicate.opml import render_opml
@@ -50,7 +50,14 @@ from syndicate.posts import (
     read_body,
 )
 from syndicate.scan import is_post_name, scan_post_files
-from syndicate.store import StoreError, missing_files, read_manifest, remove_temporaries, write_documents
+from syndicate.store import (
+    Staging,
+    StoreError,
+    missing_files,
+    read_manifest,
+    remove_temporaries,
+    write_documents,
+)
 from syndicate.terms import slugify
 
 log = logging.getLogger("syndicate.build")
@@ -248,6 +255,7 @@ class Builder:
         self._root_device: int | None = None
         self._scan_signature = ""  # of the last full scan, for the last-build record
         self._archived: dict[str, _Archived] = {}  # archive pages of the last render, by path (see _pages)
+        self._on_disk: dict[str, str] = {}  # the output manifest as the first build found it
         # The snapshot: replaced as a whole at the end of a successful build.
         self._documents: Mapping[str, Document] = MappingProxyType({})
         self._doc_keys: dict[str, str] = {}
@@ -329,11 +337,17 @@ class Builder:
                     deferred=frozenset(deferred),
                     notes=self._notes,
                 )
-            documents, keys, feeds, visible, content_digests, conflicts = self._render(records)
-            written = {p for p, d in documents.items() if p not in self._documents or self._documents[p] != d}
-            removed: set[str] = set(self._documents) - set(documents)
-            if self.write:
-                written, removed = self._write(documents, written, full)
+            staging = self._staging()
+            try:
+                documents, keys, feeds, visible, content_digests, conflicts = self._render(records, staging)
+                written = {p for p, d in documents.items() if p not in self._documents or self._documents[p] != d}
+                removed: set[str] = set(self._documents) - set(documents)
+                if staging is not None:
+                    written, removed = self._write(documents, written, full, staging)
+            except BaseException:
+                if staging is not None:
+                    staging.discard()
+                raise
             # Commit the new snapshot; from here on readers see the new build.
             self._records = records
             self._documents = MappingProxyType(documents)
@@ -650,8 +664,23 @@ class Builder:
         base = h.digest()
         return {fmt: hashlib.blake2b(base + fmt.encode(), digest_size=16).hexdigest() for fmt in FORMATS_BUILT}
 
+    def _staging(self) -> Staging | None:
+        """Where this build's new files are staged (None: nothing is written)."""
+        if not self.write:
+            return None
+        out = self.settings.out
+        if not self._built:
+            # First build of this process: temporary files a killed run left behind go before any are made.
+            try:
+                if out.is_dir() and (left := remove_temporaries(out)):
+                    log.warning("removed %d temporary files left in %s by an interrupted build", left, out)
+            except OSError as exc:
+                raise BuildError(f"cannot clean output directory {out}: {exc.strerror or exc}") from None
+            self._on_disk = read_manifest(out)
+        return Staging(out)
+
     def _render(
-        self, records: Mapping[str, CachedPost]
+        self, records: Mapping[str, CachedPost], staging: Staging | None = None
     ) -> tuple[dict[str, Document], dict[str, str], tuple[FeedInfo, ...], tuple[Post, ...], set[str], list[Rejection]]:
         visible, conflicts = self._visible_posts(records)
         groups, feeds = self._group(visible)
@@ -683,7 +712,7 @@ class Builder:
                 path = f"{page.path}.{fmt}"
                 if key in digests:
                     documents[path] = Document(
-                        path, None, FORMATS[fmt], page.updated, digests[key], self._loader(page, fmt, key)
+                        path, None, FORMATS[fmt], page.updated, digests[key], self._loader(page, fmt, key, digests[key])
                     )
                 elif key in bodies:
                     documents[path] = Document(path, bytes(bodies[key]), FORMATS[fmt], page.updated)
@@ -698,23 +727,42 @@ class Builder:
             need = {e.post.digest: e.post for page, _, _ in missing if not page.archive for e in page.entries}
             contents = {} if self.settings.excerpt_only else self._contents(need)
             fresh: dict[str, tuple[str, bytes]] = {}
+            known: dict[str, str] = {}  # archive pages written to the output directory: key -> digest
             for page, fmt, key, parts in self._entries_of(missing, contents, len(feeds)):
                 doc = render_page(self.settings, page, fmt, parts)
-                if self._cache is not None and page.archive:
-                    # Into the cache, out of memory: the bytes come back from there when the file is written or
-                    # the page is requested.
-                    fresh[key] = (doc.digest, doc.body)
+                if page.archive and staging is not None:
+                    # Staged for writing now and dropped: the bytes come back from the output file when the page is
+                    # requested, and the cache keeps only their digest.
+                    if doc.digest != self._previous_digest(doc.path):
+                        staging.stage(doc.path, doc.body, doc.digest)
+                    known[key] = doc.digest
                     doc = Document(
-                        doc.path, None, doc.media_type, doc.updated, doc.digest, self._loader(page, fmt, key)
+                        doc.path,
+                        None,
+                        doc.media_type,
+                        doc.updated,
+                        doc.digest,
+                        self._loader(page, fmt, key, doc.digest),
                     )
+                elif self._cache is not None:
+                    fresh[key] = (doc.digest, doc.body)
+                    if page.archive:
+                        # Not written anywhere: into the cache, out of memory.
+                        doc = Document(
+                            doc.path,
+                            None,
+                            doc.media_type,
+                            doc.updated,
+                            doc.digest,
+                            self._loader(page, fmt, key, doc.digest),
+                        )
                     if len(fresh) >= 500:
                         self._cache.put_documents(fresh)
                         fresh = {}
-                elif self._cache is not None:
-                    fresh[key] = (doc.digest, doc.body)
                 documents[doc.path] = doc
             if self._cache is not None:
                 self._cache.put_documents(fresh)
+                self._cache.put_digests(known)
         opml = render_opml(self.settings, feeds)
         documents[opml.path] = opml
         return documents, keys, feeds, visible, content_digests, conflicts
@@ -763,15 +811,33 @@ class Builder:
                 parts.append(part)
             yield page, fmt, key, parts
 
-    def _loader(self, page: Page, fmt: str, key: str) -> Callable[[], bytes]:
-        """Bytes of a document kept out of memory: from the cache, else rendered again (deterministic: same bytes)."""
+    def _loader(self, page: Page, fmt: str, key: str, digest: str) -> Callable[[], bytes]:
+        """Bytes of a document kept out of memory: from the output file or the cache when they still have the same
+        digest, else rendered again (deterministic: the same bytes)."""
         cache, settings = self._cache, self.settings
+        target = settings.out / f"{page.path}.{fmt}" if self.write else None
 
         def load() -> bytes:
+            if target is not None:
+                try:
+                    data = target.read_bytes()
+                except OSError:
+                    data = b""
+                if data and digest_of(data) == digest:
+                    return data
             body = cache.get_body(key) if cache is not None else None
-            return bytes(body) if body is not None else render_page(settings, page, fmt).body
+            if body is not None:
+                return bytes(body)
+            return render_page(settings, page, fmt).body
 
         return load
+
+    def _previous_digest(self, path: str) -> str | None:
+        """The digest of the file at ``path`` as the last build (or, first, the output manifest) left it."""
+        if self._built:
+            previous = self._documents.get(path)
+            return previous.digest if previous is not None else None
+        return self._on_disk.get(path)
 
     def _contents(self, posts: Mapping[str, Post]) -> dict[str, str]:
         """Rendered, cleaned HTML for posts by digest: from the cache, else read and rendered now."""
@@ -793,24 +859,20 @@ class Builder:
             self._cache.put_content(fresh)
         return found
 
-    def _write(self, documents: Mapping[str, Document], written: set[str], full: bool) -> tuple[set[str], set[str]]:
+    def _write(
+        self, documents: Mapping[str, Document], written: set[str], full: bool, staging: Staging
+    ) -> tuple[set[str], set[str]]:
         out = self.settings.out
         if not self._built:
             # First build of this process: compare with what an earlier run left on disk, so a restart does not
             # rewrite (and re-timestamp) thousands of unchanged files.
-            on_disk = read_manifest(out)
-            written = {p for p, d in documents.items() if on_disk.get(p) != d.digest}
-            try:
-                if out.is_dir() and (left := remove_temporaries(out)):
-                    log.warning("removed %d temporary files left in %s by an interrupted build", left, out)
-            except OSError as exc:
-                raise BuildError(f"cannot clean output directory {out}: {exc.strerror or exc}") from None
+            written = {p for p, d in documents.items() if self._on_disk.get(p) != d.digest}
         if full:
             # Files deleted by hand come back with the next full build (a rescan; the scheduler runs one), not with
             # every incremental one: checking thousands of files is most of a small rebuild's time.
             written |= missing_files(out, documents)
         try:
-            removed = write_documents(out, documents, written)
+            removed = write_documents(out, documents, written, staging)
         except StoreError as exc:
             raise BuildError(str(exc)) from None
         return written, removed

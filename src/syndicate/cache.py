@@ -196,6 +196,10 @@ class ParseCache:
         self._put("documents", {k: body for k, (_, body) in items.items()})
         self._put("digests", {k: digest for k, (digest, _) in items.items()})
 
+    def put_digests(self, items: Mapping[str, str]) -> None:
+        """Store only the digest of documents (key -> digest) whose bytes live elsewhere (the output directory)."""
+        self._put("digests", items)
+
     def prune(self, live_content: set[str], live_documents: set[str]) -> None:
         """Forget rendered content and documents no longer used, so the cache does not grow without bound."""
         with self._transaction() as db:

@@ -18,6 +18,11 @@ FORMATS: dict[str, str] = {
 FeedKind = Literal["all", "category", "tag"]
 
 
+def digest_of(body: bytes) -> str:
+    """A document's identity: the hash of its bytes (ETag, manifest, cache)."""
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
+
+
 class Document:
     """One output file: ``path`` is relative to the output directory, POSIX separators, e.g. ``tags/ai.rss``.
 
@@ -45,7 +50,7 @@ class Document:
         self.media_type = media_type
         # Newest entry's updated time: Last-Modified. None for documents without entries.
         self.updated = updated
-        self.digest = digest or hashlib.blake2b(body or b"", digest_size=16).hexdigest()
+        self.digest = digest or digest_of(body or b"")
 
     @property
     def body(self) -> bytes:

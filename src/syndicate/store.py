@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from syndicate.documents import Document
@@ -61,37 +62,102 @@ def _write_temp(target: Path, body: bytes) -> Path:
     return Path(tmp)
 
 
-def _stage(document: Document, target: Path) -> Path:
-    return _write_temp(target, document.body)
+class Staging:
+    """Temporary files for documents about to be written, created by a few threads while the caller goes on.
+
+    A build stages each archive page as soon as it is rendered, so its bytes need not be kept (or stored and read
+    back) until the write, and creating files (most of a cold build's writing time, mostly waiting on the file
+    system) overlaps the rendering. At most ``pending`` bodies wait for a thread at a time. ``write_documents`` renames
+    what was staged; ``discard`` removes it.
+    """
+
+    def __init__(self, root: Path, threads: int = 4, pending: int = 64) -> None:
+        self.root = root
+        self._pool = ThreadPoolExecutor(max_workers=threads)
+        self._slots = threading.BoundedSemaphore(pending)
+        self._staged: dict[str, tuple[str, Future[Path]]] = {}  # rel -> (digest, temporary file)
+
+    def stage(self, rel: str, body: bytes, digest: str) -> None:
+        target = _safe_target(self.root, rel)
+        self._slots.acquire()
+        try:
+            future = self._pool.submit(_write_temp, target, body)
+        except BaseException:
+            self._slots.release()
+            raise
+        future.add_done_callback(lambda _: self._slots.release())
+        old = self._staged.pop(rel, None)
+        if old is not None:
+            self._drop(old[1])
+        self._staged[rel] = (digest, future)
+
+    def has(self, rel: str, digest: str) -> bool:
+        staged = self._staged.get(rel)
+        return staged is not None and staged[0] == digest
+
+    def finish(self, keep: Iterable[str]) -> dict[str, Path]:
+        """Wait for every file; remove those not in ``keep``. Raises the first OSError (having removed them all)."""
+        self._pool.shutdown(wait=True)
+        wanted = set(keep)
+        result: dict[str, Path] = {}
+        failure: OSError | None = None
+        for rel, (_, future) in self._staged.items():
+            try:
+                tmp = future.result()
+            except OSError as exc:
+                failure = failure or exc
+                continue
+            if rel in wanted:
+                result[rel] = tmp
+            else:
+                tmp.unlink(missing_ok=True)
+        self._staged = {}
+        if failure is not None:
+            for tmp in result.values():
+                tmp.unlink(missing_ok=True)
+            raise failure
+        return result
+
+    def discard(self) -> None:
+        """Remove every staged file (a build that failed before writing)."""
+        self._pool.shutdown(wait=True)
+        for _, future in self._staged.values():
+            self._drop(future)
+        self._staged = {}
+
+    @staticmethod
+    def _drop(future: Future[Path]) -> None:
+        try:
+            future.result().unlink(missing_ok=True)
+        except OSError:
+            pass  # never created
 
 
-def write_documents(root: Path, documents: Mapping[str, Document], changed: Iterable[str]) -> set[str]:
+def write_documents(
+    root: Path, documents: Mapping[str, Document], changed: Iterable[str], staging: Staging | None = None
+) -> set[str]:
     """Write the ``changed`` documents, remove files of earlier builds not in ``documents``; return removed paths.
 
-    Raises StoreError (with nothing renamed) if any file cannot be written.
+    Documents already staged (with the same digest) in ``staging`` are taken from there. Raises StoreError (with
+    nothing renamed and every temporary file removed) if any file cannot be written.
     """
+    staging = staging if staging is not None else Staging(root)
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        staging.discard()
         raise StoreError(f"cannot create output directory {root}: {exc.strerror or exc}") from None
     changed = sorted(changed)
     previous = read_manifest(root)
-    targets = [(rel, _safe_target(root, rel)) for rel in changed]
-    staged: list[tuple[Path, Path]] = []
+    staged: dict[str, Path] = {}
     manifest_tmp: Path | None = None
     try:
-        # Creating files is most of a cold build's writing time and mostly waits on the file system, so a few
-        # threads overlap it. Every temporary file is created before any rename.
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            futures = [(pool.submit(_stage, documents[rel], target), target) for rel, target in targets]
-            failure: OSError | None = None
-            for future, target in futures:
-                try:
-                    staged.append((future.result(), target))
-                except OSError as exc:
-                    failure = failure or exc
-            if failure is not None:
-                raise failure
+        # Every temporary file is created before any rename.
+        for rel in changed:
+            document = documents[rel]
+            if not staging.has(rel, document.digest):
+                staging.stage(rel, document.body, document.digest)
+        staged = staging.finish(keep=changed)
         manifest_tmp = _write_temp(root / MANIFEST, _manifest_bytes({p: documents[p].digest for p in documents}))
         if staged:
             # Until every rename is done the manifest must not vouch for the files about to change: a process
@@ -99,14 +165,17 @@ def write_documents(root: Path, documents: Mapping[str, Document], changed: Iter
             # listed first with an unknown digest (and as ours, to be removed if no longer wanted).
             interim = _write_temp(root / MANIFEST, _manifest_bytes({**previous, **dict.fromkeys(changed, "")}))
             os.replace(interim, root / MANIFEST)
-    except OSError as exc:
-        for tmp, _ in staged:
+    except (OSError, StoreError) as exc:
+        staging.discard()
+        for tmp in staged.values():
             tmp.unlink(missing_ok=True)
         if manifest_tmp is not None:
             manifest_tmp.unlink(missing_ok=True)
+        if isinstance(exc, StoreError):
+            raise
         raise StoreError(f"cannot write feeds to {root}: {exc.strerror or exc}") from None
-    for tmp, target in staged:
-        os.replace(tmp, target)
+    for rel in changed:
+        os.replace(staged[rel], _safe_target(root, rel))
     removed = set(previous) - set(documents)
     for rel in removed:
         try:
