@@ -87,3 +87,20 @@ def test_expansion_matches_the_plain_reference(pattern: str, date: datetime, slu
         assert expand_permalink(pattern, date=date, slug=slug, categories=categories) == _reference(
             pattern, date=date, slug=slug, categories=categories
         )
+
+
+@settings(max_examples=1000, deadline=None)
+@given(path=st.text(alphabet=st.sampled_from(list("/aZ09_.-~:@!$&'()*+,;=% \"<>?#[]\\^`{|}\x00\x7f\xe9中€😀"))))
+def test_percent_encoding_is_quote(path: str) -> None:
+    from syndicate.permalinks import _SAFE, _percent_encode
+
+    assert _percent_encode(path) == quote(path, safe=_SAFE)
+
+
+def test_a_lone_surrogate_fails_as_quote_fails() -> None:
+    # A file name that is not UTF-8 reaches the slug with surrogate escapes; parse_post reports the error's text.
+    with pytest.raises(UnicodeEncodeError) as expected:
+        quote("/x/a\udcffb", safe="/")
+    with pytest.raises(UnicodeEncodeError) as raised:
+        expand_permalink("/x/:slug", date=WHEN, slug="a\udcffb", categories=[])
+    assert str(raised.value) == str(expected.value)
