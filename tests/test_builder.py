@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import pytest
@@ -429,3 +431,38 @@ def test_archive_entries_rendered_again_after_eviction_are_the_same_bytes(
     tight.build()
     assert calls > roomy_calls  # entries were evicted and rendered again
     assert {p: d.body for p, d in tight.documents.items()} == {p: d.body for p, d in roomy.documents.items()}
+
+
+def _crash_in_worker(indices: list[int]) -> list[tuple[str, str, str | None]]:
+    os._exit(3)  # a worker that dies (OOM killer, a signal): the pool breaks
+
+
+def test_archive_pages_rendered_by_forked_workers_are_the_same_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serial = example_settings(tmp_path / "serial", limit=2)
+    Builder(serial).build()
+    monkeypatch.setattr(builder_module, "_PARALLEL_ARCHIVE_THRESHOLD", 1)
+    monkeypatch.setattr(builder_module, "_workers", lambda: 2)
+    forked: list[int] = []
+    real = builder_module.Builder._stage_archives_in_parallel
+
+    def counting(self: Builder, *args: Any) -> Any:
+        result = real(self, *args)
+        forked.append(len(result or []))
+        return result
+
+    monkeypatch.setattr(builder_module.Builder, "_stage_archives_in_parallel", counting)
+    parallel = example_settings(tmp_path / "parallel", limit=2)
+    Builder(parallel).build()
+    assert forked and forked[0] > 10
+    monkeypatch.setattr(builder_module, "_stage_archive_pages", _crash_in_worker)
+    crashed = example_settings(tmp_path / "crashed", limit=2)
+    Builder(crashed).build()
+    assert forked[-1] == 0  # the workers died: rendered here instead
+    files = sorted(p.relative_to(serial.out) for p in serial.out.rglob("*") if p.is_file())
+    assert any(str(p).startswith("archive/") for p in files)
+    for out in (parallel.out, crashed.out):
+        assert sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file()) == files
+        for rel in files:
+            assert (out / rel).read_bytes() == (serial.out / rel).read_bytes(), rel

@@ -68,6 +68,7 @@ FORMATS_BUILT = ("atom", "rss", "json")
 # Below this many files to parse, a process pool costs more than it saves.
 _PARALLEL_THRESHOLD = 500
 _PARALLEL_RENDER_THRESHOLD = 100
+_PARALLEL_ARCHIVE_THRESHOLD = 300  # archive documents to render before forking workers for them pays
 
 
 class BuildError(Exception):
@@ -207,6 +208,23 @@ def _in_parallel(function: Callable[[_A], list[_R]], batches: list[_A], done: Ca
         log.warning("worker processes unavailable (%s); continuing in one process", exc)
         return [item for batch in batches for item in function(batch)]
     return results
+
+
+# What forked archive workers inherit: set by Builder._stage_archives_in_parallel just before the fork, so the pages
+# (and the posts they hold) are not pickled to the workers.
+_ARCHIVE_JOB: tuple[Builder, list[tuple[Page, str, str]], int] | None = None
+
+
+def _stage_archive_pages(indices: list[int]) -> list[tuple[str, str, str | None]]:
+    """Forked worker: render and stage the inherited job's archive pages at ``indices``."""
+    assert _ARCHIVE_JOB is not None, "only in a worker forked by Builder._stage_archives_in_parallel"
+    builder, archived, feeds = _ARCHIVE_JOB
+    return builder._stage_archives([archived[i] for i in indices], feeds)
+
+
+def _can_fork() -> bool:
+    """Whether worker processes may be forked from here: only while this is the only thread (see _process_pool)."""
+    return _workers() > 1 and threading.active_count() == 1
 
 
 def _workers() -> int:
@@ -728,6 +746,16 @@ class Builder:
             contents = {} if self.settings.excerpt_only else self._contents(need)
             fresh: dict[str, tuple[str, bytes]] = {}
             known: dict[str, str] = {}  # archive pages written to the output directory: key -> digest
+            to_archive = [m for m in missing if m[0].archive]
+            if staging is not None and len(to_archive) >= _PARALLEL_ARCHIVE_THRESHOLD and _can_fork():
+                staged = self._stage_archives_in_parallel(to_archive, len(feeds), staging)
+                if staged is not None:
+                    for page, fmt, key, digest in staged:
+                        known[key] = digest
+                        path = f"{page.path}.{fmt}"
+                        loader = self._loader(page, fmt, key, digest)
+                        documents[path] = Document(path, None, FORMATS[fmt], page.updated, digest, loader)
+                    missing = [m for m in missing if not m[0].archive]
             for page, fmt, key, parts in self._entries_of(missing, contents, len(feeds)):
                 doc = render_page(self.settings, page, fmt, parts)
                 if page.archive and staging is not None:
@@ -810,6 +838,67 @@ class Builder:
                     memo.move_to_end(akey)
                 parts.append(part)
             yield page, fmt, key, parts
+
+    def _stage_archives_in_parallel(
+        self, archived: list[tuple[Page, str, str]], feeds: int, staging: Staging
+    ) -> list[tuple[Page, str, str, str]] | None:
+        """Render and stage archive pages in forked workers, one format each; (page, fmt, key, digest) of each.
+
+        Each worker renders every page of its format oldest first, so its memo of entries works as in one process.
+        None if the workers could not do it (the caller then renders here); nothing they staged is left behind.
+        """
+        global _ARCHIVE_JOB
+        tasks = [[i for i, (_, fmt, _) in enumerate(archived) if fmt == f] for f in FORMATS_BUILT]
+        tasks = [t for t in tasks if t]
+        _ARCHIVE_JOB = (self, archived, feeds)
+        results: list[list[tuple[str, str, str | None]]] = []
+        failure: BaseException | None = None
+        try:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=min(_workers(), len(tasks)), mp_context=context) as pool:
+                futures = [pool.submit(_stage_archive_pages, task) for task in tasks]
+                for future in futures:
+                    try:
+                        results.append(future.result())
+                    except (BrokenProcessPool, OSError) as exc:
+                        failure = failure or exc
+        except OSError as exc:
+            failure = exc
+        finally:
+            _ARCHIVE_JOB = None
+        if failure is not None:
+            for batch in results:
+                for _, _, tmp in batch:
+                    if tmp is not None:
+                        Path(tmp).unlink(missing_ok=True)
+            log.warning("archive pages could not be rendered in worker processes (%s); rendering them here", failure)
+            return None
+        by_path = {f"{page.path}.{fmt}": (page, fmt, key) for page, fmt, key in archived}
+        rendered: list[tuple[Page, str, str, str]] = []
+        for batch in results:
+            for path, digest, tmp in batch:
+                page, fmt, key = by_path[path]
+                if tmp is not None:
+                    staging.adopt(path, digest, Path(tmp))
+                rendered.append((page, fmt, key, digest))
+        return rendered
+
+    def _stage_archives(self, archived: list[tuple[Page, str, str]], feeds: int) -> list[tuple[str, str, str | None]]:
+        """In a forked worker: render the pages, stage the files that changed; (path, digest, temporary file)."""
+        staging = Staging(self.settings.out)
+        done: list[tuple[str, str, bool]] = []
+        try:
+            for page, fmt, _, parts in self._entries_of(archived, {}, feeds):
+                doc = render_page(self.settings, page, fmt, parts)
+                changed = doc.digest != self._previous_digest(doc.path)
+                if changed:
+                    staging.stage(doc.path, doc.body, doc.digest)
+                done.append((doc.path, doc.digest, changed))
+            staged = staging.finish(keep=[path for path, _, changed in done if changed])
+        except BaseException:
+            staging.discard()
+            raise
+        return [(path, digest, str(staged[path]) if changed else None) for path, digest, changed in done]
 
     def _loader(self, page: Page, fmt: str, key: str, digest: str) -> Callable[[], bytes]:
         """Bytes of a document kept out of memory: from the output file or the cache when they still have the same

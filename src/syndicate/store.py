@@ -91,6 +91,15 @@ class Staging:
             self._drop(old[1])
         self._staged[rel] = (digest, future)
 
+    def adopt(self, rel: str, digest: str, tmp: Path) -> None:
+        """Take over a temporary file for ``rel`` staged by another process."""
+        future: Future[Path] = Future()
+        future.set_result(tmp)
+        old = self._staged.pop(rel, None)
+        if old is not None:
+            self._drop(old[1])
+        self._staged[rel] = (digest, future)
+
     def has(self, rel: str, digest: str) -> bool:
         staged = self._staged.get(rel)
         return staged is not None and staged[0] == digest
