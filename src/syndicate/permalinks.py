@@ -79,7 +79,7 @@ def expand_permalink(pattern: str, *, date: datetime, slug: str, categories: lis
 
 
 # Bytes left as they are: what ``quote`` always keeps (letters, digits, "_.-~") and ``_SAFE``.
-_UNSAFE_BYTES = re.compile(rb"[^A-Za-z0-9_.\-~/:@!$&'()*+,;=%]+")
+_UNSAFE_BYTES = re.compile(b"[^A-Za-z0-9" + re.escape("_.-~" + _SAFE).encode("ascii") + b"]+")
 
 
 def _percent_encode(path: str) -> str:
