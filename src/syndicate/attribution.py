@@ -62,12 +62,13 @@ def find_attribution(
     name, url = _from_meta(meta)
     if name is not None and url is not None:
         return Attribution(name, url)
-    text = _Text(body)
     marker: int | None = None
-    if name is None:
-        name, marker = _name_from_body(text, patterns)
-    else:
-        marker = _marker_position(text, patterns)
+    if patterns:  # the text view is only ever searched by the patterns
+        text = _Text(body)
+        if name is None:
+            name, marker = _name_from_body(text, patterns)
+        else:
+            marker = _marker_position(text, patterns)
     if url is None:
         url = _url_from_body(body, marker=marker, site_host=_site_host(site_url))
     return Attribution(name, url)
@@ -204,15 +205,16 @@ def _name_from_body(text: _Text, patterns: Sequence[re.Pattern[str]]) -> tuple[s
     first_marker: int | None = None
     for pattern in patterns:
         for match in pattern.finditer(text.text):
+            position: int | None = None  # worked out only when needed, at most once per match
             if first_marker is None:
-                first_marker = text.body_position(match.start())
+                first_marker = position = text.body_position(match.start())
             raw = match.group("name")
             # A pattern's \s* may cross a paragraph break; text in the next paragraph is not the marker's value.
             if not isinstance(raw, str) or _PARAGRAPH_BREAK.search(text.text, match.start(), match.start("name")):
                 continue
             name = _clean_name(raw)
             if name is not None:
-                return name, text.body_position(match.start())
+                return name, text.body_position(match.start()) if position is None else position
     return None, first_marker
 
 
