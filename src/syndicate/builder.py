@@ -27,6 +27,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from operator import attrgetter
 from pathlib import Path
 from types import MappingProxyType
@@ -220,6 +221,18 @@ def _stage_archive_pages(indices: list[int]) -> list[tuple[str, str, str | None]
     assert _ARCHIVE_JOB is not None, "only in a worker forked by Builder._stage_archives_in_parallel"
     builder, archived, feeds = _ARCHIVE_JOB
     return builder._stage_archives([archived[i] for i in indices], feeds)
+
+
+@lru_cache(maxsize=65536)
+def _term_slugs(names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """(slug, name as first written) for each distinct slug among a post's categories (or tags), in order.
+
+    Posts share a handful of term lists, so grouping 10k posts slugs each list once, not each name of each post.
+    """
+    found: dict[str, str] = {}
+    for name in names:
+        found.setdefault(slugify(name), name)
+    return tuple(found.items())
 
 
 def _can_fork() -> bool:
@@ -576,35 +589,34 @@ class Builder:
 
     def _visible_posts(self, records: Mapping[str, CachedPost]) -> tuple[tuple[Post, ...], list[Rejection]]:
         """Published posts, newest first, and a Rejection for each post whose URL another post already has."""
-        now = self._clock()
-        candidates = sorted(
-            (
-                c.record
-                for c in records.values()
-                if isinstance(c.record, Post) and c.record.published and (self.settings.future or c.record.date <= now)
-            ),
-            key=attrgetter("path"),
-        )
+        now = self._clock().timestamp()
+        future = self.settings.future
         # An entry's URL is its atom:id, RSS guid and JSON Feed id, which must be unique in a feed (RFC 4287
         # §4.1.1); two files with one permalink (a copy, a symlink, the same slug and date) would give duplicate
         # ids, so the first by path keeps the URL and the others are reported.
-        owners: dict[str, str] = {}
-        posts: list[Post] = []
+        owners: dict[str, CachedPost] = {}
+        clashes: dict[str, list[CachedPost]] = {}
+        for cached in records.values():
+            post = cached.record
+            if isinstance(post, Post) and post.published and (future or cached.order[0] <= now):
+                owner = owners.setdefault(post.url, cached)
+                if owner is not cached:
+                    clashes.setdefault(post.url, [owner]).append(cached)
         conflicts: list[Rejection] = []
-        for post in candidates:
-            owner = owners.setdefault(post.url, post.path)
-            if owner == post.path:
-                posts.append(post)
-            else:
+        for url, same in clashes.items():
+            same.sort(key=lambda c: c.record.path)
+            owners[url] = same[0]
+            for other in same[1:]:
                 conflicts.append(
                     Rejection(
-                        post.path,
-                        f"has the same URL as {owner} ({post.url}); give one of them another slug, date or permalink",
+                        other.record.path,
+                        f"has the same URL as {same[0].record.path} ({url}); "
+                        "give one of them another slug, date or permalink",
                     )
                 )
-        # Timestamps compare faster than aware datetimes (which consult their offsets), and order the same.
-        posts.sort(key=lambda p: (p.date.timestamp(), p.path), reverse=True)
-        return tuple(posts), conflicts
+        conflicts.sort(key=attrgetter("path"))
+        ordered = sorted(owners.values(), key=attrgetter("order"), reverse=True)
+        return tuple(c.record for c in ordered), conflicts  # type: ignore[misc]
 
     def _group(self, visible: Sequence[Post]) -> tuple[list[tuple[FeedInfo, list[Post]]], tuple[FeedInfo, ...]]:
         names = self.settings.display_names
@@ -612,15 +624,14 @@ class Builder:
         first_name: dict[tuple[FeedKind, str], str] = {}
         for post in visible:  # newest first: the newest post's spelling names the feed
             for kind, terms in (("category", post.categories), ("tag", post.tags)):
-                seen: set[str] = set()
-                for name in terms:
-                    slug = slugify(name)
-                    if slug in seen:
-                        continue
-                    seen.add(slug)
+                for slug, name in _term_slugs(terms):
                     key: tuple[FeedKind, str] = (kind, slug)  # type: ignore[assignment]
-                    members.setdefault(key, []).append(post)
-                    first_name.setdefault(key, name)
+                    listed = members.get(key)
+                    if listed is None:
+                        members[key] = [post]
+                        first_name[key] = name
+                    else:
+                        listed.append(post)
         groups: list[tuple[FeedInfo, list[Post]]] = [
             (FeedInfo("all", self.settings.title, "all", len(visible), self.settings.title), list(visible))
         ]

@@ -198,7 +198,8 @@ def write_documents(
 
 
 def _manifest_bytes(manifest: Mapping[str, str]) -> bytes:
-    return json.dumps(dict(sorted(manifest.items())), ensure_ascii=False, indent=0).encode()
+    # No indent: json's C encoder only writes compact JSON, and the manifest is written twice per build.
+    return json.dumps(dict(sorted(manifest.items())), ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def remove_temporaries(root: Path) -> int:
