@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -44,7 +45,9 @@ def test_an_unchanged_site_is_answered_from_the_record(site: Path, make_settings
     assert record.rejected and record.rejected[0][0] == "2024-01-03-broken.md"
 
 
-@pytest.mark.parametrize("change", ["touch", "add", "remove", "delete output", "other out", "other title"])
+@pytest.mark.parametrize(
+    "change", ["touch", "add", "remove", "delete output", "other out", "other posts", "other title"]
+)
 def test_any_change_means_a_real_build(
     change: str, site: Path, make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
@@ -60,6 +63,10 @@ def test_any_change_means_a_real_build(
         (settings.out / "categories" / "news.rss").unlink()
     elif change == "other out":
         settings = make_settings(out=tmp_path / "elsewhere")
+    elif change == "other posts":
+        copy = tmp_path / "copy"
+        shutil.copytree(site, copy)  # copy2: same names, sizes and mtimes
+        settings = make_settings(posts=copy)
     else:
         settings = make_settings(title="Another title")
     assert unchanged(settings, time.time()) is None

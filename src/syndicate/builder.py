@@ -461,6 +461,7 @@ class Builder:
             due = min(waiting, default=None)
         record = LastBuild(
             scan=self._scan_signature,
+            source=str(self.settings.posts.resolve()),
             out=str(self.settings.out.resolve()),
             future=self.settings.future,
             manifest=manifest_digest(read_manifest(self.settings.out)),

@@ -52,6 +52,7 @@ def manifest_digest(manifest: Mapping[str, str]) -> str:
 @dataclass(frozen=True)
 class LastBuild:
     scan: str  # ScanSignature of the posts directory
+    source: str  # posts directory, resolved
     out: str  # output directory, resolved
     future: bool  # the 'future' setting: whether future-dated posts were shown
     manifest: str  # manifest_digest of what was written
@@ -107,7 +108,9 @@ def _files_under(root: str) -> set[str]:
 def unchanged(settings: Settings, now: float) -> LastBuild | None:
     """The last build's record if a build now would find nothing to do; None when a build must run."""
     record = _read_record(settings)
-    if record is None or record.out != str(settings.out.resolve()) or record.future != settings.future:
+    if record is None or record.future != settings.future:
+        return None
+    if record.out != str(settings.out.resolve()) or record.source != str(settings.posts.resolve()):
         return None
     if record.due is not None and now >= record.due:
         return None
