@@ -433,6 +433,19 @@ def test_two_files_with_one_url_give_one_entry_and_a_rejection(tmp_path: Path) -
     assert_output_sound(tmp_path / "out")
 
 
+def test_a_file_name_that_is_not_utf8_is_rejected_and_others_publish(tmp_path: Path) -> None:
+    report, builder = build_with(tmp_path, GOOD)
+    posts = os.fsencode(tmp_path / "_posts")
+    with open(posts + b"/2024-09-01-caf\xe9.md", "wb") as fh:  # a Latin-1 name, as an old FTP upload leaves it
+        fh.write(front("title: Cafe\ndate: 2024-09-01"))
+    for _ in range(2):  # and again from the cache
+        report = Builder(make_settings_for(tmp_path)).build()
+        rejection = rejection_for(report, "2024-09-01-caf\\xe9.md")
+        assert rejection is not None and "not valid UTF-8" in rejection.reason
+        assert report.posts == len(GOOD)
+    assert_output_sound(tmp_path / "out")
+
+
 def test_unreadable_post_is_rejected_and_others_publish(tmp_path: Path) -> None:
     if os.geteuid() == 0:
         pytest.skip("root reads files whatever their mode")

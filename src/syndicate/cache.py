@@ -58,6 +58,14 @@ class CachedPost:
         self.order = (record.date.timestamp(), record.path) if isinstance(record, Post) else (0.0, record.path)
 
 
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class ParseCache:
     """SQLite-backed cache; every method degrades to a miss (or a no-op) if the database fails."""
 
@@ -147,6 +155,8 @@ class ParseCache:
         def rows() -> Iterator[tuple[str, int, int, str, bool, str]]:
             # One row at a time: the JSON of 100k posts at once would be the largest thing a cold build holds.
             for path, cached in changed:
+                if not path.isascii() and not _is_utf8(path):
+                    continue  # a file name that is not UTF-8 (rejected, see parse_post): read again next time
                 rec = cached.record
                 data = json.dumps(rec.to_json() if isinstance(rec, Post) else rec.__dict__, ensure_ascii=False)
                 yield path, cached.size, cached.mtime_ns, cached.digest, isinstance(rec, Rejection), data

@@ -273,6 +273,14 @@ def parse_post(
     digest: str,
 ) -> Post | Rejection:
     """Parse one post file's bytes. Never raises for bad input: a problem becomes a Rejection."""
+    if not rel_path.isascii():
+        try:
+            rel_path.encode("utf-8")
+        except UnicodeEncodeError:
+            # os.scandir hands over a name that is not UTF-8 with surrogate escapes: no URL, title or feed can carry
+            # it, and it is shown with its raw bytes as \xNN.
+            shown = rel_path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            return Rejection(shown, "the file name is not valid UTF-8; rename the file (its name makes the post's URL)")
     try:
         return _parse(data, rel_path, settings, patterns, digest)
     except PostError as exc:
