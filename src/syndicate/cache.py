@@ -1,12 +1,14 @@
 """The parse cache: an embedded SQLite database so that a restart does not re-read an unchanged corpus.
 
-Three tables:
+Tables:
 
 - ``posts``: per file path, its size, mtime and content hash with the parsed ``Post`` (or ``Rejection``) as JSON. A
   file whose size and mtime match is not read at all; one whose bytes hash the same is not re-parsed.
 - ``content``: rendered, cleaned HTML per (post content hash), for the posts that appear in feed documents.
-- ``documents``: rendered feed documents per hash of everything that goes into them, so archive pages are not
-  re-rendered on a warm start.
+- ``documents`` and ``digests``: rendered feed documents, and their digests, per hash of everything that goes into
+  them, so nothing is rendered again on a warm start. Archive pages written to the output directory are kept there
+  only: the cache has their digest, and their bytes are read back from the file.
+- ``meta``: the settings fingerprint and the last full build's record (see ``lastbuild``).
 
 Everything is keyed on a fingerprint of the settings that shape parsing and rendering; a different fingerprint
 empties the cache. The database runs in WAL mode so a process killed mid-write leaves it consistent; a cache file
