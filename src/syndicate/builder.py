@@ -412,7 +412,7 @@ class Builder:
             )
             self._notes = notes
             if full and self.write and self._cache is not None and not deferred:
-                self._record_last_build(records, len(feeds), len(documents), rejected, notes, len(visible))
+                self._record_last_build(records, len(feeds), documents, rejected, notes, len(visible))
             report = BuildReport(
                 full=full,
                 posts=len(visible),
@@ -443,7 +443,7 @@ class Builder:
         self,
         records: Mapping[str, CachedPost],
         feeds: int,
-        documents: int,
+        documents: Mapping[str, Document],
         rejected: Sequence[Rejection],
         notes: Sequence[tuple[str, str]],
         posts: int,
@@ -464,11 +464,11 @@ class Builder:
             source=str(self.settings.posts.resolve()),
             out=str(self.settings.out.resolve()),
             future=self.settings.future,
-            manifest=manifest_digest(read_manifest(self.settings.out)),
+            manifest=manifest_digest({path: document.digest for path, document in documents.items()}),
             due=due,
             posts=posts,
             feeds=feeds,
-            documents=documents,
+            documents=len(documents),
             rejected=tuple((r.path, r.reason) for r in rejected),
             notes=tuple(notes),
         )

@@ -24,7 +24,7 @@ from typing import Any
 
 from syndicate.config import Settings, settings_fingerprint
 from syndicate.scan import scan_post_files
-from syndicate.store import read_manifest
+from syndicate.store import files_under, read_manifest
 
 RECORD_KEY = "last_build"
 
@@ -95,16 +95,6 @@ def _read_record(settings: Settings) -> LastBuild | None:
         return None
 
 
-def _files_under(root: str) -> set[str]:
-    """Relative paths ('/'-separated) of the files under ``root``: one listing per directory, not a stat per file."""
-    found: set[str] = set()
-    for directory, _, files in os.walk(root):
-        prefix = os.path.relpath(directory, root).replace(os.sep, "/") + "/"
-        prefix = "" if prefix == "./" else prefix
-        found.update(prefix + name for name in files)
-    return found
-
-
 def unchanged(settings: Settings, now: float) -> LastBuild | None:
     """The last build's record if a build now would find nothing to do; None when a build must run."""
     record = _read_record(settings)
@@ -119,7 +109,7 @@ def unchanged(settings: Settings, now: float) -> LastBuild | None:
     manifest = read_manifest(settings.out)
     if len(manifest) != record.documents or manifest_digest(manifest) != record.manifest:
         return None
-    if not manifest.keys() <= _files_under(os.fspath(settings.out)):
+    if not manifest.keys() <= files_under(os.fspath(settings.out)):
         return None  # an output file was deleted: the build writes it again
     signature = ScanSignature()
     for _, rel, st in scan_post_files(settings.posts):

@@ -222,6 +222,16 @@ def _prune_empty_dirs(root: Path, directory: Path) -> None:
         directory = directory.parent
 
 
+def files_under(root: str) -> set[str]:
+    """Relative paths ('/'-separated) of the files under ``root``: one listing per directory, not a stat per file."""
+    found: set[str] = set()
+    for directory, _, files in os.walk(root):
+        prefix = os.path.relpath(directory, root).replace(os.sep, "/") + "/"
+        prefix = "" if prefix == "./" else prefix
+        found.update(prefix + name for name in files)
+    return found
+
+
 def missing_files(root: Path, documents: Mapping[str, Document]) -> set[str]:
     """Documents whose file is absent on disk (e.g. deleted by hand), to be written again."""
-    return {rel for rel in documents if not _safe_target(root, rel).is_file()}
+    return documents.keys() - files_under(os.fspath(root))
