@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -294,3 +295,48 @@ def test_large_feeds_get_brotli_after_the_swap_with_the_same_bytes(
     asyncio.run(scenario())
     prepared = FeedService(settings).prepare(Document("all.atom", b"<feed>" + b"x" * EAGER_BROTLI_BYTES, "a/b", None))
     assert set(prepared.representations) == {"identity", "gzip"} and prepared.pending == {"br"}
+
+
+class BusyBuilder(Builder):
+    """The real Builder after burning ``cpu`` seconds of this thread's CPU time; records when each build ran."""
+
+    def __init__(self, settings: Settings, cpu: float) -> None:
+        super().__init__(settings)
+        self.cpu = cpu
+        self.spans: list[tuple[float, float]] = []
+
+    def build(self, changed: Iterable[Path] | None = None) -> BuildReport:
+        started = time.monotonic()
+        until = time.thread_time() + self.cpu
+        while time.thread_time() < until:
+            pass
+        report = super().build(changed)
+        self.spans.append((started, time.monotonic()))
+        return report
+
+
+@pytest.mark.parametrize("share", [0.5, 1.0])
+def test_back_to_back_builds_pause_to_keep_their_share(
+    share: float, write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    write_post("2024-03-01-a.md", post("A", 1))
+    builder = BusyBuilder(make_settings(build_share=share), cpu=0.2)
+    service = FeedService(builder.settings, builder)
+
+    async def scenario() -> None:
+        first = service.request_build(None)
+        while not builder.spans and not service.building:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        second = service.request_build(None)  # arrives while the first runs: changes outpace builds
+        await asyncio.gather(first, second)
+
+    asyncio.run(scenario())
+    (_, first_end), (second_start, _) = builder.spans
+    if share < 1:
+        # 0.2 s of CPU at a share of 0.5: the next build waits about as long again
+        assert service.gauges.paused_seconds >= 0.15
+        assert second_start - first_end >= 0.15
+    else:
+        assert service.gauges.paused_seconds == 0
+        assert second_start - first_end < 0.15

@@ -75,6 +75,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("rescan_minutes", 15.0, "Interval of the scheduled full rescan, minutes (0 disables).", float),
     Setting("debounce_ms", 50, "Watcher debounce: a burst of file events within this many ms gives one rebuild.", int),
     Setting("watch", True, "Watch the posts directory for changes while serving.", bool),
+    Setting(
+        "build_share",
+        0.3,
+        "While changes keep arriving, the largest share of the server's CPU time rebuilds may take: a build that "
+        "used t seconds and finds another waiting pauses t × (1 − share) / share first (1: no pause).",
+        float,
+    ),
     Setting("hub", "", "WebSub hub URL to advertise and ping after rebuilds (empty: none).", str),
     Setting("query_limit", 100, "Largest ?limit= accepted by query feeds.", int),
     Setting("access_log", False, "Write an access log line per request.", bool),
@@ -110,6 +117,7 @@ class Settings:
     rescan_minutes: float = 15.0
     debounce_ms: int = 50
     watch: bool = True
+    build_share: float = 0.3
     hub: str = ""
     query_limit: int = 100
     access_log: bool = False
@@ -224,6 +232,8 @@ def load_settings(
         raise ConfigError(f"setting 'timezone': unknown time zone {values['timezone']!r}") from None
     if values["limit"] < 1:
         raise ConfigError("setting 'limit': must be at least 1")
+    if not 0 < values["build_share"] <= 1:
+        raise ConfigError("setting 'build_share': must be more than 0 and at most 1")
     for name in ("url", "feed_url", "hub"):
         v = values[name]
         if v and not v.startswith(("http://", "https://")):

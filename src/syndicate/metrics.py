@@ -29,6 +29,7 @@ class BuildGauges:
     documents: int = 0
     rejected: int = 0
     coalesced: int = 0
+    paused_seconds: float = 0.0  # pauses between back-to-back builds (build_share)
 
 
 @dataclass
@@ -121,6 +122,12 @@ class Metrics:
             "counter",
             "Build triggers merged into a pending build instead of queued.",
             [("", builds.coalesced)],
+        )
+        metric(
+            "syndicate_build_pause_seconds_total",
+            "counter",
+            "Time back-to-back builds waited so that rebuilding keeps to build_share of the server's time.",
+            [("", builds.paused_seconds)],
         )
         metric(
             "syndicate_archive_pages_prepared_total",

@@ -44,6 +44,7 @@ log = logging.getLogger("syndicate.service")
 _MAX_PENDING_PATHS = 10_000
 _QUERY_CACHE_SIZE = 256
 _DEFERRED_RETRY = 1.0  # seconds before re-reading a post that was still being written
+_MAX_BUILD_PAUSE = 10.0  # seconds: the longest pause between back-to-back builds (see build_share)
 # Larger documents get brotli after the swap (a 250 KB feed takes ~10 ms at quality 5; a new post changes a dozen).
 EAGER_BROTLI_BYTES = 32 * 1024
 ARCHIVE_CACHE_BYTES = 32 * 1024 * 1024  # prepared archive pages kept in memory (all encodings counted)
@@ -181,7 +182,7 @@ class FeedService:
         while self._pending is not None:
             job, self._pending = self._pending, None
             changed = None if job.full else sorted(job.paths)
-            snapshot, outcome = await asyncio.to_thread(self._build_and_prepare, changed)
+            snapshot, outcome, cpu = await asyncio.to_thread(self._build_and_prepare, changed)
             if snapshot is not None:
                 self.snapshot = snapshot  # the swap: one reference assignment on the event loop
                 self._query_cache = {}
@@ -194,6 +195,13 @@ class FeedService:
                 self._retry_deferred(outcome.report.deferred)
             if not job.future.done():
                 job.future.set_result(outcome)
+            if self._pending is not None and self.settings.build_share < 1:
+                # Changes arrive faster than builds finish. A build holds the GIL for most of its CPU time, and
+                # requests wait for it: pausing in proportion keeps rebuilding to ``build_share`` of the time, and
+                # the pending build (every change since) still follows.
+                share = self.settings.build_share
+                self.gauges.paused_seconds += (pause := min(cpu * (1 - share) / share, _MAX_BUILD_PAUSE))
+                await asyncio.sleep(pause)
 
     def _retry_deferred(self, deferred: Iterable[str]) -> None:
         """Files the builder found still open for writing: build them again shortly (one timer at a time)."""
@@ -207,21 +215,22 @@ class FeedService:
 
             self._deferred_timer = asyncio.get_running_loop().call_later(_DEFERRED_RETRY, fire)
 
-    def _build_and_prepare(self, changed: Sequence[Path] | None) -> tuple[Snapshot | None, BuildOutcome]:
-        """Worker thread: build, then prepare every changed document's representations."""
-        started = time.perf_counter()
+    def _build_and_prepare(self, changed: Sequence[Path] | None) -> tuple[Snapshot | None, BuildOutcome, float]:
+        """Worker thread: build, then prepare every changed document's representations; also the CPU time used."""
+        started, cpu_started = time.perf_counter(), time.thread_time()
         try:
             report = self.builder.build(changed)
             documents = self.builder.documents
             snapshot = self._prepare(documents, self.builder.feeds, self.builder.rejected, report.posts)
         except BuildError as exc:
-            return None, BuildOutcome(ok=False, error=str(exc) or type(exc).__name__)
+            return None, BuildOutcome(ok=False, error=str(exc) or type(exc).__name__), time.thread_time() - cpu_started
         except Exception as exc:  # a bug or an OS error must not take the server down; report it instead
             log.exception("build failed unexpectedly")
-            return None, BuildOutcome(ok=False, error=f"{type(exc).__name__}: {exc}")
+            outcome = BuildOutcome(ok=False, error=f"{type(exc).__name__}: {exc}")
+            return None, outcome, time.thread_time() - cpu_started
         duration = time.perf_counter() - started
         log.debug("build and prepare took %.3fs", duration)
-        return snapshot, BuildOutcome(ok=True, report=report)
+        return snapshot, BuildOutcome(ok=True, report=report), time.thread_time() - cpu_started
 
     def _prepare(
         self,
