@@ -75,7 +75,8 @@ class Staging:
         self.root = root
         self._pool = ThreadPoolExecutor(max_workers=threads)
         self._slots = threading.BoundedSemaphore(pending)
-        self._staged: dict[str, tuple[str, Future[Path]]] = {}  # rel -> (digest, temporary file)
+        # rel -> (digest, temporary file, or the future one while a thread writes it)
+        self._staged: dict[str, tuple[str, Future[Path] | Path]] = {}
 
     def stage(self, rel: str, body: bytes, digest: str) -> None:
         target = _safe_target(self.root, rel)
@@ -93,12 +94,10 @@ class Staging:
 
     def adopt(self, rel: str, digest: str, tmp: Path) -> None:
         """Take over a temporary file for ``rel`` staged by another process."""
-        future: Future[Path] = Future()
-        future.set_result(tmp)
         old = self._staged.pop(rel, None)
         if old is not None:
             self._drop(old[1])
-        self._staged[rel] = (digest, future)
+        self._staged[rel] = (digest, tmp)
 
     def has(self, rel: str, digest: str) -> bool:
         staged = self._staged.get(rel)
@@ -110,9 +109,9 @@ class Staging:
         wanted = set(keep)
         result: dict[str, Path] = {}
         failure: OSError | None = None
-        for rel, (_, future) in self._staged.items():
+        for rel, (_, staged) in self._staged.items():
             try:
-                tmp = future.result()
+                tmp = staged if isinstance(staged, Path) else staged.result()
             except OSError as exc:
                 failure = failure or exc
                 continue
@@ -130,14 +129,14 @@ class Staging:
     def discard(self) -> None:
         """Remove every staged file (a build that failed before writing)."""
         self._pool.shutdown(wait=True)
-        for _, future in self._staged.values():
-            self._drop(future)
+        for _, staged in self._staged.values():
+            self._drop(staged)
         self._staged = {}
 
     @staticmethod
-    def _drop(future: Future[Path]) -> None:
+    def _drop(staged: Future[Path] | Path) -> None:
         try:
-            future.result().unlink(missing_ok=True)
+            (staged if isinstance(staged, Path) else staged.result()).unlink(missing_ok=True)
         except OSError:
             pass  # never created
 
