@@ -18,7 +18,7 @@ from lxml import etree, html
 from starlette.testclient import TestClient
 
 from feedcheck import assert_valid
-from syndicate.app import bind_socket, create_app
+from syndicate.app import FeedsFirst, bind_socket, create_app
 from syndicate.config import Settings
 
 
@@ -351,3 +351,22 @@ def test_archive_pages_are_prepared_on_request_with_every_encoding_and_validator
     variant = client.get("/feeds/" + local[0].replace("/local/", "/LOCAL/"))
     assert variant.status_code == 200 and variant.content == client.get("/feeds/" + local[0]).content
     assert client.get("/feeds/archive/categories/nope/1.rss").status_code == 404
+
+
+def test_the_served_app_answers_feeds_directly_and_the_rest_through_starlette(
+    site: None, make_settings: Callable[..., Settings]
+) -> None:
+    app = create_app(make_settings(limit=2, admin_token=""), background=False)
+    with TestClient(FeedsFirst(app)) as direct, TestClient(app) as routed:
+        for path in ("/feeds/all.atom", "/feeds/categories/local.rss", "/feeds/nope.atom", "/feeds/", "/feeds"):
+            a, b = direct.get(path), routed.get(path)
+            assert (a.status_code, a.content) == (b.status_code, b.content), path
+            assert a.headers.get("etag") == b.headers.get("etag")
+        etag = direct.get("/feeds/all.atom").headers["etag"]
+        assert direct.get("/feeds/all.atom", headers={"If-None-Match": etag}).status_code == 304
+        assert direct.post("/feeds/all.atom").status_code == 405
+        assert direct.get("/").status_code == 200 and direct.get("/healthz").text == "ok\n"
+        metrics = direct.get("/metrics").text
+    # answered directly, the feed handler still counts its own responses (once each)
+    assert 'syndicate_http_requests_total{status="405"} 1\n' in metrics
+    assert 'syndicate_http_requests_total{status="304"} 1\n' in metrics
