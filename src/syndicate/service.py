@@ -44,7 +44,7 @@ log = logging.getLogger("syndicate.service")
 _MAX_PENDING_PATHS = 10_000
 _QUERY_CACHE_SIZE = 256
 _DEFERRED_RETRY = 1.0  # seconds before re-reading a post that was still being written
-_MAX_BUILD_PAUSE = 10.0  # seconds: the longest pause between back-to-back builds (see build_share)
+_MAX_BUILD_PAUSE = 5.0  # seconds: the longest pause between back-to-back builds (see build_share)
 # Larger documents get brotli after the swap (a 250 KB feed takes ~10 ms at quality 5; a new post changes a dozen).
 EAGER_BROTLI_BYTES = 32 * 1024
 ARCHIVE_CACHE_BYTES = 32 * 1024 * 1024  # prepared archive pages kept in memory (all encodings counted)
@@ -182,6 +182,7 @@ class FeedService:
         while self._pending is not None:
             job, self._pending = self._pending, None
             changed = None if job.full else sorted(job.paths)
+            first = self.last_outcome is None  # the start-up build is not churn: no pause after it
             snapshot, outcome, cpu = await asyncio.to_thread(self._build_and_prepare, changed)
             if snapshot is not None:
                 self.snapshot = snapshot  # the swap: one reference assignment on the event loop
@@ -195,7 +196,7 @@ class FeedService:
                 self._retry_deferred(outcome.report.deferred)
             if not job.future.done():
                 job.future.set_result(outcome)
-            if self._pending is not None and self.settings.build_share < 1:
+            if self._pending is not None and self.settings.build_share < 1 and not first:
                 # Changes arrive faster than builds finish. A build holds the GIL for most of its CPU time, and
                 # requests wait for it: pausing in proportion keeps rebuilding to ``build_share`` of the time, and
                 # the pending build (every change since) still follows.
