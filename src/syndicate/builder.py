@@ -128,9 +128,17 @@ def _read_file(path: Path) -> tuple[bytes, os.stat_result]:
         if _is_being_written(fd):
             raise _Deferred
         before = os.fstat(fd)
+        # Ask for one byte more than the file holds: one read returns it all, and coming back short shows the end
+        # (a regular file reads short only there). A fixed large buffer would cost an allocation of that size per
+        # read, several times the read itself for a 4 KB post.
+        wanted = before.st_size + 1
         chunks = []
-        while chunk := os.read(fd, 1 << 20):
+        while True:
+            chunk = os.read(fd, wanted)
             chunks.append(chunk)
+            if len(chunk) < wanted:
+                break
+            wanted = 1 << 16  # it grew since fstat: read on (the fstat below defers it)
         after = os.fstat(fd)
     finally:
         os.close(fd)
