@@ -680,3 +680,29 @@ def test_posts_mount_vanishing_while_serving(tmp_path: Path) -> None:
             assert "B post 0" in {e.title for e in feedparser.parse(_feed(server).content).entries}
     finally:
         server_cm.__exit__(None, None, None)
+
+
+def test_a_writer_breaking_the_read_lease_does_not_kill_the_reader(tmp_path: Path) -> None:
+    """The slow-writer check holds a read lease for an instant; a post opened for writing in that instant makes the
+    kernel signal the reader (SIGIO by default, which would end the server). Here the instant is made long."""
+    post = tmp_path / "post.md"
+    post.write_text("---\ntitle: t\n---\n", encoding="utf-8")
+    code = f"""
+import fcntl, subprocess, sys, time
+import syndicate.builder as builder
+real = fcntl.fcntl
+writers = []
+def slow(fd, cmd, arg=0):
+    result = real(fd, cmd, arg)
+    if cmd == fcntl.F_SETLEASE and arg == fcntl.F_RDLCK:
+        writers.append(subprocess.Popen([sys.executable, "-c", "open({str(post)!r}, 'a').close()"]))
+        time.sleep(1.5)  # the writer's open breaks the lease while it is held (and waits for its release)
+    return result
+builder.fcntl.fcntl = slow
+with open({str(post)!r}, "rb") as fh:
+    builder._is_being_written(fh.fileno())
+writers[0].wait(30)
+print("survived")
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "survived" in result.stdout, (result.returncode, result.stderr)

@@ -25,6 +25,7 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections import OrderedDict
@@ -106,6 +107,10 @@ def _is_being_written(fd: int) -> bool:
     if setlease is None:
         return False
     try:
+        # A writer opening the file while we hold the lease makes the kernel signal us, by default with SIGIO, whose
+        # default action ends the process: a post saved at that instant would kill the server. SIGURG, which is
+        # ignored by default, carries the notice instead.
+        fcntl.fcntl(fd, fcntl.F_SETSIG, signal.SIGURG)
         fcntl.fcntl(fd, setlease, fcntl.F_RDLCK)
     except OSError as exc:
         return exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK)
