@@ -794,9 +794,7 @@ class Builder:
             for page, fmt, key in missing:
                 path = f"{page.path}.{fmt}"
                 if key in digests:
-                    documents[path] = Document(
-                        path, None, FORMATS[fmt], page.updated, digests[key], self._loader(page, fmt, key, digests[key])
-                    )
+                    documents[path] = self._kept_out(page, fmt, key, digests[key])
                 elif key in bodies:
                     documents[path] = Document(path, bytes(bodies[key]), FORMATS[fmt], page.updated)
                 else:
@@ -817,9 +815,7 @@ class Builder:
                 if staged is not None:
                     for page, fmt, key, digest in staged:
                         known[key] = digest
-                        path = f"{page.path}.{fmt}"
-                        loader = self._loader(page, fmt, key, digest)
-                        documents[path] = Document(path, None, FORMATS[fmt], page.updated, digest, loader)
+                        documents[f"{page.path}.{fmt}"] = self._kept_out(page, fmt, key, digest)
                     missing = [m for m in missing if not m[0].archive]
             for page, fmt, key, parts in self._entries_of(missing, contents, len(feeds)):
                 doc = render_page(self.settings, page, fmt, parts)
@@ -829,26 +825,12 @@ class Builder:
                     if doc.digest != self._previous_digest(doc.path):
                         staging.stage(doc.path, doc.body, doc.digest)
                     known[key] = doc.digest
-                    doc = Document(
-                        doc.path,
-                        None,
-                        doc.media_type,
-                        doc.updated,
-                        doc.digest,
-                        self._loader(page, fmt, key, doc.digest),
-                    )
+                    doc = self._kept_out(page, fmt, key, doc.digest)
                 elif self._cache is not None:
                     fresh[key] = (doc.digest, doc.body)
                     if page.archive:
                         # Not written anywhere: into the cache, out of memory.
-                        doc = Document(
-                            doc.path,
-                            None,
-                            doc.media_type,
-                            doc.updated,
-                            doc.digest,
-                            self._loader(page, fmt, key, doc.digest),
-                        )
+                        doc = self._kept_out(page, fmt, key, doc.digest)
                     if len(fresh) >= 500:
                         self._cache.put_documents(fresh)
                         fresh = {}
@@ -965,8 +947,11 @@ class Builder:
             raise
         return [(path, digest, str(staged[path]) if changed else None) for path, digest, changed in done]
 
-    def _loader(self, page: Page, fmt: str, key: str, digest: str) -> Callable[[], bytes]:
-        return _Loader(self.settings, self._cache, self.write, page, fmt, key, digest)
+    def _kept_out(self, page: Page, fmt: str, key: str, digest: str) -> Document:
+        """A document whose bytes are not held: loaded on access (see _Loader)."""
+        path = f"{page.path}.{fmt}"
+        loader = _Loader(self.settings, self._cache, self.write, page, fmt, key, digest)
+        return Document(path, None, FORMATS[fmt], page.updated, digest, loader)
 
     def _previous_digest(self, path: str) -> str | None:
         """The digest of the file at ``path`` as the last build (or, first, the output manifest) left it."""

@@ -197,18 +197,8 @@ def _text(value: str) -> bytes:
 
 
 def _attr(value: str) -> bytes:
-    if "\ufffe" in value or "\uffff" in value:
-        raise ValueError(_NOT_XML)
-    return (
-        value.encode("utf-8")
-        .replace(b"&", b"&amp;")
-        .replace(b"<", b"&lt;")
-        .replace(b">", b"&gt;")
-        .replace(b'"', b"&quot;")
-        .replace(b"\t", b"&#9;")
-        .replace(b"\n", b"&#10;")
-        .replace(b"\r", b"&#13;")
-    )
+    # Text escaping (which already wrote CR as &#13;), plus what an attribute value also needs.
+    return _text(value).replace(b'"', b"&quot;").replace(b"\t", b"&#9;").replace(b"\n", b"&#10;")
 
 
 # Posts share a few category and tag names, so each post's set of them is escaped once (cached), not once a post.
