@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import signal
 import socket
 import subprocess
 import sys
@@ -233,3 +234,11 @@ def test_idle_and_slow_connections_do_not_block_others(server: Server) -> None:
     finally:
         for sock in idle + slow:
             sock.close()
+
+
+def test_ctrl_c_stops_the_server_cleanly(server: Server) -> None:
+    assert httpx.get(server.url + "/feeds/all.atom", timeout=DEADLINE).status_code == 200
+    server.process.send_signal(signal.SIGINT)
+    assert server.process.wait(timeout=DEADLINE) == 0
+    output = server.output()
+    assert "Shutting down" in output and "Traceback" not in output, output[-2000:]

@@ -336,5 +336,9 @@ def run_server(settings: Settings) -> int:
     host = f"[{settings.host}]" if sock.family == socket.AF_INET6 else settings.host
     print(f"syndicate: serving {settings.posts} at http://{host}:{port}/ (feeds: http://{host}:{port}/feeds/all.atom)")
     sys.stdout.flush()
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:
+        # Ctrl-C: uvicorn has shut down gracefully and asyncio re-raises the interrupt; a traceback would say "crash".
+        pass
     return 0
