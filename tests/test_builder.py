@@ -445,14 +445,14 @@ def test_archive_pages_rendered_by_forked_workers_are_the_same_files(
     monkeypatch.setattr(builder_module, "_PARALLEL_ARCHIVE_THRESHOLD", 1)
     monkeypatch.setattr(builder_module, "_workers", lambda: 2)
     forked: list[int] = []
-    real = builder_module.Builder._stage_archives_in_parallel
+    real = builder_module.Builder._collect_archive_workers
 
     def counting(self: Builder, *args: Any) -> Any:
         result = real(self, *args)
         forked.append(len(result or []))
         return result
 
-    monkeypatch.setattr(builder_module.Builder, "_stage_archives_in_parallel", counting)
+    monkeypatch.setattr(builder_module.Builder, "_collect_archive_workers", counting)
     parallel = example_settings(tmp_path / "parallel", limit=2)
     Builder(parallel).build()
     assert forked and forked[0] > 10

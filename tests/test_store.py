@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+import os
 from pathlib import Path
 
 import pytest
@@ -75,3 +77,32 @@ def test_discard_removes_every_staged_file(tmp_path: Path) -> None:
         staging.stage(f"d/{n}.json", b"{}" * 1000, str(n))
     staging.discard()
     assert _temporaries(tmp_path) == []
+
+
+@pytest.mark.parametrize("threads", [0, 2])
+def test_staging_inline_or_threaded_writes_the_same_and_survives_a_deleted_directory(
+    tmp_path: Path, threads: int
+) -> None:
+    docs = {p: Document(p, p.encode() * 100, "text/plain", None) for p in ("a/1.atom", "a/b/2.rss", "c.json")}
+    old_umask = os.umask(0o077)  # a strict umask must not leave files a web server cannot read
+    try:
+        write_documents(tmp_path, docs, docs, Staging(tmp_path, threads=threads))
+        assert {p: (tmp_path / p).read_bytes() for p in docs} == {p: d.body for p, d in docs.items()}
+        assert {(tmp_path / p).stat().st_mode & 0o777 for p in docs} == {0o644}
+        # The directories are remembered as made; removed by hand, they are made again.
+        for p in ("a/b/2.rss", "a/1.atom"):
+            (tmp_path / p).unlink()
+        (tmp_path / "a/b").rmdir()
+        (tmp_path / "a").rmdir()
+        write_documents(tmp_path, docs, ["a/1.atom", "a/b/2.rss"], Staging(tmp_path, threads=threads))
+    finally:
+        os.umask(old_umask)
+    assert {p: (tmp_path / p).read_bytes() for p in docs} == {p: d.body for p, d in docs.items()}
+    assert _temporaries(tmp_path) == []
+
+
+def test_a_temporary_name_left_by_a_killed_process_is_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store, "_names", itertools.count())
+    (tmp_path / f".tmp-{os.getpid()}-0").write_bytes(b"left behind")
+    staged = store._write_temp(tmp_path / "x.atom", b"new")
+    assert staged.read_bytes() == b"new" and (tmp_path / f".tmp-{os.getpid()}-0").read_bytes() == b"left behind"

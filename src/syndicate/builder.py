@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import gc
 import hashlib
 import logging
 import multiprocessing
@@ -30,7 +31,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -230,16 +231,29 @@ def _in_parallel(function: Callable[[_A], list[_R]], batches: list[_A], done: Ca
     return results
 
 
-# What forked archive workers inherit: set by Builder._stage_archives_in_parallel just before the fork, so the pages
-# (and the posts they hold) are not pickled to the workers.
+# What forked archive workers inherit: set by Builder._start_archive_workers just before the fork, so the pages (and
+# the posts they hold) are not pickled to the workers.
 _ARCHIVE_JOB: tuple[Builder, list[tuple[Page, str, str]], int] | None = None
 
 
 def _stage_archive_pages(indices: list[int]) -> list[tuple[str, str, str | None]]:
     """Forked worker: render and stage the inherited job's archive pages at ``indices``."""
-    assert _ARCHIVE_JOB is not None, "only in a worker forked by Builder._stage_archives_in_parallel"
+    assert _ARCHIVE_JOB is not None, "only in a worker forked by Builder._start_archive_workers"
     builder, archived, feeds = _ARCHIVE_JOB
     return builder._stage_archives([archived[i] for i in indices], feeds)
+
+
+@dataclass(frozen=True)
+class _ArchiveWorkers:
+    """Forked workers rendering archive pages (see Builder._start_archive_workers)."""
+
+    pool: ProcessPoolExecutor
+    futures: list[Future[list[tuple[str, str, str | None]]]]
+
+
+def _oldest_first(pages: list[tuple[Page, str, str]]) -> list[tuple[Page, str, str]]:
+    """Archive pages (page, fmt, key) in the order they are rendered: by their oldest post, across feeds."""
+    return sorted(pages, key=lambda m: (m[0].entries[0].post.date.timestamp(), m[0].entries[0].post.path, m[0].path))
 
 
 @lru_cache(maxsize=4096)  # distinct term lists; a miss costs only speed
@@ -809,15 +823,9 @@ class Builder:
             contents = {} if self.settings.excerpt_only else self._contents(need)
             fresh: dict[str, tuple[str, bytes]] = {}
             known: dict[str, str] = {}  # archive pages written to the output directory: key -> digest
-            to_archive = [m for m in missing if m[0].archive]
-            if staging is not None and len(to_archive) >= _PARALLEL_ARCHIVE_THRESHOLD and _can_fork():
-                staged = self._stage_archives_in_parallel(to_archive, len(feeds), staging)
-                if staged is not None:
-                    for page, fmt, key, digest in staged:
-                        known[key] = digest
-                        documents[f"{page.path}.{fmt}"] = self._kept_out(page, fmt, key, digest)
-                    missing = [m for m in missing if not m[0].archive]
-            for page, fmt, key, parts in self._entries_of(missing, contents, len(feeds)):
+
+            def take(page: Page, fmt: str, key: str, parts: list[bytes]) -> None:
+                nonlocal fresh
                 doc = render_page(self.settings, page, fmt, parts)
                 if page.archive and staging is not None:
                     # Staged for writing now and dropped: the bytes come back from the output file when the page is
@@ -835,6 +843,28 @@ class Builder:
                         self._cache.put_documents(fresh)
                         fresh = {}
                 documents[doc.path] = doc
+
+            to_archive = [m for m in missing if m[0].archive]
+            workers = None
+            if staging is not None and len(to_archive) >= _PARALLEL_ARCHIVE_THRESHOLD and _can_fork():
+                workers = self._start_archive_workers(to_archive, len(feeds))
+            if workers is not None:
+                # The subscription pages are rendered here while the workers render the archive pages.
+                for page, fmt, key, parts in self._entries_of(
+                    [m for m in missing if not m[0].archive], contents, len(feeds)
+                ):
+                    take(page, fmt, key, parts)
+                assert staging is not None
+                staged = self._collect_archive_workers(workers, to_archive, staging)
+                if staged is None:
+                    missing = to_archive  # the workers failed: render them here
+                else:
+                    missing = []
+                    for page, fmt, key, digest in staged:
+                        known[key] = digest
+                        documents[f"{page.path}.{fmt}"] = self._kept_out(page, fmt, key, digest)
+            for page, fmt, key, parts in self._entries_of(missing, contents, len(feeds)):
+                take(page, fmt, key, parts)
             if self._cache is not None:
                 self._cache.put_documents(fresh)
                 self._cache.put_digests(known)
@@ -868,8 +898,7 @@ class Builder:
                     part = current[fkey] = entry_fragment(entry.post, content, fmt)
                 parts.append(part)
             yield page, fmt, key, parts
-        archived = [m for m in missing if m[0].archive]
-        archived.sort(key=lambda m: (m[0].entries[0].post.date.timestamp(), m[0].entries[0].post.path, m[0].path))
+        archived = _oldest_first([m for m in missing if m[0].archive])
         memo: OrderedDict[tuple[str, str, str], bytes] = OrderedDict()
         room = _entry_memo_room(feeds, self.settings.limit)
         for page, fmt, key in archived:
@@ -886,33 +915,45 @@ class Builder:
                 parts.append(part)
             yield page, fmt, key, parts
 
-    def _stage_archives_in_parallel(
-        self, archived: list[tuple[Page, str, str]], feeds: int, staging: Staging
-    ) -> list[tuple[Page, str, str, str]] | None:
-        """Render and stage archive pages in forked workers, one format each; (page, fmt, key, digest) of each.
+    def _start_archive_workers(self, archived: list[tuple[Page, str, str]], feeds: int) -> _ArchiveWorkers | None:
+        """Fork workers that render and stage the archive pages; None if none could be started.
 
-        Each worker renders every page of its format oldest first, so its memo of entries works as in one process.
-        None if the workers could not do it (the caller then renders here); nothing they staged is left behind.
+        The pages, oldest first, are cut into one contiguous run per worker (every format in each): the work is
+        even, and each worker's memo of entries serves a post's pages in all its feeds as in one process.
         """
         global _ARCHIVE_JOB
-        tasks = [[i for i, (_, fmt, _) in enumerate(archived) if fmt == f] for f in FORMATS_BUILT]
-        tasks = [t for t in tasks if t]
-        _ARCHIVE_JOB = (self, archived, feeds)
+        ordered = _oldest_first(archived)
+        count = min(_workers(), len(ordered))
+        tasks = [list(range(len(ordered) * i // count, len(ordered) * (i + 1) // count)) for i in range(count)]
+        _ARCHIVE_JOB = (self, ordered, feeds)
+        # Objects that exist at the fork are left out of the workers' garbage collections, which would otherwise
+        # write to every one of them and so copy the whole inherited heap, page by page.
+        gc.freeze()
+        try:
+            # A fork pool forks every worker on the first submit, before its own threads start.
+            pool = ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("fork"))
+            futures = [pool.submit(_stage_archive_pages, task) for task in tasks]
+        except OSError as exc:
+            log.warning("archive pages could not be rendered in worker processes (%s); rendering them here", exc)
+            return None
+        finally:
+            gc.unfreeze()
+            _ARCHIVE_JOB = None
+        return _ArchiveWorkers(pool, futures)
+
+    def _collect_archive_workers(
+        self, workers: _ArchiveWorkers, archived: list[tuple[Page, str, str]], staging: Staging
+    ) -> list[tuple[Page, str, str, str]] | None:
+        """(page, fmt, key, digest) of each page the workers rendered, their files adopted into ``staging``; None
+        if the workers could not do it all (the caller then renders here); nothing they staged is left behind."""
         results: list[list[tuple[str, str, str | None]]] = []
         failure: BaseException | None = None
-        try:
-            context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(max_workers=min(_workers(), len(tasks)), mp_context=context) as pool:
-                futures = [pool.submit(_stage_archive_pages, task) for task in tasks]
-                for future in futures:
-                    try:
-                        results.append(future.result())
-                    except (BrokenProcessPool, OSError) as exc:
-                        failure = failure or exc
-        except OSError as exc:
-            failure = exc
-        finally:
-            _ARCHIVE_JOB = None
+        with workers.pool:
+            for future in workers.futures:
+                try:
+                    results.append(future.result())
+                except (BrokenProcessPool, OSError) as exc:
+                    failure = failure or exc
         if failure is not None:
             for batch in results:
                 for _, _, tmp in batch:
@@ -932,7 +973,7 @@ class Builder:
 
     def _stage_archives(self, archived: list[tuple[Page, str, str]], feeds: int) -> list[tuple[str, str, str | None]]:
         """In a forked worker: render the pages, stage the files that changed; (path, digest, temporary file)."""
-        staging = Staging(self.settings.out)
+        staging = Staging(self.settings.out, threads=0)
         done: list[tuple[str, str, bool]] = []
         try:
             for page, fmt, _, parts in self._entries_of(archived, {}, feeds):

@@ -11,9 +11,10 @@ itself replaced atomically.
 
 from __future__ import annotations
 
+import errno
+import itertools
 import json
 import os
-import tempfile
 import threading
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,6 +24,8 @@ from syndicate.documents import Document
 
 MANIFEST = ".syndicate-manifest.json"
 _TEMP_PREFIX = ".tmp-"
+_names = itertools.count()
+_made_dirs: set[str] = set()  # directories known to exist: a build stages thousands of files into a few hundred
 
 
 class StoreError(Exception):
@@ -50,15 +53,34 @@ def read_manifest(root: Path) -> dict[str, str]:
 
 
 def _write_temp(target: Path, body: bytes) -> Path:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=target.parent)
+    parent = os.fspath(target.parent)
+    fd = -1
+    for _ in range(100):
+        if parent not in _made_dirs:
+            os.makedirs(parent, exist_ok=True)
+            _made_dirs.add(parent)
+        # Unique per process (pid) and file (counter): cheaper than mkstemp's random names. A name left behind by
+        # a killed process that had the same pid is skipped.
+        tmp = os.path.join(parent, f"{_TEMP_PREFIX}{os.getpid()}-{next(_names)}")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            break
+        except FileExistsError:
+            continue
+        except FileNotFoundError:
+            _made_dirs.discard(parent)  # removed since it was made (by hand, or pruned when emptied): make it again
+    else:
+        raise FileExistsError(errno.EEXIST, "cannot create a temporary file", parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(body)
-        os.chmod(tmp, 0o644)
+        os.fchmod(fd, 0o644)  # readable by a web server whatever the umask, like the files it replaces
+        view = memoryview(body)
+        while view:
+            view = view[os.write(fd, view) :]
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        os.close(fd)
+        os.unlink(tmp)
         raise
+    os.close(fd)
     return Path(tmp)
 
 
@@ -73,13 +95,18 @@ class Staging:
 
     def __init__(self, root: Path, threads: int = 4, pending: int = 64) -> None:
         self.root = root
-        self._pool = ThreadPoolExecutor(max_workers=threads)
+        # threads=0: each file is written by stage() itself. A forked worker that only renders and writes gains
+        # nothing from threads there: they contend with the renderer for the GIL at every step of creating a file.
+        self._pool = ThreadPoolExecutor(max_workers=threads) if threads else None
         self._slots = threading.BoundedSemaphore(pending)
         # rel -> (digest, temporary file, or the future one while a thread writes it)
         self._staged: dict[str, tuple[str, Future[Path] | Path]] = {}
 
     def stage(self, rel: str, body: bytes, digest: str) -> None:
         target = _safe_target(self.root, rel)
+        if self._pool is None:
+            self._put(rel, digest, _write_temp(target, body))
+            return
         self._slots.acquire()
         try:
             future = self._pool.submit(_write_temp, target, body)
@@ -87,17 +114,17 @@ class Staging:
             self._slots.release()
             raise
         future.add_done_callback(lambda _: self._slots.release())
-        old = self._staged.pop(rel, None)
-        if old is not None:
-            self._drop(old[1])
-        self._staged[rel] = (digest, future)
+        self._put(rel, digest, future)
 
     def adopt(self, rel: str, digest: str, tmp: Path) -> None:
         """Take over a temporary file for ``rel`` staged by another process."""
+        self._put(rel, digest, tmp)
+
+    def _put(self, rel: str, digest: str, staged: Future[Path] | Path) -> None:
         old = self._staged.pop(rel, None)
         if old is not None:
             self._drop(old[1])
-        self._staged[rel] = (digest, tmp)
+        self._staged[rel] = (digest, staged)
 
     def has(self, rel: str, digest: str) -> bool:
         staged = self._staged.get(rel)
@@ -105,7 +132,8 @@ class Staging:
 
     def finish(self, keep: Iterable[str]) -> dict[str, Path]:
         """Wait for every file; remove those not in ``keep``. Raises the first OSError (having removed them all)."""
-        self._pool.shutdown(wait=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
         wanted = set(keep)
         result: dict[str, Path] = {}
         failure: OSError | None = None
@@ -128,7 +156,8 @@ class Staging:
 
     def discard(self) -> None:
         """Remove every staged file (a build that failed before writing)."""
-        self._pool.shutdown(wait=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
         for _, staged in self._staged.values():
             self._drop(staged)
         self._staged = {}
