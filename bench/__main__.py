@@ -7,11 +7,13 @@ import json
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 from bench import report
 from bench._process import BenchError
 from bench.corpus import write_corpus
 from bench.scenarios import DEFAULT_SIZES, QUICK_SIZES, SCENARIOS, Options
+from bench.targets import empty_trash
 
 
 def _sizes(text: str) -> list[int]:
@@ -71,8 +73,26 @@ def main(argv: list[str] | None = None) -> int:
     names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
     environment = report.machine()
     failed = 0
+    try:
+        failed = _run(names, args, argv, options, environment, record)
+    finally:
+        empty_trash(options.workdir)
+    if record:
+        print(report.DOC)
+    return 1 if failed else 0
+
+
+def _run(
+    names: list[str],
+    args: argparse.Namespace,
+    argv: list[str] | None,
+    options: Options,
+    environment: dict[str, Any],
+    record: bool,
+) -> int:
+    failed = 0
     for name in names:
-        sizes = args.sizes or (QUICK_SIZES if quick else DEFAULT_SIZES)[name]
+        sizes = args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES)[name]
         for size in sizes:
             command = "python -m bench " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
             print(f"== {name} {size}", flush=True)
@@ -87,9 +107,7 @@ def main(argv: list[str] | None = None) -> int:
                 report.write_doc()
             else:
                 print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
-    if record:
-        print(report.DOC)
-    return 1 if failed else 0
+    return failed
 
 
 if __name__ == "__main__":
