@@ -433,6 +433,51 @@ def test_archive_entries_rendered_again_after_eviction_are_the_same_bytes(
     assert {p: d.body for p, d in tight.documents.items()} == {p: d.body for p, d in roomy.documents.items()}
 
 
+def test_a_build_that_holds_nothing_writes_the_same_and_loads_the_same(tmp_path: Path) -> None:
+    held = Builder(example_settings(tmp_path / "held", limit=3))
+    held.build()
+    settings = example_settings(tmp_path / "lean", limit=3)
+    lean = Builder(settings, hold=False)
+    lean.build()
+    files = sorted(p.relative_to(settings.out) for p in settings.out.rglob("*.*") if not p.name.startswith("."))
+    assert files and files == sorted(
+        p.relative_to(held.settings.out) for p in held.settings.out.rglob("*.*") if not p.name.startswith(".")
+    )
+    for rel in files:
+        assert (settings.out / rel).read_bytes() == (held.settings.out / rel).read_bytes(), rel
+    feeds = [p for p in lean.documents if p.endswith((".atom", ".rss", ".json"))]
+    assert feeds and not any(lean.documents[p].loaded for p in feeds)
+    for path in feeds:
+        assert lean.documents[path].body == held.documents[path].body
+    # The next process (a server) finds the subscription documents in the cache: it renders nothing.
+    rendered: list[str] = []
+    real = builder_module.render_page
+    server = Builder(settings)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(builder_module, "render_page", lambda *a, **k: rendered.append(a[1].path) or real(*a, **k))
+        server.build()
+    assert rendered == []
+    assert {p: d.body for p, d in server.documents.items()} == {p: d.body for p, d in held.documents.items()}
+
+
+def test_posts_share_their_term_lists_and_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(builder_module, "_PARALLEL_THRESHOLD", 2)  # parsed in worker processes, pickled back
+    monkeypatch.setattr(builder_module, "_workers", lambda: 2)
+    settings = example_settings(tmp_path)
+    parsed = Builder(settings)
+    assert parsed.build().parsed > 2
+    restarted = Builder(settings)  # from the cache
+    assert restarted.build().parsed == 0
+    for builder in (parsed, restarted):
+        values: dict[object, list[int]] = {}
+        for post in builder.posts:
+            for value in (post.categories, post.tags, post.source_name, post.author):
+                if value:
+                    values.setdefault(value, []).append(id(value))
+        assert sum(len(ids) > 1 for ids in values.values()) >= 3  # values that several posts have
+        assert all(len(set(ids)) == 1 for ids in values.values()), "equal values held as separate objects"
+
+
 def _crash_in_worker(indices: list[int]) -> list[tuple[str, str, str | None]]:
     os._exit(3)  # a worker that dies (OOM killer, a signal): the pool breaks
 

@@ -251,6 +251,29 @@ class _ArchiveWorkers:
     futures: list[Future[list[tuple[str, str, str | None]]]]
 
 
+def _entry(post: Post, entries: dict[str, Entry]) -> Entry:
+    """The post's entry, one object for all the pages that list it (a post is in ~6 pages: 100k posts, 600k)."""
+    entry = entries.get(post.path)
+    if entry is None or entry.post is not post:
+        entry = entries[post.path] = Entry(post, None)
+    return entry
+
+
+def _share(cached: CachedPost, shared: dict[object, object]) -> CachedPost:
+    """``cached`` with its post's category and tag lists and publication name replaced by equal ones already held.
+
+    Parsed in worker processes (or read from the cache), every post brings its own copies of the few term lists and
+    names a site has; 100k posts would hold 100k copies, ~40 MB.
+    """
+    post = cached.record
+    if isinstance(post, Post):
+        for name in ("categories", "tags", "source_name", "author"):
+            value = getattr(post, name)
+            if value:
+                object.__setattr__(post, name, shared.setdefault(value, value))
+    return cached
+
+
 def _oldest_first(pages: list[tuple[Page, str, str]]) -> list[tuple[Page, str, str]]:
     """Archive pages (page, fmt, key) in the order they are rendered: by their oldest post, across feeds."""
     return sorted(pages, key=lambda m: (m[0].entries[0].post.date.timestamp(), m[0].entries[0].post.path, m[0].path))
@@ -323,6 +346,9 @@ class _Archived:
 class Builder:
     """Builds feeds from ``settings.posts`` into memory and (when ``write``) into ``settings.out``.
 
+    ``hold``: keep the subscription documents' bytes in memory, for a server answering from them; a one-shot build
+    passes False, and those are then loaded on access like archive pages.
+
     ``build()`` is synchronous and CPU-bound; callers run it in a worker thread. Builds are serialised by a lock;
     ``documents``, ``feeds``, ``rejected`` and ``query()`` read the last complete snapshot and may be called from any
     thread at any time.
@@ -333,12 +359,14 @@ class Builder:
         settings: Settings,
         *,
         write: bool = True,
+        hold: bool = True,
         clock: Callable[[], datetime] | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> None:
         self.settings = settings
         self._progress = progress
         self.write = write
+        self.hold = hold
         self._clock = clock or (lambda: datetime.now(UTC))
         try:
             self._patterns = compile_patterns(settings.attribution_patterns)
@@ -404,7 +432,8 @@ class Builder:
             self._check_root(root)
             if not self._loaded_cache:
                 if self._cache is not None:
-                    self._records = self._cache.load_posts()
+                    shared: dict[object, object] = {}
+                    self._records = {rel: _share(c, shared) for rel, c in self._cache.load_posts().items()}
                 self._loaded_cache = True
             full = changed is None or not self._built
             records = dict(self._records)
@@ -602,11 +631,12 @@ class Builder:
                 results.append((rel, _parse_one(p, rel, self.settings, self._patterns, records.get(rel))))
                 if self._progress is not None and n % 100 == 0:
                     self._progress(n, parsed)
+        shared: dict[object, object] = {}
         for rel, cached in results:
             if cached is None:
                 deferred.add(rel)
             else:
-                updates[rel] = cached
+                updates[rel] = _share(cached, shared)
         removed = set(records) - seen
         self._scan_signature = signature.hexdigest()
         return updates, removed, deferred, parsed
@@ -710,7 +740,7 @@ class Builder:
         return groups, tuple(g[0] for g in groups)
 
     def _pages(
-        self, feed: FeedInfo, posts: Sequence[Post], memo: dict[str, _Archived]
+        self, feed: FeedInfo, posts: Sequence[Post], memo: dict[str, _Archived], entries: dict[str, Entry]
     ) -> list[tuple[Page, dict[str, str]]]:
         """The feed's pages with their keys. A full archive page whose posts are the same objects as in the previous
         build is taken over with its keys, so a small change costs the subscription pages, not every archive page."""
@@ -722,7 +752,7 @@ class Builder:
         page = Page(
             feed=feed,
             title=title,
-            entries=tuple(Entry(p, None) for p in current),
+            entries=tuple(_entry(p, entries) for p in current),
             path=base,
             current=base,
             prev_archive=f"{archive_base}/{archives[-1][0]}" if archives else None,
@@ -739,7 +769,7 @@ class Builder:
                 page = Page(
                     feed=feed,
                     title=title,
-                    entries=tuple(Entry(p, None) for p in chunk),
+                    entries=tuple(_entry(p, entries) for p in chunk),
                     path=path,
                     current=base,
                     prev_archive=prev_archive,
@@ -783,8 +813,9 @@ class Builder:
         groups, feeds = self._group(visible)
         wanted: list[tuple[Page, str, str]] = []  # (page, fmt, key)
         archived: dict[str, _Archived] = {}
+        entries: dict[str, Entry] = {}
         for feed, posts in groups:
-            for page, page_keys in self._pages(feed, posts, archived):
+            for page, page_keys in self._pages(feed, posts, archived, entries):
                 for fmt, key in page_keys.items():
                     wanted.append((page, fmt, key))
         # Only a memo of what these posts give: safe to keep even if this build fails later.
@@ -824,8 +855,10 @@ class Builder:
             fresh: dict[str, tuple[str, bytes]] = {}
             known: dict[str, str] = {}  # archive pages written to the output directory: key -> digest
 
+            fresh_bytes = 0
+
             def take(page: Page, fmt: str, key: str, parts: list[bytes]) -> None:
-                nonlocal fresh
+                nonlocal fresh, fresh_bytes
                 doc = render_page(self.settings, page, fmt, parts)
                 if page.archive and staging is not None:
                     # Staged for writing now and dropped: the bytes come back from the output file when the page is
@@ -833,15 +866,21 @@ class Builder:
                     if doc.digest != self._previous_digest(doc.path):
                         staging.stage(doc.path, doc.body, doc.digest)
                     known[key] = doc.digest
-                    doc = self._kept_out(page, fmt, key, doc.digest)
-                elif self._cache is not None:
+                    documents[doc.path] = self._kept_out(page, fmt, key, doc.digest)
+                    return
+                if staging is not None and not self.hold:
+                    # A build nothing will serve from memory: staged now, and its bytes kept only in the cache (for
+                    # the next process's warm start) and the output file.
+                    if doc.digest != self._previous_digest(doc.path):
+                        staging.stage(doc.path, doc.body, doc.digest)
+                if self._cache is not None:
                     fresh[key] = (doc.digest, doc.body)
-                    if page.archive:
-                        # Not written anywhere: into the cache, out of memory.
-                        doc = self._kept_out(page, fmt, key, doc.digest)
-                    if len(fresh) >= 500:
+                    fresh_bytes += len(doc.body)
+                    if len(fresh) >= 500 or fresh_bytes >= 8 << 20:
                         self._cache.put_documents(fresh)
-                        fresh = {}
+                        fresh, fresh_bytes = {}, 0
+                if page.archive or not self.hold:
+                    doc = self._kept_out(page, fmt, key, doc.digest)  # archive pages not written: in the cache
                 documents[doc.path] = doc
 
             to_archive = [m for m in missing if m[0].archive]

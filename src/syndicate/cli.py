@@ -98,7 +98,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     from syndicate.builder import Builder, BuildError
 
     show_progress = sys.stderr.isatty() and not args.quiet
-    builder = Builder(settings, progress=_progress if show_progress else None)
+    # Nothing is served from this process: documents need not stay in memory once written.
+    builder = Builder(settings, hold=False, progress=_progress if show_progress else None)
     try:
         report = builder.build()
     except BuildError as exc:
@@ -156,7 +157,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from syndicate.builder import Builder, BuildError
 
     settings = settings_from_args(args, cache="off")
-    builder = Builder(settings, write=False)
+    builder = Builder(settings, write=False, hold=False)
     try:
         report = builder.build()
     except BuildError as exc:
