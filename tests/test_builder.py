@@ -145,7 +145,7 @@ def test_failed_write_leaves_previous_feeds(
     calls = {"n": 0}
     real = store._write_temp
 
-    def failing(target: Path, body: bytes) -> Path:
+    def failing(target: Path, body: bytes) -> str:
         calls["n"] += 1
         if calls["n"] == 3:
             raise OSError(28, "No space left on device")

@@ -302,7 +302,7 @@ def failing_writes(monkeypatch: pytest.MonkeyPatch, after: int, code: int = errn
     real = store._write_temp
     calls = [0]
 
-    def write(target: Path, body: bytes) -> Path:
+    def write(target: Path, body: bytes) -> str:
         calls[0] += 1
         if calls[0] > after:
             raise OSError(code, os.strerror(code), str(target))

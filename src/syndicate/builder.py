@@ -127,7 +127,7 @@ class _Deferred(Exception):
     pass
 
 
-def _read_file(path: Path) -> tuple[bytes, os.stat_result]:
+def _read_file(path: str | Path) -> tuple[bytes, os.stat_result]:
     """Read a file whole; raise _Deferred if it is open for writing or changed while being read."""
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -154,7 +154,7 @@ def _read_file(path: Path) -> tuple[bytes, os.stat_result]:
 
 
 def _parse_one(
-    path: Path, rel: str, settings: Settings, patterns: Sequence[object], known: CachedPost | None
+    path: str | Path, rel: str, settings: Settings, patterns: Sequence[object], known: CachedPost | None
 ) -> CachedPost | None:
     """Read and parse one file (or reuse ``known`` when its bytes are unchanged); None if deferred."""
     try:
@@ -181,7 +181,7 @@ def _parse_batch(args: tuple[Settings, list[tuple[str, str]]]) -> list[tuple[str
     """Process-pool worker: parse a batch of (absolute path, relative path)."""
     settings, batch = args
     patterns = compile_patterns(settings.attribution_patterns)
-    return [(rel, _parse_one(Path(p), rel, settings, patterns, None)) for p, rel in batch]
+    return [(rel, _parse_one(p, rel, settings, patterns, None)) for p, rel in batch]
 
 
 def _render_content(settings: Settings, path: str, url: str) -> str | None:
@@ -613,7 +613,7 @@ class Builder:
         updates: dict[str, CachedPost] = {}
         deferred: set[str] = set()
         seen: set[str] = set()
-        to_parse: list[tuple[Path, str]] = []
+        to_parse: list[tuple[str, str]] = []  # (path, relative path): strings, as 100k Path objects take ~60 MB
         signature = ScanSignature()
         for path, rel, st in scan_post_files(root):
             seen.add(rel)
@@ -621,7 +621,7 @@ class Builder:
             known = records.get(rel)
             if known is not None and (known.size, known.mtime_ns) == (st.st_size, st.st_mtime_ns) and known.digest:
                 continue
-            to_parse.append((Path(path), rel))
+            to_parse.append((path, rel))
         parsed = len(to_parse)
         if parsed >= _PARALLEL_THRESHOLD and _workers() > 1:
             results = self._parse_parallel(to_parse, records)
@@ -642,13 +642,11 @@ class Builder:
         return updates, removed, deferred, parsed
 
     def _parse_parallel(
-        self, to_parse: list[tuple[Path, str]], records: dict[str, CachedPost]
+        self, to_parse: list[tuple[str, str]], records: dict[str, CachedPost]
     ) -> list[tuple[str, CachedPost | None]]:
         workers = _workers()
         size = max(200, len(to_parse) // (workers * 4))
-        batches = [
-            (self.settings, [(str(p), rel) for p, rel in to_parse[i : i + size]]) for i in range(0, len(to_parse), size)
-        ]
+        batches = [(self.settings, to_parse[i : i + size]) for i in range(0, len(to_parse), size)]
         progress = self._progress
         return _in_parallel(
             _parse_batch, batches, lambda n: progress(n, len(to_parse)) if progress is not None else None
@@ -1006,7 +1004,7 @@ class Builder:
             for path, digest, tmp in batch:
                 page, fmt, key = by_path[path]
                 if tmp is not None:
-                    staging.adopt(path, digest, Path(tmp))
+                    staging.adopt(path, digest, tmp)
                 rendered.append((page, fmt, key, digest))
         return rendered
 

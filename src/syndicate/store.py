@@ -11,6 +11,7 @@ itself replaced atomically.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import itertools
 import json
@@ -52,7 +53,7 @@ def read_manifest(root: Path) -> dict[str, str]:
     return {p: d for p, d in data.items() if isinstance(p, str) and isinstance(d, str)}
 
 
-def _write_temp(target: Path, body: bytes) -> Path:
+def _write_temp(target: Path, body: bytes) -> str:
     parent = os.fspath(target.parent)
     fd = -1
     for _ in range(100):
@@ -81,7 +82,12 @@ def _write_temp(target: Path, body: bytes) -> Path:
         os.unlink(tmp)
         raise
     os.close(fd)
-    return Path(tmp)
+    return tmp
+
+
+def _unlink(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 class Staging:
@@ -99,8 +105,9 @@ class Staging:
         # nothing from threads there: they contend with the renderer for the GIL at every step of creating a file.
         self._pool = ThreadPoolExecutor(max_workers=threads) if threads else None
         self._slots = threading.BoundedSemaphore(pending)
-        # rel -> (digest, temporary file, or the future one while a thread writes it)
-        self._staged: dict[str, tuple[str, Future[Path] | Path]] = {}
+        # rel -> (digest, temporary file, or the future one while a thread writes it); paths as strings, as a
+        # 100k-post build stages ~30k files and a Path object is several times the size of its string
+        self._staged: dict[str, tuple[str, Future[str] | str]] = {}
 
     def stage(self, rel: str, body: bytes, digest: str) -> None:
         target = _safe_target(self.root, rel)
@@ -116,11 +123,11 @@ class Staging:
         future.add_done_callback(lambda _: self._slots.release())
         self._put(rel, digest, future)
 
-    def adopt(self, rel: str, digest: str, tmp: Path) -> None:
+    def adopt(self, rel: str, digest: str, tmp: str) -> None:
         """Take over a temporary file for ``rel`` staged by another process."""
         self._put(rel, digest, tmp)
 
-    def _put(self, rel: str, digest: str, staged: Future[Path] | Path) -> None:
+    def _put(self, rel: str, digest: str, staged: Future[str] | str) -> None:
         old = self._staged.pop(rel, None)
         if old is not None:
             self._drop(old[1])
@@ -130,27 +137,27 @@ class Staging:
         staged = self._staged.get(rel)
         return staged is not None and staged[0] == digest
 
-    def finish(self, keep: Iterable[str]) -> dict[str, Path]:
+    def finish(self, keep: Iterable[str]) -> dict[str, str]:
         """Wait for every file; remove those not in ``keep``. Raises the first OSError (having removed them all)."""
         if self._pool is not None:
             self._pool.shutdown(wait=True)
         wanted = set(keep)
-        result: dict[str, Path] = {}
+        result: dict[str, str] = {}
         failure: OSError | None = None
         for rel, (_, staged) in self._staged.items():
             try:
-                tmp = staged if isinstance(staged, Path) else staged.result()
+                tmp = staged if isinstance(staged, str) else staged.result()
             except OSError as exc:
                 failure = failure or exc
                 continue
             if rel in wanted:
                 result[rel] = tmp
             else:
-                tmp.unlink(missing_ok=True)
+                _unlink(tmp)
         self._staged = {}
         if failure is not None:
             for tmp in result.values():
-                tmp.unlink(missing_ok=True)
+                _unlink(tmp)
             raise failure
         return result
 
@@ -163,9 +170,9 @@ class Staging:
         self._staged = {}
 
     @staticmethod
-    def _drop(staged: Future[Path] | Path) -> None:
+    def _drop(staged: Future[str] | str) -> None:
         try:
-            (staged if isinstance(staged, Path) else staged.result()).unlink(missing_ok=True)
+            _unlink(staged if isinstance(staged, str) else staged.result())
         except OSError:
             pass  # never created
 
@@ -186,8 +193,8 @@ def write_documents(
         raise StoreError(f"cannot create output directory {root}: {exc.strerror or exc}") from None
     changed = sorted(changed)
     previous = read_manifest(root)
-    staged: dict[str, Path] = {}
-    manifest_tmp: Path | None = None
+    staged: dict[str, str] = {}
+    manifest_tmp: str | None = None
     try:
         # Every temporary file is created before any rename.
         for rel in changed:
@@ -205,9 +212,9 @@ def write_documents(
     except (OSError, StoreError) as exc:
         staging.discard()
         for tmp in staged.values():
-            tmp.unlink(missing_ok=True)
+            _unlink(tmp)
         if manifest_tmp is not None:
-            manifest_tmp.unlink(missing_ok=True)
+            _unlink(manifest_tmp)
         if isinstance(exc, StoreError):
             raise
         raise StoreError(f"cannot write feeds to {root}: {exc.strerror or exc}") from None
