@@ -274,6 +274,10 @@ def _share(cached: CachedPost, shared: dict[object, object]) -> CachedPost:
     return cached
 
 
+def _nothing() -> None:
+    pass
+
+
 def _oldest_first(pages: list[tuple[Page, str, str]]) -> list[tuple[Page, str, str]]:
     """Archive pages (page, fmt, key) in the order they are rendered: by their oldest post, across feeds."""
     return sorted(pages, key=lambda m: (m[0].entries[0].post.date.timestamp(), m[0].entries[0].post.path, m[0].path))
@@ -465,8 +469,14 @@ class Builder:
                     notes=self._notes,
                 )
             staging = self._staging()
+
+            def save_posts() -> None:
+                # Parsed posts describe files, not this build: saved even if the build fails later on.
+                if self._cache is not None:
+                    self._cache.save_posts(updates.items(), removed_paths)
+
             try:
-                documents, keys, feeds, visible, content_digests, conflicts = self._render(records, staging)
+                documents, keys, feeds, visible, content_digests, conflicts = self._render(records, staging, save_posts)
                 written = {p for p, d in documents.items() if p not in self._documents or self._documents[p] != d}
                 removed: set[str] = set(self._documents) - set(documents)
                 if staging is not None:
@@ -494,10 +504,8 @@ class Builder:
             )
             self._rejected = rejected
             self._built = True
-            if self._cache is not None:
-                self._cache.save_posts(updates.items(), removed_paths)
-                if full:
-                    self._cache.prune(content_digests, set(keys.values()))
+            if self._cache is not None and full:
+                self._cache.prune(content_digests, set(keys.values()))
             notes = tuple(
                 sorted(
                     (rel, note)
@@ -805,8 +813,13 @@ class Builder:
         return Staging(out)
 
     def _render(
-        self, records: Mapping[str, CachedPost], staging: Staging | None = None
+        self,
+        records: Mapping[str, CachedPost],
+        staging: Staging | None = None,
+        meanwhile: Callable[[], None] = _nothing,
     ) -> tuple[dict[str, Document], dict[str, str], tuple[FeedInfo, ...], tuple[Post, ...], set[str], list[Rejection]]:
+        """The documents of a build (and what they were made from). ``meanwhile`` is called once, while worker
+        processes render archive pages if they do, else at the end: work for this process that can overlap theirs."""
         visible, conflicts = self._visible_posts(records)
         groups, feeds = self._group(visible)
         wanted: list[tuple[Page, str, str]] = []  # (page, fmt, key)
@@ -891,6 +904,8 @@ class Builder:
                     [m for m in missing if not m[0].archive], contents, len(feeds)
                 ):
                     take(page, fmt, key, parts)
+                meanwhile()
+                meanwhile = _nothing
                 assert staging is not None
                 staged = self._collect_archive_workers(workers, to_archive, staging)
                 if staged is None:
@@ -907,6 +922,7 @@ class Builder:
                 self._cache.put_digests(known)
         opml = render_opml(self.settings, feeds)
         documents[opml.path] = opml
+        meanwhile()
         return documents, keys, feeds, visible, content_digests, conflicts
 
     def _entries_of(
