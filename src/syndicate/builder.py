@@ -945,15 +945,18 @@ class Builder:
         again: the same bytes).
         """
         full_text = not self.settings.excerpt_only
-        current: dict[tuple[str, str, str, bool], bytes] = {}
-        for page, fmt, key in missing:
-            if page.archive:
-                continue
+        current: dict[tuple[str, str, bool], bytes] = {}
+        # One format after another: an entry is only reused within its format, so the memo of full-content entries
+        # (a few KB each, for every post in a subscription page) is emptied between formats.
+        subscription = sorted((m for m in missing if not m[0].archive), key=lambda m: FORMATS_BUILT.index(m[1]))
+        for n, (page, fmt, key) in enumerate(subscription):
+            if n and fmt != subscription[n - 1][1]:
+                current.clear()
             parts = []
             for entry in page.entries:
                 content = contents.get(entry.post.digest) if full_text else None
                 # Keyed by path too: two files with the same bytes (a copy, a symlink) are two entries.
-                fkey = (entry.post.path, entry.post.digest, fmt, content is not None)
+                fkey = (entry.post.path, entry.post.digest, content is not None)
                 part = current.get(fkey)
                 if part is None:
                     part = current[fkey] = entry_fragment(entry.post, content, fmt)
