@@ -661,7 +661,8 @@ class Builder:
         self, to_parse: list[tuple[str, str]], records: dict[str, CachedPost]
     ) -> list[tuple[str, CachedPost | None]]:
         workers = _workers()
-        size = max(200, len(to_parse) // (workers * 4))
+        # Small batches: when the files run out, one worker idles for at most the other's last batch.
+        size = max(100, len(to_parse) // (workers * 16))
         batches = [(self.settings, to_parse[i : i + size]) for i in range(0, len(to_parse), size)]
         progress = self._progress
         return _in_parallel(
