@@ -148,7 +148,9 @@ def cold_build(size: int, options: Options) -> Result:
         ],
         notes=[
             f"{options.repeats} alternating runs each after one untimed run of each; medians. Each run starts "
-            "with our output directory and parse cache (or Hugo's publishDir and resources/) removed.",
+            "without our output directory and parse cache (or Hugo's publishDir and resources/): they are moved "
+            "aside and deleted when the benchmark ends, as creating files soon after deleting thousands is slow on "
+            "this machine's file system (see bench/targets.py, set_aside).",
             "Hugo writes RSS only (one file per term plus the site feed); syndicate writes Atom, RSS and "
             "JSON Feed per term (plus archives/OPML), so it does about 3× the output work.",
         ],
