@@ -896,7 +896,7 @@ class Builder:
                 if self._cache is not None:
                     fresh[key] = (doc.digest, doc.body)
                     fresh_bytes += len(doc.body)
-                    if len(fresh) >= 500 or fresh_bytes >= 8 << 20:
+                    if len(fresh) >= 500 or fresh_bytes >= 4 << 20:
                         self._cache.put_documents(fresh)
                         fresh, fresh_bytes = {}, 0
                 if page.archive or not self.hold:
@@ -913,6 +913,12 @@ class Builder:
                     [m for m in missing if not m[0].archive], contents, len(feeds)
                 ):
                     take(page, fmt, key, parts)
+                # Archive pages carry no full content: what is left to do here needs neither the posts' HTML nor
+                # the subscription documents' bytes, so they are let go before the workers' results come in.
+                contents = {}
+                if self._cache is not None:
+                    self._cache.put_documents(fresh)
+                    fresh, fresh_bytes = {}, 0
                 meanwhile()
                 meanwhile = _nothing
                 assert staging is not None
