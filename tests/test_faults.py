@@ -330,6 +330,8 @@ def test_failed_write_keeps_every_old_feed_and_the_snapshot(
     assert snapshot(tmp_path / "out") == before_disk
     assert dict(builder.documents) == before_docs  # what a server would keep serving from memory
     assert not list((tmp_path / "out").rglob(".tmp-*"))
+    # The posts were parsed and saved to the cache all the same: a restart need not parse them again.
+    assert Builder(settings_for(tmp_path), write=False).build().parsed == 0
     report = builder.build()  # the disk has room again
     assert report.written
     assert snapshot(tmp_path / "out") == reference(tmp_path, "b", corpus("B", 60))
