@@ -18,7 +18,7 @@ from syndicate import builder as builder_module
 from syndicate import store
 from syndicate.builder import Builder, BuildError
 from syndicate.config import Settings, load_settings
-from syndicate.posts import Post
+from syndicate.posts import Post, summary_of
 
 A = "{http://www.w3.org/2005/Atom}"
 FH = "{http://purl.org/syndication/history/1.0}"
@@ -457,6 +457,32 @@ def test_a_build_that_holds_nothing_writes_the_same_and_loads_the_same(tmp_path:
         m.setattr(builder_module, "render_page", lambda *a, **k: rendered.append(a[1].path) or real(*a, **k))
         server.build()
     assert rendered == []
+    assert {p: d.body for p, d in server.documents.items()} == {p: d.body for p, d in held.documents.items()}
+
+
+def test_a_build_that_holds_nothing_keeps_summaries_out_of_memory_and_writes_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(builder_module, "_PARALLEL_THRESHOLD", 2)  # parsed in worker processes
+    monkeypatch.setattr(builder_module, "_PARALLEL_ARCHIVE_THRESHOLD", 1)  # archive pages in forked workers
+    monkeypatch.setattr(builder_module, "_workers", lambda: 2)
+    held = Builder(example_settings(tmp_path / "held", limit=2))
+    held.build()
+    settings = example_settings(tmp_path / "lean", limit=2)
+    lean = Builder(settings, hold=False)
+    assert lean.build().parsed > 2
+    kept_out = [p for p in lean.posts if p.summary_at >= 0]
+    assert kept_out and all(p.summary == "" for p in kept_out)
+    by_path = {p.path: p for p in held.posts}
+    assert all(summary_of(p) == by_path[p.path].summary != "" for p in kept_out)
+    files = sorted(p.relative_to(settings.out) for p in settings.out.rglob("*") if p.is_file())
+    assert any(str(f).startswith("archive/") for f in files)
+    for rel in files:
+        assert (settings.out / rel).read_bytes() == (held.settings.out / rel).read_bytes(), rel
+    # The cache holds the summaries themselves: a server started on it has them in memory, and the same documents.
+    server = Builder(settings)
+    assert server.build().parsed == 0
+    assert all(p.summary_at < 0 and p.summary == by_path[p.path].summary for p in server.posts)
     assert {p: d.body for p, d in server.documents.items()} == {p: d.body for p, d in held.documents.items()}
 
 

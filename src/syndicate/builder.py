@@ -42,6 +42,7 @@ from types import MappingProxyType
 from typing import TypeVar
 from urllib.parse import urlencode
 
+from syndicate import summaries
 from syndicate.attribution import compile_patterns
 from syndicate.cache import CachedPost, ParseCache
 from syndicate.config import ConfigError, Settings, settings_fingerprint
@@ -177,18 +178,30 @@ def _entry_memo_room(feeds: int, limit: int) -> int:
     return max(1024, 2 * feeds * limit * len(FORMATS_BUILT))
 
 
-def _parse_batch(args: tuple[Settings, list[tuple[str, str]]]) -> list[tuple[str, CachedPost | None]]:
-    """Process-pool worker: parse a batch of (absolute path, relative path)."""
-    settings, batch = args
+def _parse_batch(
+    args: tuple[Settings, list[tuple[str, str]], int | None],
+) -> list[tuple[str, CachedPost | None]]:
+    """Process-pool worker: parse a batch of (absolute path, relative path). With a region of the summary store
+    (``summaries.reserve``), the posts' summaries are written there and the posts carry only where they are."""
+    settings, batch, region = args
     patterns = compile_patterns(settings.attribution_patterns)
     # Equal values shared here travel once per batch (pickle sends an object it has already sent as a reference),
     # so this process never allocates, and frees, a copy per post: that would leave the freed copies as holes in
     # memory that the 100k-post build could not give back.
     shared: dict[object, object] = {}
+    writer = summaries.Writer(region) if region is not None else None
     results = []
     for p, rel in batch:
         cached = _parse_one(p, rel, settings, patterns, None)
-        results.append((rel, cached if cached is None else _share(cached, shared)))
+        if cached is not None:
+            _share(cached, shared)
+            post = cached.record
+            if writer is not None and isinstance(post, Post) and post.summary:
+                object.__setattr__(post, "summary_at", writer.add(post.summary))
+                object.__setattr__(post, "summary", "")
+        results.append((rel, cached))
+    if writer is not None:
+        writer.flush()
     return results
 
 
@@ -663,7 +676,14 @@ class Builder:
         workers = _workers()
         # Small batches: when the files run out, one worker idles for at most the other's last batch.
         size = max(100, len(to_parse) // (workers * 16))
-        batches = [(self.settings, to_parse[i : i + size]) for i in range(0, len(to_parse), size)]
+        starts = range(0, len(to_parse), size)
+        # A build that holds nothing for serving keeps summaries out of memory (summaries.py): the largest field of a
+        # post, needed here only for the few posts in subscription pages.
+        first = None if self.hold else summaries.reserve(len(starts))
+        batches = [
+            (self.settings, to_parse[start : start + size], None if first is None else first + n * summaries.REGION)
+            for n, start in enumerate(starts)
+        ]
         progress = self._progress
         return _in_parallel(
             _parse_batch, batches, lambda n: progress(n, len(to_parse)) if progress is not None else None

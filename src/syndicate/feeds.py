@@ -37,7 +37,7 @@ from syndicate import __version__
 from syndicate.config import Settings
 from syndicate.content import clean_text
 from syndicate.documents import FORMATS, Document, FeedInfo
-from syndicate.posts import Post
+from syndicate.posts import Post, summary_of
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 FH_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005
@@ -254,7 +254,7 @@ def _atom_entry(post: Post, content: str | None) -> bytes:
         parts.append(b'<content type="html"/>')
     # The alternate link only, a bare href as feedgen writes it (its issue #135 drops every other attribute).
     parts.append(b'<link href="%s"/>' % _attr(post.url))
-    summary = post.summary or (post.title if content is None else "")
+    summary = summary_of(post) or (post.title if content is None else "")
     if summary:
         parts += (b"<summary>", _text(summary), b"</summary>")
     parts.append(_atom_categories(post.categories, post.tags))
@@ -284,15 +284,16 @@ def _rss_item(post: Post, content: str | None) -> bytes:
         raise ValueError("entry dates need a time zone")
     # The description is the summary, else the title for summary-only entries, else the content.
     encoded: str | None = None
-    if post.summary:
-        description, encoded = post.summary, content
+    summary = summary_of(post)
+    if summary:
+        description, encoded = summary, content
     elif content is None:
         description = post.title
     else:
         description = content
     if not description and content is None:
         raise ValueError("an RSS item needs a title or a description")
-    if description in (post.summary, post.title):
+    if description in (summary, post.title):
         # RSS readers treat <description> as HTML; our summary is plain text (entities already decoded), so text
         # like "&lt;img onerror=…&gt;" in an article would become live markup unless escaped here.
         description = html.escape(description, quote=False)
@@ -338,12 +339,13 @@ def _json_item(post: Post, content: str | None) -> dict[str, Any]:
     obj: dict[str, Any] = {"id": post.url, "url": post.url, "title": post.title}
     if post.source_url:
         obj["external_url"] = post.source_url
+    summary = summary_of(post)
     if content is not None:
         obj["content_html"] = content
     else:
-        obj["content_text"] = post.summary or post.title
-    if post.summary:
-        obj["summary"] = post.summary
+        obj["content_text"] = summary or post.title
+    if summary:
+        obj["summary"] = summary
     obj["date_published"] = post.date.isoformat()
     obj["date_modified"] = post.updated.isoformat()
     if post.author:

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
+from syndicate import summaries
 from syndicate.attribution import find_attribution
 from syndicate.config import Settings
 from syndicate.content import clean_text, summarize
@@ -94,9 +95,13 @@ class Post:
     source_url: str | None
     published: bool  # False for ``published: false``
     notes: tuple[str, ...] = ()  # things worth telling the author that did not stop the post (e.g. decoded GBK)
+    # Where the summary is kept out of memory (summaries.py), with ``summary`` left empty; -1: ``summary`` holds it.
+    # Read it with ``summary_of``.
+    summary_at: int = -1
 
     def to_json(self) -> dict[str, Any]:
-        data = {name: getattr(self, name) for name in self.__slots__}
+        data = {name: getattr(self, name) for name in self.__slots__ if name != "summary_at"}
+        data["summary"] = summary_of(self)
         data["date"] = self.date.isoformat()
         data["updated"] = self.updated.isoformat()
         data["categories"] = list(self.categories)
@@ -112,6 +117,11 @@ class Post:
         for key in ("categories", "tags", "notes"):
             values[key] = tuple(values[key])
         return cls(**values)
+
+
+def summary_of(post: Post) -> str:
+    """The post's summary, wherever it is kept."""
+    return post.summary if post.summary_at < 0 else summaries.read(post.summary_at)
 
 
 class PostError(Exception):

@@ -1,0 +1,80 @@
+"""Post summaries kept out of memory: a one-shot build of a large site keeps them in a temporary file.
+
+A summary is a post's largest field (~400 bytes in memory, 100k posts: ~40 MB plus the allocator's holes they leave
+behind), and a one-shot build (``syndicate build``) needs most of them once, when their archive pages are rendered. In
+such a build the parse workers write each summary into this process's store file and hand back only where it is: an
+int packing its offset and length, the post's ``summary_at`` (see ``posts.summary_of``). The server keeps summaries in
+memory, as it renders query feeds and changed pages at any time.
+
+The file is one per process, created on first use and already unlinked (nothing is left behind, whatever ends the
+process). Each batch of posts writes in a region of its own, reserved in advance with ``reserve``, so the workers of a
+process pool (forked: they share the file descriptor) write with ``pwrite`` at known offsets without talking to each
+other; the unused rest of each region is a hole that takes no disk space. Forked archive workers read with ``pread``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+
+_LENGTH_BITS = 20  # a summary is at most a few hundred characters; 1 MiB leaves room
+REGION = 1 << 26  # bytes reserved per batch of posts: far more than any batch's summaries take (holes cost nothing)
+
+_lock = threading.Lock()
+_fd: int | None = None
+_end = 0  # the first offset no region has been reserved at
+
+
+def _file() -> int:
+    global _fd
+    if _fd is None:
+        with tempfile.TemporaryFile(prefix="syndicate-summaries-") as handle:
+            _fd = os.dup(handle.fileno())  # the unlinked file lives as long as this descriptor
+    return _fd
+
+
+def reserve(regions: int) -> int:
+    """Reserve ``regions`` consecutive regions of ``REGION`` bytes; return the offset of the first."""
+    global _end
+    with _lock:
+        _file()
+        start = _end
+        _end += regions * REGION
+        return start
+
+
+class Writer:
+    """Writes one batch's summaries in the region at ``base``: used once, by one process."""
+
+    def __init__(self, base: int) -> None:
+        self._fd = _file()
+        self._base = base
+        self._buffer = bytearray()
+
+    def add(self, summary: str) -> int:
+        """Queue ``summary``; return where it will be (write with ``flush`` before the number is used)."""
+        data = summary.encode("utf-8")
+        if len(data) >= 1 << _LENGTH_BITS:
+            raise ValueError("summary too long to keep out of memory")
+        offset = self._base + len(self._buffer)
+        self._buffer += data
+        if len(self._buffer) > REGION:
+            raise ValueError("a batch's summaries outgrew their region")
+        return (offset << _LENGTH_BITS) | len(data)
+
+    def flush(self) -> None:
+        view = memoryview(self._buffer)
+        offset = self._base
+        while view:
+            written = os.pwrite(self._fd, view, offset)
+            view, offset = view[written:], offset + written
+
+
+def read(at: int) -> str:
+    """The summary written at ``at`` (a number ``Writer.add`` returned in this process or its parent)."""
+    length = at & ((1 << _LENGTH_BITS) - 1)
+    data = os.pread(_file(), length, at >> _LENGTH_BITS)
+    if len(data) != length:
+        raise OSError(f"summary store truncated: {len(data)} of {length} bytes at {at >> _LENGTH_BITS}")
+    return data.decode("utf-8")
