@@ -15,7 +15,7 @@ from lxml import etree
 from conftest import EXAMPLE, SEED
 from feedcheck import assert_valid
 from syndicate import builder as builder_module
-from syndicate import store
+from syndicate import store, summaries
 from syndicate.builder import Builder, BuildError
 from syndicate.config import Settings, load_settings
 from syndicate.posts import Post, summary_of
@@ -484,6 +484,25 @@ def test_a_build_that_holds_nothing_keeps_summaries_out_of_memory_and_writes_the
     assert server.build().parsed == 0
     assert all(p.summary_at < 0 and p.summary == by_path[p.path].summary for p in server.posts)
     assert {p: d.body for p, d in server.documents.items()} == {p: d.body for p, d in held.documents.items()}
+
+
+def test_summaries_stay_in_memory_when_they_cannot_be_kept_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(builder_module, "_PARALLEL_THRESHOLD", 2)
+    monkeypatch.setattr(builder_module, "_workers", lambda: 2)
+    reference = Builder(example_settings(tmp_path / "ref", limit=2))
+    reference.build()
+
+    def full(self: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(summaries.Writer, "flush", full)
+    settings = example_settings(tmp_path / "lean", limit=2, cache="off")
+    lean = Builder(settings, hold=False)
+    assert lean.build().parsed > 2
+    assert all(p.summary_at < 0 for p in lean.posts)
+    assert [p.summary for p in lean.posts] == [p.summary for p in reference.posts]
+    for path in sorted(reference.settings.out.rglob("*.atom")):
+        assert (settings.out / path.relative_to(reference.settings.out)).read_bytes() == path.read_bytes()
 
 
 def test_posts_share_their_term_lists_and_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

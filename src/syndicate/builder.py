@@ -190,6 +190,7 @@ def _parse_batch(
     # memory that the 100k-post build could not give back.
     shared: dict[object, object] = {}
     writer = summaries.Writer(region) if region is not None else None
+    stored: list[tuple[Post, int]] = []
     results = []
     for p, rel in batch:
         cached = _parse_one(p, rel, settings, patterns, None)
@@ -197,11 +198,17 @@ def _parse_batch(
             _share(cached, shared)
             post = cached.record
             if writer is not None and isinstance(post, Post) and post.summary:
-                object.__setattr__(post, "summary_at", writer.add(post.summary))
-                object.__setattr__(post, "summary", "")
+                stored.append((post, writer.add(post.summary)))
         results.append((rel, cached))
     if writer is not None:
-        writer.flush()
+        try:
+            writer.flush()
+        except OSError as exc:  # the temporary directory is full, say: the summaries stay in memory
+            log.warning("cannot keep post summaries out of memory (%s); keeping them in memory", exc)
+            stored = []
+    for post, at in stored:
+        object.__setattr__(post, "summary_at", at)
+        object.__setattr__(post, "summary", "")
     return results
 
 
@@ -679,7 +686,12 @@ class Builder:
         starts = range(0, len(to_parse), size)
         # A build that holds nothing for serving keeps summaries out of memory (summaries.py): the largest field of a
         # post, needed here only for the few posts in subscription pages.
-        first = None if self.hold else summaries.reserve(len(starts))
+        first = None
+        if not self.hold:
+            try:
+                first = summaries.reserve(len(starts))
+            except OSError as exc:  # no temporary file to be had: they stay in memory
+                log.warning("cannot keep post summaries out of memory (%s); keeping them in memory", exc)
         batches = [
             (self.settings, to_parse[start : start + size], None if first is None else first + n * summaries.REGION)
             for n, start in enumerate(starts)
