@@ -90,7 +90,7 @@ class Post:
     author: str
     permalink: str  # site-relative, percent-encoded path
     url: str  # absolute URL: the entry's link and the base of its id
-    summary: str
+    summary: str  # plain text; "" when kept out of memory (summary_at)
     source_name: str | None
     source_url: str | None
     published: bool  # False for ``published: false``
