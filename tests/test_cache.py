@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +20,7 @@ POST = Post(
     tags=("t",),
     author="",
     permalink="/a.html",
-    url="https://x.example/a.html",
+    site="https://x.example",
     summary="s",
     source_name=None,
     source_url=None,
@@ -62,3 +64,16 @@ def test_prune_keeps_only_live_entries(tmp_path: Path) -> None:
     cache.put_documents({"x": ("1", b"1"), "y": ("2", b"2")})
     cache.prune({"a"}, {"y"})
     assert cache.get_content(["a", "b"]) == {"a": "1"} and cache.get_documents(["x", "y"]) == {"y": b"2"}
+
+
+def test_rows_of_an_older_post_shape_are_parsed_again_not_fatal(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite3"
+    cache = ParseCache(path, "f1")
+    cache.save_posts([("a.md", CachedPost(1, 2, "d", POST))], [])
+    cache.close()
+    old = {**POST.to_json(), "url": "https://x.example/a.html"}
+    del old["site"]  # before posts made their URL from the site's URL and the permalink
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE posts SET data=? WHERE path='a.md'", (json.dumps(old),))
+    db.close()
+    assert ParseCache(path, "f1").load_posts() == {}  # not read back: the file is parsed again

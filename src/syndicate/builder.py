@@ -295,7 +295,7 @@ def _share(cached: CachedPost, shared: dict[object, object]) -> CachedPost:
     """
     post = cached.record
     if isinstance(post, Post):
-        for name in ("categories", "tags", "source_name", "author"):
+        for name in ("categories", "tags", "source_name", "author", "site"):
             value = getattr(post, name)
             if value:
                 object.__setattr__(post, name, shared.setdefault(value, value))

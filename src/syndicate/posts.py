@@ -89,7 +89,7 @@ class Post:
     tags: tuple[str, ...]
     author: str
     permalink: str  # site-relative, percent-encoded path
-    url: str  # absolute URL: the entry's link and the base of its id
+    site: str  # the site's URL, one string shared by every post (see ``url``)
     summary: str  # plain text; "" when kept out of memory (summary_at)
     source_name: str | None
     source_url: str | None
@@ -98,6 +98,12 @@ class Post:
     # Where the summary is kept out of memory (summaries.py), with ``summary`` left empty; -1: ``summary`` holds it.
     # Read it with ``summary_of``.
     summary_at: int = -1
+
+    @property
+    def url(self) -> str:
+        """Absolute URL: the entry's link and the base of its id. Made on access rather than held: 100k posts would
+        hold 100k copies of the site's URL in front of their permalinks."""
+        return self.site + self.permalink
 
     def to_json(self) -> dict[str, Any]:
         data = {name: getattr(self, name) for name in self.__slots__ if name != "summary_at"}
@@ -112,6 +118,7 @@ class Post:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Post:
         values = dict(data)
+        values.pop("url", None)  # rows written before ``url`` was made from site and permalink
         values["date"] = datetime.fromisoformat(values["date"])
         values["updated"] = datetime.fromisoformat(values["updated"])
         for key in ("categories", "tags", "notes"):
@@ -350,8 +357,6 @@ def _parse(data: bytes, rel_path: str, settings: Settings, patterns: Sequence[re
 
     permalink_value = _text_field(meta, "permalink")
     permalink = expand_permalink(permalink_value or settings.permalink, date=when, slug=slug, categories=categories)
-    url = settings.site_url + permalink
-
     excerpt = _text_field(meta, "excerpt") or _text_field(meta, "description")
     summary = summarize(excerpt or body, cleaned=True)  # both went through clean_text above
 
@@ -368,7 +373,7 @@ def _parse(data: bytes, rel_path: str, settings: Settings, patterns: Sequence[re
         tags=tags,
         author=_author(meta, settings.author),
         permalink=permalink,
-        url=url,
+        site=settings.site_url,
         summary=summary,
         source_name=attribution.name,
         source_url=attribution.url,
