@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import shutil
@@ -521,6 +522,35 @@ def test_posts_share_their_term_lists_and_names(tmp_path: Path, monkeypatch: pyt
                     values.setdefault(value, []).append(id(value))
         assert sum(len(ids) > 1 for ids in values.values()) >= 3  # values that several posts have
         assert all(len(set(ids)) == 1 for ids in values.values()), "equal values held as separate objects"
+
+
+def test_a_build_failing_while_archive_workers_run_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(builder_module, "_PARALLEL_ARCHIVE_THRESHOLD", 1)
+    monkeypatch.setattr(builder_module, "_workers", lambda: 2)
+    settings = example_settings(tmp_path, limit=2)
+    real = builder_module.render_page
+    real_start = builder_module.Builder._start_archive_workers
+    started: list[Any] = []
+
+    def start(self: Builder, *args: Any) -> Any:
+        started.append(real_start(self, *args))
+        return started[-1]
+
+    def failing_here(settings: Settings, page: Any, fmt: str, parts: Any = None) -> Any:
+        if not page.archive:  # the subscription pages, rendered in this process while the workers stage theirs
+            concurrent.futures.wait(started[-1].futures)  # their files are staged by now
+            raise OSError(5, "Input/output error")
+        return real(settings, page, fmt, parts)
+
+    monkeypatch.setattr(builder_module.Builder, "_start_archive_workers", start)
+
+    monkeypatch.setattr(builder_module, "render_page", failing_here)
+    with pytest.raises(OSError):
+        Builder(settings).build()
+    assert started and all(f.result() for f in started[0].futures)  # the workers did stage pages
+    assert [p for p in tmp_path.rglob("*") if p.name.startswith(".tmp-")] == []
 
 
 def _crash_in_worker(indices: list[int]) -> list[tuple[str, str, str | None]]:

@@ -940,20 +940,25 @@ class Builder:
             if staging is not None and len(to_archive) >= _PARALLEL_ARCHIVE_THRESHOLD and _can_fork():
                 workers = self._start_archive_workers(to_archive, len(feeds))
             if workers is not None:
-                # The subscription pages are rendered here while the workers render the archive pages.
-                for page, fmt, key, parts in self._entries_of(
-                    [m for m in missing if not m[0].archive], contents, len(feeds)
-                ):
-                    take(page, fmt, key, parts)
-                # Archive pages carry no full content: what is left to do here needs neither the posts' HTML nor
-                # the subscription documents' bytes, so they are let go before the workers' results come in.
-                contents = {}
-                if self._cache is not None:
-                    self._cache.put_documents(fresh)
-                    fresh, fresh_bytes = {}, 0
-                meanwhile()
-                meanwhile = _nothing
                 assert staging is not None
+                try:
+                    # The subscription pages are rendered here while the workers render the archive pages.
+                    for page, fmt, key, parts in self._entries_of(
+                        [m for m in missing if not m[0].archive], contents, len(feeds)
+                    ):
+                        take(page, fmt, key, parts)
+                    # Archive pages carry no full content: what is left to do here needs neither the posts' HTML
+                    # nor the subscription documents' bytes, so they are let go before the workers' results come in.
+                    contents = {}
+                    if self._cache is not None:
+                        self._cache.put_documents(fresh)
+                        fresh, fresh_bytes = {}, 0
+                    meanwhile()
+                    meanwhile = _nothing
+                except BaseException:
+                    # The workers' files join this build's staging, which the failed build removes.
+                    self._collect_archive_workers(workers, to_archive, staging)
+                    raise
                 staged = self._collect_archive_workers(workers, to_archive, staging)
                 if staged is None:
                     missing = to_archive  # the workers failed: render them here
