@@ -1,14 +1,20 @@
 from __future__ import annotations
 
+import json
+import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import feedparser
 import pytest
 
 from conftest import REPO
+from syndicate.builder import Builder
 from syndicate.cli import main, settings_markdown
+from syndicate.config import load_settings
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -67,3 +73,44 @@ def test_environment_overrides_the_config_file(
 
 def test_configuration_doc_is_generated_from_the_settings() -> None:
     assert (REPO / "docs" / "configuration.md").read_text() == settings_markdown()
+
+
+def test_a_large_build_through_the_cli_keeps_summaries_out_and_writes_what_a_server_would(tmp_path: Path) -> None:
+    """600 posts: the real CLI parses in worker processes with the summaries in their temporary file and renders
+    archive pages in forked workers; its files must be those of an in-process build holding everything."""
+    posts = tmp_path / "_posts"
+    posts.mkdir()
+    for n in range(600):
+        day = f"2024-{n % 12 + 1:02d}-{n % 28 + 1:02d}"
+        tags = ", ".join(["本地", "web feeds", "C++", "农业"][: n % 4 + 1])
+        (posts / f"{day}-post-{n}.md").write_text(
+            f'---\ntitle: "第 {n} 篇 post"\ndate: {day} {n % 24:02d}:00:00 +0800\ncategories: [news{n % 5}]\n'
+            f"tags: [{tags}]\n---\n<p>右江河谷第 {n} 篇摘要，关于 harvest {n} 的报道。</p>\n\n"
+            f"<p>（文章来源：右江日报）</p>\n<http://news.example.org/a/{n}.html>\n",
+            encoding="utf-8",
+        )
+    (tmp_path / "syndicate.toml").write_text(
+        'title = "Big"\nurl = "https://big.example"\nposts = "_posts"\nlimit = 20\n'
+    )
+    env_cache = tmp_path / "cache.sqlite3"
+    result = subprocess.run(
+        [sys.executable, "-m", "syndicate", "build", "--config", str(tmp_path / "syndicate.toml"), "--out", "cli"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+        check=False,
+        env={**os.environ, "SYNDICATE_CACHE": str(env_cache)},
+    )
+    assert result.returncode == 0, result.stderr
+    reference = load_settings(tmp_path / "syndicate.toml", {"out": tmp_path / "ref", "cache": "off"}, environ={})
+    Builder(reference).build()
+    files = sorted(p.relative_to(reference.out) for p in reference.out.rglob("*") if p.is_file())
+    assert sum(str(f).startswith("archive/") for f in files) > 100
+    for rel in files:
+        assert (tmp_path / "cli" / rel).read_bytes() == (reference.out / rel).read_bytes(), rel
+    archive = feedparser.parse((tmp_path / "cli" / "archive" / "all" / "1.atom").read_bytes())
+    assert archive.bozo == 0 and all(entry.summary for entry in archive.entries)
+    with sqlite3.connect(env_cache) as db:
+        rows = [json.loads(data) for (data,) in db.execute("SELECT data FROM posts WHERE rejected=0")]
+    assert len(rows) == 600 and all(row["summary"] for row in rows)  # the text, not where it was kept
