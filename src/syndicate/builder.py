@@ -78,6 +78,7 @@ FORMATS_BUILT = ("atom", "rss", "json")
 # Below this many files to parse, a process pool costs more than it saves.
 _PARALLEL_THRESHOLD = 500
 _PARALLEL_RENDER_THRESHOLD = 100
+_SUMMARIES_KEPT_IN = "cannot keep post summaries out of memory (%s); keeping them in memory"
 _PARALLEL_ARCHIVE_THRESHOLD = 300  # archive documents to render before forking workers for them pays
 
 
@@ -204,7 +205,7 @@ def _parse_batch(
         try:
             writer.flush()
         except OSError as exc:  # the temporary directory is full, say: the summaries stay in memory
-            log.warning("cannot keep post summaries out of memory (%s); keeping them in memory", exc)
+            log.warning(_SUMMARIES_KEPT_IN, exc)
             stored = []
     for post, at in stored:
         object.__setattr__(post, "summary_at", at)
@@ -691,7 +692,7 @@ class Builder:
             try:
                 first = summaries.reserve(len(starts))
             except OSError as exc:  # no temporary file to be had: they stay in memory
-                log.warning("cannot keep post summaries out of memory (%s); keeping them in memory", exc)
+                log.warning(_SUMMARIES_KEPT_IN, exc)
         batches = [
             (self.settings, to_parse[start : start + size], None if first is None else first + n * summaries.REGION)
             for n, start in enumerate(starts)
