@@ -121,10 +121,6 @@ def _is_being_written(fd: int) -> bool:
     return False
 
 
-def _digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
 class _Deferred(Exception):
     pass
 
@@ -166,7 +162,7 @@ def _parse_one(
     except OSError as exc:
         reason = f"cannot read the file: {exc.strerror or exc}"
         return CachedPost(0, 0, "", Rejection(rel, reason))
-    digest = _digest(data)
+    digest = digest_of(data)  # a post file's bytes are hashed like a document's
     if known is not None and known.digest == digest:
         return CachedPost(st.st_size, st.st_mtime_ns, digest, known.record)
     record = parse_post(data, rel, settings, patterns, digest)  # type: ignore[arg-type]
