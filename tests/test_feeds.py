@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from feedcheck import assert_valid
+from syndicate import feeds
 from syndicate.config import load_settings
 from syndicate.documents import FeedInfo
 from syndicate.feeds import Entry, Page, _origin, entry_fragment, paginate, render_page
@@ -289,6 +290,102 @@ def test_entry_fragment_is_byte_identical_to_feedgen(fmt: str, case: tuple[Post,
 def test_entry_fragment_refuses_what_lxml_refused(fmt: str, case: tuple[Post, str | None]) -> None:
     post, content = case
     assert outcome(entry_fragment, post, content, fmt) == outcome(feedgen_fragment, post, content, fmt)
+
+
+def json_dumps_item(post: Post, content: str | None, fmt: str = "json") -> bytes:
+    """What entry_fragment wrote for JSON Feed before it wrote items itself: a dict through json.dumps."""
+    item: dict[str, object] = {"id": post.url, "url": post.url, "title": post.title}
+    if post.source_url:
+        item["external_url"] = post.source_url
+    if content is not None:
+        item["content_html"] = content
+    else:
+        item["content_text"] = post.summary or post.title
+    if post.summary:
+        item["summary"] = post.summary
+    item["date_published"] = post.date.isoformat()
+    item["date_modified"] = post.updated.isoformat()
+    if post.author:
+        item["authors"] = [{"name": post.author}]
+    terms = list(dict.fromkeys((*post.categories, *post.tags)))
+    if terms:
+        item["tags"] = terms
+    if post.source_name or post.source_url:
+        item["_source"] = {"name": post.source_name, "url": post.source_url}
+    return json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+@settings(max_examples=500, deadline=None)
+@given(case=posts(hostile_text))
+def test_json_item_is_byte_identical_to_json_dumps(case: tuple[Post, str | None]) -> None:
+    post, content = case
+    expected = outcome(json_dumps_item, post, content, "json")
+    event("refused" if expected is ValueError else "written")
+    assert outcome(entry_fragment, post, content, "json") == expected
+
+
+# Heads are written from a template per feed (see feeds._head); feedgen's head of the same page is the reference.
+paths = st.lists(st.sampled_from(["tags", "c++", "右江", "a b", "%", "x", "archive", "3", "?"]), min_size=1, max_size=4)
+
+
+@st.composite
+def feed_pages(draw: st.DrawFn) -> tuple[Page, Page]:
+    """Two pages of one feed: same title, subscription document and kind, their own path, older page and date."""
+    stand_ins = st.sampled_from(["Site · zq7selfzq7", "1903-04-05T06:07:08+00:00"])
+    title = draw(st.one_of(legal_text.filter(bool), stand_ins))
+    current = "/".join(draw(paths))
+    archive, older = draw(st.booleans()), draw(st.booleans())
+
+    def one() -> Page:
+        when = draw(st.datetimes(timezones=zones.filter(lambda z: z is not None)))
+        entry = Entry(replace(make_post(1), date=when, updated=when), None)
+        return Page(
+            feed=FEED,
+            title=title,
+            entries=draw(st.sampled_from([(entry,), ()])),
+            path="archive/" + "/".join(draw(paths)) if archive else current,
+            current=current,
+            prev_archive="archive/" + "/".join(draw(paths)) if older else None,
+            archive=archive,
+        )
+
+    return one(), one()
+
+
+@pytest.mark.parametrize("fmt", ["atom", "rss"])
+@settings(max_examples=300, deadline=None)
+@given(
+    pages=feed_pages(),
+    site=st.sampled_from([SETTINGS, replace(SETTINGS, description="<b>D</b>", hub="https://h.example/")]),
+)
+def test_feed_heads_from_a_template_are_feedgen_heads(fmt: str, pages: tuple[Page, Page], site: object) -> None:
+    assert isinstance(site, type(SETTINGS))
+    first, second = pages
+    for page in (first, second, first):
+        assert feeds._head(site, page, fmt) == feeds._feedgen_head(site, page, fmt)
+
+
+def test_a_feeds_heads_come_from_one_template(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    original = feeds._feedgen_head
+
+    def counted(*args: object) -> bytes:
+        calls.append("feedgen")
+        return original(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(feeds, "_feedgen_head", counted)
+    monkeypatch.setattr(feeds, "_templates", {})
+    for title, expected in (("Site · C++", 2), ("Site · zq7selfzq7", 2 + 10)):
+        calls.clear()
+        for n in range(1, 12):
+            posts = [make_post(d) for d in range(1, 1 + n % 5 + 1)]
+            archived = Page(FEED, title, tuple(Entry(p, None) for p in posts), f"archive/tags/c++/{n}", "tags/c++",
+                            f"archive/tags/c++/{n - 1}", archive=True)  # fmt: skip
+            document = render_page(SETTINGS, archived, "atom", [entry_fragment(p, None, "atom") for p in posts])
+            assert_valid(document.body, "atom")
+            assert f"archive/tags/c%2B%2B/{n}.atom".encode() in document.body
+        # the template and its check against feedgen; a title holding a stand-in: feedgen for every page
+        assert len(calls) == expected
 
 
 def test_rss_item_escapes_its_description_and_uses_the_channel_prefixes() -> None:

@@ -21,8 +21,8 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from functools import cached_property, lru_cache
@@ -128,8 +128,8 @@ class _FeedExtension(BaseExtension):  # type: ignore[misc]
         return feed
 
 
-def _generator(settings: Settings, page: Page, fmt: str) -> FeedGenerator:
-    """The feed-level part of a document (everything but the entries)."""
+def _generator(settings: Settings, page: Page, fmt: str, updated: datetime | None = None) -> FeedGenerator:
+    """The feed-level part of a document (everything but the entries); ``updated`` stands in for the page's."""
     fg = FeedGenerator()
     ext = _FeedExtension()
     fg.register_extension("syndicate", lambda: ext)
@@ -140,7 +140,7 @@ def _generator(settings: Settings, page: Page, fmt: str) -> FeedGenerator:
     # feed is a feed of its own, identified by its URL.
     fg.id(_self_url(settings, page, "atom") if page.query else feed_url(settings, page.current, "atom"))
     fg.title(page.title)
-    fg.updated(page.updated or EMPTY_FEED_UPDATED)
+    fg.updated(updated or page.updated or EMPTY_FEED_UPDATED)
     fg.link(href=self_url, rel="self", type=media_type)
     fg.link(href=settings.site_url + "/", rel="alternate", type="text/html")
     fg.author({"name": settings.author or settings.title})
@@ -329,33 +329,44 @@ def entry_fragment(post: Post, content: str | None, fmt: str) -> bytes:
     cannot be written (text with characters XML forbids, an Atom entry without id or title, a date without offset).
     """
     if fmt == "json":
-        return json.dumps(_json_item(post, content), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return _json_item(post, content)
     if fmt == "atom":
         return _atom_entry(post, content)
     return _rss_item(post, content)
 
 
-def _json_item(post: Post, content: str | None) -> dict[str, Any]:
-    obj: dict[str, Any] = {"id": post.url, "url": post.url, "title": post.title}
+# JSON Feed items are written directly too, exactly as ``json.dumps(item, ensure_ascii=False, separators=(",", ":"))``
+# wrote the dict they used to be (tests/test_feeds.py checks that for random posts): building the dict and an encoder
+# for each item cost three times the writing. The string encoder is the one json.dumps uses for ensure_ascii=False (C).
+_json_string: Callable[[str], str] = json.encoder.encode_basestring
+
+
+def _json_item(post: Post, content: str | None) -> bytes:
+    url = _json_string(post.url)
+    parts = ['{"id":', url, ',"url":', url, ',"title":', _json_string(post.title)]
     if post.source_url:
-        obj["external_url"] = post.source_url
+        parts += (',"external_url":', _json_string(post.source_url))
     summary = summary_of(post)
     if content is not None:
-        obj["content_html"] = content
+        parts += (',"content_html":', _json_string(content))
     else:
-        obj["content_text"] = summary or post.title
+        parts += (',"content_text":', _json_string(summary or post.title))
     if summary:
-        obj["summary"] = summary
-    obj["date_published"] = post.date.isoformat()
-    obj["date_modified"] = post.updated.isoformat()
+        parts += (',"summary":', _json_string(summary))
+    # isoformat() is ASCII digits, "-", ":", "+", "." and "T": nothing JSON escapes.
+    parts += (',"date_published":"', post.date.isoformat(), '","date_modified":"', post.updated.isoformat(), '"')
     if post.author:
-        obj["authors"] = [{"name": post.author}]
-    terms = list(dict.fromkeys((*post.categories, *post.tags)))
+        parts += (',"authors":[{"name":', _json_string(post.author), "}]")
+    terms = dict.fromkeys((*post.categories, *post.tags))
     if terms:
-        obj["tags"] = terms
+        parts += (',"tags":[', ",".join(map(_json_string, terms)), "]")
     if post.source_name or post.source_url:
-        obj["_source"] = {"name": post.source_name, "url": post.source_url}
-    return obj
+        name = _json_string(post.source_name) if post.source_name is not None else "null"
+        source = _json_string(post.source_url) if post.source_url is not None else "null"
+        parts += (',"_source":{"name":', name, ',"url":', source, "}")
+    parts.append("}")
+    # A lone surrogate fails to encode here (UnicodeEncodeError, a ValueError), as it did after json.dumps.
+    return "".join(parts).encode("utf-8")
 
 
 def _json_head(settings: Settings, page: Page) -> dict[str, Any]:
@@ -378,21 +389,91 @@ def _json_head(settings: Settings, page: Page) -> dict[str, Any]:
 
 
 def render_page(settings: Settings, page: Page, fmt: str, fragments: Sequence[bytes] | None = None) -> Document:
-    """A feed document: the feed-level head from feedgen with the entries' fragments spliced in, in order."""
+    """A feed document: the feed-level head with the entries' fragments spliced in, in order."""
     if fragments is None:
         fragments = [entry_fragment(e.post, e.content, fmt) for e in page.entries]
     if fmt == "json":
         head = json.dumps(_json_head(settings, page), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         body = head[:-1] + b',"items":[' + b",".join(fragments) + b"]}"
-    elif fmt == "atom":
-        head = bytes(_generator(settings, page, fmt).atom_str(pretty=False))
-        cut = head.rindex(b"</feed>")
-        body = head[:cut] + b"".join(fragments) + head[cut:]
     else:
-        head = bytes(_generator(settings, page, fmt).rss_str(pretty=False))
-        cut = head.rindex(b"</channel>")
+        head = _head(settings, page, fmt)
+        cut = head.rindex(b"</feed>" if fmt == "atom" else b"</channel>")
         body = head[:cut] + b"".join(fragments) + head[cut:]
     return Document(path=f"{page.path}.{fmt}", body=body, media_type=FORMATS[fmt], updated=page.updated)
+
+
+# Atom and RSS heads come from feedgen, at ~110 µs each, and a 10k-post site has ~2,000 of them (mostly archive
+# pages). The pages of one feed have heads that differ only in their own URL, the next older page's URL and the
+# updated time, so feedgen writes one head per feed, format and kind of page with stand-ins for those three, and each
+# page's head is that template with its values put in. The stand-ins are ASCII letters and digits, which
+# percent-encoding and XML escaping leave as they are, and the values put in need no escaping either (percent-encoded
+# paths, ASCII dates). A template is checked against feedgen's head of the page it was made for; one that does not
+# give the same bytes (a title that contains a stand-in, say) is not used, and that feed's heads come from feedgen.
+_SELF = "zq7selfzq7"
+_PREV = "zq7prevzq7"
+_WHEN = datetime(1903, 4, 5, 6, 7, 8, tzinfo=UTC)
+_WHEN_TEXT = {"atom": _WHEN.isoformat(), "rss": "Sun, 05 Apr 1903 06:07:08 +0000"}
+_STAND_INS = re.compile("(" + "|".join(map(re.escape, (_SELF, _PREV, *_WHEN_TEXT.values()))) + ")")
+_NO_TEMPLATE: tuple[str | bytes, ...] = ()
+_templates: dict[tuple[object, ...], tuple[str | bytes, ...]] = {}
+
+
+def _feedgen_head(settings: Settings, page: Page, fmt: str, updated: datetime | None = None) -> bytes:
+    generator = _generator(settings, page, fmt, updated)
+    return bytes(generator.atom_str(pretty=False) if fmt == "atom" else generator.rss_str(pretty=False))
+
+
+def _head(settings: Settings, page: Page, fmt: str) -> bytes:
+    updated = page.updated or EMPTY_FEED_UPDATED
+    offset = updated.utcoffset()
+    if page.query or offset is None or offset.seconds % 60 or offset.microseconds or not 1000 <= updated.year:
+        return _feedgen_head(settings, page, fmt)  # query feeds and odd dates: rare, and written by feedgen
+    key = (
+        *(getattr(settings, name) for name in _HEAD_SETTINGS),
+        page.title,
+        page.current,
+        page.archive,
+        page.prev_archive is not None,
+        fmt,
+    )
+    template = _templates.get(key)
+    if template is None:
+        template = _template(settings, page, fmt)
+        if len(_templates) >= 4096:  # a long-running server whose feeds came and went
+            _templates.clear()
+        _templates[key] = template
+        if template is not _NO_TEMPLATE:
+            reference = _feedgen_head(settings, page, fmt)
+            if _fill(template, page, fmt, updated) != reference:
+                _templates[key] = _NO_TEMPLATE
+            return reference
+    if template is _NO_TEMPLATE:
+        return _feedgen_head(settings, page, fmt)
+    return _fill(template, page, fmt, updated)
+
+
+# Everything of the settings that _generator writes into a head.
+_HEAD_SETTINGS = ("feeds_url", "site_url", "author", "title", "description", "language", "ttl", "hub")
+
+
+def _template(settings: Settings, page: Page, fmt: str) -> tuple[str | bytes, ...]:
+    stand_in = replace(page, path=_SELF, prev_archive=_PREV if page.prev_archive else None, entries=())
+    head = _feedgen_head(settings, stand_in, fmt, _WHEN).decode("utf-8")
+    # split() gives literal text and stand-ins alternating: literals encoded now, stand-ins kept as their names.
+    pieces: list[str | bytes] = [
+        piece.encode("utf-8") if n % 2 == 0 else piece for n, piece in enumerate(_STAND_INS.split(head))
+    ]
+    return tuple(pieces)
+
+
+def _fill(template: tuple[str | bytes, ...], page: Page, fmt: str, updated: datetime) -> bytes:
+    values = {
+        _SELF: quote(page.path, safe="/").encode("ascii"),
+        _PREV: quote(page.prev_archive or "", safe="/").encode("ascii"),
+        _WHEN_TEXT["atom"]: updated.isoformat().encode("ascii"),
+        _WHEN_TEXT["rss"]: _rfc822_date(updated),
+    }
+    return b"".join(piece if isinstance(piece, bytes) else values[piece] for piece in template)
 
 
 def feed_title(settings: Settings, feed: FeedInfo) -> str:
