@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -10,6 +12,7 @@ from hypothesis import strategies as st
 
 from conftest import SEED, post_text
 from syndicate.attribution import compile_patterns
+from syndicate.cache import CachedPost
 from syndicate.config import Settings
 from syndicate.content import clean_text
 from syndicate.posts import Post, Rejection, _file_stem, _is_clean_utf8, parse_date, parse_post, read_body
@@ -194,6 +197,24 @@ def test_post_round_trips_through_json(make_settings: Callable[..., Settings]) -
     post = parse(make_settings(), post_text("title: T\ndate: 2024-01-01 10:00 +0800\ntags: [a, b]"))
     assert isinstance(post, Post)
     assert Post.from_json(post.to_json()) == post
+
+
+def test_post_and_cached_post_round_trip_through_pickle(make_settings: Callable[..., Settings]) -> None:
+    # Parse workers send posts to the build pickled; every field must come back, the kept-out summary's place too.
+    text = post_text("title: T\ndate: 2024-01-01 10:00 +0800\ntags: [a, b]\nsource: Daily", "（文章来源：X）\n")
+    post = parse(make_settings(), text)
+    assert isinstance(post, Post)
+    post = replace(post, notes=("a note",), summary_at=12345)
+    again = pickle.loads(pickle.dumps(post))
+    assert again == post and again.summary_at == 12345 and again.date.utcoffset() == timedelta(hours=8)
+    cached = pickle.loads(pickle.dumps(CachedPost(10, 20, "d", post)))
+    assert (cached.size, cached.mtime_ns, cached.digest, cached.record, cached.order) == (
+        10,
+        20,
+        "d",
+        post,
+        (post.date.timestamp(), post.path),
+    )
 
 
 def test_iter_post_files_skips_temporary_hidden_and_outside_links(posts_dir: Path, tmp_path: Path) -> None:

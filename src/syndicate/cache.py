@@ -59,6 +59,10 @@ class CachedPost:
         self.record = record
         self.order = (record.date.timestamp(), record.path) if isinstance(record, Post) else (0.0, record.path)
 
+    def __reduce__(self) -> tuple[type[CachedPost], tuple[int, int, str, Post | Rejection]]:
+        # Parse workers send one per file: the constructor's arguments pickle faster than the slots' state.
+        return CachedPost, (self.size, self.mtime_ns, self.digest, self.record)
+
 
 def _is_utf8(text: str) -> bool:
     try:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import operator
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
@@ -99,6 +100,12 @@ class Post:
     # Read it with ``summary_of``.
     summary_at: int = -1
 
+    def __reduce__(self) -> tuple[Callable[..., Post], tuple[Any, ...]]:
+        # Posts cross process boundaries by the thousand (parse workers send every post to the build): a tuple of the
+        # fields pickles and loads in a third of the time of a slotted dataclass's default (a state dict set field by
+        # field on load).
+        return Post, _FIELDS_OF(self)
+
     @property
     def url(self) -> str:
         """Absolute URL: the entry's link and the base of its id. Made on access rather than held: 100k posts would
@@ -124,6 +131,10 @@ class Post:
         for key in ("categories", "tags", "notes"):
             values[key] = tuple(values[key])
         return cls(**values)
+
+
+# Every field of a post, in the constructor's order.
+_FIELDS_OF: Callable[[Post], tuple[Any, ...]] = operator.attrgetter(*Post.__slots__)
 
 
 def summary_of(post: Post) -> str:
