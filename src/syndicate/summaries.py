@@ -24,6 +24,10 @@ REGION = 1 << 26  # bytes reserved per batch of posts: far more than any batch's
 _lock = threading.Lock()
 _fd: int | None = None
 _end = 0  # the first offset no region has been reserved at
+# The last summaries read, by where they are: an archive worker writes a page in its three formats one after another,
+# each entry once per format, so most reads are of a summary read a moment ago (a system call each, otherwise).
+_recent: dict[int, str] = {}
+_RECENT = 2048
 
 
 def _file() -> int:
@@ -73,8 +77,15 @@ class Writer:
 
 def read(at: int) -> str:
     """The summary written at ``at`` (a number ``Writer.add`` returned in this process or its parent)."""
+    text = _recent.get(at)
+    if text is not None:
+        return text
     length = at & ((1 << _LENGTH_BITS) - 1)
     data = os.pread(_file(), length, at >> _LENGTH_BITS)
     if len(data) != length:
         raise OSError(f"summary store truncated: {len(data)} of {length} bytes at {at >> _LENGTH_BITS}")
-    return data.decode("utf-8")
+    text = data.decode("utf-8")
+    if len(_recent) >= _RECENT:
+        _recent.clear()
+    _recent[at] = text
+    return text
