@@ -461,6 +461,33 @@ def test_a_build_that_holds_nothing_writes_the_same_and_loads_the_same(tmp_path:
     assert {p: d.body for p, d in server.documents.items()} == {p: d.body for p, d in held.documents.items()}
 
 
+def test_subscription_documents_written_are_read_back_from_their_files_not_the_cache(tmp_path: Path) -> None:
+    reference = Builder(example_settings(tmp_path / "ref", limit=3, cache="off"))
+    reference.build()
+    expected = {p: d.body for p, d in reference.documents.items()}
+    settings = example_settings(tmp_path / "site", limit=3)
+    lean = Builder(settings, hold=False)
+    lean.build()
+    subscriptions = [p for p in lean.documents if p.endswith((".atom", ".rss", ".json")) and "archive/" not in p]
+    assert lean._cache is not None and subscriptions
+    # Written to the output directory: the cache has their digests, not their bytes.
+    assert lean._cache.get_documents(lean._doc_keys[p] for p in subscriptions) == {}
+    assert set(lean._cache.get_digests(lean._doc_keys[p] for p in subscriptions).values()) == {
+        lean.documents[p].digest for p in subscriptions
+    }
+    # A file changed or removed behind our back: loaded again as the build rendered it, full content included.
+    tampered, removed = sorted(p for p in subscriptions if p.endswith(".atom"))[:2]
+    (settings.out / tampered).write_bytes(b"tampered")
+    (settings.out / removed).unlink()
+    assert b"<content" in expected[tampered] and b"<content" in expected[removed]
+    assert lean.documents[tampered].body == expected[tampered] and lean.documents[removed].body == expected[removed]
+    # The server's warm start reads the good files back and renders only what it could not read.
+    server = Builder(settings)
+    server.build()
+    assert {p: d.body for p, d in server.documents.items()} == expected
+    assert all(server.documents[p].loaded for p in subscriptions)
+
+
 def test_a_build_that_holds_nothing_keeps_summaries_out_of_memory_and_writes_the_same(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

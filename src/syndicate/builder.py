@@ -33,7 +33,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from operator import attrgetter
@@ -360,7 +360,20 @@ class _Loader:
         body = self.cache.get_body(self.key) if self.cache is not None else None
         if body is not None:
             return bytes(body)
-        return render_page(self.settings, self.page, self.fmt).body
+        page = self.page
+        if not page.archive and not self.settings.excerpt_only:
+            # A subscription document carries its posts' full content (archive pages carry summaries only): from
+            # the cache, else rendered again, as the build did (None where the summary stood in).
+            found = self.cache.get_content(e.post.digest for e in page.entries) if self.cache is not None else {}
+            entries = []
+            for entry in page.entries:
+                post = entry.post
+                content = (
+                    found[post.digest] if post.digest in found else _render_content(self.settings, post.path, post.url)
+                )
+                entries.append(Entry(post, content))
+            page = replace(page, entries=tuple(entries))
+        return render_page(self.settings, page, self.fmt).body
 
 
 @dataclass(frozen=True)
@@ -881,16 +894,21 @@ class Builder:
             else:
                 missing.append((page, fmt, key))
         if missing and self._cache is not None:
-            # Archive pages are known by digest and loaded on demand; subscription documents are held in memory.
-            digests = self._cache.get_digests(k for page, _, k in missing if page.archive)
+            # Documents written to the output directory are known by digest and their bytes read back from their
+            # files: archive pages on demand, subscription documents now if they are held in memory. A build that
+            # writes no files keeps subscription documents' bytes in the cache.
+            digests = self._cache.get_digests(k for _, _, k in missing)
             bodies = self._cache.get_documents(k for page, _, k in missing if not page.archive)
             still: list[tuple[Page, str, str]] = []
             for page, fmt, key in missing:
                 path = f"{page.path}.{fmt}"
-                if key in digests:
-                    documents[path] = self._kept_out(page, fmt, key, digests[key])
-                elif key in bodies:
+                digest = digests.get(key)
+                if key in bodies:
                     documents[path] = Document(path, bytes(bodies[key]), FORMATS[fmt], page.updated)
+                elif digest is not None and (page.archive or not self.hold):
+                    documents[path] = self._kept_out(page, fmt, key, digest)
+                elif digest is not None and (data := self._output_file(path, digest)) is not None:
+                    documents[path] = Document(path, data, FORMATS[fmt], page.updated, digest)
                 else:
                     still.append((page, fmt, key))
             missing = still
@@ -902,7 +920,7 @@ class Builder:
             need = {e.post.digest: e.post for page, _, _ in missing if not page.archive for e in page.entries}
             contents = {} if self.settings.excerpt_only else self._contents(need)
             fresh: dict[str, tuple[str, bytes]] = {}
-            known: dict[str, str] = {}  # archive pages written to the output directory: key -> digest
+            known: dict[str, str] = {}  # documents written to the output directory: key -> digest
 
             fresh_bytes = 0
 
@@ -918,11 +936,15 @@ class Builder:
                     documents[doc.path] = self._kept_out(page, fmt, key, doc.digest)
                     return
                 if staging is not None and not self.hold:
-                    # A build nothing will serve from memory: staged now, and its bytes kept only in the cache (for
-                    # the next process's warm start) and the output file.
+                    # A build nothing will serve from memory: staged now, and its bytes kept only in the output file.
                     if doc.digest != self._previous_digest(doc.path):
                         staging.stage(doc.path, doc.body, doc.digest)
-                if self._cache is not None:
+                if staging is not None:
+                    # Its bytes will be in the output file, which the next process reads back (checked by digest):
+                    # the cache keeps only the digest (the bytes of a 10k-post site's subscription documents are
+                    # ~40 MB, most of what a cold build wrote into the cache).
+                    known[key] = doc.digest
+                elif self._cache is not None:
                     fresh[key] = (doc.digest, doc.body)
                     fresh_bytes += len(doc.body)
                     if len(fresh) >= 500 or fresh_bytes >= 4 << 20:
@@ -1098,6 +1120,16 @@ class Builder:
         path = f"{page.path}.{fmt}"
         loader = _Loader(self.settings, self._cache, self.write, page, fmt, key, digest)
         return Document(path, None, FORMATS[fmt], page.updated, digest, loader)
+
+    def _output_file(self, path: str, digest: str) -> bytes | None:
+        """The bytes of the output file at ``path`` if it holds the document with ``digest`` (else None)."""
+        if not self.write:
+            return None
+        try:
+            data = (self.settings.out / path).read_bytes()
+        except OSError:
+            return None
+        return data if digest_of(data) == digest else None
 
     def _previous_digest(self, path: str) -> str | None:
         """The digest of the file at ``path`` as the last build (or, first, the output manifest) left it."""
