@@ -71,8 +71,10 @@ def test_rows_of_an_older_post_shape_are_parsed_again_not_fatal(tmp_path: Path) 
     cache = ParseCache(path, "f1")
     cache.save_posts([("a.md", CachedPost(1, 2, "d", POST))], [])
     cache.close()
-    old = {**POST.to_json(), "url": "https://x.example/a.html"}
-    del old["site"]  # before posts made their URL from the site's URL and the permalink
+    # An object of named fields, with ``url`` and no ``site``: rows before posts made their URL from the site's URL
+    # and the permalink, and before rows were arrays.
+    old = {name: value for name, value in zip(Post.__slots__, POST.to_json(), strict=False) if name != "site"}
+    old["url"] = "https://x.example/a.html"
     with sqlite3.connect(path) as db:
         db.execute("UPDATE posts SET data=? WHERE path='a.md'", (json.dumps(old),))
     db.close()

@@ -15,6 +15,7 @@ from conftest import REPO
 from syndicate.builder import Builder
 from syndicate.cli import main, settings_markdown
 from syndicate.config import load_settings
+from syndicate.posts import Post
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -112,5 +113,5 @@ def test_a_large_build_through_the_cli_keeps_summaries_out_and_writes_what_a_ser
     archive = feedparser.parse((tmp_path / "cli" / "archive" / "all" / "1.atom").read_bytes())
     assert archive.bozo == 0 and all(entry.summary for entry in archive.entries)
     with sqlite3.connect(env_cache) as db:
-        rows = [json.loads(data) for (data,) in db.execute("SELECT data FROM posts WHERE rejected=0")]
-    assert len(rows) == 600 and all(row["summary"] for row in rows)  # the text, not where it was kept
+        rows = [Post.from_json(json.loads(data)) for (data,) in db.execute("SELECT data FROM posts WHERE rejected=0")]
+    assert len(rows) == 600 and all(row.summary for row in rows)  # the text, not where it was kept

@@ -29,6 +29,8 @@ from typing import Any
 from syndicate.posts import Post, Rejection
 
 log = logging.getLogger("syndicate.cache")
+# What json.dumps(..., ensure_ascii=False) writes, without making an encoder for each of a cold build's rows.
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -164,7 +166,7 @@ class ParseCache:
                 if not path.isascii() and not _is_utf8(path):
                     continue  # a file name that is not UTF-8 (rejected, see parse_post): read again next time
                 rec = cached.record
-                data = json.dumps(rec.to_json() if isinstance(rec, Post) else rec.__dict__, ensure_ascii=False)
+                data = _to_json(rec.to_json() if isinstance(rec, Post) else rec.__dict__)
                 yield path, cached.size, cached.mtime_ns, cached.digest, isinstance(rec, Rejection), data
 
         with self._transaction() as db:
