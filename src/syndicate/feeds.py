@@ -201,7 +201,10 @@ def _attr(value: str) -> bytes:
     return _text(value).replace(b'"', b"&quot;").replace(b"\t", b"&#9;").replace(b"\n", b"&#10;")
 
 
-# Posts share a few category and tag names, so each post's set of them is escaped once (cached), not once a post.
+# Posts share a few authors, publications (names and sites) and category and tag names, so each is escaped once
+# (cached), not once a post.
+_name_text = lru_cache(maxsize=4096)(_text)
+_name_attr = lru_cache(maxsize=4096)(_attr)
 
 
 @lru_cache(maxsize=1024)
@@ -247,7 +250,7 @@ def _atom_entry(post: Post, content: str | None) -> bytes:
         % (url, _text(post.title), post.updated.isoformat().encode("ascii"))
     ]
     if post.author:
-        parts.append(b"<author><name>%s</name></author>" % _text(post.author))
+        parts.append(b"<author><name>%s</name></author>" % _name_text(post.author))
     if content:
         parts += (b'<content type="html">', _text(content), b"</content>")
     elif content is not None:
@@ -260,7 +263,7 @@ def _atom_entry(post: Post, content: str | None) -> bytes:
     parts.append(_atom_categories(post.categories, post.tags))
     parts.append(b"<published>%s</published>" % post.date.isoformat().encode("ascii"))
     if post.source_url:
-        title = b' title="%s"' % _attr(post.source_name) if post.source_name else b""
+        title = b' title="%s"' % _name_attr(post.source_name) if post.source_name else b""
         parts.append(b'<link rel="via" href="%s" type="text/html"%s/>' % (_attr(post.source_url), title))
     if post.source_name or post.source_url:
         # RFC 4287 §4.2.11: atom:source carries metadata of the feed the entry came from; we know the
@@ -268,11 +271,11 @@ def _atom_entry(post: Post, content: str | None) -> bytes:
         parts.append(b"<source>")
         origin = _origin(post.source_url) if post.source_url else None
         if origin:
-            parts.append(b"<id>%s</id>" % _text(origin))
+            parts.append(b"<id>%s</id>" % _name_text(origin))
         if post.source_name:
-            parts.append(b"<title>%s</title>" % _text(post.source_name))
+            parts.append(b"<title>%s</title>" % _name_text(post.source_name))
         if origin:
-            parts.append(b'<link rel="alternate" href="%s" type="text/html"/>' % _attr(origin))
+            parts.append(b'<link rel="alternate" href="%s" type="text/html"/>' % _name_attr(origin))
         parts.append(b"</source>")
     parts.append(b"</entry>")
     return _checked(b"".join(parts))
@@ -312,7 +315,7 @@ def _rss_item(post: Post, content: str | None) -> bytes:
     # Written by us, not feedgen, whose formatRFC2822 switches the process-wide locale.
     parts.append(b"<pubDate>%s</pubDate>" % _rfc822_date(post.date))
     if post.author:
-        parts.append(b"<dc:creator>%s</dc:creator>" % _text(post.author))
+        parts.append(b"<dc:creator>%s</dc:creator>" % _name_text(post.author))
     if post.source_url:
         # RSS 2.0 <source url="…">: the channel the item came from; the url attribute is required.
         name = _text(post.source_name or post.source_url)
