@@ -5,7 +5,7 @@ from pathlib import Path
 
 import frontmatter
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 from markdown_it import MarkdownIt
@@ -440,6 +440,8 @@ _SUMMARY_BODIES = st.lists(_SUMMARY_ATOMS | st.text(alphabet="ab <>&;/#\n\t[]()*
     tail=_SUMMARY_BODIES,
     max_chars=st.sampled_from([1, 30, 280, 5_000]),
 )
+# An HTML block parsed without its last line ending: html5ever read the "</" at the end of input as text.
+@example(head="", filler=0, tail="<p></\n\n", max_chars=1)
 def test_summary_fast_paths_agree_with_the_general_path(head: str, filler: int, tail: str, max_chars: int) -> None:
     body = head + "x" * filler + tail
     assert summarize(body, max_chars=max_chars) == _summarize_windows(body, max_chars)

@@ -512,7 +512,10 @@ def _first_block_text(source: str, body: str, *, truncated: bool) -> str | None:
     blank = _BLANK_LINE.search(source, line.end("line"))
     if blank is None and truncated:
         return None  # the block may go on past the window
-    prefix = source[: blank.start() if blank is not None else len(source)]
+    # The block with the line ending of its last line, as the whole window's parse gives it: an HTML block's content
+    # keeps its line endings, and html5ever reads "</" at the end of input as text but "</" before a newline as the
+    # start of a (bogus) comment.
+    prefix = source[: blank.start() + 1 if blank is not None else len(source)]
     tokens = _markdown().parse(_limit_nesting(prefix))
     if not tokens:
         return None
