@@ -5,13 +5,13 @@ A build re-reads only files whose size or mtime changed (a partial build only th
 into the site-wide, per-category and per-tag feeds, and renders only the documents whose inputs changed: each
 document has a key hashed from everything that goes into it (settings, page position, each entry's file hash), so an
 unchanged feed is neither rendered nor written again, and its bytes (and HTTP ETag) stay the same across rebuilds and
-restarts. Rendered content and documents (archive pages: their digest; their bytes stay in the output files) are kept
-in the SQLite parse cache, so a warm start renders nothing.
+restarts. Rendered content and documents are kept in the SQLite parse cache (documents written to the output
+directory by their digest only: their bytes are read back from the files), so a warm start renders nothing.
 
 RFC 5005 archive pages are most of a large site's documents. They are rendered oldest first across all feeds, so a
 post's entry, rendered once per format, serves its pages in every feed from a bounded memo; each page is staged to a
 temporary file as soon as it is rendered and then dropped from memory. A build from a single-threaded process (the
-command line) hands them to forked workers, one format each.
+command line) hands them to forked workers, one contiguous run of pages (every format) each.
 
 A build either completes and swaps in a new snapshot, or raises ``BuildError`` and leaves the previous snapshot (and
 files on disk) untouched.

@@ -2,12 +2,13 @@
 
 Tables:
 
-- ``posts``: per file path, its size, mtime and content hash with the parsed ``Post`` (or ``Rejection``) as JSON. A
-  file whose size and mtime match is not read at all; one whose bytes hash the same is not re-parsed.
+- ``posts``: per file path, its size, mtime and content hash with the parsed ``Post`` (a JSON array of its fields,
+  ``Post.to_json``) or ``Rejection`` (a JSON object). A file whose size and mtime match is not read at all; one whose
+  bytes hash the same is not re-parsed.
 - ``content``: rendered, cleaned HTML per (post content hash), for the posts that appear in feed documents.
 - ``documents`` and ``digests``: rendered feed documents, and their digests, per hash of everything that goes into
-  them, so nothing is rendered again on a warm start. Archive pages written to the output directory are kept there
-  only: the cache has their digest, and their bytes are read back from the file.
+  them, so nothing is rendered again on a warm start. Documents written to the output directory are kept there
+  only: the cache has their digest, and their bytes are read back from the file (checked against the digest).
 - ``meta``: the settings fingerprint and the last full build's record (see ``lastbuild``).
 
 Everything is keyed on a fingerprint of the settings that shape parsing and rendering; a different fingerprint
