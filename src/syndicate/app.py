@@ -14,7 +14,7 @@ import logging
 import re
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
@@ -29,7 +29,7 @@ from syndicate.builder import Builder
 from syndicate.config import Settings
 from syndicate.metrics import MEDIA_TYPE as METRICS_MEDIA_TYPE
 from syndicate.metrics import Metrics, StatusCounter
-from syndicate.responses import Resource, is_not_modified
+from syndicate.responses import Resource, acceptable_encodings, is_not_modified
 from syndicate.scheduler import create_scheduler
 from syndicate.service import FeedService, Snapshot
 from syndicate.watcher import PostWatcher
@@ -51,7 +51,13 @@ async def _send_text(send: Send, status: int, text: str, extra: list[tuple[bytes
     await send({"type": "http.response.body", "body": body})
 
 
-async def send_resource(scope: Scope, send: Send, resource: Resource, metrics: Metrics) -> None:
+async def send_resource(
+    scope: Scope,
+    send: Send,
+    resource: Resource,
+    metrics: Metrics,
+    want: Callable[[Resource], None] | None = None,
+) -> None:
     """Send ``resource`` for GET or HEAD, answering 304 when the client's copy is current."""
     accept_encoding = b""
     if_none_match: bytes | None = None
@@ -65,6 +71,8 @@ async def send_resource(scope: Scope, send: Send, resource: Resource, metrics: M
         elif name == b"if-modified-since":
             if_modified_since = value
     representation = resource.select(accept_encoding)
+    if resource.pending and want is not None and acceptable_encodings(accept_encoding)[0] in resource.pending:
+        want(resource)  # the client's first choice is still to be compressed: it gets the next best this time
     metrics.feed_requests += 1
     if (if_none_match is not None or if_modified_since is not None) and is_not_modified(
         if_none_match, if_modified_since, representation.etag, resource.last_modified, resource.last_modified_header
@@ -121,7 +129,7 @@ class FeedEndpoint:
             if _QUERY_KEYS.intersection(params):
                 await self._send_query(scope, send, snapshot, path, params)
                 return
-        await send_resource(scope, send, resource, self.metrics)
+        await send_resource(scope, send, resource, self.metrics, self.service.want)
 
     async def first_snapshot(self) -> Snapshot | None:
         if not self.service.started:

@@ -11,7 +11,10 @@ A failed build leaves the reference alone: the last good feeds stay in service.
 What the swap waits for is kept small, because it is the delay between a saved post and a served feed:
 
 - feeds and OPML are prepared (identity and gzip) before the swap; brotli for large ones is added after it
-  by a background task, which replaces the resource (same bytes, one more encoding) in the served snapshot;
+  by a background task, which replaces the resource (same bytes, one more encoding) in the served snapshot.
+  That task compresses only the feeds some client has asked for in brotli (``want``), from its first such
+  request on: a large site's many tag feeds are rarely read, and brotli for every changed one after each
+  rebuild took as much CPU as the rebuild itself, leaving less for requests and the next build;
 - RFC 5005 archive pages, most of a large site's documents and rarely read, are prepared on first request
   and kept in a least-recently-used cache bounded in bytes, so memory does not grow with every page.
 """
@@ -139,6 +142,9 @@ class FeedService:
         self._deferred: set[Path] = set()
         self._deferred_timer: asyncio.TimerHandle | None = None
         self._completer: asyncio.Task[None] | None = None
+        # Paths of feeds a client asked for in an encoding that was still pending (see want): their encodings are
+        # completed after every rebuild. Only paths of served feeds are kept.
+        self._wanted: set[str] = set()
         self._compressors = ThreadPoolExecutor(max_workers=2, thread_name_prefix="syndicate-compress")
         self.archive_cache = ResourceCache(ARCHIVE_CACHE_BYTES)
         self._archive_tasks: dict[tuple[str, str], asyncio.Task[Resource]] = {}
@@ -296,16 +302,34 @@ class FeedService:
 
     # -- after the swap ----------------------------------------------------------------------------------
 
+    def want(self, resource: Resource) -> None:
+        """A client asked for ``resource`` in one of its pending encodings (it was sent the next best): compress
+        them now, and this feed's after every later rebuild too. On the event loop."""
+        snapshot = self.snapshot
+        if snapshot is not None and snapshot.resources.get(resource.path) is resource:
+            self._wanted.add(resource.path)
+            self._schedule_completion()
+
     def _schedule_completion(self) -> None:
+        snapshot = self.snapshot
+        if snapshot is not None:
+            self._wanted.intersection_update(snapshot.resources)  # feeds that went away
+        if not self._wanted:
+            return
         if self._completer is None or self._completer.done():
             self._completer = asyncio.get_running_loop().create_task(self._complete_pending())
 
     async def _complete_pending(self) -> None:
-        """Compress the served resources' pending encodings, one at a time, in a worker thread."""
+        """Compress the pending encodings of the served resources clients want, one at a time, in a worker thread."""
         done: dict[tuple[str, str], Resource] = {}
         while True:
             snapshot = self.snapshot
-            todo = [r for r in snapshot.resources.values() if r.pending] if snapshot is not None else []
+            wanted = self._wanted
+            todo = (
+                [r for r in snapshot.resources.values() if r.pending and r.path in wanted]
+                if snapshot is not None
+                else []
+            )
             if not todo:
                 return
             for resource in todo:
