@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import gc
 import json
 import os
 import shutil
@@ -486,6 +487,32 @@ def test_subscription_documents_written_are_read_back_from_their_files_not_the_c
     server.build()
     assert {p: d.body for p, d in server.documents.items()} == expected
     assert all(server.documents[p].loaded for p in subscriptions)
+
+
+def test_builds_leave_no_cyclic_garbage(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    # The server freezes what a build made (service._freeze_heap), which is only safe if builds make no reference
+    # cycles: a cycle frozen after it became garbage would never be collected.
+    for day in range(1, 9):
+        write_post(f"2024-01-0{day}-p{day}.md", f"title: Post {day}\ntags: [t, u{day % 3}]\ncategories: c{day % 2}")
+    builder = Builder(make_settings(limit=3))
+    builder.build()
+    gc.collect()
+    gc.disable()
+    try:
+        new = write_post("2024-01-09-new.md", "title: New\ntags: t")
+        builder.build([new])
+        new.write_text("---\ntitle: Changed\ndate: 2024-01-09\ntags: [t, v]\n---\nBody\n", encoding="utf-8")
+        builder.build([new])
+        broken = write_post("2024-01-10-broken.md", "title: [unclosed")
+        builder.build([broken])
+        new.unlink()
+        builder.build([new])
+        builder.build()
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
 
 
 def test_a_build_that_holds_nothing_keeps_summaries_out_of_memory_and_writes_the_same(

@@ -28,39 +28,41 @@ def scan_post_files(root: Path) -> Iterator[tuple[str, str, os.stat_result]]:
     file is used only when its target lies inside ``root``. One ``stat`` per file: a warm start of a large site
     checks every file for changes, and this is most of its time.
     """
-    real_root = os.path.realpath(root)
+    # A module-level function, not a nested one: a nested function that calls itself is a reference cycle, left to
+    # the cyclic garbage collector after every scan (the server freezes what a build leaves, see service.py).
+    return _walk(os.fspath(root), "", os.path.realpath(root))
 
-    def walk(directory: str, prefix: str) -> Iterator[tuple[str, str, os.stat_result]]:
+
+def _walk(directory: str, prefix: str, real_root: str) -> Iterator[tuple[str, str, os.stat_result]]:
+    """scan_post_files below ``directory``, whose path relative to the root is ``prefix``."""
+    try:
+        with os.scandir(directory) as it:
+            entries = sorted(it, key=_name)
+    except OSError:
+        return
+    subdirectories = []
+    for entry in entries:
+        name = entry.name
         try:
-            with os.scandir(directory) as it:
-                entries = sorted(it, key=_name)
+            if entry.is_dir(follow_symlinks=False):
+                if not name.startswith((".", "_site")):
+                    subdirectories.append(entry)
+                continue
+            if not is_post_name(name):
+                continue
+            st = entry.stat(follow_symlinks=False)
+            if stat.S_ISLNK(st.st_mode):
+                target = os.path.realpath(entry.path)
+                if os.path.commonpath([real_root, target]) != real_root or not os.path.isfile(target):
+                    continue
+                st = os.stat(target)
+            elif not stat.S_ISREG(st.st_mode):
+                continue
         except OSError:
-            return
-        subdirectories = []
-        for entry in entries:
-            name = entry.name
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    if not name.startswith((".", "_site")):
-                        subdirectories.append(entry)
-                    continue
-                if not is_post_name(name):
-                    continue
-                st = entry.stat(follow_symlinks=False)
-                if stat.S_ISLNK(st.st_mode):
-                    target = os.path.realpath(entry.path)
-                    if os.path.commonpath([real_root, target]) != real_root or not os.path.isfile(target):
-                        continue
-                    st = os.stat(target)
-                elif not stat.S_ISREG(st.st_mode):
-                    continue
-            except OSError:
-                continue  # vanished while listing
-            yield entry.path, prefix + name, st
-        for entry in subdirectories:
-            yield from walk(entry.path, prefix + entry.name + "/")
-
-    return walk(os.fspath(root), "")
+            continue  # vanished while listing
+        yield entry.path, prefix + name, st
+    for entry in subdirectories:
+        yield from _walk(entry.path, prefix + entry.name + "/", real_root)
 
 
 def is_post_name(name: str) -> bool:
