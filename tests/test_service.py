@@ -356,3 +356,28 @@ def test_back_to_back_builds_pause_to_keep_their_share(
     else:
         assert service.gauges.paused_seconds == 0
         assert second_start - first_end < 0.15
+
+
+def test_a_builds_heap_is_frozen_for_the_collector_and_unfrozen_now_and_then(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import syndicate.service as service_module
+
+    calls: list[str] = []
+    monkeypatch.setattr(service_module.gc, "freeze", lambda: calls.append("freeze"))
+    monkeypatch.setattr(service_module.gc, "unfreeze", lambda: calls.append("unfreeze"))
+    monkeypatch.setattr(service_module, "_UNFREEZE_EVERY", 3)
+    write_post("2024-03-01-a.md", post("A", 1))
+    service = FeedService(make_settings())
+
+    async def scenario() -> None:
+        for _ in range(7):
+            assert (await service.build_now()).ok
+        write_post("2024-03-02-broken.md", "title: [unclosed\n")
+        assert (await service.build_now()).ok  # the broken post is rejected; the build succeeds
+        (service.settings.posts / "2024-03-01-a.md").unlink()
+        assert (await service.build_now()).ok
+
+    asyncio.run(scenario())
+    # Frozen after every build, unfrozen before every third freeze (so nothing stays frozen for good).
+    assert calls == ["freeze", "freeze", "unfreeze", "freeze"] * 3
