@@ -29,7 +29,7 @@ from syndicate.builder import Builder
 from syndicate.config import Settings
 from syndicate.metrics import MEDIA_TYPE as METRICS_MEDIA_TYPE
 from syndicate.metrics import Metrics, StatusCounter
-from syndicate.responses import Resource, acceptable_encodings, is_not_modified
+from syndicate.responses import Resource, is_not_modified
 from syndicate.scheduler import create_scheduler
 from syndicate.service import FeedService, Snapshot
 from syndicate.watcher import PostWatcher
@@ -71,8 +71,8 @@ async def send_resource(
         elif name == b"if-modified-since":
             if_modified_since = value
     representation = resource.select(accept_encoding)
-    if resource.pending and want is not None and acceptable_encodings(accept_encoding)[0] in resource.pending:
-        want(resource)  # the client's first choice is still to be compressed: it gets the next best this time
+    if want is not None:
+        want(resource)  # a read feed gets its pending encodings (brotli of a large one after a rebuild) made
     metrics.feed_requests += 1
     if (if_none_match is not None or if_modified_since is not None) and is_not_modified(
         if_none_match, if_modified_since, representation.etag, resource.last_modified, resource.last_modified_header

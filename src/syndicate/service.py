@@ -12,9 +12,9 @@ What the swap waits for is kept small, because it is the delay between a saved p
 
 - feeds and OPML are prepared (identity and gzip) before the swap; brotli for large ones is added after it
   by a background task, which replaces the resource (same bytes, one more encoding) in the served snapshot.
-  That task compresses only the feeds some client has asked for in brotli (``want``), from its first such
-  request on: a large site's many tag feeds are rarely read, and brotli for every changed one after each
-  rebuild took as much CPU as the rebuild itself, leaving less for requests and the next build;
+  That task compresses only feeds some client has asked for (``want``), from the first request on: a large
+  site's many tag feeds are rarely read, and brotli for every changed one after each rebuild took as much CPU
+  as the rebuild itself, leaving less for requests and the next build;
 - RFC 5005 archive pages, most of a large site's documents and rarely read, are prepared on first request
   and kept in a least-recently-used cache bounded in bytes, so memory does not grow with every page.
 """
@@ -144,8 +144,8 @@ class FeedService:
         self._deferred: set[Path] = set()
         self._deferred_timer: asyncio.TimerHandle | None = None
         self._completer: asyncio.Task[None] | None = None
-        # Paths of feeds a client asked for in an encoding that was still pending (see want): their encodings are
-        # completed after every rebuild. Only paths of served feeds are kept.
+        # Paths of feeds clients have asked for (see want): their pending encodings are completed after every
+        # rebuild. Only paths of served feeds are kept.
         self._wanted: set[str] = set()
         self._frozen_builds = 0  # builds since the heap was last unfrozen (see _freeze_heap)
         self._compressors = ThreadPoolExecutor(max_workers=2, thread_name_prefix="syndicate-compress")
@@ -323,11 +323,15 @@ class FeedService:
     # -- after the swap ----------------------------------------------------------------------------------
 
     def want(self, resource: Resource) -> None:
-        """A client asked for ``resource`` in one of its pending encodings (it was sent the next best): compress
-        them now, and this feed's after every later rebuild too. On the event loop."""
-        snapshot = self.snapshot
-        if snapshot is not None and snapshot.resources.get(resource.path) is resource:
-            self._wanted.add(resource.path)
+        """A client asked for the feed ``resource`` (in any encoding): its pending encodings are made now, and after
+        every later rebuild that changes it. On the event loop, once per request: a set lookup."""
+        path = resource.path
+        if path not in self._wanted:
+            snapshot = self.snapshot
+            if snapshot is None or snapshot.resources.get(path) is not resource:
+                return  # not a served feed (an archive page, a query feed) or no longer the served version
+            self._wanted.add(path)
+        if resource.pending:
             self._schedule_completion()
 
     def _schedule_completion(self) -> None:
