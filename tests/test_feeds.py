@@ -365,7 +365,8 @@ def test_feed_heads_from_a_template_are_feedgen_heads(fmt: str, pages: tuple[Pag
         assert feeds._head(site, page, fmt) == feeds._feedgen_head(site, page, fmt)
 
 
-def test_a_feeds_heads_come_from_one_template(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("fmt", ["atom", "rss"])
+def test_a_feeds_heads_come_from_one_template(fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
     original = feeds._feedgen_head
 
@@ -381,10 +382,10 @@ def test_a_feeds_heads_come_from_one_template(monkeypatch: pytest.MonkeyPatch) -
             posts = [make_post(d) for d in range(1, 1 + n % 5 + 1)]
             archived = Page(FEED, title, tuple(Entry(p, None) for p in posts), f"archive/tags/c++/{n}", "tags/c++",
                             f"archive/tags/c++/{n - 1}", archive=True)  # fmt: skip
-            document = render_page(SETTINGS, archived, "atom", [entry_fragment(p, None, "atom") for p in posts])
-            assert_valid(document.body, "atom")
-            assert f"archive/tags/c%2B%2B/{n}.atom".encode() in document.body
-        # the template and its check against feedgen; a title holding a stand-in: feedgen for every page
+            document = render_page(SETTINGS, archived, fmt, [entry_fragment(p, None, fmt) for p in posts])
+            assert_valid(document.body, fmt)
+            assert f"archive/tags/c%2B%2B/{n}.{fmt}".encode() in document.body
+        # the template and its check against feedgen; a title holding a stand-in: no template, feedgen for every page
         assert len(calls) == expected
 
 

@@ -410,8 +410,8 @@ def render_page(settings: Settings, page: Page, fmt: str, fragments: Sequence[by
 # updated time, so feedgen writes one head per feed, format and kind of page with stand-ins for those three, and each
 # page's head is that template with its values put in. The stand-ins are ASCII letters and digits, which
 # percent-encoding and XML escaping leave as they are, and the values put in need no escaping either (percent-encoded
-# paths, ASCII dates). A template is checked against feedgen's head of the page it was made for; one that does not
-# give the same bytes (a title that contains a stand-in, say) is not used, and that feed's heads come from feedgen.
+# paths, ASCII dates). A template with a stand-in anywhere else (a title that contains one, say), or that does not give
+# feedgen's head of the page it was made for, is not used, and that feed's heads come from feedgen.
 _SELF = "zq7selfzq7"
 _PREV = "zq7prevzq7"
 _WHEN = datetime(1903, 4, 5, 6, 7, 8, tzinfo=UTC)
@@ -466,6 +466,11 @@ def _template(settings: Settings, page: Page, fmt: str) -> tuple[str | bytes, ..
     pieces: list[str | bytes] = [
         piece.encode("utf-8") if n % 2 == 0 else piece for n, piece in enumerate(_STAND_INS.split(head))
     ]
+    # Each stand-in where feedgen writes its value, once: a second one came from the title, the settings or the
+    # feed's own path, and filling it in would change them.
+    expected = sorted([_SELF, _WHEN_TEXT[fmt], *([_PREV] if page.prev_archive else [])])
+    if sorted(piece for piece in pieces[1::2] if isinstance(piece, str)) != expected:
+        return _NO_TEMPLATE
     return tuple(pieces)
 
 
