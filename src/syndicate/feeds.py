@@ -475,12 +475,13 @@ def _template(settings: Settings, page: Page, fmt: str) -> tuple[str | bytes, ..
 
 
 def _fill(template: tuple[str | bytes, ...], page: Page, fmt: str, updated: datetime) -> bytes:
+    # Only this format's date, and the older page's URL only where there is one (_template checked which are there).
     values = {
         _SELF: quote(page.path, safe="/").encode("ascii"),
-        _PREV: quote(page.prev_archive or "", safe="/").encode("ascii"),
-        _WHEN_TEXT["atom"]: updated.isoformat().encode("ascii"),
-        _WHEN_TEXT["rss"]: _rfc822_date(updated),
+        _WHEN_TEXT[fmt]: updated.isoformat().encode("ascii") if fmt == "atom" else _rfc822_date(updated),
     }
+    if page.prev_archive:
+        values[_PREV] = quote(page.prev_archive, safe="/").encode("ascii")
     return b"".join(piece if isinstance(piece, bytes) else values[piece] for piece in template)
 
 
