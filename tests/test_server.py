@@ -242,3 +242,31 @@ def test_ctrl_c_stops_the_server_cleanly(server: Server) -> None:
     assert server.process.wait(timeout=DEADLINE) == 0
     output = server.output()
     assert "Shutting down" in output and "Traceback" not in output, output[-2000:]
+
+
+def test_after_a_new_post_brotli_comes_for_the_feeds_readers_read(tmp_path: Path) -> None:
+    # Feeds large enough that a rebuild defers their brotli (service.EAGER_BROTLI_BYTES).
+    (tmp_path / "_posts").mkdir()
+    for day in range(1, 6):
+        words = " ".join(f"w{day}x{n}" for n in range(1500))
+        path = write_post(tmp_path, f"2024-05-0{day}-long.md", f"Long {day}", "local", "x", day)
+        path.write_text(path.read_text(encoding="utf-8") + f"<p>{words}</p>\n", encoding="utf-8")
+    with running_server(tmp_path) as server, httpx.Client(base_url=server.url, timeout=DEADLINE) as client:
+        br = {"Accept-Encoding": "br"}
+        assert client.get("/feeds/all.atom", headers=br).headers["content-encoding"] == "br"  # read: all.atom
+        write_post(tmp_path, "2024-05-09-new.md", "Brand new", "local", "x", 9)
+        wait_until(lambda: "Brand new" in client.get("/feeds/all.atom").text, "the new post in the site-wide feed")
+        # A feed someone reads gets brotli after the swap without being asked again...
+        wait_until(lambda: client.get("/feeds/all.atom", headers=br).headers.get("content-encoding") == "br", "brotli")
+        # ...one nobody read is sent gzip on its first brotli request, then brotli.
+        first = client.get("/feeds/all.json", headers={"Accept-Encoding": "gzip, br"})
+        assert first.headers["content-encoding"] == "gzip" and "Brand new" in first.json()["items"][0]["title"]
+        wait_until(lambda: client.get("/feeds/all.json", headers=br).headers.get("content-encoding") == "br", "brotli")
+        for path in ("/feeds/all.atom", "/feeds/all.json"):
+            raw = raw_request(server.url, path, headers=br)
+            assert (
+                raw[0] == 200
+                and brotli.decompress(raw[1]) == client.get(path, headers={"Accept-Encoding": "identity"}).content
+            )
+        parsed = feedparser.parse(client.get("/feeds/all.atom", headers=br).content)
+        assert parsed.bozo == 0 and "Brand new" in {e.title for e in parsed.entries}
