@@ -226,8 +226,13 @@ def _load_yaml(front: str) -> dict[str, Any]:
 def parse_date(value: object, tz: tzinfo, field: str = "date") -> datetime:
     """A Jekyll date (``2021-12-24 08:51:00 +0800``, ISO 8601, date only, or a YAML timestamp) as an aware datetime.
 
-    A date without an offset is in the site's time zone ``tz``.
+    A date without an offset is in the site's time zone ``tz``. Raises PostError for anything else, and for a date
+    whose instant is outside the years 1 to 9999 in UTC (see ``_in_utc_range``).
     """
+    return _in_utc_range(_parse_date(value, tz, field), value, field)
+
+
+def _parse_date(value: object, tz: tzinfo, field: str) -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo is not None else value.replace(tzinfo=tz)
     if isinstance(value, date):
@@ -261,6 +266,28 @@ def parse_date(value: object, tz: tzinfo, field: str = "date") -> datetime:
         )
     except ValueError as exc:
         raise PostError(f"'{field}' is not a valid date: {value[:60]!r} ({exc})") from None
+
+
+def _in_utc_range(when: datetime, value: object, field: str) -> datetime:
+    """``when``, if its instant is one a datetime holds in UTC; else PostError naming the field and the value.
+
+    Feeds, HTTP dates and the build's ordering all convert dates to UTC, and ``datetime`` holds only years 1 to 9999:
+    ``9999-12-31 23:59:59 -1200``, or ``0001-01-01`` in a zone east of UTC, is an instant it cannot hold there
+    (OverflowError), and such a post would stop every build that reached it. In UTC those instants print as
+    ISO 8601 in all three feed formats.
+    """
+    if 1 < when.year < 9999:  # a UTC offset is less than a day: only the first and last years can leave the range
+        return when
+    try:
+        when.astimezone(UTC)
+    except OverflowError:
+        shown = value.isoformat() if isinstance(value, date) else str(value)[:60]
+        end = "before 0001-01-01" if when.year == 1 else "after 9999-12-31"
+        raise PostError(
+            f"'{field}' is out of range: {shown!r} is {end} in UTC, outside the dates feeds can carry; "
+            "check its year and time zone offset"
+        ) from None
+    return when
 
 
 @functools.lru_cache(maxsize=64)
