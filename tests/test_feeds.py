@@ -18,7 +18,7 @@ from lxml import etree
 
 from feedcheck import assert_valid
 from syndicate import feeds
-from syndicate.config import load_settings
+from syndicate.config import Settings, load_settings
 from syndicate.documents import FeedInfo
 from syndicate.feeds import Entry, Page, _origin, entry_fragment, paginate, render_page
 from syndicate.posts import Post
@@ -126,6 +126,69 @@ def test_empty_feed_has_a_fixed_updated_time() -> None:
     assert doc.updated is None
 
 
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+@pytest.mark.parametrize(
+    ("when", "atom", "rss"),
+    [
+        # New York's local mean time, -04:56:02, before 1883; Shanghai's, +08:05:43, before 1901
+        (datetime(1, 1, 1, tzinfo=NEW_YORK), "0001-01-01T04:56:02+00:00", "Mon, 01 Jan 0001 04:56:02 +0000"),
+        (datetime(1900, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai")), "1899-12-31T15:54:17+00:00",
+         "Sun, 31 Dec 1899 15:54:17 +0000"),
+        (datetime(2024, 1, 1, tzinfo=timezone(timedelta(hours=1, microseconds=5))), "2023-12-31T22:59:59.999995+00:00",
+         "Sun, 31 Dec 2023 22:59:59 +0000"),
+        # whole minutes stay as they are, New York's own offset too
+        (datetime(2024, 1, 1, tzinfo=NEW_YORK), "2024-01-01T00:00:00-05:00", "Mon, 01 Jan 2024 00:00:00 -0500"),
+    ],
+)  # fmt: skip
+def test_an_offset_in_seconds_is_written_in_utc(when: datetime, atom: str, rss: str) -> None:
+    # RFC 3339 (RFC 4287 §3.3, JSON Feed 1.1) offsets are ±hh:mm, RFC 822's ±hhmm: -04:56:02 fits neither.
+    pg = page(replace(make_post(1), date=when, updated=when))
+    for fmt in ("atom", "rss", "json"):
+        assert_valid(render_page(SETTINGS, pg, fmt).body, fmt)
+    root = etree.fromstring(render_page(SETTINGS, pg, "atom").body)
+    assert [el.text for el in root.iter(f"{A}updated", f"{A}published")] == [atom, atom, atom]
+    channel = etree.fromstring(render_page(SETTINGS, pg, "rss").body).find("channel")
+    assert channel is not None and channel.findtext("lastBuildDate") == rss and channel.findtext("item/pubDate") == rss
+    item = json.loads(render_page(SETTINGS, pg, "json").body)["items"][0]
+    assert item["date_published"] == item["date_modified"] == atom
+    assert datetime.fromisoformat(atom) == when  # the same instant
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(1, 1, 1, tzinfo=timezone(-timedelta(hours=23, minutes=59))),
+        datetime(1, 1, 1, 0, 0, 30, tzinfo=NEW_YORK),
+        datetime(999, 12, 31, 23, 59, 59, tzinfo=UTC),
+        datetime.max.replace(tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=23, minutes=59))),
+    ],
+)
+def test_dates_at_the_ends_of_the_utc_range_give_valid_documents(when: datetime) -> None:
+    pg = page(replace(make_post(1), date=when, updated=when))
+    for fmt in ("atom", "rss", "json"):
+        body = render_page(SETTINGS, pg, fmt).body
+        assert_valid(body, fmt)
+        if fmt != "json":
+            assert feedparser.parse(body).bozo == 0
+    channel = etree.fromstring(render_page(SETTINGS, pg, "rss").body).find("channel")
+    assert channel is not None
+    # four-digit years (RFC 2822 §3.3): feedgen's strftime wrote year 1 as "1"
+    assert channel.findtext("lastBuildDate") == channel.findtext("item/pubDate")
+    assert f" {as_written(when).year:04d} " in (channel.findtext("lastBuildDate") or "")
+
+
+def test_a_date_that_cannot_be_written_in_utc_is_a_value_error() -> None:
+    # Never a parsed post's (posts.parse_date rejects it), but an entry that cannot be written must be a ValueError.
+    when = datetime(1, 1, 1, tzinfo=timezone(timedelta(seconds=30)))
+    for fmt in ("atom", "rss", "json"):
+        with pytest.raises(ValueError, match="outside the years 1 to 9999"):
+            entry_fragment(replace(make_post(1), date=when, updated=when), None, fmt)
+
+
 def test_paginate_keeps_full_pages_stable() -> None:
     posts = [make_post(n) for n in range(9, 0, -1)]  # newest first
     current, archives = paginate(FEED, posts, 4)
@@ -145,16 +208,29 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 RSS_NSMAP = {"content": "http://purl.org/rss/1.0/modules/content/", "dc": "http://purl.org/dc/elements/1.1/"}
 
 
+def as_written(when: datetime) -> datetime:
+    """The dates feeds write, stated here on its own: an offset that is not whole minutes, which RFC 3339 and RFC 822
+    cannot write (and feedgen wrote as -04:56:02 or -045602), becomes UTC; ValueError if UTC cannot hold the instant.
+    The references below are given these dates, so what they check is that the same dates are written the same way."""
+    offset = when.utcoffset()
+    if offset is None or offset % timedelta(minutes=1) == timedelta(0):
+        return when
+    try:
+        return when.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("out of range") from None
+
+
 def feedgen_fragment(post: Post, content: str | None, fmt: str) -> bytes:
-    """What entry_fragment wrote before it wrote entries itself."""
+    """What entry_fragment wrote before it wrote entries itself, given the dates as feeds write them."""
     fe = FeedEntry()
     fe.id(post.url)
     fe.guid(post.url, permalink=True)
     fe.title(post.title)
     fe.link(href=post.url)
     if fmt == "atom":
-        fe.published(post.date)
-    fe.updated(post.updated)
+        fe.published(as_written(post.date))
+    fe.updated(as_written(post.updated) if fmt == "atom" else post.updated)  # RSS items do not write it
     if post.author:
         fe.author({"name": post.author})
     if post.summary:
@@ -182,7 +258,7 @@ def feedgen_fragment(post: Post, content: str | None, fmt: str) -> bytes:
                 etree.SubElement(source, "link", rel="alternate", href=origin, type="text/html")
         return bytes(etree.tostring(entry, encoding="UTF-8", xml_declaration=False))
     item = fe.rss_entry()
-    etree.SubElement(item, "pubDate").text = format_datetime(post.date)
+    etree.SubElement(item, "pubDate").text = format_datetime(as_written(post.date))
     description = item.find("description")
     if description is not None and description.text in (post.summary, post.title):
         description.text = html.escape(description.text, quote=False)
@@ -303,8 +379,8 @@ def json_dumps_item(post: Post, content: str | None, fmt: str = "json") -> bytes
         item["content_text"] = post.summary or post.title
     if post.summary:
         item["summary"] = post.summary
-    item["date_published"] = post.date.isoformat()
-    item["date_modified"] = post.updated.isoformat()
+    item["date_published"] = as_written(post.date).isoformat()
+    item["date_modified"] = as_written(post.updated).isoformat()
     if post.author:
         item["authors"] = [{"name": post.author}]
     terms = list(dict.fromkeys((*post.categories, *post.tags)))
@@ -352,6 +428,14 @@ def feed_pages(draw: st.DrawFn) -> tuple[Page, Page]:
     return one(), one()
 
 
+def head_outcome(render: Callable[[Settings, Page, str], bytes], site: Settings, page: Page, fmt: str) -> object:
+    """The head's bytes, or ValueError (a date no feed can write: an offset in seconds, an instant UTC lacks)."""
+    try:
+        return render(site, page, fmt)
+    except ValueError:
+        return ValueError
+
+
 @pytest.mark.parametrize("fmt", ["atom", "rss"])
 @settings(max_examples=300, deadline=None)
 @given(
@@ -362,7 +446,7 @@ def test_feed_heads_from_a_template_are_feedgen_heads(fmt: str, pages: tuple[Pag
     assert isinstance(site, type(SETTINGS))
     first, second = pages
     for page in (first, second, first):
-        assert feeds._head(site, page, fmt) == feeds._feedgen_head(site, page, fmt)
+        assert head_outcome(feeds._head, site, page, fmt) == head_outcome(feeds._feedgen_head, site, page, fmt)
 
 
 @pytest.mark.parametrize("fmt", ["atom", "rss"])

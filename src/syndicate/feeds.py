@@ -11,9 +11,13 @@ traps worked around on purpose and tests (tests/test_feeds.py) that fail if they
 - ``updated`` defaults to the wall clock; we always set feed and entry dates from post data, so the same posts give
   byte-identical feeds.
 
-RSS ``pubDate`` of items is written as ``email.utils.format_datetime`` writes it (RFC 822 dates, locale-independent);
-feedgen's own ``formatRFC2822`` switches the process-wide locale, so we only let it format the channel's
-``lastBuildDate``. JSON Feed is written directly (feedgen has no JSON Feed support).
+RSS dates are written as ``email.utils.format_datetime`` writes them (RFC 822 dates, locale-independent), the
+channel's ``lastBuildDate`` too: feedgen's ``formatRFC2822`` switches the process-wide locale and writes a year
+before 1000 with fewer than four digits. JSON Feed is written directly (feedgen has no JSON Feed support).
+
+A date whose UTC offset is not a whole number of minutes (a zone's local mean time before it adopted standard time,
+e.g. New York's -04:56:02 before 1883) is written in UTC, the same instant: RFC 3339 offsets (Atom, RFC 4287 §3.3;
+JSON Feed 1.1) are ±hh:mm and RFC 822 ones ±hhmm, so ``isoformat()``'s -04:56:02 and ``%z``'s -045602 are invalid.
 """
 
 from __future__ import annotations
@@ -104,6 +108,7 @@ class _FeedExtension(BaseExtension):  # type: ignore[misc]
         self.links: list[tuple[str, str, str]] = []  # (rel, href, type)
         self.archive = False
         self.plain_description = False  # the channel description is plain text (a title), not configured HTML
+        self.last_build_date = ""  # the channel's lastBuildDate as we write it (see _rfc822_date)
 
     def extend_ns(self) -> dict[str, str]:
         return {"fh": FH_NS, "dc": DC_NS}
@@ -121,6 +126,9 @@ class _FeedExtension(BaseExtension):  # type: ignore[misc]
         if self.plain_description and description is not None and description.text:
             # Readers render an RSS description as HTML: a category named "<script>" must stay text.
             description.text = html.escape(description.text, quote=False)
+        last_build_date = channel.find("lastBuildDate")
+        if last_build_date is not None and self.last_build_date:
+            last_build_date.text = self.last_build_date
         for rel, href, media_type in self.links:
             etree.SubElement(channel, f"{{{ATOM_NS}}}link", rel=rel, href=href, type=media_type)
         if self.archive:
@@ -140,7 +148,9 @@ def _generator(settings: Settings, page: Page, fmt: str, updated: datetime | Non
     # feed is a feed of its own, identified by its URL.
     fg.id(_self_url(settings, page, "atom") if page.query else feed_url(settings, page.current, "atom"))
     fg.title(page.title)
-    fg.updated(updated or page.updated or EMPTY_FEED_UPDATED)
+    when = _as_written(updated or page.updated or EMPTY_FEED_UPDATED)
+    fg.updated(when)  # feedgen writes Atom's as when.isoformat()
+    ext.last_build_date = _rfc822_date(when).decode("ascii")
     fg.link(href=self_url, rel="self", type=media_type)
     fg.link(href=settings.site_url + "/", rel="alternate", type="text/html")
     fg.author({"name": settings.author or settings.title})
@@ -217,10 +227,31 @@ def _rss_categories(categories: tuple[str, ...], tags: tuple[str, ...]) -> bytes
     return b"".join(b"<category>%s</category>" % _text(name) for name in dict.fromkeys((*categories, *tags)))
 
 
-def _rfc822_date(when: datetime) -> bytes:
-    """``email.utils.format_datetime(when)`` (RFC 822, locale-independent) in a fraction of its time."""
+def _as_written(when: datetime) -> datetime:
+    """``when`` as feeds write it: itself, or in UTC if its offset is not a whole number of minutes (see the top).
+
+    Posts are dated in UTC's range (posts.parse_date), so the conversion cannot overflow for them; for a datetime
+    it would, ValueError, as for any other entry that cannot be written.
+    """
     offset = when.utcoffset()
-    if offset is None or offset.microseconds or offset.seconds % 60:
+    if offset is None or not (offset.seconds % 60 or offset.microseconds):
+        return when
+    try:
+        return when.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"the date {when.isoformat()} is outside the years 1 to 9999 in UTC") from None
+
+
+def _rfc3339_date(when: datetime) -> str:
+    """An Atom or JSON Feed date: ISO 8601 as RFC 3339 restricts it (an offset of hours and minutes)."""
+    return _as_written(when).isoformat()
+
+
+def _rfc822_date(when: datetime) -> bytes:
+    """``email.utils.format_datetime(_as_written(when))`` (RFC 822, locale-independent) in a fraction of its time."""
+    when = _as_written(when)
+    offset = when.utcoffset()
+    if offset is None:
         return format_datetime(when).encode("ascii")
     minutes = offset.days * 1440 + offset.seconds // 60
     sign = b"+" if minutes >= 0 else b"-"
@@ -247,7 +278,7 @@ def _atom_entry(post: Post, content: str | None) -> bytes:
     url = _text(post.url)
     parts = [
         b"<entry><id>%s</id><title>%s</title><updated>%s</updated>"
-        % (url, _text(post.title), post.updated.isoformat().encode("ascii"))
+        % (url, _text(post.title), _rfc3339_date(post.updated).encode("ascii"))
     ]
     if post.author:
         parts.append(b"<author><name>%s</name></author>" % _name_text(post.author))
@@ -261,7 +292,7 @@ def _atom_entry(post: Post, content: str | None) -> bytes:
     if summary:
         parts += (b"<summary>", _text(summary), b"</summary>")
     parts.append(_atom_categories(post.categories, post.tags))
-    parts.append(b"<published>%s</published>" % post.date.isoformat().encode("ascii"))
+    parts.append(b"<published>%s</published>" % _rfc3339_date(post.date).encode("ascii"))
     if post.source_url:
         title = b' title="%s"' % _name_attr(post.source_name) if post.source_name else b""
         parts.append(b'<link rel="via" href="%s" type="text/html"%s/>' % (_attr(post.source_url), title))
@@ -357,7 +388,7 @@ def _json_item(post: Post, content: str | None) -> bytes:
     if summary:
         parts += (',"summary":', _json_string(summary))
     # isoformat() is ASCII digits, "-", ":", "+", "." and "T": nothing JSON escapes.
-    parts += (',"date_published":"', post.date.isoformat(), '","date_modified":"', post.updated.isoformat(), '"')
+    parts += (',"date_published":"', _rfc3339_date(post.date), '","date_modified":"', _rfc3339_date(post.updated), '"')
     if post.author:
         parts += (',"authors":[{"name":', _json_string(post.author), "}]")
     terms = dict.fromkeys((*post.categories, *post.tags))
@@ -427,10 +458,9 @@ def _feedgen_head(settings: Settings, page: Page, fmt: str, updated: datetime | 
 
 
 def _head(settings: Settings, page: Page, fmt: str) -> bytes:
-    updated = page.updated or EMPTY_FEED_UPDATED
-    offset = updated.utcoffset()
-    if page.query or offset is None or offset.seconds % 60 or offset.microseconds or not 1000 <= updated.year:
-        return _feedgen_head(settings, page, fmt)  # query feeds and odd dates: rare, and written by feedgen
+    updated = _as_written(page.updated or EMPTY_FEED_UPDATED)  # as _generator gives it to feedgen
+    if page.query or updated.utcoffset() is None:
+        return _feedgen_head(settings, page, fmt)  # query feeds: rare; a date without offset: feedgen refuses it
     key = (
         *(getattr(settings, name) for name in _HEAD_SETTINGS),
         page.title,
@@ -478,7 +508,7 @@ def _fill(template: tuple[str | bytes, ...], page: Page, fmt: str, updated: date
     # Only this format's date, and the older page's URL only where there is one (_template checked which are there).
     values = {
         _SELF: quote(page.path, safe="/").encode("ascii"),
-        _WHEN_TEXT[fmt]: updated.isoformat().encode("ascii") if fmt == "atom" else _rfc822_date(updated),
+        _WHEN_TEXT[fmt]: _rfc3339_date(updated).encode("ascii") if fmt == "atom" else _rfc822_date(updated),
     }
     if page.prev_archive:
         values[_PREV] = quote(page.prev_archive, safe="/").encode("ascii")
