@@ -248,6 +248,46 @@ def test_rejected_posts_do_not_stop_the_others(
     assert {r.path for r in report.rejected} == {"2024-01-02-bad.md", "2024-01-03-empty.md"}
 
 
+def test_dates_past_the_ends_of_the_utc_range_cost_their_post_and_the_ends_themselves_build(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings(timezone="America/New_York", future=True)
+    write_post("2024-02-02-good.md", "title: Good\ndate: 2024-02-02 10:00:00 +0800")
+    builder = Builder(settings)
+    builder.build()
+    # Arriving between builds, as in a server. Their UTC instants are past year 9999 or before year 1, which
+    # stopped every build (OverflowError converting them to UTC); the other posts must still be published.
+    write_post(
+        "2024-02-01-lm.md", "title: Typo\ndate: 2024-02-01 10:00 +0800\nlast_modified_at: 9999-12-31 23:59:59 -1200"
+    )
+    write_post("0001-01-01-east.md", "title: East\ndate: 0001-01-01 00:00:00 +0800")
+    # The very ends, which must build: year 1 in New York's local mean time (-04:56:02, written in UTC), year 9999.
+    write_post("first.md", "title: First\ndate: 0001-01-01\ntags: ends")
+    write_post("zero.md", "title: Zero\ndate: 0001-01-01 00:00 Z\ntags: ends")
+    write_post("last.md", "title: Last\ndate: 9999-12-31 23:59:59.999999 Z\ntags: ends")
+    write_post("late.md", "title: Late\ndate: 2024-02-03\nlast_modified_at: 9999-12-31 12:00 -1100\ntags: ends")
+    write_post("2024-02-04-new.md", "title: New\ndate: 2024-02-04 10:00:00 +0800")
+    report = builder.build()
+    reasons = {r.path: r.reason for r in report.rejected}
+    assert reasons.keys() == {"2024-02-01-lm.md", "0001-01-01-east.md"}
+    assert (
+        "'last_modified_at'" in reasons["2024-02-01-lm.md"]
+        and "'0001-01-01 00:00:00 +0800'" in reasons["0001-01-01-east.md"]
+    )
+    assert [p.title for p in builder.posts] == ["Last", "New", "Late", "Good", "First", "Zero"]
+    assert check_all(None, settings.out) == 3 * 2  # the site-wide feed and the tag's: checked, feedparser clean
+    atom = etree.fromstring((settings.out / "tags/ends.atom").read_bytes())
+    assert atom.findtext(f"{A}updated") == "9999-12-31T23:59:59.999999+00:00"
+    published = [e.findtext(f"{A}published") for e in atom.iter(f"{A}entry")]
+    assert published == ["9999-12-31T23:59:59.999999+00:00", "2024-02-03T00:00:00-05:00",
+                         "0001-01-01T04:56:02+00:00", "0001-01-01T00:00:00+00:00"]  # fmt: skip
+    rss = etree.fromstring((settings.out / "tags/ends.rss").read_bytes())
+    assert rss.findtext("channel/lastBuildDate") == "Fri, 31 Dec 9999 23:59:59 +0000"
+    assert rss.findtext("channel/item[last()]/pubDate") == "Mon, 01 Jan 0001 00:00:00 +0000"
+    items = json.loads((settings.out / "tags/ends.json").read_bytes())["items"]
+    assert [i["date_modified"] for i in items][1:3] == ["9999-12-31T12:00:00-11:00", "0001-01-01T04:56:02+00:00"]
+
+
 def test_empty_directory_gives_valid_empty_feeds(make_settings: Callable[..., Settings]) -> None:
     settings = make_settings()
     report = Builder(settings).build()

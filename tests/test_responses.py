@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import brotli
 import pytest
@@ -121,6 +122,25 @@ LAST_HEADER = http_date(LAST).encode()
 )
 def test_is_not_modified(inm: bytes | None, ims: bytes | None, expected: bool) -> None:
     assert is_not_modified(inm, ims, ETAG, LAST, LAST_HEADER) is expected
+
+
+@pytest.mark.parametrize(
+    ("updated", "header"),
+    [
+        (datetime(1, 1, 1, tzinfo=ZoneInfo("America/New_York")), b"Mon, 01 Jan 0001 04:56:02 GMT"),
+        (datetime(1, 1, 1, tzinfo=UTC), b"Mon, 01 Jan 0001 00:00:00 GMT"),
+        (datetime.max.replace(tzinfo=UTC), b"Fri, 31 Dec 9999 23:59:59 GMT"),
+        (
+            datetime(9999, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=23, minutes=59))),
+            b"Fri, 31 Dec 9999 00:00:00 GMT",
+        ),
+    ],
+)
+def test_last_modified_at_the_ends_of_the_utc_range(updated: datetime, header: bytes) -> None:
+    # posts.parse_date keeps every date in this range (a post outside it is rejected): its ends must serve.
+    resource = build_resource(doc(updated=updated), CachePolicy())
+    assert resource.last_modified_header == header
+    assert is_not_modified(None, header, b'"x"', resource.last_modified, header)
 
 
 def test_if_modified_since_needs_a_last_modified() -> None:

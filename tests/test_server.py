@@ -101,6 +101,42 @@ def test_new_post_appears_in_its_feeds_and_deletion_removes_it(server: Server) -
     assert httpx.get(server.url + "/feeds/tags/" + quote("赛事") + ".rss", timeout=DEADLINE).status_code == 404
 
 
+def test_a_post_dated_outside_the_utc_range_costs_only_itself(tmp_path: Path) -> None:
+    posts = tmp_path / "_posts"
+    posts.mkdir()
+    write_post(tmp_path, "2024-05-01-first.md", "First", "local", "x", 1)
+    # The instant is after 9999-12-31 in UTC: converting it for Last-Modified raised OverflowError, /readyz was 503
+    # and every feed too, for good.
+    typo = "---\ntitle: Typo\ndate: 2024-02-01 10:00:00 +0800\nlast_modified_at: 9999-12-31 23:59:59 -1200\n---\nx\n"
+    (posts / "2024-02-01-lm.md").write_text(typo, encoding="utf-8")
+    # Shanghai's local mean time (+08:05:43) before 1901: valid, and written in UTC.
+    (posts / "1900-01-01-old.md").write_text("---\ntitle: Old\ntags: old\n---\nx\n", encoding="utf-8")
+    with running_server(tmp_path, token=TOKEN) as server, httpx.Client(base_url=server.url, timeout=DEADLINE) as client:
+        assert entries(server, "/feeds/all.atom") == {"First", "Old"}
+        old = client.get("/feeds/tags/old.atom")
+        assert old.headers["last-modified"] == "Sun, 31 Dec 1899 15:54:17 GMT"
+        assert b"<updated>1899-12-31T15:54:17+00:00</updated>" in old.content
+        assert (
+            client.get("/feeds/tags/old.atom", headers={"If-Modified-Since": old.headers["last-modified"]}).status_code
+            == 304
+        )
+        # One arriving while serving (0001-01-01 in Shanghai is year 0 in UTC) stops no later build.
+        (posts / "0001-01-01-east.md").write_text("---\ntitle: East\n---\nx\n", encoding="utf-8")
+        write_post(tmp_path, "2024-05-02-second.md", "Second", "local", "x", 2)
+        wait_until(lambda: "Second" in entries(server, "/feeds/all.atom"), "the new post in the site-wide feed")
+        assert entries(server, "/feeds/all.rss") == {"First", "Second", "Old"}
+        assert {i["title"] for i in client.get("/feeds/all.json").json()["items"]} == {"First", "Second", "Old"}
+        assert client.get("/readyz").json() == {"ready": True, "last_build_ok": True, "error": None}
+        status = client.get("/admin/status", headers={"Authorization": f"Bearer {TOKEN}"}).json()
+        rejected = {r["path"]: r["reason"] for r in status["rejected"]}
+        assert rejected.keys() == {"2024-02-01-lm.md", "0001-01-01-east.md"}
+        assert (
+            "'last_modified_at'" in rejected["2024-02-01-lm.md"]
+            and "'file name date'" in rejected["0001-01-01-east.md"]
+        )
+    assert "Traceback" not in server.output()
+
+
 @pytest.mark.parametrize(
     "target",
     [
