@@ -101,6 +101,22 @@ def test_new_post_appears_in_its_feeds_and_deletion_removes_it(server: Server) -
     assert httpx.get(server.url + "/feeds/tags/" + quote("赛事") + ".rss", timeout=DEADLINE).status_code == 404
 
 
+def test_entry_links_are_the_urls_jekyll_writes_for_odd_slugs(tmp_path: Path) -> None:
+    """A file name with a space and a '!' and a front matter slug with spaces give Jekyll's hyphenated URLs."""
+    (tmp_path / "_posts").mkdir()
+    write_post(tmp_path, "2024-05-01-Hello World!.md", "Hello", "local", "x", 1)
+    custom = write_post(tmp_path, "2024-05-02-other.md", "Custom", "local", "x", 2)
+    custom.write_text(custom.read_text(encoding="utf-8").replace("layout: post", "slug: My Custom Slug"), "utf-8")
+    with running_server(tmp_path, extra_config='permalink = "/:categories/:title/"\n') as server:
+        response = httpx.get(server.url + "/feeds/categories/local.json", timeout=DEADLINE)
+        assert response.status_code == 200
+        links = {item["title"]: item["url"] for item in response.json()["items"]}
+    assert links == {
+        "Hello": "https://news.example.net/local/Hello-World!/",
+        "Custom": "https://news.example.net/local/My-Custom-Slug/",
+    }
+
+
 @pytest.mark.parametrize(
     "target",
     [
