@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syndicate.permalinks import STYLES, expand_permalink, jekyll_slug
+from syndicate.permalinks import STYLES, expand_permalink, jekyll_slug, pattern_problem
 
 WHEN = datetime(2021, 2, 3, 4, 5, 6, tzinfo=timezone(timedelta(hours=8)))
 
@@ -73,6 +73,39 @@ def test_title_and_slug_placeholders_give_jekylls_urls() -> None:
     assert expand_permalink("none", date=day, slug="My Custom Slug", categories=[]) == "/My-Custom-Slug.html"
     assert expand_permalink("/:slug/", date=day, slug="Hello World!", categories=[]) == "/hello-world/"
     assert expand_permalink("/:title/", date=day, slug="右江 日报", categories=[]) == "/" + quote("右江-日报") + "/"
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        *STYLES,
+        "/:categories/:year/:month/:day/:title:output_ext",
+        "/blog/:slug",
+        "/:year/:month/:day/:hour:minute:second/",
+    ],
+)
+def test_usable_site_patterns(pattern: str) -> None:
+    assert pattern_problem(pattern) is None
+
+
+@pytest.mark.parametrize(
+    ("pattern", "hint"),
+    [
+        ("weird", ""),
+        ("prety", ""),
+        ("Pretty", ""),  # Jekyll's style names are lower case; anything else is a pattern
+        ("/:categories/:year/:month/:day/", ""),
+        ("/:year/:titel/", " (not placeholders: :titel)"),
+        ("", ""),
+    ],
+)
+def test_site_patterns_that_would_give_posts_one_url_are_refused(pattern: str, hint: str) -> None:
+    problem = pattern_problem(pattern)
+    assert problem == (
+        f"{pattern!r} is neither a built-in style (date, pretty, ordinal, weekdate, none) nor a pattern naming "
+        f":title, :slug or :second, which give each post its own URL{hint}; e.g. 'date' or "
+        "'/:categories/:year/:month/:day/:title:output_ext'"
+    )
 
 
 def test_no_categories_leaves_no_empty_segment() -> None:

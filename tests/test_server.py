@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import signal
 import socket
 import subprocess
@@ -115,6 +116,23 @@ def test_entry_links_are_the_urls_jekyll_writes_for_odd_slugs(tmp_path: Path) ->
         "Hello": "https://news.example.net/local/Hello-World!/",
         "Custom": "https://news.example.net/local/My-Custom-Slug/",
     }
+
+
+def test_a_misspelt_permalink_style_stops_the_server_with_the_styles_named(tmp_path: Path) -> None:
+    (tmp_path / "syndicate.toml").write_text('posts = "_posts"\npermalink = "prety"\n', encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "syndicate", "serve", "--config", "syndicate.toml", "--port", "0"],
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if not k.startswith("SYNDICATE_")},
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "setting 'permalink': 'prety' is neither a built-in style (date, pretty, ordinal, weekdate, none)" in (
+        result.stderr
+    )
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from syndicate import __version__
+from syndicate.permalinks import pattern_problem
 
 
 class ConfigError(Exception):
@@ -40,7 +41,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("author", "", "Default author when a post names none.", str),
     Setting("language", "zh-CN", "Language of the feeds (BCP 47 tag).", str),
     Setting("timezone", "UTC", "IANA time zone for dates written without an offset.", str),
-    Setting("permalink", "/:categories/:year/:month/:day/:title:output_ext", "Jekyll permalink pattern.", str),
+    Setting(
+        "permalink",
+        "/:categories/:year/:month/:day/:title:output_ext",
+        "Jekyll permalink style (date, pretty, ordinal, weekdate, none) or pattern; a pattern must name :title, :slug "
+        "or :second.",
+        str,
+    ),
     Setting("posts", "_posts", "Directory of posts (relative to the config file).", str),
     Setting("out", "feeds", "Output directory for built feeds (relative to the config file).", str),
     Setting(
@@ -234,6 +241,9 @@ def load_settings(
         raise ConfigError("setting 'limit': must be at least 1")
     if not 0 < values["build_share"] <= 1:
         raise ConfigError("setting 'build_share': must be more than 0 and at most 1")
+    problem = pattern_problem(values["permalink"])
+    if problem is not None:
+        raise ConfigError(f"setting 'permalink': {problem}")
     for name in ("url", "feed_url", "hub"):
         v = values[name]
         if v and not v.startswith(("http://", "https://")):

@@ -34,6 +34,9 @@ _PLACEHOLDER = re.compile(
     r":(i_month|i_day|short_year|short_month|short_day|long_month|long_day|y_day|w_year|w_day|week|output_ext"
     r"|categories|minute|second|month|title|year|hour|slug|day)"
 )
+# A site pattern naming one of these gives each post its own URL (``:second``: a pattern precise to the second).
+_DISTINCT = ("title", "slug", "second")
+_WORD = re.compile(r":([a-z_]+)")
 _SLASHES = re.compile(r"/{2,}")
 # Characters left as they are in a path: RFC 3986 pchar and '/'; everything else is percent-encoded as UTF-8.
 _SAFE = "/:@!$&'()*+,;=-._~%"
@@ -123,6 +126,27 @@ def _template(pattern: str) -> tuple[str, ...]:
     Every post of a site shares the site's pattern: it is parsed once, not once per post.
     """
     return tuple(_PLACEHOLDER.split(STYLES.get(pattern, pattern)))
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """Why ``pattern`` cannot be a site's permalink setting, or None when it can.
+
+    A site pattern that names nothing distinct per post (a misspelt style such as ``prety`` is taken as a pattern)
+    would give every post, or every post of a day, one URL, and all but one would be rejected as duplicates.
+    """
+    if pattern in STYLES:
+        return None
+    names = _template(pattern)[1::2]
+    if any(name in names for name in _DISTINCT):
+        return None
+    problem = (
+        f"{pattern!r} is neither a built-in style ({', '.join(STYLES)}) nor a pattern naming :title, :slug or "
+        ":second, which give each post its own URL"
+    )
+    unknown = sorted(set(_WORD.findall(pattern)) - _VALUES.keys())
+    if unknown:
+        problem += " (not placeholders: " + ", ".join(":" + word for word in unknown) + ")"
+    return problem + "; e.g. 'date' or '/:categories/:year/:month/:day/:title:output_ext'"
 
 
 def expand_permalink(pattern: str, *, date: datetime, slug: str, categories: list[str] | tuple[str, ...]) -> str:
