@@ -32,6 +32,11 @@ def test_file_paths_are_relative_to_the_file_and_env_beats_file(tmp_path: Path) 
         ("url = 'ftp://x'", "expected an http(s) URL"),
         ("future = 'perhaps'", "expected true or false"),
         ("display_names = 3", "expected a table"),
+        (
+            "permalink = 'weird'",
+            "setting 'permalink': 'weird' is neither a built-in style (date, pretty, ordinal, weekdate, none) nor",
+        ),
+        ("permalink = '/:year/:month/:day/'", "pattern naming :title, :slug or :second"),
     ],
 )
 def test_bad_settings_are_reported(tmp_path: Path, text: str, message: str) -> None:
@@ -44,3 +49,13 @@ def test_bad_settings_are_reported(tmp_path: Path, text: str, message: str) -> N
 def test_missing_config_file_is_reported(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read config file"):
         load_settings(tmp_path / "absent.toml", environ={})
+
+
+def test_permalink_styles_and_patterns_with_a_distinct_placeholder_are_accepted(tmp_path: Path) -> None:
+    for value in ("date", "pretty", "ordinal", "weekdate", "none", "/blog/:slug/", "/:year/:hour:minute:second/"):
+        assert load_settings(None, {"permalink": value}, environ={}).permalink == value
+
+
+def test_a_misspelt_permalink_style_is_refused_from_the_environment_too() -> None:
+    with pytest.raises(ConfigError, match="setting 'permalink': 'prety' is neither a built-in style"):
+        load_settings(None, environ={"SYNDICATE_PERMALINK": "prety"})

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from hypothesis import given, settings
@@ -223,6 +224,27 @@ def test_permalinks_site_pattern_and_front_matter(make_settings: Callable[..., S
     assert post.permalink == "/2024/%E5%8F%B3%E6%B1%9F/"
     post = parse(settings, post_text("title: T\ndate: 2024-01-01\npermalink: /custom/../page.html"))
     assert isinstance(post, Post) and post.url == "https://news.example.net/custom/page.html"
+
+
+@pytest.mark.parametrize(
+    ("permalink", "name", "front", "expected"),
+    [
+        # What Jekyll writes for each (its :title keeps case and URL-safe punctuation, its :slug lower-cases).
+        ("date", "2024-01-01-Hello World!.md", "", "/2024/01/01/Hello-World!.html"),
+        ("none", "2024-01-01-hello.md", "slug: My Custom Slug\n", "/My-Custom-Slug.html"),
+        ("/:slug/", "2024-01-01-Hello World!.md", "", "/hello-world/"),
+        ("/:slug/", "2024-01-01-x.md", "slug: 'Über Uns & Co.'\n", "/%C3%BCber-uns-co/"),
+        ("pretty", "2024-01-01-右江 日报.md", "", "/2024/01/01/" + quote("右江-日报") + "/"),
+        # Jekyll drops the trailing dots of a file name's slug.
+        ("pretty", "2024-01-01-etc...md", "", "/2024/01/01/etc/"),
+    ],
+)
+def test_permalinks_slugify_title_and_slug_as_jekyll_does(
+    make_settings: Callable[..., Settings], permalink: str, name: str, front: str, expected: str
+) -> None:
+    post = parse(make_settings(permalink=permalink), post_text(front + "title: T"), name=name)
+    assert isinstance(post, Post), post
+    assert post.permalink == expected
 
 
 def test_front_matter_source_wins(make_settings: Callable[..., Settings]) -> None:

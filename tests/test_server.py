@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import signal
 import socket
 import subprocess
@@ -135,6 +136,39 @@ def test_a_post_dated_outside_the_utc_range_costs_only_itself(tmp_path: Path) ->
             and "'file name date'" in rejected["0001-01-01-east.md"]
         )
     assert "Traceback" not in server.output()
+
+
+def test_entry_links_are_the_urls_jekyll_writes_for_odd_slugs(tmp_path: Path) -> None:
+    """A file name with a space and a '!' and a front matter slug with spaces give Jekyll's hyphenated URLs."""
+    (tmp_path / "_posts").mkdir()
+    write_post(tmp_path, "2024-05-01-Hello World!.md", "Hello", "local", "x", 1)
+    custom = write_post(tmp_path, "2024-05-02-other.md", "Custom", "local", "x", 2)
+    custom.write_text(custom.read_text(encoding="utf-8").replace("layout: post", "slug: My Custom Slug"), "utf-8")
+    with running_server(tmp_path, extra_config='permalink = "/:categories/:title/"\n') as server:
+        response = httpx.get(server.url + "/feeds/categories/local.json", timeout=DEADLINE)
+        assert response.status_code == 200
+        links = {item["title"]: item["url"] for item in response.json()["items"]}
+    assert links == {
+        "Hello": "https://news.example.net/local/Hello-World!/",
+        "Custom": "https://news.example.net/local/My-Custom-Slug/",
+    }
+
+
+def test_a_misspelt_permalink_style_stops_the_server_with_the_styles_named(tmp_path: Path) -> None:
+    (tmp_path / "syndicate.toml").write_text('posts = "_posts"\npermalink = "prety"\n', encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "syndicate", "serve", "--config", "syndicate.toml", "--port", "0"],
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if not k.startswith("SYNDICATE_")},
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "setting 'permalink': 'prety' is neither a built-in style (date, pretty, ordinal, weekdate, none)" in (
+        result.stderr
+    )
 
 
 @pytest.mark.parametrize(

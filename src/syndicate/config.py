@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from syndicate import __version__
+from syndicate.permalinks import pattern_problem
 
 
 class ConfigError(Exception):
@@ -40,7 +41,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("author", "", "Default author when a post names none.", str),
     Setting("language", "zh-CN", "Language of the feeds (BCP 47 tag).", str),
     Setting("timezone", "UTC", "IANA time zone for dates written without an offset.", str),
-    Setting("permalink", "/:categories/:year/:month/:day/:title:output_ext", "Jekyll permalink pattern.", str),
+    Setting(
+        "permalink",
+        "/:categories/:year/:month/:day/:title:output_ext",
+        "Jekyll permalink style (date, pretty, ordinal, weekdate, none) or pattern; a pattern must name :title, :slug "
+        "or :second.",
+        str,
+    ),
     Setting("posts", "_posts", "Directory of posts (relative to the config file).", str),
     Setting("out", "feeds", "Output directory for built feeds (relative to the config file).", str),
     Setting(
@@ -234,6 +241,9 @@ def load_settings(
         raise ConfigError("setting 'limit': must be at least 1")
     if not 0 < values["build_share"] <= 1:
         raise ConfigError("setting 'build_share': must be more than 0 and at most 1")
+    problem = pattern_problem(values["permalink"])
+    if problem is not None:
+        raise ConfigError(f"setting 'permalink': {problem}")
     for name in ("url", "feed_url", "hub"):
         v = values[name]
         if v and not v.startswith(("http://", "https://")):
@@ -263,8 +273,9 @@ def settings_fingerprint(settings: Settings) -> str:
     }
     shaping["display_names"] = sorted(settings.display_names.items())
     shaping["version"] = __version__
-    # Bumped when what the cache holds changes meaning without a release (2: digests are SHA-256, were BLAKE2b; 3: a
-    # post dated outside the years 1-9999 in UTC is rejected, and dates with offsets in seconds are written in UTC),
-    # so an older cache is emptied rather than mixed with the new.
+    # Bumped when what the cache holds changes meaning without a release (2: digests are SHA-256, were BLAKE2b; 3:
+    # posts dated outside the years 1-9999 in UTC are rejected, permalinks slugify :title and :slug as Jekyll does,
+    # numeric terms and UTF-16/32 files are read, trailing navigation and attribution markers are matched more
+    # narrowly), so an older cache is emptied rather than mixed with the new.
     shaping["cache_format"] = 3
     return hashlib.blake2b(json.dumps(shaping, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()

@@ -371,8 +371,8 @@ def _parse(data: bytes, rel_path: str, settings: Settings, patterns: Sequence[re
 
     stem = _file_stem(rel_path)
     name_match = _FILENAME.match(stem)
-    slug_value = _text_field(meta, "slug")
-    slug = slug_value or (name_match.group(4) if name_match else stem)
+    # Jekyll drops the trailing dots of a slug taken from the file name (not of front matter ``slug``).
+    slug = _text_field(meta, "slug") or (name_match.group(4) if name_match else stem).rstrip(".")
 
     if meta.get("date") is not None:
         when = parse_date(meta["date"], tz)
