@@ -160,6 +160,27 @@ def test_admin_auth_and_the_regenerate_command(server: Server) -> None:
     assert regenerate(None).returncode == 2
 
 
+def test_wrong_admin_tokens_are_throttled(server: Server) -> None:
+    url = server.url + "/admin/regenerate"
+    with httpx.Client(timeout=DEADLINE) as client:
+        guesses = [client.post(url, headers={"Authorization": f"Bearer guess-{n}"}).status_code for n in range(10)]
+        assert guesses == [403] * 10
+        for token in ("guess-10", TOKEN):  # out of guesses, the right token is refused too (it would tell a guess)
+            limited = client.post(url, headers={"Authorization": f"Bearer {token}"})
+            assert limited.status_code == 429, limited.text
+            assert 1 <= int(limited.headers["retry-after"]) <= 60
+    command = subprocess.run(
+        [sys.executable, "-m", "syndicate", "regenerate", "--url", server.url],
+        cwd=server.root.parent,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(server.root), "SYNDICATE_ADMIN_TOKEN": TOKEN},
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE * 2,
+    )
+    assert command.returncode == 2 and "429" in command.stderr and "failed authentication" in command.stderr
+    assert httpx.get(server.url + "/feeds/all.atom", timeout=DEADLINE).status_code == 200  # feeds are unaffected
+
+
 def test_admin_is_404_without_a_token(tmp_path: Path) -> None:
     with running_server(tmp_path) as server:
         assert httpx.post(server.url + "/admin/regenerate", timeout=DEADLINE).status_code == 404

@@ -234,7 +234,7 @@ def create_app(settings: Settings, builder: Builder | None = None, *, background
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
         Route("/readyz", readyz, methods=["GET", "HEAD"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
-        *admin_routes(service, settings.admin_token, settings.admin_rate),
+        *admin_routes(service, settings.admin_token, settings.admin_rate, settings.admin_auth_failures),
     ]
 
     @contextlib.asynccontextmanager

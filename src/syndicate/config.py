@@ -111,6 +111,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("access_log", False, "Write an access log line per request.", bool),
     Setting("admin_token", "", "Bearer token for /admin routes (empty: admin disabled). Prefer the env variable.", str),
     Setting("admin_rate", 10, "Regenerate requests allowed per client per minute (0: unlimited).", int),
+    Setting(
+        "admin_auth_failures",
+        10,
+        "Wrong admin tokens allowed per client address per minute; past them every admin request from that address "
+        "gets 429 until its oldest failure is a minute old (0: unlimited).",
+        int,
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -147,6 +154,7 @@ class Settings:
     access_log: bool = False
     admin_token: str = ""
     admin_rate: int = 10
+    admin_auth_failures: int = 10
 
     @property
     def site_url(self) -> str:
