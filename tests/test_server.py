@@ -124,6 +124,18 @@ def test_traversal_and_odd_paths_are_404(server: Server, target: str) -> None:
     assert b"root:" not in body and b"[" not in body and b"Traceback" not in body
 
 
+def test_the_feeds_directory_lists_the_feeds(server: Server) -> None:
+    with httpx.Client(base_url=server.url, timeout=DEADLINE) as client:
+        index = client.get("/")
+        redirect = client.get("/feeds")
+        assert redirect.status_code == 307 and redirect.headers["location"].endswith("/feeds/")
+        for path in ("/feeds/", "/feeds"):
+            listing = client.get(path, follow_redirects=True)
+            assert listing.status_code == 200 and listing.headers["content-type"] == "text/html; charset=utf-8"
+            assert listing.content == index.content and listing.headers["etag"] == index.headers["etag"]
+            assert b'href="/feeds/all.atom"' in listing.content
+
+
 def test_odd_methods(server: Server) -> None:
     for method in ("POST", "PUT", "DELETE", "TRACE", "OPTIONS"):
         status, _ = raw_request(server.url, "/feeds/all.atom", method=method)
