@@ -155,6 +155,38 @@ def test_gbk_bom_and_crlf_are_read(make_settings: Callable[..., Settings]) -> No
     assert isinstance(bom_crlf, Post) and bom_crlf.title == "百色新闻报道" and bom_crlf.notes == ()
 
 
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_utf16_and_utf32_with_a_bom_are_read(
+    codec: str, make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    text = post_text("title: 百色新闻 Café\ndate: 2024-01-01\ntags: [右江日报新闻, 𝄞]", "<p>本报讯 — the body.</p>\n")
+    data = ("\ufeff" + text.replace("\n", "\r\n")).encode(codec)  # Windows Notepad's "Unicode": a BOM and CRLF
+    post = parse(make_settings(), data)
+    assert isinstance(post, Post), post
+    assert post.title == "百色新闻 Café" and post.tags == ("右江日报新闻", "𝄞")
+    name = codec[:6].upper()
+    assert post.notes == (f"decoded as {name} (it starts with a {name} byte order mark); consider saving it as UTF-8",)
+    # the body, read again for rendering, is the UTF-8 file's
+    (tmp_path / "utf.md").write_bytes(data)
+    (tmp_path / "utf-8.md").write_bytes(text.encode("utf-8"))
+    assert read_body(tmp_path / "utf.md") == read_body(tmp_path / "utf-8.md")
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"\xff\xfe" + "---\ntitle: T\n---\n".encode("utf-16-le") + b"\x00", "not valid UTF-16 (at byte 36)"),
+        (b"\xfe\xff" + b"\xd8\x00\x00\x41", "not valid UTF-16"),  # a lone surrogate
+        (b"\xff\xfe\x00\x00" + b"\x00\x00\x11\x00", "not valid UTF-32"),  # beyond U+10FFFF
+        (b"---\x00\ntitle: T\n---\n", "not text (it contains NUL bytes)"),  # no mark: NUL bytes are still binary
+    ],
+    ids=["odd-length", "lone-surrogate", "beyond-unicode", "no-bom"],
+)
+def test_a_bom_that_lies_is_reported_as_such(data: bytes, reason: str, make_settings: Callable[..., Settings]) -> None:
+    result = parse(make_settings(), data)
+    assert isinstance(result, Rejection) and reason in result.reason, result
+
+
 def test_latin1_is_read(make_settings: Callable[..., Settings]) -> None:
     text = post_text(
         "title: Café crème à la française\ndate: 2024-01-01", "<p>Un été très chaud à Montréal, déjà célèbre.</p>\n"
