@@ -112,7 +112,8 @@ def test_categories_and_tags_in_every_yaml_form(
         (b"---\ntitle: T\ndate: [2024]\n---\n", "'date' must be a date"),
         (b"---\ntitle: T\ndate: 2021-13-45\n---\n", "'date' is not a valid date"),
         (b"---\ntitle: T\ndate: yesterday\n---\n", "'date' is not a date"),
-        (b"---\ntitle: T\ndate: 2024-01-01\ncategories: 5\n---\n", "'categories' must be a list"),
+        (b"---\ntitle: T\ndate: 2024-01-01\ncategories: yes\n---\n", "'categories' must be a list"),
+        (b"---\ntitle: T\ndate: 2024-01-01\ntags: [[2024]]\n---\n", "'tags' must be a list"),
         (b"---\ntitle: T\ndate: 2024-01-01\ntags: {a: b}\n---\n", "'tags' must be a list"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not text"),
         (b"---\ntitle: T\n", "front matter is not closed"),
@@ -125,6 +126,26 @@ def test_each_rejection_reason(data: bytes, reason: str, make_settings: Callable
     assert isinstance(result, Rejection), result
     assert result.path == "post.md"
     assert reason in result.reason
+
+
+@pytest.mark.parametrize(
+    ("front", "categories", "tags"),
+    [
+        ("categories: 2024\ntags: 2024", ("2024",), ("2024",)),
+        ("category: 2024\ntag: 7", ("2024",), ("7",)),
+        ("categories: [2024, news]\ntags:\n  - 2024\n  - 1.5", ("2024", "news"), ("2024", "1.5")),
+        ("categories: 1.5\ntags: 2024 2025", ("1.5",), ("2024", "2025")),
+    ],
+)
+def test_numbers_as_categories_and_tags_are_their_text(
+    front: str, categories: tuple[str, ...], tags: tuple[str, ...], make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings()
+    fast = parse(settings, post_text(f"title: T\ndate: 2024-01-01\n{front}"))
+    # an anchor is outside the hand-written reader's subset: the same front matter read by PyYAML gives the same post
+    slow = parse(settings, post_text(f"title: &t T\ndate: 2024-01-01\n{front}"))
+    assert isinstance(fast, Post) and isinstance(slow, Post), (fast, slow)
+    assert (fast.categories, fast.tags) == (slow.categories, slow.tags) == (categories, tags)
 
 
 def test_missing_date_is_rejected_with_a_fix(make_settings: Callable[..., Settings]) -> None:
