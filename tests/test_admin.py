@@ -13,13 +13,16 @@ from syndicate.app import create_app
 from syndicate.config import Settings
 
 TOKEN = "s3cret-token-0123456789"
+AUTH_FAILURES = 12  # more than any other test here sends
 
 
 @pytest.fixture
 def client(write_post: Callable[..., Path], make_settings: Callable[..., Settings]) -> Iterator[TestClient]:
     write_post("2024-01-10-a.md", 'title: "A"\ndate: 2024-01-10 08:00:00 +0800\ncategories: local\ntags: x')
     write_post("2024-01-11-bad.md", "title: [unclosed\n")
-    app = create_app(make_settings(admin_token=TOKEN, admin_rate=3), background=False)
+    app = create_app(
+        make_settings(admin_token=TOKEN, admin_rate=3, admin_auth_failures=AUTH_FAILURES), background=False
+    )
     with TestClient(app) as c:
         yield c
 
@@ -49,6 +52,34 @@ def test_missing_or_malformed_credentials_are_401(client: TestClient, header: st
 def test_wrong_token_is_403(client: TestClient, token: str) -> None:
     assert client.post("/admin/regenerate", headers=auth(token)).status_code == 403
     assert client.get("/admin/status", headers=auth(token)).status_code == 403
+
+
+def test_wrong_tokens_are_throttled_per_client_address(client: TestClient) -> None:
+    for _ in range(5):  # missing credentials are no guess: they do not count
+        assert client.get("/admin/status").status_code == 401
+    statuses = [client.get("/admin/status", headers=auth(f"guess-{n}")).status_code for n in range(AUTH_FAILURES)]
+    assert statuses == [403] * AUTH_FAILURES
+    for request in (
+        lambda: client.get("/admin/status", headers=auth("one more guess")),
+        lambda: client.post("/admin/regenerate", headers=auth("one more guess")),
+        # the right token too: a 200 among 429s would still tell a guess
+        lambda: client.get("/admin/status", headers=auth()),
+        lambda: client.post("/admin/regenerate", headers=auth()),
+    ):
+        response = request()
+        assert response.status_code == 429, response.text
+        assert "failed authentication attempts" in response.text
+        assert 1 <= int(response.headers["retry-after"]) <= 60
+    # another address is not locked out by this one's guesses
+    other = TestClient(client.app, client=("192.0.2.7", 40000))
+    assert other.get("/admin/status", headers=auth()).status_code == 200
+    assert other.get("/admin/status", headers=auth("wrong")).status_code == 403
+
+
+def test_failed_authentication_is_unlimited_with_0(make_settings: Callable[..., Settings]) -> None:
+    with TestClient(create_app(make_settings(admin_token=TOKEN, admin_auth_failures=0), background=False)) as c:
+        assert {c.get("/admin/status", headers=auth(f"guess-{n}")).status_code for n in range(30)} == {403}
+        assert c.get("/admin/status", headers=auth()).status_code == 200
 
 
 def test_non_ascii_tokens_compare_as_utf8_bytes(make_settings: Callable[..., Settings]) -> None:
@@ -114,3 +145,17 @@ def test_rate_limiter_window() -> None:
     now[0] += 30.5
     assert limiter.acquire("a") == 0
     assert RateLimiter(0).acquire("a") == 0  # 0 = unlimited
+
+
+def test_rate_limiter_wait_records_nothing_and_a_full_budget_frees_after_the_window() -> None:
+    now = [1000.0]
+    limiter = RateLimiter(2, window=60, clock=lambda: now[0])
+    assert limiter.wait("a") == 0 and limiter.wait("a") == 0 and limiter.wait("a") == 0  # nothing recorded
+    limiter.acquire("a")
+    now[0] += 10
+    limiter.acquire("a")
+    assert limiter.wait("a") == pytest.approx(50)
+    assert limiter.wait("b") == 0
+    now[0] += 50
+    assert limiter.wait("a") == 0  # never locked for longer than the window
+    assert limiter.acquire("a") == 0

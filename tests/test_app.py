@@ -165,8 +165,8 @@ def test_unknown_feeds_and_traversal_are_plain_404s(client: TestClient) -> None:
         "/feeds/.syndicate-cache.sqlite3",
         "/feeds/feeds/all.atom",
         "/feeds/all.atom/",
-        "/feeds/",
-        "/feeds",
+        "/feeds/categories/",
+        "/feeds/archive/",
     ):
         response = client.get(path)
         assert response.status_code == 404, path
@@ -239,6 +239,25 @@ def test_index_lists_feeds_with_counts_and_autodiscovery(client: TestClient) -> 
     for href in doc.xpath("//a/@href"):
         assert client.get(href).status_code == 200, href
     assert client.get("/", headers={"If-None-Match": response.headers["etag"]}).status_code == 304
+
+
+def test_the_feeds_directory_answers_with_the_list_of_feeds(client: TestClient) -> None:
+    index = client.get("/")
+    listing = client.get("/feeds/")
+    assert listing.status_code == 200 and listing.headers["content-type"] == "text/html; charset=utf-8"
+    assert listing.content == index.content and listing.headers["etag"] == index.headers["etag"]
+    assert client.get("/feeds/", params={"tag": "夜市"}).content == index.content  # not a feed: no query feed
+    redirect = client.get("/feeds", follow_redirects=False)
+    assert redirect.status_code == 307 and redirect.headers["location"].endswith("/feeds/")
+    assert client.get("/feeds").content == index.content
+    assert client.get("/feeds/", headers={"If-None-Match": index.headers["etag"]}).status_code == 304
+    head = client.head("/feeds/")
+    assert head.status_code == 200 and head.content == b""
+    assert client.post("/feeds/").status_code == 405
+    metrics = client.get("/metrics").text
+    # counted once by status, and not as a feed request
+    assert 'syndicate_http_requests_total{status="304"} 1\n' in metrics
+    assert "syndicate_feed_requests_total 0\n" in metrics
 
 
 def test_index_escapes_names(write_post: Callable[..., Path], make_settings: Callable[..., Settings]) -> None:

@@ -54,6 +54,24 @@ def test_exit_codes(
     assert "2024-01-02-broken.md" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('title = ""', "setting 'title'"),
+        ('title = "a\\u0001b"', "setting 'title'"),
+        ('[display_names]\nnews = "<b>x</b>\\uFFFE"', "setting 'display_names'"),
+        ("port = 99999", "setting 'port'"),
+    ],
+)
+def test_unusable_settings_are_a_config_error_for_build_and_serve(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "_posts").mkdir()
+    (tmp_path / "syndicate.toml").write_text(text + '\nposts = "_posts"\ncache = "off"\n', encoding="utf-8")
+    for command in (["build"], ["serve", "--port", "0"]):
+        result = run(*command, "--config", str(tmp_path / "syndicate.toml"), cwd=tmp_path)
+        assert result.returncode == 1, (command, result.stdout, result.stderr)
+        assert result.stderr.startswith("error: " + message) and "Traceback" not in result.stderr, result.stderr
+
+
 def test_environment_overrides_the_config_file(
     tmp_path: Path, write_post: Callable[..., Path], posts_dir: Path
 ) -> None:

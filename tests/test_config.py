@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ def test_file_paths_are_relative_to_the_file_and_env_beats_file(tmp_path: Path) 
     ("text", "message"),
     [
         ("nope = 1", "unknown setting 'nope'"),
-        ("limit = 'many'", "expected a number"),
+        ("limit = 'many'", "expected a whole number"),
         ("limit = 0", "at least 1"),
         ("timezone = 'Mars/Olympus'", "unknown time zone"),
         ("url = 'ftp://x'", "expected an http(s) URL"),
@@ -37,12 +38,37 @@ def test_file_paths_are_relative_to_the_file_and_env_beats_file(tmp_path: Path) 
             "setting 'permalink': 'weird' is neither a built-in style (date, pretty, ordinal, weekdate, none) nor",
         ),
         ("permalink = '/:year/:month/:day/'", "pattern naming :title, :slug or :second"),
+        ('title = ""', "setting 'title' (from c.toml): must not be empty"),
+        ('title = "  "', "must not be empty"),
+        ('title = "a\\u0001b"', "setting 'title' (from c.toml): contains U+0001, a character that XML"),
+        ('description = "x\\u000b"', "setting 'description' (from c.toml): contains U+000B"),
+        ('author = "\\uffff"', "setting 'author' (from c.toml): contains U+FFFF"),
+        ('language = "zh\\u001f"', "setting 'language' (from c.toml): contains U+001F"),
+        (
+            '[display_names]\nnews = "<b>x</b>\\uFFFE"',
+            "setting 'display_names' (from c.toml), name 'news': contains U+FFFE",
+        ),
+        ('attribution_patterns = ["a\\u0000"]', "setting 'attribution_patterns' (from c.toml): contains U+0000"),
+        ("port = 99999", "setting 'port' (from c.toml): must be at most 65535, got 99999"),
+        ("port = -1", "must not be negative"),
+        ("limit = 2.5", "expected a whole number, got 2.5"),
+        ("limit = inf", "must be at most 2147483647, got inf"),
+        ("limit = 1" + "0" * 30, "must be at most 2147483647, got 1000"),
+        ("query_limit = 0", "setting 'query_limit' (from c.toml): must be at least 1"),
+        ("max_age = 2147483648", "must be at most 2147483647"),
+        ("ttl = -5", "must not be negative"),
+        ("debounce_ms = 3600000", "setting 'debounce_ms' (from c.toml): must be at most 60000"),
+        ("rescan_minutes = nan", "expected a number, got nan"),
+        ("rescan_minutes = 1e12", "must be at most 525600"),
+        ("build_share = 1.5", "must be at most 1"),
+        ("build_share = 0", "more than 0"),
+        ("admin_rate = -1", "must not be negative"),
     ],
 )
 def test_bad_settings_are_reported(tmp_path: Path, text: str, message: str) -> None:
     config = tmp_path / "c.toml"
     config.write_text(text)
-    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ConfigError, match=re.escape(message.replace("c.toml", str(config)))):
         load_settings(config, environ={})
 
 
@@ -59,3 +85,24 @@ def test_permalink_styles_and_patterns_with_a_distinct_placeholder_are_accepted(
 def test_a_misspelt_permalink_style_is_refused_from_the_environment_too() -> None:
     with pytest.raises(ConfigError, match="setting 'permalink': 'prety' is neither a built-in style"):
         load_settings(None, environ={"SYNDICATE_PERMALINK": "prety"})
+
+
+def test_settings_from_the_environment_are_checked_too() -> None:
+    with pytest.raises(ConfigError, match=r"setting 'title' \(from SYNDICATE_TITLE\): must not be empty"):
+        load_settings(None, environ={"SYNDICATE_TITLE": ""})
+    with pytest.raises(ConfigError, match=r"setting 'port' \(from SYNDICATE_PORT\): must be at most 65535"):
+        load_settings(None, environ={"SYNDICATE_PORT": "65536"})
+    with pytest.raises(ConfigError, match="SYNDICATE_LIMIT.*expected a whole number"):
+        load_settings(None, environ={"SYNDICATE_LIMIT": "2.5"})
+    # a variable that is not UTF-8 reaches Python with surrogate escapes, which no feed can carry
+    with pytest.raises(ConfigError, match=r"SYNDICATE_AUTHOR.*U\+DCFF"):
+        load_settings(None, environ={"SYNDICATE_AUTHOR": "x\udcff"})
+
+
+def test_numbers_at_the_ends_of_their_range_and_whole_floats_are_accepted() -> None:
+    settings = load_settings(None, {"port": 65535, "limit": 50.0, "rescan_minutes": 0, "debounce_ms": "60000"}, {})
+    assert (settings.port, settings.limit, settings.rescan_minutes, settings.debounce_ms) == (65535, 50, 0.0, 60000)
+    assert type(settings.limit) is int and type(settings.rescan_minutes) is float
+    assert load_settings(None, {"port": 0}, environ={}).port == 0  # a free port, as with --port 0
+    # tab and line breaks are XML characters: a multi-line description is fine
+    assert load_settings(None, {"description": "a\tb\nc"}, environ={}).description == "a\tb\nc"

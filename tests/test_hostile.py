@@ -64,7 +64,7 @@ REJECTED = [
     Case("title-list.md", front("title: [a, b]\ndate: 2024-02-01"), r"'title' must be text.*list"),
     Case("date-list.md", front("title: T\ndate: [2024, 2]"), r"'date'.*list"),
     Case("date-mapping.md", front("title: T\ndate: {y: 2024}"), r"'date'.*dict"),
-    Case("categories-number.md", front("title: T\ndate: 2024-02-01\ncategories: 5"), r"'categories'.*int"),
+    Case("categories-boolean.md", front("title: T\ndate: 2024-02-01\ncategories: yes"), r"'categories'.*bool"),
     Case("tags-mapping.md", front("title: T\ndate: 2024-02-01\ntags: {a: b}"), r"'tags'.*dict"),
     Case("tags-nested.md", front("title: T\ndate: 2024-02-01\ntags: [[a, b]]"), r"'tags'"),
     Case("date-impossible.md", front("title: T\ndate: 2021-13-45"), r"'date'.*2021-13-45"),
@@ -112,6 +112,12 @@ ACCEPTED = [
     ),
     Case("bom-crlf.md", b"\xef\xbb\xbf---\r\ntitle: Both\r\ndate: 2024-02-01\r\n---\r\nbody\r\n", title="Both"),
     Case("cr-only.md", b"---\rtitle: Old Mac\rdate: 2024-02-01\r---\rbody\r", title="Old Mac"),
+    Case(
+        "utf16.md",
+        ("\ufeff---\r\ntitle: Notepad 的 Unicode\r\ndate: 2024-02-01\r\n---\r\n<p>正文</p>\r\n").encode("utf-16-le"),
+        title="Notepad 的 Unicode",
+    ),
+    Case("numbers.md", front("title: Numbers\ndate: 2024-02-01\ncategories: 2024\ntags: [5, 1.5]"), title="Numbers"),
     Case("no-title.md", front("date: 2024-02-01"), title="no title"),
     Case("2024-02-01-empty-front.md", b"---\n---\nA body only.\n", title="empty front"),
 ]

@@ -160,7 +160,8 @@ def test_categories_and_tags_in_every_yaml_form(
         (b"---\ntitle: T\ndate: [2024]\n---\n", "'date' must be a date"),
         (b"---\ntitle: T\ndate: 2021-13-45\n---\n", "'date' is not a valid date"),
         (b"---\ntitle: T\ndate: yesterday\n---\n", "'date' is not a date"),
-        (b"---\ntitle: T\ndate: 2024-01-01\ncategories: 5\n---\n", "'categories' must be a list"),
+        (b"---\ntitle: T\ndate: 2024-01-01\ncategories: yes\n---\n", "'categories' must be a list"),
+        (b"---\ntitle: T\ndate: 2024-01-01\ntags: [[2024]]\n---\n", "'tags' must be a list"),
         (b"---\ntitle: T\ndate: 2024-01-01\ntags: {a: b}\n---\n", "'tags' must be a list"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not text"),
         (b"---\ntitle: T\n", "front matter is not closed"),
@@ -173,6 +174,26 @@ def test_each_rejection_reason(data: bytes, reason: str, make_settings: Callable
     assert isinstance(result, Rejection), result
     assert result.path == "post.md"
     assert reason in result.reason
+
+
+@pytest.mark.parametrize(
+    ("front", "categories", "tags"),
+    [
+        ("categories: 2024\ntags: 2024", ("2024",), ("2024",)),
+        ("category: 2024\ntag: 7", ("2024",), ("7",)),
+        ("categories: [2024, news]\ntags:\n  - 2024\n  - 1.5", ("2024", "news"), ("2024", "1.5")),
+        ("categories: 1.5\ntags: 2024 2025", ("1.5",), ("2024", "2025")),
+    ],
+)
+def test_numbers_as_categories_and_tags_are_their_text(
+    front: str, categories: tuple[str, ...], tags: tuple[str, ...], make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings()
+    fast = parse(settings, post_text(f"title: T\ndate: 2024-01-01\n{front}"))
+    # an anchor is outside the hand-written reader's subset: the same front matter read by PyYAML gives the same post
+    slow = parse(settings, post_text(f"title: &t T\ndate: 2024-01-01\n{front}"))
+    assert isinstance(fast, Post) and isinstance(slow, Post), (fast, slow)
+    assert (fast.categories, fast.tags) == (slow.categories, slow.tags) == (categories, tags)
 
 
 def test_missing_date_is_rejected_with_a_fix(make_settings: Callable[..., Settings]) -> None:
@@ -201,6 +222,38 @@ def test_gbk_bom_and_crlf_are_read(make_settings: Callable[..., Settings]) -> No
     assert gbk.notes and "gb18030" in gbk.notes[0]
     bom_crlf = parse(settings, b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
     assert isinstance(bom_crlf, Post) and bom_crlf.title == "百色新闻报道" and bom_crlf.notes == ()
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_utf16_and_utf32_with_a_bom_are_read(
+    codec: str, make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    text = post_text("title: 百色新闻 Café\ndate: 2024-01-01\ntags: [右江日报新闻, 𝄞]", "<p>本报讯 — the body.</p>\n")
+    data = ("\ufeff" + text.replace("\n", "\r\n")).encode(codec)  # Windows Notepad's "Unicode": a BOM and CRLF
+    post = parse(make_settings(), data)
+    assert isinstance(post, Post), post
+    assert post.title == "百色新闻 Café" and post.tags == ("右江日报新闻", "𝄞")
+    name = codec[:6].upper()
+    assert post.notes == (f"decoded as {name} (it starts with a {name} byte order mark); consider saving it as UTF-8",)
+    # the body, read again for rendering, is the UTF-8 file's
+    (tmp_path / "utf.md").write_bytes(data)
+    (tmp_path / "utf-8.md").write_bytes(text.encode("utf-8"))
+    assert read_body(tmp_path / "utf.md") == read_body(tmp_path / "utf-8.md")
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"\xff\xfe" + "---\ntitle: T\n---\n".encode("utf-16-le") + b"\x00", "not valid UTF-16 (at byte 36)"),
+        (b"\xfe\xff" + b"\xd8\x00\x00\x41", "not valid UTF-16"),  # a lone surrogate
+        (b"\xff\xfe\x00\x00" + b"\x00\x00\x11\x00", "not valid UTF-32"),  # beyond U+10FFFF
+        (b"---\x00\ntitle: T\n---\n", "not text (it contains NUL bytes)"),  # no mark: NUL bytes are still binary
+    ],
+    ids=["odd-length", "lone-surrogate", "beyond-unicode", "no-bom"],
+)
+def test_a_bom_that_lies_is_reported_as_such(data: bytes, reason: str, make_settings: Callable[..., Settings]) -> None:
+    result = parse(make_settings(), data)
+    assert isinstance(result, Rejection) and reason in result.reason, result
 
 
 def test_latin1_is_read(make_settings: Callable[..., Settings]) -> None:

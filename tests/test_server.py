@@ -194,6 +194,18 @@ def test_traversal_and_odd_paths_are_404(server: Server, target: str) -> None:
     assert b"root:" not in body and b"[" not in body and b"Traceback" not in body
 
 
+def test_the_feeds_directory_lists_the_feeds(server: Server) -> None:
+    with httpx.Client(base_url=server.url, timeout=DEADLINE) as client:
+        index = client.get("/")
+        redirect = client.get("/feeds")
+        assert redirect.status_code == 307 and redirect.headers["location"].endswith("/feeds/")
+        for path in ("/feeds/", "/feeds"):
+            listing = client.get(path, follow_redirects=True)
+            assert listing.status_code == 200 and listing.headers["content-type"] == "text/html; charset=utf-8"
+            assert listing.content == index.content and listing.headers["etag"] == index.headers["etag"]
+            assert b'href="/feeds/all.atom"' in listing.content
+
+
 def test_odd_methods(server: Server) -> None:
     for method in ("POST", "PUT", "DELETE", "TRACE", "OPTIONS"):
         status, _ = raw_request(server.url, "/feeds/all.atom", method=method)
@@ -228,6 +240,27 @@ def test_admin_auth_and_the_regenerate_command(server: Server) -> None:
     wrong = regenerate("nope")
     assert wrong.returncode == 2 and "403" in wrong.stderr
     assert regenerate(None).returncode == 2
+
+
+def test_wrong_admin_tokens_are_throttled(server: Server) -> None:
+    url = server.url + "/admin/regenerate"
+    with httpx.Client(timeout=DEADLINE) as client:
+        guesses = [client.post(url, headers={"Authorization": f"Bearer guess-{n}"}).status_code for n in range(10)]
+        assert guesses == [403] * 10
+        for token in ("guess-10", TOKEN):  # out of guesses, the right token is refused too (it would tell a guess)
+            limited = client.post(url, headers={"Authorization": f"Bearer {token}"})
+            assert limited.status_code == 429, limited.text
+            assert 1 <= int(limited.headers["retry-after"]) <= 60
+    command = subprocess.run(
+        [sys.executable, "-m", "syndicate", "regenerate", "--url", server.url],
+        cwd=server.root.parent,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(server.root), "SYNDICATE_ADMIN_TOKEN": TOKEN},
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE * 2,
+    )
+    assert command.returncode == 2 and "429" in command.stderr and "failed authentication" in command.stderr
+    assert httpx.get(server.url + "/feeds/all.atom", timeout=DEADLINE).status_code == 200  # feeds are unaffected
 
 
 def test_admin_is_404_without_a_token(tmp_path: Path) -> None:

@@ -48,6 +48,7 @@ def test_split_terms_follows_jekyll() -> None:
     assert split_terms("a b  c") == ["a", "b", "c"]
     assert split_terms(["AI & ML", 2024]) == ["AI & ML", "2024"]
     assert split_terms(None) == []
-    assert split_terms(5) is None
+    assert split_terms(2024) == ["2024"] and split_terms(1.5) == ["1.5"]  # a bare number is a name, as in Jekyll
+    assert split_terms(True) is None and split_terms([False]) is None
     assert split_terms([["nested"]]) is None
     assert split_terms({"a": 1}) is None

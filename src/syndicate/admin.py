@@ -4,11 +4,18 @@ No token configured: the routes do not exist (404) rather than being open. Missi
 401 with ``WWW-Authenticate: Bearer`` (RFC 6750 §3); a wrong token: 403. Tokens are compared in constant
 time. Regeneration is rate-limited per client (``admin_rate`` per minute; 0 = unlimited) with 429 and
 Retry-After (RFC 6585 §4), and repeated triggers coalesce in the service, so nothing queues without bound.
+
+Guessing is throttled too: past ``admin_auth_failures`` wrong tokens from one client address within a minute
+(default 10: plenty for typos, nothing for a brute force; 0 = unlimited), every admin request from that address, the
+right token included (a 200 among 429s would still confirm a guess), is answered 429 with Retry-After until its
+oldest failure is a minute old. Other addresses are not affected, and nothing stays locked longer than that minute.
+Behind a reverse proxy every client has the proxy's address: a guesser there makes the admin wait, but not guess.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import json
 import math
@@ -42,11 +49,20 @@ class RateLimiter:
 
     def acquire(self, client: str) -> float:
         """Record an event for ``client``; return 0 if allowed, else seconds until one would be."""
+        return self._check(client, record=True)
+
+    def wait(self, client: str) -> float:
+        """Seconds until an event for ``client`` would be allowed (0: now), recording nothing."""
+        return self._check(client, record=False)
+
+    def _check(self, client: str, *, record: bool) -> float:
         if self.rate <= 0:
             return 0.0
         now = self.clock()
         events = self._events.get(client)
         if events is None:
+            if not record:
+                return 0.0
             if len(self._events) >= _MAX_CLIENTS:
                 self._events.popitem(last=False)  # bounded memory: forget the least recently seen client
             events = self._events[client] = deque()
@@ -55,11 +71,27 @@ class RateLimiter:
             events.popleft()
         if len(events) >= self.rate:
             return events[0] + self.window - now
-        events.append(now)
+        if record:
+            events.append(now)
         return 0.0
 
 
-def _authorise(request: Request, token: str) -> Response | None:
+def _too_many(what: str, wait: float) -> Response:
+    retry = max(1, math.ceil(wait))
+    return PlainTextResponse(
+        f"Too many {what}; retry in {retry} s.\n", status_code=429, headers={"Retry-After": str(retry)}
+    )
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _authorise(request: Request, token: str, failures: RateLimiter) -> Response | None:
+    # Checked before the token, and whatever the token: a client out of guesses learns nothing more.
+    wait = failures.wait(_client(request))
+    if wait > 0:
+        return _too_many("failed authentication attempts", wait)
     header = request.headers.get("authorization", "")
     scheme, _, credentials = header.partition(" ")
     if scheme.lower() != "bearer" or not credentials.strip():
@@ -69,9 +101,11 @@ def _authorise(request: Request, token: str) -> Response | None:
             headers={"WWW-Authenticate": 'Bearer realm="syndicate admin"'},
         )
     # Compare the bytes as sent (Starlette decodes header values as latin-1) with the token's UTF-8 bytes:
-    # compare_digest on str rejects non-ASCII, on bytes it is constant-time for any input.
+    # compare_digest on str rejects non-ASCII, on bytes it is constant-time for any input of the token's length.
+    # Comparing SHA-256 digests makes every input that length, so the time does not tell the token's length either.
     sent = credentials.strip().encode("latin-1", "replace")
-    if not hmac.compare_digest(sent, token.encode("utf-8")):
+    if not hmac.compare_digest(hashlib.sha256(sent).digest(), hashlib.sha256(token.encode("utf-8")).digest()):
+        failures.acquire(_client(request))
         return PlainTextResponse(
             "Forbidden: wrong admin token.\n",
             status_code=403,
@@ -80,31 +114,26 @@ def _authorise(request: Request, token: str) -> Response | None:
     return None
 
 
-def admin_routes(service: FeedService, token: str, rate: int) -> list[Route]:
+def admin_routes(service: FeedService, token: str, rate: int, auth_failures: int) -> list[Route]:
     """The admin routes, or none at all when no token is configured (the router then answers 404)."""
     if not token:
         return []
     limiter = RateLimiter(rate)
+    failures = RateLimiter(auth_failures)
 
     async def status(request: Request) -> Response:
-        denied = _authorise(request, token)
+        denied = _authorise(request, token, failures)
         if denied is not None:
             return denied
         return JSONResponse(service.status(), headers={"Cache-Control": "no-store"})
 
     async def regenerate(request: Request) -> Response:
-        denied = _authorise(request, token)
+        denied = _authorise(request, token, failures)
         if denied is not None:
             return denied
-        client = request.client.host if request.client else "unknown"
-        wait = limiter.acquire(client)
+        wait = limiter.acquire(_client(request))
         if wait > 0:
-            retry = max(1, math.ceil(wait))
-            return PlainTextResponse(
-                f"Too many regenerate requests; retry in {retry} s.\n",
-                status_code=429,
-                headers={"Retry-After": str(retry)},
-            )
+            return _too_many("regenerate requests", wait)
         feed = request.query_params.get("feed", "").strip().lstrip("/")
         if feed.startswith("feeds/"):
             feed = feed.removeprefix("feeds/")

@@ -57,8 +57,8 @@ async def send_resource(
     resource: Resource,
     metrics: Metrics,
     want: Callable[[Resource], None] | None = None,
-) -> None:
-    """Send ``resource`` for GET or HEAD, answering 304 when the client's copy is current."""
+) -> int:
+    """Send ``resource`` for GET or HEAD, answering 304 when the client's copy is current; return the status."""
     accept_encoding = b""
     if_none_match: bytes | None = None
     if_modified_since: bytes | None = None
@@ -81,10 +81,11 @@ async def send_resource(
         metrics.count(304)
         await send({"type": "http.response.start", "status": 304, "headers": representation.not_modified_headers})
         await send({"type": "http.response.body", "body": b""})
-        return
+        return 304
     metrics.count(200)
     await send({"type": "http.response.start", "status": 200, "headers": representation.headers})
     await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else representation.body})
+    return 200
 
 
 class FeedEndpoint:
@@ -95,6 +96,7 @@ class FeedEndpoint:
         self.metrics = service.metrics
         self._aliases: dict[str, str] = {}
         self._aliases_generation = -1
+        self._uncounted = Metrics()  # the index page is counted by status only, not as a feed request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -116,12 +118,17 @@ class FeedEndpoint:
                 error = self.service.last_outcome.error if self.service.last_outcome else "the first build is running"
                 await _send_text(send, 503, f"Feeds are not available yet: {error}\n", [(b"retry-after", b"10")])
                 return
+        if not path:
+            # /feeds/ (and /feeds, which Starlette redirects here): the directory of feeds answers with their list,
+            # the page / serves (same bytes and validators), rather than a 404 for the one path readers guess.
+            self.metrics.count(await send_resource(scope, send, snapshot.index, self._uncounted))
+            return
         resource = snapshot.resources.get(path)
         if resource is None:
             resource = await self.service.resource(snapshot, self._resolve_alias(snapshot, path) or path)
         if resource is None:
             self.metrics.count(404)
-            await _send_text(send, 404, "No such feed. The list of feeds is at / and /feeds/index.opml.\n")
+            await _send_text(send, 404, "No such feed. The list of feeds is at /feeds/ (or /) and /feeds/index.opml.\n")
             return
         query = scope["query_string"]
         if query:
@@ -234,7 +241,7 @@ def create_app(settings: Settings, builder: Builder | None = None, *, background
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
         Route("/readyz", readyz, methods=["GET", "HEAD"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
-        *admin_routes(service, settings.admin_token, settings.admin_rate),
+        *admin_routes(service, settings.admin_token, settings.admin_rate, settings.admin_auth_failures),
     ]
 
     @contextlib.asynccontextmanager

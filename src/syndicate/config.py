@@ -9,7 +9,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
+import re
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
@@ -25,16 +27,25 @@ class ConfigError(Exception):
     """A configuration that cannot be used; the message says which setting and why."""
 
 
+# Numbers larger than anything a setting means: far below where int() or a timedelta would overflow, and the largest
+# Cache-Control delta-seconds a cache must accept (RFC 9111 §1.2.2).
+_MAX_INT = 2**31 - 1
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
     default: Any
     help: str
     kind: type  # str, int, bool, float, list (of str) or dict (str -> str)
+    # Numbers: the range accepted, both ends included. Text: whether it may be empty.
+    low: float = 0
+    high: float = _MAX_INT
+    empty: bool = True
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("title", "syndicate", "Site title, used as the title of the site-wide feed.", str),
+    Setting("title", "syndicate", "Site title, used as the title of the site-wide feed.", str, empty=False),
     Setting("description", "", "Site description (RSS channel description, feed subtitle).", str),
     Setting("url", "http://localhost:8000", "Public site URL; permalinks and relative links resolve against it.", str),
     Setting("feed_url", "", "Public base URL of the feeds (default: <url>/feeds).", str),
@@ -56,7 +67,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Parse cache (SQLite) path; default $XDG_CACHE_HOME/syndicate/<hash of out>.sqlite3; 'off' disables.",
         str,
     ),
-    Setting("limit", 50, "Entries per feed document; older entries go to RFC 5005 archive pages.", int),
+    Setting("limit", 50, "Entries per feed document; older entries go to RFC 5005 archive pages.", int, low=1),
     Setting("future", False, "Include posts dated in the future.", bool),
     Setting("excerpt_only", False, "Feeds carry summaries only, no full content.", bool),
     Setting("ttl", 60, "RSS <ttl> in minutes.", int),
@@ -77,23 +88,43 @@ SETTINGS: tuple[Setting, ...] = (
         dict,
     ),
     Setting("host", "127.0.0.1", "Address the server binds.", str),
-    Setting("port", 8000, "Port the server binds.", int),
+    Setting("port", 8000, "Port the server binds; 0 picks a free one.", int, high=65535),
     Setting("max_age", 300, "Cache-Control max-age for feeds, seconds.", int),
-    Setting("rescan_minutes", 15.0, "Interval of the scheduled full rescan, minutes (0 disables).", float),
-    Setting("debounce_ms", 50, "Watcher debounce: a burst of file events within this many ms gives one rebuild.", int),
+    Setting(
+        "rescan_minutes",
+        15.0,
+        "Interval of the scheduled full rescan, minutes (0 disables).",
+        float,
+        high=525_600,  # a year
+    ),
+    Setting(
+        "debounce_ms",
+        50,
+        "Watcher debounce: a burst of file events within this many ms gives one rebuild.",
+        int,
+        high=60_000,  # a minute: longer is no longer watching
+    ),
     Setting("watch", True, "Watch the posts directory for changes while serving.", bool),
     Setting(
         "build_share",
         0.3,
         "While changes keep arriving, the largest share of the server's CPU time rebuilds may take: a build that "
-        "used t seconds and finds another waiting pauses t × (1 − share) / share first (1: no pause).",
+        "used t seconds and finds another waiting pauses t × (1 − share) / share first (more than 0; 1: no pause).",
         float,
+        high=1,  # and more than 0, checked in load_settings
     ),
     Setting("hub", "", "WebSub hub URL to advertise and ping after rebuilds (empty: none).", str),
-    Setting("query_limit", 100, "Largest ?limit= accepted by query feeds.", int),
+    Setting("query_limit", 100, "Largest ?limit= accepted by query feeds.", int, low=1),
     Setting("access_log", False, "Write an access log line per request.", bool),
     Setting("admin_token", "", "Bearer token for /admin routes (empty: admin disabled). Prefer the env variable.", str),
-    Setting("admin_rate", 10, "Regenerate requests allowed per client per minute.", int),
+    Setting("admin_rate", 10, "Regenerate requests allowed per client per minute (0: unlimited).", int),
+    Setting(
+        "admin_auth_failures",
+        10,
+        "Wrong admin tokens allowed per client address per minute; past them every admin request from that address "
+        "gets 429 until its oldest failure is a minute old (0: unlimited).",
+        int,
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -130,6 +161,7 @@ class Settings:
     access_log: bool = False
     admin_token: str = ""
     admin_rate: int = 10
+    admin_auth_failures: int = 10
 
     @property
     def site_url(self) -> str:
@@ -159,6 +191,21 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
+# Characters XML 1.0 does not allow (§2.2 Char): C0 controls other than tab and line ends, surrogates (an
+# environment variable that is not UTF-8 gives them) and U+FFFE/U+FFFF. Feeds and pages cannot carry them (lxml
+# refuses them), and no path, pattern or token needs them: every text setting is refused with one, at load time.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _check_text(where: str, text: str) -> str:
+    bad = _NOT_XML.search(text)
+    if bad is not None:
+        raise ConfigError(
+            f"{where}: contains U+{ord(bad.group()):04X}, a character that XML (so a feed) cannot carry; remove it"
+        )
+    return text
+
+
 def _coerce(setting: Setting, value: Any, origin: str) -> Any:
     kind = setting.kind
     where = f"setting '{setting.name}' (from {origin})"
@@ -169,28 +216,54 @@ def _coerce(setting: Setting, value: Any, origin: str) -> Any:
             return value.strip().lower() in {"1", "true", "yes", "on"}
         raise ConfigError(f"{where}: expected true or false, got {value!r}")
     if kind in (int, float):
-        if isinstance(value, bool):
-            raise ConfigError(f"{where}: expected a number, got {value!r}")
-        try:
-            number = kind(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{where}: expected a number, got {value!r}") from None
-        if number < 0:
-            raise ConfigError(f"{where}: must not be negative, got {value!r}")
-        return number
+        return _number(setting, value, where)
     if kind is list:
         if isinstance(value, str):
-            return (value,)
+            return (_check_text(where, value),)
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return tuple(value)
+            return tuple(_check_text(where, v) for v in value)
         raise ConfigError(f"{where}: expected a list of strings")
     if kind is dict:
         if isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-            return dict(value)
+            return {_check_text(where, k): _check_text(f"{where}, name '{k}'", v) for k, v in value.items()}
         raise ConfigError(f"{where}: expected a table of names to display names")
     if not isinstance(value, str):
         raise ConfigError(f"{where}: expected text, got {value!r}")
-    return value
+    if not setting.empty and not value.strip():
+        raise ConfigError(f"{where}: must not be empty")
+    return _check_text(where, value)
+
+
+def _shown(value: Any) -> str:
+    try:
+        text = repr(value)
+    except ValueError:  # an int of more digits than Python converts
+        return "a number too large"
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+def _number(setting: Setting, value: Any, where: str) -> int | float:
+    """``value`` as the setting's kind of number, within its range; TOML gives numbers, the environment text."""
+    whole = setting.kind is int
+    shown = _shown(value)
+    expected = f"{where}: expected {'a whole' if whole else 'a'} number, got {shown}"
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ConfigError(expected)
+    try:
+        number: int | float = int(value) if whole and not isinstance(value, float) else float(value)
+    except ValueError:
+        raise ConfigError(expected) from None
+    except OverflowError:  # an int beyond any float: out of range below
+        number = math.inf if isinstance(value, int) and value > 0 else -math.inf
+    if isinstance(number, float) and (math.isnan(number) or (whole and math.isfinite(number) and number % 1)):
+        raise ConfigError(expected)  # int(2.5) would quietly be 2
+    if number < setting.low:
+        low = int(setting.low) if whole else setting.low
+        raise ConfigError(f"{where}: must " + (f"be at least {low}" if low else "not be negative") + f", got {shown}")
+    if number > setting.high:
+        high = int(setting.high) if whole else setting.high
+        raise ConfigError(f"{where}: must be at most {high}, got {shown}")
+    return int(number) if whole else number
 
 
 def load_settings(
@@ -237,8 +310,6 @@ def load_settings(
         zoneinfo.ZoneInfo(values["timezone"])
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"setting 'timezone': unknown time zone {values['timezone']!r}") from None
-    if values["limit"] < 1:
-        raise ConfigError("setting 'limit': must be at least 1")
     if not 0 < values["build_share"] <= 1:
         raise ConfigError("setting 'build_share': must be more than 0 and at most 1")
     problem = pattern_problem(values["permalink"])

@@ -7,6 +7,7 @@ later, only for posts that appear in a feed document.
 
 from __future__ import annotations
 
+import codecs
 import functools
 import logging
 import operator
@@ -152,11 +153,33 @@ class PostError(Exception):
     """Raised inside parsing with the sentence that becomes a Rejection's reason."""
 
 
+# Byte order marks of the UTF-16 and UTF-32 encodings (Unicode §23.8), UTF-32 first: its little-endian mark begins
+# with UTF-16's. Text in these has NUL bytes in every ASCII character, so the mark must be read before they are.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32"),
+    (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32"),
+    (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16"),
+)
+
+
 def decode_text(data: bytes) -> tuple[str, str | None]:
-    """Bytes to text: UTF-8 (BOM allowed), else a reliably detected legacy encoding such as GBK or Latin-1.
+    """Bytes to text: UTF-8 (BOM allowed), UTF-16 or UTF-32 with a BOM, else a reliably detected legacy encoding
+    such as GBK or Latin-1.
 
     Returns the text and a note when it was not UTF-8. Raises PostError for bytes that are not text.
     """
+    for bom, codec, name in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data[len(bom) :].decode(codec)
+            except UnicodeDecodeError as exc:
+                at = exc.start + len(bom)
+                raise PostError(
+                    f"the file starts with a {name} byte order mark but is not valid {name} (at byte {at}); save it "
+                    "as UTF-8"
+                ) from None
+            return text, f"decoded as {name} (it starts with a {name} byte order mark); consider saving it as UTF-8"
     if b"\x00" in data[:8192]:
         raise PostError("the file is not text (it contains NUL bytes); posts must be UTF-8 text")
     if data.startswith(b"\xef\xbb\xbf"):

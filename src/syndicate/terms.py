@@ -50,13 +50,16 @@ def slugify(name: str) -> str:
 def split_terms(value: object) -> list[str] | None:
     """Jekyll's reading of ``categories``/``tags``: a YAML list, or a string split on whitespace.
 
-    Numbers inside a list are kept as their text (``- 2024``). Returns None when the value has another shape
-    (a mapping, a bare number, nested lists), which the caller reports.
+    Numbers are kept as their text, bare (``categories: 2024``, which Jekyll makes ``"2024"``) or inside a list
+    (``- 2024``). Returns None when the value has another shape (a mapping, a boolean, nested lists), which the
+    caller reports.
     """
     if value is None:
         return []
     if isinstance(value, str):
         return value.split()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return [str(value)]
     if isinstance(value, list):
         names: list[str] = []
         for item in value:
