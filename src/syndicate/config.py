@@ -263,7 +263,7 @@ def settings_fingerprint(settings: Settings) -> str:
     }
     shaping["display_names"] = sorted(settings.display_names.items())
     shaping["version"] = __version__
-    # Bumped when what the cache holds changes meaning without a release (2: digests are SHA-256, were BLAKE2b), so
-    # an older cache is emptied rather than mixed with the new.
-    shaping["cache_format"] = 2
+    # Bumped when what the cache holds changes meaning without a release (2: digests are SHA-256, were BLAKE2b; 3:
+    # only navigation links count as trailing chrome), so an older cache is emptied rather than mixed with the new.
+    shaping["cache_format"] = 3
     return hashlib.blake2b(json.dumps(shaping, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()
