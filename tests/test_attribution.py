@@ -9,14 +9,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from syndicate.attribution import Attribution, compile_patterns, find_attribution
+from syndicate.config import SETTINGS
 
 SEED = Path(__file__).parents[2] / "shared" / "seed" / "2021-12-24-sample-post.md"
 SITE = "https://news.example.org/"
-DEFAULT_PATTERNS = (
-    r"文章来源[：:]\s*(?P<name>[^<>\n）)]+)",
-    r"来源[：:]\s*(?P<name>[^<>\n）)]+)",
-    r"Source:\s*(?P<name>[^<>\n]+)",
-)
+# The shipped defaults, so these tests cover what users get.
+DEFAULT_PATTERNS = tuple(next(s.default for s in SETTINGS if s.name == "attribution_patterns"))
 PATTERNS = compile_patterns(DEFAULT_PATTERNS)
 XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -194,6 +192,115 @@ def test_custom_pattern() -> None:
     patterns = compile_patterns([r"Originally published by (?P<name>[^.\n]+)"])
     found = find_attribution({}, "Text.\n\nOriginally published by Valley Post.", patterns, site_url=SITE)
     assert found.name == "Valley Post"
+
+
+# --- the attribution keyword as a word of its own -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "name"),
+    [
+        ("<p>（文章来源：江畔晚报）</p>", "江畔晚报"),
+        ("<p>正文。</p><p>来源：江畔晚报</p>", "江畔晚报"),
+        ("正文。\n\n来源：江畔晚报\n", "江畔晚报"),
+        ("正文最后一句。来源：江畔晚报", "江畔晚报"),  # after sentence punctuation: a new sentence
+        ("2024-05-01 09:00 来源：江畔晚报 作者：李明", "江畔晚报"),  # a dateline's fields, spaced
+        ("【来源：江畔晚报】", "江畔晚报"),
+        ("(来源:江畔晚报)", "江畔晚报"),
+        ("稿件来源：江畔晚报", "江畔晚报"),
+        ("新闻来源：江畔晚报", "江畔晚报"),
+        ("本文来源：江畔晚报", "江畔晚报"),
+        ("原文来源：江畔晚报", "江畔晚报"),
+        ("**来源：**江畔晚报", "江畔晚报"),
+    ],
+)
+def test_chinese_source_markers_that_name_a_publication(body: str, name: str) -> None:
+    assert find(body).name == name
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<p>正文。</p><p>（图片来源：网络）</p>",
+        "<p>正文。</p><p>图片来源：网络</p>",
+        "数据来源：国家统计局",
+        "资料来源：市档案馆",
+        # A reporter's informant, not a publication the article was taken from.
+        "消息来源：知情人士",
+        "Photo来源：网络",
+    ],
+)
+def test_source_inside_a_compound_word_is_not_an_attribution(body: str) -> None:
+    assert find(body) == Attribution(None, None)
+
+
+def test_image_credit_keeps_an_own_post_own() -> None:
+    body = '<p>堤坝加固工程完工。</p>\n<p><img src="/img/dam.jpg" alt="堤坝"></p>\n<p>图片来源：网络</p>\n'
+    assert find(body) == Attribution(None, None)
+
+
+@pytest.mark.parametrize(
+    "citation",
+    [
+        "数据来源：[国家统计局](https://www.stats.gov.cn/sj/zxfb/)",
+        '数据来源：<a href="https://www.stats.gov.cn/sj/zxfb/">国家统计局</a>',
+        "数据来源：国家统计局 <https://www.stats.gov.cn/sj/zxfb/>",
+        "数据来源：国家统计局（<https://www.stats.gov.cn/sj/zxfb/>）",
+    ],
+)
+def test_data_citation_with_a_link_keeps_an_own_post_own(citation: str) -> None:
+    body = f"今年一季度全市生产总值同比增长5.2%。\n\n{citation}\n\n[返回首页](//news.example.org/)\n"
+    assert find(body) == Attribution(None, None)
+
+
+@pytest.mark.parametrize(
+    ("body", "name"),
+    [
+        ("The harbour reopened.\n\nSource: Reuters\n", "Reuters"),
+        ("The harbour reopened. (Source: The Guardian)", "The Guardian"),
+        ("<p>The harbour reopened.</p><p>Source: The Tide</p>", "The Tide"),
+        ("Source: Valley Post\n\nThe harbour reopened.", "Valley Post"),
+        ("<p><strong>Source:</strong> Agence France-Presse</p>", "Agence France-Presse"),
+        ("**Source:** The People&#8217;s Daily", "The People’s Daily"),
+    ],
+)
+def test_english_source_lines_that_name_a_publication(body: str, name: str) -> None:
+    assert find(body).name == name
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "The council will spend more on roads.\n\nSource: council budget documents, pages 4-9\n",
+        "Rents rose by a tenth (Source: ONS, 2023).",
+        "Source: Census Bureau 2020 tables",
+        "Open Source: why we publish our code",
+        "Spending is up. Source: council budget documents",  # not a line of its own
+        "Source: interviews with residents, traders and officials at the harbour",
+        "Source: interviews with residents and traders and officials at the old harbour",  # not a name: 12 words
+    ],
+)
+def test_english_data_citations_are_not_attributions(body: str) -> None:
+    assert find(body).name is None
+
+
+def test_data_citation_with_a_link_is_not_an_attribution() -> None:
+    body = (
+        "The council will spend more on roads.\n\n"
+        "Source: council budget documents, pages 4-9 <https://council.example/budget-2024.pdf>\n"
+    )
+    assert find(body) == Attribution(None, None)
+
+
+def test_original_link_without_a_marker_must_stand_on_its_own_line() -> None:
+    own = "Our story.\n\nRead the full report at <https://stats.example/report>\n\n[Home](/)\n"
+    assert find(own) == Attribution(None, None)
+    html_own = '<p>Our story.</p><p>See <a href="https://stats.example/r">https://stats.example/r</a></p>'
+    assert find(html_own) == Attribution(None, None)
+    republished = "Their story.\n\n<https://original.example/story/42>\n\n[Home](/)\n"
+    assert find(republished) == Attribution(None, "https://original.example/story/42")
+    html_republished = '<p>Their story.</p><p><a href="https://original.example/1">https://original.example/1</a></p>'
+    assert find(html_republished) == Attribution(None, "https://original.example/1")
 
 
 # --- URLs from the body ---------------------------------------------------------------------------------------------

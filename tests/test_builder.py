@@ -120,6 +120,64 @@ def test_seed_attribution_in_every_format(tmp_path: Path, posts_dir: Path) -> No
     assert "tags/%E5%8F%B3%E6%B1%9F" in (out / f"tags/{tag_slug}.atom").read_text()
 
 
+# Own articles, each with something that used to be mistaken for site chrome or for a source.
+OWN_POSTS = {
+    "2024-05-01-timetable.md": (
+        "The ferry timetable changes on Monday.\n\nThe full timetable is in the attached PDF.\n\n"
+        "[Download the timetable (PDF)](/files/timetable-2024.pdf)\n",
+        "https://news.example.net/files/timetable-2024.pdf",
+    ),
+    "2024-05-02-flood-3.md": (
+        "<p>防汛系列报道第三篇。</p>\n\n本系列其他文章：\n\n- [防汛系列报道（一）](/2024/03/01/flood-1.html)\n"
+        "- [防汛系列报道（二）](/2024/03/15/flood-2.html)\n",
+        "https://news.example.net/2024/03/15/flood-2.html",
+    ),
+    "2024-05-03-roundup.md": (
+        "Weekly roundup.\n\n[Harbour reopens](/2024/04/29/harbour.html)\n\n[Budget passes](/2024/04/30/budget.html)\n\n"
+        "[Ferry changes](/2024/05/01/ferry.html)\n",
+        "https://news.example.net/2024/05/01/ferry.html",
+    ),
+    "2024-05-04-dam.md": (
+        '<p>堤坝加固工程完工。</p>\n<p><img src="/img/dam.jpg" alt="堤坝"></p>\n<p>图片来源：网络</p>\n',
+        "图片来源：网络",
+    ),
+    "2024-05-05-gdp.md": (
+        "<p>今年一季度全市生产总值同比增长5.2%。</p>\n\n数据来源：国家统计局 <https://www.stats.gov.cn/sj/zxfb/>\n\n"
+        "[返回首页](/)\n",
+        "数据来源",
+    ),
+    "2024-05-06-budget.md": (
+        "The council will spend more on roads.\n\n"
+        "Source: council budget documents, pages 4-9 <https://council.example/budget-2024.pdf>\n",
+        "https://council.example/budget-2024.pdf",
+    ),
+}
+
+
+def test_own_posts_keep_their_endings_and_carry_no_source(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    for name, (body, _kept) in OWN_POSTS.items():
+        write_post(name, f"title: {name[11:-3]}", body)
+    settings = make_settings()
+    Builder(settings).build()
+    out = settings.out
+    atom = etree.fromstring((out / "all.atom").read_bytes())
+    entries = {str(e.findtext(f"{A}title")): e for e in atom.findall(f"{A}entry")}
+    assert len(entries) == len(OWN_POSTS)
+    for name, (_body, kept) in OWN_POSTS.items():
+        entry = entries[name[11:-3]]
+        assert entry.find(f"{A}source") is None, name
+        assert [link.get("rel", "alternate") for link in entry.findall(f"{A}link")] == ["alternate"], name
+        assert kept in (entry.findtext(f"{A}content") or ""), name
+    rss = etree.fromstring((out / "all.rss").read_bytes())
+    assert rss.findall("channel/item/source") == []
+    items = json.loads((out / "all.json").read_text())["items"]
+    assert len(items) == len(OWN_POSTS)
+    assert [key for item in items for key in item if key in {"external_url", "_source"}] == []
+    assert check_all(None, out) > 0
+
+
 def test_identical_input_gives_byte_identical_output(tmp_path: Path) -> None:
     a = example_settings(tmp_path / "a", cache="off")
     b = example_settings(tmp_path / "b")

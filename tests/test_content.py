@@ -298,6 +298,88 @@ def test_body_that_is_only_a_site_link_is_kept() -> None:
     assert hrefs(root) == ["https://news.example.org/reports/2024.html"]
 
 
+def test_trailing_link_to_a_document_is_content() -> None:
+    body = "The full timetable is in the attached PDF.\n\n[Download the timetable (PDF)](/files/timetable-2024.pdf)"
+    root = parse(render(body))
+    assert hrefs(root) == ["https://news.example.org/files/timetable-2024.pdf"]
+    assert "".join(root.itertext()).endswith("Download the timetable (PDF)")
+
+
+def test_trailing_list_of_series_articles_is_content() -> None:
+    body = (
+        "正文。\n\n本系列其他文章：\n\n"
+        "- [防汛系列报道（一）：堤坝巡查](/2024/03/01/flood-1.html)\n"
+        "- [防汛系列报道（二）：转移演练](/2024/03/15/flood-2.html)\n"
+    )
+    root = parse(render(body))
+    assert hrefs(root) == [
+        "https://news.example.org/2024/03/01/flood-1.html",
+        "https://news.example.org/2024/03/15/flood-2.html",
+    ]
+    assert [li.findtext("a") for li in root.iter("li")] == [
+        "防汛系列报道（一）：堤坝巡查",
+        "防汛系列报道（二）：转移演练",
+    ]
+
+
+def test_a_list_of_home_links_is_content_too() -> None:
+    # List items are content, whatever they point at: a site menu is not written as a post's list.
+    root = parse(render("Our sections:\n\n- [World](/world/)\n- [Home](/)\n"))
+    assert hrefs(root) == ["https://news.example.org/world/", "https://news.example.org/"]
+
+
+def test_trailing_paragraphs_of_article_links_are_content() -> None:
+    body = (
+        "Weekly roundup: what we published this week.\n\n"
+        "[Harbour reopens after storm](/world/2024/05/01/harbour.html)\n\n"
+        "[Council passes the budget](https://news.example.org/local/2024/05/02/budget.html)\n\n"
+        "[Ferry timetable changes](//news.example.org/local/2024/05/03/ferry.html)\n"
+    )
+    root = parse(render(body))
+    assert [p.findtext("a") for p in root.findall("p")[1:]] == [
+        "Harbour reopens after storm",
+        "Council passes the budget",
+        "Ferry timetable changes",
+    ]
+
+
+def test_only_the_trailing_navigation_goes_before_article_links() -> None:
+    body = "Intro.\n\n[Part two](/world/2024/05/02/part-two.html)\n\n[返回首页](/)\n"
+    root = parse(render(body))
+    assert hrefs(root) == ["https://news.example.org/world/2024/05/02/part-two.html"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "[返回右江日报新闻](/category/youjiangribao.html)｜[返回首页](/)",
+        "[首页](/) · [上一篇：旧闻](/2024/04/30/old.html) · [下一篇](/2024/05/02/new.html)",
+        "[Back to top](#top)",
+        "[← Previous post](/2024/04/30/old.html) | [Next post →](/2024/05/02/new.html)",
+        "[World](/world/) / [Home](https://www.news.example.org/)",
+        "[Local news](/categories/local/) | [Sport](/tag/sport.html)",
+        "[Back to World](../../../../) | [Index](index.html)",
+    ],
+)
+def test_trailing_navigation_lines_are_removed(line: str) -> None:
+    root = parse(render(f"A story.\n\n{line}\n"))
+    assert "".join(root.itertext()) == "A story."
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "[Home prices rise again](/2024/05/02/home-prices.html)",
+        "[The annual report](/reports/2024/)",
+        "[Search results](/?q=flood)",
+        "[Next week's schedule](/files/schedule.pdf) | [Home](/)",
+    ],
+)
+def test_trailing_site_links_that_are_not_navigation_are_kept(line: str) -> None:
+    root = parse(render(f"A story.\n\n{line}\n"))
+    assert len(hrefs(root)) == line.count("](")
+
+
 def test_empty_body_renders_empty() -> None:
     assert render("") == ""
     assert render("   \n\n  ") == ""

@@ -271,6 +271,35 @@ def test_admin_is_404_without_a_token(tmp_path: Path) -> None:
         assert httpx.get(server.url + "/feeds/all.atom", timeout=DEADLINE).status_code == 200  # empty site, valid feed
 
 
+def test_served_feeds_keep_an_own_posts_ending_and_give_it_no_source(tmp_path: Path) -> None:
+    posts = tmp_path / "_posts"
+    posts.mkdir()
+    front = "---\ntitle: {}\ndate: 2024-05-0{} 09:00:00 +0800\ncategories: local\n---\n"
+    (posts / "2024-05-01-own.md").write_text(
+        front.format("Own", 1) + "<p>The timetable changes.</p>\n<p>图片来源：网络</p>\n\n"
+        "[Download the timetable (PDF)](/files/timetable-2024.pdf)\n",
+        encoding="utf-8",
+    )
+    (posts / "2024-05-02-republished.md").write_text(
+        front.format("Republished", 2) + '<p>正文。</p><p class="em_media">（文章来源：江畔晚报）</p>\n\n'
+        "<http://river.example/a/1>\n\n[返回本地新闻](//news.example.net/category/local.html)｜[返回首页](//news.example.net/)\n",
+        encoding="utf-8",
+    )
+    with running_server(tmp_path) as server:
+        response = httpx.get(server.url + "/feeds/all.json", timeout=DEADLINE)
+        assert response.status_code == 200
+        items = {item["title"]: item for item in response.json()["items"]}
+        own, republished = items["Own"], items["Republished"]
+        assert "external_url" not in own and "_source" not in own
+        assert "https://news.example.net/files/timetable-2024.pdf" in own["content_html"]
+        assert republished["_source"] == {"name": "江畔晚报", "url": "http://river.example/a/1"}
+        assert "返回首页" not in republished["content_html"] and "（文章来源：江畔晚报）" in republished["content_html"]
+        atom = feedparser.parse(httpx.get(server.url + "/feeds/all.atom", timeout=DEADLINE).content)
+        assert atom.bozo == 0
+        sources = {entry.title: "source" in entry for entry in atom.entries}
+        assert sources == {"Own": False, "Republished": True}
+
+
 def test_readme_command_serves_the_bundled_example(tmp_path: Path) -> None:
     """``syndicate serve --config examples/site/syndicate.toml`` prints its URL and serves the example feeds."""
     process = subprocess.Popen(

@@ -57,7 +57,8 @@ def find_attribution(
     From the body, the name comes from the first configured pattern that matches the text with tags stripped; the
     URL is the original-article link: an absolute http(s) URL on a host other than ``site_url``'s, written as a bare
     autolink ``<http://…>`` or a link whose text is its own address, found after the attribution marker or, without
-    a marker, at the end of the body. Relative and protocol-relative links are site chrome and never qualify.
+    a marker, at the end of the body on a line (or in a paragraph) of its own. Relative and protocol-relative links
+    are site chrome and never qualify.
     """
     name, url = _from_meta(meta)
     if name is not None and url is not None:
@@ -263,10 +264,32 @@ def _url_from_body(body: str, *, marker: int | None, site_host: str) -> str | No
             if (url := _external(raw, site_host)) is not None:
                 return url
     if usable:
-        _start, end, url = usable[-1]
-        if _only_chrome(body[end:]):
+        start, end, url = usable[-1]
+        # Without a marker only the shape says "republished": the address alone on the last line, as the seed has it.
+        # A link at the end of a sentence ("the full report: <https://…>", "数据来源：国家统计局 <https://…>") is a
+        # reference of the site's own article.
+        if _only_chrome(body[end:]) and _starts_its_line(body, start):
             return url
     return None
+
+
+_BLOCK_TAG = re.compile(rf"</?(?:{'|'.join(sorted(_BLOCK))})\b[^<>]*>", re.IGNORECASE)
+_LINE_WINDOW = 2_000
+
+
+def _starts_its_line(body: str, start: int) -> bool:
+    """Whether nothing but markup and separators comes before ``start`` on its line or in its block."""
+    window_start = max(0, start - _LINE_WINDOW)
+    before = body[window_start:start]
+    newline = before.rfind("\n")
+    bounded = newline >= 0 or window_start == 0
+    before = before[newline + 1 :]
+    blocks = list(_BLOCK_TAG.finditer(before))
+    if blocks:
+        before = before[blocks[-1].end() :]
+    elif not bounded:
+        return False  # a line longer than the window: not known to hold nothing else
+    return not _TAG_MARKUP.sub("", before).strip(_TRAILING_SEPARATORS)
 
 
 def _line_links(line: str) -> list[str]:

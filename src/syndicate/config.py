@@ -73,12 +73,26 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ttl", 60, "RSS <ttl> in minutes.", int),
     Setting(
         "attribution_patterns",
+        # The keyword must stand as a word of its own, so an own post's image credit (图片来源：网络) or data
+        # citation (数据来源：…, "Source: budget documents, pages 4-9") does not label it as republished:
+        # - 文章来源 anywhere: the compound is itself the marker;
+        # - 来源 not right after a letter, digit or ideograph (so not 图片/数据/资料/消息来源: 消息来源 is a
+        #   reporter's informant, not a publication), or right after 稿件/新闻/本文/原文, which do name one;
+        # - Source: at the start of a line or after an opening bracket (with at most two spaces or emphasis marks
+        #   between), and the rest of that line or bracket is a name: at most 8 words, without digits, commas or
+        #   semicolons, which a citation of data or pages has.
+        # Each starts with its keyword and checks what precedes it with fixed-width look-behinds, so the regex
+        # engine finds candidates with a fast literal search instead of trying every position of a long body.
         [
             r"文章来源[：:]\s*(?P<name>[^<>\n）)]+)",
-            r"来源[：:]\s*(?P<name>[^<>\n）)]+)",
-            r"Source:\s*(?P<name>[^<>\n]+)",
+            r"来源(?:(?<!\w来源)|(?<=(?<!\w)(?:稿件|新闻|本文|原文)来源))[：:]\s*(?P<name>[^<>\n）)]+)",
+            r"Source(?:(?<![^\n(（\[【]Source)|(?<=(?<![^\n(（\[【])[ \t*_]Source)"
+            r"|(?<=(?<![^\n(（\[【])[ \t*_]{2}Source))(?::[*_]{0,3}|[*_]{1,3}:)[^\S\n]*"
+            r"(?P<name>(?:[^\s<>\d,，;；()（）&]|&#?\w+;|&(?!#?\w+;))+"
+            r"(?:[^\S\n]+(?:[^\s<>\d,，;；()（）&]|&#?\w+;|&(?!#?\w+;))+){0,7})[^\S\n]*(?=[)）]|\n|\Z)",
         ],
-        "Regular expressions finding the original publication's name in a body (group 'name').",
+        "Regular expressions finding the original publication's name in a body (group 'name'); the defaults accept "
+        "文章来源：NAME, 来源：NAME as a word of its own (not 图片来源, 数据来源, …) and a line 'Source: NAME'.",
         list,
     ),
     Setting(

@@ -201,9 +201,10 @@ def render_body(body: str, *, page_url: str, site_url: str) -> str:
     """Render a post body (Markdown with raw HTML) to a sanitised, XML-well-formed HTML fragment for feeds.
 
     Relative and root-relative URLs resolve against ``page_url``; protocol-relative ones (``//host/…``) take the
-    scheme of ``site_url``. Trailing site navigation — final blocks made only of links back into the site and
-    separators, like ``[Back](//host/category/x.html)｜[Home](//host/)`` — is dropped, as long as some content
-    stays before it; a final link to another host (e.g. the original article) is kept.
+    scheme of ``site_url``. Trailing site navigation — final blocks that are a line of navigation links and
+    separators, like ``[返回…](//host/category/x.html)｜[返回首页](//host/)`` — is dropped, as long as some content
+    stays before it; see ``_Links.is_nav`` for what counts. Links to documents and articles, lists, and a final link
+    to another host (e.g. the original article) are content and kept.
     """
     rendered = _render_markdown(clean_text(body))
     sanitised = _cleaner().clean(_limit_nesting(rendered))
@@ -259,11 +260,38 @@ def _absolutise(url: str, *, page_url: str, site_scheme: str) -> str:
 
 # --- making nh3's output XML-safe, absolute and free of trailing site chrome ------------------------------------------
 
+# Trailing site chrome, and only that, is removed: the last top-level blocks (a paragraph, a div, or a run of inline
+# content outside them) of which each is a line of navigation links — at least one link, every link a navigation
+# link, nothing else but the separators and wrapper tags below. Lists are content (a series' other parts, a reading
+# list), and so is a block with any other text, image or link; removal stops at the first block from the end that is
+# not navigation, and never takes the first block with content. A navigation link points into the site (relative,
+# root-relative, protocol-relative or on the site's host) and either says it navigates (its text is 返回…/回到…,
+# 首页, 上一篇/下一篇…, back/home/top/index/previous/next…) or goes to the site's home or a section or index page
+# (see ``_is_index_path``): never to a document, file or article, which is why a post may end with a link to an
+# attached PDF, to earlier parts of a series, or to this week's stories.
+#
 # Separators a navigation line is allowed besides its links: ASCII/full-width bars, middle dots, bullets, slashes,
 # dashes, brackets and whitespace (including nbsp and the ideographic space).
 _NAV_SEPARATORS = frozenset(" \t\r\n\u00a0\u3000|｜·•/-–—>»«<[]【】()（）")
-# Tags a navigation block may use outside its links.
-_NAV_WRAPPERS = frozenset({"p", "div", "span", "br", "small", "strong", "b", "em", "i", "ul", "ol", "li"})
+# Tags a navigation block may use outside its links (no list elements: lists are content).
+_NAV_WRAPPERS = frozenset({"p", "div", "span", "br", "small", "strong", "b", "em", "i"})
+# Link texts that say the link navigates, matched whole after the arrows and separators around them are stripped.
+# The Chinese words cannot start an article title, so they may be followed by more ("返回右江日报新闻", "上一篇：…");
+# the English ones are matched as whole phrases, so "[Home prices rise](…)" is not navigation.
+_NAV_TEXT = re.compile(
+    r"(?:返回|回到|上一篇|下一篇|上一页|下一页|上一条|下一条).*"
+    r"|(?:网站|本站)?(?:首页|主页)|回?顶部"
+    r"|(?:back|return|go back)(?: to\b.*)?"
+    r"|home|home ?page|front page|main page|top|index"
+    r"|(?:previous|prev|next|older|newer)(?: (?:page|post|posts|article|articles|entry|entries|story|stories))?"
+    r"(?: ?[:：].*)?",
+    re.IGNORECASE | re.DOTALL,
+)
+_NAV_TEXT_STRIP = "".join(_NAV_SEPARATORS) + "←→↑↓‹›⟵⟶«»:：.。…"
+# First path segments of taxonomy pages (Jekyll's /category/x.html, /tags/y/, …): index pages of a term.
+_TAXONOMIES = frozenset({"category", "categories", "tag", "tags", "section", "sections", "topic", "topics"})
+_INDEX_FILE = re.compile(r"(?:index|default)\.[a-z]{2,5}", re.IGNORECASE)
+_PAGE_FILE = re.compile(r"[^.]+\.(?:html?|shtml|php|aspx?)", re.IGNORECASE)
 _BLOCK_TAGS = frozenset(
     {
         "blockquote", "center", "dd", "details", "div", "dl", "dt", "figure", "figcaption", "h1", "h2", "h3", "h4",
@@ -285,11 +313,22 @@ class _Block:
     def __init__(self, start: int, *, inline: bool) -> None:
         self.start = start  # index of its first piece
         self.inline = inline
-        self.nav_links = 0  # links back into the site
+        self.nav_links = 0  # navigation links back into the site
         self.content = False  # anything that is not navigation: text, other links, other elements
 
     def is_blank(self) -> bool:
         return not self.content and not self.nav_links
+
+
+class _OpenLink:
+    """The outermost link being read: its target and text decide, at its end tag, whether it is navigation."""
+
+    __slots__ = ("block", "href", "text")
+
+    def __init__(self, block: _Block, href: str | None) -> None:
+        self.block = block
+        self.href = href
+        self.text: list[str] = []
 
 
 class _Links:
@@ -307,13 +346,50 @@ class _Links:
     def absolutise(self, url: str) -> str:
         return _absolutise(url, page_url=self.page_url, site_scheme=self.site_scheme)
 
-    def is_nav(self, href: str | None) -> bool:
+    def is_nav(self, href: str | None, text: str) -> bool:
+        """Whether a link is site navigation: into the site, and by its text or its target (see the rule above)."""
         if href is None:
             return False
         reference = _normalise_reference(href)
-        if not _has_scheme(reference):
-            return not reference.startswith("#")  # relative, root-relative or protocol-relative: site chrome
-        return bool(self.site_host) and _host(reference) == self.site_host
+        if reference.startswith("#"):
+            return _is_nav_text(text)  # "Back to top": in-page, so only its words can say it navigates
+        if _has_scheme(reference):
+            if not self.site_host or _host(reference) != self.site_host:
+                return False
+        # else relative, root-relative or protocol-relative: into the site
+        return _is_nav_text(text) or self._is_index(reference)
+
+    def _is_index(self, reference: str) -> bool:
+        try:
+            if reference.startswith("//") or _has_scheme(reference):
+                parts = urlsplit(reference)
+            else:
+                parts = urlsplit(urljoin(self.page_url, reference))
+        except ValueError:
+            return False
+        return not parts.query and _is_index_path(parts.path)
+
+
+def _is_nav_text(text: str) -> bool:
+    plain = html.unescape(text) if "&" in text else text
+    return _NAV_TEXT.fullmatch(" ".join(plain.split()).strip(_NAV_TEXT_STRIP)) is not None
+
+
+def _is_index_path(path: str) -> bool:
+    """Whether a path is the site's home or a section or index page, the targets of navigation links.
+
+    That is ``/`` or ``/index.html``, a one-level directory (``/world/``, ``/world/index.html``), or a taxonomy term's
+    page (``/category/local.html``, ``/tags/sport/``). Anything else — a file (``/files/a.pdf``), an article
+    (``/2024/03/01/flood-1.html``, ``/world/harbour-reopens/``), a query (``/?p=12``) — may be what a post links to.
+    """
+    segments = path.split("/")[1:] if path.startswith("/") else path.split("/")
+    if not segments:
+        return True
+    last = segments[-1]
+    if not last or _INDEX_FILE.fullmatch(last):
+        directory = segments[:-1]
+        return len(directory) <= 1 or (len(directory) == 2 and directory[0].lower() in _TAXONOMIES)
+    return len(segments) == 2 and segments[0].lower() in _TAXONOMIES and _PAGE_FILE.fullmatch(last) is not None
 
 
 def _finish(sanitised: str, links: _Links) -> str:
@@ -328,10 +404,11 @@ def _finish(sanitised: str, links: _Links) -> str:
     blocks: list[_Block] = []
     depth = 0
     link_depth = 0
+    link: _OpenLink | None = None
     last = 0
     for match in _SERIALISED_TAG.finditer(sanitised):
         if match.start() > last:
-            _add_text(sanitised[last : match.start()], pieces, blocks, depth=depth, in_link=link_depth > 0)
+            _add_text(sanitised[last : match.start()], pieces, blocks, depth=depth, link=link)
         last = match.end()
         closing, tag, attributes = match.groups()
         if closing:
@@ -341,6 +418,9 @@ def _finish(sanitised: str, links: _Links) -> str:
             pieces.append(match.group())
             if tag == "a" and link_depth:
                 link_depth -= 1
+                if link_depth == 0 and link is not None:
+                    _end_link(link, links)
+                    link = None
             continue
         inline = tag not in _BLOCK_TAGS
         if depth == 0 and not (inline and blocks and blocks[-1].inline):
@@ -351,10 +431,7 @@ def _finish(sanitised: str, links: _Links) -> str:
             attributes, href = _absolutise_attributes(attributes, links)
         if tag == "a":
             if link_depth == 0:
-                if links.is_nav(href):
-                    block.nav_links += 1
-                else:
-                    block.content = True
+                link = _OpenLink(block, href)
             link_depth += 1
         elif link_depth == 0 and tag not in _NAV_WRAPPERS:
             block.content = True
@@ -364,19 +441,30 @@ def _finish(sanitised: str, links: _Links) -> str:
             pieces.append(f"<{tag}{attributes}>")
             depth += 1
     if last < len(sanitised):
-        _add_text(sanitised[last:], pieces, blocks, depth=depth, in_link=link_depth > 0)
+        _add_text(sanitised[last:], pieces, blocks, depth=depth, link=link)
+    if link is not None:
+        link.block.content = True  # never closed (html5ever closes every link): not known to be navigation
     end = _kept_blocks(blocks)
     kept = "".join(pieces[: blocks[end].start] if end < len(blocks) else pieces)
     return kept.replace("&nbsp;", "\u00a0").strip()
 
 
-def _add_text(text: str, pieces: list[str], blocks: list[_Block], *, depth: int, in_link: bool) -> None:
+def _end_link(link: _OpenLink, links: _Links) -> None:
+    if links.is_nav(link.href, "".join(link.text)):
+        link.block.nav_links += 1
+    else:
+        link.block.content = True
+
+
+def _add_text(text: str, pieces: list[str], blocks: list[_Block], *, depth: int, link: _OpenLink | None) -> None:
     if "<" in text:
         text = text.replace("<", "&lt;")  # never produced by html5ever; a stray one must not open a tag
     if depth == 0 and not (blocks and blocks[-1].inline):
         blocks.append(_Block(len(pieces), inline=True))
     pieces.append(text)
-    if not in_link and not blocks[-1].content:
+    if link is not None:
+        link.text.append(text)
+    elif not blocks[-1].content:
         plain = html.unescape(text) if "&" in text else text
         if not _NAV_SEPARATORS.issuperset(plain):
             blocks[-1].content = True
