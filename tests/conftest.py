@@ -1,8 +1,9 @@
-"""Shared fixtures: a posts directory to write posts into, and settings pointing at it."""
+"""Shared fixtures: a posts directory to write posts into, settings pointing at it, a clock tests move by hand."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,22 @@ def make_settings(tmp_path: Path, posts_dir: Path) -> Callable[..., Settings]:
         return load_settings(None, values, environ={})
 
     return make
+
+
+class Clock:
+    """A service clock (``create_app(clock=...)``, ``FeedService(clock=...)``) that moves only when told to."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> datetime:
+        self.now += timedelta(seconds=seconds)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC))

@@ -8,6 +8,8 @@ import json
 import socket
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -17,8 +19,9 @@ import pytest
 from lxml import etree, html
 from starlette.testclient import TestClient
 
+from conftest import Clock
 from feedcheck import assert_valid
-from syndicate.app import FeedsFirst, bind_socket, create_app
+from syndicate.app import FeedsFirst, bind_socket, create_app, date_clock
 from syndicate.config import Settings
 
 
@@ -37,8 +40,8 @@ def site(write_post: Callable[..., Path]) -> None:
 
 
 @pytest.fixture
-def client(site: None, make_settings: Callable[..., Settings]) -> Iterator[TestClient]:
-    app = create_app(make_settings(limit=2, admin_token=""), background=False)
+def client(site: None, make_settings: Callable[..., Settings], clock: Clock) -> Iterator[TestClient]:
+    app = create_app(make_settings(limit=2, admin_token=""), background=False, clock=clock)
     with TestClient(app) as c:
         yield c
 
@@ -117,7 +120,8 @@ def test_encodings_are_negotiated_with_distinct_etags(client: TestClient) -> Non
         assert r.headers["vary"] == "Accept-Encoding"
         assert r.headers["cache-control"].startswith("public, max-age=300")
         assert "stale-while-revalidate" in r.headers["cache-control"]
-        assert r.headers["last-modified"] == "Sat, 13 Apr 2024 02:00:00 GMT"  # newest post, in UTC
+        # when this build published the bytes (the service's clock), not the newest post's date
+        assert r.headers["last-modified"] == "Fri, 01 May 2026 12:00:00 GMT"
 
 
 def test_compressed_bodies_decode_to_the_same_bytes(client: TestClient) -> None:
@@ -148,6 +152,109 @@ def test_conditional_get_and_head(client: TestClient) -> None:
     assert head.status_code == 200 and head.content == b""
     assert head.headers["etag"] == etag
     assert head.headers["content-length"] == first.headers["content-length"]
+
+
+def rebuild(client: TestClient) -> None:
+    """A build on the app's event loop, as the watcher would start one."""
+    assert client.portal is not None
+    assert client.portal.call(client.app.state.service.build_now).ok  # type: ignore[attr-defined]
+
+
+def modified(response: object) -> datetime:
+    return parsedate_to_datetime(response.headers["last-modified"])  # type: ignore[attr-defined]
+
+
+def test_a_backdated_post_moves_last_modified_so_if_modified_since_gets_it(
+    client: TestClient, write_post: Callable[..., Path], clock: Clock
+) -> None:
+    night_market = "/feeds/tags/" + quote("夜市") + ".atom"  # one post, older than the rest
+    before = {path: client.get(path) for path in (night_market, "/feeds/categories/sports.atom", "/")}
+    # Republished news keeps its original date: older than every post already in the feed.
+    write_post("2023-06-01-archive.md", _front("From the archive", "2023-06-01 08:00:00 +0800", "local", "夜市"))
+    clock.advance(90)
+    rebuild(client)
+    for path in (night_market, "/"):  # the index's counts changed too
+        old = before[path]
+        new = client.get(path)
+        assert new.headers["etag"] != old.headers["etag"]
+        assert modified(new) == clock.now > modified(old)
+        since = {"If-Modified-Since": old.headers["last-modified"]}
+        again = client.get(path, headers=since)
+        assert again.status_code == 200, path
+        assert client.get(path, headers={"If-Modified-Since": new.headers["last-modified"]}).status_code == 304
+    since = {"If-Modified-Since": before[night_market].headers["last-modified"]}
+    assert "From the archive" in client.get(night_market, headers=since).text
+    # A feed the post is not in keeps its bytes and with them its Last-Modified.
+    sports = client.get("/feeds/categories/sports.atom")
+    assert sports.headers["last-modified"] == before["/feeds/categories/sports.atom"].headers["last-modified"]
+
+
+def test_deleting_the_newest_post_does_not_move_last_modified_back(
+    client: TestClient, posts_dir: Path, clock: Clock
+) -> None:
+    old = client.get("/feeds/all.rss")
+    (posts_dir / "2024-04-13-tea.md").unlink()
+    clock.advance(30)
+    rebuild(client)
+    new = client.get("/feeds/all.rss")
+    assert "Tea fair" in old.text and "Tea fair" not in new.text
+    assert modified(new) == clock.now > modified(old)
+    assert client.get("/feeds/all.rss", headers={"If-Modified-Since": old.headers["last-modified"]}).status_code == 200
+
+
+def test_a_future_last_modified_at_is_not_a_future_last_modified(
+    site: None, write_post: Callable[..., Path], make_settings: Callable[..., Settings], clock: Clock
+) -> None:
+    write_post(
+        "2024-04-20-future.md",
+        _front("Edited in 2099", "2024-04-20 08:00:00 +0800", "local", "x") + "\nlast_modified_at: 2099-01-01 08:00",
+    )
+    with TestClient(create_app(make_settings(limit=2), background=False, clock=clock)) as c:
+        first = c.get("/feeds/all.atom")
+        assert "2099-01-01" in first.text  # the entry's updated date is the post's: only the header is the server's
+        assert modified(first) == clock.now
+        clock.advance(60)
+        write_post("2024-04-21-next.md", _front("Next", "2024-04-21 08:00:00 +0800", "local", "x"))
+        rebuild(c)
+        second = c.get("/feeds/all.atom")
+        assert modified(second) == clock.now  # never later than the clock, so never later than Date
+        # the change is not hidden behind a Last-Modified in 2099
+        since = {"If-Modified-Since": first.headers["last-modified"]}
+        assert c.get("/feeds/all.atom", headers=since).status_code == 200
+
+
+def test_two_changes_within_one_second_are_not_hidden_from_if_modified_since(
+    client: TestClient, write_post: Callable[..., Path], clock: Clock
+) -> None:
+    first = client.get("/feeds/all.json")
+    write_post("2024-04-14-a.md", _front("Same second", "2024-04-14 08:00:00 +0800", "local", "x"))
+    rebuild(client)  # the clock has not moved: the same Last-Modified, other bytes
+    second = client.get("/feeds/all.json")
+    assert second.headers["etag"] != first.headers["etag"]
+    assert second.headers["last-modified"] == first.headers["last-modified"]
+    since = {"If-Modified-Since": first.headers["last-modified"]}
+    assert client.get("/feeds/all.json", headers=since).status_code == 200  # the date cannot tell them apart
+    assert client.get("/feeds/all.json", headers={"If-None-Match": second.headers["etag"]}).status_code == 304
+    # A later build (here a rescan that changes nothing) stamps the bytes again; from then on the date validates.
+    clock.advance(1)
+    rebuild(client)
+    third = client.get("/feeds/all.json")
+    assert third.headers["etag"] == second.headers["etag"] and modified(third) == clock.now
+    assert client.get("/feeds/all.json", headers=since).status_code == 200
+    again = {"If-Modified-Since": third.headers["last-modified"]}
+    assert client.get("/feeds/all.json", headers=again).status_code == 304
+
+
+def test_the_served_clock_never_runs_ahead_of_the_date_being_sent() -> None:
+    headers: list[tuple[bytes, bytes]] = []
+    clock = date_clock(lambda: headers)
+    assert abs((clock() - datetime.now(UTC)).total_seconds()) < 60  # no Date sent yet: the system clock
+    headers[:] = [(b"server", b"x"), (b"date", b"Fri, 01 May 2026 12:00:00 GMT")]  # uvicorn's, a second behind
+    assert clock() == datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
+    headers[:] = [(b"date", b"Fri, 01 May 2999 12:00:00 GMT")]
+    assert clock() < datetime(2999, 1, 1, tzinfo=UTC)  # never later than the clock either
+    headers[:] = [(b"date", b"garbage")]
+    assert clock().year < 2999
 
 
 def test_unknown_feeds_and_traversal_are_plain_404s(client: TestClient) -> None:

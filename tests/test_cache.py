@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from syndicate.cache import CachedPost, ParseCache
+from syndicate.lastmodified import Stamp
 from syndicate.posts import Post, Rejection
 
 WHEN = datetime(2024, 1, 1, tzinfo=UTC)
@@ -79,3 +80,15 @@ def test_rows_of_an_older_post_shape_are_parsed_again_not_fatal(tmp_path: Path) 
         db.execute("UPDATE posts SET data=? WHERE path='a.md'", (json.dumps(old),))
     db.close()
     assert ParseCache(path, "f1").load_posts() == {}  # not read back: the file is parsed again
+
+
+def test_stamps_round_trip_and_survive_a_fingerprint_change(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite3"
+    cache = ParseCache(path, "f1")
+    cache.save_stamps({"all.atom": Stamp("d1", 100, 100), "tags/茶叶.rss": Stamp("d2", 200, 201)}, [])
+    cache.save_stamps({"all.atom": Stamp("d3", 300, 300), "tags/\udcff.atom": Stamp("d4", 1, 1)}, ["tags/茶叶.rss"])
+    cache.close()
+    # What clients were sent does not change with the settings: other settings must not move Last-Modified back.
+    again = ParseCache(path, "f2")
+    assert again.load_stamps() == {"all.atom": Stamp("d3", 300, 300)}  # a name SQLite cannot store is not kept
+    again.close()

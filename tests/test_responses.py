@@ -10,6 +10,7 @@ import brotli
 import pytest
 
 from syndicate.documents import Document
+from syndicate.lastmodified import Stamp, seconds
 from syndicate.responses import (
     CachePolicy,
     ResourceCache,
@@ -50,7 +51,9 @@ def test_negotiate_encoding(header: bytes, expected: str) -> None:
 
 
 def test_representations_decode_to_the_document_and_have_distinct_strong_etags() -> None:
-    resource = build_resource(doc(), CachePolicy(max_age=120))
+    published = datetime(2024, 4, 13, 10, 0, 30, 999999, tzinfo=timezone(timedelta(hours=8)))
+    stamp = Stamp(doc().digest, seconds(published), seconds(published))
+    resource = build_resource(doc(), CachePolicy(max_age=120), stamp=stamp)
     reps = resource.representations
     assert set(reps) == {"identity", "gzip", "br"}
     assert reps["identity"].body == BODY
@@ -64,8 +67,25 @@ def test_representations_decode_to_the_document_and_have_distinct_strong_etags()
     assert headers[b"content-length"] == str(len(reps["gzip"].body)).encode()
     assert headers[b"cache-control"] == b"public, max-age=120, stale-while-revalidate=120"
     assert headers[b"vary"] == b"Accept-Encoding"
-    assert headers[b"last-modified"] == b"Sat, 13 Apr 2024 02:00:30 GMT"
+    assert headers[b"last-modified"] == b"Sat, 13 Apr 2024 02:00:30 GMT"  # the stamp, in whole seconds, in UTC
+    assert resource.last_modified == resource.valid_from == datetime(2024, 4, 13, 2, 0, 30, tzinfo=UTC)
     assert b"content-encoding" not in dict(reps["identity"].headers)
+
+
+def test_last_modified_is_the_stamp_not_the_newest_entry() -> None:
+    # The newest entry's date says nothing about when the bytes changed (a backdated post changes them without
+    # moving it): without a stamp there is no Last-Modified at all.
+    assert doc().updated is not None
+    unstamped = build_resource(doc(), CachePolicy())
+    assert unstamped.last_modified is None and unstamped.last_modified_header == b""
+    assert b"last-modified" not in dict(unstamped.representations["identity"].headers)
+    stamped = build_resource(doc(), CachePolicy(), stamp=Stamp(doc().digest, 1_700_000_000, 1_700_000_001))
+    assert dict(stamped.representations["gzip"].headers)[b"last-modified"] == b"Tue, 14 Nov 2023 22:13:20 GMT"
+    assert stamped.valid_from == datetime(2023, 11, 14, 22, 13, 21, tzinfo=UTC)
+    # The stamp is only a header: the bodies and ETags are the same as without it.
+    for encoding, representation in stamped.representations.items():
+        assert representation.body == unstamped.representations[encoding].body
+        assert representation.etag == unstamped.representations[encoding].etag
 
 
 def test_same_bytes_give_same_representations_across_builds() -> None:
@@ -145,6 +165,20 @@ def test_last_modified_at_the_ends_of_the_utc_range(updated: datetime, header: b
 
 def test_if_modified_since_needs_a_last_modified() -> None:
     assert is_not_modified(None, LAST_HEADER, ETAG, None, b"") is False
+
+
+@pytest.mark.parametrize(
+    ("inm", "ims", "expected"),
+    [
+        # Other bytes were served with this same Last-Modified (two changes in one second): the date proves nothing.
+        (None, LAST_HEADER, False),
+        (None, http_date(LAST).replace("GMT", "+0000").encode(), False),  # not the exact header: parsed, same answer
+        (None, http_date(LAST + timedelta(seconds=1)).encode(), True),  # past every other Last-Modified
+        (b'"abc-gz"', LAST_HEADER, True),  # If-None-Match decides whenever it is sent
+    ],
+)
+def test_if_modified_since_with_a_shared_last_modified(inm: bytes | None, ims: bytes | None, expected: bool) -> None:
+    assert is_not_modified(inm, ims, ETAG, LAST, LAST_HEADER, LAST + timedelta(seconds=1)) is expected
 
 
 def test_pending_encodings_are_added_later_with_the_same_bytes_and_etags() -> None:

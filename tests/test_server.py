@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -67,6 +69,40 @@ def test_conditional_get_and_head_with_a_real_client(server: Server) -> None:
         head = client.head("/feeds/all.atom")
         assert head.status_code == 200 and head.content == b""
         assert head.headers["etag"] == etag and head.headers["content-length"] == first.headers["content-length"]
+
+
+def test_if_modified_since_sees_a_backdated_post_and_last_modified_never_passes_date(server: Server) -> None:
+    def dates(response: httpx.Response) -> tuple[datetime, datetime]:
+        last_modified = parsedate_to_datetime(response.headers["last-modified"])
+        date = parsedate_to_datetime(response.headers["date"])
+        assert last_modified <= date  # RFC 9110 §8.8.2.1, after a rebuild too (uvicorn's Date trails the clock)
+        return last_modified, date
+
+    def publish(name: str, title: str, front: str) -> None:
+        (server.root / "_posts" / name).write_text(
+            f'---\ntitle: "{title}"\n{front}\ncategories: local\ntags: x\n---\n<p>{title}.</p>\n', encoding="utf-8"
+        )
+        wait_until(lambda: title in entries(server, "/feeds/all.atom"), f"{title!r} in the site-wide feed")
+
+    with httpx.Client(base_url=server.url, timeout=DEADLINE) as client:
+        first = client.get("/feeds/all.atom")
+        before, _ = dates(first)
+        # Republished news keeps its original date, older than every post in the feed.
+        publish("2019-03-01-republished.md", "Republished", "date: 2019-03-01 09:00:00 +0800")
+        since = {"If-Modified-Since": first.headers["last-modified"]}
+        again = client.get("/feeds/all.atom", headers=since)
+        assert again.status_code == 200 and "Republished" in again.text
+        after, _ = dates(again)
+        assert after >= before and again.headers["etag"] != first.headers["etag"]
+        # A post "last modified" in 2099 does not put Last-Modified past Date, nor hide the next change behind it.
+        publish("2024-05-03-edited.md", "Edited", "date: 2024-05-03 09:00:00 +0800\nlast_modified_at: 2099-01-01")
+        since = {"If-Modified-Since": again.headers["last-modified"]}
+        edited = client.get("/feeds/all.atom", headers=since)
+        assert edited.status_code == 200 and "Edited" in edited.text
+        assert dates(edited)[0].year < 2099
+        publish("2024-05-04-next.md", "Next", "date: 2024-05-04 09:00:00 +0800")
+        since = {"If-Modified-Since": edited.headers["last-modified"]}
+        assert client.get("/feeds/all.atom", headers=since).status_code == 200
 
 
 def test_gzip_and_brotli_negotiation(server: Server) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import Clock
 from syndicate.builder import Builder, BuildReport
 from syndicate.config import Settings
 from syndicate.documents import Document
@@ -161,6 +162,44 @@ def test_unchanged_feeds_keep_etags_across_rebuilds_and_restarts(
     assert after["categories/sports.atom:gzip"] == before["categories/sports.atom:gzip"]
     assert after["categories/local.atom:gzip"] != before["categories/local.atom:gzip"]
     assert after["all.rss:br"] != before["all.rss:br"]
+
+
+def test_a_restart_of_an_unchanged_site_keeps_last_modified(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings], clock: Clock
+) -> None:
+    for day in range(1, 6):
+        write_post(f"2024-03-0{day}-p.md", post(f"P{day}", day, "local" if day % 2 else "sports"))
+    settings = make_settings(limit=2)  # archive pages too
+
+    async def served(service: FeedService) -> dict[str, bytes]:
+        assert (await service.build_now()).ok
+        snapshot = service.snapshot
+        assert snapshot is not None
+        resources = [*snapshot.resources.values(), snapshot.index]
+        for path in snapshot.archives:
+            resource = await service.resource(snapshot, path)
+            assert resource is not None
+            resources.append(resource)
+        return {r.path: r.last_modified_header for r in resources}
+
+    first = asyncio.run(served(FeedService(settings, clock=clock)))
+    assert any(path.startswith("archive/") for path in first) and "index.html" in first
+    assert set(first.values()) == {b"Fri, 01 May 2026 12:00:00 GMT"}
+    clock.advance(3600)
+    assert asyncio.run(served(FeedService(settings, clock=clock))) == first  # a new process, the same cache
+
+    write_post("2024-03-06-p.md", post("P6", 6, "sports"))
+    clock.advance(60)
+    changed = asyncio.run(served(FeedService(settings, clock=clock)))
+    moved = {path for path in first if changed[path] != first[path]}
+    assert changed["all.atom"] == changed["categories/sports.atom"] == b"Fri, 01 May 2026 13:01:00 GMT"
+    assert "categories/local.atom" not in moved and moved  # only what the post changed
+
+    # Without a cache nothing is remembered: a restart stamps everything with its own time (never an earlier date
+    # than one served before for other bytes).
+    uncached = make_settings(limit=2, cache="off")
+    clock.advance(60)
+    assert set(asyncio.run(served(FeedService(uncached, clock=clock))).values()) == {b"Fri, 01 May 2026 13:02:00 GMT"}
 
 
 class _Hub(BaseHTTPRequestHandler):

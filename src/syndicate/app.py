@@ -14,7 +14,9 @@ import logging
 import re
 import socket
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
@@ -75,7 +77,12 @@ async def send_resource(
         want(resource)  # a read feed gets its pending encodings (brotli of a large one after a rebuild) made
     metrics.feed_requests += 1
     if (if_none_match is not None or if_modified_since is not None) and is_not_modified(
-        if_none_match, if_modified_since, representation.etag, resource.last_modified, resource.last_modified_header
+        if_none_match,
+        if_modified_since,
+        representation.etag,
+        resource.last_modified,
+        resource.last_modified_header,
+        resource.valid_from,
     ):
         metrics.feed_not_modified += 1
         metrics.count(304)
@@ -212,10 +219,19 @@ class FeedEndpoint:
         await send_resource(scope, send, resource, self.metrics)
 
 
-def create_app(settings: Settings, builder: Builder | None = None, *, background: bool = True) -> Starlette:
-    """Build the ASGI application. ``background=False`` skips the watcher and the scheduler (tests, one-offs)."""
+def create_app(
+    settings: Settings,
+    builder: Builder | None = None,
+    *,
+    background: bool = True,
+    clock: Callable[[], datetime] | None = None,
+) -> Starlette:
+    """Build the ASGI application. ``background=False`` skips the watcher and the scheduler (tests, one-offs).
+
+    ``clock`` stamps Last-Modified (see ``FeedService``); the system clock by default.
+    """
     metrics = Metrics()
-    service = FeedService(settings, builder, metrics)
+    service = FeedService(settings, builder, metrics, clock=clock)
     feeds = FeedEndpoint(service)
 
     async def healthz(request: Request) -> Response:
@@ -327,6 +343,28 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def date_clock(sent_headers: Callable[[], Iterable[tuple[bytes, bytes]]]) -> Callable[[], datetime]:
+    """A clock for Last-Modified that never runs ahead of the ``Date`` the server is sending (``sent_headers``).
+
+    RFC 9110 §8.8.2.1: an origin server MUST NOT send a Last-Modified later than the message's Date. uvicorn formats
+    Date once a second (``Server.on_tick``, more rarely while a build holds the GIL), so its Date trails the clock by
+    up to a second or more, and a Last-Modified taken from the clock just after a rebuild would be later than the
+    Date of the responses that carry it. Dates only move forward, so what is sent now bounds every later response.
+    """
+
+    def now() -> datetime:
+        current = datetime.now(UTC)
+        for name, value in sent_headers():
+            if name == b"date":
+                try:
+                    return min(current, parsedate_to_datetime(value.decode("latin-1")))
+                except (TypeError, ValueError, IndexError):
+                    break
+        return current  # no Date sent yet (uvicorn sets it once serving): every later one is at least this
+
+    return now
+
+
 def run_server(settings: Settings) -> int:
     """``syndicate serve``: bind, print the URL, run uvicorn until interrupted. Returns an exit code."""
     import uvicorn
@@ -338,7 +376,10 @@ def run_server(settings: Settings) -> int:
         return 1
     port = sock.getsockname()[1]
     logging.getLogger("syndicate").setLevel(logging.INFO)
-    app = create_app(settings)
+    server: uvicorn.Server | None = None
+    # Last-Modified is stamped no later than the Date uvicorn sends now (see date_clock); once serving, that is
+    # server.server_state.default_headers, which uvicorn replaces each second.
+    app = create_app(settings, clock=date_clock(lambda: server.server_state.default_headers if server else ()))
     config = uvicorn.Config(
         FeedsFirst(app),
         access_log=settings.access_log,
@@ -351,8 +392,9 @@ def run_server(settings: Settings) -> int:
     host = f"[{settings.host}]" if sock.family == socket.AF_INET6 else settings.host
     print(f"syndicate: serving {settings.posts} at http://{host}:{port}/ (feeds: http://{host}:{port}/feeds/all.atom)")
     sys.stdout.flush()
+    server = uvicorn.Server(config)
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        server.run(sockets=[sock])
     except KeyboardInterrupt:
         # Ctrl-C: uvicorn has shut down gracefully and asyncio re-raises the interrupt; a traceback would say "crash".
         pass

@@ -457,6 +457,11 @@ class Builder:
     def built(self) -> bool:
         return self._built
 
+    @property
+    def cache(self) -> ParseCache | None:
+        """The parse cache (None when off); the service keeps its Last-Modified records there too."""
+        return self._cache
+
     def resolve(self, kind: str, name: str) -> FeedInfo | None:
         """The feed for a category or tag given by slug, name as written, or a case variant of either."""
         feed = self._by_slug.get((kind, name))

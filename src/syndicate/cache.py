@@ -10,10 +10,13 @@ Tables:
   them, so nothing is rendered again on a warm start. Documents written to the output directory are kept there
   only: the cache has their digest, and their bytes are read back from the file (checked against the digest).
 - ``meta``: the settings fingerprint and the last full build's record (see ``lastbuild``).
+- ``modified``: per served path, the digest last published there and its Last-Modified (see ``lastmodified``).
 
 Everything is keyed on a fingerprint of the settings that shape parsing and rendering; a different fingerprint
-empties the cache. The database runs in WAL mode so a process killed mid-write leaves it consistent; a cache file
-that SQLite cannot read is deleted and rebuilt, never fatal (the cache only ever saves work).
+empties the cache, except ``modified``: it records what clients were sent, which no setting undoes. The database runs
+in WAL mode so a process killed mid-write leaves it consistent; a cache file that SQLite cannot read is deleted and
+rebuilt, never fatal (the cache only ever saves work; losing ``modified`` costs one full response to clients that
+validate with If-Modified-Since alone).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from syndicate.lastmodified import Stamp
 from syndicate.posts import Post, Rejection
 
 log = logging.getLogger("syndicate.cache")
@@ -42,6 +46,9 @@ CREATE TABLE IF NOT EXISTS posts (
 CREATE TABLE IF NOT EXISTS content (digest TEXT PRIMARY KEY, html TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (key TEXT PRIMARY KEY, body BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS digests (key TEXT PRIMARY KEY, digest TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS modified (
+    path TEXT PRIMARY KEY, digest TEXT NOT NULL, modified INTEGER NOT NULL, valid_from INTEGER NOT NULL
+);
 """
 
 
@@ -237,6 +244,34 @@ class ParseCache:
                 db.executemany("INSERT OR IGNORE INTO live VALUES (?)", ((k,) for k in live_documents))
                 db.execute("DELETE FROM documents WHERE key NOT IN (SELECT k FROM live)")
                 db.execute("DELETE FROM digests WHERE key NOT IN (SELECT k FROM live)")
+
+    def load_stamps(self) -> dict[str, Stamp]:
+        """What was last published at each served path, and since when (see ``lastmodified``)."""
+        with self._guard() as db:
+            if db is None:
+                return {}
+            return {
+                path: Stamp(digest, modified, valid_from)
+                for path, digest, modified, valid_from in db.execute(
+                    "SELECT path, digest, modified, valid_from FROM modified"
+                )
+            }
+
+    def save_stamps(self, changed: Mapping[str, Stamp], removed: Iterable[str]) -> None:
+        gone = [(path,) for path in removed if path.isascii() or _is_utf8(path)]
+        if not changed and not gone:
+            return
+        with self._transaction() as db:
+            if db is not None:
+                db.executemany(
+                    "INSERT OR REPLACE INTO modified VALUES (?,?,?,?)",
+                    (
+                        (path, s.digest, s.modified, s.valid_from)
+                        for path, s in changed.items()
+                        if path.isascii() or _is_utf8(path)  # else not kept: seen for the first time next start
+                    ),
+                )
+                db.executemany("DELETE FROM modified WHERE path=?", gone)
 
     def put_meta(self, key: str, value: str) -> None:
         """A named value beside the tables (e.g. the last build's record, see ``lastbuild``)."""

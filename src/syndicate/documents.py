@@ -52,7 +52,8 @@ class Document:
         self._body = body
         self._load = load
         self.media_type = media_type
-        # Newest entry's updated time: Last-Modified. None for documents without entries.
+        # Newest entry's updated time (None for documents without entries). Not the HTTP Last-Modified: that is when
+        # the service published these bytes at this path (see lastmodified), whatever dates the entries carry.
         self.updated = updated
         self.digest = digest or digest_of(body or b"")
 

@@ -23,6 +23,7 @@ from urllib.parse import quote
 import brotli
 
 from syndicate.documents import Document
+from syndicate.lastmodified import Stamp
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -68,6 +69,10 @@ class Resource:
     representations: Mapping[str, Representation]
     common_headers: tuple[tuple[bytes, bytes], ...] = ()  # every representation's headers but ETag and length
     pending: frozenset[str] = frozenset()  # encodings not compressed yet; see complete()
+    stamp: Stamp | None = None  # where last_modified comes from (see lastmodified)
+    # The earliest If-Modified-Since that validates these bytes: last_modified, or later when other bytes were served
+    # with a Last-Modified at or after it (two changes within one second). None: no Last-Modified.
+    valid_from: datetime | None = None
 
     def select(self, accept_encoding: bytes) -> Representation:
         """The client's most preferred representation we have (gzip for a brotli client while brotli is pending)."""
@@ -124,18 +129,20 @@ def build_resource(
     document: Document,
     policy: CachePolicy,
     *,
+    stamp: Stamp | None = None,
     encodings: Iterable[str] = ENCODINGS,
     extra_headers: Iterable[tuple[bytes, bytes]] = (),
 ) -> Resource:
     """Prepare the representations of ``document``: identity and ``encodings`` now, the others pending.
 
-    Deterministic: same bytes in, same bytes and ETags out.
+    ``stamp`` gives Last-Modified: when these bytes were published at this path (see ``lastmodified``); without one
+    there is no Last-Modified. Deterministic: same bytes and stamp in, same bytes, headers and ETags out.
     """
     last_modified: datetime | None = None
+    valid_from: datetime | None = None
     last_modified_header = b""
-    if document.updated is not None:
-        updated = document.updated if document.updated.tzinfo else document.updated.replace(tzinfo=UTC)
-        last_modified = updated.astimezone(UTC).replace(microsecond=0)
+    if stamp is not None:
+        last_modified, valid_from = stamp.last_modified, stamp.validated_from
         last_modified_header = http_date(last_modified).encode("ascii")
     common: Headers = [
         (b"content-type", document.media_type.encode("ascii")),
@@ -166,6 +173,8 @@ def build_resource(
         representations=representations,
         common_headers=tuple(common),
         pending=frozenset(ENCODINGS) - now,
+        stamp=stamp,
+        valid_from=valid_from,
     )
 
 
@@ -287,18 +296,25 @@ def is_not_modified(
     etag: bytes,
     last_modified: datetime | None,
     last_modified_header: bytes,
+    valid_from: datetime | None = None,
 ) -> bool:
     """RFC 9110 §13.1.2/§13.1.3 for GET and HEAD: answer 304 when the client's copy is current.
 
     If-None-Match takes precedence: when present, If-Modified-Since is ignored (§13.1.3). If-None-Match
     uses the weak comparison (§8.8.3.2), so ``W/"x"`` matches ``"x"``.
+
+    If-Modified-Since gives 304 when the representation has not changed since that date: ``last_modified`` is at or
+    before it. ``valid_from`` (default: ``last_modified``) is the earliest date that shows it: a Last-Modified
+    shared with other bytes served in the same second does not (§8.8.2.2: a date validator is only as good as
+    the origin's knowledge that nothing else changed within that second).
     """
     if if_none_match is not None:
         if if_none_match == etag:
             return True
         return _etag_listed(if_none_match, etag)
     if if_modified_since is not None and last_modified is not None:
-        if if_modified_since == last_modified_header:
+        threshold = last_modified if valid_from is None else valid_from
+        if if_modified_since == last_modified_header and threshold == last_modified:
             return True
         try:
             since = parsedate_to_datetime(if_modified_since.decode("latin-1"))
@@ -306,7 +322,7 @@ def is_not_modified(
             return False  # §13.1.3: an invalid date is ignored
         if since.tzinfo is None:
             since = since.replace(tzinfo=UTC)
-        return last_modified <= since
+        return threshold <= since
     return False
 
 

@@ -17,6 +17,9 @@ What the swap waits for is kept small, because it is the delay between a saved p
   as the rebuild itself, leaving less for requests and the next build;
 - RFC 5005 archive pages, most of a large site's documents and rarely read, are prepared on first request
   and kept in a least-recently-used cache bounded in bytes, so memory does not grow with every page.
+
+Every served path is stamped with when its bytes were published (``lastmodified``): the Last-Modified header. The
+stamps are taken from the service's clock at the swap, and kept in the parse cache so a restart keeps them.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import logging
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +40,7 @@ from typing import Any
 from syndicate.builder import Builder, BuildError, BuildReport
 from syndicate.config import Settings
 from syndicate.documents import Document, FeedInfo
+from syndicate.lastmodified import Stamp, restamp, seconds
 from syndicate.metrics import BuildGauges, Metrics
 from syndicate.pages import render_index
 from syndicate.posts import Rejection
@@ -47,6 +51,8 @@ log = logging.getLogger("syndicate.service")
 # Paths merged into one pending incremental build before it degrades to a full rescan (bounds memory).
 _MAX_PENDING_PATHS = 10_000
 _QUERY_CACHE_SIZE = 256
+_QUERY_STAMPS = 4096  # Last-Modified records of query feeds (one forgotten is stamped anew: a full response)
+_INDEX = "index.html"  # the index page's key among the stamps (no document path ends in .html)
 _DEFERRED_RETRY = 1.0  # seconds before re-reading a post that was still being written
 _MAX_BUILD_PAUSE = 5.0  # seconds: the longest pause between back-to-back builds (see build_share)
 # Larger documents get brotli after the swap (a 250 KB feed takes ~10 ms at quality 5; a new post changes a dozen).
@@ -72,6 +78,7 @@ class Snapshot:
     posts: int
     built_at: datetime
     archives: Mapping[str, Document] = field(default_factory=dict)  # archive pages, prepared on request
+    stamps: Mapping[str, Stamp] = field(default_factory=dict)  # every path's Last-Modified record, the index's too
 
     def __contains__(self, path: object) -> bool:
         return path in self.resources or path in self.archives
@@ -123,8 +130,18 @@ class _Pending:
 
 
 class FeedService:
-    def __init__(self, settings: Settings, builder: Builder | None = None, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        builder: Builder | None = None,
+        metrics: Metrics | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.settings = settings
+        # Stamps Last-Modified (see lastmodified); injectable so that tests control time, and so that a server which
+        # sends a Date it caches can make sure no Last-Modified is later than that Date (app.run_server).
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.builder = builder if builder is not None else Builder(settings)
         self.metrics = metrics if metrics is not None else Metrics()
         self.gauges = BuildGauges()
@@ -138,6 +155,8 @@ class FeedService:
         self._running: asyncio.Task[None] | None = None
         self._first_attempt = asyncio.Event()  # set once the first build has finished, well or not
         self._query_cache: dict[tuple[Any, ...], Resource] = {}
+        self._query_stamps: dict[tuple[Any, ...], Stamp] = {}
+        self._stamps: Mapping[str, Stamp] | None = None  # the last snapshot's; None until loaded from the cache
         self._ping_urls: set[str] = set()
         self._pinger: asyncio.Task[None] | None = None
         self._generation = 0
@@ -150,7 +169,7 @@ class FeedService:
         self._frozen_builds = 0  # builds since the heap was last unfrozen (see _freeze_heap)
         self._compressors = ThreadPoolExecutor(max_workers=2, thread_name_prefix="syndicate-compress")
         self.archive_cache = ResourceCache(ARCHIVE_CACHE_BYTES)
-        self._archive_tasks: dict[tuple[str, str], asyncio.Task[Resource]] = {}
+        self._archive_tasks: dict[tuple[str, str, Stamp | None], asyncio.Task[Resource]] = {}
 
     # -- triggering --------------------------------------------------------------------------------------
 
@@ -267,38 +286,65 @@ class FeedService:
         posts: int,
     ) -> Snapshot:
         previous = self.snapshot.resources if self.snapshot is not None else {}
+        cache = self.builder.cache
+        if self._stamps is None:
+            self._stamps = cache.load_stamps() if cache is not None else {}
+        old_stamps = self._stamps
+        now = seconds(self.clock())  # this build's publication time: Last-Modified of what it changes
+        stamps: dict[str, Stamp] = {}
+        restamped: dict[str, Stamp] = {}
         resources: dict[str, Resource] = {}
         archives: dict[str, Document] = {}
         changed: list[Document] = []
         for path, document in documents.items():
+            stamp = old_stamps.get(path)
+            # The cases in which restamp() returns a new stamp, tested inline: this runs for every document.
+            if stamp is None or stamp.digest != document.digest or stamp.valid_from != stamp.modified:
+                stamp = restamped[path] = restamp(stamp, document.digest, now)
+            stamps[path] = stamp
             if path.startswith(_ARCHIVE_PREFIX):
                 archives[path] = document
                 continue
             old = previous.get(path)
-            # Unchanged bytes keep their prepared (compressed) representations: incremental swaps are cheap.
-            if old is not None and old.digest == document.digest:
+            # Unchanged bytes keep their prepared (compressed) representations: incremental swaps are cheap. (An
+            # unchanged stamp is the very object the old resource was prepared with.)
+            if old is not None and old.digest == document.digest and old.stamp is stamp:
                 resources[path] = old
             else:
                 changed.append(document)
         # The first build prepares everything: nothing is served yet, and once ready the server should not spend
         # its first seconds compressing in the background. Later builds defer brotli for large feeds.
         prepare = self.prepare_all if self.snapshot is None else self.prepare
+        changed_stamps = [stamps[d.path] for d in changed]
         # zlib releases the GIL while it compresses, so two threads shorten the swap on a multi-core machine.
-        prepared = self._compressors.map(prepare, changed) if len(changed) > 1 else map(prepare, changed)
+        prepared = (
+            self._compressors.map(prepare, changed, changed_stamps)
+            if len(changed) > 1
+            else map(prepare, changed, changed_stamps)
+        )
         for resource in prepared:
             resources[resource.path] = resource
         index_doc = Document(
-            path="index.html",
+            path=_INDEX,
             body=render_index(self.settings, feeds, posts=posts).encode("utf-8"),
             media_type="text/html; charset=utf-8",
-            # Archive pages hold older entries only, so the feeds' newest update is the site's.
-            updated=max((r.last_modified for r in resources.values() if r.last_modified), default=None),
+            updated=None,  # the page shows no date; its Last-Modified is its own stamp, as a feed's is
         )
+        index_stamp = stamps[_INDEX] = restamp(old_stamps.get(_INDEX), index_doc.digest, now)
+        if index_stamp is not old_stamps.get(_INDEX):
+            restamped[_INDEX] = index_stamp
         old_index = self.snapshot.index if self.snapshot is not None else None
-        if old_index is not None and old_index.digest == index_doc.digest:
+        if old_index is not None and old_index.digest == index_doc.digest and old_index.stamp == index_stamp:
             index = old_index
         else:
-            index = build_resource(index_doc, self.policy)
+            index = build_resource(index_doc, self.policy, stamp=index_stamp)
+        # Paths no longer published lose their record (one published again is stamped as new). Some were removed
+        # when fewer of the old paths are left than there were.
+        added = sum(1 for path in restamped if path not in old_stamps)
+        removed = old_stamps.keys() - stamps.keys() if len(stamps) - added < len(old_stamps) else set()
+        if cache is not None:
+            cache.save_stamps(restamped, removed)
+        self._stamps = stamps
         self._generation += 1
         return Snapshot(
             generation=self._generation,
@@ -309,16 +355,17 @@ class FeedService:
             posts=posts,
             built_at=datetime.now(UTC),
             archives=archives,
+            stamps=stamps,
         )
 
-    def prepare(self, document: Document) -> Resource:
+    def prepare(self, document: Document, stamp: Stamp | None = None) -> Resource:
         """Representations made before a rebuild's swap: all for small documents, identity and gzip for large."""
         if len(document.body) > EAGER_BROTLI_BYTES:
-            return build_resource(document, self.policy, encodings=(GZIP,))
-        return build_resource(document, self.policy)
+            return build_resource(document, self.policy, stamp=stamp, encodings=(GZIP,))
+        return build_resource(document, self.policy, stamp=stamp)
 
-    def prepare_all(self, document: Document) -> Resource:
-        return build_resource(document, self.policy)
+    def prepare_all(self, document: Document, stamp: Stamp | None = None) -> Resource:
+        return build_resource(document, self.policy, stamp=stamp)
 
     # -- after the swap ----------------------------------------------------------------------------------
 
@@ -364,7 +411,13 @@ class FeedService:
                 # Install into whatever is served now (perhaps a newer build that kept these bytes).
                 current = self.snapshot
                 served = current.resources.get(resource.path) if current is not None else None
-                if current is not None and served is not None and served.digest == complete.digest and served.pending:
+                if (
+                    current is not None
+                    and served is not None
+                    and served.digest == complete.digest
+                    and served.stamp == complete.stamp
+                    and served.pending
+                ):
                     current.resources[resource.path] = complete
 
     async def compressed(self) -> None:
@@ -380,23 +433,25 @@ class FeedService:
         document = snapshot.archives.get(path)
         if document is None:
             return None
+        stamp = snapshot.stamps.get(path)
         cached = self.archive_cache.get(path, document.digest)
-        if cached is not None:
+        if cached is not None and cached.stamp == stamp:
             return cached
-        key = (path, document.digest)
+        key = (path, document.digest, stamp)
         task = self._archive_tasks.get(key)
         if task is None:
             # One preparation per page however many clients ask at once; shielded so a client that gives up
             # does not cancel it for the others.
-            task = self._archive_tasks[key] = asyncio.get_running_loop().create_task(self._prepare_archive(document))
+            task = asyncio.get_running_loop().create_task(self._prepare_archive(document, stamp))
+            self._archive_tasks[key] = task
         return await asyncio.shield(task)
 
-    async def _prepare_archive(self, document: Document) -> Resource:
+    async def _prepare_archive(self, document: Document, stamp: Stamp | None) -> Resource:
         try:
             # The body may be loaded from the parse cache: file I/O and compression, off the event loop.
-            resource = await asyncio.to_thread(build_resource, document, self.policy)
+            resource = await asyncio.to_thread(build_resource, document, self.policy, stamp=stamp)
         finally:
-            self._archive_tasks.pop((document.path, document.digest), None)
+            self._archive_tasks.pop((document.path, document.digest, stamp), None)
         self.archive_cache.put(resource)
         self.metrics.archive_prepared += 1
         self.metrics.archive_cache_bytes = self.archive_cache.bytes
@@ -445,11 +500,15 @@ class FeedService:
         if cached is not None:
             return cached
 
-        def compute() -> Resource:
-            document = self.builder.query(categories=key[1], tags=key[2], limit=limit, fmt=fmt)
-            return build_resource(document, self.policy)
-
-        resource = await asyncio.to_thread(compute)
+        document = await asyncio.to_thread(self.builder.query, categories=key[1], tags=key[2], limit=limit, fmt=fmt)
+        # Stamped like a served path, by what the query asks (whichever build answers it); on the event loop, so
+        # requests for the same query see one record.
+        query = key[1:]
+        stamp = self._query_stamps.pop(query, None)
+        stamp = self._query_stamps[query] = restamp(stamp, document.digest, seconds(self.clock()))
+        if len(self._query_stamps) > _QUERY_STAMPS:
+            self._query_stamps.pop(next(iter(self._query_stamps)))  # the least recently asked
+        resource = await asyncio.to_thread(build_resource, document, self.policy, stamp=stamp)
         if len(self._query_cache) >= _QUERY_CACHE_SIZE:
             self._query_cache.pop(next(iter(self._query_cache)))
         self._query_cache[key] = resource
