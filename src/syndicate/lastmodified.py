@@ -27,7 +27,9 @@ past every earlier Last-Modified and validates as usual.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +53,8 @@ def seconds(moment: datetime) -> int:
     """``moment`` as whole POSIX seconds (truncated, as an HTTP date is); a naive datetime is taken as UTC."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp())
+    # Exact integer arithmetic: timestamp() is a float, and rounds the last microsecond of 9999 up into year 10000.
+    return (moment - _EPOCH) // timedelta(seconds=1)
 
 
 def restamp(previous: Stamp | None, digest: str, now: int) -> Stamp:
