@@ -430,6 +430,8 @@ class Builder:
         self._feeds: tuple[FeedInfo, ...] = ()
         self._by_slug: dict[tuple[str, str], FeedInfo] = {}
         self._visible: tuple[Post, ...] = ()
+        # The last render's visible posts and feed groups, which the next render may reuse (see _regroup).
+        self._grouped: tuple[tuple[Post, ...], list[tuple[FeedInfo, list[Post]]]] | None = None
         self._rejected: tuple[Rejection, ...] = ()
         self._notes: tuple[tuple[str, str], ...] = ()
         self._built = False
@@ -599,11 +601,12 @@ class Builder:
         assert self._cache is not None
         due = None
         if not self.settings.future:
-            now = self._clock()
+            # By the precomputed timestamps in ``order``: comparing 10k aware datetimes took ~25 ms a full build.
+            now = self._clock().timestamp()
             waiting = [
-                c.record.date.timestamp()
+                c.order[0]
                 for c in records.values()
-                if isinstance(c.record, Post) and c.record.published and c.record.date > now
+                if c.order[0] > now and isinstance(c.record, Post) and c.record.published
             ]
             due = min(waiting, default=None)
         record = LastBuild(
@@ -778,6 +781,46 @@ class Builder:
         ordered = sorted(owners.values(), key=attrgetter("order"), reverse=True)
         return tuple(c.record for c in ordered), conflicts  # type: ignore[misc]
 
+    def _regroup(self, visible: tuple[Post, ...]) -> tuple[list[tuple[FeedInfo, list[Post]]], tuple[FeedInfo, ...]]:
+        """``_group(visible)``, from the last render's groups when only posts' contents changed.
+
+        A feed's posts are the visible posts that have its term, in their order. So when the same paths are visible in
+        the same order and every changed post kept its category and tag lists, each feed has the same members in the
+        same places: only the changed posts are swapped in, in the feeds they are in. That is the common change (an
+        edited post; a rescan with nothing or one file changed), and it spares grouping every post again (~50 ms at
+        10k posts, most of a small rebuild). Anything else is grouped anew.
+        """
+        if self._grouped is None:
+            return self._group(visible)
+        old_visible, old_groups = self._grouped
+        if len(old_visible) != len(visible):
+            return self._group(visible)
+        swapped: list[tuple[int, Post, Post]] = []
+        for i, (old, new) in enumerate(zip(old_visible, visible, strict=True)):
+            if old is not new:
+                # Term lists are shared objects (_share), so equal lists are usually the same object.
+                if old.path != new.path or old.categories != new.categories or old.tags != new.tags:
+                    return self._group(visible)
+                swapped.append((i, old, new))
+        groups = list(old_groups)
+        if swapped:
+            where: dict[tuple[str, str], int] = {(f.kind, f.slug): n for n, (f, _posts) in enumerate(old_groups)}
+            copied: set[int] = set()
+            for i, old, new in swapped:
+                touched = [(0, i)]  # the site-wide feed lists every visible post, at its place
+                for kind, terms in (("category", old.categories), ("tag", old.tags)):
+                    touched.extend((where[(kind, slug)], -1) for slug, _name in _term_slugs(terms))
+                for n, at in touched:
+                    feed, posts = groups[n]
+                    if n not in copied:  # the last render's lists stay as they were
+                        posts = list(posts)
+                        groups[n] = (feed, posts)
+                        copied.add(n)
+                    if at < 0:
+                        at = [p is old for p in posts].index(True)
+                    posts[at] = new
+        return groups, tuple(g[0] for g in groups)
+
     def _group(self, visible: Sequence[Post]) -> tuple[list[tuple[FeedInfo, list[Post]]], tuple[FeedInfo, ...]]:
         names = self.settings.display_names
         members: dict[tuple[FeedKind, str], list[Post]] = {}
@@ -877,7 +920,8 @@ class Builder:
         """The documents of a build (and what they were made from). ``meanwhile`` is called once, while worker
         processes render archive pages if they do, else at the end: work for this process that can overlap theirs."""
         visible, conflicts = self._visible_posts(records)
-        groups, feeds = self._group(visible)
+        groups, feeds = self._regroup(visible)
+        self._grouped = (visible, groups)
         wanted: list[tuple[Page, str, str]] = []  # (page, fmt, key)
         archived: dict[str, _Archived] = {}
         entries: dict[str, Entry] = {}
