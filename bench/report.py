@@ -187,6 +187,7 @@ def render() -> str:
         for entry in entries:
             if scenario in ("serve", "rebuild"):
                 lines += _wrk_table(entry["size"], entry["rows"])
+                lines += _rebuild_counts(entry["rows"])
             else:
                 for row in entry["rows"]:
                     lines += _table(scenario, entry["size"], row)
@@ -205,6 +206,21 @@ def render() -> str:
     if WHERE_TIME_GOES.exists():
         lines += [WHERE_TIME_GOES.read_text(encoding="utf-8").rstrip(), ""]
     return "\n".join(lines)
+
+
+def _rebuild_counts(rows: list[dict[str, Any]]) -> list[str]:
+    """What the rebuild scenario's median pair saw, and every pair's ratio (rows of older runs lack some)."""
+    lines = []
+    for row in rows:
+        if "builds_completed" not in row:
+            continue
+        text = f"Median pair: {row['builds_completed']} builds completed, {row['build_pause_s']} s paused between them"
+        if "pair_ratios" in row:
+            ratios = ", ".join(f"{r:.2f}×" for r in row["pair_ratios"])
+            text += f"; busy/idle ratio of each pair, in run order: {ratios}; errors in all pairs: "
+            text += str(row["errors_all_pairs"])
+        lines += ["", text + "."]
+    return lines
 
 
 def write_doc() -> Path:

@@ -4,6 +4,7 @@ from the same run, their ratio, the target, and the exact commands; nothing is c
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import math
 import os
@@ -447,14 +448,12 @@ def serve_under_rebuild(size: int, options: Options) -> Result:
     path = _feed_path()
     victim = sorted(workspace.posts.rglob("*.md"))[0]
     original = victim.read_bytes()
-    stop = threading.Event()
     requested: list[int] = []
+    revision = itertools.count(1)
 
-    def churn(base: str) -> None:
-        n = 0
+    def churn(base: str, stop: threading.Event) -> None:
         while not stop.wait(1.0):
-            n += 1
-            victim.write_bytes(original.replace(b"</p>", f" (rev {n})</p>".encode(), 1))
+            victim.write_bytes(original.replace(b"</p>", f" (rev {next(revision)})</p>".encode(), 1))
             request = urllib.request.Request(
                 base + "/admin/regenerate?wait=0",
                 method="POST",
@@ -464,28 +463,42 @@ def serve_under_rebuild(size: int, options: Options) -> Result:
                 with urllib.request.urlopen(request, timeout=5) as response:
                     requested.append(response.status)
 
+    # Idle and busy runs alternate, a pair at a time: one 10 s pair on this shared machine gave 0.55-0.84x for the
+    # same code, and a pair's two runs see the same machine. The row is the pair with the median ratio.
+    pairs: list[tuple[WrkResult, WrkResult, dict[str, float]]] = []
     try:
         with _serving(workspace, options) as base:
-            idle = _wrk(base + path, options, GZIP)
-            before = _build_counters(base)
-            thread = threading.Thread(target=churn, args=(base,), daemon=True)
-            thread.start()
-            try:
-                busy = _wrk(base + path, options, GZIP)
-            finally:
-                stop.set()
-                thread.join(timeout=10)
-            after = _build_counters(base)
+            for _ in range(max(1, min(options.repeats, 3))):
+                idle = _wrk(base + path, options, GZIP)
+                before = _build_counters(base)
+                stop = threading.Event()
+                thread = threading.Thread(target=churn, args=(base, stop), daemon=True)
+                thread.start()
+                try:
+                    busy = _wrk(base + path, options, GZIP)
+                finally:
+                    stop.set()
+                    thread.join(timeout=10)
+                after = _build_counters(base)
+                pairs.append((idle, busy, {k: after[k] - before[k] for k in after}))
+                options.log(
+                    f"rebuild: idle {idle.requests_per_second:.0f}, busy {busy.requests_per_second:.0f} req/s, "
+                    f"errors {busy.errors}"
+                )
             status_code, status_body, _ = http_get(base + "/admin/status", {"Authorization": f"Bearer {ADMIN_TOKEN}"})
     finally:
         victim.write_bytes(original)
-    options.log(
-        f"rebuild: idle {idle.requests_per_second:.0f}, busy {busy.requests_per_second:.0f} req/s, errors {busy.errors}"
-    )
+    ratios = [b.requests_per_second / i.requests_per_second for i, b, _ in pairs]
+    idle, busy, counted = sorted(pairs, key=lambda p: p[1].requests_per_second / p[0].requests_per_second)[
+        len(pairs) // 2
+    ]
     row = _wrk_row("200, gzip, rebuilding", busy, idle, "no errors; ≥ 0.7× idle", 0.7)
+    row["pair_ratios"] = [round(r, 3) for r in ratios]
+    row["errors_all_pairs"] = sum(b.errors for _, b, _ in pairs)
+    row["met"] = row["met"] and row["errors_all_pairs"] == 0
     row["rebuilds_requested"] = len(requested)
-    row["builds_completed"] = int(after["builds"] - before["builds"])
-    row["build_pause_s"] = round(after["pause"] - before["pause"], 2)
+    row["builds_completed"] = int(counted["builds"])
+    row["build_pause_s"] = round(counted["pause"], 2)
     row["rebuild_answers"] = sorted(set(requested))
     row["admin_status"] = status_body.decode(errors="replace")[:600] if status_code == 200 else status_code
     return Result(
@@ -493,7 +506,8 @@ def serve_under_rebuild(size: int, options: Options) -> Result:
         size,
         [row],
         notes=[
-            "Idle run first, then the same wrk run while, every second, one post's body changes and "
+            "Up to three pairs of runs (as many as --repeats allows), each an idle run and then the same wrk run "
+            "while, every second, one post's body changes and "
             "POST /admin/regenerate?wait=0 requests a rescan of the whole corpus (parse cache on: the "
             "changed post is parsed again, every feed it is in is rebuilt and swapped in).",
             "peer = the same server idle, same run. wrk, the server's event loop and the build thread share the "
