@@ -513,8 +513,8 @@ def serve_under_rebuild(size: int, options: Options) -> Result:
             "peer = the same server idle, same run. wrk, the server's event loop and the build thread share the "
             "2 cores; a build holds the GIL for most of its CPU time.",
             "Changes arrive faster than rescans finish, so the server pauses between back-to-back builds to keep "
-            "them to `build_share` (default 0.3) of its time; the line under the table "
-            "shows how many builds ran during the median pair's busy run and how long they waited in all. Every change is still "
+            "them to `build_share` (default 0.3) of its time; the line under the table shows how many builds "
+            "ran during the median pair's busy run and how long they waited in all. Every change is still "
             "published, by the next build.",
         ],
         commands=[shlex.join(serve_command(workspace, 0)), busy.command],
