@@ -5,7 +5,7 @@ import gc
 import json
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,9 +16,10 @@ from lxml import etree
 
 from conftest import EXAMPLE, SEED
 from feedcheck import assert_valid
-from syndicate import builder as builder_module
-from syndicate import store, summaries
-from syndicate.builder import Builder, BuildError
+from syndicate import _workers, store, summaries
+from syndicate import groups as groups_module
+from syndicate import render as render_module
+from syndicate.builder import Builder, BuildError, Parallelism
 from syndicate.config import Settings, load_settings
 from syndicate.posts import Post, summary_of
 
@@ -371,7 +372,7 @@ def test_query_intersects_categories_and_tags(
     assert [e.title for e in feedparser.parse(doc.body).entries] == ["B", "A"]
     doc = builder.query(categories=["NEWS"], tags=["y"], limit=10, fmt="json")
     assert [i["title"] for i in json.loads(doc.body)["items"]] == ["A"]
-    assert builder.resolve("category", "NEWS") is builder.resolve("category", "news")
+    assert builder.feedset.resolve("category", "NEWS") is builder.feedset.resolve("category", "news")
 
 
 def test_names_sharing_a_slug_share_a_feed(
@@ -402,22 +403,18 @@ def test_query_feed_links_to_itself(write_post: Callable[..., Path], make_settin
 def test_worker_processes_give_the_same_feeds_and_a_broken_pool_falls_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import syndicate.builder as builder_module
-
     serial = example_settings(tmp_path / "serial", cache="off")
     Builder(serial).build()
-    monkeypatch.setattr(builder_module, "_PARALLEL_THRESHOLD", 2)
-    monkeypatch.setattr(builder_module, "_PARALLEL_RENDER_THRESHOLD", 2)
-    monkeypatch.setattr(builder_module, "_workers", lambda: 2)
+    two = Parallelism(workers=2, parse_from=2, render_from=2)
     parallel = example_settings(tmp_path / "parallel", cache="off")
-    assert Builder(parallel).build().parsed > 2
+    assert Builder(parallel, parallelism=two).build().parsed > 2
 
     def no_pool(workers: int) -> object:
         raise OSError(38, "Function not implemented")
 
-    monkeypatch.setattr(builder_module, "_process_pool", no_pool)
+    monkeypatch.setattr(_workers, "process_pool", no_pool)
     fallback = example_settings(tmp_path / "fallback", cache="off")
-    Builder(fallback).build()
+    Builder(fallback, parallelism=two).build()
     for path in sorted(serial.out.rglob("*.atom")):
         rel = path.relative_to(serial.out)
         assert (parallel.out / rel).read_bytes() == path.read_bytes() == (fallback.out / rel).read_bytes()
@@ -439,22 +436,20 @@ def test_archive_pages_are_kept_out_of_memory_and_load_the_same_bytes(
     for path, doc in archive.items():
         assert doc.body == reference.documents[path].body == (settings.out / path).read_bytes()
     # an output file changed or removed behind our back (and no bytes in the cache): rendered again, identically
-    assert builder._cache is not None
-    builder._cache.prune(set(), set())
+    assert builder.cache is not None
+    builder.cache.prune(set(), set())
     first, second = sorted(archive)[:2]
     (settings.out / first).write_bytes(b"tampered")
     (settings.out / second).unlink()
     for path, doc in archive.items():
         assert doc.body == reference.documents[path].body
     # archive pages are written once, not also stored in the cache
-    assert builder._cache.get_documents(builder._doc_keys[p] for p in archive) == {}
+    assert builder.cache.get_documents(builder.feedset.keys[p] for p in archive) == {}
 
 
 def test_unchanged_rescans_render_nothing_but_time_and_deleted_files_count(
     write_post: Callable[..., Path], make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import syndicate.builder as builder_module
-
     write_post("2024-01-01-now.md", "title: Now\ntags: t")
     later = write_post("2030-01-01-later.md", "title: Later\ntags: t")
     now = {"t": datetime(2025, 1, 1, tzinfo=UTC)}
@@ -462,13 +457,13 @@ def test_unchanged_rescans_render_nothing_but_time_and_deleted_files_count(
     builder = Builder(settings, clock=lambda: now["t"])
     builder.build()
     renders = {"n": 0}
-    real = builder_module.render_page
+    real = render_module.render_page
 
     def counting(*args: object, **kwargs: object) -> object:
         renders["n"] += 1
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(builder_module, "render_page", counting)
+    monkeypatch.setattr(render_module, "render_page", counting)
     later.write_text(later.read_text())  # saved without changes: new mtime, same bytes
     assert builder.build([later]).written == frozenset() and builder.build().written == frozenset()
     assert renders["n"] == 0
@@ -518,18 +513,18 @@ def test_archive_entries_rendered_again_after_eviction_are_the_same_bytes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = 0
-    real = builder_module.entry_fragment
+    real = render_module.entry_fragment
 
     def counting(post: Post, content: str | None, fmt: str) -> bytes:
         nonlocal calls
         calls += 1
         return real(post, content, fmt)
 
-    monkeypatch.setattr(builder_module, "entry_fragment", counting)
+    monkeypatch.setattr(render_module, "entry_fragment", counting)
     roomy = Builder(example_settings(tmp_path / "a", limit=2, cache="off"), write=False)
     roomy.build()
     roomy_calls, calls = calls, 0
-    monkeypatch.setattr(builder_module, "_entry_memo_room", lambda feeds, limit: 2)
+    monkeypatch.setattr(render_module, "entry_memo_room", lambda feeds, limit: 2)
     tight = Builder(example_settings(tmp_path / "b", limit=2, cache="off"), write=False)
     tight.build()
     assert calls > roomy_calls  # entries were evicted and rendered again
@@ -554,10 +549,10 @@ def test_a_build_that_holds_nothing_writes_the_same_and_loads_the_same(tmp_path:
         assert lean.documents[path].body == held.documents[path].body
     # The next process (a server) finds the subscription documents in the cache: it renders nothing.
     rendered: list[str] = []
-    real = builder_module.render_page
+    real = render_module.render_page
     server = Builder(settings)
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(builder_module, "render_page", lambda *a, **k: rendered.append(a[1].path) or real(*a, **k))
+        m.setattr(render_module, "render_page", lambda *a, **k: rendered.append(a[1].path) or real(*a, **k))
         server.build()
     assert rendered == []
     assert {p: d.body for p, d in server.documents.items()} == {p: d.body for p, d in held.documents.items()}
@@ -571,10 +566,10 @@ def test_subscription_documents_written_are_read_back_from_their_files_not_the_c
     lean = Builder(settings, hold=False)
     lean.build()
     subscriptions = [p for p in lean.documents if p.endswith((".atom", ".rss", ".json")) and "archive/" not in p]
-    assert lean._cache is not None and subscriptions
+    assert lean.cache is not None and subscriptions
     # Written to the output directory: the cache has their digests, not their bytes.
-    assert lean._cache.get_documents(lean._doc_keys[p] for p in subscriptions) == {}
-    assert set(lean._cache.get_digests(lean._doc_keys[p] for p in subscriptions).values()) == {
+    assert lean.cache.get_documents(lean.feedset.keys[p] for p in subscriptions) == {}
+    assert set(lean.cache.get_digests(lean.feedset.keys[p] for p in subscriptions).values()) == {
         lean.documents[p].digest for p in subscriptions
     }
     # A file changed or removed behind our back: loaded again as the build rendered it, full content included.
@@ -619,13 +614,12 @@ def test_builds_leave_no_cyclic_garbage(
 def test_a_build_that_holds_nothing_keeps_summaries_out_of_memory_and_writes_the_same(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(builder_module, "_PARALLEL_THRESHOLD", 2)  # parsed in worker processes
-    monkeypatch.setattr(builder_module, "_PARALLEL_ARCHIVE_THRESHOLD", 1)  # archive pages in forked workers
-    monkeypatch.setattr(builder_module, "_workers", lambda: 2)
-    held = Builder(example_settings(tmp_path / "held", limit=2))
+    # parsed in worker processes, archive pages in forked workers
+    two = Parallelism(workers=2, parse_from=2, archive_from=1)
+    held = Builder(example_settings(tmp_path / "held", limit=2), parallelism=two)
     held.build()
     settings = example_settings(tmp_path / "lean", limit=2)
-    lean = Builder(settings, hold=False)
+    lean = Builder(settings, hold=False, parallelism=two)
     assert lean.build().parsed > 2
     kept_out = [p for p in lean.posts if p.summary_at >= 0]
     assert kept_out and all(p.summary == "" for p in kept_out)
@@ -636,16 +630,15 @@ def test_a_build_that_holds_nothing_keeps_summaries_out_of_memory_and_writes_the
     for rel in files:
         assert (settings.out / rel).read_bytes() == (held.settings.out / rel).read_bytes(), rel
     # The cache holds the summaries themselves: a server started on it has them in memory, and the same documents.
-    server = Builder(settings)
+    server = Builder(settings, parallelism=two)
     assert server.build().parsed == 0
     assert all(p.summary_at < 0 and p.summary == by_path[p.path].summary for p in server.posts)
     assert {p: d.body for p, d in server.documents.items()} == {p: d.body for p, d in held.documents.items()}
 
 
 def test_summaries_stay_in_memory_when_they_cannot_be_kept_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(builder_module, "_PARALLEL_THRESHOLD", 2)
-    monkeypatch.setattr(builder_module, "_workers", lambda: 2)
-    reference = Builder(example_settings(tmp_path / "ref", limit=2))
+    two = Parallelism(workers=2, parse_from=2)
+    reference = Builder(example_settings(tmp_path / "ref", limit=2), parallelism=two)
     reference.build()
 
     def full(self: object) -> None:
@@ -653,7 +646,7 @@ def test_summaries_stay_in_memory_when_they_cannot_be_kept_out(tmp_path: Path, m
 
     monkeypatch.setattr(summaries.Writer, "flush", full)
     settings = example_settings(tmp_path / "lean", limit=2, cache="off")
-    lean = Builder(settings, hold=False)
+    lean = Builder(settings, hold=False, parallelism=two)
     assert lean.build().parsed > 2
     assert all(p.summary_at < 0 for p in lean.posts)
     assert [p.summary for p in lean.posts] == [p.summary for p in reference.posts]
@@ -662,12 +655,11 @@ def test_summaries_stay_in_memory_when_they_cannot_be_kept_out(tmp_path: Path, m
 
 
 def test_posts_share_their_term_lists_and_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(builder_module, "_PARALLEL_THRESHOLD", 2)  # parsed in worker processes, pickled back
-    monkeypatch.setattr(builder_module, "_workers", lambda: 2)
+    two = Parallelism(workers=2, parse_from=2)  # parsed in worker processes, pickled back
     settings = example_settings(tmp_path)
-    parsed = Builder(settings)
+    parsed = Builder(settings, parallelism=two)
     assert parsed.build().parsed > 2
-    restarted = Builder(settings)  # from the cache
+    restarted = Builder(settings, parallelism=two)  # from the cache
     assert restarted.build().parsed == 0
     for builder in (parsed, restarted):
         values: dict[object, list[int]] = {}
@@ -682,15 +674,13 @@ def test_posts_share_their_term_lists_and_names(tmp_path: Path, monkeypatch: pyt
 def test_a_build_failing_while_archive_workers_run_leaves_no_temporary_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(builder_module, "_PARALLEL_ARCHIVE_THRESHOLD", 1)
-    monkeypatch.setattr(builder_module, "_workers", lambda: 2)
     settings = example_settings(tmp_path, limit=2)
-    real = builder_module.render_page
-    real_start = builder_module.Builder._start_archive_workers
+    real = render_module.render_page
+    real_start = render_module.fork_workers
     started: list[Any] = []
 
-    def start(self: Builder, *args: Any) -> Any:
-        started.append(real_start(self, *args))
+    def start(*args: Any) -> Any:
+        started.append(real_start(*args))
         return started[-1]
 
     def failing_here(settings: Settings, page: Any, fmt: str, parts: Any = None) -> Any:
@@ -699,11 +689,10 @@ def test_a_build_failing_while_archive_workers_run_leaves_no_temporary_file(
             raise OSError(5, "Input/output error")
         return real(settings, page, fmt, parts)
 
-    monkeypatch.setattr(builder_module.Builder, "_start_archive_workers", start)
-
-    monkeypatch.setattr(builder_module, "render_page", failing_here)
+    monkeypatch.setattr(render_module, "fork_workers", start)
+    monkeypatch.setattr(render_module, "render_page", failing_here)
     with pytest.raises(OSError):
-        Builder(settings).build()
+        Builder(settings, parallelism=Parallelism(workers=2, archive_from=1)).build()
     assert started and all(f.result() for f in started[0].futures)  # the workers did stage pages
     assert [p for p in tmp_path.rglob("*") if p.name.startswith(".tmp-")] == []
 
@@ -717,23 +706,22 @@ def test_archive_pages_rendered_by_forked_workers_are_the_same_files(
 ) -> None:
     serial = example_settings(tmp_path / "serial", limit=2)
     Builder(serial).build()
-    monkeypatch.setattr(builder_module, "_PARALLEL_ARCHIVE_THRESHOLD", 1)
-    monkeypatch.setattr(builder_module, "_workers", lambda: 2)
+    two = Parallelism(workers=2, archive_from=1)
     forked: list[int] = []
-    real = builder_module.Builder._collect_archive_workers
+    real = render_module._collect
 
-    def counting(self: Builder, *args: Any) -> Any:
-        result = real(self, *args)
-        forked.append(len(result or []))
+    def counting(*args: Any) -> Any:
+        result = real(*args)
+        forked.append(len(result or {}))
         return result
 
-    monkeypatch.setattr(builder_module.Builder, "_collect_archive_workers", counting)
+    monkeypatch.setattr(render_module, "_collect", counting)
     parallel = example_settings(tmp_path / "parallel", limit=2)
-    Builder(parallel).build()
+    Builder(parallel, parallelism=two).build()
     assert forked and forked[0] > 10
-    monkeypatch.setattr(builder_module, "_stage_archive_pages", _crash_in_worker)
+    monkeypatch.setattr(_workers, "run_inherited", _crash_in_worker)
     crashed = example_settings(tmp_path / "crashed", limit=2)
-    Builder(crashed).build()
+    Builder(crashed, parallelism=two).build()
     assert forked[-1] == 0  # the workers died: rendered here instead
     files = sorted(p.relative_to(serial.out) for p in serial.out.rglob("*") if p.is_file())
     assert any(str(p).startswith("archive/") for p in files)
@@ -751,13 +739,13 @@ def test_a_changed_post_with_the_same_terms_is_swapped_into_the_last_groups_not_
     builder = Builder(make_settings(limit=1))
     builder.build()
     grouped = {"n": 0}
-    real = Builder._group
+    real = groups_module.group_posts
 
-    def counting(self: Builder, visible: Sequence[Post]) -> object:
+    def counting(settings: Settings, visible: tuple[Post, ...]) -> object:
         grouped["n"] += 1
-        return real(self, visible)
+        return real(settings, visible)
 
-    monkeypatch.setattr(Builder, "_group", counting)
+    monkeypatch.setattr(groups_module, "group_posts", counting)
     write_post(first.name, "title: A, edited\ncategories: news\ntags: [x, 中文]")
     builder.build([first])
     builder.build()  # a rescan finding nothing new reuses them too

@@ -19,8 +19,8 @@ from lxml import etree
 from feedcheck import assert_valid
 from syndicate import feeds
 from syndicate.config import Settings, load_settings
-from syndicate.documents import FeedInfo
 from syndicate.feeds import Entry, Page, _origin, entry_fragment, paginate, render_page
+from syndicate.groups import FeedInfo
 from syndicate.posts import Post
 
 A = "{http://www.w3.org/2005/Atom}"

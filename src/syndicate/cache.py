@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from syndicate.config import Settings, settings_fingerprint
 from syndicate.lastmodified import Stamp
 from syndicate.posts import Post, Rejection
 
@@ -284,3 +285,9 @@ class ParseCache:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+
+
+def open_cache(settings: Settings) -> ParseCache | None:
+    """The parse cache the settings name (None when it is off), for the settings' fingerprint."""
+    path = settings.cache_path
+    return ParseCache(path, settings_fingerprint(settings)) if path is not None else None

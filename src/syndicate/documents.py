@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 FORMATS: dict[str, str] = {
     "atom": "application/atom+xml; charset=utf-8",
@@ -14,8 +12,6 @@ FORMATS: dict[str, str] = {
     "json": "application/feed+json",
     "opml": "text/x-opml; charset=utf-8",
 }
-
-FeedKind = Literal["all", "category", "tag"]
 
 
 def digest_of(body: bytes) -> str:
@@ -84,19 +80,3 @@ class Document:
 
     def __repr__(self) -> str:
         return f"Document({self.path!r}, digest={self.digest!r})"
-
-
-@dataclass(frozen=True)
-class FeedInfo:
-    """A feed as listed on the index page and in OPML: one term (or the whole site) in every format."""
-
-    kind: FeedKind
-    name: str  # as written in posts, e.g. "右江日报新闻"; the site title for kind "all"
-    slug: str  # file-name form; "all" for the site-wide feed
-    count: int  # posts in the feed (all pages)
-    display: str  # display name (config display_names, else name)
-
-    def path(self, fmt: str) -> str:
-        if self.kind == "all":
-            return f"all.{fmt}"
-        return f"{'categories' if self.kind == 'category' else 'tags'}/{self.slug}.{fmt}"

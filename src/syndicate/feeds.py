@@ -40,7 +40,8 @@ from lxml import etree
 from syndicate import __version__
 from syndicate.config import Settings
 from syndicate.content import clean_text
-from syndicate.documents import FORMATS, Document, FeedInfo
+from syndicate.documents import FORMATS, Document
+from syndicate.groups import FeedInfo
 from syndicate.posts import Post, summary_of
 
 ATOM_NS = "http://www.w3.org/2005/Atom"

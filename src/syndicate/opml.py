@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from lxml import etree
 
 from syndicate.config import Settings
-from syndicate.documents import FORMATS, Document, FeedInfo
+from syndicate.documents import FORMATS, Document
 from syndicate.feeds import feed_url
+from syndicate.groups import FeedInfo
 
 
 def render_opml(settings: Settings, feeds: Sequence[FeedInfo]) -> Document:

@@ -11,7 +11,7 @@ from html import escape
 from urllib.parse import quote
 
 from syndicate.config import Settings
-from syndicate.documents import FeedInfo
+from syndicate.groups import FeedInfo
 
 _FORMAT_LABELS = (("atom", "Atom"), ("rss", "RSS"), ("json", "JSON Feed"))
 _AUTODISCOVERY_TYPES = (

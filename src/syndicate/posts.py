@@ -8,15 +8,19 @@ later, only for posts that appear in a feed document.
 from __future__ import annotations
 
 import codecs
+import errno
+import fcntl
 import functools
 import logging
 import operator
+import os
 import re
+import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from frontmatter.default_handlers import YAMLHandler
@@ -144,6 +148,37 @@ _SUMMARY, _DATE_AT, _UPDATED_AT = (_SAVED_FIELDS.index(name) for name in ("summa
 _TUPLES_AT = tuple(_SAVED_FIELDS.index(name) for name in ("categories", "tags", "notes"))
 
 
+# Fields whose few distinct values most posts share (a site has a handful of term lists, authors and publications).
+_SHARED_AT = tuple(Post.__slots__.index(name) for name in ("categories", "tags", "source_name", "author", "site"))
+_SUMMARY_FIELD, _SUMMARY_AT_FIELD = Post.__slots__.index("summary"), Post.__slots__.index("summary_at")
+
+
+def share_values(post: Post, shared: dict[object, object]) -> Post:
+    """``post`` with its term lists, author, publication and site replaced by equal values already in ``shared``
+    (and its own added there): a new Post, or ``post`` itself when it holds the shared values already.
+
+    Posts parsed in worker processes (or read from the cache) each bring their own copies of the few term lists and
+    names a site has; 100k posts would hold 100k copies of each.
+    """
+    fields = _FIELDS_OF(post)
+    values = list(fields)
+    same = True
+    for at in _SHARED_AT:
+        value = fields[at]
+        if value:
+            kept = values[at] = shared.setdefault(value, value)
+            same = same and kept is value
+    return post if same else Post(*values)
+
+
+def with_summary_at(post: Post, at: int) -> Post:
+    """``post`` with its summary kept out of memory at ``at`` (see summaries.py) instead of in ``summary``."""
+    values = list(_FIELDS_OF(post))
+    values[_SUMMARY_FIELD] = ""
+    values[_SUMMARY_AT_FIELD] = at
+    return Post(*values)
+
+
 def summary_of(post: Post) -> str:
     """The post's summary, wherever it is kept."""
     return post.summary if post.summary_at < 0 else summaries.read(post.summary_at)
@@ -215,6 +250,62 @@ def read_body(path: Path) -> str:
     """The body (text after the front matter) of a post file, for rendering."""
     text, _ = decode_text(path.read_bytes())
     return split_front_matter(text.replace("\r\n", "\n"))[1]
+
+
+class Unfinished(Exception):
+    """A post file still being written (open for writing, or changed while read): build it again later."""
+
+
+class PostFile(NamedTuple):
+    data: bytes
+    stat: os.stat_result  # as the file was when read: size and mtime identify this version
+
+
+def _is_being_written(fd: int) -> bool:
+    """Whether another process has the file open for writing (Linux: a read lease is refused with EAGAIN).
+
+    A post saved in place by a slow writer would otherwise be published half-written; such a file is deferred and
+    tried again. Where leases are not permitted (not the file's owner), we cannot tell, and say no.
+    """
+    setlease = getattr(fcntl, "F_SETLEASE", None)
+    if setlease is None:
+        return False
+    try:
+        # A writer opening the file while we hold the lease makes the kernel signal us, by default with SIGIO, whose
+        # default action ends the process: a post saved at that instant would kill the server. SIGURG, which is
+        # ignored by default, carries the notice instead.
+        fcntl.fcntl(fd, fcntl.F_SETSIG, signal.SIGURG)
+        fcntl.fcntl(fd, setlease, fcntl.F_RDLCK)
+    except OSError as exc:
+        return exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK)
+    fcntl.fcntl(fd, setlease, fcntl.F_UNLCK)
+    return False
+
+
+def read_post_file(path: str | Path) -> PostFile:
+    """Read a post file whole; raise ``Unfinished`` if it is open for writing or changed while being read."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if _is_being_written(fd):
+            raise Unfinished
+        before = os.fstat(fd)
+        # Ask for one byte more than the file holds: one read returns it all, and coming back short shows the end
+        # (a regular file reads short only there). A fixed large buffer would cost an allocation of that size per
+        # read, several times the read itself for a small post.
+        wanted = before.st_size + 1
+        chunks = []
+        while True:
+            chunk = os.read(fd, wanted)
+            chunks.append(chunk)
+            if len(chunk) < wanted:
+                break
+            wanted = 1 << 16  # it grew since fstat: read on (the fstat below defers it)
+        after = os.fstat(fd)
+    finally:
+        os.close(fd)
+    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
+        raise Unfinished
+    return PostFile(b"".join(chunks), after)
 
 
 def _load_yaml(front: str) -> dict[str, Any]:

@@ -39,7 +39,8 @@ from typing import Any
 
 from syndicate.builder import Builder, BuildError, BuildReport
 from syndicate.config import Settings
-from syndicate.documents import Document, FeedInfo
+from syndicate.documents import Document
+from syndicate.groups import FeedInfo
 from syndicate.lastmodified import Stamp, restamp, seconds
 from syndicate.metrics import BuildGauges, Metrics
 from syndicate.pages import render_index

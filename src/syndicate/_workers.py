@@ -1,0 +1,138 @@
+"""Worker processes for the build: process pools for parsing and rendering, and forked archive-page workers.
+
+Everything here is about processes, nothing about feeds: callers pass the function to run and the work to split.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+log = logging.getLogger("syndicate.build")
+_A = TypeVar("_A")
+_R = TypeVar("_R")
+_T = TypeVar("_T")
+
+
+def cpu_count() -> int:
+    """Cores this process may run on, at most 8 (more workers only add memory for a build's sizes)."""
+    return min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1), 8)
+
+
+@dataclass(frozen=True)
+class Parallelism:
+    """When a build uses worker processes, and how many. Below each threshold a pool costs more than it saves
+    (docs/benchmarks.md, where_time_goes); tests lower them to drive the parallel paths with a few posts."""
+
+    workers: int = 0  # 0: one per core (cpu_count)
+    parse_from: int = 500  # files to parse
+    render_from: int = 100  # post bodies to render
+    archive_from: int = 300  # archive documents to render (in forked workers)
+
+    @property
+    def count(self) -> int:
+        return self.workers or cpu_count()
+
+    def can_fork(self) -> bool:
+        """Whether worker processes may be forked from here: only while this is the only thread (see process_pool)."""
+        return self.count > 1 and threading.active_count() == 1
+
+
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    # fork is cheapest, but only safe while this is the only thread: the server builds in a worker thread while its
+    # event loop runs, and forking a threaded process can copy a lock held by another thread into the child. Then a
+    # fork server (started once, single-threaded) forks the workers instead.
+    if threading.active_count() == 1:
+        return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["syndicate.builder"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
+def in_parallel(
+    function: Callable[[_A], list[_R]], batches: list[_A], workers: int, done: Callable[[int], None]
+) -> list[_R]:
+    """Run ``function`` over ``batches`` in worker processes (serially, here, if the pool cannot be used).
+
+    A pool can fail for reasons that have nothing to do with the posts (no /dev/shm, a process limit, a main module
+    that cannot be re-imported): the build then goes on in this process rather than failing.
+    """
+    results: list[_R] = []
+    try:
+        with process_pool(workers) as pool:
+            for batch in pool.map(function, batches):
+                results.extend(batch)
+                done(len(results))
+    except (BrokenProcessPool, OSError) as exc:
+        log.warning("worker processes unavailable (%s); continuing in one process", exc)
+        return [item for batch in batches for item in function(batch)]
+    return results
+
+
+# What forked workers inherit: set by ``fork_workers`` just before the fork, so the work (and the posts it holds) is
+# not pickled to the workers.
+_JOB: tuple[Callable[[list[object]], list[object]], Sequence[object]] | None = None
+
+
+def run_inherited(indices: list[int]) -> list[object]:
+    """Forked worker: run the inherited job's function on its items at ``indices``."""
+    assert _JOB is not None, "only in a worker forked by fork_workers"
+    function, items = _JOB
+    return function([items[i] for i in indices])
+
+
+@dataclass(frozen=True)
+class ForkedWorkers(Generic[_R]):
+    """Forked workers each running one contiguous run of the items (see fork_workers)."""
+
+    pool: ProcessPoolExecutor
+    futures: list[Future[list[_R]]]
+
+    def collect(self) -> tuple[list[_R], BaseException | None]:
+        """Every finished worker's results in order, and the failure of the first that could not finish (None when
+        all did: then the results are complete; else the caller does the work itself and cleans up after these)."""
+        results: list[_R] = []
+        failure: BaseException | None = None
+        with self.pool:
+            for future in self.futures:
+                try:
+                    results.extend(future.result())
+                except (BrokenProcessPool, OSError) as exc:
+                    failure = failure or exc
+        return results, failure
+
+
+def fork_workers(
+    function: Callable[[list[_T]], list[_R]], items: Sequence[_T], workers: int
+) -> ForkedWorkers[_R] | None:
+    """Fork workers that run ``function`` on ``items``, cut into one contiguous run per worker; None if none could
+    be started. The workers inherit ``function`` and ``items`` instead of receiving them pickled."""
+    global _JOB
+    count = min(workers, len(items))
+    tasks = [list(range(len(items) * i // count, len(items) * (i + 1) // count)) for i in range(count)]
+    _JOB = (function, items)  # type: ignore[assignment]
+    # Objects that exist at the fork are left out of the workers' garbage collections, which would otherwise
+    # write to every one of them and so copy the whole inherited heap, page by page.
+    gc.freeze()
+    try:
+        # A fork pool forks every worker on the first submit, before its own threads start.
+        pool = ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("fork"))
+        futures: list[Future[list[_R]]] = [
+            pool.submit(run_inherited, task)  # type: ignore[arg-type]
+            for task in tasks
+        ]
+    except OSError as exc:
+        log.warning("archive pages could not be rendered in worker processes (%s); rendering them here", exc)
+        return None
+    finally:
+        gc.unfreeze()
+        _JOB = None
+    return ForkedWorkers(pool, futures)

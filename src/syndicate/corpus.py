@@ -1,0 +1,319 @@
+"""The set of posts: what the posts directory holds, as parsed records, and which of them a build publishes.
+
+A build starts from the last build's records (or the parse cache's, on a process's first build), reads what changed
+(``Corpus.rescan`` scans the whole directory, ``Corpus.update`` only the paths it is given) and gets a ``Delta``;
+``Delta.apply`` gives the new records, and ``visible_posts`` the posts to publish, newest first, with a rejection for
+each post whose URL another post already has.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from operator import attrgetter
+from pathlib import Path
+
+from syndicate import summaries
+from syndicate._workers import Parallelism, in_parallel
+from syndicate.attribution import compile_patterns
+from syndicate.cache import CachedPost, ParseCache
+from syndicate.config import Settings
+from syndicate.documents import digest_of
+from syndicate.lastbuild import ScanSignature
+from syndicate.posts import Post, Rejection, Unfinished, parse_post, read_post_file, share_values, with_summary_at
+from syndicate.scan import is_post_name, scan_post_files
+
+log = logging.getLogger("syndicate.build")
+
+Records = Mapping[str, CachedPost]  # relative path -> the file as last read
+Located = tuple[str, str]  # (path to open, path relative to the posts directory): strings, as 100k Paths are large
+Progress = Callable[[int, int], None]  # (files done, files in all)
+_SUMMARIES_KEPT_IN = "cannot keep post summaries out of memory (%s); keeping them in memory"
+
+
+class CorpusError(Exception):
+    """The posts directory cannot be read (the message is for people); the build stops, the last feeds stay."""
+
+
+@dataclass(frozen=True)
+class Delta:
+    """What a scan found changed since ``records``."""
+
+    updates: Mapping[str, CachedPost]  # files read anew (or found unchanged by hash)
+    removed: frozenset[str]
+    deferred: frozenset[str]  # files still being written: build again later
+    parsed: int  # files read and parsed (the rest were known by size and mtime)
+    signature: str = ""  # of the whole directory, for a full rescan (see lastbuild.ScanSignature)
+
+    def apply(self, records: Records) -> dict[str, CachedPost]:
+        new = dict(records)
+        new.update(self.updates)
+        for rel in self.removed:
+            new.pop(rel, None)
+        return new
+
+    def changes_nothing(self, records: Records) -> bool:
+        """Whether applying it to ``records`` leaves every file's bytes as they were."""
+        if self.removed:
+            return False
+        for rel, cached in self.updates.items():
+            old = records.get(rel)
+            if old is None or old.digest != cached.digest:
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class Visible:
+    posts: tuple[Post, ...]  # published, newest first
+    conflicts: tuple[Rejection, ...]  # posts left out because another post has their URL
+
+
+def parse_file(
+    path: str | Path, rel: str, settings: Settings, patterns: Sequence[re.Pattern[str]], known: CachedPost | None
+) -> CachedPost | None:
+    """Read and parse one file (or reuse ``known`` when its bytes are unchanged); None while it is being written."""
+    try:
+        data, st = read_post_file(path)
+    except Unfinished:
+        return None
+    except OSError as exc:
+        reason = f"cannot read the file: {exc.strerror or exc}"
+        return CachedPost(0, 0, "", Rejection(rel, reason))
+    digest = digest_of(data)  # a post file's bytes are hashed like a document's
+    if known is not None and known.digest == digest:
+        return CachedPost(st.st_size, st.st_mtime_ns, digest, known.record)
+    record = parse_post(data, rel, settings, patterns, digest)
+    return CachedPost(st.st_size, st.st_mtime_ns, digest, record)
+
+
+def shared(cached: CachedPost, values: dict[object, object]) -> CachedPost:
+    """``cached`` with its post holding the values in ``values`` (see posts.share_values)."""
+    post = cached.record
+    if not isinstance(post, Post):
+        return cached
+    kept = share_values(post, values)
+    return cached if kept is post else CachedPost(cached.size, cached.mtime_ns, cached.digest, kept)
+
+
+ParseBatch = tuple[Settings, list[Located], int | None]  # settings, files, region of the summary store (or None)
+
+
+def _parse_batch(args: ParseBatch) -> list[tuple[str, CachedPost | None]]:
+    """Process-pool worker: parse a batch of files. With a region of the summary store (``summaries.reserve``),
+    the posts' summaries are written there and the posts carry only where they are."""
+    settings, batch, region = args
+    patterns = compile_patterns(settings.attribution_patterns)
+    # Equal values shared here travel once per batch (pickle sends an object it has already sent as a reference),
+    # so this process never allocates, and frees, a copy per post: that would leave the freed copies as holes in
+    # memory that a large build could not give back.
+    values: dict[object, object] = {}
+    writer = summaries.Writer(region) if region is not None else None
+    results: list[tuple[str, CachedPost | None]] = []
+    stored: list[tuple[int, int]] = []  # (index in results, where its summary is)
+    for p, rel in batch:
+        cached = parse_file(p, rel, settings, patterns, None)
+        if cached is not None:
+            cached = shared(cached, values)
+            post = cached.record
+            if writer is not None and isinstance(post, Post) and post.summary:
+                stored.append((len(results), writer.add(post.summary)))
+        results.append((rel, cached))
+    if writer is not None:
+        try:
+            writer.flush()
+        except OSError as exc:  # the temporary directory is full, say: the summaries stay in memory
+            log.warning(_SUMMARIES_KEPT_IN, exc)
+            stored = []
+    for n, at in stored:
+        rel, cached = results[n]
+        assert cached is not None and isinstance(cached.record, Post)
+        results[n] = (rel, CachedPost(cached.size, cached.mtime_ns, cached.digest, with_summary_at(cached.record, at)))
+    return results
+
+
+class Corpus:
+    """Reads a posts directory into records.
+
+    ``keep_summaries_out``: a build that holds nothing for serving keeps parsed summaries in a temporary file
+    (summaries.py) rather than in memory.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        patterns: Sequence[re.Pattern[str]],
+        parallelism: Parallelism,
+        *,
+        keep_summaries_out: bool = False,
+        progress: Progress | None = None,
+    ) -> None:
+        self.settings = settings
+        self.root = settings.posts
+        self._patterns = patterns
+        self._parallelism = parallelism
+        self._keep_summaries_out = keep_summaries_out
+        self._progress = progress
+        self._root_device: int | None = None  # of a posts directory that is a mount point; -1 if it is not one
+
+    def load(self, cache: ParseCache | None) -> dict[str, CachedPost]:
+        """The records the parse cache holds (a process's first build starts from them)."""
+        if cache is None:
+            return {}
+        values: dict[object, object] = {}
+        return {rel: shared(cached, values) for rel, cached in cache.load_posts().items()}
+
+    def check_root(self) -> None:
+        """Raise CorpusError if the posts directory cannot be read, or was a mount point and is no longer mounted."""
+        root = self.root
+        try:
+            st = root.stat()
+        except OSError as exc:
+            raise CorpusError(f"posts directory {root} cannot be read: {exc.strerror or exc}") from None
+        if not root.is_dir():
+            raise CorpusError(f"posts directory {root} is not a directory")
+        # A posts directory that was a mount point and now sits on its parent's device was unmounted: publishing
+        # the empty directory would wipe every feed, so refuse until it is back.
+        parent_dev = os.stat(root.resolve().parent).st_dev
+        is_mount = st.st_dev != parent_dev
+        if self._root_device is None:
+            self._root_device = st.st_dev if is_mount else -1
+        elif self._root_device != -1 and not is_mount:
+            raise CorpusError(f"posts directory {root} was a mount point and is no longer mounted")
+
+    def rescan(self, records: Records) -> Delta:
+        """Scan the whole directory: files whose size or mtime changed are read, missing ones removed."""
+        seen: set[str] = set()
+        to_parse: list[Located] = []
+        signature = ScanSignature()
+        for path, rel, st in scan_post_files(self.root):
+            seen.add(rel)
+            signature.add(rel, st)
+            known = records.get(rel)
+            if known is not None and (known.size, known.mtime_ns) == (st.st_size, st.st_mtime_ns) and known.digest:
+                continue
+            to_parse.append((path, rel))
+        if len(to_parse) >= self._parallelism.parse_from and self._parallelism.count > 1:
+            results = self._parse_parallel(to_parse)
+        else:
+            results = []
+            for n, (p, rel) in enumerate(to_parse, 1):
+                results.append((rel, parse_file(p, rel, self.settings, self._patterns, records.get(rel))))
+                if self._progress is not None and n % 100 == 0:
+                    self._progress(n, len(to_parse))
+        updates: dict[str, CachedPost] = {}
+        deferred: set[str] = set()
+        values: dict[object, object] = {}
+        for rel, cached in results:
+            if cached is None:
+                deferred.add(rel)
+            else:
+                updates[rel] = shared(cached, values)
+        return Delta(updates, frozenset(set(records) - seen), frozenset(deferred), len(to_parse), signature.hexdigest())
+
+    def _parse_parallel(self, to_parse: list[Located]) -> list[tuple[str, CachedPost | None]]:
+        workers = self._parallelism.count
+        # Small batches: when the files run out, one worker idles for at most the other's last batch.
+        size = max(100, len(to_parse) // (workers * 16))
+        starts = range(0, len(to_parse), size)
+        first = None
+        if self._keep_summaries_out:
+            try:
+                first = summaries.reserve(len(starts))
+            except OSError as exc:  # no temporary file to be had: they stay in memory
+                log.warning(_SUMMARIES_KEPT_IN, exc)
+        batches: list[ParseBatch] = [
+            (self.settings, to_parse[start : start + size], None if first is None else first + n * summaries.REGION)
+            for n, start in enumerate(starts)
+        ]
+        progress = self._progress
+        return in_parallel(
+            _parse_batch, batches, workers, lambda n: progress(n, len(to_parse)) if progress is not None else None
+        )
+
+    def update(self, records: Records, changed: Iterable[Path]) -> Delta:
+        """Read only the ``changed`` paths (a watcher's events): gone or moved out of the tree means removed."""
+        root = self.root
+        updates: dict[str, CachedPost] = {}
+        removed: set[str] = set()
+        deferred: set[str] = set()
+        parsed = 0
+        real_root = os.path.realpath(root)
+        for path in changed:
+            path = path if path.is_absolute() else root / path
+            try:
+                rel = Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
+            except ValueError:
+                continue  # not under the posts directory
+            if any(part.startswith(".") for part in Path(rel).parts) or not is_post_name(path.name):
+                continue
+            target = os.path.realpath(path)
+            if not os.path.isfile(target) or os.path.commonpath([real_root, target]) != real_root:
+                if rel in records:
+                    removed.add(rel)
+                continue
+            parsed += 1
+            cached = parse_file(path, rel, self.settings, self._patterns, records.get(rel))
+            if cached is None:
+                deferred.add(rel)
+            else:
+                updates[rel] = cached
+        return Delta(updates, frozenset(removed), frozenset(deferred), parsed)
+
+
+def visible_posts(records: Records, now: float, future: bool) -> Visible:
+    """Published posts (dated up to ``now``, a timestamp, unless ``future``), newest first, and a Rejection for each
+    post whose URL another post already has."""
+    # An entry's URL is its atom:id, RSS guid and JSON Feed id, which must be unique in a feed (RFC 4287 §4.1.1); two
+    # files with one permalink (a copy, a symlink, the same slug and date) would give duplicate ids, so the first by
+    # path keeps the URL and the others are reported.
+    owners: dict[str, CachedPost] = {}
+    clashes: dict[str, list[CachedPost]] = {}
+    for cached in records.values():
+        post = cached.record
+        # By the precomputed timestamps in ``order``: aware datetimes compare slowly.
+        if isinstance(post, Post) and post.published and (future or cached.order[0] <= now):
+            owner = owners.setdefault(post.url, cached)
+            if owner is not cached:
+                clashes.setdefault(post.url, [owner]).append(cached)
+    conflicts: list[Rejection] = []
+    for url, same in clashes.items():
+        same.sort(key=lambda c: c.record.path)
+        owners[url] = same[0]
+        for other in same[1:]:
+            conflicts.append(
+                Rejection(
+                    other.record.path,
+                    f"has the same URL as {same[0].record.path} ({url}); "
+                    "give one of them another slug, date or permalink",
+                )
+            )
+    conflicts.sort(key=attrgetter("path"))
+    ordered = sorted(owners.values(), key=attrgetter("order"), reverse=True)
+    return Visible(tuple(c.record for c in ordered), tuple(conflicts))  # type: ignore[misc]
+
+
+def next_due(records: Records, now: float) -> float | None:
+    """When the next future-dated published post comes due (a timestamp), if any."""
+    waiting = [
+        c.order[0] for c in records.values() if c.order[0] > now and isinstance(c.record, Post) and c.record.published
+    ]
+    return min(waiting, default=None)
+
+
+def rejections(records: Records, conflicts: Iterable[Rejection]) -> tuple[Rejection, ...]:
+    """Every post left out for a reason, by path."""
+    found = [*(c.record for c in records.values() if isinstance(c.record, Rejection)), *conflicts]
+    return tuple(sorted(found, key=lambda r: r.path))
+
+
+Note = tuple[str, str]  # (path, remark) for a post published with a remark
+
+
+def notes(records: Records) -> tuple[Note, ...]:
+    return tuple(
+        sorted((rel, note) for rel, c in records.items() if isinstance(c.record, Post) for note in c.record.notes)
+    )

@@ -1,0 +1,203 @@
+"""Feeds and the posts in each: feed kinds described once, as a table, and posts grouped into feeds.
+
+A feed kind says where its feeds live and which of a post's names put the post in one: the site-wide feed lists
+every post; a category's or tag's feed the posts naming it. Adding a kind (per author, per publication) is a row
+here. ``group_posts`` groups the visible posts into feeds; ``regroup`` reuses the last grouping when only posts'
+contents changed; ``Groups.resolve`` finds a feed by the name a reader typed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from operator import attrgetter
+
+from syndicate.config import Settings
+from syndicate.posts import Post
+from syndicate.terms import slugify
+
+ARCHIVE_DIR = "archive"  # RFC 5005 archive pages: archive/<feed's path>/<n>.<format>
+
+
+@dataclass(frozen=True)
+class FeedKind:
+    """One kind of feed: ``name`` as FeedInfo.kind says it, ``directory`` its feeds' place in the output (and URL
+    path), ``heading`` for lists of feeds, ``terms`` the names in a post that put it in a feed of this kind (None:
+    the one feed of the kind lists every post)."""
+
+    name: str
+    directory: str
+    heading: str
+    terms: Callable[[Post], tuple[str, ...]] | None
+
+
+SITE_WIDE = FeedKind("all", "", "Site", None)
+FEED_KINDS: tuple[FeedKind, ...] = (
+    SITE_WIDE,
+    FeedKind("category", "categories", "Categories", attrgetter("categories")),
+    FeedKind("tag", "tags", "Tags", attrgetter("tags")),
+)
+_BY_NAME = {kind.name: kind for kind in FEED_KINDS}
+_BY_DIRECTORY = {kind.directory: kind for kind in FEED_KINDS if kind.directory}
+TERM_KINDS = tuple(kind for kind in FEED_KINDS if kind.terms is not None)
+
+
+def feed_kind(name: str) -> FeedKind:
+    """The kind called ``name``; KeyError for a kind there is no row for."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"unknown feed kind {name!r}; known: {', '.join(_BY_NAME)}") from None
+
+
+def kind_in(directory: str) -> FeedKind | None:
+    """The kind whose feeds live in ``directory`` (``categories``, ``tags``), if any."""
+    return _BY_DIRECTORY.get(directory)
+
+
+@dataclass(frozen=True)
+class FeedInfo:
+    """A feed as listed on the index page and in OPML: one term (or the whole site) in every format."""
+
+    kind: str  # a FeedKind's name: "all", "category", "tag"
+    name: str  # as written in posts, e.g. "右江日报新闻"; the site title for kind "all"
+    slug: str  # file-name form; "all" for the site-wide feed
+    count: int  # posts in the feed (all pages)
+    display: str  # display name (config display_names, else name)
+
+    def __post_init__(self) -> None:
+        feed_kind(self.kind)  # an unknown kind is refused here, not filed somewhere by accident
+
+    @property
+    def base(self) -> str:
+        """The subscription document's path without the format suffix: ``all``, ``tags/ai``."""
+        directory = feed_kind(self.kind).directory
+        return f"{directory}/{self.slug}" if directory else self.slug
+
+    def path(self, fmt: str) -> str:
+        return f"{self.base}.{fmt}"
+
+    def archive_base(self) -> str:
+        """Where the feed's archive pages live, without page number and suffix: ``archive/tags/ai``."""
+        return f"{ARCHIVE_DIR}/{self.base}"
+
+
+@dataclass(frozen=True)
+class Group:
+    feed: FeedInfo
+    posts: Sequence[Post]  # newest first; never changed once grouped (regroup copies before it swaps)
+
+
+FeedKey = tuple[str, str]  # (kind, slug or name as written)
+
+
+@dataclass(frozen=True)
+class Groups:
+    """The visible posts grouped into feeds: the site-wide feed first, then the term feeds by kind and slug."""
+
+    visible: tuple[Post, ...]
+    members: tuple[Group, ...]
+    index: Mapping[FeedKey, FeedInfo] = field(repr=False)  # see resolve
+
+    @property
+    def feeds(self) -> tuple[FeedInfo, ...]:
+        return tuple(g.feed for g in self.members)
+
+    def resolve(self, kind: str, name: str) -> FeedInfo | None:
+        """The feed of a kind given by slug, name as written, or a case variant of either."""
+        feed = self.index.get((kind, name))
+        if feed is None:
+            feed = self.index.get((kind, slugify(name)))
+        return feed
+
+
+EMPTY = Groups((), (), {})
+
+
+@lru_cache(maxsize=4096)  # distinct term lists; a miss costs only speed
+def term_slugs(names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """(slug, name as first written) for each distinct slug among a post's categories (or tags), in order.
+
+    Posts share a handful of term lists, so grouping a site slugs each list once, not each name of each post.
+    """
+    found: dict[str, str] = {}
+    for name in names:
+        found.setdefault(slugify(name), name)
+    return tuple(found.items())
+
+
+def _index(members: Sequence[Group]) -> dict[FeedKey, FeedInfo]:
+    index: dict[FeedKey, FeedInfo] = {}
+    for group in members:
+        feed = group.feed
+        if feed.kind != SITE_WIDE.name:
+            index[(feed.kind, feed.slug)] = feed
+            index.setdefault((feed.kind, feed.name), feed)
+    return index
+
+
+def group_posts(settings: Settings, visible: tuple[Post, ...]) -> Groups:
+    """Every feed with its posts, newest first; a feed is named by its newest post's spelling of the term."""
+    names = settings.display_names
+    members: dict[FeedKey, list[Post]] = {}
+    first_name: dict[FeedKey, str] = {}
+    for post in visible:  # newest first: the newest post's spelling names the feed
+        for kind in TERM_KINDS:
+            assert kind.terms is not None
+            for slug, name in term_slugs(kind.terms(post)):
+                key = (kind.name, slug)
+                listed = members.get(key)
+                if listed is None:
+                    members[key] = [post]
+                    first_name[key] = name
+                else:
+                    listed.append(post)
+    site = Group(FeedInfo(SITE_WIDE.name, settings.title, "all", len(visible), settings.title), visible)
+    groups = [site]
+    for (kind_name, slug), posts in sorted(members.items()):
+        name = first_name[(kind_name, slug)]
+        display = names.get(name) or names.get(slug) or name
+        groups.append(Group(FeedInfo(kind_name, name, slug, len(posts), display), posts))
+    return Groups(visible, tuple(groups), _index(groups))
+
+
+def regroup(previous: Groups, settings: Settings, visible: tuple[Post, ...]) -> Groups:
+    """``group_posts(settings, visible)``, from the previous groups when only posts' contents changed.
+
+    A feed's posts are the visible posts that have its term, in their order. So when the same paths are visible in
+    the same order and every changed post kept its names, each feed has the same members in the same places: only
+    the changed posts are swapped in, in the feeds they are in. That is the common change (an edited post; a rescan
+    with nothing or one file changed), and it spares grouping every post again, most of a small rebuild's time
+    (docs/benchmarks.md). Anything else is grouped anew.
+    """
+    old_visible = previous.visible
+    if not previous.members or len(old_visible) != len(visible):
+        return group_posts(settings, visible)
+    swapped: list[tuple[int, Post, Post]] = []
+    for i, (old, new) in enumerate(zip(old_visible, visible, strict=True)):
+        if old is not new:
+            # Term lists are shared objects (posts.share_values), so equal lists are usually the same object.
+            if old.path != new.path or any(kind.terms(old) != kind.terms(new) for kind in TERM_KINDS):  # type: ignore[misc]
+                return group_posts(settings, visible)
+            swapped.append((i, old, new))
+    if not swapped:
+        return Groups(visible, previous.members, previous.index)
+    members = list(previous.members)
+    where = {(g.feed.kind, g.feed.slug): n for n, g in enumerate(members)}
+    copied: dict[int, list[Post]] = {}
+    for i, old, new in swapped:
+        touched = [(0, i)]  # the site-wide feed lists every visible post, at its place
+        for kind in TERM_KINDS:
+            assert kind.terms is not None
+            touched.extend((where[(kind.name, slug)], -1) for slug, _name in term_slugs(kind.terms(old)))
+        for n, at in touched:
+            posts = copied.get(n)
+            if posts is None:  # the previous groups stay as they were
+                posts = copied[n] = list(members[n].posts)
+            if at < 0:
+                at = [p is old for p in posts].index(True)
+            posts[at] = new
+    for n, posts in copied.items():
+        members[n] = Group(members[n].feed, posts if n else visible)
+    return Groups(visible, tuple(members), previous.index)

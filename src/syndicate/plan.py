@@ -1,0 +1,132 @@
+"""Which documents a build needs: every feed's pages (RFC 5005 paging) in every format, each with a key.
+
+A document's key is hashed from everything that goes into it (the settings' fingerprint, its place among the feed's
+pages, each entry's file hash), so equal keys mean equal bytes: a document whose key did not change is neither
+rendered nor written again. Planning is pure: it takes the groups and the previous plan's archive pages, and gives a
+new plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from syndicate.config import Settings
+from syndicate.feeds import Entry, Page, feed_title, paginate
+from syndicate.formats import FEED_FORMATS
+from syndicate.groups import FeedInfo, Groups
+from syndicate.posts import Post
+
+
+class Planned(NamedTuple):
+    """One document of the plan: a page in one format, with its key."""
+
+    page: Page
+    fmt: str
+    key: str
+
+    @property
+    def path(self) -> str:
+        return f"{self.page.path}.{self.fmt}"
+
+
+@dataclass(frozen=True)
+class Archived:
+    """An archive page as last planned: its posts, the page and its key per format."""
+
+    posts: tuple[Post, ...]
+    page: Page
+    keys: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Plan:
+    documents: tuple[Planned, ...]  # every feed's pages, subscription page first, in every format
+    archived: Mapping[str, Archived]  # archive pages by path (without suffix): what the next plan may take over
+    subscribed: frozenset[str]  # file hashes of the posts in subscription pages (whose full content is rendered)
+
+    @property
+    def keys(self) -> dict[str, str]:
+        return {planned.path: planned.key for planned in self.documents}
+
+
+NO_PLAN = Plan((), {}, frozenset())
+
+
+def page_keys(fingerprint: str, page: Page) -> dict[str, str]:
+    """A key per format hashed from everything that goes into the page; equal keys mean equal bytes."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(
+        f"{fingerprint}\0{page.path}\0{page.current}\0{page.prev_archive}\0{page.archive}\0{page.title}\0".encode()
+    )
+    h.update("".join(f"{e.post.path}\0{e.post.digest}\0" for e in page.entries).encode())
+    base = h.digest()
+    return {fmt: hashlib.blake2b(base + fmt.encode(), digest_size=16).hexdigest() for fmt in FEED_FORMATS}
+
+
+class _Planner:
+    def __init__(self, settings: Settings, fingerprint: str, previous: Mapping[str, Archived]) -> None:
+        self.settings = settings
+        self.fingerprint = fingerprint
+        self.previous = previous
+        self.archived: dict[str, Archived] = {}
+        # One Entry per post for all the pages that list it (a post is in several feeds' pages).
+        self.entries: dict[str, Entry] = {}
+
+    def entry(self, post: Post) -> Entry:
+        entry = self.entries.get(post.path)
+        if entry is None or entry.post is not post:
+            entry = self.entries[post.path] = Entry(post, None)
+        return entry
+
+    def pages(self, feed: FeedInfo, posts: tuple[Post, ...] | list[Post]) -> list[tuple[Page, Mapping[str, str]]]:
+        """The feed's pages with their keys. A full archive page whose posts are the same objects as in the previous
+        plan is taken over with its keys, so a small change costs the subscription pages, not every archive page."""
+        title = feed_title(self.settings, feed)
+        base = feed.base
+        current, archives = paginate(feed, posts, self.settings.limit)
+        archive_base = feed.archive_base()
+        page = Page(
+            feed=feed,
+            title=title,
+            entries=tuple(self.entry(p) for p in current),
+            path=base,
+            current=base,
+            prev_archive=f"{archive_base}/{archives[-1][0]}" if archives else None,
+        )
+        pages: list[tuple[Page, Mapping[str, str]]] = [(page, page_keys(self.fingerprint, page))]
+        for number, chunk in archives:
+            path = f"{archive_base}/{number}"
+            old = self.previous.get(path)
+            # Tuples of the same Post objects compare by identity, element by element: cheap.
+            if old is not None and old.posts == chunk and old.page.title == title and old.page.current == base:
+                archived = old
+            else:
+                page = Page(
+                    feed=feed,
+                    title=title,
+                    entries=tuple(self.entry(p) for p in chunk),
+                    path=path,
+                    current=base,
+                    prev_archive=f"{archive_base}/{number - 1}" if number > 1 else None,
+                    archive=True,
+                )
+                archived = Archived(chunk, page, page_keys(self.fingerprint, page))
+            self.archived[path] = archived
+            pages.append((archived.page, archived.keys))
+        return pages
+
+
+def plan_documents(settings: Settings, fingerprint: str, groups: Groups, previous: Mapping[str, Archived]) -> Plan:
+    """Every document the groups' feeds need, taking over the ``previous`` plan's unchanged archive pages."""
+    planner = _Planner(settings, fingerprint, previous)
+    documents: list[Planned] = []
+    for group in groups.members:
+        for page, keys in planner.pages(group.feed, group.posts):  # type: ignore[arg-type]
+            documents.extend(Planned(page, fmt, key) for fmt, key in keys.items())
+    subscribed = frozenset(
+        p.digest for planned in documents if not planned.page.archive for p in (e.post for e in planned.page.entries)
+    )
+    return Plan(tuple(documents), planner.archived, subscribed)

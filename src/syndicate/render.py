@@ -1,0 +1,281 @@
+"""Rendering: posts' bodies to cleaned HTML, planned documents to bytes, and feeds computed on request.
+
+Each entry is rendered once per format and spliced into every page that lists it (``rendered_entries``), which is
+most of a build's speed. RFC 5005 archive pages, most of a large site's documents, are rendered oldest first across
+all feeds, so a post's entry serves its pages in every feed from a bounded memo; a build from a single-threaded
+process hands them to forked workers, one contiguous run of pages (every format) each, which stage their files for
+the build to adopt.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
+
+from syndicate._workers import ForkedWorkers, Parallelism, fork_workers, in_parallel
+from syndicate.cache import ParseCache
+from syndicate.config import Settings
+from syndicate.content import render_body
+from syndicate.documents import Document
+from syndicate.feeds import Entry, Page, entry_fragment, render_page
+from syndicate.formats import FEED_FORMATS
+from syndicate.groups import SITE_WIDE, FeedInfo
+from syndicate.plan import Plan, Planned
+from syndicate.posts import MAX_BODY, Post, PostError, read_body
+from syndicate.store import Staging
+from syndicate.terms import slugify
+
+if TYPE_CHECKING:
+    from syndicate.bodies import Bodies, PreviousDigest
+
+log = logging.getLogger("syndicate.build")
+
+Contents = Mapping[str, str]  # post file hash -> the post's cleaned HTML
+Staged = tuple[str, str, "str | None"]  # (document path, digest, temporary file; None: the file is unchanged)
+
+
+def render_content(settings: Settings, path: str, url: str) -> str | None:
+    """Cleaned HTML of one post's body; None when the summary must stand in."""
+    try:
+        body = read_body(settings.posts / path)
+    except (OSError, PostError):
+        return None  # gone or broken since it was parsed: the summary stands in; the next build catches up
+    if len(body) > MAX_BODY:
+        return None  # the summary stands in (the post carries a note saying so)
+    html = render_body(body, page_url=url, site_url=settings.site_url)
+    return html if len(html) <= MAX_BODY else None
+
+
+def _render_batch(args: tuple[Settings, list[tuple[str, str, str]]]) -> list[tuple[str, str | None]]:
+    """Process-pool worker: render a batch of (digest, path, url)."""
+    settings, batch = args
+    return [(digest, render_content(settings, path, url)) for digest, path, url in batch]
+
+
+def render_contents(
+    settings: Settings, cache: ParseCache | None, posts: Mapping[str, Post], parallelism: Parallelism
+) -> dict[str, str]:
+    """Rendered, cleaned HTML for posts by file hash: from the cache, else read and rendered now (and cached)."""
+    found = cache.get_content(posts) if cache is not None else {}
+    fresh: dict[str, str] = {}
+    todo = [(digest, post.path, post.url) for digest, post in posts.items() if digest not in found]
+    workers = parallelism.count
+    if len(todo) >= parallelism.render_from and workers > 1:
+        size = max(20, len(todo) // (workers * 4))
+        batches = [(settings, todo[i : i + size]) for i in range(0, len(todo), size)]
+        rendered = in_parallel(_render_batch, batches, workers, lambda n: None)
+    else:
+        rendered = [(digest, render_content(settings, path, url)) for digest, path, url in todo]
+    for digest, html in rendered:
+        if html is not None:
+            found[digest] = html
+            fresh[digest] = html
+    if cache is not None:
+        cache.put_content(fresh)
+    return found
+
+
+def entry_memo_room(feeds: int, limit: int) -> int:
+    """Archive entries kept for reuse. While one archive page is rendered, at most one page per feed is still to
+    come that shares its posts, each of ``limit`` posts, per format; twice that leaves slack."""
+    return max(1024, 2 * feeds * limit * len(FEED_FORMATS))
+
+
+def oldest_first(planned: Sequence[Planned]) -> list[Planned]:
+    """Archive pages in the order they are rendered: by their oldest post, across feeds."""
+    return sorted(
+        planned, key=lambda m: (m.page.entries[0].post.date.timestamp(), m.page.entries[0].post.path, m.page.path)
+    )
+
+
+def rendered_entries(
+    settings: Settings, missing: Sequence[Planned], contents: Contents, feeds: int
+) -> Iterator[tuple[Planned, list[bytes]]]:
+    """Each missing document with its entries rendered, each entry rendered once per format and spliced into every
+    page that lists it.
+
+    Subscription pages come first. Archive pages follow oldest first across all feeds: a post's pages in its several
+    feeds are then close together in that order, so a bounded memo of entries serves nearly every reuse, and a cold
+    build of a large site never holds the entries of every post at once (a miss renders the entry again: the same
+    bytes).
+    """
+    full_text = not settings.excerpt_only
+    current: dict[tuple[str, str, bool], bytes] = {}
+    # One format after another: an entry is only reused within its format, so the memo of full-content entries (a
+    # few KB each, for every post in a subscription page) is emptied between formats.
+    subscription = sorted((m for m in missing if not m.page.archive), key=lambda m: FEED_FORMATS.index(m.fmt))
+    for n, planned in enumerate(subscription):
+        fmt = planned.fmt
+        if n and fmt != subscription[n - 1].fmt:
+            current.clear()
+        parts = []
+        for entry in planned.page.entries:
+            content = contents.get(entry.post.digest) if full_text else None
+            # Keyed by path too: two files with the same bytes (a copy, a symlink) are two entries.
+            fkey = (entry.post.path, entry.post.digest, content is not None)
+            part = current.get(fkey)
+            if part is None:
+                part = current[fkey] = entry_fragment(entry.post, content, fmt)
+            parts.append(part)
+        yield planned, parts
+    memo: OrderedDict[tuple[str, str, str], bytes] = OrderedDict()
+    room = entry_memo_room(feeds, settings.limit)
+    for planned in oldest_first([m for m in missing if m.page.archive]):
+        parts = []
+        for entry in planned.page.entries:
+            akey = (entry.post.path, entry.post.digest, planned.fmt)
+            part = memo.get(akey)
+            if part is None:
+                part = memo[akey] = entry_fragment(entry.post, None, planned.fmt)
+                if len(memo) > room:
+                    memo.popitem(last=False)
+            else:
+                memo.move_to_end(akey)
+            parts.append(part)
+        yield planned, parts
+
+
+def _stage_archives(settings: Settings, previous: PreviousDigest, feeds: int, archived: list[Planned]) -> list[Staged]:
+    """In a forked worker: render the pages, stage the files whose bytes changed, and hand them over."""
+    staging = Staging(settings.out, threads=0)
+    done: list[tuple[str, str, bool]] = []
+    try:
+        for planned, parts in rendered_entries(settings, archived, {}, feeds):
+            doc = render_page(settings, planned.page, planned.fmt, parts)
+            changed = doc.digest != previous(doc.path)
+            if changed:
+                staging.stage(doc.path, doc.body, doc.digest)
+            done.append((doc.path, doc.digest, changed))
+        staged = staging.finish(keep=[path for path, _, changed in done if changed])
+    except BaseException:
+        staging.discard()
+        raise
+    return [(path, digest, staged[path] if changed else None) for path, digest, changed in done]
+
+
+def _collect(workers: ForkedWorkers[Staged], staging: Staging) -> dict[str, str] | None:
+    """Digest by path of each page the workers rendered, their files adopted into ``staging``; None if the workers
+    could not do it all (the caller then renders here); nothing they staged is left behind."""
+    results, failure = workers.collect()
+    if failure is not None:
+        for _, _, tmp in results:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+        log.warning("archive pages could not be rendered in worker processes (%s); rendering them here", failure)
+        return None
+    for path, digest, tmp in results:
+        if tmp is not None:
+            staging.adopt(path, digest, tmp)
+    return {path: digest for path, digest, _ in results}
+
+
+def _nothing() -> None:
+    pass
+
+
+def render_documents(
+    settings: Settings,
+    plan: Plan,
+    previous: Mapping[str, Document],
+    previous_keys: Mapping[str, str],
+    bodies: Bodies,
+    parallelism: Parallelism,
+    feeds: int,
+    meanwhile: Callable[[], None] = _nothing,
+) -> dict[str, Document]:
+    """The plan's documents: taken over from the previous build where their keys are unchanged, found again in the
+    cache or the output directory, else rendered (and placed by ``bodies``).
+
+    ``feeds`` is how many feeds the plan's pages belong to (it sizes the memo of entries). ``meanwhile`` is called
+    once, while worker processes render archive pages if they do, else at the end: work for this process that can
+    overlap theirs.
+    """
+    documents: dict[str, Document] = {}
+    missing: list[Planned] = []
+    for planned in plan.documents:
+        path = planned.path
+        old = previous.get(path)
+        if old is not None and previous_keys.get(path) == planned.key:
+            documents[path] = old
+        else:
+            missing.append(planned)
+    found, missing = bodies.found(missing)
+    documents.update(found)
+    if not missing:
+        meanwhile()
+        return documents
+    need = {e.post.digest: e.post for planned in missing if not planned.page.archive for e in planned.page.entries}
+    contents: Contents = {} if settings.excerpt_only else render_contents(settings, bodies.cache, need, parallelism)
+
+    def place(rendered: Iterator[tuple[Planned, list[bytes]]]) -> None:
+        for planned, parts in rendered:
+            documents[planned.path] = bodies.place(planned, render_page(settings, planned.page, planned.fmt, parts))
+
+    to_archive = [m for m in missing if m.page.archive]
+    staging = bodies.staging
+    workers = None
+    if staging is not None and len(to_archive) >= parallelism.archive_from and parallelism.can_fork():
+        stage = partial(_stage_archives, settings, bodies.previous, feeds)
+        workers = fork_workers(stage, oldest_first(to_archive), parallelism.count)
+    if workers is not None:
+        assert staging is not None
+        try:
+            # The subscription pages are rendered here while the workers render the archive pages.
+            place(rendered_entries(settings, [m for m in missing if not m.page.archive], contents, feeds))
+            # Archive pages carry no full content: what is left to do here needs neither the posts' HTML nor the
+            # subscription documents' bytes, so they are let go before the workers' results come in.
+            contents = {}
+            bodies.flush()
+            meanwhile()
+            meanwhile = _nothing
+        except BaseException:
+            _collect(workers, staging)  # the workers' files join this build's staging, which the failed build removes
+            raise
+        staged = _collect(workers, staging)
+        if staged is None:
+            missing = to_archive  # the workers failed: render them here
+        else:
+            missing = []
+            for planned in to_archive:
+                documents[planned.path] = bodies.adopt(planned, staged[planned.path])
+    place(rendered_entries(settings, missing, contents, feeds))
+    bodies.finish()
+    meanwhile()
+    return documents
+
+
+def query_feed(
+    settings: Settings,
+    visible: Sequence[Post],
+    contents: Callable[[Mapping[str, Post]], Contents],
+    *,
+    categories: Sequence[str],
+    tags: Sequence[str],
+    limit: int,
+    fmt: str,
+) -> Document:
+    """A feed of the published posts in all the given categories and tags, newest first, rendered now."""
+    cats = {slugify(c) for c in categories}
+    tag_slugs = {slugify(t) for t in tags}
+    selected = [
+        p for p in visible if cats <= {slugify(c) for c in p.categories} and tag_slugs <= {slugify(t) for t in p.tags}
+    ][: max(1, limit)]
+    site = FeedInfo(SITE_WIDE.name, settings.title, "all", len(selected), settings.title)
+    found = {} if settings.excerpt_only else contents({p.digest: p for p in selected})
+    label = " + ".join([*sorted(categories), *sorted(tags)])
+    page = Page(
+        feed=site,
+        title=f"{settings.title} · {label}" if label else settings.title,
+        entries=tuple(Entry(p, found.get(p.digest)) for p in selected),
+        path=site.base,
+        current=site.base,
+        query=urlencode(
+            [*(("category", c) for c in sorted(categories)), *(("tag", t) for t in sorted(tags)), ("limit", limit)]
+        ),
+    )
+    return render_page(settings, page, fmt)
