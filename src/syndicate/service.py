@@ -37,10 +37,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from syndicate.builder import Builder, BuildError, BuildReport
+from syndicate.builder import Builder, BuildError, BuildReport, FeedSet
+from syndicate.cache import ParseCache, open_cache
 from syndicate.config import Settings
 from syndicate.documents import Document
-from syndicate.groups import FeedInfo
+from syndicate.groups import EMPTY, FeedInfo, Groups
 from syndicate.lastmodified import Stamp, restamp, seconds
 from syndicate.metrics import BuildGauges, Metrics
 from syndicate.pages import render_index
@@ -80,6 +81,7 @@ class Snapshot:
     built_at: datetime
     archives: Mapping[str, Document] = field(default_factory=dict)  # archive pages, prepared on request
     stamps: Mapping[str, Stamp] = field(default_factory=dict)  # every path's Last-Modified record, the index's too
+    groups: Groups = EMPTY  # the feeds' posts, to resolve a feed's name as a reader wrote it
 
     def __contains__(self, path: object) -> bool:
         return path in self.resources or path in self.archives
@@ -138,12 +140,19 @@ class FeedService:
         metrics: Metrics | None = None,
         *,
         clock: Callable[[], datetime] | None = None,
+        stamps: ParseCache | None = None,
     ) -> None:
+        """``builder``: by default one for ``settings`` sharing the parse cache they name, which then also keeps the
+        Last-Modified records; ``stamps``: where those are kept otherwise (None: only in memory)."""
         self.settings = settings
         # Stamps Last-Modified (see lastmodified); injectable so that tests control time, and so that a server which
         # sends a Date it caches can make sure no Last-Modified is later than that Date (app.run_server).
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.builder = builder if builder is not None else Builder(settings)
+        if builder is None:
+            stamps = open_cache(settings)
+            builder = Builder(settings, cache=stamps)
+        self.builder = builder
+        self._stamp_store = stamps
         self.metrics = metrics if metrics is not None else Metrics()
         self.gauges = BuildGauges()
         self.policy = CachePolicy(max_age=settings.max_age, hub=settings.hub, feeds_url=settings.feeds_url)
@@ -177,6 +186,11 @@ class FeedService:
     @property
     def building(self) -> bool:
         return self._running is not None and not self._running.done()
+
+    def resolve(self, kind: str, name: str) -> FeedInfo | None:
+        """The served feed of a kind named by slug, name as written, or a case variant of either."""
+        snapshot = self.snapshot
+        return snapshot.groups.resolve(kind, name) if snapshot is not None else None
 
     def request_build(self, changed: Iterable[Path] | None = None, *, reason: str = "") -> asyncio.Future[BuildOutcome]:
         """Ask for a build (``None``: full rescan). Returns a future resolved when a build covering it ends.
@@ -250,8 +264,7 @@ class FeedService:
         started, cpu_started = time.perf_counter(), time.thread_time()
         try:
             report = self.builder.build(changed)
-            documents = self.builder.documents
-            snapshot = self._prepare(documents, self.builder.feeds, self.builder.rejected, report.posts)
+            snapshot = self._prepare(self.builder.feedset)
         except BuildError as exc:
             return None, BuildOutcome(ok=False, error=str(exc) or type(exc).__name__), time.thread_time() - cpu_started
         except Exception as exc:  # a bug or an OS error must not take the server down; report it instead
@@ -279,15 +292,10 @@ class FeedService:
             gc.unfreeze()
         gc.freeze()
 
-    def _prepare(
-        self,
-        documents: Mapping[str, Document],
-        feeds: tuple[FeedInfo, ...],
-        rejected: tuple[Rejection, ...],
-        posts: int,
-    ) -> Snapshot:
+    def _prepare(self, feedset: FeedSet) -> Snapshot:
+        documents = feedset.documents
         previous = self.snapshot.resources if self.snapshot is not None else {}
-        cache = self.builder.cache
+        cache = self._stamp_store
         if self._stamps is None:
             self._stamps = cache.load_stamps() if cache is not None else {}
         old_stamps = self._stamps
@@ -327,7 +335,7 @@ class FeedService:
             resources[resource.path] = resource
         index_doc = Document(
             path=_INDEX,
-            body=render_index(self.settings, feeds, posts=posts).encode("utf-8"),
+            body=render_index(self.settings, feedset.feeds, posts=len(feedset.posts)).encode("utf-8"),
             media_type="text/html; charset=utf-8",
             updated=None,  # the page shows no date; its Last-Modified is its own stamp, as a feed's is
         )
@@ -351,12 +359,13 @@ class FeedService:
             generation=self._generation,
             resources=resources,
             index=index,
-            feeds=feeds,
-            rejected=rejected,
-            posts=posts,
+            feeds=feedset.feeds,
+            rejected=feedset.rejected,
+            posts=len(feedset.posts),
             built_at=datetime.now(UTC),
             archives=archives,
             stamps=stamps,
+            groups=feedset.groups,
         )
 
     def prepare(self, document: Document, stamp: Stamp | None = None) -> Resource:
