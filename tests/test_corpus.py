@@ -1,0 +1,76 @@
+"""corpus.py: reading a posts directory into records, deltas, visible posts and URL conflicts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from syndicate.builder import Parallelism
+from syndicate.config import Settings
+from syndicate.corpus import Corpus, CorpusError, notes, rejections, visible_posts
+
+
+def test_a_rescan_reads_only_what_changed_and_a_delta_applies(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    a = write_post("2024-01-01-a.md", "title: A")
+    write_post("2024-01-02-b.md", "title: B")
+    corpus = Corpus(make_settings(), [], Parallelism())
+    first = corpus.rescan({})
+    assert first.parsed == 2 and not first.removed and first.signature
+    records = first.apply({})
+    again = corpus.rescan(records)
+    assert again.parsed == 0 and again.changes_nothing(records)
+    a.write_text(a.read_text())  # saved without changes: read again, found the same
+    touched = corpus.rescan(records)
+    assert touched.parsed == 1 and touched.changes_nothing(records)
+    a.unlink()
+    gone = corpus.rescan(records)
+    assert gone.removed == {"2024-01-01-a.md"} and not gone.changes_nothing(records)
+    assert set(gone.apply(records)) == {"2024-01-02-b.md"}
+    assert set(records) == {"2024-01-01-a.md", "2024-01-02-b.md"}  # applying leaves the old records alone
+
+
+def test_an_update_reads_only_the_given_paths(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings], posts_dir: Path
+) -> None:
+    write_post("2024-01-01-a.md", "title: A")
+    corpus = Corpus(make_settings(), [], Parallelism())
+    records = corpus.rescan({}).apply({})
+    b = write_post("2024-01-02-b.md", "title: B")
+    delta = corpus.update(records, [b, posts_dir / "notes.txt", posts_dir / ".hidden.md", Path("/elsewhere/x.md")])
+    assert set(delta.updates) == {"2024-01-02-b.md"} and delta.parsed == 1
+    b.unlink()
+    assert corpus.update(delta.apply(records), [b]).removed == {"2024-01-02-b.md"}
+
+
+def test_visible_posts_are_newest_first_and_a_second_post_with_one_url_is_rejected(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    write_post("2024-01-01-a.md", "title: A")
+    write_post("2024-01-02-b.md", "title: B")
+    write_post("2024-01-02-c.md", "title: C\npermalink: /2024/01/02/b.html")
+    write_post("2024-01-03-draft.md", "title: D\npublished: false")
+    write_post("2030-01-01-later.md", "title: Later")
+    write_post("2024-01-04-bad.md", "title: [unclosed")
+    settings = make_settings(permalink="/:year/:month/:day/:title.html")
+    records = Corpus(settings, [], Parallelism()).rescan({}).apply({})
+    now = 1_800_000_000.0  # 2027
+    visible = visible_posts(records, now, future=False)
+    assert [p.title for p in visible.posts] == ["B", "A"]
+    assert [(r.path, "same URL as 2024-01-02-b.md" in r.reason) for r in visible.conflicts] == [
+        ("2024-01-02-c.md", True)
+    ]
+    assert [p.title for p in visible_posts(records, now, future=True).posts] == ["Later", "B", "A"]
+    assert [r.path for r in rejections(records, visible.conflicts)] == ["2024-01-02-c.md", "2024-01-04-bad.md"]
+    assert notes(records) == ()
+
+
+def test_a_missing_or_unmounted_posts_directory_is_an_error(
+    tmp_path: Path, make_settings: Callable[..., Settings]
+) -> None:
+    corpus = Corpus(make_settings(posts=tmp_path / "nowhere"), [], Parallelism())
+    with pytest.raises(CorpusError, match="cannot be read"):
+        corpus.check_root()

@@ -1,0 +1,64 @@
+"""plan.py: which documents a build needs, with keys that change exactly when a document's bytes may."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from syndicate.builder import Parallelism
+from syndicate.config import Settings, settings_fingerprint
+from syndicate.corpus import Corpus, visible_posts
+from syndicate.formats import FEED_FORMATS
+from syndicate.groups import group_posts
+from syndicate.plan import NO_PLAN, Plan, plan_documents
+
+
+def plan_of(settings: Settings, previous: Plan = NO_PLAN) -> Plan:
+    records = Corpus(settings, [], Parallelism()).rescan({}).apply({})
+    groups = group_posts(settings, visible_posts(records, float("inf"), True).posts)
+    return plan_documents(settings, settings_fingerprint(settings), groups, previous.archived)
+
+
+def test_every_feed_has_its_pages_in_every_format(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    for day in range(1, 6):
+        write_post(f"2024-01-0{day}-p{day}.md", f"title: P{day}\ntags: t")
+    plan = plan_of(make_settings(limit=2))
+    paths = [p.path for p in plan.documents]
+    assert len(paths) == len(set(paths))
+    for fmt in FEED_FORMATS:
+        for base in ("all", "tags/t", "archive/all/1", "archive/all/2", "archive/tags/t/1", "archive/tags/t/2"):
+            assert f"{base}.{fmt}" in paths
+    assert "archive/all/3.atom" not in paths  # only full chunks are archived
+    current = next(p.page for p in plan.documents if p.path == "all.atom")
+    assert current.prev_archive == "archive/all/2" and [e.post.title for e in current.entries] == ["P5", "P4"]
+    assert plan.subscribed == {e.post.digest for e in current.entries}
+
+
+def test_keys_change_with_a_post_and_only_where_it_is(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    for day in range(1, 6):
+        write_post(f"2024-01-0{day}-p{day}.md", f"title: P{day}\ntags: [t{day % 2}]")
+    settings = make_settings(limit=2)
+    first = plan_of(settings)
+    assert plan_of(settings).keys == first.keys  # the same posts: the same keys
+    write_post("2024-01-05-p5.md", "title: P5 edited\ntags: [t1]")
+    second = plan_of(settings, first)
+    changed = {path for path, key in second.keys.items() if first.keys[path] != key}
+    assert changed == {f"{base}.{fmt}" for base in ("all", "tags/t1") for fmt in FEED_FORMATS}
+
+
+def test_unchanged_archive_pages_are_taken_over_from_the_previous_plan(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    for day in range(1, 6):
+        write_post(f"2024-01-0{day}-p{day}.md", f"title: P{day}")
+    settings = make_settings(limit=2)
+    records = Corpus(settings, [], Parallelism()).rescan({}).apply({})
+    groups = group_posts(settings, visible_posts(records, float("inf"), True).posts)
+    fingerprint = settings_fingerprint(settings)
+    first = plan_documents(settings, fingerprint, groups, {})
+    again = plan_documents(settings, fingerprint, groups, first.archived)
+    assert all(again.archived[path] is first.archived[path] for path in first.archived)
