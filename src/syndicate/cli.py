@@ -20,15 +20,19 @@ from syndicate import __version__
 from syndicate.config import SETTINGS, ConfigError, Settings, load_settings
 
 DEFAULT_CONFIG = "syndicate.toml"
+# Flags' help shows the defaults from the settings table, so that it cannot drift from them.
+_DEFAULT = {s.name: s.default for s in SETTINGS}
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--posts", type=Path, help="posts directory (default: _posts, or 'posts' in the config)")
+    parser.add_argument(
+        "--posts", type=Path, help=f"posts directory (default: {_DEFAULT['posts']}, or 'posts' in the config)"
+    )
     parser.add_argument("--config", type=Path, help=f"TOML config file (default: ./{DEFAULT_CONFIG} if present)")
 
 
 def _add_out(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, help="output directory (default: feeds)")
+    parser.add_argument("--out", type=Path, help=f"output directory (default: {_DEFAULT['out']})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,8 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="build, watch and serve the feeds over HTTP")
     _add_common(serve)
     _add_out(serve)
-    serve.add_argument("--host", help="address to bind (default: 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port to bind; 0 picks a free one (default: 8000)")
+    serve.add_argument("--host", help=f"address to bind (default: {_DEFAULT['host']})")
+    serve.add_argument("--port", type=int, help=f"port to bind; 0 picks a free one (default: {_DEFAULT['port']})")
 
     sub.add_parser("settings", help="print every setting with its default and help, as Markdown")
 

@@ -103,9 +103,9 @@ class Resource:
 
 @dataclass(frozen=True)
 class CachePolicy:
-    """Response headers every feed shares; built from settings once."""
+    """Response headers every feed shares; built from settings once (so no default of its own for max-age)."""
 
-    max_age: int = 300
+    max_age: int
     hub: str = ""
     feeds_url: str = ""
 
