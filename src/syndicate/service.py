@@ -140,7 +140,7 @@ class FeedService:
     ) -> None:
         self.settings = settings
         # Stamps Last-Modified (see lastmodified); injectable so that tests control time, and so that a server which
-        # sends a Date it caches can make sure no Last-Modified is later than that Date (app.run_server).
+        # sends a Date it caches can make sure no Last-Modified is later than that Date (cli.cmd_serve).
         self.clock = clock or (lambda: datetime.now(UTC))
         self.builder = builder if builder is not None else Builder(settings)
         self.metrics = metrics if metrics is not None else Metrics()
