@@ -169,7 +169,7 @@ class FeedEndpoint:
         group, name = match["group"], match["name"]
         slug = self._aliases.get(f"{group}/{name}") or self._aliases.get(f"{group}/{name.casefold()}")
         if slug is None:
-            info = self.service.builder.resolve(_GROUP_KIND[group], name)
+            info = self.service.resolve(_GROUP_KIND[group], name)
             slug = info.slug if info is not None else None
         if slug is None:
             return None
@@ -205,7 +205,7 @@ class FeedEndpoint:
         slugs: dict[str, set[str]] = {"category": set(), "tag": set()}
         for kind, names in (("category", categories), ("tag", tags)):
             for name in names:
-                info = self.service.builder.resolve(kind, name) if len(name) <= _MAX_PATH else None
+                info = self.service.resolve(kind, name) if len(name) <= _MAX_PATH else None
                 if info is None:
                     self.metrics.count(404)
                     await _send_text(send, 404, f"Unknown {kind}: {name[:200]!r}.\n")
