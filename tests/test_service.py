@@ -259,11 +259,10 @@ def test_websub_publish_pings_for_changed_feeds(
     service = FeedService(make_settings(hub=hub_url))
 
     async def settle() -> None:
-        for _ in range(600):  # bounded: the pinger drains its queue
-            if not service._ping_urls and (service._pinger is None or service._pinger.done()):
-                return
-            await asyncio.sleep(0.05)
-        pytest.fail("pings did not finish")
+        try:
+            await asyncio.wait_for(service.pinged(), 30)  # bounded: the pinger drains its queue
+        except TimeoutError:
+            pytest.fail("pings did not finish")
 
     async def scenario() -> set[str]:
         assert (await service.build_now()).ok

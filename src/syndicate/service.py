@@ -536,6 +536,11 @@ class FeedService:
             ok = await asyncio.to_thread(_publish, self.settings.hub, url)
             self.metrics.websub_pings["ok" if ok else "error"] += 1
 
+    async def pinged(self) -> None:
+        """Wait until every WebSub ping queued so far has been sent (for tests, as ``compressed`` is)."""
+        while self._pinger is not None and not self._pinger.done():
+            await asyncio.shield(self._pinger)
+
     # -- lifecycle ---------------------------------------------------------------------------------------
 
     async def start(self, wait: float = 0.0) -> None:
