@@ -235,7 +235,8 @@ def bind_socket(host: str, port: int) -> socket.socket:
 
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose proto says TCP, and
-    # without it a 200 (headers and body written separately) waits on delayed ACKs (~40 ms per response).
+    # without it a 200 (headers and body written separately) waits on the client's delayed ACK (the delay it cost is
+    # in docs/benchmarks.md, "Figures behind design choices in the code").
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:

@@ -34,8 +34,8 @@ BROTLI = "br"
 _PREFERENCE = (BROTLI, GZIP, IDENTITY)
 _ETAG_SUFFIX = {IDENTITY: "", GZIP: "-gz", BROTLI: "-br"}
 ENCODINGS = (GZIP, BROTLI)
-# Levels chosen by measurement on 250 KB feeds (docs/benchmarks.md): gzip 6 is within 0.3% of level 9's
-# size; brotli 5 is ~11% larger than quality 9 and seven times faster, which keeps a rebuild's swap short.
+# Levels chosen by measurement on large feeds (figures in docs/benchmarks.md): gzip 6 is nearly as small as level
+# 9; brotli 5 is a little larger than quality 9 and much faster, which keeps a rebuild's swap short.
 # Changing either changes the bytes behind an unchanged strong ETag: treat it as a release note.
 GZIP_LEVEL = 6
 BROTLI_QUALITY = 5

@@ -55,7 +55,8 @@ _QUERY_STAMPS = 4096  # Last-Modified records of query feeds (one forgotten is s
 _INDEX = "index.html"  # the index page's key among the stamps (no document path ends in .html)
 _DEFERRED_RETRY = 1.0  # seconds before re-reading a post that was still being written
 _MAX_BUILD_PAUSE = 5.0  # seconds: the longest pause between back-to-back builds (see build_share)
-# Larger documents get brotli after the swap (a 250 KB feed takes ~10 ms at quality 5; a new post changes a dozen).
+# Larger documents get brotli after the swap: compressing every large feed a new post changes would delay the swap
+# (figures in docs/benchmarks.md, "Figures behind design choices in the code").
 EAGER_BROTLI_BYTES = 32 * 1024
 _UNFREEZE_EVERY = 50
 ARCHIVE_CACHE_BYTES = 32 * 1024 * 1024  # prepared archive pages kept in memory (all encodings counted)
@@ -266,8 +267,8 @@ class FeedService:
         """Leave what the build made out of the cyclic garbage collector's full collections.
 
         A site's posts, pages and documents live from one build to the next and hold no reference cycles (builds
-        leave no cyclic garbage; the builder tests check it), yet a full collection walks them all: 65k objects
-        of a 10k-post site, 65-105 ms on the benchmark machine, often in the middle of the next build and so in
+        leave no cyclic garbage; the builder tests check it), yet a full collection walks them all (for a large site
+        that takes tens of milliseconds, see docs/benchmarks.md), often in the middle of the next build and so in
         the time until a new post is served. Frozen (``gc.freeze``), they are freed by reference counting as
         before, and collections walk only what came since. Every ``_UNFREEZE_EVERY`` builds they are unfrozen, so
         that a cycle frozen while still in use (a request in flight, say) is not kept for ever.
