@@ -27,7 +27,7 @@ from syndicate.builder import Builder
 from syndicate.config import Settings
 from syndicate.metrics import MEDIA_TYPE as METRICS_MEDIA_TYPE
 from syndicate.metrics import Metrics, StatusCounter
-from syndicate.responses import Resource, is_not_modified
+from syndicate.responses import Headers, Resource, is_not_modified
 from syndicate.scheduler import create_scheduler
 from syndicate.service import FeedService, Snapshot
 from syndicate.watcher import PostWatcher
@@ -42,7 +42,7 @@ _QUERY_KEYS = frozenset({"category", "tag", "limit"})
 _TEXT = [(b"content-type", b"text/plain; charset=utf-8"), (b"x-content-type-options", b"nosniff")]
 
 
-async def _send_text(send: Send, status: int, text: str, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+async def _send_text(send: Send, status: int, text: str, extra: Headers | None = None) -> None:
     body = text.encode("utf-8")
     headers = [*_TEXT, (b"content-length", str(len(body)).encode("ascii")), (b"cache-control", b"no-store")]
     await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})

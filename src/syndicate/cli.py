@@ -23,6 +23,9 @@ from syndicate.config import SETTINGS, ConfigError, Settings, load_settings
 if TYPE_CHECKING:
     import socket
 
+    from syndicate.lastbuild import PostNote
+    from syndicate.responses import Header
+
 DEFAULT_CONFIG = "syndicate.toml"
 # Flags' help shows the defaults from the settings table, so that it cannot drift from them.
 _DEFAULT = {s.name: s.default for s in SETTINGS}
@@ -138,8 +141,8 @@ def _print_report(
     args: argparse.Namespace,
     settings: Settings,
     started: float,
-    rejected: Sequence[tuple[str, str]],
-    notes: Sequence[tuple[str, str]],
+    rejected: Sequence[PostNote],
+    notes: Sequence[PostNote],
     deferred: Sequence[str],
     posts: int,
     feeds: int,
@@ -247,7 +250,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def date_clock(sent_headers: Callable[[], Iterable[tuple[bytes, bytes]]]) -> Callable[[], datetime]:
+def date_clock(sent_headers: Callable[[], Iterable[Header]]) -> Callable[[], datetime]:
     """A clock for Last-Modified that never runs ahead of the ``Date`` the server is sending (``sent_headers``).
 
     RFC 9110 §8.8.2.1: an origin server MUST NOT send a Last-Modified later than the message's Date. uvicorn formats

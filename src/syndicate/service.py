@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from syndicate.builder import Builder, BuildError, BuildReport
 from syndicate.config import Settings
@@ -44,7 +44,7 @@ from syndicate.lastmodified import Stamp, restamp, seconds
 from syndicate.metrics import BuildGauges, Metrics
 from syndicate.pages import render_index
 from syndicate.posts import Rejection
-from syndicate.responses import GZIP, CachePolicy, Resource, ResourceCache, build_resource, self_url
+from syndicate.responses import GZIP, CachePolicy, Resource, ResourceCache, ResourceKey, build_resource, self_url
 
 log = logging.getLogger("syndicate.service")
 
@@ -111,6 +111,15 @@ class BuildOutcome:
         }
 
 
+class _Query(NamedTuple):
+    """What a query feed asks for: posts in all these categories and tags, the newest ``limit``, as ``fmt``."""
+
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+    limit: int
+    fmt: str
+
+
 @dataclass
 class _Pending:
     """The one build waiting to run. Every trigger merged into it shares its future: O(1) per trigger."""
@@ -155,8 +164,8 @@ class FeedService:
         self._pending: _Pending | None = None
         self._running: asyncio.Task[None] | None = None
         self._first_attempt = asyncio.Event()  # set once the first build has finished, well or not
-        self._query_cache: dict[tuple[Any, ...], Resource] = {}
-        self._query_stamps: dict[tuple[Any, ...], Stamp] = {}
+        self._query_cache: dict[tuple[int, _Query], Resource] = {}  # by (snapshot generation, query)
+        self._query_stamps: dict[_Query, Stamp] = {}
         self._stamps: Mapping[str, Stamp] | None = None  # the last snapshot's; None until loaded from the cache
         self._ping_urls: set[str] = set()
         self._pinger: asyncio.Task[None] | None = None
@@ -393,7 +402,7 @@ class FeedService:
 
     async def _complete_pending(self) -> None:
         """Compress the pending encodings of the served resources clients want, one at a time, in a worker thread."""
-        done: dict[tuple[str, str], Resource] = {}
+        done: dict[ResourceKey, Resource] = {}
         while True:
             snapshot = self.snapshot
             wanted = self._wanted
@@ -500,15 +509,17 @@ class FeedService:
     async def query(self, categories: Sequence[str], tags: Sequence[str], limit: int, fmt: str) -> Resource:
         """An on-demand intersection feed, cached per build (bounded)."""
         snapshot = self.snapshot
-        key = (snapshot.generation if snapshot else 0, tuple(sorted(categories)), tuple(sorted(tags)), limit, fmt)
+        query = _Query(tuple(sorted(categories)), tuple(sorted(tags)), limit, fmt)
+        key = (snapshot.generation if snapshot else 0, query)
         cached = self._query_cache.get(key)
         if cached is not None:
             return cached
 
-        document = await asyncio.to_thread(self.builder.query, categories=key[1], tags=key[2], limit=limit, fmt=fmt)
+        document = await asyncio.to_thread(
+            self.builder.query, categories=query.categories, tags=query.tags, limit=limit, fmt=fmt
+        )
         # Stamped like a served path, by what the query asks (whichever build answers it); on the event loop, so
         # requests for the same query see one record.
-        query = key[1:]
         stamp = self._query_stamps.pop(query, None)
         stamp = self._query_stamps[query] = restamp(stamp, document.digest, seconds(self.clock()))
         if len(self._query_stamps) > _QUERY_STAMPS:

@@ -17,6 +17,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 from watchfiles import Change, awatch
 
@@ -160,19 +161,26 @@ async def wait_until_settled(
     return paths
 
 
-def _signature(path: Path) -> tuple[int, int] | None:
+class _Signature(NamedTuple):
+    """What tells a file being written from a finished one: both stop changing."""
+
+    size: int
+    mtime_ns: int
+
+
+def _signature(path: Path) -> _Signature | None:
     try:
         st = os.stat(path)
     except OSError:
         return None
-    return st.st_size, st.st_mtime_ns
+    return _Signature(st.st_size, st.st_mtime_ns)
 
 
-def _still_for(signatures: Iterable[tuple[int, int] | None], seconds: float) -> bool:
+def _still_for(signatures: Iterable[_Signature | None], seconds: float) -> bool:
     """Whether every file (None: gone) was last modified at least ``seconds`` ago by the wall clock."""
     now = time.time_ns()
     # A modification time in the future (clock skew, touch -d) gives a negative age: such a file is watched.
-    return all(s is None or now - s[1] >= seconds * 1e9 for s in signatures)
+    return all(s is None or now - s.mtime_ns >= seconds * 1e9 for s in signatures)
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
