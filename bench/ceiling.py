@@ -29,12 +29,12 @@ def create_app() -> Starlette:
 def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
-    from syndicate.app import BACKLOG, LIMIT_CONCURRENCY, TIMEOUT_KEEP_ALIVE
+    from syndicate.cli import BACKLOG, LIMIT_CONCURRENCY, TIMEOUT_KEEP_ALIVE
 
     parser = argparse.ArgumentParser(prog="python -m bench.ceiling")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
-    # The same uvicorn.Config as syndicate.app.run_server: one process, default loop and HTTP
+    # The same uvicorn.Config as syndicate.cli.cmd_serve: one process, default loop and HTTP
     # implementation, no access log, same keep-alive, concurrency limit and backlog.
     config = uvicorn.Config(
         create_app(),

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import json
-import socket
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -21,7 +19,7 @@ from starlette.testclient import TestClient
 
 from conftest import Clock
 from feedcheck import assert_valid
-from syndicate.app import FeedsFirst, bind_socket, create_app, date_clock
+from syndicate.app import FeedsFirst, create_app
 from syndicate.config import Settings
 
 
@@ -245,18 +243,6 @@ def test_two_changes_within_one_second_are_not_hidden_from_if_modified_since(
     assert client.get("/feeds/all.json", headers=again).status_code == 304
 
 
-def test_the_served_clock_never_runs_ahead_of_the_date_being_sent() -> None:
-    headers: list[tuple[bytes, bytes]] = []
-    clock = date_clock(lambda: headers)
-    assert abs((clock() - datetime.now(UTC)).total_seconds()) < 60  # no Date sent yet: the system clock
-    headers[:] = [(b"server", b"x"), (b"date", b"Fri, 01 May 2026 12:00:00 GMT")]  # uvicorn's, a second behind
-    assert clock() == datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
-    headers[:] = [(b"date", b"Fri, 01 May 2999 12:00:00 GMT")]
-    assert clock() < datetime(2999, 1, 1, tzinfo=UTC)  # never later than the clock either
-    headers[:] = [(b"date", b"garbage")]
-    assert clock().year < 2999
-
-
 def test_unknown_feeds_and_traversal_are_plain_404s(client: TestClient) -> None:
     for path in (
         "/feeds/nope.atom",
@@ -410,29 +396,6 @@ def test_websub_link_headers(site: None, make_settings: Callable[..., Settings])
     )
     assert response.headers["link"] == expected
     assert not_modified.status_code == 304 and not_modified.headers["link"] == expected
-
-
-def test_served_connections_have_nodelay() -> None:
-    """Headers and body go out in two writes; without TCP_NODELAY each 200 waits on a delayed ACK."""
-
-    async def scenario() -> int:
-        accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-
-        def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            sock = writer.get_extra_info("socket")
-            accepted.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
-            writer.close()
-
-        server = await asyncio.start_server(on_connect, sock=bind_socket("127.0.0.1", 0))
-        port = server.sockets[0].getsockname()[1]
-        async with server:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            result = await asyncio.wait_for(accepted, 30)
-            writer.close()
-            await writer.wait_closed()
-        return result
-
-    assert asyncio.run(scenario()) != 0
 
 
 def test_lifespan_runs_watcher_and_scheduler(

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import feedparser
@@ -13,7 +16,7 @@ import pytest
 
 from conftest import REPO
 from syndicate.builder import Builder
-from syndicate.cli import main, settings_markdown
+from syndicate.cli import bind_socket, date_clock, main, settings_markdown
 from syndicate.config import load_settings
 from syndicate.posts import Post
 
@@ -133,3 +136,38 @@ def test_a_large_build_through_the_cli_keeps_summaries_out_and_writes_what_a_ser
     with sqlite3.connect(env_cache) as db:
         rows = [Post.from_json(json.loads(data)) for (data,) in db.execute("SELECT data FROM posts WHERE rejected=0")]
     assert len(rows) == 600 and all(row.summary for row in rows)  # the text, not where it was kept
+
+
+def test_the_served_clock_never_runs_ahead_of_the_date_being_sent() -> None:
+    headers: list[tuple[bytes, bytes]] = []
+    clock = date_clock(lambda: headers)
+    assert abs((clock() - datetime.now(UTC)).total_seconds()) < 60  # no Date sent yet: the system clock
+    headers[:] = [(b"server", b"x"), (b"date", b"Fri, 01 May 2026 12:00:00 GMT")]  # uvicorn's, a second behind
+    assert clock() == datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
+    headers[:] = [(b"date", b"Fri, 01 May 2999 12:00:00 GMT")]
+    assert clock() < datetime(2999, 1, 1, tzinfo=UTC)  # never later than the clock either
+    headers[:] = [(b"date", b"garbage")]
+    assert clock().year < 2999
+
+
+def test_served_connections_have_nodelay() -> None:
+    """Headers and body go out in two writes; without TCP_NODELAY each 200 waits on a delayed ACK."""
+
+    async def scenario() -> int:
+        accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            sock = writer.get_extra_info("socket")
+            accepted.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(on_connect, sock=bind_socket("127.0.0.1", 0))
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            result = await asyncio.wait_for(accepted, 30)
+            writer.close()
+            await writer.wait_closed()
+        return result
+
+    assert asyncio.run(scenario()) != 0

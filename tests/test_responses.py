@@ -76,10 +76,10 @@ def test_last_modified_is_the_stamp_not_the_newest_entry() -> None:
     # The newest entry's date says nothing about when the bytes changed (a backdated post changes them without
     # moving it): without a stamp there is no Last-Modified at all.
     assert doc().updated is not None
-    unstamped = build_resource(doc(), CachePolicy())
+    unstamped = build_resource(doc(), CachePolicy(max_age=300))
     assert unstamped.last_modified is None and unstamped.last_modified_header == b""
     assert b"last-modified" not in dict(unstamped.representations["identity"].headers)
-    stamped = build_resource(doc(), CachePolicy(), stamp=Stamp(doc().digest, 1_700_000_000, 1_700_000_001))
+    stamped = build_resource(doc(), CachePolicy(max_age=300), stamp=Stamp(doc().digest, 1_700_000_000, 1_700_000_001))
     assert dict(stamped.representations["gzip"].headers)[b"last-modified"] == b"Tue, 14 Nov 2023 22:13:20 GMT"
     assert stamped.valid_from == datetime(2023, 11, 14, 22, 13, 21, tzinfo=UTC)
     # The stamp is only a header: the bodies and ETags are the same as without it.
@@ -89,17 +89,19 @@ def test_last_modified_is_the_stamp_not_the_newest_entry() -> None:
 
 
 def test_same_bytes_give_same_representations_across_builds() -> None:
-    a = build_resource(doc(), CachePolicy())
-    b = build_resource(doc(), CachePolicy())
+    a = build_resource(doc(), CachePolicy(max_age=300))
+    b = build_resource(doc(), CachePolicy(max_age=300))
     for encoding in a.representations:
         assert a.representations[encoding].body == b.representations[encoding].body
         assert a.representations[encoding].etag == b.representations[encoding].etag
-    changed = build_resource(doc(BODY + b" "), CachePolicy())
+    changed = build_resource(doc(BODY + b" "), CachePolicy(max_age=300))
     assert changed.representations["identity"].etag != a.representations["identity"].etag
 
 
 def test_not_modified_headers_are_the_allowed_subset() -> None:
-    resource = build_resource(doc(), CachePolicy(hub="https://hub.example.net/", feeds_url="https://x.example/feeds"))
+    resource = build_resource(
+        doc(), CachePolicy(max_age=300, hub="https://hub.example.net/", feeds_url="https://x.example/feeds")
+    )
     rep = resource.representations["br"]
     names = {name for name, _ in rep.not_modified_headers}
     assert names == {b"etag", b"cache-control", b"vary", b"link"}
@@ -110,7 +112,7 @@ def test_not_modified_headers_are_the_allowed_subset() -> None:
 
 
 def test_tiny_bodies_are_not_compressed() -> None:
-    resource = build_resource(doc(b"{}", None), CachePolicy())
+    resource = build_resource(doc(b"{}", None), CachePolicy(max_age=300))
     assert set(resource.representations) == {"identity"}
     assert resource.select(b"gzip, br").encoding == "identity"
     assert b"last-modified" not in dict(resource.representations["identity"].headers)
@@ -159,9 +161,9 @@ def test_is_not_modified(inm: bytes | None, ims: bytes | None, expected: bool) -
 def test_last_modified_at_the_ends_of_the_utc_range(updated: datetime, header: bytes) -> None:
     # posts.parse_date keeps every date in this range (a post outside it is rejected). An entry dated at either end
     # never reaches the header (Last-Modified is the publication stamp), and a stamp there still serves.
-    assert build_resource(doc(updated=updated), CachePolicy()).last_modified_header == b""
+    assert build_resource(doc(updated=updated), CachePolicy(max_age=300)).last_modified_header == b""
     at = seconds(updated)
-    resource = build_resource(doc(updated=updated), CachePolicy(), stamp=Stamp(doc().digest, at, at))
+    resource = build_resource(doc(updated=updated), CachePolicy(max_age=300), stamp=Stamp(doc().digest, at, at))
     assert resource.last_modified_header == header
     assert is_not_modified(None, header, b'"x"', resource.last_modified, header)
 
@@ -185,8 +187,8 @@ def test_if_modified_since_with_a_shared_last_modified(inm: bytes | None, ims: b
 
 
 def test_pending_encodings_are_added_later_with_the_same_bytes_and_etags() -> None:
-    full = build_resource(doc(), CachePolicy())
-    partial = build_resource(doc(), CachePolicy(), encodings=("gzip",))
+    full = build_resource(doc(), CachePolicy(max_age=300))
+    partial = build_resource(doc(), CachePolicy(max_age=300), encodings=("gzip",))
     assert set(partial.representations) == {"identity", "gzip"}
     assert partial.pending == frozenset({"br"})
     # A client preferring brotli gets gzip meanwhile: its own representation, with its own ETag.
@@ -204,7 +206,8 @@ def test_pending_encodings_are_added_later_with_the_same_bytes_and_etags() -> No
 def test_resource_cache_is_least_recently_used_and_bounded_in_bytes() -> None:
     resources = [
         build_resource(
-            Document(f"archive/all/{n}.atom", BODY + str(n).encode(), "application/atom+xml", None), CachePolicy()
+            Document(f"archive/all/{n}.atom", BODY + str(n).encode(), "application/atom+xml", None),
+            CachePolicy(max_age=300),
         )
         for n in range(4)
     ]

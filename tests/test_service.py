@@ -134,6 +134,25 @@ def test_failed_builds_keep_the_last_good_feeds_and_recover(
     asyncio.run(scenario())
 
 
+def test_resolve_finds_a_term_feed_by_slug_name_or_case_variant(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    write_post("2024-03-01-a.md", post("A", 1, "Local", "右江日报新闻 AI&ML"))
+    service = FeedService(make_settings())
+    assert asyncio.run(service.build_now()).ok
+    for kind, name, slug in (
+        ("category", "local", "local"),
+        ("category", "LOCAL", "local"),
+        ("tag", "右江日报新闻", "右江日报新闻"),
+        ("tag", "AI&ML", "aiml"),
+        ("tag", "aiml", "aiml"),
+    ):
+        feed = service.resolve(kind, name)
+        assert feed is not None and feed.kind == kind and feed.slug == slug, (kind, name)
+    assert service.resolve("tag", "local") is None  # a category is not a tag
+    assert service.resolve("category", "nope") is None
+
+
 def test_unchanged_feeds_keep_etags_across_rebuilds_and_restarts(
     write_post: Callable[..., Path], make_settings: Callable[..., Settings]
 ) -> None:
@@ -240,11 +259,10 @@ def test_websub_publish_pings_for_changed_feeds(
     service = FeedService(make_settings(hub=hub_url))
 
     async def settle() -> None:
-        for _ in range(600):  # bounded: the pinger drains its queue
-            if not service._ping_urls and (service._pinger is None or service._pinger.done()):
-                return
-            await asyncio.sleep(0.05)
-        pytest.fail("pings did not finish")
+        try:
+            await asyncio.wait_for(service.pinged(), 30)  # bounded: the pinger drains its queue
+        except TimeoutError:
+            pytest.fail("pings did not finish")
 
     async def scenario() -> set[str]:
         assert (await service.build_now()).ok

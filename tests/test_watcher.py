@@ -12,7 +12,7 @@ import pytest
 
 from syndicate.config import Settings
 from syndicate.service import BuildOutcome, FeedService
-from syndicate.watcher import PostWatcher, is_candidate
+from syndicate.watcher import PostWatcher, is_candidate, wait_until_settled
 
 DEADLINE = 30.0
 
@@ -200,21 +200,8 @@ def test_posts_directory_behind_a_symlink(tmp_path: Path, make_settings: Callabl
     run_watched(make_settings(posts=link), scenario)
 
 
-class CountingWatcher(PostWatcher):
-    """The real watcher, counting the settle pauses it takes instead of sleeping through them."""
-
-    def __init__(self, settings: Settings, service: FeedService) -> None:
-        super().__init__(settings, service)
-        self.pauses = 0
-
-    async def _sleep(self, seconds: float) -> None:
-        self.pauses += 1
-
-
-def test_settling_waits_only_for_files_modified_within_a_pause(
-    tmp_path: Path, make_settings: Callable[..., Settings]
-) -> None:
-    settings = make_settings(debounce_ms=30_000)  # a long pause: "just written" stays true on a slow machine
+def test_settling_waits_only_for_files_modified_within_a_pause(tmp_path: Path) -> None:
+    pause = 30.0  # seconds, a long one: "just written" stays true on a slow machine
     old, fresh, future = (tmp_path / f"2024-03-0{n}-x.md" for n in (1, 2, 3))
     for path in (old, fresh, future):
         path.write_text(post("X", 1), encoding="utf-8")
@@ -224,9 +211,13 @@ def test_settling_waits_only_for_files_modified_within_a_pause(
     gone = tmp_path / "2024-03-04-gone.md"
 
     async def pauses(paths: set[Path]) -> int:
-        watcher = CountingWatcher(settings, FeedService(settings))
-        assert await watcher._settle(paths) == paths
-        return watcher.pauses
+        taken: list[float] = []
+
+        async def sleep(seconds: float) -> None:  # counts the settle pauses instead of sleeping through them
+            taken.append(seconds)
+
+        assert await wait_until_settled(paths, pause, sleep) == paths
+        return len(taken)
 
     assert asyncio.run(pauses({old, gone})) == 0
     assert asyncio.run(pauses({old, fresh})) >= 1  # written just now: watched for a pause

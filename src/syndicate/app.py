@@ -10,13 +10,9 @@ it is encoded.
 from __future__ import annotations
 
 import contextlib
-import logging
 import re
-import socket
-import sys
-from collections.abc import AsyncIterator, Callable, Iterable
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
@@ -31,7 +27,7 @@ from syndicate.builder import Builder
 from syndicate.config import Settings
 from syndicate.metrics import MEDIA_TYPE as METRICS_MEDIA_TYPE
 from syndicate.metrics import Metrics, StatusCounter
-from syndicate.responses import Resource, is_not_modified
+from syndicate.responses import Headers, Resource, is_not_modified
 from syndicate.scheduler import create_scheduler
 from syndicate.service import FeedService, Snapshot
 from syndicate.watcher import PostWatcher
@@ -46,7 +42,7 @@ _QUERY_KEYS = frozenset({"category", "tag", "limit"})
 _TEXT = [(b"content-type", b"text/plain; charset=utf-8"), (b"x-content-type-options", b"nosniff")]
 
 
-async def _send_text(send: Send, status: int, text: str, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+async def _send_text(send: Send, status: int, text: str, extra: Headers | None = None) -> None:
     body = text.encode("utf-8")
     headers = [*_TEXT, (b"content-length", str(len(body)).encode("ascii")), (b"cache-control", b"no-store")]
     await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
@@ -318,84 +314,3 @@ class IndexEndpoint:
             await _send_text(send, 503, "Feeds are not available yet.\n", [(b"retry-after", b"10")])
             return
         await send_resource(scope, send, snapshot.index, self._uncounted)
-
-
-# uvicorn limits (issue 5: slow clients and many idle connections). Idle keep-alive connections close after
-# 5 s; past 1000 concurrent connections new requests get an immediate 503 instead of an unbounded queue;
-# the kernel queues up to 2048 connections not yet accepted. deploy/README.md documents them.
-TIMEOUT_KEEP_ALIVE = 5
-LIMIT_CONCURRENCY = 1000
-BACKLOG = 2048
-
-
-def bind_socket(host: str, port: int) -> socket.socket:
-    """A bound TCP socket for uvicorn (port 0: any free port); binding first lets us print the real URL."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose proto says TCP, and
-    # without it a 200 (headers and body written separately) waits on delayed ACKs (~40 ms per response).
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
-def date_clock(sent_headers: Callable[[], Iterable[tuple[bytes, bytes]]]) -> Callable[[], datetime]:
-    """A clock for Last-Modified that never runs ahead of the ``Date`` the server is sending (``sent_headers``).
-
-    RFC 9110 §8.8.2.1: an origin server MUST NOT send a Last-Modified later than the message's Date. uvicorn formats
-    Date once a second (``Server.on_tick``, more rarely while a build holds the GIL), so its Date trails the clock by
-    up to a second or more, and a Last-Modified taken from the clock just after a rebuild would be later than the
-    Date of the responses that carry it. Dates only move forward, so what is sent now bounds every later response.
-    """
-
-    def now() -> datetime:
-        current = datetime.now(UTC)
-        for name, value in sent_headers():
-            if name == b"date":
-                try:
-                    return min(current, parsedate_to_datetime(value.decode("latin-1")))
-                except (TypeError, ValueError, IndexError):
-                    break
-        return current  # no Date sent yet (uvicorn sets it once serving): every later one is at least this
-
-    return now
-
-
-def run_server(settings: Settings) -> int:
-    """``syndicate serve``: bind, print the URL, run uvicorn until interrupted. Returns an exit code."""
-    import uvicorn
-
-    try:
-        sock = bind_socket(settings.host, settings.port)
-    except OSError as exc:
-        print(f"error: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
-    port = sock.getsockname()[1]
-    logging.getLogger("syndicate").setLevel(logging.INFO)
-    server: uvicorn.Server | None = None
-    # Last-Modified is stamped no later than the Date uvicorn sends now (see date_clock); once serving, that is
-    # server.server_state.default_headers, which uvicorn replaces each second.
-    app = create_app(settings, clock=date_clock(lambda: server.server_state.default_headers if server else ()))
-    config = uvicorn.Config(
-        FeedsFirst(app),
-        access_log=settings.access_log,
-        timeout_keep_alive=TIMEOUT_KEEP_ALIVE,
-        limit_concurrency=LIMIT_CONCURRENCY,
-        backlog=BACKLOG,
-        server_header=False,
-        lifespan="on",
-    )
-    host = f"[{settings.host}]" if sock.family == socket.AF_INET6 else settings.host
-    print(f"syndicate: serving {settings.posts} at http://{host}:{port}/ (feeds: http://{host}:{port}/feeds/all.atom)")
-    sys.stdout.flush()
-    server = uvicorn.Server(config)
-    try:
-        server.run(sockets=[sock])
-    except KeyboardInterrupt:
-        # Ctrl-C: uvicorn has shut down gracefully and asyncio re-raises the interrupt; a traceback would say "crash".
-        pass
-    return 0

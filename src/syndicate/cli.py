@@ -12,23 +12,34 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from syndicate import __version__
 from syndicate.config import SETTINGS, ConfigError, Settings, load_settings
 
+if TYPE_CHECKING:
+    import socket
+
+    from syndicate.lastbuild import PostNote
+    from syndicate.responses import Header
+
 DEFAULT_CONFIG = "syndicate.toml"
+# Flags' help shows the defaults from the settings table, so that it cannot drift from them.
+_DEFAULT = {s.name: s.default for s in SETTINGS}
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--posts", type=Path, help="posts directory (default: _posts, or 'posts' in the config)")
+    parser.add_argument(
+        "--posts", type=Path, help=f"posts directory (default: {_DEFAULT['posts']}, or 'posts' in the config)"
+    )
     parser.add_argument("--config", type=Path, help=f"TOML config file (default: ./{DEFAULT_CONFIG} if present)")
 
 
 def _add_out(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, help="output directory (default: feeds)")
+    parser.add_argument("--out", type=Path, help=f"output directory (default: {_DEFAULT['out']})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,8 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="build, watch and serve the feeds over HTTP")
     _add_common(serve)
     _add_out(serve)
-    serve.add_argument("--host", help="address to bind (default: 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port to bind; 0 picks a free one (default: 8000)")
+    serve.add_argument("--host", help=f"address to bind (default: {_DEFAULT['host']})")
+    serve.add_argument("--port", type=int, help=f"port to bind; 0 picks a free one (default: {_DEFAULT['port']})")
 
     sub.add_parser("settings", help="print every setting with its default and help, as Markdown")
 
@@ -130,8 +141,8 @@ def _print_report(
     args: argparse.Namespace,
     settings: Settings,
     started: float,
-    rejected: Sequence[tuple[str, str]],
-    notes: Sequence[tuple[str, str]],
+    rejected: Sequence[PostNote],
+    notes: Sequence[PostNote],
     deferred: Sequence[str],
     posts: int,
     feeds: int,
@@ -171,11 +182,95 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 2 if report.rejected else 0
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    from syndicate.app import run_server
+# uvicorn limits (issue 5: slow clients and many idle connections). Idle keep-alive connections close after
+# 5 s; past 1000 concurrent connections new requests get an immediate 503 instead of an unbounded queue;
+# the kernel queues up to 2048 connections not yet accepted. deploy/README.md documents them.
+TIMEOUT_KEEP_ALIVE = 5
+LIMIT_CONCURRENCY = 1000
+BACKLOG = 2048
 
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """``syndicate serve``: build the app, bind, print the URL, run uvicorn until interrupted."""
     settings = settings_from_args(args, host=args.host, port=args.port)
-    return run_server(settings)
+    # Imported here, as the builder is for ``build``: the server's modules are not loaded for the other commands.
+    import socket
+
+    import uvicorn
+
+    from syndicate.app import FeedsFirst, create_app
+
+    try:
+        sock = bind_socket(settings.host, settings.port)
+    except OSError as exc:
+        print(f"error: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    port = sock.getsockname()[1]
+    logging.getLogger("syndicate").setLevel(logging.INFO)
+    server: uvicorn.Server | None = None
+    # Last-Modified is stamped no later than the Date uvicorn sends now (see date_clock); once serving, that is
+    # server.server_state.default_headers, which uvicorn replaces each second.
+    app = create_app(settings, clock=date_clock(lambda: server.server_state.default_headers if server else ()))
+    config = uvicorn.Config(
+        FeedsFirst(app),
+        access_log=settings.access_log,
+        timeout_keep_alive=TIMEOUT_KEEP_ALIVE,
+        limit_concurrency=LIMIT_CONCURRENCY,
+        backlog=BACKLOG,
+        server_header=False,
+        lifespan="on",
+    )
+    host = f"[{settings.host}]" if sock.family == socket.AF_INET6 else settings.host
+    print(f"syndicate: serving {settings.posts} at http://{host}:{port}/ (feeds: http://{host}:{port}/feeds/all.atom)")
+    sys.stdout.flush()
+    server = uvicorn.Server(config)
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        # Ctrl-C: uvicorn has shut down gracefully and asyncio re-raises the interrupt; a traceback would say "crash".
+        pass
+    return 0
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A bound TCP socket for uvicorn (port 0: any free port); binding first lets us print the real URL."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose proto says TCP, and
+    # without it a 200 (headers and body written separately) waits on the client's delayed ACK (the delay it cost is
+    # in docs/benchmarks.md, "Figures behind design choices in the code").
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def date_clock(sent_headers: Callable[[], Iterable[Header]]) -> Callable[[], datetime]:
+    """A clock for Last-Modified that never runs ahead of the ``Date`` the server is sending (``sent_headers``).
+
+    RFC 9110 §8.8.2.1: an origin server MUST NOT send a Last-Modified later than the message's Date. uvicorn formats
+    Date once a second (``Server.on_tick``, more rarely while a build holds the GIL), so its Date trails the clock by
+    up to a second or more, and a Last-Modified taken from the clock just after a rebuild would be later than the
+    Date of the responses that carry it. Dates only move forward, so what is sent now bounds every later response.
+    """
+    from email.utils import parsedate_to_datetime  # only ``serve`` needs it (see cmd_serve)
+
+    def now() -> datetime:
+        current = datetime.now(UTC)
+        for name, value in sent_headers():
+            if name == b"date":
+                try:
+                    return min(current, parsedate_to_datetime(value.decode("latin-1")))
+                except (TypeError, ValueError, IndexError):
+                    break
+        return current  # no Date sent yet (uvicorn sets it once serving): every later one is at least this
+
+    return now
 
 
 def cmd_regenerate(args: argparse.Namespace) -> int:

@@ -37,7 +37,7 @@ class Setting:
     name: str
     default: Any
     help: str
-    kind: type  # str, int, bool, float, list (of str) or dict (str -> str)
+    kind: type  # str, Path (written as text), int, bool, float, list (of str) or dict (str -> str)
     # Numbers: the range accepted, both ends included. Text: whether it may be empty.
     low: float = 0
     high: float = _MAX_INT
@@ -59,8 +59,8 @@ SETTINGS: tuple[Setting, ...] = (
         "or :second.",
         str,
     ),
-    Setting("posts", "_posts", "Directory of posts (relative to the config file).", str),
-    Setting("out", "feeds", "Output directory for built feeds (relative to the config file).", str),
+    Setting("posts", "_posts", "Directory of posts (relative to the config file).", Path),
+    Setting("out", "feeds", "Output directory for built feeds (relative to the config file).", Path),
     Setting(
         "cache",
         "",
@@ -144,38 +144,58 @@ SETTINGS: tuple[Setting, ...] = (
 _BY_NAME = {s.name: s for s in SETTINGS}
 
 
+def _held(setting: Setting, value: Any) -> Any:
+    """``value`` in the form ``Settings`` holds it: a list as a tuple (hashable, like the rest), a path as a Path."""
+    if setting.kind is list:
+        return tuple(value)
+    if setting.kind is Path:
+        return Path(value)
+    return value
+
+
+def _default(name: str) -> Any:
+    """The ``Settings`` field for setting ``name``, defaulting to its value in ``SETTINGS``: defaults are written
+    once, there (a second copy in the dataclass drifted: ``Settings()`` had no attribution patterns)."""
+    setting = _BY_NAME[name]
+    if setting.kind is dict:
+        return field(default_factory=lambda: dict(setting.default))  # a dataclass refuses a shared mutable default
+    return field(default=_held(setting, setting.default))
+
+
 @dataclass(frozen=True)
 class Settings:
-    title: str = "syndicate"
-    description: str = ""
-    url: str = "http://localhost:8000"
-    feed_url: str = ""
-    author: str = ""
-    language: str = "zh-CN"
-    timezone: str = "UTC"
-    permalink: str = "/:categories/:year/:month/:day/:title:output_ext"
-    posts: Path = Path("_posts")
-    out: Path = Path("feeds")
-    cache: str = ""
-    limit: int = 50
-    future: bool = False
-    excerpt_only: bool = False
-    ttl: int = 60
-    attribution_patterns: tuple[str, ...] = field(default_factory=tuple)
-    display_names: Mapping[str, str] = field(default_factory=dict)
-    host: str = "127.0.0.1"
-    port: int = 8000
-    max_age: int = 300
-    rescan_minutes: float = 15.0
-    debounce_ms: int = 50
-    watch: bool = True
-    build_share: float = 0.3
-    hub: str = ""
-    query_limit: int = 100
-    access_log: bool = False
-    admin_token: str = ""
-    admin_rate: int = 10
-    admin_auth_failures: int = 10
+    """Loaded settings (see ``load_settings``). Each default is the one ``SETTINGS`` gives, in the form held here."""
+
+    title: str = _default("title")
+    description: str = _default("description")
+    url: str = _default("url")
+    feed_url: str = _default("feed_url")
+    author: str = _default("author")
+    language: str = _default("language")
+    timezone: str = _default("timezone")
+    permalink: str = _default("permalink")
+    posts: Path = _default("posts")
+    out: Path = _default("out")
+    cache: str = _default("cache")
+    limit: int = _default("limit")
+    future: bool = _default("future")
+    excerpt_only: bool = _default("excerpt_only")
+    ttl: int = _default("ttl")
+    attribution_patterns: tuple[str, ...] = _default("attribution_patterns")
+    display_names: Mapping[str, str] = _default("display_names")
+    host: str = _default("host")
+    port: int = _default("port")
+    max_age: int = _default("max_age")
+    rescan_minutes: float = _default("rescan_minutes")
+    debounce_ms: int = _default("debounce_ms")
+    watch: bool = _default("watch")
+    build_share: float = _default("build_share")
+    hub: str = _default("hub")
+    query_limit: int = _default("query_limit")
+    access_log: bool = _default("access_log")
+    admin_token: str = _default("admin_token")
+    admin_rate: int = _default("admin_rate")
+    admin_auth_failures: int = _default("admin_auth_failures")
 
     @property
     def site_url(self) -> str:
@@ -317,9 +337,7 @@ def load_settings(
         if key not in _BY_NAME:
             raise ConfigError(f"unknown setting '{key}'")
         values[key] = _coerce(_BY_NAME[key], str(value) if isinstance(value, Path) else value, "command line")
-    values["attribution_patterns"] = tuple(values["attribution_patterns"])
-    values["posts"] = Path(values["posts"])
-    values["out"] = Path(values["out"])
+    values = {s.name: _held(s, values[s.name]) for s in SETTINGS}
     try:
         zoneinfo.ZoneInfo(values["timezone"])
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):

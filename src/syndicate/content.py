@@ -14,6 +14,7 @@ import functools
 import html
 import html.entities
 import re
+from typing import NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 import nh3
@@ -668,7 +669,7 @@ def _first_paragraph(source: str, *, truncated: bool) -> tuple[str, str, bool]:
     return "", fallback, not truncated
 
 
-def _token_texts(tokens: list[Token], index: int) -> list[tuple[str, bool]] | None:
+def _token_texts(tokens: list[Token], index: int) -> list[_Piece] | None:
     """Plain text pieces of a paragraph's inline token or an HTML block; None for any other token."""
     token = tokens[index]
     if token.type == "inline" and index and tokens[index - 1].type == "paragraph_open":
@@ -701,12 +702,19 @@ def _pieces(markup: str) -> list[str]:
     return pieces
 
 
-def _plain_text(piece: str) -> tuple[str, bool]:
+class _Piece(NamedTuple):
+    """A paragraph-like piece of a post's start, as a summary candidate."""
+
+    text: str  # tag-free
+    link_only: bool  # all of its text sits inside links (navigation, not a summary)
+
+
+def _plain_text(piece: str) -> _Piece:
     """Tag-free text of an nh3-cleaned piece, and whether all of its text sits inside links."""
     outside_links = _ANY_TAG.sub("", _LINK.sub("", piece))
     plain = _WHITESPACE.sub(" ", html.unescape(_ANY_TAG.sub("", piece))).strip()
     link_only = not html.unescape(outside_links).strip(" \t\r\n\u00a0\u3000|｜·•/-–—")
-    return clean_text(plain), link_only
+    return _Piece(clean_text(plain), link_only)
 
 
 _ELLIPSIS = "…"

@@ -49,6 +49,10 @@ def manifest_digest(manifest: Mapping[str, str]) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
 
 
+# A post's path and a sentence about it: why it was rejected, or a note on a published one (decoded as GBK, say).
+PostNote = tuple[str, str]
+
+
 @dataclass(frozen=True)
 class LastBuild:
     scan: str  # ScanSignature of the posts directory
@@ -60,8 +64,8 @@ class LastBuild:
     posts: int
     feeds: int
     documents: int
-    rejected: tuple[tuple[str, str], ...]  # (path, reason)
-    notes: tuple[tuple[str, str], ...]  # (path, note)
+    rejected: tuple[PostNote, ...]  # (path, reason)
+    notes: tuple[PostNote, ...]  # (path, note)
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, ensure_ascii=False)

@@ -25,7 +25,10 @@ import brotli
 from syndicate.documents import Document
 from syndicate.lastmodified import Stamp
 
-Headers = list[tuple[bytes, bytes]]
+Header = tuple[bytes, bytes]  # (lower-case name, value), as ASGI sends them
+Headers = list[Header]
+# What identifies a prepared resource: the same bytes (digest) at the same path.
+ResourceKey = tuple[str, str]  # (path, digest)
 
 IDENTITY = "identity"
 GZIP = "gzip"
@@ -34,8 +37,8 @@ BROTLI = "br"
 _PREFERENCE = (BROTLI, GZIP, IDENTITY)
 _ETAG_SUFFIX = {IDENTITY: "", GZIP: "-gz", BROTLI: "-br"}
 ENCODINGS = (GZIP, BROTLI)
-# Levels chosen by measurement on 250 KB feeds (docs/benchmarks.md): gzip 6 is within 0.3% of level 9's
-# size; brotli 5 is ~11% larger than quality 9 and seven times faster, which keeps a rebuild's swap short.
+# Levels chosen by measurement on large feeds (figures in docs/benchmarks.md): gzip 6 is nearly as small as level
+# 9; brotli 5 is a little larger than quality 9 and much faster, which keeps a rebuild's swap short.
 # Changing either changes the bytes behind an unchanged strong ETag: treat it as a release note.
 GZIP_LEVEL = 6
 BROTLI_QUALITY = 5
@@ -67,7 +70,7 @@ class Resource:
     last_modified: datetime | None  # whole seconds, UTC
     last_modified_header: bytes  # b"" when unknown
     representations: Mapping[str, Representation]
-    common_headers: tuple[tuple[bytes, bytes], ...] = ()  # every representation's headers but ETag and length
+    common_headers: tuple[Header, ...] = ()  # every representation's headers but ETag and length
     pending: frozenset[str] = frozenset()  # encodings not compressed yet; see complete()
     stamp: Stamp | None = None  # where last_modified comes from (see lastmodified)
     # The earliest If-Modified-Since that validates these bytes: last_modified, or later when other bytes were served
@@ -103,9 +106,9 @@ class Resource:
 
 @dataclass(frozen=True)
 class CachePolicy:
-    """Response headers every feed shares; built from settings once."""
+    """Response headers every feed shares; built from settings once (so no default of its own for max-age)."""
 
-    max_age: int = 300
+    max_age: int
     hub: str = ""
     feeds_url: str = ""
 
@@ -131,7 +134,7 @@ def build_resource(
     *,
     stamp: Stamp | None = None,
     encodings: Iterable[str] = ENCODINGS,
-    extra_headers: Iterable[tuple[bytes, bytes]] = (),
+    extra_headers: Iterable[Header] = (),
 ) -> Resource:
     """Prepare the representations of ``document``: identity and ``encodings`` now, the others pending.
 
@@ -188,7 +191,7 @@ def _compress(body: bytes, encoding: str) -> bytes | None:
     return compressed if len(compressed) < len(body) else None
 
 
-def _representation(encoding: str, body: bytes, digest: str, common: Iterable[tuple[bytes, bytes]]) -> Representation:
+def _representation(encoding: str, body: bytes, digest: str, common: Iterable[Header]) -> Representation:
     # Strong validators differ per content coding (RFC 9110 §8.8.3.3): the bytes differ.
     etag = f'"{digest}{_ETAG_SUFFIX[encoding]}"'.encode("ascii")
     headers = [*common, (b"etag", etag), (b"content-length", str(len(body)).encode("ascii"))]
@@ -208,7 +211,7 @@ class ResourceCache:
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.bytes = 0
-        self._entries: OrderedDict[tuple[str, str], Resource] = OrderedDict()
+        self._entries: OrderedDict[ResourceKey, Resource] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)

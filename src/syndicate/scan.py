@@ -13,6 +13,9 @@ from pathlib import Path
 
 POST_SUFFIXES = frozenset({".md", ".markdown", ".html"})
 _name = attrgetter("name")
+# (path, path relative to the posts directory with '/', stat): a plain tuple, as a warm start of a large site makes
+# one per file.
+ScannedFile = tuple[str, str, os.stat_result]
 
 
 def iter_post_files(root: Path) -> Iterator[Path]:
@@ -20,7 +23,7 @@ def iter_post_files(root: Path) -> Iterator[Path]:
     return (Path(path) for path, _, _ in scan_post_files(root))
 
 
-def scan_post_files(root: Path) -> Iterator[tuple[str, str, os.stat_result]]:
+def scan_post_files(root: Path) -> Iterator[ScannedFile]:
     """Every post file under ``root`` as (path, path relative to root with '/', stat), files before subdirectories.
 
     Hidden files and directories (``.git``, ``.foo.md.swp``), editor backups (``~``, ``#…#``) and files with other
@@ -33,7 +36,7 @@ def scan_post_files(root: Path) -> Iterator[tuple[str, str, os.stat_result]]:
     return _walk(os.fspath(root), "", os.path.realpath(root))
 
 
-def _walk(directory: str, prefix: str, real_root: str) -> Iterator[tuple[str, str, os.stat_result]]:
+def _walk(directory: str, prefix: str, real_root: str) -> Iterator[ScannedFile]:
     """scan_post_files below ``directory``, whose path relative to the root is ``prefix``."""
     try:
         with os.scandir(directory) as it:

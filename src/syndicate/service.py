@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from syndicate.builder import Builder, BuildError, BuildReport, FeedSet
 from syndicate.cache import ParseCache, open_cache
@@ -46,7 +46,7 @@ from syndicate.lastmodified import Stamp, restamp, seconds
 from syndicate.metrics import BuildGauges, Metrics
 from syndicate.pages import render_index
 from syndicate.posts import Rejection
-from syndicate.responses import GZIP, CachePolicy, Resource, ResourceCache, build_resource, self_url
+from syndicate.responses import GZIP, CachePolicy, Resource, ResourceCache, ResourceKey, build_resource, self_url
 
 log = logging.getLogger("syndicate.service")
 
@@ -57,7 +57,8 @@ _QUERY_STAMPS = 4096  # Last-Modified records of query feeds (one forgotten is s
 _INDEX = "index.html"  # the index page's key among the stamps (no document path ends in .html)
 _DEFERRED_RETRY = 1.0  # seconds before re-reading a post that was still being written
 _MAX_BUILD_PAUSE = 5.0  # seconds: the longest pause between back-to-back builds (see build_share)
-# Larger documents get brotli after the swap (a 250 KB feed takes ~10 ms at quality 5; a new post changes a dozen).
+# Larger documents get brotli after the swap: compressing every large feed a new post changes would delay the swap
+# (figures in docs/benchmarks.md, "Figures behind design choices in the code").
 EAGER_BROTLI_BYTES = 32 * 1024
 _UNFREEZE_EVERY = 50
 ARCHIVE_CACHE_BYTES = 32 * 1024 * 1024  # prepared archive pages kept in memory (all encodings counted)
@@ -113,6 +114,15 @@ class BuildOutcome:
         }
 
 
+class _Query(NamedTuple):
+    """What a query feed asks for: posts in all these categories and tags, the newest ``limit``, as ``fmt``."""
+
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+    limit: int
+    fmt: str
+
+
 @dataclass
 class _Pending:
     """The one build waiting to run. Every trigger merged into it shares its future: O(1) per trigger."""
@@ -146,7 +156,7 @@ class FeedService:
         Last-Modified records; ``stamps``: where those are kept otherwise (None: only in memory)."""
         self.settings = settings
         # Stamps Last-Modified (see lastmodified); injectable so that tests control time, and so that a server which
-        # sends a Date it caches can make sure no Last-Modified is later than that Date (app.run_server).
+        # sends a Date it caches can make sure no Last-Modified is later than that Date (cli.cmd_serve).
         self.clock = clock or (lambda: datetime.now(UTC))
         if builder is None:
             stamps = open_cache(settings)
@@ -164,8 +174,8 @@ class FeedService:
         self._pending: _Pending | None = None
         self._running: asyncio.Task[None] | None = None
         self._first_attempt = asyncio.Event()  # set once the first build has finished, well or not
-        self._query_cache: dict[tuple[Any, ...], Resource] = {}
-        self._query_stamps: dict[tuple[Any, ...], Stamp] = {}
+        self._query_cache: dict[tuple[int, _Query], Resource] = {}  # by (snapshot generation, query)
+        self._query_stamps: dict[_Query, Stamp] = {}
         self._stamps: Mapping[str, Stamp] | None = None  # the last snapshot's; None until loaded from the cache
         self._ping_urls: set[str] = set()
         self._pinger: asyncio.Task[None] | None = None
@@ -280,8 +290,8 @@ class FeedService:
         """Leave what the build made out of the cyclic garbage collector's full collections.
 
         A site's posts, pages and documents live from one build to the next and hold no reference cycles (builds
-        leave no cyclic garbage; the builder tests check it), yet a full collection walks them all: 65k objects
-        of a 10k-post site, 65-105 ms on the benchmark machine, often in the middle of the next build and so in
+        leave no cyclic garbage; the builder tests check it), yet a full collection walks them all (for a large site
+        that takes tens of milliseconds, see docs/benchmarks.md), often in the middle of the next build and so in
         the time until a new post is served. Frozen (``gc.freeze``), they are freed by reference counting as
         before, and collections walk only what came since. Every ``_UNFREEZE_EVERY`` builds they are unfrozen, so
         that a cycle frozen while still in use (a request in flight, say) is not kept for ever.
@@ -402,7 +412,7 @@ class FeedService:
 
     async def _complete_pending(self) -> None:
         """Compress the pending encodings of the served resources clients want, one at a time, in a worker thread."""
-        done: dict[tuple[str, str], Resource] = {}
+        done: dict[ResourceKey, Resource] = {}
         while True:
             snapshot = self.snapshot
             wanted = self._wanted
@@ -502,18 +512,24 @@ class FeedService:
 
     # -- queries -----------------------------------------------------------------------------------------
 
+    def resolve(self, kind: str, name: str) -> FeedInfo | None:
+        """The feed of a category or tag (``kind``) given by slug, name as written, or a case variant of either."""
+        return self.builder.resolve(kind, name)
+
     async def query(self, categories: Sequence[str], tags: Sequence[str], limit: int, fmt: str) -> Resource:
         """An on-demand intersection feed, cached per build (bounded)."""
         snapshot = self.snapshot
-        key = (snapshot.generation if snapshot else 0, tuple(sorted(categories)), tuple(sorted(tags)), limit, fmt)
+        query = _Query(tuple(sorted(categories)), tuple(sorted(tags)), limit, fmt)
+        key = (snapshot.generation if snapshot else 0, query)
         cached = self._query_cache.get(key)
         if cached is not None:
             return cached
 
-        document = await asyncio.to_thread(self.builder.query, categories=key[1], tags=key[2], limit=limit, fmt=fmt)
+        document = await asyncio.to_thread(
+            self.builder.query, categories=query.categories, tags=query.tags, limit=limit, fmt=fmt
+        )
         # Stamped like a served path, by what the query asks (whichever build answers it); on the event loop, so
         # requests for the same query see one record.
-        query = key[1:]
         stamp = self._query_stamps.pop(query, None)
         stamp = self._query_stamps[query] = restamp(stamp, document.digest, seconds(self.clock()))
         if len(self._query_stamps) > _QUERY_STAMPS:
@@ -541,6 +557,11 @@ class FeedService:
             self._ping_urls.discard(url)
             ok = await asyncio.to_thread(_publish, self.settings.hub, url)
             self.metrics.websub_pings["ok" if ok else "error"] += 1
+
+    async def pinged(self) -> None:
+        """Wait until every WebSub ping queued so far has been sent (for tests, as ``compressed`` is)."""
+        while self._pinger is not None and not self._pinger.done():
+            await asyncio.shield(self._pinger)
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 

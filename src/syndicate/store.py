@@ -106,7 +106,8 @@ class Staging:
         self._pool = ThreadPoolExecutor(max_workers=threads) if threads else None
         self._slots = threading.BoundedSemaphore(pending)
         # rel -> (digest, temporary file, or the future one while a thread writes it); paths as strings, as a
-        # 100k-post build stages ~30k files and a Path object is several times the size of its string
+        # large build stages tens of thousands of files (docs/benchmarks.md) and a Path object is several times
+        # the size of its string
         self._staged: dict[str, tuple[str, Future[str] | str]] = {}
 
     def stage(self, rel: str, body: bytes, digest: str) -> None:

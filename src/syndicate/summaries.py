@@ -1,10 +1,10 @@
 """Post summaries kept out of memory: a one-shot build of a large site keeps them in a temporary file.
 
-A summary is a post's largest field (~400 bytes in memory, 100k posts: ~40 MB plus the allocator's holes they leave
-behind), and a one-shot build (``syndicate build``) needs most of them once, when their archive pages are rendered. In
-such a build the parse workers write each summary into this process's store file and hand back only where it is: an
-int packing its offset and length, the post's ``summary_at`` (see ``posts.summary_of``). The server keeps summaries in
-memory, as it renders query feeds and changed pages at any time.
+A summary is a post's largest field (tens of megabytes for a 100k-post site, plus the allocator's holes they leave
+behind; figures in docs/benchmarks.md), and a one-shot build (``syndicate build``) needs most of them once, when their
+archive pages are rendered. In such a build the parse workers write each summary into this process's store file and hand
+back only where it is: an int packing its offset and length, the post's ``summary_at`` (see ``posts.summary_of``). The
+server keeps summaries in memory, as it renders query feeds and changed pages at any time.
 
 The file is one per process, created on first use and already unlinked (nothing is left behind, whatever ends the
 process). Each batch of posts writes in a region of its own, reserved in advance with ``reserve``, so the workers of a

@@ -15,8 +15,9 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 from watchfiles import Change, awatch
 
@@ -127,28 +128,9 @@ class PostWatcher:
             if full:
                 self.service.request_build(None, reason="directory changed")
                 continue
-            settled = await self._settle(paths)
+            settled = await wait_until_settled(paths, self.debounce_ms / 1000, self._sleep)
             log.debug("posts changed: %s", ", ".join(sorted(str(p) for p in settled)))
             self.service.request_build(settled, reason="watcher")
-
-    async def _settle(self, paths: set[Path]) -> set[Path]:
-        """Wait (bounded) until files being written stop changing, so readers see the final bytes.
-
-        A file last modified at least a pause ago has already been still that long (an editor's save, a post
-        renamed into place, which watchfiles reports after its own quiet step): it is not watched for another
-        pause, which would only add to the time until the post is served.
-        """
-        pause = self.debounce_ms / 1000
-        previous = {p: _signature(p) for p in paths}
-        for _ in range(_SETTLE_ROUNDS):
-            if _still_for(previous.values(), pause):
-                break
-            await self._sleep(pause)
-            current = {p: _signature(p) for p in paths}
-            if current == previous:
-                break
-            previous = current
-        return paths
 
     async def _sleep(self, seconds: float) -> None:
         try:
@@ -157,19 +139,48 @@ class PostWatcher:
             pass
 
 
-def _signature(path: Path) -> tuple[int, int] | None:
+async def wait_until_settled(
+    paths: set[Path], pause: float, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+) -> set[Path]:
+    """Wait (bounded) until files being written stop changing, so readers see the final bytes; return ``paths``.
+
+    A file last modified at least ``pause`` ago has already been still that long (an editor's save, a post renamed
+    into place, which watchfiles reports after its own quiet step): it is not watched for another pause, which would
+    only add to the time until the post is served. ``sleep`` waits between looks (the watcher's ends early when it
+    is stopped).
+    """
+    previous = {p: _signature(p) for p in paths}
+    for _ in range(_SETTLE_ROUNDS):
+        if _still_for(previous.values(), pause):
+            break
+        await sleep(pause)
+        current = {p: _signature(p) for p in paths}
+        if current == previous:
+            break
+        previous = current
+    return paths
+
+
+class _Signature(NamedTuple):
+    """What tells a file being written from a finished one: both stop changing."""
+
+    size: int
+    mtime_ns: int
+
+
+def _signature(path: Path) -> _Signature | None:
     try:
         st = os.stat(path)
     except OSError:
         return None
-    return st.st_size, st.st_mtime_ns
+    return _Signature(st.st_size, st.st_mtime_ns)
 
 
-def _still_for(signatures: Iterable[tuple[int, int] | None], seconds: float) -> bool:
+def _still_for(signatures: Iterable[_Signature | None], seconds: float) -> bool:
     """Whether every file (None: gone) was last modified at least ``seconds`` ago by the wall clock."""
     now = time.time_ns()
     # A modification time in the future (clock skew, touch -d) gives a negative age: such a file is watched.
-    return all(s is None or now - s[1] >= seconds * 1e9 for s in signatures)
+    return all(s is None or now - s.mtime_ns >= seconds * 1e9 for s in signatures)
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
