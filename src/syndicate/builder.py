@@ -28,10 +28,10 @@ from syndicate.attribution import compile_patterns
 from syndicate.bodies import Bodies
 from syndicate.cache import CachedPost, ParseCache, open_cache
 from syndicate.config import ConfigError, Settings, settings_fingerprint
-from syndicate.corpus import Corpus, CorpusError, Delta, Note, next_due, notes, rejections, visible_posts
+from syndicate.corpus import Corpus, CorpusError, Delta, next_due, notes, rejections, visible_posts
 from syndicate.documents import Document
 from syndicate.groups import EMPTY, FeedInfo, Groups, regroup
-from syndicate.lastbuild import RECORD_KEY, LastBuild, manifest_digest
+from syndicate.lastbuild import RECORD_KEY, LastBuild, PostNote, manifest_digest
 from syndicate.opml import render_opml
 from syndicate.plan import NO_PLAN, Plan, plan_documents
 from syndicate.posts import Post, Rejection
@@ -58,7 +58,7 @@ class BuildReport:
     duration: float
     parsed: int = 0  # files read and parsed in this build (the rest came from the cache)
     deferred: frozenset[str] = field(default_factory=frozenset)  # files still being written; build again later
-    notes: tuple[Note, ...] = ()  # posts published with a remark
+    notes: tuple[PostNote, ...] = ()  # posts published with a remark
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class FeedSet:
     plan: Plan
     records: Mapping[str, CachedPost]  # every post file as last read
     rejected: tuple[Rejection, ...] = ()
-    notes: tuple[Note, ...] = ()
+    notes: tuple[PostNote, ...] = ()
     built: bool = True
 
     @property

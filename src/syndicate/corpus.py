@@ -22,7 +22,7 @@ from syndicate.attribution import compile_patterns
 from syndicate.cache import CachedPost, ParseCache
 from syndicate.config import Settings
 from syndicate.documents import digest_of
-from syndicate.lastbuild import ScanSignature
+from syndicate.lastbuild import PostNote, ScanSignature
 from syndicate.posts import Post, Rejection, Unfinished, parse_post, read_post_file, share_values, with_summary_at
 from syndicate.scan import is_post_name, scan_post_files
 
@@ -310,10 +310,8 @@ def rejections(records: Records, conflicts: Iterable[Rejection]) -> tuple[Reject
     return tuple(sorted(found, key=lambda r: r.path))
 
 
-Note = tuple[str, str]  # (path, remark) for a post published with a remark
-
-
-def notes(records: Records) -> tuple[Note, ...]:
+def notes(records: Records) -> tuple[PostNote, ...]:
+    """(path, remark) for each remark on a published post, by path."""
     return tuple(
         sorted((rel, note) for rel, c in records.items() if isinstance(c.record, Post) for note in c.record.notes)
     )

@@ -512,10 +512,6 @@ class FeedService:
 
     # -- queries -----------------------------------------------------------------------------------------
 
-    def resolve(self, kind: str, name: str) -> FeedInfo | None:
-        """The feed of a category or tag (``kind``) given by slug, name as written, or a case variant of either."""
-        return self.builder.resolve(kind, name)
-
     async def query(self, categories: Sequence[str], tags: Sequence[str], limit: int, fmt: str) -> Resource:
         """An on-demand intersection feed, cached per build (bounded)."""
         snapshot = self.snapshot
