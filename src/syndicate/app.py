@@ -25,6 +25,7 @@ from starlette.types import Receive, Scope, Send
 from syndicate.admin import admin_routes
 from syndicate.builder import Builder
 from syndicate.config import Settings
+from syndicate.groups import ARCHIVE_DIR, TERM_KINDS, feed_kind, kind_in
 from syndicate.metrics import MEDIA_TYPE as METRICS_MEDIA_TYPE
 from syndicate.metrics import Metrics, StatusCounter
 from syndicate.responses import Headers, Resource, is_not_modified
@@ -34,9 +35,21 @@ from syndicate.watcher import PostWatcher
 
 _MAX_PATH = 1024
 _STARTUP_WAIT = 10.0  # seconds startup (and an early feed request) waits for the first build
-_TERM_PATH = re.compile(r"(?P<prefix>(?:archive/)?)(?P<group>categories|tags)/(?P<name>[^/]+)(?P<rest>(?:/\d+)?\.\w+)")
-_GROUP_KIND = {"categories": "category", "tags": "tag"}
+# A term feed's path, or its archive pages': the directories are the feed kinds' (groups.FEED_KINDS).
+_TERM_PATH = re.compile(
+    rf"(?P<prefix>(?:{re.escape(ARCHIVE_DIR)}/)?)(?P<group>{'|'.join(re.escape(k.directory) for k in TERM_KINDS)})"
+    r"/(?P<name>[^/]+)(?P<rest>(?:/\d+)?\.\w+)"
+)
 _FEED_FORMATS = ("atom", "rss", "json")
+
+
+def kind_named_by(directory: str) -> str:
+    """The name of the feed kind whose feeds live in ``directory`` (one _TERM_PATH matched)."""
+    kind = kind_in(directory)
+    assert kind is not None, directory
+    return kind.name
+
+
 _QUERY_KEYS = frozenset({"category", "tag", "limit"})
 
 _TEXT = [(b"content-type", b"text/plain; charset=utf-8"), (b"x-content-type-options", b"nosniff")]
@@ -160,16 +173,16 @@ class FeedEndpoint:
         if self._aliases_generation != snapshot.generation:
             aliases: dict[str, str] = {}
             for feed in snapshot.feeds:
-                if feed.kind == "all":
+                group = feed_kind(feed.kind).directory
+                if not group:
                     continue
-                group = "categories" if feed.kind == "category" else "tags"
                 for variant in (feed.name, feed.name.casefold(), feed.slug.casefold()):
                     aliases.setdefault(f"{group}/{variant}", feed.slug)
             self._aliases, self._aliases_generation = aliases, snapshot.generation
         group, name = match["group"], match["name"]
         slug = self._aliases.get(f"{group}/{name}") or self._aliases.get(f"{group}/{name.casefold()}")
         if slug is None:
-            info = self.service.resolve(_GROUP_KIND[group], name)
+            info = self.service.resolve(kind_named_by(group), name)
             slug = info.slug if info is not None else None
         if slug is None:
             return None
@@ -180,7 +193,7 @@ class FeedEndpoint:
     ) -> None:
         """``?category=a&tag=b&limit=N``: posts in all the given terms, newest first, computed on demand."""
         fmt = path.rpartition(".")[2]
-        if path.startswith("archive/") or fmt not in _FEED_FORMATS:
+        if path.startswith(f"{ARCHIVE_DIR}/") or fmt not in _FEED_FORMATS:
             self.metrics.count(400)
             await _send_text(send, 400, "Query parameters apply to feeds, not archive pages or OPML.\n")
             return
@@ -191,7 +204,7 @@ class FeedEndpoint:
             # /feeds/categories/x.atom?tag=y narrows the category feed: x is one more term to intersect.
             served = path if path in snapshot.resources else self._resolve_alias(snapshot, path)
             slug = match["name"] if served is None else served.rpartition("/")[2].rpartition(".")[0]
-            (categories if match["group"] == "categories" else tags).append(slug)
+            (categories if kind_named_by(match["group"]) == "category" else tags).append(slug)
         limit = self.service.settings.query_limit
         raw_limit = params.get("limit", [""])[-1]
         if raw_limit:

@@ -41,7 +41,7 @@ from syndicate.builder import Builder, BuildError, BuildReport, FeedSet
 from syndicate.cache import ParseCache, open_cache
 from syndicate.config import Settings
 from syndicate.documents import Document
-from syndicate.groups import EMPTY, FeedInfo, Groups
+from syndicate.groups import ARCHIVE_DIR, EMPTY, FeedInfo, Groups
 from syndicate.lastmodified import Stamp, restamp, seconds
 from syndicate.metrics import BuildGauges, Metrics
 from syndicate.pages import render_index
@@ -62,7 +62,7 @@ _MAX_BUILD_PAUSE = 5.0  # seconds: the longest pause between back-to-back builds
 EAGER_BROTLI_BYTES = 32 * 1024
 _UNFREEZE_EVERY = 50
 ARCHIVE_CACHE_BYTES = 32 * 1024 * 1024  # prepared archive pages kept in memory (all encodings counted)
-_ARCHIVE_PREFIX = "archive/"
+_ARCHIVE_PREFIX = f"{ARCHIVE_DIR}/"
 
 
 @dataclass(frozen=True)
@@ -541,7 +541,7 @@ class FeedService:
     def _queue_pings(self, written: Iterable[str]) -> None:
         for path in written:
             # Subscribers follow the feeds themselves, not archive pages or the OPML list.
-            if path.startswith("archive/") or not path.endswith((".atom", ".rss", ".json")):
+            if path.startswith(_ARCHIVE_PREFIX) or not path.endswith((".atom", ".rss", ".json")):
                 continue
             self._ping_urls.add(self_url(self.settings.feeds_url, path))
         if self._ping_urls and (self._pinger is None or self._pinger.done()):
