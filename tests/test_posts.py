@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import SEED, post_text
+from conftest import SAMPLE_POST, post_text
 from syndicate.attribution import compile_patterns
 from syndicate.cache import CachedPost
 from syndicate.config import Settings
@@ -27,18 +27,18 @@ def parse(settings: Settings, text: str | bytes, name: str = "2024-03-05-sample.
     return parse_post(data, name, settings, compile_patterns(settings.attribution_patterns), "d1")
 
 
-def test_seed_post_is_parsed_with_attribution_and_its_quirks(make_settings: Callable[..., Settings]) -> None:
-    settings = make_settings(url="https://finews.withounder.com")
-    data = (SEED / "2021-12-24-sample-post.md").read_bytes()
-    post = parse_post(data, "2021-12-24-sample-post.md", settings, compile_patterns(settings.attribution_patterns), "x")
+def test_sample_post_is_parsed_with_attribution_and_its_quirks(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(url="https://finews.example.com")
+    data = SAMPLE_POST.read_bytes()
+    post = parse_post(data, SAMPLE_POST.name, settings, compile_patterns(settings.attribution_patterns), "x")
     assert isinstance(post, Post), post
-    assert post.title.startswith("百色：")
+    assert post.title.startswith("榕溪：")
     assert post.date == datetime(2021, 12, 24, 8, 51, tzinfo=CST)
     assert post.categories == ("youjiangribao",)
     assert post.tags == ("右江日报新闻",)
     assert post.source_name == "右江日报"
-    assert post.source_url == "http://finews.zning.xyz/html_News/NewsShare.html?infoCode=NW202112242224696612"
-    assert post.url == "https://finews.withounder.com/youjiangribao/2021/12/24/sample-post.html"
+    assert post.source_url == "http://www.yjrb.example/html_News/NewsShare.html?infoCode=NW202112240851300417"
+    assert post.url == "https://finews.example.com/youjiangribao/2021/12/24/sample-post.html"
     assert post.summary and "<" not in post.summary
     assert post.slug == "sample-post"
 
