@@ -43,6 +43,24 @@ def test_sample_post_is_parsed_with_attribution_and_its_quirks(make_settings: Ca
     assert post.slug == "sample-post"
 
 
+def test_sample_post_keeps_the_shape_of_a_real_post() -> None:
+    # The post in tests/data stands in for a real one: the tests above exercise its quirks only while it has them.
+    data = SAMPLE_POST.read_bytes()
+    assert b"\r" not in data and not data.endswith(b"\n")  # LF line endings, no newline at the end
+    front, body = data.decode("utf-8").split("\n---\n", 1)
+    assert 'title: "榕溪：“三张清单”' in front and "date: 2021-12-24 08:51:00 +0800" in front
+    assert "categories: youjiangribao\ntags: 右江日报新闻" in front  # bare strings, not lists
+    paragraphs, original, back_links = body.split("\n\n")
+    lines = paragraphs.split("\n")
+    assert len(lines) == 5 and lines[0].startswith("<p>") and all(line.startswith(" <p>") for line in lines[1:])
+    assert lines[-1].endswith(' □林晓禾 </p><p class="em_media">（文章来源：右江日报）</p>')
+    assert "(镇)" in paragraphs and "—" in paragraphs  # half-width brackets and an em dash in Chinese text
+    assert original == "<http://www.yjrb.example/html_News/NewsShare.html?infoCode=NW202112240851300417>"
+    assert back_links == (
+        "[返回右江日报新闻](//finews.example.com/category/youjiangribao.html)｜[返回首页](//finews.example.com/)"
+    )
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
