@@ -11,7 +11,8 @@ import pytest
 from syndicate.config import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
-SEED = REPO.parent / "shared" / "seed"
+# Our own post in the shape of a real republished one (tests/data/README.md): tests read nothing outside the repository.
+SAMPLE_POST = REPO / "tests" / "data" / "2021-12-24-sample-post.md"
 EXAMPLE = REPO / "examples" / "site"
 
 

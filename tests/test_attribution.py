@@ -1,17 +1,16 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import frontmatter
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import SAMPLE_POST
 from syndicate.attribution import Attribution, compile_patterns, find_attribution
 from syndicate.config import SETTINGS
 
-SEED = Path(__file__).parents[2] / "shared" / "seed" / "2021-12-24-sample-post.md"
 SITE = "https://news.example.org/"
 # The shipped defaults, so these tests cover what users get.
 DEFAULT_PATTERNS = tuple(next(s.default for s in SETTINGS if s.name == "attribution_patterns"))
@@ -46,22 +45,22 @@ def test_compile_patterns_empty() -> None:
     assert compile_patterns([]) == ()
 
 
-# --- the seed post --------------------------------------------------------------------------------------------------
+# --- the sample post ------------------------------------------------------------------------------------------------
 
 
-def test_seed_attribution() -> None:
-    post = frontmatter.load(SEED)
-    found = find_attribution(post.metadata, post.content, PATTERNS, site_url="https://finews.withounder.com/")
+def test_sample_post_attribution() -> None:
+    post = frontmatter.load(SAMPLE_POST)
+    found = find_attribution(post.metadata, post.content, PATTERNS, site_url="https://finews.example.com/")
     assert found == Attribution(
-        name="右江日报", url="http://finews.zning.xyz/html_News/NewsShare.html?infoCode=NW202112242224696612"
+        name="右江日报", url="http://www.yjrb.example/html_News/NewsShare.html?infoCode=NW202112240851300417"
     )
 
 
-def test_seed_attribution_without_knowing_the_site_host() -> None:
+def test_sample_post_attribution_without_knowing_the_site_host() -> None:
     # The back links are protocol-relative: they never qualify as the original, whatever site_url says.
-    post = frontmatter.load(SEED)
+    post = frontmatter.load(SAMPLE_POST)
     found = find_attribution(post.metadata, post.content, PATTERNS, site_url="https://unrelated.example/")
-    assert found.url == "http://finews.zning.xyz/html_News/NewsShare.html?infoCode=NW202112242224696612"
+    assert found.url == "http://www.yjrb.example/html_News/NewsShare.html?infoCode=NW202112240851300417"
 
 
 # --- front matter ---------------------------------------------------------------------------------------------------

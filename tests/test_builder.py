@@ -14,7 +14,7 @@ import feedparser
 import pytest
 from lxml import etree
 
-from conftest import EXAMPLE, SEED
+from conftest import EXAMPLE, SAMPLE_POST
 from feedcheck import assert_valid
 from syndicate import _workers, store, summaries
 from syndicate import groups as groups_module
@@ -68,14 +68,14 @@ def test_example_site_builds_valid_feeds_for_every_term(tmp_path: Path) -> None:
     assert atom.feed.updated_parsed == newest
 
 
-def seed_site(tmp_path: Path, posts_dir: Path) -> Settings:
-    shutil.copy(SEED / "2021-12-24-sample-post.md", posts_dir)
+def sample_site(tmp_path: Path, posts_dir: Path) -> Settings:
+    shutil.copy(SAMPLE_POST, posts_dir)
     return load_settings(
         None,
         {
             "posts": posts_dir,
             "out": tmp_path / "out",
-            "url": "https://finews.withounder.com",
+            "url": "https://finews.example.com",
             "timezone": "Asia/Shanghai",
             "title": "Finews",
             "cache": tmp_path / "cache.sqlite3",
@@ -84,11 +84,11 @@ def seed_site(tmp_path: Path, posts_dir: Path) -> Settings:
     )
 
 
-def test_seed_attribution_in_every_format(tmp_path: Path, posts_dir: Path) -> None:
-    settings = seed_site(tmp_path, posts_dir)
+def test_sample_post_attribution_in_every_format(tmp_path: Path, posts_dir: Path) -> None:
+    settings = sample_site(tmp_path, posts_dir)
     Builder(settings).build()
     out = settings.out
-    original = "http://finews.zning.xyz/html_News/NewsShare.html?infoCode=NW202112242224696612"
+    original = "http://www.yjrb.example/html_News/NewsShare.html?infoCode=NW202112240851300417"
     tag_slug = "右江日报新闻"
     for feed in ("all", "categories/youjiangribao", f"tags/{tag_slug}"):
         atom = etree.fromstring((out / f"{feed}.atom").read_bytes())
@@ -105,7 +105,7 @@ def test_seed_attribution_in_every_format(tmp_path: Path, posts_dir: Path) -> No
         html = content.text or ""
         assert "（文章来源：右江日报）" in html  # the visible attribution paragraph stays
         assert original.replace("&", "&amp;") in html or original in html  # original link kept
-        assert "返回首页" not in html and "//finews.withounder.com/" not in html  # site chrome removed
+        assert "返回首页" not in html and "//finews.example.com/" not in html  # site chrome removed
 
         rss = etree.fromstring((out / f"{feed}.rss").read_bytes())
         source = rss.find("channel/item/source")

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import frontmatter
 import pytest
@@ -10,9 +9,9 @@ from hypothesis import strategies as st
 from lxml import etree
 from markdown_it import MarkdownIt
 
+from conftest import SAMPLE_POST
 from syndicate.content import _render_markdown, _summarize_windows, clean_text, render_body, summarize
 
-SEED = Path(__file__).parents[2] / "shared" / "seed" / "2021-12-24-sample-post.md"
 SITE = "https://news.example.org/"
 PAGE = "https://news.example.org/world/2024/05/01/harbour.html"
 XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -45,34 +44,34 @@ def test_clean_text_keeps_legal_characters() -> None:
     assert clean_text(text) == text
 
 
-# --- render_body: the seed post -------------------------------------------------------------------------------------
+# --- render_body: the sample post -----------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def seed_body() -> str:
-    return str(frontmatter.load(SEED).content)
+def sample_body() -> str:
+    return str(frontmatter.load(SAMPLE_POST).content)
 
 
-def test_seed_renders_to_well_formed_fragment(seed_body: str) -> None:
-    root = parse(render(seed_body, page_url=PAGE, site_url="https://finews.withounder.com/"))
+def test_sample_post_renders_to_well_formed_fragment(sample_body: str) -> None:
+    root = parse(render(sample_body, page_url=PAGE, site_url="https://finews.example.com/"))
     paragraphs = root.findall("p")
     assert len(paragraphs) >= 6
     # The attribution paragraph stays, with its class.
     assert any(p.get("class") == "em_media" and "文章来源" in "".join(p.itertext()) for p in paragraphs)
 
 
-def test_seed_keeps_original_link_and_drops_back_links(seed_body: str) -> None:
-    root = parse(render(seed_body, page_url=PAGE, site_url="https://finews.withounder.com/"))
+def test_sample_post_keeps_original_link_and_drops_back_links(sample_body: str) -> None:
+    root = parse(render(sample_body, page_url=PAGE, site_url="https://finews.example.com/"))
     links = hrefs(root)
-    assert links == ["http://finews.zning.xyz/html_News/NewsShare.html?infoCode=NW202112242224696612"]
+    assert links == ["http://www.yjrb.example/html_News/NewsShare.html?infoCode=NW202112240851300417"]
     text = "".join(root.itertext())
     assert "返回首页" not in text
     assert "｜" not in text
 
 
-def test_seed_back_links_are_dropped_whatever_the_site_scheme(seed_body: str) -> None:
+def test_sample_post_back_links_are_dropped_whatever_the_site_scheme(sample_body: str) -> None:
     # Protocol-relative links are chrome even when site_url names a different host.
-    root = parse(render(seed_body, page_url="http://elsewhere.example/p.html", site_url="http://elsewhere.example/"))
+    root = parse(render(sample_body, page_url="http://elsewhere.example/p.html", site_url="http://elsewhere.example/"))
     assert "返回" not in "".join(root.itertext())
 
 
@@ -388,13 +387,13 @@ def test_empty_body_renders_empty() -> None:
 # --- summarize ------------------------------------------------------------------------------------------------------
 
 
-def test_seed_summary_is_its_first_paragraph(seed_body: str) -> None:
-    summary = summarize(seed_body)
-    first = re.search(r"<p>(.*?)</p>", seed_body, re.DOTALL)
+def test_sample_post_summary_is_its_first_paragraph(sample_body: str) -> None:
+    summary = summarize(sample_body)
+    first = re.search(r"<p>(.*?)</p>", sample_body, re.DOTALL)
     assert first is not None
     assert summary == first.group(1).strip()
     assert "<" not in summary
-    short = summarize(seed_body, max_chars=30)
+    short = summarize(sample_body, max_chars=30)
     assert len(short) == 30
     assert short.endswith("…")
     assert summary.startswith(short[:-1])
@@ -585,9 +584,9 @@ def test_leading_html_blocks_render_as_markdown_it_renders_them(body: str) -> No
     assert _render_markdown(body) == plain_markdown(body)
 
 
-def test_seed_markdown_renders_as_markdown_it_renders_it(seed_body: str) -> None:
-    assert _render_markdown(seed_body) == plain_markdown(seed_body)
-    assert _render_markdown(seed_body) == plain_markdown(seed_body)  # memoised links give the same result
+def test_sample_post_markdown_renders_as_markdown_it_renders_it(sample_body: str) -> None:
+    assert _render_markdown(sample_body) == plain_markdown(sample_body)
+    assert _render_markdown(sample_body) == plain_markdown(sample_body)  # memoised links give the same result
 
 
 def test_long_link_is_not_memoised_but_rendered() -> None:

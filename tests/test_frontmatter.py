@@ -15,7 +15,7 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from conftest import EXAMPLE, SEED
+from conftest import EXAMPLE, SAMPLE_POST
 from syndicate.frontmatter import parse_simple
 from syndicate.posts import _Loader, split_front_matter
 
@@ -55,13 +55,13 @@ def _fronts(directory: Path) -> list[tuple[str, str]]:
     return [
         (path.name, split_front_matter(path.read_text(encoding="utf-8").replace("\r\n", "\n"))[0])
         for path in sorted(directory.rglob("*"))
-        if path.is_file() and path.name[:1].isdigit()  # posts are named YYYY-MM-DD-slug (the seed has a README)
+        if path.is_file() and path.name[:1].isdigit()  # posts are named YYYY-MM-DD-slug (tests/data has a README)
     ]
 
 
 # --- The shapes real posts use take the fast path ------------------------------------------------------------------
 
-EXAMPLE_FRONTS = _fronts(SEED) + _fronts(EXAMPLE / "_posts")
+EXAMPLE_FRONTS = _fronts(SAMPLE_POST.parent) + _fronts(EXAMPLE / "_posts")
 
 
 def test_example_posts_exist() -> None:
@@ -69,7 +69,7 @@ def test_example_posts_exist() -> None:
 
 
 @pytest.mark.parametrize(("name", "front"), EXAMPLE_FRONTS, ids=[name for name, _ in EXAMPLE_FRONTS])
-def test_seed_and_example_posts_take_the_fast_path(name: str, front: str) -> None:
+def test_sample_and_example_posts_take_the_fast_path(name: str, front: str) -> None:
     assert _assert_exact(front) is not None
 
 

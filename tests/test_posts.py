@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import SEED, post_text
+from conftest import SAMPLE_POST, post_text
 from syndicate.attribution import compile_patterns
 from syndicate.cache import CachedPost
 from syndicate.config import Settings
@@ -27,20 +27,38 @@ def parse(settings: Settings, text: str | bytes, name: str = "2024-03-05-sample.
     return parse_post(data, name, settings, compile_patterns(settings.attribution_patterns), "d1")
 
 
-def test_seed_post_is_parsed_with_attribution_and_its_quirks(make_settings: Callable[..., Settings]) -> None:
-    settings = make_settings(url="https://finews.withounder.com")
-    data = (SEED / "2021-12-24-sample-post.md").read_bytes()
-    post = parse_post(data, "2021-12-24-sample-post.md", settings, compile_patterns(settings.attribution_patterns), "x")
+def test_sample_post_is_parsed_with_attribution_and_its_quirks(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(url="https://finews.example.com")
+    data = SAMPLE_POST.read_bytes()
+    post = parse_post(data, SAMPLE_POST.name, settings, compile_patterns(settings.attribution_patterns), "x")
     assert isinstance(post, Post), post
-    assert post.title.startswith("百色：")
+    assert post.title.startswith("榕溪：")
     assert post.date == datetime(2021, 12, 24, 8, 51, tzinfo=CST)
     assert post.categories == ("youjiangribao",)
     assert post.tags == ("右江日报新闻",)
     assert post.source_name == "右江日报"
-    assert post.source_url == "http://finews.zning.xyz/html_News/NewsShare.html?infoCode=NW202112242224696612"
-    assert post.url == "https://finews.withounder.com/youjiangribao/2021/12/24/sample-post.html"
+    assert post.source_url == "http://www.yjrb.example/html_News/NewsShare.html?infoCode=NW202112240851300417"
+    assert post.url == "https://finews.example.com/youjiangribao/2021/12/24/sample-post.html"
     assert post.summary and "<" not in post.summary
     assert post.slug == "sample-post"
+
+
+def test_sample_post_keeps_the_shape_of_a_real_post() -> None:
+    # The post in tests/data stands in for a real one: the tests above exercise its quirks only while it has them.
+    data = SAMPLE_POST.read_bytes()
+    assert b"\r" not in data and not data.endswith(b"\n")  # LF line endings, no newline at the end
+    front, body = data.decode("utf-8").split("\n---\n", 1)
+    assert 'title: "榕溪：“三张清单”' in front and "date: 2021-12-24 08:51:00 +0800" in front
+    assert "categories: youjiangribao\ntags: 右江日报新闻" in front  # bare strings, not lists
+    paragraphs, original, back_links = body.split("\n\n")
+    lines = paragraphs.split("\n")
+    assert len(lines) == 5 and lines[0].startswith("<p>") and all(line.startswith(" <p>") for line in lines[1:])
+    assert lines[-1].endswith(' □林晓禾 </p><p class="em_media">（文章来源：右江日报）</p>')
+    assert "(镇)" in paragraphs and "—" in paragraphs  # half-width brackets and an em dash in Chinese text
+    assert original == "<http://www.yjrb.example/html_News/NewsShare.html?infoCode=NW202112240851300417>"
+    assert back_links == (
+        "[返回右江日报新闻](//finews.example.com/category/youjiangribao.html)｜[返回首页](//finews.example.com/)"
+    )
 
 
 @pytest.mark.parametrize(
