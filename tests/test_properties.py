@@ -88,7 +88,7 @@ MARKUP = [
     "[x](javascript:y)",
     "<http://example.org/>",
     "（文章来源：右江日报）",
-    "[返回](//finews.withounder.com/)",
+    "[返回](//finews.example.com/)",
     "<table><tr><td>",
     "&nbsp;",
     "&lt;b&gt;",
