@@ -29,6 +29,7 @@ from starlette.types import Receive, Scope, Send
 from syndicate.admin import admin_routes
 from syndicate.builder import Builder
 from syndicate.config import Settings
+from syndicate.formats import FORMATS
 from syndicate.metrics import MEDIA_TYPE as METRICS_MEDIA_TYPE
 from syndicate.metrics import Metrics, StatusCounter
 from syndicate.responses import Resource, is_not_modified
@@ -40,7 +41,6 @@ _MAX_PATH = 1024
 _STARTUP_WAIT = 10.0  # seconds startup (and an early feed request) waits for the first build
 _TERM_PATH = re.compile(r"(?P<prefix>(?:archive/)?)(?P<group>categories|tags)/(?P<name>[^/]+)(?P<rest>(?:/\d+)?\.\w+)")
 _GROUP_KIND = {"categories": "category", "tags": "tag"}
-_FEED_FORMATS = ("atom", "rss", "json")
 _QUERY_KEYS = frozenset({"category", "tag", "limit"})
 
 _TEXT = [(b"content-type", b"text/plain; charset=utf-8"), (b"x-content-type-options", b"nosniff")]
@@ -184,7 +184,7 @@ class FeedEndpoint:
     ) -> None:
         """``?category=a&tag=b&limit=N``: posts in all the given terms, newest first, computed on demand."""
         fmt = path.rpartition(".")[2]
-        if path.startswith("archive/") or fmt not in _FEED_FORMATS:
+        if path.startswith("archive/") or fmt not in FORMATS:
             self.metrics.count(400)
             await _send_text(send, 400, "Query parameters apply to feeds, not archive pages or OPML.\n")
             return

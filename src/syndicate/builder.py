@@ -47,8 +47,9 @@ from syndicate.attribution import compile_patterns
 from syndicate.cache import CachedPost, ParseCache
 from syndicate.config import ConfigError, Settings, settings_fingerprint
 from syndicate.content import render_body
-from syndicate.documents import FORMATS, Document, FeedInfo, FeedKind, digest_of
+from syndicate.documents import Document, FeedInfo, FeedKind, digest_of
 from syndicate.feeds import Entry, Page, entry_fragment, feed_title, paginate, render_page
+from syndicate.formats import FEED_FORMATS, FORMATS
 from syndicate.lastbuild import RECORD_KEY, LastBuild, ScanSignature, manifest_digest
 from syndicate.opml import render_opml
 from syndicate.posts import (
@@ -74,7 +75,6 @@ log = logging.getLogger("syndicate.build")
 _A = TypeVar("_A")
 _R = TypeVar("_R")
 
-FORMATS_BUILT = ("atom", "rss", "json")
 # Below this many files to parse, a process pool costs more than it saves.
 _PARALLEL_THRESHOLD = 500
 _PARALLEL_RENDER_THRESHOLD = 100
@@ -172,7 +172,7 @@ def _parse_one(
 def _entry_memo_room(feeds: int, limit: int) -> int:
     """Archive entries kept for reuse. While one archive page is rendered, at most one page per feed is still to
     come that shares its posts, each of ``limit`` posts, per format; twice that leaves slack."""
-    return max(1024, 2 * feeds * limit * len(FORMATS_BUILT))
+    return max(1024, 2 * feeds * limit * len(FEED_FORMATS))
 
 
 def _parse_batch(
@@ -894,7 +894,7 @@ class Builder:
         )
         h.update("".join(f"{e.post.path}\0{e.post.digest}\0" for e in page.entries).encode())
         base = h.digest()
-        return {fmt: hashlib.blake2b(base + fmt.encode(), digest_size=16).hexdigest() for fmt in FORMATS_BUILT}
+        return {fmt: hashlib.blake2b(base + fmt.encode(), digest_size=16).hexdigest() for fmt in FEED_FORMATS}
 
     def _staging(self) -> Staging | None:
         """Where this build's new files are staged (None: nothing is written)."""
@@ -953,11 +953,11 @@ class Builder:
                 path = f"{page.path}.{fmt}"
                 digest = digests.get(key)
                 if key in bodies:
-                    documents[path] = Document(path, bytes(bodies[key]), FORMATS[fmt], page.updated)
+                    documents[path] = Document(path, bytes(bodies[key]), FORMATS[fmt].media_type, page.updated)
                 elif digest is not None and (page.archive or not self.hold):
                     documents[path] = self._kept_out(page, fmt, key, digest)
                 elif digest is not None and (data := self._output_file(path, digest)) is not None:
-                    documents[path] = Document(path, data, FORMATS[fmt], page.updated, digest)
+                    documents[path] = Document(path, data, FORMATS[fmt].media_type, page.updated, digest)
                 else:
                     still.append((page, fmt, key))
             missing = still
@@ -1060,7 +1060,7 @@ class Builder:
         current: dict[tuple[str, str, bool], bytes] = {}
         # One format after another: an entry is only reused within its format, so the memo of full-content entries
         # (a few KB each, for every post in a subscription page) is emptied between formats.
-        subscription = sorted((m for m in missing if not m[0].archive), key=lambda m: FORMATS_BUILT.index(m[1]))
+        subscription = sorted((m for m in missing if not m[0].archive), key=lambda m: FEED_FORMATS.index(m[1]))
         for n, (page, fmt, key) in enumerate(subscription):
             if n and fmt != subscription[n - 1][1]:
                 current.clear()
@@ -1168,7 +1168,7 @@ class Builder:
         """A document whose bytes are not held: loaded on access (see _Loader)."""
         path = f"{page.path}.{fmt}"
         loader = _Loader(self.settings, self._cache, self.write, page, fmt, key, digest)
-        return Document(path, None, FORMATS[fmt], page.updated, digest, loader)
+        return Document(path, None, FORMATS[fmt].media_type, page.updated, digest, loader)
 
     def _output_file(self, path: str, digest: str) -> bytes | None:
         """The bytes of the output file at ``path`` if it holds the document with ``digest`` (else None)."""

@@ -12,13 +12,8 @@ from urllib.parse import quote
 
 from syndicate.config import Settings
 from syndicate.documents import FeedInfo
-
-_FORMAT_LABELS = (("atom", "Atom"), ("rss", "RSS"), ("json", "JSON Feed"))
-_AUTODISCOVERY_TYPES = (
-    ("atom", "application/atom+xml"),
-    ("rss", "application/rss+xml"),
-    ("json", "application/feed+json"),
-)
+from syndicate.formats import FEED_FORMATS, FORMATS
+from syndicate.opml import MEDIA_TYPE as OPML_MEDIA_TYPE
 
 
 def feed_href(feed: FeedInfo, fmt: str) -> str:
@@ -42,12 +37,13 @@ def render_index(settings: Settings, feeds: Iterable[FeedInfo], *, posts: int) -
     ]
     # Feed autodiscovery (the RSS/Atom autodiscovery convention, JSON Feed §1): site-wide feeds only.
     for feed in site_wide:
-        for fmt, media_type in _AUTODISCOVERY_TYPES:
+        for fmt in FEED_FORMATS:
             head.append(
-                f'<link rel="alternate" type="{media_type}" title="{escape(feed.display, quote=True)} ({fmt})" '
-                f'href="{escape(feed_href(feed, fmt), quote=True)}">'
+                f'<link rel="alternate" type="{FORMATS[fmt].link_type}" '
+                f'title="{escape(feed.display, quote=True)} ({fmt})" href="{escape(feed_href(feed, fmt), quote=True)}">'
             )
-    head.append('<link rel="outline" type="text/x-opml" title="OPML" href="/feeds/index.opml">')
+    opml_type = OPML_MEDIA_TYPE.partition(";")[0]
+    head.append(f'<link rel="outline" type="{opml_type}" title="OPML" href="/feeds/index.opml">')
     head.append("</head>")
 
     body = ["<body>", f"<h1>{title}</h1>", f"<p>{posts} posts in {len(feeds)} feeds.</p>"]
@@ -59,7 +55,7 @@ def render_index(settings: Settings, feeds: Iterable[FeedInfo], *, posts: int) -
         body.append("<ul>")
         for feed in group:
             links = " · ".join(
-                f'<a href="{escape(feed_href(feed, fmt), quote=True)}">{label}</a>' for fmt, label in _FORMAT_LABELS
+                f'<a href="{escape(feed_href(feed, fmt), quote=True)}">{FORMATS[fmt].label}</a>' for fmt in FEED_FORMATS
             )
             name = escape(feed.display)
             if feed.display != feed.name and feed.kind != "all":
