@@ -1,7 +1,7 @@
 """Atom 1.0 (RFC 4287) documents: the head from feedgen (``_feedgen``), each entry written once and spliced in.
 
 The entry is byte for byte what feedgen 1.0.0's ``FeedEntry`` and lxml wrote, with one of its traps worked around on
-purpose and a test (tests/test_atom.py) that fails if it comes back: feedgen 1.0.0 writes entry ``<link>`` elements
+purpose and a test (tests/test_feeds.py) that fails if it comes back: feedgen 1.0.0 writes entry ``<link>`` elements
 without ``rel``/``type``/``title`` (upstream issue #135: the loop variable is shadowed in ``FeedEntry.atom_entry``),
 so a ``rel="via"`` link would become a second alternate. The alternate link is written as feedgen wrote it (a bare
 ``href``), and the via link and ``<source>`` after feedgen's elements, where our entry extension used to add them.

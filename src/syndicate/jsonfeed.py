@@ -1,7 +1,7 @@
 """JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/) documents, written directly (feedgen has no JSON Feed).
 
 Items are written exactly as ``json.dumps(item, ensure_ascii=False, separators=(",", ":"))`` wrote the dict they used
-to be (tests/test_jsonfeed.py checks that for random posts): building the dict and an encoder for each item cost
+to be (tests/test_feeds.py checks that for random posts): building the dict and an encoder for each item cost
 several times the writing (docs/benchmarks.md). The string encoder is the one json.dumps uses for ensure_ascii=False
 (C). Older pages are linked with ``next_url``; the publication an item came from is the ``_source`` extension.
 """
