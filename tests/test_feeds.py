@@ -184,7 +184,7 @@ def test_dates_at_the_ends_of_the_utc_range_give_valid_documents(when: datetime)
 
 
 def test_a_date_that_cannot_be_written_in_utc_is_a_value_error() -> None:
-    # Never a parsed post's (posts.parse_date rejects it), but an entry that cannot be written must be a ValueError.
+    # Never a parsed post's (dates.parse_date rejects it), but an entry that cannot be written must be a ValueError.
     when = datetime(1, 1, 1, tzinfo=timezone(timedelta(seconds=30)))
     for fmt in FEED_FORMATS:
         with pytest.raises(ValueError, match="outside the years 1 to 9999"):

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from syndicate.config import Settings
 from syndicate.documents import FeedInfo
-from syndicate.formats import FEED_FORMATS, FORMATS
+from syndicate.formats import FORMATS
 from syndicate.opml import MEDIA_TYPE as OPML_MEDIA_TYPE
 
 
@@ -37,10 +37,11 @@ def render_index(settings: Settings, feeds: Iterable[FeedInfo], *, posts: int) -
     ]
     # Feed autodiscovery (the RSS/Atom autodiscovery convention, JSON Feed §1): site-wide feeds only.
     for feed in site_wide:
-        for fmt in FEED_FORMATS:
+        for spec in FORMATS.values():
             head.append(
-                f'<link rel="alternate" type="{FORMATS[fmt].link_type}" '
-                f'title="{escape(feed.display, quote=True)} ({fmt})" href="{escape(feed_href(feed, fmt), quote=True)}">'
+                f'<link rel="alternate" type="{spec.link_type}" '
+                f'title="{escape(feed.display, quote=True)} ({spec.name})" '
+                f'href="{escape(feed_href(feed, spec.name), quote=True)}">'
             )
     opml_type = OPML_MEDIA_TYPE.partition(";")[0]
     head.append(f'<link rel="outline" type="{opml_type}" title="OPML" href="/feeds/index.opml">')
@@ -55,7 +56,8 @@ def render_index(settings: Settings, feeds: Iterable[FeedInfo], *, posts: int) -
         body.append("<ul>")
         for feed in group:
             links = " · ".join(
-                f'<a href="{escape(feed_href(feed, fmt), quote=True)}">{FORMATS[fmt].label}</a>' for fmt in FEED_FORMATS
+                f'<a href="{escape(feed_href(feed, spec.name), quote=True)}">{spec.label}</a>'
+                for spec in FORMATS.values()
             )
             name = escape(feed.display)
             if feed.display != feed.name and feed.kind != "all":
