@@ -2,7 +2,9 @@
 
 Adding a format is one row here and its module (an entry writer and a document writer). Every part of syndicate that
 needs a format's media type, file suffix or name on the index page reads it here; builds render ``FEED_FORMATS``, in
-that order. An unknown name raises ``UnknownFormat`` rather than falling back to a default.
+that order. An unknown name raises ``UnknownFormat`` rather than falling back to a default. A media type is defined
+in its format's module, whose document names it too (Atom's and RSS's self links), since that module cannot import
+this table, which imports it; everything else reads it here.
 
 OPML is not a row: it is not a feed format (no entries, no pages, one document listing the feeds), so a row for it
 would carry writers that cannot be called and every loop over the formats would have to skip it. Its media type is
