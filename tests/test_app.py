@@ -21,6 +21,7 @@ from conftest import Clock
 from feedcheck import assert_valid
 from syndicate.app import FeedsFirst, create_app
 from syndicate.config import Settings
+from syndicate.formats import FEED_FORMATS
 
 
 def _front(title: str, date: str, categories: str, tags: str) -> str:
@@ -51,7 +52,7 @@ FORMAT_TYPES = {
 }
 
 
-@pytest.mark.parametrize("fmt", ["atom", "rss", "json"])
+@pytest.mark.parametrize("fmt", FEED_FORMATS)
 def test_site_wide_feed_in_each_format(client: TestClient, fmt: str) -> None:
     response = client.get(f"/feeds/all.{fmt}", headers={"Accept-Encoding": "identity"})
     assert response.status_code == 200

@@ -21,6 +21,7 @@ from syndicate import groups as groups_module
 from syndicate import render as render_module
 from syndicate.builder import Builder, BuildError, Parallelism
 from syndicate.config import Settings, load_settings
+from syndicate.formats import FEED_FORMATS, FORMATS
 from syndicate.posts import Post, summary_of
 
 A = "{http://www.w3.org/2005/Atom}"
@@ -36,7 +37,7 @@ def check_all(documents: dict[str, bytes] | None, out: Path) -> int:
     checked = 0
     for path in sorted(out.rglob("*")):
         fmt = path.suffix[1:]
-        if fmt not in ("atom", "rss", "json") or path.name.startswith("."):
+        if fmt not in FORMATS or path.name.startswith("."):
             continue
         data = path.read_bytes()
         assert_valid(data, fmt)
@@ -59,7 +60,7 @@ def test_example_site_builds_valid_feeds_for_every_term(tmp_path: Path) -> None:
     for d in ("categories", "tags"):
         stems = {p.stem for p in (out / d).iterdir()}
         for stem in stems:
-            for fmt in ("atom", "rss", "json"):
+            for fmt in FEED_FORMATS:
                 assert (out / d / f"{stem}.{fmt}").is_file()
     assert check_all(None, out) == 3 * (1 + len(cats) + len(tags))
     # feed updated = the newest entry's, never the build time
@@ -263,7 +264,7 @@ def test_archives_are_rfc5005_pages_that_do_not_change(
     assert rels["current"].endswith("/feeds/tags/t.atom") and rels["prev-archive"].endswith("/archive/tags/t/1.atom")
     assert json.loads((out / "tags/t.json").read_text())["next_url"].endswith("/archive/tags/t/2.json")
     for path in out.rglob("*.*"):
-        if path.suffix in (".atom", ".rss", ".json") and not path.name.startswith("."):
+        if path.suffix.removeprefix(".") in FORMATS and not path.name.startswith("."):
             assert_valid(path.read_bytes(), path.suffix[1:])
     page1 = (out / "archive/tags/t/1.atom").read_bytes()
     write_post("2024-01-09-p9.md", "title: Post 9\ntags: t")
@@ -351,7 +352,7 @@ def test_empty_directory_gives_valid_empty_feeds(make_settings: Callable[..., Se
     settings = make_settings()
     report = Builder(settings).build()
     assert report.posts == 0
-    for fmt in ("atom", "rss", "json"):
+    for fmt in FEED_FORMATS:
         assert_valid((settings.out / f"all.{fmt}").read_bytes(), fmt)
 
 
@@ -543,7 +544,7 @@ def test_a_build_that_holds_nothing_writes_the_same_and_loads_the_same(tmp_path:
     )
     for rel in files:
         assert (settings.out / rel).read_bytes() == (held.settings.out / rel).read_bytes(), rel
-    feeds = [p for p in lean.documents if p.endswith((".atom", ".rss", ".json"))]
+    feeds = [p for p in lean.documents if p.rpartition(".")[2] in FORMATS]
     assert feeds and not any(lean.documents[p].loaded for p in feeds)
     for path in feeds:
         assert lean.documents[path].body == held.documents[path].body
@@ -565,7 +566,7 @@ def test_subscription_documents_written_are_read_back_from_their_files_not_the_c
     settings = example_settings(tmp_path / "site", limit=3)
     lean = Builder(settings, hold=False)
     lean.build()
-    subscriptions = [p for p in lean.documents if p.endswith((".atom", ".rss", ".json")) and "archive/" not in p]
+    subscriptions = [p for p in lean.documents if p.rpartition(".")[2] in FORMATS and "archive/" not in p]
     assert lean.cache is not None and subscriptions
     # Written to the output directory: the cache has their digests, not their bytes.
     assert lean.cache.get_documents(lean.feedset.keys[p] for p in subscriptions) == {}

@@ -17,9 +17,11 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from feedcheck import assert_valid
-from syndicate import feeds
+from syndicate import _feedgen
+from syndicate.atom import _origin
 from syndicate.config import Settings, load_settings
-from syndicate.feeds import Entry, Page, _origin, entry_fragment, paginate, render_page
+from syndicate.feeds import Entry, Page, entry_fragment, paginate, render_page
+from syndicate.formats import FEED_FORMATS, FORMATS
 from syndicate.groups import FeedInfo
 from syndicate.posts import Post
 
@@ -61,7 +63,7 @@ def page(*posts: Post, content: str | None = "<p>Hi &amp; bye</p>") -> Page:
 
 def test_documents_are_valid_and_parse_cleanly_in_every_format() -> None:
     pg = page(make_post(2), make_post(1, source=False))
-    for fmt in ("atom", "rss", "json"):
+    for fmt in FEED_FORMATS:
         doc = render_page(SETTINGS, pg, fmt)
         assert_valid(doc.body, fmt)
         assert doc.updated == make_post(2).updated
@@ -114,7 +116,7 @@ def test_json_feed_items_and_source_extension() -> None:
 
 def test_spliced_fragments_equal_a_document_rendered_whole() -> None:
     pg = page(make_post(3), make_post(2))
-    for fmt in ("atom", "rss", "json"):
+    for fmt in FEED_FORMATS:
         parts = [entry_fragment(e.post, e.content, fmt) for e in pg.entries]
         assert render_page(SETTINGS, pg, fmt, parts).body == render_page(SETTINGS, pg, fmt).body
 
@@ -145,7 +147,7 @@ NEW_YORK = ZoneInfo("America/New_York")
 def test_an_offset_in_seconds_is_written_in_utc(when: datetime, atom: str, rss: str) -> None:
     # RFC 3339 (RFC 4287 §3.3, JSON Feed 1.1) offsets are ±hh:mm, RFC 822's ±hhmm: -04:56:02 fits neither.
     pg = page(replace(make_post(1), date=when, updated=when))
-    for fmt in ("atom", "rss", "json"):
+    for fmt in FEED_FORMATS:
         assert_valid(render_page(SETTINGS, pg, fmt).body, fmt)
     root = etree.fromstring(render_page(SETTINGS, pg, "atom").body)
     assert [el.text for el in root.iter(f"{A}updated", f"{A}published")] == [atom, atom, atom]
@@ -169,7 +171,7 @@ def test_an_offset_in_seconds_is_written_in_utc(when: datetime, atom: str, rss: 
 )
 def test_dates_at_the_ends_of_the_utc_range_give_valid_documents(when: datetime) -> None:
     pg = page(replace(make_post(1), date=when, updated=when))
-    for fmt in ("atom", "rss", "json"):
+    for fmt in FEED_FORMATS:
         body = render_page(SETTINGS, pg, fmt).body
         assert_valid(body, fmt)
         if fmt != "json":
@@ -182,9 +184,9 @@ def test_dates_at_the_ends_of_the_utc_range_give_valid_documents(when: datetime)
 
 
 def test_a_date_that_cannot_be_written_in_utc_is_a_value_error() -> None:
-    # Never a parsed post's (posts.parse_date rejects it), but an entry that cannot be written must be a ValueError.
+    # Never a parsed post's (dates.parse_date rejects it), but an entry that cannot be written must be a ValueError.
     when = datetime(1, 1, 1, tzinfo=timezone(timedelta(seconds=30)))
-    for fmt in ("atom", "rss", "json"):
+    for fmt in FEED_FORMATS:
         with pytest.raises(ValueError, match="outside the years 1 to 9999"):
             entry_fragment(replace(make_post(1), date=when, updated=when), None, fmt)
 
@@ -400,7 +402,8 @@ def test_json_item_is_byte_identical_to_json_dumps(case: tuple[Post, str | None]
     assert outcome(entry_fragment, post, content, "json") == expected
 
 
-# Heads are written from a template per feed (see feeds._head); feedgen's head of the same page is the reference.
+# Heads are written from a template per feed (see _feedgen.write_head); feedgen's head of the same page is the
+# reference.
 paths = st.lists(st.sampled_from(["tags", "c++", "右江", "a b", "%", "x", "archive", "3", "?"]), min_size=1, max_size=4)
 
 
@@ -428,10 +431,10 @@ def feed_pages(draw: st.DrawFn) -> tuple[Page, Page]:
     return one(), one()
 
 
-def head_outcome(render: Callable[[Settings, Page, str], bytes], site: Settings, page: Page, fmt: str) -> object:
+def head_outcome(render: Callable[[Settings, Page, str, str], bytes], site: Settings, page: Page, fmt: str) -> object:
     """The head's bytes, or ValueError (a date no feed can write: an offset in seconds, an instant UTC lacks)."""
     try:
-        return render(site, page, fmt)
+        return render(site, page, fmt, FORMATS[fmt].media_type)
     except ValueError:
         return ValueError
 
@@ -446,20 +449,22 @@ def test_feed_heads_from_a_template_are_feedgen_heads(fmt: str, pages: tuple[Pag
     assert isinstance(site, type(SETTINGS))
     first, second = pages
     for page in (first, second, first):
-        assert head_outcome(feeds._head, site, page, fmt) == head_outcome(feeds._feedgen_head, site, page, fmt)
+        assert head_outcome(_feedgen.write_head, site, page, fmt) == head_outcome(
+            _feedgen.feedgen_head, site, page, fmt
+        )
 
 
 @pytest.mark.parametrize("fmt", ["atom", "rss"])
 def test_a_feeds_heads_come_from_one_template(fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    original = feeds._feedgen_head
+    original = _feedgen.feedgen_head
 
     def counted(*args: object) -> bytes:
         calls.append("feedgen")
         return original(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(feeds, "_feedgen_head", counted)
-    monkeypatch.setattr(feeds, "_templates", {})
+    monkeypatch.setattr(_feedgen, "feedgen_head", counted)
+    monkeypatch.setattr(_feedgen, "_templates", {})
     for title, expected in (("Site · C++", 2), ("Site · zq7selfzq7", 2 + 10)):
         calls.clear()
         for n in range(1, 12):

@@ -26,6 +26,7 @@ from lxml import etree
 
 from _serving import DEADLINE, SITE_CONFIG, Server, need_program, running_server
 from conftest import post_text
+from syndicate.formats import FEED_FORMATS
 
 pytestmark = [pytest.mark.server, pytest.mark.external]
 
@@ -198,7 +199,7 @@ def test_wrk_during_regeneration(tmp_path: Path) -> None:
     (tmp_path / "syndicate.toml").write_text(SITE_CONFIG + "admin_rate = 0\n", encoding="utf-8")
     with running_server(tmp_path, token=TOKEN) as server:
         paths = ["/", "/feeds/all.atom", "/feeds/all.rss", "/feeds/all.json", "/feeds/categories/churn.atom"]
-        paths += [f"/feeds/categories/c{i}.{fmt}" for i in range(6) for fmt in ("atom", "rss", "json")]
+        paths += [f"/feeds/categories/c{i}.{fmt}" for i in range(6) for fmt in FEED_FORMATS]
         paths += [f"/feeds/tags/t{i}.atom" for i in range(9)] + ["/feeds/tags/%E6%A0%87%E7%AD%BE1.rss"]
         stable_paths = [p for p in paths if "churn" not in p]
         for path in stable_paths:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pickle
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import quote
 
@@ -16,7 +16,7 @@ from syndicate.attribution import compile_patterns
 from syndicate.cache import CachedPost
 from syndicate.config import Settings
 from syndicate.content import clean_text
-from syndicate.posts import Post, Rejection, _file_stem, _is_clean_utf8, parse_date, parse_post, read_body
+from syndicate.posts import Post, Rejection, _file_stem, _is_clean_utf8, parse_post, read_body
 from syndicate.scan import iter_post_files
 
 CST = timezone(timedelta(hours=8))
@@ -59,86 +59,6 @@ def test_sample_post_keeps_the_shape_of_a_real_post() -> None:
     assert back_links == (
         "[返回右江日报新闻](//finews.example.com/category/youjiangribao.html)｜[返回首页](//finews.example.com/)"
     )
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("2021-12-24 08:51:00 +0800", datetime(2021, 12, 24, 8, 51, tzinfo=CST)),
-        ("2021-12-24T08:51:00+08:00", datetime(2021, 12, 24, 8, 51, tzinfo=CST)),
-        ("2021-12-24T00:51:00Z", datetime(2021, 12, 24, 0, 51, tzinfo=UTC)),
-        ("2021-12-24 08:51", datetime(2021, 12, 24, 8, 51, tzinfo=CST)),  # site time zone
-        ("2021-12-24", datetime(2021, 12, 24, tzinfo=CST)),
-        (
-            "2021-12-24 08:51:00.250 -0530",
-            datetime(2021, 12, 24, 8, 51, 0, 250000, tzinfo=timezone(-timedelta(hours=5, minutes=30))),
-        ),
-    ],
-)
-def test_jekyll_date_forms(value: str, expected: datetime, make_settings: Callable[..., Settings]) -> None:
-    assert parse_date(value, make_settings().tz) == expected
-
-
-def test_yaml_timestamp_and_filename_date(make_settings: Callable[..., Settings]) -> None:
-    settings = make_settings()
-    post = parse(settings, post_text("title: T\ndate: 2022-01-02 03:04:05"))
-    assert isinstance(post, Post) and post.date == datetime(2022, 1, 2, 3, 4, 5, tzinfo=settings.tz)
-    post = parse(settings, post_text("title: T"), name="2020-05-06-no-date.md")
-    assert isinstance(post, Post) and post.date == datetime(2020, 5, 6, tzinfo=settings.tz)
-    assert post.slug == "no-date"
-
-
-def test_last_modified_at_sets_updated(make_settings: Callable[..., Settings]) -> None:
-    post = parse(make_settings(), post_text("title: T\ndate: 2024-01-01 10:00:00 +0800\nlast_modified_at: 2024-02-01"))
-    assert isinstance(post, Post)
-    assert post.updated == datetime(2024, 2, 1, tzinfo=CST) and post.date < post.updated
-
-
-# datetime holds years 1 to 9999; a date near either end with an offset can be a UTC instant outside them, which no
-# feed can write (converting it raised OverflowError in the server, for every feed). Such a date costs its post only.
-@pytest.mark.parametrize(
-    ("front", "timezone", "field", "shown"),
-    [
-        ("date: 2024-02-01 10:00:00 +0800\nlast_modified_at: 9999-12-31 23:59:59 -1200", "UTC", "last_modified_at",
-         "9999-12-31 23:59:59 -1200"),
-        ("date: 2024-02-01\nupdated: 9999-12-31T20:00:00-05:00", "UTC", "updated", "9999-12-31T20:00:00-05:00"),
-        ("date: 2024-02-01\nmodified: 9999-12-31 23:00", "America/New_York", "modified", "9999-12-31 23:00"),
-        ("date: 0001-01-01", "Asia/Shanghai", "date", "0001-01-01"),
-        ("date: 0001-01-01 00:00:00 +0100", "UTC", "date", "0001-01-01 00:00:00 +0100"),
-        ("date: 0001-01-01 07:59 +0800\nlast_modified_at: 2024-01-01", "UTC", "date", "0001-01-01 07:59 +0800"),
-    ],
-)  # fmt: skip
-def test_a_date_outside_the_utc_range_rejects_its_post_naming_field_and_value(
-    front: str, timezone: str, field: str, shown: str, make_settings: Callable[..., Settings]
-) -> None:
-    result = parse(make_settings(timezone=timezone), post_text(f"title: T\n{front}"), name="post.md")
-    assert isinstance(result, Rejection), result
-    assert f"'{field}'" in result.reason and repr(shown) in result.reason, result.reason
-    assert "UTC" in result.reason
-
-
-def test_a_file_name_date_outside_the_utc_range_rejects_its_post(make_settings: Callable[..., Settings]) -> None:
-    result = parse(make_settings(timezone="Asia/Shanghai"), post_text("title: T"), name="0001-01-01-first.md")
-    assert isinstance(result, Rejection) and "'file name date'" in result.reason and "'0001-01-01'" in result.reason
-
-
-@pytest.mark.parametrize(
-    ("front", "timezone", "utc"),
-    [
-        ("date: 0001-01-01", "UTC", datetime(1, 1, 1, tzinfo=UTC)),
-        ("date: 0001-01-01", "America/New_York", datetime(1, 1, 1, 4, 56, 2, tzinfo=UTC)),
-        ("date: 0001-01-01 08:00 +0800", "UTC", datetime(1, 1, 1, tzinfo=UTC)),
-        ("date: 9999-12-31 23:59:59.999999 Z", "UTC", datetime.max.replace(tzinfo=UTC)),
-        ("date: 9999-12-31", "Asia/Shanghai", datetime(9999, 12, 30, 16, tzinfo=UTC)),
-        ("date: 2024-01-01\nupdated: 9999-12-31 23:59:59 +0100", "UTC", datetime(2024, 1, 1, tzinfo=UTC)),
-    ],
-)
-def test_dates_at_the_ends_of_the_utc_range_are_kept(
-    front: str, timezone: str, utc: datetime, make_settings: Callable[..., Settings]
-) -> None:
-    post = parse(make_settings(timezone=timezone), post_text(f"title: T\n{front}"))
-    assert isinstance(post, Post), post
-    assert post.date == utc
 
 
 @pytest.mark.parametrize(

@@ -159,7 +159,7 @@ def test_is_not_modified(inm: bytes | None, ims: bytes | None, expected: bool) -
     ],
 )
 def test_last_modified_at_the_ends_of_the_utc_range(updated: datetime, header: bytes) -> None:
-    # posts.parse_date keeps every date in this range (a post outside it is rejected). An entry dated at either end
+    # dates.parse_date keeps every date in this range (a post outside it is rejected). An entry dated at either end
     # never reaches the header (Last-Modified is the publication stamp), and a stamp there still serves.
     assert build_resource(doc(updated=updated), CachePolicy(max_age=300)).last_modified_header == b""
     at = seconds(updated)

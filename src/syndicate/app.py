@@ -25,6 +25,7 @@ from starlette.types import Receive, Scope, Send
 from syndicate.admin import admin_routes
 from syndicate.builder import Builder
 from syndicate.config import Settings
+from syndicate.formats import FORMATS
 from syndicate.groups import ARCHIVE_DIR, TERM_KINDS, feed_kind, kind_in
 from syndicate.metrics import MEDIA_TYPE as METRICS_MEDIA_TYPE
 from syndicate.metrics import Metrics, StatusCounter
@@ -40,7 +41,6 @@ _TERM_PATH = re.compile(
     rf"(?P<prefix>(?:{re.escape(ARCHIVE_DIR)}/)?)(?P<group>{'|'.join(re.escape(k.directory) for k in TERM_KINDS)})"
     r"/(?P<name>[^/]+)(?P<rest>(?:/\d+)?\.\w+)"
 )
-_FEED_FORMATS = ("atom", "rss", "json")
 
 
 def kind_named_by(directory: str) -> str:
@@ -193,7 +193,7 @@ class FeedEndpoint:
     ) -> None:
         """``?category=a&tag=b&limit=N``: posts in all the given terms, newest first, computed on demand."""
         fmt = path.rpartition(".")[2]
-        if path.startswith(f"{ARCHIVE_DIR}/") or fmt not in _FEED_FORMATS:
+        if path.startswith(f"{ARCHIVE_DIR}/") or fmt not in FORMATS:
             self.metrics.count(400)
             await _send_text(send, 400, "Query parameters apply to feeds, not archive pages or OPML.\n")
             return

@@ -21,7 +21,7 @@ from syndicate.cache import ParseCache
 from syndicate.config import Settings
 from syndicate.documents import Document, digest_of
 from syndicate.feeds import Entry, Page, render_page
-from syndicate.formats import media_type
+from syndicate.formats import FORMATS
 from syndicate.plan import Planned
 from syndicate.render import render_content
 from syndicate.store import Staging
@@ -110,7 +110,7 @@ class Bodies:
         """A document whose bytes are not held: loaded on access (see StoredBody)."""
         page, fmt, key = planned
         loader = StoredBody(self.settings, self.cache, self.staging is not None, page, fmt, key, digest)
-        return Document(planned.path, None, media_type(fmt), page.updated, digest, loader)
+        return Document(planned.path, None, FORMATS[fmt].media_type, page.updated, digest, loader)
 
     def found(self, missing: list[Planned]) -> tuple[dict[str, Document], list[Planned]]:
         """The documents of ``missing`` a previous run left behind (in the cache, or as output files the cache knows
@@ -126,11 +126,11 @@ class Bodies:
             path = planned.path
             digest = digests.get(key)
             if key in bodies:
-                documents[path] = Document(path, bytes(bodies[key]), media_type(fmt), page.updated)
+                documents[path] = Document(path, bytes(bodies[key]), FORMATS[fmt].media_type, page.updated)
             elif digest is not None and (page.archive or not self.hold):
                 documents[path] = self.kept_out(planned, digest)
             elif digest is not None and (data := self._output_file(path, digest)) is not None:
-                documents[path] = Document(path, data, media_type(fmt), page.updated, digest)
+                documents[path] = Document(path, data, FORMATS[fmt].media_type, page.updated, digest)
             else:
                 still.append(planned)
         return documents, still

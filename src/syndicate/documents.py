@@ -1,17 +1,25 @@
-"""The unit the builder produces and the server serves: one output file's bytes and metadata."""
+"""The unit the builder produces and the server serves: one output file's bytes and metadata, and its URL.
+
+Media types are the formats' (formats.FORMATS; OPML's is opml.MEDIA_TYPE).
+"""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
+from urllib.parse import quote
 
-FORMATS: dict[str, str] = {
-    "atom": "application/atom+xml; charset=utf-8",
-    "rss": "application/rss+xml; charset=utf-8",
-    "json": "application/feed+json",
-    "opml": "text/x-opml; charset=utf-8",
-}
+if TYPE_CHECKING:
+    from syndicate.config import Settings
+
+
+def feed_url(settings: Settings, path: str, fmt: str, query: str = "") -> str:
+    """Absolute URL of an output document (``path`` without its suffix); non-ASCII slugs are percent-encoded (ids and
+    links must be URIs). ``query``: a query feed's canonical query string, e.g. ``tag=a&limit=5``."""
+    url = f"{settings.feeds_url}/{quote(path, safe='/')}.{fmt}"
+    return f"{url}?{query}" if query else url
 
 
 def digest_of(body: bytes) -> str:

@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from lxml import etree
 
 from syndicate.config import Settings
-from syndicate.documents import FORMATS, Document
-from syndicate.feeds import feed_url
+from syndicate.documents import Document, feed_url
 from syndicate.groups import FeedInfo
+
+MEDIA_TYPE = "text/x-opml; charset=utf-8"
 
 
 def render_opml(settings: Settings, feeds: Sequence[FeedInfo]) -> Document:
@@ -42,4 +43,4 @@ def render_opml(settings: Settings, feeds: Sequence[FeedInfo]) -> Document:
             if feed.kind == kind:
                 outline(group, feed)
     data = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-    return Document(path="index.opml", body=data, media_type=FORMATS["opml"], updated=None)
+    return Document(path="index.opml", body=data, media_type=MEDIA_TYPE, updated=None)

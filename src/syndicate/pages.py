@@ -11,14 +11,9 @@ from html import escape
 from urllib.parse import quote
 
 from syndicate.config import Settings
+from syndicate.formats import FORMATS
 from syndicate.groups import FeedInfo
-
-_FORMAT_LABELS = (("atom", "Atom"), ("rss", "RSS"), ("json", "JSON Feed"))
-_AUTODISCOVERY_TYPES = (
-    ("atom", "application/atom+xml"),
-    ("rss", "application/rss+xml"),
-    ("json", "application/feed+json"),
-)
+from syndicate.opml import MEDIA_TYPE as OPML_MEDIA_TYPE
 
 
 def feed_href(feed: FeedInfo, fmt: str) -> str:
@@ -42,12 +37,14 @@ def render_index(settings: Settings, feeds: Iterable[FeedInfo], *, posts: int) -
     ]
     # Feed autodiscovery (the RSS/Atom autodiscovery convention, JSON Feed §1): site-wide feeds only.
     for feed in site_wide:
-        for fmt, media_type in _AUTODISCOVERY_TYPES:
+        for spec in FORMATS.values():
             head.append(
-                f'<link rel="alternate" type="{media_type}" title="{escape(feed.display, quote=True)} ({fmt})" '
-                f'href="{escape(feed_href(feed, fmt), quote=True)}">'
+                f'<link rel="alternate" type="{spec.link_type}" '
+                f'title="{escape(feed.display, quote=True)} ({spec.name})" '
+                f'href="{escape(feed_href(feed, spec.name), quote=True)}">'
             )
-    head.append('<link rel="outline" type="text/x-opml" title="OPML" href="/feeds/index.opml">')
+    opml_type = OPML_MEDIA_TYPE.partition(";")[0]
+    head.append(f'<link rel="outline" type="{opml_type}" title="OPML" href="/feeds/index.opml">')
     head.append("</head>")
 
     body = ["<body>", f"<h1>{title}</h1>", f"<p>{posts} posts in {len(feeds)} feeds.</p>"]
@@ -59,7 +56,8 @@ def render_index(settings: Settings, feeds: Iterable[FeedInfo], *, posts: int) -
         body.append("<ul>")
         for feed in group:
             links = " · ".join(
-                f'<a href="{escape(feed_href(feed, fmt), quote=True)}">{label}</a>' for fmt, label in _FORMAT_LABELS
+                f'<a href="{escape(feed_href(feed, spec.name), quote=True)}">{spec.label}</a>'
+                for spec in FORMATS.values()
             )
             name = escape(feed.display)
             if feed.display != feed.name and feed.kind != "all":

@@ -10,7 +10,6 @@ from __future__ import annotations
 import codecs
 import errno
 import fcntl
-import functools
 import logging
 import operator
 import os
@@ -18,7 +17,7 @@ import re
 import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -29,6 +28,7 @@ from syndicate import summaries
 from syndicate.attribution import find_attribution
 from syndicate.config import Settings
 from syndicate.content import clean_text, summarize
+from syndicate.dates import DateError, read_dates
 from syndicate.frontmatter import parse_simple
 from syndicate.permalinks import expand_permalink
 from syndicate.terms import split_terms
@@ -43,11 +43,6 @@ MAX_TERMS = 200
 # many multi-megabyte entries is unreadable anyway. Real articles are far below this.
 MAX_BODY = 1_000_000
 _FILENAME = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})-(.+)$")
-_DATE = re.compile(
-    r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})"
-    r"(?:[T\s]+(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
-    r"\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?\s*$"
-)
 _ANCHOR = re.compile(r"&[A-Za-z0-9_-]+")
 _ALIAS = re.compile(r"\*[A-Za-z0-9_-]+")
 _HANDLER = YAMLHandler()
@@ -59,7 +54,7 @@ _LEGACY_ENCODINGS = ["gb18030", "big5", "shift_jis", "euc_kr", "cp1252", "latin_
 class _Loader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  # type: ignore[misc]
     """YAML's safe loader (plain data only: no ``!!python`` tags), with timestamps left as text.
 
-    Dates are parsed by ``parse_date`` instead, so an impossible date (``2021-13-45``) is reported as such, and
+    Dates are parsed by ``dates.parse_date`` instead, so an impossible date (``2021-13-45``) is reported as such, and
     Jekyll's ``+0800`` offsets and date-only values are handled in one place with the site's time zone.
     """
 
@@ -337,80 +332,6 @@ def _load_yaml(front: str) -> dict[str, Any]:
     return meta
 
 
-def parse_date(value: object, tz: tzinfo, field: str = "date") -> datetime:
-    """A Jekyll date (``2021-12-24 08:51:00 +0800``, ISO 8601, date only, or a YAML timestamp) as an aware datetime.
-
-    A date without an offset is in the site's time zone ``tz``. Raises PostError for anything else, and for a date
-    whose instant is outside the years 1 to 9999 in UTC (see ``_in_utc_range``).
-    """
-    return _in_utc_range(_parse_date(value, tz, field), value, field)
-
-
-def _parse_date(value: object, tz: tzinfo, field: str) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo is not None else value.replace(tzinfo=tz)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=tz)
-    if not isinstance(value, str):
-        raise PostError(f"'{field}' must be a date like 2021-12-24 08:51:00 +0800, not a {type(value).__name__}")
-    match = _DATE.match(value)
-    if match is None:
-        raise PostError(f"'{field}' is not a date: {value[:60]!r}; use a form like 2021-12-24 08:51:00 +0800")
-    year, month, day, hour, minute, second, fraction, offset = match.groups()
-    zone: tzinfo = tz
-    if offset:
-        if offset in ("Z", "z"):
-            zone = UTC
-        else:
-            digits = offset[1:].replace(":", "")
-            hours, minutes = int(digits[:2]), int(digits[2:] or 0)
-            if hours > 23 or minutes > 59:
-                raise PostError(f"'{field}' has an impossible time zone offset: {offset}")
-            zone = _fixed_zone(offset[0] == "-", hours, minutes)
-    try:
-        return datetime(
-            int(year),
-            int(month),
-            int(day),
-            int(hour or 0),
-            int(minute or 0),
-            int(second or 0),
-            int((fraction or "0")[:6].ljust(6, "0")),
-            tzinfo=zone,
-        )
-    except ValueError as exc:
-        raise PostError(f"'{field}' is not a valid date: {value[:60]!r} ({exc})") from None
-
-
-def _in_utc_range(when: datetime, value: object, field: str) -> datetime:
-    """``when``, if its instant is one a datetime holds in UTC; else PostError naming the field and the value.
-
-    Feeds, HTTP dates and the build's ordering all convert dates to UTC, and ``datetime`` holds only years 1 to 9999:
-    ``9999-12-31 23:59:59 -1200``, or ``0001-01-01`` in a zone east of UTC, is an instant it cannot hold there
-    (OverflowError), and such a post would stop every build that reached it. In UTC those instants print as
-    ISO 8601 in all three feed formats.
-    """
-    if 1 < when.year < 9999:  # a UTC offset is less than a day: only the first and last years can leave the range
-        return when
-    try:
-        when.astimezone(UTC)
-    except OverflowError:
-        shown = value.isoformat() if isinstance(value, date) else str(value)[:60]
-        end = "before 0001-01-01" if when.year == 1 else "after 9999-12-31"
-        raise PostError(
-            f"'{field}' is out of range: {shown!r} is {end} in UTC, outside the dates feeds can carry; "
-            "check its year and time zone offset"
-        ) from None
-    return when
-
-
-@functools.lru_cache(maxsize=64)
-def _fixed_zone(negative: bool, hours: int, minutes: int) -> timezone:
-    """A fixed UTC offset: a site's posts share a few, so each is built once."""
-    delta = timedelta(hours=hours, minutes=minutes)
-    return timezone(-delta if negative else delta)
-
-
 def _text_field(meta: Mapping[str, Any], key: str) -> str | None:
     value = meta.get(key)
     if value is None:
@@ -463,7 +384,7 @@ def parse_post(
             return Rejection(shown, "the file name is not valid UTF-8; rename the file (its name makes the post's URL)")
     try:
         return _parse(data, rel_path, settings, patterns, digest)
-    except PostError as exc:
+    except (PostError, DateError) as exc:
         return Rejection(rel_path, str(exc))
     except RecursionError:
         return Rejection(rel_path, "the post is nested too deeply to read")
@@ -481,24 +402,14 @@ def _parse(data: bytes, rel_path: str, settings: Settings, patterns: Sequence[re
         text = clean_text(text)
     front, body = split_front_matter(text)
     meta = _load_yaml(front)
-    tz = settings.tz
 
     stem = _file_stem(rel_path)
     name_match = _FILENAME.match(stem)
     # Jekyll drops the trailing dots of a slug taken from the file name (not of front matter ``slug``).
     slug = _text_field(meta, "slug") or (name_match.group(4) if name_match else stem).rstrip(".")
 
-    if meta.get("date") is not None:
-        when = parse_date(meta["date"], tz)
-    elif name_match:
-        when = parse_date("-".join(name_match.groups()[:3]), tz, field="file name date")
-    else:
-        raise PostError("no date: add 'date:' to the front matter or name the file YYYY-MM-DD-slug.md")
-    updated = when
-    for key in ("last_modified_at", "updated", "modified"):
-        if meta.get(key) is not None:
-            updated = max(parse_date(meta[key], tz, field=key), when)
-            break
+    file_date = "-".join(name_match.groups()[:3]) if name_match else None
+    when, updated = read_dates(meta, file_date, settings.tz)
 
     title = _text_field(meta, "title")
     if title is None or not title:
