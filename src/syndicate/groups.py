@@ -32,7 +32,7 @@ class FeedKind:
     terms: Callable[[Post], tuple[str, ...]] | None
 
 
-SITE_WIDE = FeedKind("all", "", "Site", None)
+SITE_WIDE = FeedKind("all", "", "All posts", None)
 FEED_KINDS: tuple[FeedKind, ...] = (
     SITE_WIDE,
     FeedKind("category", "categories", "Categories", attrgetter("categories")),

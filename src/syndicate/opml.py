@@ -1,4 +1,4 @@
-"""OPML 2.0 subscription list of every feed (http://opml.org/spec2.opml), grouped by categories and tags.
+"""OPML 2.0 subscription list of every feed (http://opml.org/spec2.opml), grouped by kind (groups.FEED_KINDS).
 
 One outline per feed pointing at its Atom document (a reader importing the list subscribes once per feed, not once
 per format); ``text`` is the name as written in posts, ``title`` the display name.
@@ -12,7 +12,7 @@ from lxml import etree
 
 from syndicate.config import Settings
 from syndicate.documents import Document, feed_url
-from syndicate.groups import FeedInfo
+from syndicate.groups import SITE_WIDE, TERM_KINDS, FeedInfo
 
 MEDIA_TYPE = "text/x-opml; charset=utf-8"
 
@@ -30,17 +30,17 @@ def render_opml(settings: Settings, feeds: Sequence[FeedInfo]) -> Document:
             type="rss",
             text=feed.name,
             title=feed.display,
-            xmlUrl=feed_url(settings, feed.path("atom").rsplit(".", 1)[0], "atom"),
+            xmlUrl=feed_url(settings, feed.base, "atom"),
             htmlUrl=settings.site_url + "/",
         )
 
     for feed in feeds:
-        if feed.kind == "all":
+        if feed.kind == SITE_WIDE.name:
             outline(body, feed)
-    for kind, label in (("category", "Categories"), ("tag", "Tags")):
-        group = etree.SubElement(body, "outline", text=label)
+    for kind in TERM_KINDS:  # an outline per kind of term feed
+        group = etree.SubElement(body, "outline", text=kind.heading)
         for feed in feeds:
-            if feed.kind == kind:
+            if feed.kind == kind.name:
                 outline(group, feed)
     data = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return Document(path="index.opml", body=data, media_type=MEDIA_TYPE, updated=None)

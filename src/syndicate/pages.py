@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from syndicate.config import Settings
 from syndicate.formats import FORMATS
-from syndicate.groups import FeedInfo
+from syndicate.groups import FEED_KINDS, FeedInfo
 from syndicate.opml import MEDIA_TYPE as OPML_MEDIA_TYPE
 
 
@@ -23,9 +23,12 @@ def feed_href(feed: FeedInfo, fmt: str) -> str:
 def render_index(settings: Settings, feeds: Iterable[FeedInfo], *, posts: int) -> str:
     feeds = tuple(feeds)
     title = escape(settings.title)
-    site_wide = [f for f in feeds if f.kind == "all"]
-    categories = sorted((f for f in feeds if f.kind == "category"), key=lambda f: (f.display.casefold(), f.slug))
-    tags = sorted((f for f in feeds if f.kind == "tag"), key=lambda f: (f.display.casefold(), f.slug))
+    # Each kind's feeds under its heading, by display name (groups.FEED_KINDS: the site-wide feed first).
+    by_kind = [
+        (kind, sorted((f for f in feeds if f.kind == kind.name), key=lambda f: (f.display.casefold(), f.slug)))
+        for kind in FEED_KINDS
+    ]
+    site_wide = by_kind[0][1]
 
     head = [
         "<!DOCTYPE html>",
@@ -48,8 +51,8 @@ def render_index(settings: Settings, feeds: Iterable[FeedInfo], *, posts: int) -
     head.append("</head>")
 
     body = ["<body>", f"<h1>{title}</h1>", f"<p>{posts} posts in {len(feeds)} feeds.</p>"]
-    for heading, group in (("All posts", site_wide), ("Categories", categories), ("Tags", tags)):
-        body.append(f"<h2>{heading}</h2>")
+    for kind, group in by_kind:
+        body.append(f"<h2>{kind.heading}</h2>")
         if not group:
             body.append("<p>None yet.</p>")
             continue
@@ -60,7 +63,7 @@ def render_index(settings: Settings, feeds: Iterable[FeedInfo], *, posts: int) -
                 for spec in FORMATS.values()
             )
             name = escape(feed.display)
-            if feed.display != feed.name and feed.kind != "all":
+            if feed.display != feed.name and kind.terms is not None:
                 name += f" <small>({escape(feed.name)})</small>"
             noun = "post" if feed.count == 1 else "posts"
             body.append(f'<li><span class="feed">{name}</span> — {feed.count} {noun}: {links}</li>')
