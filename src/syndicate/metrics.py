@@ -47,107 +47,132 @@ class Metrics:
 
     def render(self, builds: BuildGauges) -> str:
         lines: list[str] = []
-
-        def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
-            lines.append(f"# HELP {name} {help_text}")
-            lines.append(f"# TYPE {name} {kind}")
-            for suffix, value in samples:
+        for spec in _EXPOSED:
+            lines.append(f"# HELP {spec.name} {spec.help}")
+            lines.append(f"# TYPE {spec.name} {spec.kind}")
+            for suffix, value in spec.samples(self, builds):
                 # suffix is a label set ('{status="200"}') or a summary part ("_sum", "_count")
-                lines.append(f"{name}{suffix} {_number(value)}")
-
-        metric(
-            "syndicate_http_requests_total",
-            "counter",
-            "HTTP requests answered, by status code.",
-            [(f'{{status="{status}"}}', count) for status, count in sorted(self.requests.items())],
-        )
-        metric(
-            "syndicate_feed_requests_total",
-            "counter",
-            "Feed requests that found a document.",
-            [("", self.feed_requests)],
-        )
-        metric(
-            "syndicate_feed_not_modified_total",
-            "counter",
-            "Feed requests answered 304 Not Modified.",
-            [("", self.feed_not_modified)],
-        )
-        ratio = self.feed_not_modified / self.feed_requests if self.feed_requests else 0.0
-        metric("syndicate_feed_not_modified_ratio", "gauge", "Share of feed requests answered 304.", [("", ratio)])
-        metric(
-            "syndicate_builds_total",
-            "counter",
-            "Builds run, by result.",
-            [('{result="ok"}', builds.builds_ok), ('{result="error"}', builds.builds_failed)],
-        )
-        metric(
-            "syndicate_build_duration_seconds",
-            "summary",
-            "Build durations.",
-            [("_sum", builds.duration_sum), ("_count", builds.builds_ok + builds.builds_failed)],
-        )
-        metric(
-            "syndicate_last_build_duration_seconds",
-            "gauge",
-            "Duration of the last build.",
-            [("", builds.last_duration)],
-        )
-        metric(
-            "syndicate_last_build_success",
-            "gauge",
-            "1 if the last build succeeded, 0 if it failed (the last good feeds are still served).",
-            [("", 1 if builds.last_success else 0)],
-        )
-        metric(
-            "syndicate_last_success_timestamp_seconds",
-            "gauge",
-            "Unix time of the last successful build.",
-            [("", builds.last_success_time)],
-        )
-        metric(
-            "syndicate_ready", "gauge", "1 once a build has succeeded and feeds are served.", [("", int(builds.ready))]
-        )
-        metric("syndicate_posts", "gauge", "Posts in the served feeds.", [("", builds.posts)])
-        metric("syndicate_feeds", "gauge", "Feeds (site-wide, categories, tags) served.", [("", builds.feeds)])
-        metric(
-            "syndicate_documents",
-            "gauge",
-            "Documents (all formats and archive pages) served.",
-            [("", builds.documents)],
-        )
-        metric("syndicate_rejected_posts", "gauge", "Post files rejected by the last build.", [("", builds.rejected)])
-        metric(
-            "syndicate_build_triggers_coalesced_total",
-            "counter",
-            "Build triggers merged into a pending build instead of queued.",
-            [("", builds.coalesced)],
-        )
-        metric(
-            "syndicate_build_pause_seconds_total",
-            "counter",
-            "Time back-to-back builds waited so that rebuilding keeps to build_share of the server's time.",
-            [("", builds.paused_seconds)],
-        )
-        metric(
-            "syndicate_archive_pages_prepared_total",
-            "counter",
-            "Archive pages prepared (compressed) on request because they were not in the cache.",
-            [("", self.archive_prepared)],
-        )
-        metric(
-            "syndicate_archive_cache_bytes",
-            "gauge",
-            "Bytes of prepared archive pages held in memory (all encodings).",
-            [("", self.archive_cache_bytes)],
-        )
-        metric(
-            "syndicate_websub_pings_total",
-            "counter",
-            "WebSub publish notifications sent to the hub, by result.",
-            [(f'{{result="{result}"}}', count) for result, count in sorted(self.websub_pings.items())],
-        )
+                lines.append(f"{spec.name}{suffix} {_number(value)}")
         return "\n".join(lines) + "\n"
+
+
+Sample = tuple[str, float]  # (label set or summary suffix, value)
+
+
+@dataclass(frozen=True)
+class _Exposed:
+    """One metric as exposed: its name, Prometheus type, help text and how to read its samples."""
+
+    name: str
+    kind: str
+    help: str
+    samples: Callable[[Metrics, BuildGauges], list[Sample]]
+
+
+def _single(read: Callable[[Metrics, BuildGauges], float]) -> Callable[[Metrics, BuildGauges], list[Sample]]:
+    return lambda m, b: [("", read(m, b))]
+
+
+_EXPOSED: tuple[_Exposed, ...] = (
+    _Exposed(
+        "syndicate_http_requests_total",
+        "counter",
+        "HTTP requests answered, by status code.",
+        lambda m, b: [(f'{{status="{status}"}}', count) for status, count in sorted(m.requests.items())],
+    ),
+    _Exposed(
+        "syndicate_feed_requests_total",
+        "counter",
+        "Feed requests that found a document.",
+        _single(lambda m, b: m.feed_requests),
+    ),
+    _Exposed(
+        "syndicate_feed_not_modified_total",
+        "counter",
+        "Feed requests answered 304 Not Modified.",
+        _single(lambda m, b: m.feed_not_modified),
+    ),
+    _Exposed(
+        "syndicate_feed_not_modified_ratio",
+        "gauge",
+        "Share of feed requests answered 304.",
+        _single(lambda m, b: m.feed_not_modified / m.feed_requests if m.feed_requests else 0.0),
+    ),
+    _Exposed(
+        "syndicate_builds_total",
+        "counter",
+        "Builds run, by result.",
+        lambda m, b: [('{result="ok"}', b.builds_ok), ('{result="error"}', b.builds_failed)],
+    ),
+    _Exposed(
+        "syndicate_build_duration_seconds",
+        "summary",
+        "Build durations.",
+        lambda m, b: [("_sum", b.duration_sum), ("_count", b.builds_ok + b.builds_failed)],
+    ),
+    _Exposed(
+        "syndicate_last_build_duration_seconds",
+        "gauge",
+        "Duration of the last build.",
+        _single(lambda m, b: b.last_duration),
+    ),
+    _Exposed(
+        "syndicate_last_build_success",
+        "gauge",
+        "1 if the last build succeeded, 0 if it failed (the last good feeds are still served).",
+        _single(lambda m, b: 1 if b.last_success else 0),
+    ),
+    _Exposed(
+        "syndicate_last_success_timestamp_seconds",
+        "gauge",
+        "Unix time of the last successful build.",
+        _single(lambda m, b: b.last_success_time),
+    ),
+    _Exposed(
+        "syndicate_ready", "gauge", "1 once a build has succeeded and feeds are served.", _single(lambda m, b: b.ready)
+    ),
+    _Exposed("syndicate_posts", "gauge", "Posts in the served feeds.", _single(lambda m, b: b.posts)),
+    _Exposed("syndicate_feeds", "gauge", "Feeds (site-wide, categories, tags) served.", _single(lambda m, b: b.feeds)),
+    _Exposed(
+        "syndicate_documents",
+        "gauge",
+        "Documents (all formats and archive pages) served.",
+        _single(lambda m, b: b.documents),
+    ),
+    _Exposed(
+        "syndicate_rejected_posts", "gauge", "Post files rejected by the last build.", _single(lambda m, b: b.rejected)
+    ),
+    _Exposed(
+        "syndicate_build_triggers_coalesced_total",
+        "counter",
+        "Build triggers merged into a pending build instead of queued.",
+        _single(lambda m, b: b.coalesced),
+    ),
+    _Exposed(
+        "syndicate_build_pause_seconds_total",
+        "counter",
+        "Time back-to-back builds waited so that rebuilding keeps to build_share of the server's time.",
+        _single(lambda m, b: b.paused_seconds),
+    ),
+    _Exposed(
+        "syndicate_archive_pages_prepared_total",
+        "counter",
+        "Archive pages prepared (compressed) on request because they were not in the cache.",
+        _single(lambda m, b: m.archive_prepared),
+    ),
+    _Exposed(
+        "syndicate_archive_cache_bytes",
+        "gauge",
+        "Bytes of prepared archive pages held in memory (all encodings).",
+        _single(lambda m, b: m.archive_cache_bytes),
+    ),
+    _Exposed(
+        "syndicate_websub_pings_total",
+        "counter",
+        "WebSub publish notifications sent to the hub, by result.",
+        lambda m, b: [(f'{{result="{result}"}}', count) for result, count in sorted(m.websub_pings.items())],
+    ),
+)
 
 
 def _number(value: float) -> str:
