@@ -204,7 +204,12 @@ class FeedEndpoint:
             # /feeds/categories/x.atom?tag=y narrows the category feed: x is one more term to intersect.
             served = path if path in snapshot.resources else self._resolve_alias(snapshot, path)
             slug = match["name"] if served is None else served.rpartition("/")[2].rpartition(".")[0]
-            (categories if kind_named_by(match["group"]) == "category" else tags).append(slug)
+            narrowed = {"category": categories, "tag": tags}.get(kind_named_by(match["group"]))
+            if narrowed is None:  # a kind of feed queries cannot name (only categories and tags intersect)
+                self.metrics.count(400)
+                await _send_text(send, 400, "Query parameters narrow the site-wide, category and tag feeds only.\n")
+                return
+            narrowed.append(slug)
         limit = self.service.settings.query_limit
         raw_limit = params.get("limit", [""])[-1]
         if raw_limit:
