@@ -164,7 +164,9 @@ class Corpus:
         if cache is None:
             return {}
         values: dict[object, object] = {}
-        return {rel: shared(cached, values) for rel, cached in cache.load_posts().items()}
+        loaded = cache.load_posts()
+        # Each loaded post is let go as its shared copy is made, so a large site is never held twice.
+        return {rel: shared(loaded.pop(rel), values) for rel in list(loaded)}
 
     def check_root(self) -> None:
         """Raise CorpusError if the posts directory cannot be read, or was a mount point and is no longer mounted."""
@@ -207,7 +209,10 @@ class Corpus:
         updates: dict[str, CachedPost] = {}
         deferred: set[str] = set()
         values: dict[object, object] = {}
-        for rel, cached in results:
+        # Each parsed post is let go as its shared copy is made, so a large site is never held twice.
+        results.reverse()
+        while results:
+            rel, cached = results.pop()
             if cached is None:
                 deferred.add(rel)
             else:
