@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from _dates import WRITTEN_DATES
 from conftest import post_text
 from syndicate.attribution import compile_patterns
 from syndicate.config import Settings
@@ -149,17 +150,10 @@ def test_a_date_that_cannot_be_read_is_a_date_error_saying_why(
 @pytest.mark.parametrize(
     ("when", "rfc3339", "rfc822"),
     [
-        # New York's local mean time, -04:56:02, before 1883; Shanghai's, +08:05:43, before 1901
-        (datetime(1, 1, 1, tzinfo=NEW_YORK), "0001-01-01T04:56:02+00:00", "Mon, 01 Jan 0001 04:56:02 +0000"),
-        (datetime(1900, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai")), "1899-12-31T15:54:17+00:00",
-         "Sun, 31 Dec 1899 15:54:17 +0000"),
-        (datetime(2024, 1, 1, tzinfo=timezone(timedelta(hours=1, microseconds=5))), "2023-12-31T22:59:59.999995+00:00",
-         "Sun, 31 Dec 2023 22:59:59 +0000"),
-        # whole minutes stay as they are, New York's own offset too
-        (datetime(2024, 1, 1, tzinfo=NEW_YORK), "2024-01-01T00:00:00-05:00", "Mon, 01 Jan 2024 00:00:00 -0500"),
+        *WRITTEN_DATES,
         (datetime(2024, 1, 1, 8, tzinfo=CST), "2024-01-01T08:00:00+08:00", "Mon, 01 Jan 2024 08:00:00 +0800"),
     ],
-)  # fmt: skip
+)
 def test_an_offset_in_seconds_is_written_in_utc(when: datetime, rfc3339: str, rfc822: str) -> None:
     # RFC 3339 (RFC 4287 §3.3, JSON Feed 1.1) offsets are ±hh:mm, RFC 822's ±hhmm: -04:56:02 fits neither.
     assert format_rfc3339(when) == rfc3339

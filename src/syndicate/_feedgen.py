@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -192,3 +193,10 @@ def _fill(template: tuple[str | bytes, ...], page: Page, fmt: Flavor, updated: d
     if page.prev_archive:
         values[_PREV] = quote(page.prev_archive, safe="/").encode("ascii")
     return b"".join(piece if isinstance(piece, bytes) else values[piece] for piece in template)
+
+
+def splice(head: bytes, end_tag: bytes, entries: Sequence[bytes]) -> bytes:
+    """A document: ``head`` (a feed-level element with no entries) with ``entries`` put in, in order, before its
+    last ``end_tag`` (``</feed>``, ``</channel>``)."""
+    cut = head.rindex(end_tag)
+    return head[:cut] + b"".join(entries) + head[cut:]

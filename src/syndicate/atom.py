@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from syndicate._feedgen import write_head
+from syndicate._feedgen import splice, write_head
 from syndicate._xml import check_entry, escape_attribute, escape_name, escape_name_attribute, escape_text
 from syndicate.config import Settings
 from syndicate.dates import format_rfc3339
@@ -90,6 +90,4 @@ def write_entry(post: Post, content: str | None) -> bytes:
 
 def write_document(settings: Settings, page: Page, entries: Sequence[bytes]) -> bytes:
     """The page's Atom feed document, its entries' bytes (``write_entry``'s) spliced in, in order."""
-    head = write_head(settings, page, "atom", MEDIA_TYPE)
-    cut = head.rindex(b"</feed>")
-    return head[:cut] + b"".join(entries) + head[cut:]
+    return splice(write_head(settings, page, "atom", MEDIA_TYPE), b"</feed>", entries)

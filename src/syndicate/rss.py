@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from syndicate._feedgen import write_head
+from syndicate._feedgen import splice, write_head
 from syndicate._xml import check_entry, escape_attribute, escape_name, escape_text
 from syndicate.config import Settings
 from syndicate.dates import format_rfc822
@@ -76,6 +76,4 @@ def write_entry(post: Post, content: str | None) -> bytes:
 
 def write_document(settings: Settings, page: Page, entries: Sequence[bytes]) -> bytes:
     """The page's RSS document, its items' bytes (``write_entry``'s) spliced into the channel, in order."""
-    head = write_head(settings, page, "rss", MEDIA_TYPE)
-    cut = head.rindex(b"</channel>")
-    return head[:cut] + b"".join(entries) + head[cut:]
+    return splice(write_head(settings, page, "rss", MEDIA_TYPE), b"</channel>", entries)
