@@ -125,9 +125,8 @@ class Builder:
         except ValueError as exc:
             raise ConfigError(f"setting 'attribution_patterns': {exc}") from None
         self._fingerprint = settings_fingerprint(settings)
-        self.cache: ParseCache | None = (
-            open_cache(settings) if cache is True else cache or None
-        )  # also keeps the service's Last-Modified records
+        # The parse cache; the service keeps its Last-Modified records in the same database (see service.py).
+        self.cache: ParseCache | None = open_cache(settings) if cache is True else cache or None
         self._corpus = Corpus(settings, patterns, self._parallelism, keep_summaries_out=not hold, progress=progress)
         self._lock = threading.Lock()
         self._on_disk: dict[str, str] = {}  # the output manifest as the first build found it
