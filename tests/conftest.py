@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import frontmatter
 import pytest
 
 from syndicate.config import Settings, load_settings
@@ -72,3 +73,9 @@ class Clock:
 @pytest.fixture
 def clock() -> Clock:
     return Clock(datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC))
+
+
+@pytest.fixture(scope="session")
+def sample_body() -> str:
+    """The sample post's body: Markdown around a republished article's HTML, ending in the site's back links."""
+    return str(frontmatter.load(SAMPLE_POST).content)

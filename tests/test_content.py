@@ -1,34 +1,12 @@
 from __future__ import annotations
 
-import re
-
-import frontmatter
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lxml import etree
 from markdown_it import MarkdownIt
 
-from conftest import SAMPLE_POST
-from syndicate.content import _render_markdown, _summarize_windows, clean_text, render_body, summarize
-
-SITE = "https://news.example.org/"
-PAGE = "https://news.example.org/world/2024/05/01/harbour.html"
-XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def render(body: str, *, page_url: str = PAGE, site_url: str = SITE) -> str:
-    return render_body(body, page_url=page_url, site_url=site_url)
-
-
-def parse(fragment: str) -> etree._Element:
-    """Parse a fragment as XML, the way a feed consumer will meet it; raises if it is not well-formed."""
-    return etree.fromstring(f"<div>{fragment}</div>")
-
-
-def hrefs(root: etree._Element) -> list[str]:
-    return [str(a.get("href")) for a in root.iter("a") if a.get("href") is not None]
-
+from _fragments import PAGE, XML_ILLEGAL, hrefs, markupish, parse, render
+from syndicate.content import _render_markdown, clean_text
 
 # --- clean_text -----------------------------------------------------------------------------------------------------
 
@@ -47,32 +25,12 @@ def test_clean_text_keeps_legal_characters() -> None:
 # --- render_body: the sample post -----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def sample_body() -> str:
-    return str(frontmatter.load(SAMPLE_POST).content)
-
-
 def test_sample_post_renders_to_well_formed_fragment(sample_body: str) -> None:
     root = parse(render(sample_body, page_url=PAGE, site_url="https://finews.example.com/"))
     paragraphs = root.findall("p")
     assert len(paragraphs) >= 6
     # The attribution paragraph stays, with its class.
     assert any(p.get("class") == "em_media" and "文章来源" in "".join(p.itertext()) for p in paragraphs)
-
-
-def test_sample_post_keeps_original_link_and_drops_back_links(sample_body: str) -> None:
-    root = parse(render(sample_body, page_url=PAGE, site_url="https://finews.example.com/"))
-    links = hrefs(root)
-    assert links == ["http://www.yjrb.example/html_News/NewsShare.html?infoCode=NW202112240851300417"]
-    text = "".join(root.itertext())
-    assert "返回首页" not in text
-    assert "｜" not in text
-
-
-def test_sample_post_back_links_are_dropped_whatever_the_site_scheme(sample_body: str) -> None:
-    # Protocol-relative links are chrome even when site_url names a different host.
-    root = parse(render(sample_body, page_url="http://elsewhere.example/p.html", site_url="http://elsewhere.example/"))
-    assert "返回" not in "".join(root.itertext())
 
 
 # --- render_body: Markdown and HTML ---------------------------------------------------------------------------------
@@ -216,257 +174,12 @@ def test_text_cannot_smuggle_markup_or_cdata_end() -> None:
     assert "<script>x</script>" in "".join(root.itertext())
 
 
-# --- render_body: absolute URLs -------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("href", "expected"),
-    [
-        ("photo.jpg", "https://news.example.org/world/2024/05/01/photo.jpg"),
-        ("../../04/30/earlier.html", "https://news.example.org/world/2024/04/30/earlier.html"),
-        ("/about/", "https://news.example.org/about/"),
-        ("//cdn.example.net/img/a.png", "https://cdn.example.net/img/a.png"),
-        ("\\\\cdn.example.net/b.png", "https://cdn.example.net/b.png"),
-        ("?page=2", "https://news.example.org/world/2024/05/01/harbour.html?page=2"),
-        ("https://other.example/x", "https://other.example/x"),
-    ],
-)
-def test_links_and_images_are_made_absolute(href: str, expected: str) -> None:
-    root = parse(render(f'<p>Intro <a href="{href}">here</a> <img src="{href}" alt="i"> text.</p>'))
-    assert hrefs(root) == [expected]
-    assert root.find("p/img").get("src") == expected
-
-
-def test_protocol_relative_takes_site_scheme() -> None:
-    root = parse(render("Intro [cdn](//cdn.example.net/a) text.", page_url="https://x.example/p", site_url="http://s/"))
-    assert hrefs(root) == ["http://cdn.example.net/a"]
-
-
-def test_fragment_links_resolve_against_the_page() -> None:
-    root = parse(render("Jump to [notes](#notes) below."))
-    assert hrefs(root) == [PAGE + "#notes"]
-
-
-# --- render_body: trailing navigation -------------------------------------------------------------------------------
-
-
-def test_trailing_nav_line_is_removed() -> None:
-    body = "A story about the harbour.\n\n[Back to World](//news.example.org/world/) | [Home](//news.example.org/)\n"
-    root = parse(render(body))
-    assert [p.text for p in root.findall("p")] == ["A story about the harbour."]
-    assert hrefs(root) == []
-
-
-def test_several_trailing_nav_blocks_are_removed() -> None:
-    body = (
-        "A story.\n\n"
-        "[Previous](/world/2024/04/30/earlier.html) · [Next](/world/2024/05/02/later.html)\n\n"
-        '<p><a href="https://news.example.org/world/">World</a> ｜ <a href="https://www.news.example.org/">Home</a></p>'
-    )
-    root = parse(render(body))
-    assert ["".join(p.itertext()) for p in root.findall("p")] == ["A story."]
-
-
-def test_nav_like_line_in_the_middle_is_kept() -> None:
-    body = "Intro.\n\n[Home](/) | [About](/about/)\n\nMore text after it."
-    root = parse(render(body))
-    assert hrefs(root) == ["https://news.example.org/", "https://news.example.org/about/"]
-    assert root.findall("p")[-1].text == "More text after it."
-
-
-def test_trailing_external_single_link_is_kept() -> None:
-    body = "Republished story.\n\n<https://original.example/story/42>\n"
-    root = parse(render(body))
-    assert hrefs(root) == ["https://original.example/story/42"]
-
-
-def test_trailing_block_with_words_is_kept() -> None:
-    body = "Story.\n\nRead more on [our world page](/world/) every day."
-    root = parse(render(body))
-    assert hrefs(root) == ["https://news.example.org/world/"]
-
-
-def test_trailing_mixed_block_with_external_link_is_kept() -> None:
-    body = "Story.\n\n[Home](/) | [Original](https://original.example/x)"
-    root = parse(render(body))
-    assert hrefs(root) == ["https://news.example.org/", "https://original.example/x"]
-
-
-def test_body_that_is_only_a_site_link_is_kept() -> None:
-    root = parse(render("[The full report](/reports/2024.html)"))
-    assert hrefs(root) == ["https://news.example.org/reports/2024.html"]
-
-
-def test_trailing_link_to_a_document_is_content() -> None:
-    body = "The full timetable is in the attached PDF.\n\n[Download the timetable (PDF)](/files/timetable-2024.pdf)"
-    root = parse(render(body))
-    assert hrefs(root) == ["https://news.example.org/files/timetable-2024.pdf"]
-    assert "".join(root.itertext()).endswith("Download the timetable (PDF)")
-
-
-def test_trailing_list_of_series_articles_is_content() -> None:
-    body = (
-        "正文。\n\n本系列其他文章：\n\n"
-        "- [防汛系列报道（一）：堤坝巡查](/2024/03/01/flood-1.html)\n"
-        "- [防汛系列报道（二）：转移演练](/2024/03/15/flood-2.html)\n"
-    )
-    root = parse(render(body))
-    assert hrefs(root) == [
-        "https://news.example.org/2024/03/01/flood-1.html",
-        "https://news.example.org/2024/03/15/flood-2.html",
-    ]
-    assert [li.findtext("a") for li in root.iter("li")] == [
-        "防汛系列报道（一）：堤坝巡查",
-        "防汛系列报道（二）：转移演练",
-    ]
-
-
-def test_a_list_of_home_links_is_content_too() -> None:
-    # List items are content, whatever they point at: a site menu is not written as a post's list.
-    root = parse(render("Our sections:\n\n- [World](/world/)\n- [Home](/)\n"))
-    assert hrefs(root) == ["https://news.example.org/world/", "https://news.example.org/"]
-
-
-def test_trailing_paragraphs_of_article_links_are_content() -> None:
-    body = (
-        "Weekly roundup: what we published this week.\n\n"
-        "[Harbour reopens after storm](/world/2024/05/01/harbour.html)\n\n"
-        "[Council passes the budget](https://news.example.org/local/2024/05/02/budget.html)\n\n"
-        "[Ferry timetable changes](//news.example.org/local/2024/05/03/ferry.html)\n"
-    )
-    root = parse(render(body))
-    assert [p.findtext("a") for p in root.findall("p")[1:]] == [
-        "Harbour reopens after storm",
-        "Council passes the budget",
-        "Ferry timetable changes",
-    ]
-
-
-def test_only_the_trailing_navigation_goes_before_article_links() -> None:
-    body = "Intro.\n\n[Part two](/world/2024/05/02/part-two.html)\n\n[返回首页](/)\n"
-    root = parse(render(body))
-    assert hrefs(root) == ["https://news.example.org/world/2024/05/02/part-two.html"]
-
-
-@pytest.mark.parametrize(
-    "line",
-    [
-        "[返回右江日报新闻](/category/youjiangribao.html)｜[返回首页](/)",
-        "[首页](/) · [上一篇：旧闻](/2024/04/30/old.html) · [下一篇](/2024/05/02/new.html)",
-        "[Back to top](#top)",
-        "[← Previous post](/2024/04/30/old.html) | [Next post →](/2024/05/02/new.html)",
-        "[World](/world/) / [Home](https://www.news.example.org/)",
-        "[Local news](/categories/local/) | [Sport](/tag/sport.html)",
-        "[Back to World](../../../../) | [Index](index.html)",
-    ],
-)
-def test_trailing_navigation_lines_are_removed(line: str) -> None:
-    root = parse(render(f"A story.\n\n{line}\n"))
-    assert "".join(root.itertext()) == "A story."
-
-
-@pytest.mark.parametrize(
-    "line",
-    [
-        "[Home prices rise again](/2024/05/02/home-prices.html)",
-        "[The annual report](/reports/2024/)",
-        "[Search results](/?q=flood)",
-        "[Next week's schedule](/files/schedule.pdf) | [Home](/)",
-    ],
-)
-def test_trailing_site_links_that_are_not_navigation_are_kept(line: str) -> None:
-    root = parse(render(f"A story.\n\n{line}\n"))
-    assert len(hrefs(root)) == line.count("](")
-
-
 def test_empty_body_renders_empty() -> None:
     assert render("") == ""
     assert render("   \n\n  ") == ""
 
 
-# --- summarize ------------------------------------------------------------------------------------------------------
-
-
-def test_sample_post_summary_is_its_first_paragraph(sample_body: str) -> None:
-    summary = summarize(sample_body)
-    first = re.search(r"<p>(.*?)</p>", sample_body, re.DOTALL)
-    assert first is not None
-    assert summary == first.group(1).strip()
-    assert "<" not in summary
-    short = summarize(sample_body, max_chars=30)
-    assert len(short) == 30
-    assert short.endswith("…")
-    assert summary.startswith(short[:-1])
-
-
-def test_summary_of_markdown_skips_headings_images_and_link_lines() -> None:
-    body = (
-        "# The Title\n\n![a photo](/img/p.jpg)\n\n[Home](/) | [World](/world/)\n\n"
-        "The **harbour** reopened on *Monday* &amp; ships returned.\n\nSecond paragraph."
-    )
-    assert summarize(body) == "The harbour reopened on Monday & ships returned."
-
-
-def test_summary_of_html_body() -> None:
-    body = "<h2>Sub</h2>\n<p>  First   <b>real</b>\n paragraph &lt;here&gt;.</p><p>Second.</p>"
-    assert summarize(body) == "First real paragraph <here>."
-
-
-def test_summary_skips_script_and_code() -> None:
-    body = "<script>\n\nvar x = 1;\n\n</script>\n\n```\ncode line\n\nmore code\n```\n\nActual text."
-    assert summarize(body) == "Actual text."
-
-
-def test_summary_truncates_at_word_boundary() -> None:
-    words = " ".join(f"word{i}" for i in range(100))
-    summary = summarize(words, max_chars=50)
-    assert len(summary) <= 50
-    assert summary.endswith("…")
-    assert summary[:-1].split(" ")[-1].startswith("word")
-    assert summary[:-1] == " ".join(f"word{i}" for i in range(len(summary[:-1].split(" "))))
-
-
-def test_summary_short_text_is_unchanged() -> None:
-    assert summarize("Short.") == "Short."
-    assert summarize("") == ""
-
-
-def test_summary_of_link_only_body_falls_back_to_link_text() -> None:
-    assert summarize("[The full report](/reports/2024.html)") == "The full report"
-
-
-def test_summary_finds_text_after_a_long_preamble() -> None:
-    body = "![x](/a.png)\n\n" * 2_000 + "Finally some text."
-    assert summarize(body) == "Finally some text."
-
-
-def test_summary_of_long_first_paragraph_beyond_first_window() -> None:
-    paragraph = "词" * 10_000
-    summary = summarize(paragraph + "\n\nNext.", max_chars=100)
-    assert summary == "词" * 99 + "…"
-
-
-def test_summary_removes_xml_illegal_characters() -> None:
-    summary = summarize("a\x01b\x0bc\ud800d")
-    assert summary == "abcd"
-
-
-def test_summary_is_cheap_on_huge_body() -> None:
-    # Not a timing assertion: a 20 MB body must not be fully parsed; the result is the first paragraph.
-    body = "First paragraph.\n\n" + ("<div>" * 10 + "x" * 1000 + "\n\n") * 20_000
-    assert summarize(body) == "First paragraph."
-
-
 # --- properties -----------------------------------------------------------------------------------------------------
-
-markupish = st.lists(
-    st.sampled_from(
-        list("<>/&;=\"' \n\t#*[]()!`-|｜:")
-        + ["<p>", "</p>", "<a href=", "<script>", "<img ", "&nbsp;", "//", "\x01", "<div>", "javascript:"]
-    )
-    | st.characters(),
-    max_size=120,
-).map("".join)
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
@@ -480,84 +193,6 @@ def test_render_body_never_raises_and_is_well_formed(body: str) -> None:
         for name in ("href", "src"):
             value = element.get(name)
             assert value is None or not value.lower().startswith(("javascript:", "data:", "vbscript:"))
-
-
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
-@given(body=st.one_of(st.text(max_size=500), markupish), max_chars=st.integers(min_value=1, max_value=400))
-def test_summarize_never_raises_and_is_clean(body: str, max_chars: int) -> None:
-    summary = summarize(body, max_chars=max_chars)
-    assert not XML_ILLEGAL.search(summary)
-    assert len(summary) <= max_chars
-    assert "\n" not in summary
-
-
-@pytest.mark.parametrize("page_url", ["", "javascript:alert(1)//", "not a url", "http://[bad"])
-def test_bad_page_url_never_produces_a_script_link(page_url: str) -> None:
-    root = parse(render("Intro [a](x.html) and [b](/y) text.", page_url=page_url, site_url="vbscript:x"))
-    for href in hrefs(root):
-        assert not href.lower().startswith(("javascript:", "vbscript:", "data:")), href
-
-
-# --- summarize: the fast first-block paths give exactly what the general path gives -----------------------------------
-
-_SUMMARY_ATOMS = st.sampled_from(
-    [
-        "<p>", "</p>", "<P>", '<p class="em_media">', "<p a='>'>", '<p a"b=\'c">', "<p\u3000x>", "\n", "\n\n", "\n \n",
-        "   ", "    ", "\t", "\r", "&amp;", "&lt;", "&nbsp;", "&#x1;", "&#128;", "&copy", "&notin;", "&nota;",
-        "&#xFDD0;", "&", "<b>", "</b>", "<a href=/x>", "</a>", "[x]", "[x]: /u", "](/y)", "*", "_", "`", "# ", "- ",
-        "1. ", "> ", "```", "---", "===", "<script>", "</script>", "<!--", "-->", "<div>", "</div>", "<br>", "  \n",
-        "\\\n", "|", "｜", "词", "word ", "Text.", "\x01", "\u3000", "\u00a0", "<h2>", "</h2>", "<pre>", "<custom>",
-    ]
-)  # fmt: skip
-_SUMMARY_BODIES = st.lists(_SUMMARY_ATOMS | st.text(alphabet="ab <>&;/#\n\t[]()*_", max_size=5), max_size=40).map(
-    "".join
-)
-
-
-@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow], deadline=None)
-@given(
-    head=_SUMMARY_BODIES,
-    filler=st.sampled_from([0, 300, 3_990, 4_200, 40_000]),
-    tail=_SUMMARY_BODIES,
-    max_chars=st.sampled_from([1, 30, 280, 5_000]),
-)
-# An HTML block parsed without its last line ending: html5ever read the "</" at the end of input as text.
-@example(head="", filler=0, tail="<p></\n\n", max_chars=1)
-def test_summary_fast_paths_agree_with_the_general_path(head: str, filler: int, tail: str, max_chars: int) -> None:
-    body = head + "x" * filler + tail
-    assert summarize(body, max_chars=max_chars) == _summarize_windows(body, max_chars)
-
-
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
-@given(
-    head=_SUMMARY_BODIES,
-    filler=st.sampled_from([0, 3_990, 40_000]),
-    tail=_SUMMARY_BODIES,
-    max_chars=st.sampled_from([1, 30, 280]),
-)
-def test_summary_of_a_cleaned_body_skips_cleaning_with_the_same_result(
-    head: str, filler: int, tail: str, max_chars: int
-) -> None:
-    # parse_post passes bodies it already cleaned: scanning them again must not be needed for the same summary.
-    body = clean_text(head + "x" * filler + tail)
-    assert summarize(body, max_chars=max_chars, cleaned=True) == summarize(body, max_chars=max_chars)
-    assert _summarize_windows(body, max_chars, cleaned=True) == _summarize_windows(body, max_chars)
-
-
-@pytest.mark.parametrize(
-    ("body", "expected"),
-    [
-        ("<p>First &ldquo;para&rdquo;&nbsp;one.</p>\n <p>Second.</p>", "First “para” one."),
-        ('\n  <p class="lead">First\n line.</p>', "First line."),
-        ("<p>｜</p><p>Real text.</p>", "Real text."),  # separators only: not a paragraph of text
-        ("<p>One\n\ntwo</p>", "One"),  # a blank line ends the HTML block (CommonMark §4.6)
-        ("<p>AT&T &amp; co</p>", "AT&T & co"),
-        ("Plain first paragraph,\nover two lines.\n\nSecond.", "Plain first paragraph, over two lines."),
-        ("[ref] text.\n\n[ref]: https://example.org/", "ref text."),
-    ],
-)
-def test_summary_of_common_first_blocks(body: str, expected: str) -> None:
-    assert summarize(body) == expected
 
 
 # --- render_body: the fast paths give exactly what a plain pipeline gives ---------------------------------------------
@@ -601,15 +236,3 @@ def test_nbsp_in_attributes_becomes_the_character() -> None:
     assert img is not None
     assert img.get("alt") == "a\u00a0b"
     assert img.get("title") == "x &nbsp; y"
-
-
-def test_trailing_top_level_inline_nav_is_removed() -> None:
-    # An HTML block leaves links at the top level, outside any paragraph: still navigation, still dropped.
-    root = parse(render('<div>Story text.</div>\n<a href="/">Home</a> ｜ <a href="//news.example.org/w/">World</a>'))
-    assert hrefs(root) == []
-    assert "".join(root.itertext()).strip() == "Story text."
-
-
-def test_entities_in_nav_separators_still_count_as_separators() -> None:
-    root = parse(render("Story.\n\n[Home](/) &gt; [World](/world/) &nbsp;&lt;"))
-    assert hrefs(root) == []

@@ -1,4 +1,8 @@
-"""Post bodies as feed content: Markdown/HTML rendered, sanitised, absolutised, stripped of site chrome, summarised.
+"""Post bodies as feed content: Markdown/HTML rendered, sanitised, absolutised, stripped of site chrome.
+
+``render_body`` is the whole pipeline: Markdown with raw HTML (markdown-it-py), a nesting limit, nh3, then one pass
+that makes the result XML-safe, its URLs absolute (urls.py) and drops trailing site navigation (navigation.py).
+Summaries of bodies are excerpts.py's.
 
 Everything here is pure (no I/O) and must accept any ``str``: post bodies are untrusted input that ends up inside
 feeds read by other people's software, so the output is held to two contracts:
@@ -11,18 +15,15 @@ feeds read by other people's software, so the output is held to two contracts:
 from __future__ import annotations
 
 import functools
-import html
-import html.entities
 import re
-from typing import NamedTuple
-from urllib.parse import urljoin, urlsplit
 
 import nh3
 from markdown_it import MarkdownIt
 from markdown_it.rules_block.html_block import HTML_SEQUENCES
-from markdown_it.token import Token
 
-__all__ = ["clean_text", "render_body", "summarize"]
+from syndicate.navigation import VOID_ELEMENTS, finish_fragment
+
+__all__ = ["CLEAN_CONTENT_TAGS", "clean_text", "limit_nesting", "markdown_parser", "render_body"]
 
 # XML 1.0 §2.2 Char production: everything except #x9 #xA #xD, #x20-#xD7FF, #xE000-#xFFFD, #x10000-#x10FFFF.
 # Lone surrogates can reach us from `surrogateescape`-decoded input; they are not characters at all.
@@ -46,7 +47,7 @@ _TAGS = frozenset(
     }
 )  # fmt: skip
 # Elements whose *content* is not article text either: code, embedded documents, form widgets.
-_CLEAN_CONTENT_TAGS = frozenset(
+CLEAN_CONTENT_TAGS = frozenset(
     {
         "script", "style", "iframe", "object", "embed", "noscript", "noembed", "noframes", "template", "textarea",
         "select", "title", "xmp", "svg", "math", "frameset", "applet",
@@ -67,8 +68,6 @@ _ATTRIBUTES = {
     "abbr": {"title"},
 }
 _URL_SCHEMES = frozenset({"http", "https", "mailto"})
-# HTML void elements: serialised self-closed so XML parsers accept them.
-_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"})
 
 
 class _Markdown(MarkdownIt):
@@ -94,7 +93,8 @@ _MAX_MEMOISED_URL = 2_000
 
 
 @functools.lru_cache(maxsize=1)
-def _markdown() -> MarkdownIt:
+def markdown_parser() -> MarkdownIt:
+    """The Markdown parser, built once on first use; excerpts.py parses the start of posts with it too."""
     return _Markdown()
 
 
@@ -104,7 +104,7 @@ _BLOCK_END = re.compile(r"\n[ \t]*(?:\n|\Z)")
 
 
 def _render_markdown(source: str) -> str:
-    """``_markdown().render(source)``, without parsing the HTML blocks that open the document.
+    """``markdown_parser().render(source)``, without parsing the HTML blocks that open the document.
 
     A republished article is typically one long HTML block (CommonMark §4.6, kinds 6 and 7: a block-level tag or
     a lone complete tag at up to three spaces of indent, ended by a blank line) followed by a few lines of Markdown.
@@ -124,7 +124,7 @@ def _render_markdown(source: str) -> str:
         end = end_match.start() + 1 if end_match is not None else len(source)
         pieces.append(source[start:end])
         position = end
-    pieces.append(str(_markdown().render(source[position:])))
+    pieces.append(str(markdown_parser().render(source[position:])))
     return "".join(pieces)
 
 
@@ -153,7 +153,7 @@ def _opens_html_block(source: str, start: int) -> bool:
 def _cleaner() -> nh3.Cleaner:
     return nh3.Cleaner(
         tags=set(_TAGS),
-        clean_content_tags=set(_CLEAN_CONTENT_TAGS),
+        clean_content_tags=set(CLEAN_CONTENT_TAGS),
         attributes={tag: set(names) for tag, names in _ATTRIBUTES.items()},
         url_schemes=set(_URL_SCHEMES),
         link_rel="noopener noreferrer",
@@ -170,14 +170,14 @@ _TAG_TOKEN = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)\b[^<>]*>")
 _SELF_CLOSING_SIBLINGS = frozenset({"p", "li", "dt", "dd", "tr", "td", "th", "option", "rt", "rp"})
 
 
-def _limit_nesting(markup: str) -> str:
+def limit_nesting(markup: str) -> str:
     depth = 0
     dropped = 0
     pieces: list[str] = []
     last = 0
     for match in _TAG_TOKEN.finditer(markup):
         name = match.group(2).lower()
-        if name in _VOID or name in _SELF_CLOSING_SIBLINGS:
+        if name in VOID_ELEMENTS or name in _SELF_CLOSING_SIBLINGS:
             continue
         if not match.group(1):
             if depth >= _MAX_DEPTH:
@@ -204,530 +204,9 @@ def render_body(body: str, *, page_url: str, site_url: str) -> str:
     Relative and root-relative URLs resolve against ``page_url``; protocol-relative ones (``//host/…``) take the
     scheme of ``site_url``. Trailing site navigation — final blocks that are a line of navigation links and
     separators, like ``[返回…](//host/category/x.html)｜[返回首页](//host/)`` — is dropped, as long as some content
-    stays before it; see ``_Links.is_nav`` for what counts. Links to documents and articles, lists, and a final link
+    stays before it; see navigation.py for what counts. Links to documents and articles, lists, and a final link
     to another host (e.g. the original article) are content and kept.
     """
     rendered = _render_markdown(clean_text(body))
-    sanitised = _cleaner().clean(_limit_nesting(rendered))
-    return clean_text(_finish(sanitised, _Links(page_url=page_url, site_url=site_url)))
-
-
-# --- URLs -----------------------------------------------------------------------------------------------------------
-
-_URL_STRIP = "".join(chr(c) for c in range(0x21))
-_URL_TABS = re.compile("[\t\n\r]")
-
-
-def _normalise_reference(url: str) -> str:
-    # WHATWG URL parsing (what browsers and ammonia do): strip leading/trailing C0 controls and spaces, drop tabs
-    # and newlines anywhere, and treat "\" as "/" in http(s) URLs, so "\\evil.example" is protocol-relative.
-    url = _URL_TABS.sub("", url.strip(_URL_STRIP))
-    if _has_scheme(url):
-        return url
-    return url.replace("\\", "/")
-
-
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
-
-
-def _has_scheme(url: str) -> bool:
-    return _SCHEME.match(url) is not None
-
-
-def _host(url: str) -> str:
-    try:
-        host = urlsplit(url).hostname or ""
-    except ValueError:
-        return ""
-    host = host.rstrip(".")
-    return host[4:] if host.startswith("www.") else host
-
-
-def _absolutise(url: str, *, page_url: str, site_scheme: str) -> str:
-    reference = _normalise_reference(url)
-    if _has_scheme(reference):
-        return reference  # absolute: nh3 already checked the scheme
-    try:
-        if reference.startswith("//"):
-            resolved = f"{site_scheme}:{reference}"
-        else:
-            resolved = urljoin(page_url, reference)
-        scheme = urlsplit(resolved).scheme.lower()
-    except ValueError:
-        return reference
-    # A bad page_url cannot turn a relative link into a script: keep the reference relative instead.
-    return resolved if scheme in {"http", "https"} else reference
-
-
-# --- making nh3's output XML-safe, absolute and free of trailing site chrome ------------------------------------------
-
-# Trailing site chrome, and only that, is removed: the last top-level blocks (a paragraph, a div, or a run of inline
-# content outside them) of which each is a line of navigation links — at least one link, every link a navigation
-# link, nothing else but the separators and wrapper tags below. Lists are content (a series' other parts, a reading
-# list), and so is a block with any other text, image or link; removal stops at the first block from the end that is
-# not navigation, and never takes the first block with content. A navigation link points into the site (relative,
-# root-relative, protocol-relative or on the site's host) and either says it navigates (its text is 返回…/回到…,
-# 首页, 上一篇/下一篇…, back/home/top/index/previous/next…) or goes to the site's home or a section or index page
-# (see ``_is_index_path``): never to a document, file or article, which is why a post may end with a link to an
-# attached PDF, to earlier parts of a series, or to this week's stories.
-#
-# Separators a navigation line is allowed besides its links: ASCII/full-width bars, middle dots, bullets, slashes,
-# dashes, brackets and whitespace (including nbsp and the ideographic space).
-_NAV_SEPARATORS = frozenset(" \t\r\n\u00a0\u3000|｜·•/-–—>»«<[]【】()（）")
-# Tags a navigation block may use outside its links (no list elements: lists are content).
-_NAV_WRAPPERS = frozenset({"p", "div", "span", "br", "small", "strong", "b", "em", "i"})
-# Link texts that say the link navigates, matched whole after the arrows and separators around them are stripped.
-# The Chinese words cannot start an article title, so they may be followed by more ("返回右江日报新闻", "上一篇：…");
-# the English ones are matched as whole phrases, so "[Home prices rise](…)" is not navigation.
-_NAV_TEXT = re.compile(
-    r"(?:返回|回到|上一篇|下一篇|上一页|下一页|上一条|下一条).*"
-    r"|(?:网站|本站)?(?:首页|主页)|回?顶部"
-    r"|(?:back|return|go back)(?: to\b.*)?"
-    r"|home|home ?page|front page|main page|top|index"
-    r"|(?:previous|prev|next|older|newer)(?: (?:page|post|posts|article|articles|entry|entries|story|stories))?"
-    r"(?: ?[:：].*)?",
-    re.IGNORECASE | re.DOTALL,
-)
-_NAV_TEXT_STRIP = "".join(_NAV_SEPARATORS) + "←→↑↓‹›⟵⟶«»:：.。…"
-# First path segments of taxonomy pages (Jekyll's /category/x.html, /tags/y/, …): index pages of a term.
-_TAXONOMIES = frozenset({"category", "categories", "tag", "tags", "section", "sections", "topic", "topics"})
-_INDEX_FILE = re.compile(r"(?:index|default)\.[a-z]{2,5}", re.IGNORECASE)
-_PAGE_FILE = re.compile(r"[^.]+\.(?:html?|shtml|php|aspx?)", re.IGNORECASE)
-_BLOCK_TAGS = frozenset(
-    {
-        "blockquote", "center", "dd", "details", "div", "dl", "dt", "figure", "figcaption", "h1", "h2", "h3", "h4",
-        "h5", "h6", "hr", "li", "ol", "p", "pre", "table", "ul",
-    }
-)  # fmt: skip
-# A tag as html5ever serialises it: lower-case name, each attribute as ` name="value"` with `&`, `"`, `<`, `>` and
-# nbsp escaped. Text never holds a raw "<" (it is serialised as "&lt;"), so every "<" outside a value starts a tag.
-_SERIALISED_TAG = re.compile(r'<(/?)([a-z][a-z0-9]*)((?: [^\s"\'>/=]+="[^"]*")*)>')
-_SERIALISED_ATTRIBUTE = re.compile(r' ([^\s"\'>/=]+)="([^"]*)"')
-_URL_ATTRIBUTE = re.compile(r' (?:href|src)="')
-
-
-class _Block:
-    """One top-level node of the fragment (an element, or a run of inline content): where it starts, what it holds."""
-
-    __slots__ = ("content", "inline", "nav_links", "start")
-
-    def __init__(self, start: int, *, inline: bool) -> None:
-        self.start = start  # index of its first piece
-        self.inline = inline
-        self.nav_links = 0  # navigation links back into the site
-        self.content = False  # anything that is not navigation: text, other links, other elements
-
-    def is_blank(self) -> bool:
-        return not self.content and not self.nav_links
-
-
-class _OpenLink:
-    """The outermost link being read: its target and text decide, at its end tag, whether it is navigation."""
-
-    __slots__ = ("block", "href", "text")
-
-    def __init__(self, block: _Block, href: str | None) -> None:
-        self.block = block
-        self.href = href
-        self.text: list[str] = []
-
-
-class _Links:
-    """Resolves and classifies one page's link targets."""
-
-    def __init__(self, *, page_url: str, site_url: str) -> None:
-        self.page_url = page_url
-        try:
-            scheme = urlsplit(site_url).scheme.lower() or "https"
-        except ValueError:
-            scheme = "https"
-        self.site_scheme = scheme if scheme in {"http", "https"} else "https"
-        self.site_host = _host(site_url)
-
-    def absolutise(self, url: str) -> str:
-        return _absolutise(url, page_url=self.page_url, site_scheme=self.site_scheme)
-
-    def is_nav(self, href: str | None, text: str) -> bool:
-        """Whether a link is site navigation: into the site, and by its text or its target (see the rule above)."""
-        if href is None:
-            return False
-        reference = _normalise_reference(href)
-        if reference.startswith("#"):
-            return _is_nav_text(text)  # "Back to top": in-page, so only its words can say it navigates
-        if _has_scheme(reference):
-            if not self.site_host or _host(reference) != self.site_host:
-                return False
-        # else relative, root-relative or protocol-relative: into the site
-        return _is_nav_text(text) or self._is_index(reference)
-
-    def _is_index(self, reference: str) -> bool:
-        try:
-            if reference.startswith("//") or _has_scheme(reference):
-                parts = urlsplit(reference)
-            else:
-                parts = urlsplit(urljoin(self.page_url, reference))
-        except ValueError:
-            return False
-        return not parts.query and _is_index_path(parts.path)
-
-
-def _is_nav_text(text: str) -> bool:
-    plain = html.unescape(text) if "&" in text else text
-    return _NAV_TEXT.fullmatch(" ".join(plain.split()).strip(_NAV_TEXT_STRIP)) is not None
-
-
-def _is_index_path(path: str) -> bool:
-    """Whether a path is the site's home or a section or index page, the targets of navigation links.
-
-    That is ``/`` or ``/index.html``, a one-level directory (``/world/``, ``/world/index.html``), or a taxonomy term's
-    page (``/category/local.html``, ``/tags/sport/``). Anything else — a file (``/files/a.pdf``), an article
-    (``/2024/03/01/flood-1.html``, ``/world/harbour-reopens/``), a query (``/?p=12``) — may be what a post links to.
-    """
-    segments = path.split("/")[1:] if path.startswith("/") else path.split("/")
-    if not segments:
-        return True
-    last = segments[-1]
-    if not last or _INDEX_FILE.fullmatch(last):
-        directory = segments[:-1]
-        return len(directory) <= 1 or (len(directory) == 2 and directory[0].lower() in _TAXONOMIES)
-    return len(segments) == 2 and segments[0].lower() in _TAXONOMIES and _PAGE_FILE.fullmatch(last) is not None
-
-
-def _finish(sanitised: str, links: _Links) -> str:
-    """Turn nh3's output into the feed fragment, in one pass over its tags.
-
-    nh3 emits well-formed HTML syntax (html5ever's serialiser); XML consumers additionally need void elements
-    self-closed (``<br />``) and no entity but XML's five (``&nbsp;`` becomes the character). Links are absolutised on
-    the way through, and top-level blocks remember whether they are pure site navigation, so trailing navigation can
-    be dropped: it is found from the serialised markup, never by parsing the document again.
-    """
-    pieces: list[str] = []
-    blocks: list[_Block] = []
-    depth = 0
-    link_depth = 0
-    link: _OpenLink | None = None
-    last = 0
-    for match in _SERIALISED_TAG.finditer(sanitised):
-        if match.start() > last:
-            _add_text(sanitised[last : match.start()], pieces, blocks, depth=depth, link=link)
-        last = match.end()
-        closing, tag, attributes = match.groups()
-        if closing:
-            if tag in _VOID or depth == 0:
-                continue
-            depth -= 1
-            pieces.append(match.group())
-            if tag == "a" and link_depth:
-                link_depth -= 1
-                if link_depth == 0 and link is not None:
-                    _end_link(link, links)
-                    link = None
-            continue
-        inline = tag not in _BLOCK_TAGS
-        if depth == 0 and not (inline and blocks and blocks[-1].inline):
-            blocks.append(_Block(len(pieces), inline=inline))
-        block = blocks[-1]
-        href: str | None = None
-        if attributes and _URL_ATTRIBUTE.search(attributes):
-            attributes, href = _absolutise_attributes(attributes, links)
-        if tag == "a":
-            if link_depth == 0:
-                link = _OpenLink(block, href)
-            link_depth += 1
-        elif link_depth == 0 and tag not in _NAV_WRAPPERS:
-            block.content = True
-        if tag in _VOID:
-            pieces.append(f"<{tag}{attributes} />")
-        else:
-            pieces.append(f"<{tag}{attributes}>")
-            depth += 1
-    if last < len(sanitised):
-        _add_text(sanitised[last:], pieces, blocks, depth=depth, link=link)
-    if link is not None:
-        link.block.content = True  # never closed (html5ever closes every link): not known to be navigation
-    end = _kept_blocks(blocks)
-    kept = "".join(pieces[: blocks[end].start] if end < len(blocks) else pieces)
-    return kept.replace("&nbsp;", "\u00a0").strip()
-
-
-def _end_link(link: _OpenLink, links: _Links) -> None:
-    if links.is_nav(link.href, "".join(link.text)):
-        link.block.nav_links += 1
-    else:
-        link.block.content = True
-
-
-def _add_text(text: str, pieces: list[str], blocks: list[_Block], *, depth: int, link: _OpenLink | None) -> None:
-    if "<" in text:
-        text = text.replace("<", "&lt;")  # never produced by html5ever; a stray one must not open a tag
-    if depth == 0 and not (blocks and blocks[-1].inline):
-        blocks.append(_Block(len(pieces), inline=True))
-    pieces.append(text)
-    if link is not None:
-        link.text.append(text)
-    elif not blocks[-1].content:
-        plain = html.unescape(text) if "&" in text else text
-        if not _NAV_SEPARATORS.issuperset(plain):
-            blocks[-1].content = True
-
-
-def _absolutise_attributes(attributes: str, links: _Links) -> tuple[str, str | None]:
-    """Attributes with href/src made absolute, and the original href (None if there is none)."""
-    rendered: list[str] = []
-    href: str | None = None
-    for name, value in _SERIALISED_ATTRIBUTE.findall(attributes):
-        if name in {"href", "src"}:
-            url = html.unescape(value)
-            if name == "href":
-                href = url
-            value = _escape_attribute(links.absolutise(url))
-        rendered.append(f' {name}="{value}"')
-    return "".join(rendered), href
-
-
-def _kept_blocks(blocks: list[_Block]) -> int:
-    """How many leading blocks to keep: trailing navigation goes, but never the first block with content."""
-    end = len(blocks)
-    while end > 0:
-        block = blocks[end - 1]
-        if block.is_blank():
-            end -= 1
-            continue
-        if block.content or not any(not b.is_blank() for b in blocks[: end - 1]):
-            break
-        end -= 1
-    return end
-
-
-def _escape_attribute(value: str) -> str:
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-
-
-# --- summaries ------------------------------------------------------------------------------------------------------
-
-# Parse only a prefix of the body, growing it only when no complete paragraph of text was found: a summary must
-# stay cheap for every post of a large corpus, whatever the body's size.
-_SUMMARY_WINDOWS = (4_000, 32_000, 256_000)
-_SUMMARY_TAGS = frozenset({"a", "p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "td", "pre"})
-_SUMMARY_SPLIT = re.compile(r"<(/?)(p|div|br|li|h[1-6]|blockquote|td|pre)>")
-_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "pre"})
-_LINK = re.compile(r"<a\b[^>]*>.*?</a>", re.DOTALL)
-_ANY_TAG = re.compile(r"<[^>]*>")
-_WHITESPACE = re.compile(r"\s+")
-
-
-@functools.lru_cache(maxsize=1)
-def _summary_cleaner() -> nh3.Cleaner:
-    return nh3.Cleaner(
-        tags=set(_SUMMARY_TAGS),
-        clean_content_tags=set(_CLEAN_CONTENT_TAGS),
-        attributes={},
-        link_rel=None,
-        strip_comments=True,
-    )
-
-
-def summarize(body: str, *, max_chars: int = 280, cleaned: bool = False) -> str:
-    """Plain-text summary: the first paragraph of real text in the body, at most ``max_chars`` characters.
-
-    Headings, code and paragraphs made only of links or images are skipped (a link-only paragraph is used only when
-    nothing else has text). Tags are stripped, entities unescaped and whitespace collapsed; a longer paragraph is cut
-    at a word boundary (or a character boundary for scripts without spaces) and ends with "…".
-
-    ``cleaned=True`` says the body already went through ``clean_text`` (a parsed post's has), so it is not scanned
-    for XML-illegal characters again.
-    """
-    window = _SUMMARY_WINDOWS[0]
-    source = body[:window] if cleaned else clean_text(body[:window])
-    text = _first_block_text(source, body, truncated=len(body) > window)
-    if text:
-        return _truncate(text, max_chars)
-    return _summarize_windows(body, max_chars, cleaned=cleaned)
-
-
-def _summarize_windows(body: str, max_chars: int, *, cleaned: bool = False) -> str:
-    """The general case: parse growing prefixes of the body until a complete paragraph of text is found."""
-    fallback = ""
-    for window in _SUMMARY_WINDOWS:
-        truncated = len(body) > window
-        source = body[:window] if cleaned else clean_text(body[:window])
-        text, fallback, complete = _first_paragraph(source, truncated=truncated)
-        if text and (complete or len(text) > max_chars):
-            return _truncate(text, max_chars)
-        if not truncated:
-            break
-    return _truncate(text or fallback, max_chars)
-
-
-# Fast paths for the first block of a body, each giving exactly what `_summarize_windows` gives, or None to defer
-# to it. Both rely on the first block ending inside the first window: what follows it never changes its text.
-#
-# 1. The common shape of republished articles, ``<p>plain text</p>`` first: CommonMark makes it the start of an HTML
-#    block (§4.6, kind 6: up to three spaces of indent, no blank line before the end tag), and text without "<" and
-#    with only well-known character references means the same to html5ever as to ``html.unescape``.
-_HTML_SPACE = "[ \t\n]"
-_ATTRIBUTE = (
-    rf"{_HTML_SPACE}+[A-Za-z_:][-A-Za-z0-9_:.]*(?:{_HTML_SPACE}*={_HTML_SPACE}*"
-    r"""(?:"[^"<>]*"|'[^'<>]*'|[^\s"'=<>`]+))?"""
-)
-_LEADING_P = re.compile(
-    rf"(?:[ \t]*\n)*(?P<start> {{0,3}})<[pP](?:{_ATTRIBUTE})*{_HTML_SPACE}*/?>(?P<text>[^<]*)</[pP]>"
-)
-_BLANK_LINE = re.compile(r"\n[ \t]*\n")
-_REFERENCE = re.compile(
-    r"&(?:(?P<name>[A-Za-z][A-Za-z0-9]{0,40});|#(?P<dec>[0-9]{1,7});|#[xX](?P<hex>[0-9A-Fa-f]{1,6});)"
-)
-_AMPERSAND = re.compile("&")
-_LINK_ONLY_SEPARATORS = " \t\r\n\u00a0\u3000|｜·•/-–—"
-# 2. Otherwise, when the first block is a paragraph or an HTML block that ends at the first blank line, parse only
-#    that block instead of the whole window. Blocks that may run past a blank line (lists, fences, indented code,
-#    HTML blocks of kinds 1-5) are left to the general case.
-_FIRST_LINE = re.compile(r"(?:[ \t]*\n)*(?P<line>[^\n]*)")
-_HTML_RAW_BLOCK = re.compile(r" {0,3}<(?:(?:script|pre|style|textarea)(?:[\s>]|$)|!|\?)", re.IGNORECASE)
-# A link reference definition anywhere (clean_text may later join "]" and ":") can turn "[x]" into a link.
-_REFERENCE_DEFINITION = re.compile("\\][\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]*:")
-
-
-def _first_block_text(source: str, body: str, *, truncated: bool) -> str | None:
-    """The summary text when the first block of ``source`` (the cleaned first window of ``body``) yields it cheaply."""
-    if "\r" in source:
-        return None  # CommonMark and HTML line-ending normalisation: leave it to the general case
-    match = _LEADING_P.match(source)
-    if match is not None and _BLANK_LINE.search(source, match.start("start"), match.end()) is None:
-        return _plain_paragraph(match.group("text"))
-    line = _FIRST_LINE.match(source)
-    if line is None or not line.group("line").strip() or _HTML_RAW_BLOCK.match(line.group("line")):
-        return None
-    blank = _BLANK_LINE.search(source, line.end("line"))
-    if blank is None and truncated:
-        return None  # the block may go on past the window
-    # The block with the line ending of its last line, as the whole window's parse gives it: an HTML block's content
-    # keeps its line endings, and html5ever reads "</" at the end of input as text but "</" before a newline as the
-    # start of a (bogus) comment.
-    prefix = source[: blank.start() + 1 if blank is not None else len(source)]
-    tokens = _markdown().parse(_limit_nesting(prefix))
-    if not tokens:
-        return None
-    if tokens[0].type == "paragraph_open":
-        if "[" in prefix and _REFERENCE_DEFINITION.search(body) is not None:
-            return None
-        index = 1
-    elif tokens[0].type == "html_block":
-        index = 0
-    else:
-        return None
-    for plain, link_only in _token_texts(tokens, index) or ():
-        if plain and not link_only:
-            return plain  # link-only pieces before it only matter when no text follows
-    return None
-
-
-def _plain_paragraph(text: str) -> str | None:
-    if "&" in text:
-        references = _REFERENCE.findall(text)
-        if len(references) != len(_AMPERSAND.findall(text)) or not all(map(_is_plain_reference, references)):
-            return None
-        text = html.unescape(text)
-    if not text.strip(_LINK_ONLY_SEPARATORS):
-        return None
-    return clean_text(_WHITESPACE.sub(" ", text).strip()) or None
-
-
-def _is_plain_reference(groups: tuple[str, str, str]) -> bool:
-    name, decimal, hexadecimal = groups
-    if name:
-        return f"{name};" in html.entities.html5
-    code = int(decimal) if decimal else int(hexadecimal, 16)
-    # Printable characters only: html5ever and html.unescape differ on controls and noncharacters.
-    return (
-        0x20 <= code < 0x7F
-        or 0xA0 <= code < 0xD800
-        or 0xE000 <= code < 0xFDD0
-        or (0xFDF0 <= code <= 0x10FFFF and code & 0xFFFE != 0xFFFE)
-    )
-
-
-def _first_paragraph(source: str, *, truncated: bool) -> tuple[str, str, bool]:
-    """(first text paragraph, first link-only paragraph, whether that text paragraph was seen to its end)."""
-    tokens = _markdown().parse(_limit_nesting(source))
-    last_line = source.count("\n")
-    fallback = ""
-    for index, token in enumerate(tokens):
-        texts = _token_texts(tokens, index)
-        if texts is None:
-            continue
-        at_end = truncated and _touches_end(token, last_line)
-        last_text = max((i for i, (plain, _link_only) in enumerate(texts) if plain), default=-1)
-        for i, (plain, link_only) in enumerate(texts):
-            if not plain:
-                continue
-            if link_only:
-                fallback = fallback or plain
-                continue
-            # A block cut by the window may go on: only pieces followed by another one inside it are known complete.
-            return plain, fallback, not at_end or (token.type == "html_block" and i < last_text)
-    return "", fallback, not truncated
-
-
-def _token_texts(tokens: list[Token], index: int) -> list[_Piece] | None:
-    """Plain text pieces of a paragraph's inline token or an HTML block; None for any other token."""
-    token = tokens[index]
-    if token.type == "inline" and index and tokens[index - 1].type == "paragraph_open":
-        markup = _markdown().renderer.render(tokens[index - 1 : index + 2], _markdown().options, {})
-    elif token.type == "html_block":
-        markup = token.content
-    else:
-        return None
-    return [_plain_text(piece) for piece in _pieces(markup)]
-
-
-def _touches_end(token: Token, last_line: int) -> bool:
-    return token.map is None or token.map[1] >= last_line
-
-
-def _pieces(markup: str) -> list[str]:
-    """Split an HTML fragment into paragraph-like pieces, skipping headings and code."""
-    cleaned = _summary_cleaner().clean(markup)
-    pieces: list[str] = []
-    skip = 0
-    last = 0
-    for match in _SUMMARY_SPLIT.finditer(cleaned):
-        if not skip:
-            pieces.append(cleaned[last : match.start()])
-        last = match.end()
-        if match.group(2) in _HEADINGS:
-            skip = max(0, skip - 1) if match.group(1) else skip + 1
-    if not skip:
-        pieces.append(cleaned[last:])
-    return pieces
-
-
-class _Piece(NamedTuple):
-    """A paragraph-like piece of a post's start, as a summary candidate."""
-
-    text: str  # tag-free
-    link_only: bool  # all of its text sits inside links (navigation, not a summary)
-
-
-def _plain_text(piece: str) -> _Piece:
-    """Tag-free text of an nh3-cleaned piece, and whether all of its text sits inside links."""
-    outside_links = _ANY_TAG.sub("", _LINK.sub("", piece))
-    plain = _WHITESPACE.sub(" ", html.unescape(_ANY_TAG.sub("", piece))).strip()
-    link_only = not html.unescape(outside_links).strip(" \t\r\n\u00a0\u3000|｜·•/-–—")
-    return _Piece(clean_text(plain), link_only)
-
-
-_ELLIPSIS = "…"
-
-
-def _truncate(text: str, max_chars: int) -> str:
-    if len(text) <= max_chars:
-        return text
-    if max_chars <= 1:
-        return _ELLIPSIS[:max_chars]
-    cut = text[: max_chars - 1]
-    space = cut.rfind(" ")
-    # Cut at a word boundary when there is one in the last fifth; Chinese and Japanese text has no spaces.
-    if space >= (max_chars - 1) * 4 // 5:
-        cut = cut[:space]
-    return cut.rstrip(" ,;:.，、；：。") + _ELLIPSIS
+    sanitised = _cleaner().clean(limit_nesting(rendered))
+    return clean_text(finish_fragment(sanitised, page_url=page_url, site_url=site_url))

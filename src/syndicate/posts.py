@@ -27,8 +27,9 @@ from frontmatter.default_handlers import YAMLHandler
 from syndicate import summaries
 from syndicate.attribution import find_attribution
 from syndicate.config import Settings
-from syndicate.content import clean_text, summarize
+from syndicate.content import clean_text
 from syndicate.dates import DateError, read_dates
+from syndicate.excerpts import summarize
 from syndicate.frontmatter import parse_simple
 from syndicate.permalinks import expand_permalink
 from syndicate.terms import split_terms
