@@ -1,4 +1,4 @@
-"""The runtime: one build at a time with coalescing, atomic swaps, last good feeds kept, WebSub pings."""
+"""The runtime: one build at a time with coalescing, atomic swaps, last good feeds kept."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ import asyncio
 import shutil
 import threading
 import time
-import urllib.parse
-from collections.abc import Callable, Iterable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
@@ -219,66 +217,6 @@ def test_a_restart_of_an_unchanged_site_keeps_last_modified(
     uncached = make_settings(limit=2, cache="off")
     clock.advance(60)
     assert set(asyncio.run(served(FeedService(uncached, clock=clock))).values()) == {b"Fri, 01 May 2026 13:02:00 GMT"}
-
-
-class _Hub(BaseHTTPRequestHandler):
-    received: list[dict[str, list[str]]] = []
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length", "0"))
-        type(self).received.append(urllib.parse.parse_qs(self.rfile.read(length).decode()))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def hub() -> Iterator[tuple[str, list[dict[str, list[str]]]]]:
-    received: list[dict[str, list[str]]] = []
-    handler = type("Hub", (_Hub,), {"received": received})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hub", received
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def test_websub_publish_pings_for_changed_feeds(
-    write_post: Callable[..., Path],
-    make_settings: Callable[..., Settings],
-    hub: tuple[str, list[dict[str, list[str]]]],
-) -> None:
-    hub_url, received = hub
-    write_post("2024-03-01-a.md", post("A", 1, "local"))
-    write_post("2024-03-02-b.md", post("B", 2, "sports"))
-    service = FeedService(make_settings(hub=hub_url))
-
-    async def settle() -> None:
-        try:
-            await asyncio.wait_for(service.pinged(), 30)  # bounded: the pinger drains its queue
-        except TimeoutError:
-            pytest.fail("pings did not finish")
-
-    async def scenario() -> set[str]:
-        assert (await service.build_now()).ok
-        await settle()
-        received.clear()
-        c = write_post("2024-03-03-c.md", post("C", 3, "local"))
-        assert (await service.build_now([c])).ok
-        await settle()
-        return {r["hub.url"][0] for r in received if r.get("hub.mode") == ["publish"]}
-
-    topics = asyncio.run(scenario())
-    base = "https://news.example.net/feeds/"
-    assert {base + "all.atom", base + "categories/local.rss", base + "tags/x.json"} <= topics
-    assert base + "categories/sports.atom" not in topics  # unchanged: no ping
-    assert not any("/archive/" in t or t.endswith(".opml") for t in topics)
-    assert service.metrics.websub_pings["ok"] >= 3 and service.metrics.websub_pings["error"] == 0
 
 
 def test_archive_pages_are_prepared_on_first_request_and_cached(

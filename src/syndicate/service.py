@@ -28,8 +28,6 @@ import asyncio
 import gc
 import logging
 import time
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -37,6 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from syndicate import _tasks
 from syndicate.builder import Builder, BuildError, BuildReport, FeedSet
 from syndicate.cache import ParseCache, open_cache
 from syndicate.config import Settings
@@ -46,7 +45,8 @@ from syndicate.lastmodified import Stamp, restamp, seconds
 from syndicate.metrics import BuildGauges, Metrics
 from syndicate.pages import render_index
 from syndicate.posts import Rejection
-from syndicate.responses import GZIP, CachePolicy, Resource, ResourceCache, ResourceKey, build_resource, self_url
+from syndicate.responses import GZIP, CachePolicy, Resource, ResourceCache, ResourceKey, build_resource
+from syndicate.websub import HubPinger
 
 log = logging.getLogger("syndicate.service")
 
@@ -177,8 +177,7 @@ class FeedService:
         self._query_cache: dict[tuple[int, _Query], Resource] = {}  # by (snapshot generation, query)
         self._query_stamps: dict[_Query, Stamp] = {}
         self._stamps: Mapping[str, Stamp] | None = None  # the last snapshot's; None until loaded from the cache
-        self._ping_urls: set[str] = set()
-        self._pinger: asyncio.Task[None] | None = None
+        self._pinger = HubPinger(settings.hub, settings.feeds_url, self.metrics) if settings.hub else None
         self._generation = 0
         self._deferred: set[Path] = set()
         self._deferred_timer: asyncio.TimerHandle | None = None
@@ -243,8 +242,8 @@ class FeedService:
                 self._schedule_completion()
             self._record(outcome)
             self._first_attempt.set()
-            if snapshot is not None and self.settings.hub and outcome.report is not None:
-                self._queue_pings(outcome.report.written)
+            if snapshot is not None and self._pinger is not None and outcome.report is not None:
+                self._pinger.queue(outcome.report.written)
             if outcome.report is not None and outcome.report.deferred:
                 self._retry_deferred(outcome.report.deferred)
             if not job.future.done():
@@ -536,28 +535,10 @@ class FeedService:
         self._query_cache[key] = resource
         return resource
 
-    # -- WebSub ------------------------------------------------------------------------------------------
-
-    def _queue_pings(self, written: Iterable[str]) -> None:
-        for path in written:
-            # Subscribers follow the feeds themselves, not archive pages or the OPML list.
-            if path.startswith(_ARCHIVE_PREFIX) or not path.endswith((".atom", ".rss", ".json")):
-                continue
-            self._ping_urls.add(self_url(self.settings.feeds_url, path))
-        if self._ping_urls and (self._pinger is None or self._pinger.done()):
-            self._pinger = asyncio.get_running_loop().create_task(self._send_pings())
-
-    async def _send_pings(self) -> None:
-        while self._ping_urls:
-            url = min(self._ping_urls)
-            self._ping_urls.discard(url)
-            ok = await asyncio.to_thread(_publish, self.settings.hub, url)
-            self.metrics.websub_pings["ok" if ok else "error"] += 1
-
     async def pinged(self) -> None:
         """Wait until every WebSub ping queued so far has been sent (for tests, as ``compressed`` is)."""
-        while self._pinger is not None and not self._pinger.done():
-            await asyncio.shield(self._pinger)
+        if self._pinger is not None:
+            await self._pinger.sent()
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
@@ -577,13 +558,11 @@ class FeedService:
         if self._deferred_timer is not None:
             self._deferred_timer.cancel()
             self._deferred_timer = None
-        for task in (self._running, self._pinger, self._completer, *self._archive_tasks.values()):
-            if task is not None and not task.done():
-                task.cancel()
-                try:
-                    await task
-                except (asyncio.CancelledError, Exception):  # shutting down either way
-                    pass
+        await _tasks.cancel(self._running)
+        if self._pinger is not None:
+            await self._pinger.stop()
+        for task in (self._completer, *self._archive_tasks.values()):
+            await _tasks.cancel(task)
 
     def status(self) -> dict[str, Any]:
         snapshot = self.snapshot
@@ -602,21 +581,3 @@ class FeedService:
             "next_scheduled_run": None if self.next_scheduled is None else self.next_scheduled.isoformat(),
             "builds": {"ok": self.gauges.builds_ok, "failed": self.gauges.builds_failed},
         }
-
-
-def _publish(hub: str, topic: str) -> bool:
-    """WebSub §7 publish notification: POST hub.mode=publish&hub.url=<topic> to the hub."""
-    data = urllib.parse.urlencode({"hub.mode": "publish", "hub.url": topic}).encode("ascii")
-    request = urllib.request.Request(
-        hub, data=data, headers={"Content-Type": "application/x-www-form-urlencoded"}, method="POST"
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # the configured hub, validated as http(s)
-            status: int = response.status
-            ok = 200 <= status < 300
-    except OSError as exc:
-        log.warning("WebSub ping for %s to %s failed: %s", topic, hub, exc)
-        return False
-    if not ok:
-        log.warning("WebSub hub %s answered %s for %s", hub, status, topic)
-    return ok
