@@ -1,7 +1,8 @@
 """WebSub publishing: after a build, tell the hub which feeds changed (W3C WebSub §7).
 
-Subscribers follow the feeds themselves, so only feeds are pinged, not archive pages or the OPML list. Pings go out one at a time in a worker thread, off the event loop; a topic queued again
-before its ping is sent is pinged once. A failed ping is logged and counted, not retried.
+Subscribers follow the feeds themselves, so only feeds are pinged, not archive pages or the OPML list. Pings go out
+one at a time in a worker thread, off the event loop; a topic queued again before its ping is sent is pinged once.
+A failed ping is logged and counted, not retried.
 """
 
 from __future__ import annotations
