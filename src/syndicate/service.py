@@ -28,24 +28,22 @@ import asyncio
 import gc
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from syndicate import _tasks
-from syndicate.builder import Builder, BuildError, BuildReport, FeedSet
+from syndicate.builder import Builder, BuildError, BuildReport
 from syndicate.cache import ParseCache, open_cache
 from syndicate.config import Settings
 from syndicate.documents import Document
-from syndicate.groups import ARCHIVE_DIR, EMPTY, FeedInfo, Groups
+from syndicate.groups import ARCHIVE_DIR, FeedInfo
 from syndicate.lastmodified import Stamp, restamp, seconds
 from syndicate.metrics import BuildGauges, Metrics
-from syndicate.pages import render_index
-from syndicate.posts import Rejection
-from syndicate.responses import GZIP, CachePolicy, Resource, ResourceCache, ResourceKey, build_resource
+from syndicate.responses import CachePolicy, Resource, ResourceCache, ResourceKey, build_resource
+from syndicate.snapshot import Preparer, Snapshot
 from syndicate.websub import HubPinger
 
 log = logging.getLogger("syndicate.service")
@@ -54,42 +52,11 @@ log = logging.getLogger("syndicate.service")
 _MAX_PENDING_PATHS = 10_000
 _QUERY_CACHE_SIZE = 256
 _QUERY_STAMPS = 4096  # Last-Modified records of query feeds (one forgotten is stamped anew: a full response)
-_INDEX = "index.html"  # the index page's key among the stamps (no document path ends in .html)
 _DEFERRED_RETRY = 1.0  # seconds before re-reading a post that was still being written
 _MAX_BUILD_PAUSE = 5.0  # seconds: the longest pause between back-to-back builds (see build_share)
-# Larger documents get brotli after the swap: compressing every large feed a new post changes would delay the swap
-# (figures in docs/benchmarks.md, "Figures behind design choices in the code").
-EAGER_BROTLI_BYTES = 32 * 1024
 _UNFREEZE_EVERY = 50
 ARCHIVE_CACHE_BYTES = 32 * 1024 * 1024  # prepared archive pages kept in memory (all encodings counted)
 _ARCHIVE_PREFIX = f"{ARCHIVE_DIR}/"
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """Everything one build serves, replaced as a whole.
-
-    The one change made in place: a resource in ``resources`` may be replaced by the same bytes with more
-    encodings (see ``FeedService._complete_pending``).
-    """
-
-    generation: int
-    resources: dict[str, Resource]  # Document.path -> prepared representations (feeds, OPML)
-    index: Resource  # the HTML index page
-    feeds: tuple[FeedInfo, ...]
-    rejected: tuple[Rejection, ...]
-    posts: int
-    built_at: datetime
-    archives: Mapping[str, Document] = field(default_factory=dict)  # archive pages, prepared on request
-    stamps: Mapping[str, Stamp] = field(default_factory=dict)  # every path's Last-Modified record, the index's too
-    groups: Groups = EMPTY  # the feeds' posts, to resolve a feed's name as a reader wrote it
-
-    def __contains__(self, path: object) -> bool:
-        return path in self.resources or path in self.archives
-
-    @property
-    def documents(self) -> int:
-        return len(self.resources) + len(self.archives)
 
 
 @dataclass(frozen=True)
@@ -162,10 +129,10 @@ class FeedService:
             stamps = open_cache(settings)
             builder = Builder(settings, cache=stamps)
         self.builder = builder
-        self._stamp_store = stamps
         self.metrics = metrics if metrics is not None else Metrics()
         self.gauges = BuildGauges()
         self.policy = CachePolicy(max_age=settings.max_age, hub=settings.hub, feeds_url=settings.feeds_url)
+        self.preparer = Preparer(settings, self.policy, self.clock, stamps)
         self.snapshot: Snapshot | None = None
         self.last_outcome: BuildOutcome | None = None
         self.last_build_finished: datetime | None = None
@@ -176,9 +143,7 @@ class FeedService:
         self._first_attempt = asyncio.Event()  # set once the first build has finished, well or not
         self._query_cache: dict[tuple[int, _Query], Resource] = {}  # by (snapshot generation, query)
         self._query_stamps: dict[_Query, Stamp] = {}
-        self._stamps: Mapping[str, Stamp] | None = None  # the last snapshot's; None until loaded from the cache
         self._pinger = HubPinger(settings.hub, settings.feeds_url, self.metrics) if settings.hub else None
-        self._generation = 0
         self._deferred: set[Path] = set()
         self._deferred_timer: asyncio.TimerHandle | None = None
         self._completer: asyncio.Task[None] | None = None
@@ -186,7 +151,6 @@ class FeedService:
         # rebuild. Only paths of served feeds are kept.
         self._wanted: set[str] = set()
         self._frozen_builds = 0  # builds since the heap was last unfrozen (see _freeze_heap)
-        self._compressors = ThreadPoolExecutor(max_workers=2, thread_name_prefix="syndicate-compress")
         self.archive_cache = ResourceCache(ARCHIVE_CACHE_BYTES)
         self._archive_tasks: dict[tuple[str, str, Stamp | None], asyncio.Task[Resource]] = {}
 
@@ -273,7 +237,7 @@ class FeedService:
         started, cpu_started = time.perf_counter(), time.thread_time()
         try:
             report = self.builder.build(changed)
-            snapshot = self._prepare(self.builder.feedset)
+            snapshot = self.preparer.prepare_snapshot(self.builder.feedset, self.snapshot)
         except BuildError as exc:
             return None, BuildOutcome(ok=False, error=str(exc) or type(exc).__name__), time.thread_time() - cpu_started
         except Exception as exc:  # a bug or an OS error must not take the server down; report it instead
@@ -300,91 +264,6 @@ class FeedService:
             self._frozen_builds = 0
             gc.unfreeze()
         gc.freeze()
-
-    def _prepare(self, feedset: FeedSet) -> Snapshot:
-        documents = feedset.documents
-        previous = self.snapshot.resources if self.snapshot is not None else {}
-        cache = self._stamp_store
-        if self._stamps is None:
-            self._stamps = cache.load_stamps() if cache is not None else {}
-        old_stamps = self._stamps
-        now = seconds(self.clock())  # this build's publication time: Last-Modified of what it changes
-        stamps: dict[str, Stamp] = {}
-        restamped: dict[str, Stamp] = {}
-        resources: dict[str, Resource] = {}
-        archives: dict[str, Document] = {}
-        changed: list[Document] = []
-        for path, document in documents.items():
-            stamp = old_stamps.get(path)
-            # The cases in which restamp() returns a new stamp, tested inline: this runs for every document.
-            if stamp is None or stamp.digest != document.digest or stamp.valid_from != stamp.modified:
-                stamp = restamped[path] = restamp(stamp, document.digest, now)
-            stamps[path] = stamp
-            if path.startswith(_ARCHIVE_PREFIX):
-                archives[path] = document
-                continue
-            old = previous.get(path)
-            # Unchanged bytes keep their prepared (compressed) representations: incremental swaps are cheap. (An
-            # unchanged stamp is the very object the old resource was prepared with.)
-            if old is not None and old.digest == document.digest and old.stamp is stamp:
-                resources[path] = old
-            else:
-                changed.append(document)
-        # The first build prepares everything: nothing is served yet, and once ready the server should not spend
-        # its first seconds compressing in the background. Later builds defer brotli for large feeds.
-        prepare = self.prepare_all if self.snapshot is None else self.prepare
-        changed_stamps = [stamps[d.path] for d in changed]
-        # zlib releases the GIL while it compresses, so two threads shorten the swap on a multi-core machine.
-        prepared = (
-            self._compressors.map(prepare, changed, changed_stamps)
-            if len(changed) > 1
-            else map(prepare, changed, changed_stamps)
-        )
-        for resource in prepared:
-            resources[resource.path] = resource
-        index_doc = Document(
-            path=_INDEX,
-            body=render_index(self.settings, feedset.feeds, posts=len(feedset.posts)).encode("utf-8"),
-            media_type="text/html; charset=utf-8",
-            updated=None,  # the page shows no date; its Last-Modified is its own stamp, as a feed's is
-        )
-        index_stamp = stamps[_INDEX] = restamp(old_stamps.get(_INDEX), index_doc.digest, now)
-        if index_stamp is not old_stamps.get(_INDEX):
-            restamped[_INDEX] = index_stamp
-        old_index = self.snapshot.index if self.snapshot is not None else None
-        if old_index is not None and old_index.digest == index_doc.digest and old_index.stamp == index_stamp:
-            index = old_index
-        else:
-            index = build_resource(index_doc, self.policy, stamp=index_stamp)
-        # Paths no longer published lose their record (one published again is stamped as new). Some were removed
-        # when fewer of the old paths are left than there were.
-        added = sum(1 for path in restamped if path not in old_stamps)
-        removed = old_stamps.keys() - stamps.keys() if len(stamps) - added < len(old_stamps) else set()
-        if cache is not None:
-            cache.save_stamps(restamped, removed)
-        self._stamps = stamps
-        self._generation += 1
-        return Snapshot(
-            generation=self._generation,
-            resources=resources,
-            index=index,
-            feeds=feedset.feeds,
-            rejected=feedset.rejected,
-            posts=len(feedset.posts),
-            built_at=datetime.now(UTC),
-            archives=archives,
-            stamps=stamps,
-            groups=feedset.groups,
-        )
-
-    def prepare(self, document: Document, stamp: Stamp | None = None) -> Resource:
-        """Representations made before a rebuild's swap: all for small documents, identity and gzip for large."""
-        if len(document.body) > EAGER_BROTLI_BYTES:
-            return build_resource(document, self.policy, stamp=stamp, encodings=(GZIP,))
-        return build_resource(document, self.policy, stamp=stamp)
-
-    def prepare_all(self, document: Document, stamp: Stamp | None = None) -> Resource:
-        return build_resource(document, self.policy, stamp=stamp)
 
     # -- after the swap ----------------------------------------------------------------------------------
 
@@ -554,7 +433,7 @@ class FeedService:
             await self.wait_first_build(wait)
 
     async def stop(self) -> None:
-        self._compressors.shutdown(wait=False)
+        self.preparer.close()
         if self._deferred_timer is not None:
             self._deferred_timer.cancel()
             self._deferred_timer = None
