@@ -37,12 +37,13 @@ from typing import Any, NamedTuple
 from syndicate import _tasks
 from syndicate.builder import Builder, BuildError, BuildReport
 from syndicate.cache import ParseCache, open_cache
+from syndicate.completion import Completer
 from syndicate.config import Settings
 from syndicate.documents import Document
 from syndicate.groups import ARCHIVE_DIR, FeedInfo
 from syndicate.lastmodified import Stamp, restamp, seconds
 from syndicate.metrics import BuildGauges, Metrics
-from syndicate.responses import CachePolicy, Resource, ResourceCache, ResourceKey, build_resource
+from syndicate.responses import CachePolicy, Resource, ResourceCache, build_resource
 from syndicate.snapshot import Preparer, Snapshot
 from syndicate.websub import HubPinger
 
@@ -146,10 +147,10 @@ class FeedService:
         self._pinger = HubPinger(settings.hub, settings.feeds_url, self.metrics) if settings.hub else None
         self._deferred: set[Path] = set()
         self._deferred_timer: asyncio.TimerHandle | None = None
-        self._completer: asyncio.Task[None] | None = None
-        # Paths of feeds clients have asked for (see want): their pending encodings are completed after every
-        # rebuild. Only paths of served feeds are kept.
-        self._wanted: set[str] = set()
+        self._completer = Completer(lambda: self.snapshot)
+        # On the request path (app.FeedEndpoint calls it for every feed it sends): bound once here, since a method
+        # forwarding to the completer would add a call to every request.
+        self.want = self._completer.want
         self._frozen_builds = 0  # builds since the heap was last unfrozen (see _freeze_heap)
         self.archive_cache = ResourceCache(ARCHIVE_CACHE_BYTES)
         self._archive_tasks: dict[tuple[str, str, Stamp | None], asyncio.Task[Resource]] = {}
@@ -203,7 +204,7 @@ class FeedService:
             if snapshot is not None:
                 self.snapshot = snapshot  # the swap: one reference assignment on the event loop
                 self._query_cache = {}
-                self._schedule_completion()
+                self._completer.schedule()
             self._record(outcome)
             self._first_attempt.set()
             if snapshot is not None and self._pinger is not None and outcome.report is not None:
@@ -267,61 +268,9 @@ class FeedService:
 
     # -- after the swap ----------------------------------------------------------------------------------
 
-    def want(self, resource: Resource) -> None:
-        """A client asked for the feed ``resource`` (in any encoding): its pending encodings are made now, and after
-        every later rebuild that changes it. On the event loop, once per request: a set lookup."""
-        path = resource.path
-        if path not in self._wanted:
-            snapshot = self.snapshot
-            if snapshot is None or snapshot.resources.get(path) is not resource:
-                return  # not a served feed (an archive page, a query feed) or no longer the served version
-            self._wanted.add(path)
-        if resource.pending:
-            self._schedule_completion()
-
-    def _schedule_completion(self) -> None:
-        snapshot = self.snapshot
-        if snapshot is not None:
-            self._wanted.intersection_update(snapshot.resources)  # feeds that went away
-        if not self._wanted:
-            return
-        if self._completer is None or self._completer.done():
-            self._completer = asyncio.get_running_loop().create_task(self._complete_pending())
-
-    async def _complete_pending(self) -> None:
-        """Compress the pending encodings of the served resources clients want, one at a time, in a worker thread."""
-        done: dict[ResourceKey, Resource] = {}
-        while True:
-            snapshot = self.snapshot
-            wanted = self._wanted
-            todo = (
-                [r for r in snapshot.resources.values() if r.pending and r.path in wanted]
-                if snapshot is not None
-                else []
-            )
-            if not todo:
-                return
-            for resource in todo:
-                key = (resource.path, resource.digest)
-                complete = done.get(key)
-                if complete is None:
-                    complete = done[key] = await asyncio.to_thread(resource.complete)
-                # Install into whatever is served now (perhaps a newer build that kept these bytes).
-                current = self.snapshot
-                served = current.resources.get(resource.path) if current is not None else None
-                if (
-                    current is not None
-                    and served is not None
-                    and served.digest == complete.digest
-                    and served.stamp == complete.stamp
-                    and served.pending
-                ):
-                    current.resources[resource.path] = complete
-
     async def compressed(self) -> None:
         """Wait until every served feed has all its encodings (for tests and benchmarks)."""
-        while self._completer is not None and not self._completer.done():
-            await asyncio.shield(self._completer)
+        await self._completer.compressed()
 
     async def resource(self, snapshot: Snapshot, path: str) -> Resource | None:
         """The prepared resource for ``path`` in ``snapshot``; archive pages are prepared on first request."""
@@ -440,7 +389,8 @@ class FeedService:
         await _tasks.cancel(self._running)
         if self._pinger is not None:
             await self._pinger.stop()
-        for task in (self._completer, *self._archive_tasks.values()):
+        await self._completer.stop()
+        for task in self._archive_tasks.values():
             await _tasks.cancel(task)
 
     def status(self) -> dict[str, Any]:

@@ -4,7 +4,7 @@
 between a saved post and a served feed and is kept small:
 
 - feeds and OPML are prepared (identity and gzip) before the swap; brotli for large ones is added after it, for the
-  feeds clients read (see ``FeedService.want``);
+  feeds clients read (see ``completion``);
 - unchanged documents keep the representations the last snapshot prepared for them;
 - RFC 5005 archive pages, most of a large site's documents and rarely read, are left as documents, prepared on
   request (see ``FeedService.resource``).
@@ -42,7 +42,7 @@ class Snapshot:
     """Everything one build serves, replaced as a whole.
 
     The one change made in place: a resource in ``resources`` may be replaced by the same bytes with more
-    encodings (see ``FeedService._complete_pending``).
+    encodings (see ``completion.Completer``).
     """
 
     generation: int
