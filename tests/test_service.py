@@ -219,45 +219,6 @@ def test_a_restart_of_an_unchanged_site_keeps_last_modified(
     assert set(asyncio.run(served(FeedService(uncached, clock=clock))).values()) == {b"Fri, 01 May 2026 13:02:00 GMT"}
 
 
-def test_archive_pages_are_prepared_on_first_request_and_cached(
-    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
-) -> None:
-    for day in range(1, 6):
-        write_post(f"2024-03-0{day}-p.md", post(f"P{day}", day))
-    service = FeedService(make_settings(limit=2))
-
-    async def scenario() -> None:
-        assert (await service.build_now()).ok
-        snapshot = service.snapshot
-        assert snapshot is not None
-        archived = sorted(snapshot.archives)
-        assert archived and all(p.startswith("archive/") for p in archived)
-        assert not any(p.startswith("archive/") for p in snapshot.resources)  # nothing prepared at the swap
-        assert len(service.archive_cache) == 0
-        assert snapshot.documents == len(snapshot.resources) + len(archived)
-        assert archived[0] in snapshot and "archive/nope.atom" not in snapshot
-        path = next(p for p in archived if p.endswith(".atom"))
-        # Two clients at once: one preparation, one resource.
-        first, second = await asyncio.gather(service.resource(snapshot, path), service.resource(snapshot, path))
-        assert first is not None and first is second
-        assert first.representations["identity"].body == service.builder.documents[path].body
-        assert set(first.representations) == {"identity", "gzip", "br"} and not first.pending
-        assert len(service.archive_cache) == 1
-        assert await service.resource(snapshot, path) is first  # from the cache
-        assert service.metrics.archive_prepared == 1
-        assert service.metrics.archive_cache_bytes == first.size
-        exposition = service.metrics.render(service.gauges)
-        assert "syndicate_archive_pages_prepared_total 1\n" in exposition
-        assert f"syndicate_archive_cache_bytes {first.size}\n" in exposition
-        assert await service.resource(snapshot, "archive/nope.atom") is None
-        # A rebuild that does not change the page keeps its prepared resource (keyed by path and digest).
-        assert (await service.build_now()).ok
-        assert service.snapshot is not snapshot
-        assert await service.resource(service.snapshot, path) is first
-
-    asyncio.run(scenario())
-
-
 def test_large_feeds_get_brotli_after_the_swap_with_the_same_bytes(
     write_post: Callable[..., Path], make_settings: Callable[..., Settings]
 ) -> None:

@@ -35,11 +35,11 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from syndicate import _tasks
+from syndicate.archives import ARCHIVE_CACHE_BYTES, ArchivePages
 from syndicate.builder import Builder, BuildError, BuildReport
 from syndicate.cache import ParseCache, open_cache
 from syndicate.completion import Completer
 from syndicate.config import Settings
-from syndicate.documents import Document
 from syndicate.groups import ARCHIVE_DIR, FeedInfo
 from syndicate.lastmodified import Stamp, restamp, seconds
 from syndicate.metrics import BuildGauges, Metrics
@@ -56,7 +56,6 @@ _QUERY_STAMPS = 4096  # Last-Modified records of query feeds (one forgotten is s
 _DEFERRED_RETRY = 1.0  # seconds before re-reading a post that was still being written
 _MAX_BUILD_PAUSE = 5.0  # seconds: the longest pause between back-to-back builds (see build_share)
 _UNFREEZE_EVERY = 50
-ARCHIVE_CACHE_BYTES = 32 * 1024 * 1024  # prepared archive pages kept in memory (all encodings counted)
 _ARCHIVE_PREFIX = f"{ARCHIVE_DIR}/"
 
 
@@ -148,12 +147,13 @@ class FeedService:
         self._deferred: set[Path] = set()
         self._deferred_timer: asyncio.TimerHandle | None = None
         self._completer = Completer(lambda: self.snapshot)
-        # On the request path (app.FeedEndpoint calls it for every feed it sends): bound once here, since a method
-        # forwarding to the completer would add a call to every request.
-        self.want = self._completer.want
         self._frozen_builds = 0  # builds since the heap was last unfrozen (see _freeze_heap)
         self.archive_cache = ResourceCache(ARCHIVE_CACHE_BYTES)
-        self._archive_tasks: dict[tuple[str, str, Stamp | None], asyncio.Task[Resource]] = {}
+        self._archives = ArchivePages(self.archive_cache, self.policy, self.metrics)
+        # On the request path (app.FeedEndpoint calls want for every feed it sends, resource for every archive page):
+        # bound to the parts once here, since methods forwarding to them would add a call to every such request.
+        self.want = self._completer.want
+        self.resource = self._archives.resource
 
     # -- triggering --------------------------------------------------------------------------------------
 
@@ -272,38 +272,6 @@ class FeedService:
         """Wait until every served feed has all its encodings (for tests and benchmarks)."""
         await self._completer.compressed()
 
-    async def resource(self, snapshot: Snapshot, path: str) -> Resource | None:
-        """The prepared resource for ``path`` in ``snapshot``; archive pages are prepared on first request."""
-        resource = snapshot.resources.get(path)
-        if resource is not None:
-            return resource
-        document = snapshot.archives.get(path)
-        if document is None:
-            return None
-        stamp = snapshot.stamps.get(path)
-        cached = self.archive_cache.get(path, document.digest)
-        if cached is not None and cached.stamp == stamp:
-            return cached
-        key = (path, document.digest, stamp)
-        task = self._archive_tasks.get(key)
-        if task is None:
-            # One preparation per page however many clients ask at once; shielded so a client that gives up
-            # does not cancel it for the others.
-            task = asyncio.get_running_loop().create_task(self._prepare_archive(document, stamp))
-            self._archive_tasks[key] = task
-        return await asyncio.shield(task)
-
-    async def _prepare_archive(self, document: Document, stamp: Stamp | None) -> Resource:
-        try:
-            # The body may be loaded from the parse cache: file I/O and compression, off the event loop.
-            resource = await asyncio.to_thread(build_resource, document, self.policy, stamp=stamp)
-        finally:
-            self._archive_tasks.pop((document.path, document.digest, stamp), None)
-        self.archive_cache.put(resource)
-        self.metrics.archive_prepared += 1
-        self.metrics.archive_cache_bytes = self.archive_cache.bytes
-        return resource
-
     def _record(self, outcome: BuildOutcome) -> None:
         self.last_outcome = outcome
         self.last_build_finished = datetime.now(UTC)
@@ -390,8 +358,7 @@ class FeedService:
         if self._pinger is not None:
             await self._pinger.stop()
         await self._completer.stop()
-        for task in self._archive_tasks.values():
-            await _tasks.cancel(task)
+        await self._archives.stop()
 
     def status(self) -> dict[str, Any]:
         snapshot = self.snapshot
