@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from syndicate import _tasks
 from syndicate.archives import ARCHIVE_CACHE_BYTES, ArchivePages
@@ -41,9 +41,9 @@ from syndicate.cache import ParseCache, open_cache
 from syndicate.completion import Completer
 from syndicate.config import Settings
 from syndicate.groups import ARCHIVE_DIR, FeedInfo
-from syndicate.lastmodified import Stamp, restamp, seconds
 from syndicate.metrics import BuildGauges, Metrics
-from syndicate.responses import CachePolicy, Resource, ResourceCache, build_resource
+from syndicate.queries import QueryFeeds
+from syndicate.responses import CachePolicy, ResourceCache
 from syndicate.snapshot import Preparer, Snapshot
 from syndicate.websub import HubPinger
 
@@ -51,8 +51,6 @@ log = logging.getLogger("syndicate.service")
 
 # Paths merged into one pending incremental build before it degrades to a full rescan (bounds memory).
 _MAX_PENDING_PATHS = 10_000
-_QUERY_CACHE_SIZE = 256
-_QUERY_STAMPS = 4096  # Last-Modified records of query feeds (one forgotten is stamped anew: a full response)
 _DEFERRED_RETRY = 1.0  # seconds before re-reading a post that was still being written
 _MAX_BUILD_PAUSE = 5.0  # seconds: the longest pause between back-to-back builds (see build_share)
 _UNFREEZE_EVERY = 50
@@ -79,15 +77,6 @@ class BuildOutcome:
             "removed": sorted(report.removed),
             "duration": round(report.duration, 6),
         }
-
-
-class _Query(NamedTuple):
-    """What a query feed asks for: posts in all these categories and tags, the newest ``limit``, as ``fmt``."""
-
-    categories: tuple[str, ...]
-    tags: tuple[str, ...]
-    limit: int
-    fmt: str
 
 
 @dataclass
@@ -141,8 +130,7 @@ class FeedService:
         self._pending: _Pending | None = None
         self._running: asyncio.Task[None] | None = None
         self._first_attempt = asyncio.Event()  # set once the first build has finished, well or not
-        self._query_cache: dict[tuple[int, _Query], Resource] = {}  # by (snapshot generation, query)
-        self._query_stamps: dict[_Query, Stamp] = {}
+        self._queries = QueryFeeds(builder, self.policy, self.clock)
         self._pinger = HubPinger(settings.hub, settings.feeds_url, self.metrics) if settings.hub else None
         self._deferred: set[Path] = set()
         self._deferred_timer: asyncio.TimerHandle | None = None
@@ -150,10 +138,12 @@ class FeedService:
         self._frozen_builds = 0  # builds since the heap was last unfrozen (see _freeze_heap)
         self.archive_cache = ResourceCache(ARCHIVE_CACHE_BYTES)
         self._archives = ArchivePages(self.archive_cache, self.policy, self.metrics)
-        # On the request path (app.FeedEndpoint calls want for every feed it sends, resource for every archive page):
-        # bound to the parts once here, since methods forwarding to them would add a call to every such request.
+        # On the request path (app.FeedEndpoint calls want for every feed it sends, resource for every archive page,
+        # query for every query feed): bound to the parts once here, since methods forwarding to them would add a
+        # call to every such request.
         self.want = self._completer.want
         self.resource = self._archives.resource
+        self.query = self._queries.query
 
     # -- triggering --------------------------------------------------------------------------------------
 
@@ -203,7 +193,7 @@ class FeedService:
             snapshot, outcome, cpu = await asyncio.to_thread(self._build_and_prepare, changed)
             if snapshot is not None:
                 self.snapshot = snapshot  # the swap: one reference assignment on the event loop
-                self._query_cache = {}
+                self._queries.swapped(snapshot.generation)
                 self._completer.schedule()
             self._record(outcome)
             self._first_attempt.set()
@@ -304,32 +294,6 @@ class FeedService:
         else:
             g.builds_failed += 1
             log.error("build failed, still serving the last good feeds: %s", outcome.error)
-
-    # -- queries -----------------------------------------------------------------------------------------
-
-    async def query(self, categories: Sequence[str], tags: Sequence[str], limit: int, fmt: str) -> Resource:
-        """An on-demand intersection feed, cached per build (bounded)."""
-        snapshot = self.snapshot
-        query = _Query(tuple(sorted(categories)), tuple(sorted(tags)), limit, fmt)
-        key = (snapshot.generation if snapshot else 0, query)
-        cached = self._query_cache.get(key)
-        if cached is not None:
-            return cached
-
-        document = await asyncio.to_thread(
-            self.builder.query, categories=query.categories, tags=query.tags, limit=limit, fmt=fmt
-        )
-        # Stamped like a served path, by what the query asks (whichever build answers it); on the event loop, so
-        # requests for the same query see one record.
-        stamp = self._query_stamps.pop(query, None)
-        stamp = self._query_stamps[query] = restamp(stamp, document.digest, seconds(self.clock()))
-        if len(self._query_stamps) > _QUERY_STAMPS:
-            self._query_stamps.pop(next(iter(self._query_stamps)))  # the least recently asked
-        resource = await asyncio.to_thread(build_resource, document, self.policy, stamp=stamp)
-        if len(self._query_cache) >= _QUERY_CACHE_SIZE:
-            self._query_cache.pop(next(iter(self._query_cache)))
-        self._query_cache[key] = resource
-        return resource
 
     async def pinged(self) -> None:
         """Wait until every WebSub ping queued so far has been sent (for tests, as ``compressed`` is)."""
