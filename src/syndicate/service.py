@@ -4,22 +4,17 @@ Triggers (startup, watcher, schedule, admin) all go through :meth:`FeedService.r
 runs, further triggers merge into one pending follow-up build (a set of changed paths, or "full", which
 absorbs paths), so a burst of triggers never queues without bound.
 
-The served state is one :class:`Snapshot` referenced by ``FeedService.snapshot``. A handler reads that
-reference once per request, so every response is entirely from the old build or entirely from the new.
+The served state is one :class:`~syndicate.snapshot.Snapshot` referenced by ``FeedService.snapshot``. A handler
+reads that reference once per request, so every response is entirely from the old build or entirely from the new.
 A failed build leaves the reference alone: the last good feeds stay in service.
 
-What the swap waits for is kept small, because it is the delay between a saved post and a served feed:
+The service coordinates; its parts, made in ``__init__``, do the work around a swap:
 
-- feeds and OPML are prepared (identity and gzip) before the swap; brotli for large ones is added after it
-  by a background task, which replaces the resource (same bytes, one more encoding) in the served snapshot.
-  That task compresses only feeds some client has asked for (``want``), from the first request on: a large
-  site's many tag feeds are rarely read, and brotli for every changed one after each rebuild took as much CPU
-  as the rebuild itself, leaving less for requests and the next build;
-- RFC 5005 archive pages, most of a large site's documents and rarely read, are prepared on first request
-  and kept in a least-recently-used cache bounded in bytes, so memory does not grow with every page.
-
-Every served path is stamped with when its bytes were published (``lastmodified``): the Last-Modified header. The
-stamps are taken from the service's clock at the swap, and kept in the parse cache so a restart keeps them.
+- ``snapshot.Preparer`` turns a build into the next snapshot (representations, Last-Modified stamps), in the
+  build's worker thread, before the swap;
+- ``completion.Completer`` adds, after the swap, the brotli left pending for large feeds clients read;
+- ``archives.ArchivePages`` prepares archive pages on request; ``queries.QueryFeeds`` answers query feeds;
+- ``websub.HubPinger`` tells the WebSub hub which feeds a build changed.
 """
 
 from __future__ import annotations
@@ -40,7 +35,7 @@ from syndicate.builder import Builder, BuildError, BuildReport
 from syndicate.cache import ParseCache, open_cache
 from syndicate.completion import Completer
 from syndicate.config import Settings
-from syndicate.groups import ARCHIVE_DIR, FeedInfo
+from syndicate.groups import FeedInfo
 from syndicate.metrics import BuildGauges, Metrics
 from syndicate.queries import QueryFeeds
 from syndicate.responses import CachePolicy, ResourceCache
@@ -54,7 +49,6 @@ _MAX_PENDING_PATHS = 10_000
 _DEFERRED_RETRY = 1.0  # seconds before re-reading a post that was still being written
 _MAX_BUILD_PAUSE = 5.0  # seconds: the longest pause between back-to-back builds (see build_share)
 _UNFREEZE_EVERY = 50
-_ARCHIVE_PREFIX = f"{ARCHIVE_DIR}/"
 
 
 @dataclass(frozen=True)
@@ -99,6 +93,8 @@ class _Pending:
 
 
 class FeedService:
+    """Builds while serving: triggers, one build at a time, the swap, and the parts that serve each snapshot."""
+
     def __init__(
         self,
         settings: Settings,
@@ -121,7 +117,6 @@ class FeedService:
         self.metrics = metrics if metrics is not None else Metrics()
         self.gauges = BuildGauges()
         self.policy = CachePolicy(max_age=settings.max_age, hub=settings.hub, feeds_url=settings.feeds_url)
-        self.preparer = Preparer(settings, self.policy, self.clock, stamps)
         self.snapshot: Snapshot | None = None
         self.last_outcome: BuildOutcome | None = None
         self.last_build_finished: datetime | None = None
@@ -130,14 +125,17 @@ class FeedService:
         self._pending: _Pending | None = None
         self._running: asyncio.Task[None] | None = None
         self._first_attempt = asyncio.Event()  # set once the first build has finished, well or not
-        self._queries = QueryFeeds(builder, self.policy, self.clock)
-        self._pinger = HubPinger(settings.hub, settings.feeds_url, self.metrics) if settings.hub else None
         self._deferred: set[Path] = set()
         self._deferred_timer: asyncio.TimerHandle | None = None
-        self._completer = Completer(lambda: self.snapshot)
         self._frozen_builds = 0  # builds since the heap was last unfrozen (see _freeze_heap)
+
+        # The parts (see the module docstring).
+        self.preparer = Preparer(settings, self.policy, self.clock, stamps)
+        self._completer = Completer(lambda: self.snapshot)
         self.archive_cache = ResourceCache(ARCHIVE_CACHE_BYTES)
         self._archives = ArchivePages(self.archive_cache, self.policy, self.metrics)
+        self._queries = QueryFeeds(builder, self.policy, self.clock)
+        self._pinger = HubPinger(settings.hub, settings.feeds_url, self.metrics) if settings.hub else None
         # On the request path (app.FeedEndpoint calls want for every feed it sends, resource for every archive page,
         # query for every query feed): bound to the parts once here, since methods forwarding to them would add a
         # call to every such request.
@@ -150,11 +148,6 @@ class FeedService:
     @property
     def building(self) -> bool:
         return self._running is not None and not self._running.done()
-
-    def resolve(self, kind: str, name: str) -> FeedInfo | None:
-        """The served feed of a kind named by slug, name as written, or a case variant of either."""
-        snapshot = self.snapshot
-        return snapshot.groups.resolve(kind, name) if snapshot is not None else None
 
     def request_build(self, changed: Iterable[Path] | None = None, *, reason: str = "") -> asyncio.Future[BuildOutcome]:
         """Ask for a build (``None``: full rescan). Returns a future resolved when a build covering it ends.
@@ -211,6 +204,8 @@ class FeedService:
                 self.gauges.paused_seconds += (pause := min(cpu * (1 - share) / share, _MAX_BUILD_PAUSE))
                 await asyncio.sleep(pause)
 
+    # -- building ----------------------------------------------------------------------------------------
+
     def _retry_deferred(self, deferred: Iterable[str]) -> None:
         """Files the builder found still open for writing: build them again shortly (one timer at a time)."""
         self._deferred.update(self.settings.posts / rel for rel in deferred)
@@ -256,12 +251,6 @@ class FeedService:
             gc.unfreeze()
         gc.freeze()
 
-    # -- after the swap ----------------------------------------------------------------------------------
-
-    async def compressed(self) -> None:
-        """Wait until every served feed has all its encodings (for tests and benchmarks)."""
-        await self._completer.compressed()
-
     def _record(self, outcome: BuildOutcome) -> None:
         self.last_outcome = outcome
         self.last_build_finished = datetime.now(UTC)
@@ -294,6 +283,17 @@ class FeedService:
         else:
             g.builds_failed += 1
             log.error("build failed, still serving the last good feeds: %s", outcome.error)
+
+    # -- serving -----------------------------------------------------------------------------------------
+
+    def resolve(self, kind: str, name: str) -> FeedInfo | None:
+        """The served feed of a kind named by slug, name as written, or a case variant of either."""
+        snapshot = self.snapshot
+        return snapshot.groups.resolve(kind, name) if snapshot is not None else None
+
+    async def compressed(self) -> None:
+        """Wait until every served feed clients want has all its encodings (for tests and benchmarks)."""
+        await self._completer.compressed()
 
     async def pinged(self) -> None:
         """Wait until every WebSub ping queued so far has been sent (for tests, as ``compressed`` is)."""
