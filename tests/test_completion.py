@@ -35,9 +35,10 @@ def snapshot(*resources: Resource) -> Snapshot:
 def test_only_the_served_feeds_clients_want_are_completed_and_installed() -> None:
     read, unread = pending("all.atom", "read "), pending("all.rss", "unread ")
     served = snapshot(read, unread)
-    completer = Completer(lambda: served)
+    completer = Completer()
 
     async def scenario() -> None:
+        completer.swapped(served)  # nothing wanted yet: nothing to do
         completer.want(pending("archive/all/1.atom", "page "))  # not a served feed: ignored
         completer.want(pending("all.atom", "read "))  # not the served version of that path: ignored
         await completer.compressed()
@@ -54,15 +55,14 @@ def test_only_the_served_feeds_clients_want_are_completed_and_installed() -> Non
 
 def test_a_wanted_feed_is_completed_again_after_a_rebuild_changes_it() -> None:
     first = pending("all.atom", "one ")
-    served = snapshot(first)
-    completer = Completer(lambda: served)
+    served = snapshot(pending("all.atom", "two "), pending("all.rss", "two "))
+    completer = Completer()
 
     async def scenario() -> None:
-        nonlocal served
+        completer.swapped(snapshot(first))
         completer.want(first)
         await completer.compressed()
-        served = snapshot(pending("all.atom", "two "), pending("all.rss", "two "))  # the swap
-        completer.schedule()
+        completer.swapped(served)
         await completer.compressed()
 
     asyncio.run(scenario())
@@ -72,9 +72,10 @@ def test_a_wanted_feed_is_completed_again_after_a_rebuild_changes_it() -> None:
 
 def test_stop_ends_the_completion_in_flight() -> None:
     feed = pending("all.atom", "x ")
-    completer = Completer(lambda: snapshot(feed))
+    completer = Completer()
 
     async def scenario() -> None:
+        completer.swapped(snapshot(feed))
         completer.want(feed)
         await completer.stop()
         await completer.compressed()  # returns at once: nothing left running

@@ -6,6 +6,7 @@ import asyncio
 import shutil
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -335,3 +336,16 @@ def test_a_builds_heap_is_frozen_for_the_collector_and_unfrozen_now_and_then(
     asyncio.run(scenario())
     # Frozen after every build, unfrozen before every third freeze (so nothing stays frozen for good).
     assert calls == ["freeze", "freeze", "unfreeze", "freeze"] * 3
+
+
+def test_a_service_is_freed_by_reference_counting(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    # The service freezes the heap after each build, so a reference cycle through it would keep it, and its
+    # compression threads, until the next unfreeze: its parts hold no reference back to it.
+    write_post("2024-03-01-a.md", post("A", 1))
+    service = FeedService(make_settings(limit=1))
+    assert asyncio.run(service.build_now()).ok
+    freed = weakref.ref(service)
+    del service
+    assert freed() is None

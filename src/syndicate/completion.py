@@ -10,7 +10,6 @@ and the next build. Until then clients that accept brotli get gzip.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 from syndicate import _tasks
 from syndicate.responses import Resource, ResourceKey
@@ -20,11 +19,12 @@ from syndicate.snapshot import Snapshot
 class Completer:
     """Completes the pending encodings of the served feeds clients read, one at a time, in a worker thread.
 
-    ``current`` returns the snapshot served now: completed resources are installed into it.
+    The service tells it of every swap (``swapped``), in the same step on the event loop as the swap itself, so its
+    snapshot is always the one served; completed resources are installed into it.
     """
 
-    def __init__(self, current: Callable[[], Snapshot | None]) -> None:
-        self._current = current
+    def __init__(self) -> None:
+        self._snapshot: Snapshot | None = None
         # Paths of feeds clients have asked for: their pending encodings are completed after every rebuild. Only
         # paths of served feeds are kept.
         self._wanted: set[str] = set()
@@ -35,18 +35,20 @@ class Completer:
         every later rebuild that changes it. On the event loop, once per request: a set lookup."""
         path = resource.path
         if path not in self._wanted:
-            snapshot = self._current()
+            snapshot = self._snapshot
             if snapshot is None or snapshot.resources.get(path) is not resource:
                 return  # not a served feed (an archive page, a query feed) or no longer the served version
             self._wanted.add(path)
         if resource.pending:
-            self.schedule()
+            self._schedule()
 
-    def schedule(self) -> None:
-        """Complete what is pending in the served feeds clients want (after a swap, or a first request)."""
-        snapshot = self._current()
-        if snapshot is not None:
-            self._wanted.intersection_update(snapshot.resources)  # feeds that went away
+    def swapped(self, snapshot: Snapshot) -> None:
+        """``snapshot`` is served now: complete what is pending in the feeds clients want."""
+        self._snapshot = snapshot
+        self._wanted.intersection_update(snapshot.resources)  # feeds that went away
+        self._schedule()
+
+    def _schedule(self) -> None:
         if not self._wanted:
             return
         if self._task is None or self._task.done():
@@ -55,7 +57,7 @@ class Completer:
     async def _complete_pending(self) -> None:
         done: dict[ResourceKey, Resource] = {}
         while True:
-            snapshot = self._current()
+            snapshot = self._snapshot
             wanted = self._wanted
             todo = (
                 [r for r in snapshot.resources.values() if r.pending and r.path in wanted]
@@ -70,7 +72,7 @@ class Completer:
                 if complete is None:
                     complete = done[key] = await asyncio.to_thread(resource.complete)
                 # Install into whatever is served now (perhaps a newer build that kept these bytes).
-                current = self._current()
+                current = self._snapshot
                 served = current.resources.get(resource.path) if current is not None else None
                 if (
                     current is not None

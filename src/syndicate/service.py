@@ -131,7 +131,7 @@ class FeedService:
 
         # The parts (see the module docstring).
         self.preparer = Preparer(settings, self.policy, self.clock, stamps)
-        self._completer = Completer(lambda: self.snapshot)
+        self._completer = Completer()
         self.archive_cache = ResourceCache(ARCHIVE_CACHE_BYTES)
         self._archives = ArchivePages(self.archive_cache, self.policy, self.metrics)
         self._queries = QueryFeeds(builder, self.policy, self.clock)
@@ -187,7 +187,7 @@ class FeedService:
             if snapshot is not None:
                 self.snapshot = snapshot  # the swap: one reference assignment on the event loop
                 self._queries.swapped(snapshot.generation)
-                self._completer.schedule()
+                self._completer.swapped(snapshot)
             self._record(outcome)
             self._first_attempt.set()
             if snapshot is not None and self._pinger is not None and outcome.report is not None:
