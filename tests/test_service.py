@@ -1,4 +1,4 @@
-"""The runtime: one build at a time with coalescing, atomic swaps, last good feeds kept, WebSub pings."""
+"""The runtime: one build at a time with coalescing, atomic swaps, last good feeds kept."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ import asyncio
 import shutil
 import threading
 import time
-import urllib.parse
-from collections.abc import Callable, Iterable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import weakref
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
@@ -16,9 +15,9 @@ import pytest
 from conftest import Clock
 from syndicate.builder import Builder, BuildReport
 from syndicate.config import Settings
-from syndicate.documents import Document
 from syndicate.responses import build_resource
-from syndicate.service import EAGER_BROTLI_BYTES, BuildOutcome, FeedService
+from syndicate.service import BuildOutcome, FeedService
+from syndicate.snapshot import EAGER_BROTLI_BYTES
 
 
 def post(title: str, day: int, categories: str = "local", tags: str = "x") -> str:
@@ -221,105 +220,6 @@ def test_a_restart_of_an_unchanged_site_keeps_last_modified(
     assert set(asyncio.run(served(FeedService(uncached, clock=clock))).values()) == {b"Fri, 01 May 2026 13:02:00 GMT"}
 
 
-class _Hub(BaseHTTPRequestHandler):
-    received: list[dict[str, list[str]]] = []
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length", "0"))
-        type(self).received.append(urllib.parse.parse_qs(self.rfile.read(length).decode()))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def hub() -> Iterator[tuple[str, list[dict[str, list[str]]]]]:
-    received: list[dict[str, list[str]]] = []
-    handler = type("Hub", (_Hub,), {"received": received})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hub", received
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def test_websub_publish_pings_for_changed_feeds(
-    write_post: Callable[..., Path],
-    make_settings: Callable[..., Settings],
-    hub: tuple[str, list[dict[str, list[str]]]],
-) -> None:
-    hub_url, received = hub
-    write_post("2024-03-01-a.md", post("A", 1, "local"))
-    write_post("2024-03-02-b.md", post("B", 2, "sports"))
-    service = FeedService(make_settings(hub=hub_url))
-
-    async def settle() -> None:
-        try:
-            await asyncio.wait_for(service.pinged(), 30)  # bounded: the pinger drains its queue
-        except TimeoutError:
-            pytest.fail("pings did not finish")
-
-    async def scenario() -> set[str]:
-        assert (await service.build_now()).ok
-        await settle()
-        received.clear()
-        c = write_post("2024-03-03-c.md", post("C", 3, "local"))
-        assert (await service.build_now([c])).ok
-        await settle()
-        return {r["hub.url"][0] for r in received if r.get("hub.mode") == ["publish"]}
-
-    topics = asyncio.run(scenario())
-    base = "https://news.example.net/feeds/"
-    assert {base + "all.atom", base + "categories/local.rss", base + "tags/x.json"} <= topics
-    assert base + "categories/sports.atom" not in topics  # unchanged: no ping
-    assert not any("/archive/" in t or t.endswith(".opml") for t in topics)
-    assert service.metrics.websub_pings["ok"] >= 3 and service.metrics.websub_pings["error"] == 0
-
-
-def test_archive_pages_are_prepared_on_first_request_and_cached(
-    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
-) -> None:
-    for day in range(1, 6):
-        write_post(f"2024-03-0{day}-p.md", post(f"P{day}", day))
-    service = FeedService(make_settings(limit=2))
-
-    async def scenario() -> None:
-        assert (await service.build_now()).ok
-        snapshot = service.snapshot
-        assert snapshot is not None
-        archived = sorted(snapshot.archives)
-        assert archived and all(p.startswith("archive/") for p in archived)
-        assert not any(p.startswith("archive/") for p in snapshot.resources)  # nothing prepared at the swap
-        assert len(service.archive_cache) == 0
-        assert snapshot.documents == len(snapshot.resources) + len(archived)
-        assert archived[0] in snapshot and "archive/nope.atom" not in snapshot
-        path = next(p for p in archived if p.endswith(".atom"))
-        # Two clients at once: one preparation, one resource.
-        first, second = await asyncio.gather(service.resource(snapshot, path), service.resource(snapshot, path))
-        assert first is not None and first is second
-        assert first.representations["identity"].body == service.builder.documents[path].body
-        assert set(first.representations) == {"identity", "gzip", "br"} and not first.pending
-        assert len(service.archive_cache) == 1
-        assert await service.resource(snapshot, path) is first  # from the cache
-        assert service.metrics.archive_prepared == 1
-        assert service.metrics.archive_cache_bytes == first.size
-        exposition = service.metrics.render(service.gauges)
-        assert "syndicate_archive_pages_prepared_total 1\n" in exposition
-        assert f"syndicate_archive_cache_bytes {first.size}\n" in exposition
-        assert await service.resource(snapshot, "archive/nope.atom") is None
-        # A rebuild that does not change the page keeps its prepared resource (keyed by path and digest).
-        assert (await service.build_now()).ok
-        assert service.snapshot is not snapshot
-        assert await service.resource(service.snapshot, path) is first
-
-    asyncio.run(scenario())
-
-
 def test_large_feeds_get_brotli_after_the_swap_with_the_same_bytes(
     write_post: Callable[..., Path], make_settings: Callable[..., Settings]
 ) -> None:
@@ -362,8 +262,6 @@ def test_large_feeds_get_brotli_after_the_swap_with_the_same_bytes(
             assert completed.representations[encoding].etag == direct.representations[encoding].etag
 
     asyncio.run(scenario())
-    prepared = FeedService(settings).prepare(Document("all.atom", b"<feed>" + b"x" * EAGER_BROTLI_BYTES, "a/b", None))
-    assert set(prepared.representations) == {"identity", "gzip"} and prepared.pending == {"br"}
 
 
 class BusyBuilder(Builder):
@@ -438,3 +336,16 @@ def test_a_builds_heap_is_frozen_for_the_collector_and_unfrozen_now_and_then(
     asyncio.run(scenario())
     # Frozen after every build, unfrozen before every third freeze (so nothing stays frozen for good).
     assert calls == ["freeze", "freeze", "unfreeze", "freeze"] * 3
+
+
+def test_a_service_is_freed_by_reference_counting(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    # The service freezes the heap after each build, so a reference cycle through it would keep it, and its
+    # compression threads, until the next unfreeze: its parts hold no reference back to it.
+    write_post("2024-03-01-a.md", post("A", 1))
+    service = FeedService(make_settings(limit=1))
+    assert asyncio.run(service.build_now()).ok
+    freed = weakref.ref(service)
+    del service
+    assert freed() is None

@@ -1,7 +1,7 @@
 """The Starlette application: feeds, the index page, health, metrics and admin routes.
 
 ``/feeds/`` is served by :class:`FeedEndpoint`, a plain ASGI handler mounted inside Starlette: the hot path
-is a dict lookup into the current :class:`~syndicate.service.Snapshot` and sending precomputed bytes and
+is a dict lookup into the current :class:`~syndicate.snapshot.Snapshot` and sending precomputed bytes and
 headers (archive pages are prepared on their first request, then cached). Paths are only ever dictionary
 keys; no request path reaches the file system, so no request can read outside the output directory however
 it is encoded.
@@ -31,7 +31,8 @@ from syndicate.metrics import MEDIA_TYPE as METRICS_MEDIA_TYPE
 from syndicate.metrics import Metrics, StatusCounter
 from syndicate.responses import Headers, Resource, is_not_modified
 from syndicate.scheduler import create_scheduler
-from syndicate.service import FeedService, Snapshot
+from syndicate.service import FeedService
+from syndicate.snapshot import Snapshot
 from syndicate.watcher import PostWatcher
 
 _MAX_PATH = 1024

@@ -4,22 +4,17 @@ Triggers (startup, watcher, schedule, admin) all go through :meth:`FeedService.r
 runs, further triggers merge into one pending follow-up build (a set of changed paths, or "full", which
 absorbs paths), so a burst of triggers never queues without bound.
 
-The served state is one :class:`Snapshot` referenced by ``FeedService.snapshot``. A handler reads that
-reference once per request, so every response is entirely from the old build or entirely from the new.
+The served state is one :class:`~syndicate.snapshot.Snapshot` referenced by ``FeedService.snapshot``. A handler
+reads that reference once per request, so every response is entirely from the old build or entirely from the new.
 A failed build leaves the reference alone: the last good feeds stay in service.
 
-What the swap waits for is kept small, because it is the delay between a saved post and a served feed:
+The service coordinates; its parts, made in ``__init__``, do the work around a swap:
 
-- feeds and OPML are prepared (identity and gzip) before the swap; brotli for large ones is added after it
-  by a background task, which replaces the resource (same bytes, one more encoding) in the served snapshot.
-  That task compresses only feeds some client has asked for (``want``), from the first request on: a large
-  site's many tag feeds are rarely read, and brotli for every changed one after each rebuild took as much CPU
-  as the rebuild itself, leaving less for requests and the next build;
-- RFC 5005 archive pages, most of a large site's documents and rarely read, are prepared on first request
-  and kept in a least-recently-used cache bounded in bytes, so memory does not grow with every page.
-
-Every served path is stamped with when its bytes were published (``lastmodified``): the Last-Modified header. The
-stamps are taken from the service's clock at the swap, and kept in the parse cache so a restart keeps them.
+- ``snapshot.Preparer`` turns a build into the next snapshot (representations, Last-Modified stamps), in the
+  build's worker thread, before the swap;
+- ``completion.Completer`` adds, after the swap, the brotli left pending for large feeds clients read;
+- ``archives.ArchivePages`` prepares archive pages on request; ``queries.QueryFeeds`` answers query feeds;
+- ``websub.HubPinger`` tells the WebSub hub which feeds a build changed.
 """
 
 from __future__ import annotations
@@ -28,68 +23,32 @@ import asyncio
 import gc
 import logging
 import time
-import urllib.parse
-import urllib.request
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-from syndicate.builder import Builder, BuildError, BuildReport, FeedSet
+from syndicate import _tasks
+from syndicate.archives import ARCHIVE_CACHE_BYTES, ArchivePages
+from syndicate.builder import Builder, BuildError, BuildReport
 from syndicate.cache import ParseCache, open_cache
+from syndicate.completion import Completer
 from syndicate.config import Settings
-from syndicate.documents import Document
-from syndicate.groups import ARCHIVE_DIR, EMPTY, FeedInfo, Groups
-from syndicate.lastmodified import Stamp, restamp, seconds
+from syndicate.groups import FeedInfo
 from syndicate.metrics import BuildGauges, Metrics
-from syndicate.pages import render_index
-from syndicate.posts import Rejection
-from syndicate.responses import GZIP, CachePolicy, Resource, ResourceCache, ResourceKey, build_resource, self_url
+from syndicate.queries import QueryFeeds
+from syndicate.responses import CachePolicy, ResourceCache
+from syndicate.snapshot import Preparer, Snapshot
+from syndicate.websub import HubPinger
 
 log = logging.getLogger("syndicate.service")
 
 # Paths merged into one pending incremental build before it degrades to a full rescan (bounds memory).
 _MAX_PENDING_PATHS = 10_000
-_QUERY_CACHE_SIZE = 256
-_QUERY_STAMPS = 4096  # Last-Modified records of query feeds (one forgotten is stamped anew: a full response)
-_INDEX = "index.html"  # the index page's key among the stamps (no document path ends in .html)
 _DEFERRED_RETRY = 1.0  # seconds before re-reading a post that was still being written
 _MAX_BUILD_PAUSE = 5.0  # seconds: the longest pause between back-to-back builds (see build_share)
-# Larger documents get brotli after the swap: compressing every large feed a new post changes would delay the swap
-# (figures in docs/benchmarks.md, "Figures behind design choices in the code").
-EAGER_BROTLI_BYTES = 32 * 1024
 _UNFREEZE_EVERY = 50
-ARCHIVE_CACHE_BYTES = 32 * 1024 * 1024  # prepared archive pages kept in memory (all encodings counted)
-_ARCHIVE_PREFIX = f"{ARCHIVE_DIR}/"
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """Everything one build serves, replaced as a whole.
-
-    The one change made in place: a resource in ``resources`` may be replaced by the same bytes with more
-    encodings (see ``FeedService._complete_pending``).
-    """
-
-    generation: int
-    resources: dict[str, Resource]  # Document.path -> prepared representations (feeds, OPML)
-    index: Resource  # the HTML index page
-    feeds: tuple[FeedInfo, ...]
-    rejected: tuple[Rejection, ...]
-    posts: int
-    built_at: datetime
-    archives: Mapping[str, Document] = field(default_factory=dict)  # archive pages, prepared on request
-    stamps: Mapping[str, Stamp] = field(default_factory=dict)  # every path's Last-Modified record, the index's too
-    groups: Groups = EMPTY  # the feeds' posts, to resolve a feed's name as a reader wrote it
-
-    def __contains__(self, path: object) -> bool:
-        return path in self.resources or path in self.archives
-
-    @property
-    def documents(self) -> int:
-        return len(self.resources) + len(self.archives)
 
 
 @dataclass(frozen=True)
@@ -114,15 +73,6 @@ class BuildOutcome:
         }
 
 
-class _Query(NamedTuple):
-    """What a query feed asks for: posts in all these categories and tags, the newest ``limit``, as ``fmt``."""
-
-    categories: tuple[str, ...]
-    tags: tuple[str, ...]
-    limit: int
-    fmt: str
-
-
 @dataclass
 class _Pending:
     """The one build waiting to run. Every trigger merged into it shares its future: O(1) per trigger."""
@@ -143,6 +93,8 @@ class _Pending:
 
 
 class FeedService:
+    """Builds while serving: triggers, one build at a time, the swap, and the parts that serve each snapshot."""
+
     def __init__(
         self,
         settings: Settings,
@@ -162,7 +114,6 @@ class FeedService:
             stamps = open_cache(settings)
             builder = Builder(settings, cache=stamps)
         self.builder = builder
-        self._stamp_store = stamps
         self.metrics = metrics if metrics is not None else Metrics()
         self.gauges = BuildGauges()
         self.policy = CachePolicy(max_age=settings.max_age, hub=settings.hub, feeds_url=settings.feeds_url)
@@ -174,33 +125,29 @@ class FeedService:
         self._pending: _Pending | None = None
         self._running: asyncio.Task[None] | None = None
         self._first_attempt = asyncio.Event()  # set once the first build has finished, well or not
-        self._query_cache: dict[tuple[int, _Query], Resource] = {}  # by (snapshot generation, query)
-        self._query_stamps: dict[_Query, Stamp] = {}
-        self._stamps: Mapping[str, Stamp] | None = None  # the last snapshot's; None until loaded from the cache
-        self._ping_urls: set[str] = set()
-        self._pinger: asyncio.Task[None] | None = None
-        self._generation = 0
         self._deferred: set[Path] = set()
         self._deferred_timer: asyncio.TimerHandle | None = None
-        self._completer: asyncio.Task[None] | None = None
-        # Paths of feeds clients have asked for (see want): their pending encodings are completed after every
-        # rebuild. Only paths of served feeds are kept.
-        self._wanted: set[str] = set()
         self._frozen_builds = 0  # builds since the heap was last unfrozen (see _freeze_heap)
-        self._compressors = ThreadPoolExecutor(max_workers=2, thread_name_prefix="syndicate-compress")
+
+        # The parts (see the module docstring).
+        self.preparer = Preparer(settings, self.policy, self.clock, stamps)
+        self._completer = Completer()
         self.archive_cache = ResourceCache(ARCHIVE_CACHE_BYTES)
-        self._archive_tasks: dict[tuple[str, str, Stamp | None], asyncio.Task[Resource]] = {}
+        self._archives = ArchivePages(self.archive_cache, self.policy, self.metrics)
+        self._queries = QueryFeeds(builder, self.policy, self.clock)
+        self._pinger = HubPinger(settings.hub, settings.feeds_url, self.metrics) if settings.hub else None
+        # On the request path (app.FeedEndpoint calls want for every feed it sends, resource for every archive page,
+        # query for every query feed): bound to the parts once here, since methods forwarding to them would add a
+        # call to every such request.
+        self.want = self._completer.want
+        self.resource = self._archives.resource
+        self.query = self._queries.query
 
     # -- triggering --------------------------------------------------------------------------------------
 
     @property
     def building(self) -> bool:
         return self._running is not None and not self._running.done()
-
-    def resolve(self, kind: str, name: str) -> FeedInfo | None:
-        """The served feed of a kind named by slug, name as written, or a case variant of either."""
-        snapshot = self.snapshot
-        return snapshot.groups.resolve(kind, name) if snapshot is not None else None
 
     def request_build(self, changed: Iterable[Path] | None = None, *, reason: str = "") -> asyncio.Future[BuildOutcome]:
         """Ask for a build (``None``: full rescan). Returns a future resolved when a build covering it ends.
@@ -239,12 +186,12 @@ class FeedService:
             snapshot, outcome, cpu = await asyncio.to_thread(self._build_and_prepare, changed)
             if snapshot is not None:
                 self.snapshot = snapshot  # the swap: one reference assignment on the event loop
-                self._query_cache = {}
-                self._schedule_completion()
+                self._queries.swapped(snapshot.generation)
+                self._completer.swapped(snapshot)
             self._record(outcome)
             self._first_attempt.set()
-            if snapshot is not None and self.settings.hub and outcome.report is not None:
-                self._queue_pings(outcome.report.written)
+            if snapshot is not None and self._pinger is not None and outcome.report is not None:
+                self._pinger.queue(outcome.report.written)
             if outcome.report is not None and outcome.report.deferred:
                 self._retry_deferred(outcome.report.deferred)
             if not job.future.done():
@@ -256,6 +203,8 @@ class FeedService:
                 share = self.settings.build_share
                 self.gauges.paused_seconds += (pause := min(cpu * (1 - share) / share, _MAX_BUILD_PAUSE))
                 await asyncio.sleep(pause)
+
+    # -- building ----------------------------------------------------------------------------------------
 
     def _retry_deferred(self, deferred: Iterable[str]) -> None:
         """Files the builder found still open for writing: build them again shortly (one timer at a time)."""
@@ -274,7 +223,7 @@ class FeedService:
         started, cpu_started = time.perf_counter(), time.thread_time()
         try:
             report = self.builder.build(changed)
-            snapshot = self._prepare(self.builder.feedset)
+            snapshot = self.preparer.prepare_snapshot(self.builder.feedset, self.snapshot)
         except BuildError as exc:
             return None, BuildOutcome(ok=False, error=str(exc) or type(exc).__name__), time.thread_time() - cpu_started
         except Exception as exc:  # a bug or an OS error must not take the server down; report it instead
@@ -301,181 +250,6 @@ class FeedService:
             self._frozen_builds = 0
             gc.unfreeze()
         gc.freeze()
-
-    def _prepare(self, feedset: FeedSet) -> Snapshot:
-        documents = feedset.documents
-        previous = self.snapshot.resources if self.snapshot is not None else {}
-        cache = self._stamp_store
-        if self._stamps is None:
-            self._stamps = cache.load_stamps() if cache is not None else {}
-        old_stamps = self._stamps
-        now = seconds(self.clock())  # this build's publication time: Last-Modified of what it changes
-        stamps: dict[str, Stamp] = {}
-        restamped: dict[str, Stamp] = {}
-        resources: dict[str, Resource] = {}
-        archives: dict[str, Document] = {}
-        changed: list[Document] = []
-        for path, document in documents.items():
-            stamp = old_stamps.get(path)
-            # The cases in which restamp() returns a new stamp, tested inline: this runs for every document.
-            if stamp is None or stamp.digest != document.digest or stamp.valid_from != stamp.modified:
-                stamp = restamped[path] = restamp(stamp, document.digest, now)
-            stamps[path] = stamp
-            if path.startswith(_ARCHIVE_PREFIX):
-                archives[path] = document
-                continue
-            old = previous.get(path)
-            # Unchanged bytes keep their prepared (compressed) representations: incremental swaps are cheap. (An
-            # unchanged stamp is the very object the old resource was prepared with.)
-            if old is not None and old.digest == document.digest and old.stamp is stamp:
-                resources[path] = old
-            else:
-                changed.append(document)
-        # The first build prepares everything: nothing is served yet, and once ready the server should not spend
-        # its first seconds compressing in the background. Later builds defer brotli for large feeds.
-        prepare = self.prepare_all if self.snapshot is None else self.prepare
-        changed_stamps = [stamps[d.path] for d in changed]
-        # zlib releases the GIL while it compresses, so two threads shorten the swap on a multi-core machine.
-        prepared = (
-            self._compressors.map(prepare, changed, changed_stamps)
-            if len(changed) > 1
-            else map(prepare, changed, changed_stamps)
-        )
-        for resource in prepared:
-            resources[resource.path] = resource
-        index_doc = Document(
-            path=_INDEX,
-            body=render_index(self.settings, feedset.feeds, posts=len(feedset.posts)).encode("utf-8"),
-            media_type="text/html; charset=utf-8",
-            updated=None,  # the page shows no date; its Last-Modified is its own stamp, as a feed's is
-        )
-        index_stamp = stamps[_INDEX] = restamp(old_stamps.get(_INDEX), index_doc.digest, now)
-        if index_stamp is not old_stamps.get(_INDEX):
-            restamped[_INDEX] = index_stamp
-        old_index = self.snapshot.index if self.snapshot is not None else None
-        if old_index is not None and old_index.digest == index_doc.digest and old_index.stamp == index_stamp:
-            index = old_index
-        else:
-            index = build_resource(index_doc, self.policy, stamp=index_stamp)
-        # Paths no longer published lose their record (one published again is stamped as new). Some were removed
-        # when fewer of the old paths are left than there were.
-        added = sum(1 for path in restamped if path not in old_stamps)
-        removed = old_stamps.keys() - stamps.keys() if len(stamps) - added < len(old_stamps) else set()
-        if cache is not None:
-            cache.save_stamps(restamped, removed)
-        self._stamps = stamps
-        self._generation += 1
-        return Snapshot(
-            generation=self._generation,
-            resources=resources,
-            index=index,
-            feeds=feedset.feeds,
-            rejected=feedset.rejected,
-            posts=len(feedset.posts),
-            built_at=datetime.now(UTC),
-            archives=archives,
-            stamps=stamps,
-            groups=feedset.groups,
-        )
-
-    def prepare(self, document: Document, stamp: Stamp | None = None) -> Resource:
-        """Representations made before a rebuild's swap: all for small documents, identity and gzip for large."""
-        if len(document.body) > EAGER_BROTLI_BYTES:
-            return build_resource(document, self.policy, stamp=stamp, encodings=(GZIP,))
-        return build_resource(document, self.policy, stamp=stamp)
-
-    def prepare_all(self, document: Document, stamp: Stamp | None = None) -> Resource:
-        return build_resource(document, self.policy, stamp=stamp)
-
-    # -- after the swap ----------------------------------------------------------------------------------
-
-    def want(self, resource: Resource) -> None:
-        """A client asked for the feed ``resource`` (in any encoding): its pending encodings are made now, and after
-        every later rebuild that changes it. On the event loop, once per request: a set lookup."""
-        path = resource.path
-        if path not in self._wanted:
-            snapshot = self.snapshot
-            if snapshot is None or snapshot.resources.get(path) is not resource:
-                return  # not a served feed (an archive page, a query feed) or no longer the served version
-            self._wanted.add(path)
-        if resource.pending:
-            self._schedule_completion()
-
-    def _schedule_completion(self) -> None:
-        snapshot = self.snapshot
-        if snapshot is not None:
-            self._wanted.intersection_update(snapshot.resources)  # feeds that went away
-        if not self._wanted:
-            return
-        if self._completer is None or self._completer.done():
-            self._completer = asyncio.get_running_loop().create_task(self._complete_pending())
-
-    async def _complete_pending(self) -> None:
-        """Compress the pending encodings of the served resources clients want, one at a time, in a worker thread."""
-        done: dict[ResourceKey, Resource] = {}
-        while True:
-            snapshot = self.snapshot
-            wanted = self._wanted
-            todo = (
-                [r for r in snapshot.resources.values() if r.pending and r.path in wanted]
-                if snapshot is not None
-                else []
-            )
-            if not todo:
-                return
-            for resource in todo:
-                key = (resource.path, resource.digest)
-                complete = done.get(key)
-                if complete is None:
-                    complete = done[key] = await asyncio.to_thread(resource.complete)
-                # Install into whatever is served now (perhaps a newer build that kept these bytes).
-                current = self.snapshot
-                served = current.resources.get(resource.path) if current is not None else None
-                if (
-                    current is not None
-                    and served is not None
-                    and served.digest == complete.digest
-                    and served.stamp == complete.stamp
-                    and served.pending
-                ):
-                    current.resources[resource.path] = complete
-
-    async def compressed(self) -> None:
-        """Wait until every served feed has all its encodings (for tests and benchmarks)."""
-        while self._completer is not None and not self._completer.done():
-            await asyncio.shield(self._completer)
-
-    async def resource(self, snapshot: Snapshot, path: str) -> Resource | None:
-        """The prepared resource for ``path`` in ``snapshot``; archive pages are prepared on first request."""
-        resource = snapshot.resources.get(path)
-        if resource is not None:
-            return resource
-        document = snapshot.archives.get(path)
-        if document is None:
-            return None
-        stamp = snapshot.stamps.get(path)
-        cached = self.archive_cache.get(path, document.digest)
-        if cached is not None and cached.stamp == stamp:
-            return cached
-        key = (path, document.digest, stamp)
-        task = self._archive_tasks.get(key)
-        if task is None:
-            # One preparation per page however many clients ask at once; shielded so a client that gives up
-            # does not cancel it for the others.
-            task = asyncio.get_running_loop().create_task(self._prepare_archive(document, stamp))
-            self._archive_tasks[key] = task
-        return await asyncio.shield(task)
-
-    async def _prepare_archive(self, document: Document, stamp: Stamp | None) -> Resource:
-        try:
-            # The body may be loaded from the parse cache: file I/O and compression, off the event loop.
-            resource = await asyncio.to_thread(build_resource, document, self.policy, stamp=stamp)
-        finally:
-            self._archive_tasks.pop((document.path, document.digest, stamp), None)
-        self.archive_cache.put(resource)
-        self.metrics.archive_prepared += 1
-        self.metrics.archive_cache_bytes = self.archive_cache.bytes
-        return resource
 
     def _record(self, outcome: BuildOutcome) -> None:
         self.last_outcome = outcome
@@ -510,54 +284,21 @@ class FeedService:
             g.builds_failed += 1
             log.error("build failed, still serving the last good feeds: %s", outcome.error)
 
-    # -- queries -----------------------------------------------------------------------------------------
+    # -- serving -----------------------------------------------------------------------------------------
 
-    async def query(self, categories: Sequence[str], tags: Sequence[str], limit: int, fmt: str) -> Resource:
-        """An on-demand intersection feed, cached per build (bounded)."""
+    def resolve(self, kind: str, name: str) -> FeedInfo | None:
+        """The served feed of a kind named by slug, name as written, or a case variant of either."""
         snapshot = self.snapshot
-        query = _Query(tuple(sorted(categories)), tuple(sorted(tags)), limit, fmt)
-        key = (snapshot.generation if snapshot else 0, query)
-        cached = self._query_cache.get(key)
-        if cached is not None:
-            return cached
+        return snapshot.groups.resolve(kind, name) if snapshot is not None else None
 
-        document = await asyncio.to_thread(
-            self.builder.query, categories=query.categories, tags=query.tags, limit=limit, fmt=fmt
-        )
-        # Stamped like a served path, by what the query asks (whichever build answers it); on the event loop, so
-        # requests for the same query see one record.
-        stamp = self._query_stamps.pop(query, None)
-        stamp = self._query_stamps[query] = restamp(stamp, document.digest, seconds(self.clock()))
-        if len(self._query_stamps) > _QUERY_STAMPS:
-            self._query_stamps.pop(next(iter(self._query_stamps)))  # the least recently asked
-        resource = await asyncio.to_thread(build_resource, document, self.policy, stamp=stamp)
-        if len(self._query_cache) >= _QUERY_CACHE_SIZE:
-            self._query_cache.pop(next(iter(self._query_cache)))
-        self._query_cache[key] = resource
-        return resource
-
-    # -- WebSub ------------------------------------------------------------------------------------------
-
-    def _queue_pings(self, written: Iterable[str]) -> None:
-        for path in written:
-            # Subscribers follow the feeds themselves, not archive pages or the OPML list.
-            if path.startswith(_ARCHIVE_PREFIX) or not path.endswith((".atom", ".rss", ".json")):
-                continue
-            self._ping_urls.add(self_url(self.settings.feeds_url, path))
-        if self._ping_urls and (self._pinger is None or self._pinger.done()):
-            self._pinger = asyncio.get_running_loop().create_task(self._send_pings())
-
-    async def _send_pings(self) -> None:
-        while self._ping_urls:
-            url = min(self._ping_urls)
-            self._ping_urls.discard(url)
-            ok = await asyncio.to_thread(_publish, self.settings.hub, url)
-            self.metrics.websub_pings["ok" if ok else "error"] += 1
+    async def compressed(self) -> None:
+        """Wait until every served feed clients want has all its encodings (for tests and benchmarks)."""
+        await self._completer.compressed()
 
     async def pinged(self) -> None:
         """Wait until every WebSub ping queued so far has been sent (for tests, as ``compressed`` is)."""
-        while self._pinger is not None and not self._pinger.done():
-            await asyncio.shield(self._pinger)
+        if self._pinger is not None:
+            await self._pinger.sent()
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
@@ -573,17 +314,15 @@ class FeedService:
             await self.wait_first_build(wait)
 
     async def stop(self) -> None:
-        self._compressors.shutdown(wait=False)
+        self.preparer.close()
         if self._deferred_timer is not None:
             self._deferred_timer.cancel()
             self._deferred_timer = None
-        for task in (self._running, self._pinger, self._completer, *self._archive_tasks.values()):
-            if task is not None and not task.done():
-                task.cancel()
-                try:
-                    await task
-                except (asyncio.CancelledError, Exception):  # shutting down either way
-                    pass
+        await _tasks.cancel(self._running)
+        if self._pinger is not None:
+            await self._pinger.stop()
+        await self._completer.stop()
+        await self._archives.stop()
 
     def status(self) -> dict[str, Any]:
         snapshot = self.snapshot
@@ -602,21 +341,3 @@ class FeedService:
             "next_scheduled_run": None if self.next_scheduled is None else self.next_scheduled.isoformat(),
             "builds": {"ok": self.gauges.builds_ok, "failed": self.gauges.builds_failed},
         }
-
-
-def _publish(hub: str, topic: str) -> bool:
-    """WebSub §7 publish notification: POST hub.mode=publish&hub.url=<topic> to the hub."""
-    data = urllib.parse.urlencode({"hub.mode": "publish", "hub.url": topic}).encode("ascii")
-    request = urllib.request.Request(
-        hub, data=data, headers={"Content-Type": "application/x-www-form-urlencoded"}, method="POST"
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # the configured hub, validated as http(s)
-            status: int = response.status
-            ok = 200 <= status < 300
-    except OSError as exc:
-        log.warning("WebSub ping for %s to %s failed: %s", topic, hub, exc)
-        return False
-    if not ok:
-        log.warning("WebSub hub %s answered %s for %s", hub, status, topic)
-    return ok

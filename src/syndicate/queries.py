@@ -1,0 +1,68 @@
+"""Query feeds: the newest posts in all of some categories and tags, rendered on request and cached per build.
+
+A query feed is stamped like a served path (Last-Modified, see ``lastmodified``), by what the query asks, whichever
+build answers it. Both the answers and the stamps are bounded: a client cannot grow memory by asking new questions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import NamedTuple
+
+from syndicate.builder import Builder
+from syndicate.lastmodified import Stamp, restamp, seconds
+from syndicate.responses import CachePolicy, Resource, build_resource
+
+_CACHE_SIZE = 256
+_STAMPS = 4096  # Last-Modified records of query feeds (one forgotten is stamped anew: a full response)
+
+
+class _Query(NamedTuple):
+    """What a query feed asks for: posts in all these categories and tags, the newest ``limit``, as ``fmt``."""
+
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+    limit: int
+    fmt: str
+
+
+class QueryFeeds:
+    """Answers query feeds from ``builder``'s posts, prepared by ``policy``, stamped by ``clock``."""
+
+    def __init__(self, builder: Builder, policy: CachePolicy, clock: Callable[[], datetime]) -> None:
+        self.builder = builder
+        self.policy = policy
+        self.clock = clock
+        self._generation = 0  # the served snapshot's (see swapped)
+        self._cache: dict[tuple[int, _Query], Resource] = {}  # by (snapshot generation, query)
+        self._stamps: dict[_Query, Stamp] = {}
+
+    def swapped(self, generation: int) -> None:
+        """A new build is served: answer from it. (An answer still being made is cached under the old generation,
+        and so never served for the new one.)"""
+        self._generation = generation
+        self._cache = {}
+
+    async def query(self, categories: Sequence[str], tags: Sequence[str], limit: int, fmt: str) -> Resource:
+        """An on-demand intersection feed, cached per build (bounded)."""
+        query = _Query(tuple(sorted(categories)), tuple(sorted(tags)), limit, fmt)
+        key = (self._generation, query)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+
+        document = await asyncio.to_thread(
+            self.builder.query, categories=query.categories, tags=query.tags, limit=limit, fmt=fmt
+        )
+        # On the event loop, so requests for the same query see one record.
+        stamp = self._stamps.pop(query, None)
+        stamp = self._stamps[query] = restamp(stamp, document.digest, seconds(self.clock()))
+        if len(self._stamps) > _STAMPS:
+            self._stamps.pop(next(iter(self._stamps)))  # the least recently asked
+        resource = await asyncio.to_thread(build_resource, document, self.policy, stamp=stamp)
+        if len(self._cache) >= _CACHE_SIZE:
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[key] = resource
+        return resource

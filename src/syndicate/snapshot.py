@@ -1,0 +1,171 @@
+"""What one build serves, as one :class:`Snapshot`, and how a build's documents are prepared into it.
+
+:class:`Preparer` runs in the build's worker thread, between the build and the swap, so what it does is the delay
+between a saved post and a served feed and is kept small:
+
+- feeds and OPML are prepared (identity and gzip) before the swap; brotli for large ones is added after it, for the
+  feeds clients read (see ``completion``);
+- unchanged documents keep the representations the last snapshot prepared for them;
+- RFC 5005 archive pages, most of a large site's documents and rarely read, are left as documents, prepared on
+  request (see ``FeedService.resource``).
+
+Every served path is stamped with when its bytes were published (``lastmodified``): the Last-Modified header. The
+stamps are taken from the service's clock at the swap, and kept in the parse cache so a restart keeps them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from syndicate.builder import FeedSet
+from syndicate.cache import ParseCache
+from syndicate.config import Settings
+from syndicate.documents import Document
+from syndicate.groups import ARCHIVE_DIR, EMPTY, FeedInfo, Groups
+from syndicate.lastmodified import Stamp, restamp, seconds
+from syndicate.pages import render_index
+from syndicate.posts import Rejection
+from syndicate.responses import GZIP, CachePolicy, Resource, build_resource
+
+# Larger documents get brotli after the swap: compressing every large feed a new post changes would delay the swap
+# (figures in docs/benchmarks.md, "Figures behind design choices in the code").
+EAGER_BROTLI_BYTES = 32 * 1024
+_INDEX = "index.html"  # the index page's key among the stamps (no document path ends in .html)
+_ARCHIVE_PREFIX = f"{ARCHIVE_DIR}/"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything one build serves, replaced as a whole.
+
+    The one change made in place: a resource in ``resources`` may be replaced by the same bytes with more
+    encodings (see ``completion.Completer``).
+    """
+
+    generation: int
+    resources: dict[str, Resource]  # Document.path -> prepared representations (feeds, OPML)
+    index: Resource  # the HTML index page
+    feeds: tuple[FeedInfo, ...]
+    rejected: tuple[Rejection, ...]
+    posts: int
+    built_at: datetime
+    archives: Mapping[str, Document] = field(default_factory=dict)  # archive pages, prepared on request
+    stamps: Mapping[str, Stamp] = field(default_factory=dict)  # every path's Last-Modified record, the index's too
+    groups: Groups = EMPTY  # the feeds' posts, to resolve a feed's name as a reader wrote it
+
+    def __contains__(self, path: object) -> bool:
+        return path in self.resources or path in self.archives
+
+    @property
+    def documents(self) -> int:
+        return len(self.resources) + len(self.archives)
+
+
+class Preparer:
+    """Turns each build's feed set into the next :class:`Snapshot`, stamping what changed. One build at a time.
+
+    ``stamps``: where the Last-Modified records are kept across restarts (None: only in memory).
+    """
+
+    def __init__(
+        self, settings: Settings, policy: CachePolicy, clock: Callable[[], datetime], stamps: ParseCache | None
+    ) -> None:
+        self.settings = settings
+        self.policy = policy
+        self.clock = clock
+        self._stamp_store = stamps
+        self._stamps: Mapping[str, Stamp] | None = None  # the last snapshot's; None until loaded from the store
+        self._generation = 0
+        self._compressors = ThreadPoolExecutor(max_workers=2, thread_name_prefix="syndicate-compress")
+
+    def prepare_snapshot(self, feedset: FeedSet, previous: Snapshot | None) -> Snapshot:
+        """The snapshot serving ``feedset``, reusing what ``previous`` (the one served now) prepared."""
+        documents = feedset.documents
+        old_resources = previous.resources if previous is not None else {}
+        cache = self._stamp_store
+        if self._stamps is None:
+            self._stamps = cache.load_stamps() if cache is not None else {}
+        old_stamps = self._stamps
+        now = seconds(self.clock())  # this build's publication time: Last-Modified of what it changes
+        stamps: dict[str, Stamp] = {}
+        restamped: dict[str, Stamp] = {}
+        resources: dict[str, Resource] = {}
+        archives: dict[str, Document] = {}
+        changed: list[Document] = []
+        for path, document in documents.items():
+            stamp = old_stamps.get(path)
+            # The cases in which restamp() returns a new stamp, tested inline: this runs for every document.
+            if stamp is None or stamp.digest != document.digest or stamp.valid_from != stamp.modified:
+                stamp = restamped[path] = restamp(stamp, document.digest, now)
+            stamps[path] = stamp
+            if path.startswith(_ARCHIVE_PREFIX):
+                archives[path] = document
+                continue
+            old = old_resources.get(path)
+            # Unchanged bytes keep their prepared (compressed) representations: incremental swaps are cheap. (An
+            # unchanged stamp is the very object the old resource was prepared with.)
+            if old is not None and old.digest == document.digest and old.stamp is stamp:
+                resources[path] = old
+            else:
+                changed.append(document)
+        # The first build prepares everything: nothing is served yet, and once ready the server should not spend
+        # its first seconds compressing in the background. Later builds defer brotli for large feeds.
+        prepare = self.prepare_all if previous is None else self.prepare
+        changed_stamps = [stamps[d.path] for d in changed]
+        # zlib releases the GIL while it compresses, so two threads shorten the swap on a multi-core machine.
+        prepared = (
+            self._compressors.map(prepare, changed, changed_stamps)
+            if len(changed) > 1
+            else map(prepare, changed, changed_stamps)
+        )
+        for resource in prepared:
+            resources[resource.path] = resource
+        index_doc = Document(
+            path=_INDEX,
+            body=render_index(self.settings, feedset.feeds, posts=len(feedset.posts)).encode("utf-8"),
+            media_type="text/html; charset=utf-8",
+            updated=None,  # the page shows no date; its Last-Modified is its own stamp, as a feed's is
+        )
+        index_stamp = stamps[_INDEX] = restamp(old_stamps.get(_INDEX), index_doc.digest, now)
+        if index_stamp is not old_stamps.get(_INDEX):
+            restamped[_INDEX] = index_stamp
+        old_index = previous.index if previous is not None else None
+        if old_index is not None and old_index.digest == index_doc.digest and old_index.stamp == index_stamp:
+            index = old_index
+        else:
+            index = build_resource(index_doc, self.policy, stamp=index_stamp)
+        # Paths no longer published lose their record (one published again is stamped as new). Some were removed
+        # when fewer of the old paths are left than there were.
+        added = sum(1 for path in restamped if path not in old_stamps)
+        removed = old_stamps.keys() - stamps.keys() if len(stamps) - added < len(old_stamps) else set()
+        if cache is not None:
+            cache.save_stamps(restamped, removed)
+        self._stamps = stamps
+        self._generation += 1
+        return Snapshot(
+            generation=self._generation,
+            resources=resources,
+            index=index,
+            feeds=feedset.feeds,
+            rejected=feedset.rejected,
+            posts=len(feedset.posts),
+            built_at=datetime.now(UTC),
+            archives=archives,
+            stamps=stamps,
+            groups=feedset.groups,
+        )
+
+    def prepare(self, document: Document, stamp: Stamp | None = None) -> Resource:
+        """Representations made before a rebuild's swap: all for small documents, identity and gzip for large."""
+        if len(document.body) > EAGER_BROTLI_BYTES:
+            return build_resource(document, self.policy, stamp=stamp, encodings=(GZIP,))
+        return build_resource(document, self.policy, stamp=stamp)
+
+    def prepare_all(self, document: Document, stamp: Stamp | None = None) -> Resource:
+        return build_resource(document, self.policy, stamp=stamp)
+
+    def close(self) -> None:
+        self._compressors.shutdown(wait=False)
