@@ -761,3 +761,40 @@ def test_a_changed_post_with_the_same_terms_is_swapped_into_the_last_groups_not_
     write_post(first.name, "title: A\ncategories: news\ntags: [y]")  # other terms: grouped anew
     builder.build([first])
     assert grouped["n"] == 1 and "tags/y.atom" in builder.documents and "tags/中文.atom" not in builder.documents
+
+
+def test_readers_on_another_thread_see_one_whole_build_at_a_time(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    """Every name resolves, and every listed feed has its documents, in whatever build a reader catches: a build is
+    published by one assignment, never filled in while readers look."""
+    import threading
+
+    for day in range(1, 6):
+        write_post(f"2024-01-0{day}-p{day}.md", f"title: P{day}\ntags: [keep, t{day}]")
+    builder = Builder(make_settings(limit=2), write=False)
+    builder.build()
+    done = threading.Event()
+    seen: list[str] = []
+
+    def read() -> None:
+        while not done.is_set():
+            feedset = builder.feedset
+            if feedset.resolve("tag", "keep") is None:
+                seen.append("keep did not resolve")
+            missing = [f.path("atom") for f in feedset.feeds if f.path("atom") not in feedset.documents]
+            if missing:
+                seen.append(f"no documents for {missing}")
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        changing = write_post("2024-01-06-p6.md", "title: P6\ntags: [keep]")
+        for step in range(30):  # each build adds or drops a tag feed: the posts are grouped anew
+            write_post(changing.name, f"title: P6\ntags: [keep, new{step % 3}]")
+            builder.build([changing])
+    finally:
+        done.set()
+        reader.join()
+    assert seen == []
+    assert {f.slug for f in builder.feeds} >= {"keep", "new2"}
