@@ -25,8 +25,8 @@ def feed_url(settings: Settings, path: str, fmt: str, query: str = "") -> str:
 def digest_of(body: bytes) -> str:
     """A document's identity: the hash of its bytes (ETag, manifest, cache), 128 bits of SHA-256.
 
-    SHA-256 rather than BLAKE2b: OpenSSL's SHA-256 runs on the CPU's SHA instructions (x86 SHA-NI, Armv8 SHA2),
-    2.3x BLAKE2b's speed on the benchmark machine, and a cold build of 10k posts hashes ~250 MB of documents and posts.
+    SHA-256 rather than BLAKE2b: OpenSSL's SHA-256 runs on the CPU's SHA instructions (x86 SHA-NI, Armv8 SHA2), faster
+    than BLAKE2b where they exist, and a cold build hashes every document and post file (figures in docs/benchmarks.md).
     """
     return hashlib.sha256(body).hexdigest()[:32]
 
