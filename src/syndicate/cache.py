@@ -14,9 +14,20 @@ Tables:
 
 Everything is keyed on a fingerprint of the settings that shape parsing and rendering; a different fingerprint
 empties the cache, except ``modified``: it records what clients were sent, which no setting undoes. The database runs
-in WAL mode so a process killed mid-write leaves it consistent; a cache file that SQLite cannot read is deleted and
-rebuilt, never fatal (the cache only ever saves work; losing ``modified`` costs one full response to clients that
-validate with If-Modified-Since alone).
+in WAL mode so a process killed mid-write leaves it consistent; a cache file that SQLite reports as corrupt (or as
+not a database) is deleted and rebuilt, never fatal (the cache only ever saves work; losing ``modified`` costs one full
+response to clients that validate with If-Modified-Since alone).
+
+Nothing the database holds can fail a build (issue 14, docs/reliability.md):
+
+- a row whose columns have the wrong SQLite type, or whose JSON is not the shape this module writes, is a miss (the
+  query filters on ``typeof``; a post's JSON is checked field by field): the build parses or renders again and
+  overwrites it;
+- a database locked by another process (another build's write transaction, ``BEGIN EXCLUSIVE`` in the ``sqlite3``
+  shell) is waited for up to ``BUSY_TIMEOUT``, then bypassed, never deleted: after one call found it locked, calls
+  do not wait until one succeeds again, so a lock held for the whole build costs one wait;
+- any other SQLite error makes that one call a miss (or a no-op), logged once per cache; a corrupt page found in the
+  middle of a build turns the cache off for the rest of the process.
 """
 
 from __future__ import annotations
@@ -25,8 +36,11 @@ import json
 import logging
 import sqlite3
 import threading
+import types
+import typing
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +51,25 @@ from syndicate.posts import Post, Rejection
 log = logging.getLogger("syndicate.cache")
 # What json.dumps(..., ensure_ascii=False) writes, without making an encoder for each of a cold build's rows.
 _to_json = json.JSONEncoder(ensure_ascii=False).encode
+
+# How long a call waits for a database another process holds locked before it bypasses the cache (SQLite's busy
+# timeout): long enough for another build's transaction (batches of at most a few MB), short enough that a lock held
+# for good (an open ``BEGIN EXCLUSIVE``) delays a build by one wait only.
+BUSY_TIMEOUT = 5.0
+
+# The SQLite errors that mean the file itself is damaged (deleted and rebuilt): corrupt, not a database, or shorter
+# than its header says (truncated). Every other error (locked, busy, other I/O, full, read-only) leaves it alone.
+_DAMAGED = frozenset((sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB))
+
+
+def _code(exc: sqlite3.Error) -> int:
+    """The primary SQLite result code of an error (0 when it has none)."""
+    return int(getattr(exc, "sqlite_errorcode", 0)) & 0xFF
+
+
+def _is_damage(exc: sqlite3.Error) -> bool:
+    return _code(exc) in _DAMAGED or getattr(exc, "sqlite_errorcode", 0) == sqlite3.SQLITE_IOERR_SHORT_READ
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -75,6 +108,50 @@ class CachedPost:
         return CachedPost, (self.size, self.mtime_ns, self.digest, self.record)
 
 
+def _json_types(hint: object) -> tuple[type, ...]:
+    """The JSON types (as json.loads gives them) of a Post field's saved value, from its annotation."""
+    if hint is datetime:
+        return (str,)  # ISO 8601
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        return (list,)
+    if origin in (typing.Union, types.UnionType):
+        return tuple(t for arg in typing.get_args(hint) for t in _json_types(arg))
+    assert isinstance(hint, type), hint
+    return (hint,)
+
+
+_HINTS = typing.get_type_hints(Post)
+# What Post.to_json writes: every field but summary_at, in the constructor's order.
+_SAVED = tuple(name for name in Post.__slots__ if name != "summary_at")
+_SAVED_TYPES = tuple(_json_types(_HINTS[name]) for name in _SAVED)
+_TERMS_AT = tuple(i for i, name in enumerate(_SAVED) if _SAVED_TYPES[i] == (list,))
+_POST_COLUMNS = (
+    "typeof(size)='integer' AND typeof(mtime_ns)='integer' AND typeof(digest)='text' AND rejected IN (0, 1) "
+    "AND typeof(data)='text'"
+)
+
+
+def _decode(rejected: int, data: str) -> Post | Rejection:
+    """The record a ``posts`` row holds; ValueError if it is not what ``save_posts`` writes."""
+    obj = json.loads(data)
+    if rejected:
+        if type(obj) is not dict or obj.keys() != {"path", "reason"} or not all(type(v) is str for v in obj.values()):
+            raise ValueError("not a saved rejection")
+        return Rejection(**obj)
+    if (
+        type(obj) is not list
+        or len(obj) != len(_SAVED_TYPES)
+        or not all(map(isinstance, obj, _SAVED_TYPES))
+        or not all(type(term) is str for at in _TERMS_AT for term in obj[at])
+    ):
+        raise ValueError("not a saved post")
+    post = Post.from_json(obj)
+    if post.date.tzinfo is None or post.updated.tzinfo is None:
+        raise ValueError("a saved post's date has no offset")
+    return post
+
+
 def _is_utf8(text: str) -> bool:
     try:
         text.encode("utf-8")
@@ -90,9 +167,16 @@ class ParseCache:
         self.path = path
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
+        self._warned = False  # a failed call is logged once
+        self._impatient = False  # a call found the database locked: the next ones do not wait (see BUSY_TIMEOUT)
         try:
             self._db = self._open(fingerprint)
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.Error as exc:
+            if not _is_damage(exc) and not self._is_empty():
+                # Locked by another process, say: bypassed for this process, and the file is left alone. (An empty
+                # file another connection holds open cannot be made a WAL database, but has no rows to lose.)
+                log.warning("parse cache %s not used (%s); building without it", path, exc)
+                return
             log.warning("parse cache %s is unreadable (%s); rebuilding it", path, exc)
             try:
                 self._remove_files()
@@ -104,13 +188,19 @@ class ParseCache:
         except OSError as exc:
             log.warning("parse cache disabled: %s", exc)
 
+    def _is_empty(self) -> bool:
+        try:
+            return self.path.stat().st_size == 0
+        except OSError:
+            return False
+
     def _remove_files(self) -> None:
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(str(self.path) + suffix).unlink(missing_ok=True)
 
     def _open(self, fingerprint: str) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, check_same_thread=False, isolation_level=None)
         try:
             db.execute("PRAGMA journal_mode=WAL")
             # The cache only saves work: an OS crash may lose its last commits (a damaged file is detected and
@@ -123,31 +213,56 @@ class ParseCache:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (fingerprint,))
             # A corrupt page is found here rather than in the middle of a build.
             db.execute("SELECT count(*) FROM posts").fetchone()
-        except sqlite3.DatabaseError:
+        except sqlite3.Error:
             db.close()
             raise
         return db
 
     @contextmanager
     def _guard(self) -> Iterator[sqlite3.Connection | None]:
+        """The connection for one call (None: the cache is off). An SQLite error ends the call as a miss."""
         with self._lock:
+            db = self._db
             try:
-                yield self._db
+                yield db
             except sqlite3.Error as exc:
-                log.warning("parse cache error (%s); continuing without it", exc)
-                if self._db is not None:
-                    self._db.close()
-                self._db = None
+                self._failed(exc)
+            else:
+                if self._impatient and db is not None:
+                    db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
+                    self._impatient = False
+
+    def _failed(self, exc: sqlite3.Error) -> None:
+        if not self._warned:
+            log.warning("parse cache error (%s); continuing without it where it fails", exc)
+            self._warned = True
+        db = self._db
+        if db is None:
+            return
+        if _is_damage(exc):
+            db.close()
+            self._db = None
+        elif _code(exc) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) and not self._impatient:
+            try:
+                db.execute("PRAGMA busy_timeout=0")
+                self._impatient = True
+            except sqlite3.Error:
+                pass
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection | None]:
         """One write transaction (None: the cache is off); an error rolls back and turns the cache off."""
         with self._guard() as db:
+            if db is not None:
+                try:
+                    db.execute("BEGIN")
+                except sqlite3.Error as exc:  # the block still runs, as with the cache off
+                    self._failed(exc)
+                    db = None
             if db is None:
                 yield None
                 return
             with db:
-                db.execute("BEGIN")
                 yield db
 
     def load_posts(self) -> dict[str, CachedPost]:
@@ -155,12 +270,12 @@ class ParseCache:
         with self._guard() as db:
             if db is None:
                 return result
-            for path, size, mtime_ns, digest, rejected, data in db.execute("SELECT * FROM posts"):
+            query = f"SELECT path, size, mtime_ns, digest, rejected, data FROM posts WHERE {_POST_COLUMNS}"
+            for path, size, mtime_ns, digest, rejected, data in db.execute(query):
                 try:
-                    obj = json.loads(data)
-                    record: Post | Rejection = Rejection(**obj) if rejected else Post.from_json(obj)
-                except (ValueError, TypeError, KeyError):
-                    continue
+                    record = _decode(rejected, data)
+                except (ValueError, TypeError, RecursionError):
+                    continue  # a miss: the file is parsed again and its row overwritten
                 result[path] = CachedPost(size, mtime_ns, digest, record)
         return result
 
@@ -185,10 +300,15 @@ class ParseCache:
 
     # Key-value tables: content (digest -> html) and documents (key -> body). Table and column names come from
     # this module only, never from input.
-    _TABLES = {"content": ("digest", "html"), "documents": ("key", "body"), "digests": ("key", "digest")}
+    # A value of another type (a damaged row) is not found, so it is rendered again and overwritten.
+    _TABLES = {
+        "content": ("digest", "html", "text"),
+        "documents": ("key", "body", "blob"),
+        "digests": ("key", "digest", "text"),
+    }
 
     def _get(self, table: str, keys: Iterable[str]) -> dict[str, Any]:
-        key_column, value_column = self._TABLES[table]
+        key_column, value_column, value_type = self._TABLES[table]
         wanted = list(keys)
         found: dict[str, Any] = {}
         with self._guard() as db:
@@ -197,7 +317,10 @@ class ParseCache:
             for i in range(0, len(wanted), 500):
                 chunk = wanted[i : i + 500]
                 marks = ",".join("?" * len(chunk))
-                query = f"SELECT {key_column}, {value_column} FROM {table} WHERE {key_column} IN ({marks})"
+                query = (
+                    f"SELECT {key_column}, {value_column} FROM {table} "
+                    f"WHERE {key_column} IN ({marks}) AND typeof({value_column})='{value_type}'"
+                )
                 found.update(db.execute(query, chunk))
         return found
 
@@ -248,15 +371,18 @@ class ParseCache:
 
     def load_stamps(self) -> dict[str, Stamp]:
         """What was last published at each served path, and since when (see ``lastmodified``)."""
+        stamps: dict[str, Stamp] = {}  # also when the query fails (the guard ends the block, not the method)
         with self._guard() as db:
             if db is None:
-                return {}
-            return {
+                return stamps
+            stamps = {
                 path: Stamp(digest, modified, valid_from)
                 for path, digest, modified, valid_from in db.execute(
-                    "SELECT path, digest, modified, valid_from FROM modified"
+                    "SELECT path, digest, modified, valid_from FROM modified WHERE typeof(path)='text' "
+                    "AND typeof(digest)='text' AND typeof(modified)='integer' AND typeof(valid_from)='integer'"
                 )
             }
+        return stamps
 
     def save_stamps(self, changed: Mapping[str, Stamp], removed: Iterable[str]) -> None:
         gone = [(path,) for path in removed if path.isascii() or _is_utf8(path)]
