@@ -7,9 +7,10 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from starlette.testclient import TestClient
 
-from syndicate.app import create_app
+from syndicate.app import FeedsFirst, create_app
 from syndicate.config import Settings
 from syndicate.metrics import BuildGauges, Metrics
 
@@ -85,3 +86,22 @@ def test_metrics_count_requests_builds_and_posts(
         ready = c.get("/readyz")
         assert ready.status_code == 200 and ready.json()["last_build_ok"] is False
         assert str(posts_dir) in ready.json()["error"]
+
+
+def test_an_unexpected_exception_is_counted_as_a_500(
+    monkeypatch: pytest.MonkeyPatch, make_settings: Callable[..., Settings]
+) -> None:
+    """Neither the feed handler (outside Starlette) nor Starlette's own 500 page passed a count; both are counted."""
+    token = "metrics-token-0123456789"
+    app = create_app(make_settings(admin_token=token), background=False)
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("a bug")
+
+    with TestClient(FeedsFirst(app), raise_server_exceptions=False) as c:
+        monkeypatch.setattr(app.state.service, "want", broken)
+        monkeypatch.setattr(app.state.service, "status", broken)
+        assert c.get("/feeds/all.atom").status_code == 500
+        assert c.get("/admin/status", headers={"Authorization": f"Bearer {token}"}).status_code == 500
+        samples = parse(c.get("/metrics").text)
+        assert samples['syndicate_http_requests_total{status="500"}'] == 2

@@ -440,3 +440,29 @@ def test_after_a_new_post_brotli_comes_for_the_feeds_readers_read(tmp_path: Path
             )
         parsed = feedparser.parse(client.get("/feeds/all.atom", headers=br).content)
         assert parsed.bozo == 0 and "Brand new" in {e.title for e in parsed.entries}
+
+
+# -- issue 14: HTTP edges ------------------------------------------------------------------------------------------
+
+UNPARSEABLE_DATES = [
+    "Sat, 01 Jan 2000 00:00:00 +99999999999999999",  # the offset overflows a C int
+    "Sat, 01 Jan 99999999999999999999 00:00:00 GMT",  # the year overflows a C long
+    "Sat, 01 Jan 2000 00:00:00 +9999",  # an offset of four days
+    "Fri, 31 Dec 9999 23:59:59 -2359",  # past the year 9999 in UTC
+    "Sat, 01 Jan 2000 99:99:99 GMT",
+    "yesterday",
+    "",
+    "\xff\xfe",
+]
+
+
+def test_unparseable_dates_in_conditional_headers_are_ignored(server: Server) -> None:
+    """RFC 9110 §13.1.3: a date that does not parse is ignored; it was a 500 with a traceback per request."""
+    paths = ("/feeds/all.atom", "/feeds/", "/", "/feeds/all.atom?tag=%E9%BE%99%E8%88%9F")
+    for header in ("If-Modified-Since", "If-Unmodified-Since", "If-Range"):
+        for date in UNPARSEABLE_DATES:
+            for path in paths:
+                status, body = raw_request(server.url, path, headers={header: date})
+                assert status == 200, (header, date, path, body[:300])
+    assert 'status="500"' not in httpx.get(server.url + "/metrics", timeout=DEADLINE).text
+    assert "Traceback" not in server.output()

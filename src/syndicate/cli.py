@@ -258,16 +258,14 @@ def date_clock(sent_headers: Callable[[], Iterable[Header]]) -> Callable[[], dat
     up to a second or more, and a Last-Modified taken from the clock just after a rebuild would be later than the
     Date of the responses that carry it. Dates only move forward, so what is sent now bounds every later response.
     """
-    from email.utils import parsedate_to_datetime  # only ``serve`` needs it (see cmd_serve)
+    from syndicate.responses import parse_http_date  # only ``serve`` needs it (see cmd_serve)
 
     def now() -> datetime:
         current = datetime.now(UTC)
         for name, value in sent_headers():
             if name == b"date":
-                try:
-                    return min(current, parsedate_to_datetime(value.decode("latin-1")))
-                except (TypeError, ValueError, IndexError):
-                    break
+                sent = parse_http_date(value)
+                return current if sent is None else min(current, sent)
         return current  # no Date sent yet (uvicorn sets it once serving): every later one is at least this
 
     return now
