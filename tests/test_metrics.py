@@ -55,7 +55,7 @@ def test_metrics_count_requests_builds_and_posts(
 ) -> None:
     write_post("2024-01-10-a.md", 'title: "A"\ndate: 2024-01-10 08:00:00 +0800\ncategories: local\ntags: x')
     write_post("2024-01-11-b.md", "no front matter at all\n")
-    app = create_app(make_settings(admin_token="t", admin_rate=0), background=False)
+    app = create_app(make_settings(admin_token="metrics-token-0123456789", admin_rate=0), background=False)
     with TestClient(app) as c:
         etag = c.get("/feeds/all.atom").headers["etag"]
         for _ in range(3):
@@ -76,7 +76,9 @@ def test_metrics_count_requests_builds_and_posts(
         assert samples["syndicate_ready"] == 1 and samples["syndicate_last_build_success"] == 1
 
         shutil.rmtree(posts_dir)  # the next build fails; the last good feeds stay
-        assert c.post("/admin/regenerate", headers={"Authorization": "Bearer t"}).status_code == 500
+        assert (
+            c.post("/admin/regenerate", headers={"Authorization": "Bearer metrics-token-0123456789"}).status_code == 500
+        )
         samples = parse(c.get("/metrics").text)
         assert samples['syndicate_builds_total{result="error"}'] == 1
         assert samples["syndicate_last_build_success"] == 0

@@ -275,7 +275,7 @@ def test_admin_auth_and_the_regenerate_command(server: Server) -> None:
     right = regenerate(TOKEN)
     assert right.returncode == 0, right.stderr
     assert "2 posts" in right.stdout
-    wrong = regenerate("nope")
+    wrong = regenerate("wrong-token-0123456789")  # a token too short is a config error before any request
     assert wrong.returncode == 2 and "403" in wrong.stderr
     assert regenerate(None).returncode == 2
 
@@ -466,3 +466,25 @@ def test_unparseable_dates_in_conditional_headers_are_ignored(server: Server) ->
                 assert status == 200, (header, date, path, body[:300])
     assert 'status="500"' not in httpx.get(server.url + "/metrics", timeout=DEADLINE).text
     assert "Traceback" not in server.output()
+
+
+def test_forwarded_for_from_an_untrusted_peer_does_not_make_a_new_client(server: Server) -> None:
+    """Rotating X-Forwarded-For bypassed the guess throttle: uvicorn trusted it from 127.0.0.1 by default."""
+    url = server.url + "/admin/regenerate"
+    with httpx.Client(timeout=DEADLINE) as client:
+        for n in range(10):
+            guess = {"Authorization": f"Bearer guess-{n}", "X-Forwarded-For": f"203.0.113.{n}"}
+            assert client.post(url, headers=guess).status_code == 403
+        last = {"Authorization": "Bearer guess-10", "X-Forwarded-For": "198.51.100.7"}
+        assert client.post(url, headers=last).status_code == 429
+
+
+def test_forwarded_for_from_a_trusted_proxy_names_the_client(tmp_path: Path) -> None:
+    extra = 'trusted_proxies = "127.0.0.1"\nadmin_auth_failures = 2\n'
+    with running_server(tmp_path, token=TOKEN, extra_config=extra) as server, httpx.Client(timeout=DEADLINE) as client:
+        url = server.url + "/admin/regenerate"
+        for n in range(4):  # two clients behind the proxy, each within its allowance
+            guess = {"Authorization": f"Bearer guess-{n}", "X-Forwarded-For": f"203.0.113.{n % 2}"}
+            assert client.post(url, headers=guess).status_code == 403
+        assert client.post(url, headers={**guess, "X-Forwarded-For": "203.0.113.1"}).status_code == 429
+        assert client.post(url, headers={**guess, "X-Forwarded-For": "203.0.113.2"}).status_code == 403
