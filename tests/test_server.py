@@ -488,3 +488,15 @@ def test_forwarded_for_from_a_trusted_proxy_names_the_client(tmp_path: Path) -> 
             assert client.post(url, headers=guess).status_code == 403
         assert client.post(url, headers={**guess, "X-Forwarded-For": "203.0.113.1"}).status_code == 429
         assert client.post(url, headers={**guess, "X-Forwarded-For": "203.0.113.2"}).status_code == 403
+
+
+def test_no_request_header_is_reflected_into_a_redirect(server: Server) -> None:
+    """``/feeds`` redirected to ``http://<Host>/feeds/``: a relative Location (RFC 9110 §10.2.2) names no host."""
+    with httpx.Client(base_url=server.url, timeout=DEADLINE) as client:
+        for target in ("/feeds", "/feeds?x=1"):
+            for headers in ({"Host": "evil.example"}, {"X-Forwarded-Proto": "javascript", "X-Forwarded-Host": "e.x"}):
+                response = client.get(target, headers=headers)
+                assert response.status_code == 307
+                assert response.headers["location"] == "/feeds/" + target.partition("?")[1] + target.partition("?")[2]
+        response = client.get("/healthz/", headers={"Host": "evil.example"})  # no trailing-slash redirects elsewhere
+        assert response.status_code == 404 and "evil" not in str(response.headers)

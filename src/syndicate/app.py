@@ -136,7 +136,7 @@ class FeedEndpoint:
                 await _send_text(send, 503, f"Feeds are not available yet: {error}\n", [(b"retry-after", b"10")])
                 return
         if not path:
-            # /feeds/ (and /feeds, which Starlette redirects here): the directory of feeds answers with their list,
+            # /feeds/ (and /feeds, which redirects here): the directory of feeds answers with their list,
             # the page / serves (same bytes and validators), rather than a 404 for the one path readers guess.
             self.metrics.count(await send_resource(scope, send, snapshot.index, self._uncounted))
             return
@@ -263,11 +263,20 @@ def create_app(
         # but keeps the instance ready: the last good feeds are still served from memory.
         return JSONResponse(body, status_code=200 if service.snapshot is not None else 503)
 
+    async def feeds_directory(request: Request) -> Response:
+        # RFC 9110 §10.2.2: Location may be a relative reference. Starlette's trailing-slash redirect wrote an absolute
+        # URL from the request's Host (and, behind uvicorn's default proxy headers, X-Forwarded-Proto): whatever a
+        # client sent came back in Location, and a cache keyed without Host could hand it to other readers.
+        query = request.scope["query_string"]
+        location = "/feeds/" + ("?" + query.decode("latin-1") if query else "")
+        return Response(status_code=307, headers={"Location": location})
+
     async def metrics_endpoint(request: Request) -> Response:
         return Response(metrics.render(service.gauges), media_type=METRICS_MEDIA_TYPE)
 
     routes: list[BaseRoute] = [
         Mount("/feeds", app=feeds),
+        Route("/feeds", feeds_directory, methods=["GET", "HEAD"]),
         Route("/", IndexEndpoint(feeds), methods=["GET", "HEAD"]),
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
         Route("/readyz", readyz, methods=["GET", "HEAD"]),
@@ -294,6 +303,7 @@ def create_app(
             await service.stop()
 
     app = Starlette(routes=routes, middleware=[Middleware(StatusCounter, metrics=metrics)], lifespan=lifespan)
+    app.router.redirect_slashes = False  # its redirects name the request's Host (see feeds_directory); a 404 instead
     app.state.service = service
     app.state.metrics = metrics
     app.state.feeds = feeds
