@@ -87,7 +87,9 @@ def test_metrics_count_requests_builds_and_posts(
         assert c.get("/feeds/all.atom").status_code == 200
         ready = c.get("/readyz")
         assert ready.status_code == 200 and ready.json()["last_build_ok"] is False
-        assert str(posts_dir) in ready.json()["error"]
+        assert "error" not in ready.json()  # public: no paths
+        status = c.get("/admin/status", headers={"Authorization": "Bearer metrics-token-0123456789"}).json()
+        assert str(posts_dir) in status["last_build"]["error"]
 
 
 def test_an_unexpected_exception_is_counted_as_a_500(

@@ -19,7 +19,7 @@ import feedparser
 import httpx
 import pytest
 
-from _serving import DEADLINE, Server, raw_request, running_server, wait_until
+from _serving import DEADLINE, SITE_CONFIG, Server, raw_request, running_server, wait_until
 
 pytestmark = pytest.mark.server
 
@@ -165,7 +165,7 @@ def test_a_post_dated_outside_the_utc_range_costs_only_itself(tmp_path: Path) ->
         wait_until(lambda: "Second" in entries(server, "/feeds/all.atom"), "the new post in the site-wide feed")
         assert entries(server, "/feeds/all.rss") == {"First", "Second", "Old"}
         assert {i["title"] for i in client.get("/feeds/all.json").json()["items"]} == {"First", "Second", "Old"}
-        assert client.get("/readyz").json() == {"ready": True, "last_build_ok": True, "error": None}
+        assert client.get("/readyz").json() == {"ready": True, "last_build_ok": True}
         status = client.get("/admin/status", headers={"Authorization": f"Bearer {TOKEN}"}).json()
         rejected = {r["path"]: r["reason"] for r in status["rejected"]}
         assert rejected.keys() == {"2024-02-01-lm.md", "0001-01-01-east.md"}
@@ -500,3 +500,15 @@ def test_no_request_header_is_reflected_into_a_redirect(server: Server) -> None:
                 assert response.headers["location"] == "/feeds/" + target.partition("?")[1] + target.partition("?")[2]
         response = client.get("/healthz/", headers={"Host": "evil.example"})  # no trailing-slash redirects elsewhere
         assert response.status_code == 404 and "evil" not in str(response.headers)
+
+
+def test_readiness_shows_no_paths_publicly_and_admin_status_has_them(tmp_path: Path) -> None:
+    (tmp_path / "syndicate.toml").write_text(SITE_CONFIG.replace('"_posts"', '"missing"'), encoding="utf-8")
+    with running_server(tmp_path, token=TOKEN, wait_ready=False) as server:
+        ready = httpx.get(server.url + "/readyz", timeout=DEADLINE)
+        assert ready.status_code == 503 and ready.json() == {"ready": False, "last_build_ok": False}
+        feed = httpx.get(server.url + "/feeds/all.atom", timeout=DEADLINE)
+        assert feed.status_code == 503 and str(tmp_path) not in feed.text and "missing" not in feed.text
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        status = httpx.get(server.url + "/admin/status", headers=auth, timeout=DEADLINE).json()
+        assert str(tmp_path / "missing") in status["last_build"]["error"]

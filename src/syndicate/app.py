@@ -132,8 +132,10 @@ class FeedEndpoint:
             snapshot = await self.first_snapshot()
             if snapshot is None:
                 self.metrics.count(503)
-                error = self.service.last_outcome.error if self.service.last_outcome else "the first build is running"
-                await _send_text(send, 503, f"Feeds are not available yet: {error}\n", [(b"retry-after", b"10")])
+                # Why is for the operator (/admin/status, the log): the error names server paths.
+                failed = self.service.last_outcome is not None
+                why = "the first build failed; the server log says why" if failed else "the first build is running"
+                await _send_text(send, 503, f"Feeds are not available yet: {why}.\n", [(b"retry-after", b"10")])
                 return
         if not path:
             # /feeds/ (and /feeds, which redirects here): the directory of feeds answers with their list,
@@ -254,11 +256,9 @@ def create_app(
 
     async def readyz(request: Request) -> Response:
         outcome = service.last_outcome
-        body = {
-            "ready": service.snapshot is not None,
-            "last_build_ok": None if outcome is None else outcome.ok,
-            "error": None if outcome is None or outcome.ok else outcome.error,
-        }
+        # Public, for load balancers: whether good feeds are served, and whether the last build worked. The error
+        # (paths of the posts and output directories, OS messages) is for the operator: /admin/status and the log.
+        body = {"ready": service.snapshot is not None, "last_build_ok": None if outcome is None else outcome.ok}
         # Ready means "serving good feeds". A failed rebuild after that is reported here (and in /metrics)
         # but keeps the instance ready: the last good feeds are still served from memory.
         return JSONResponse(body, status_code=200 if service.snapshot is not None else 503)
