@@ -77,6 +77,8 @@ def test_file_paths_are_relative_to_the_file_and_env_beats_file(tmp_path: Path) 
         ("build_share = 1.5", "must be at most 1"),
         ("build_share = 0", "more than 0"),
         ("admin_rate = -1", "must not be negative"),
+        ('admin_token = "short-token"', "setting 'admin_token': must be at least 16 characters (or empty: admin off)"),
+        ('trusted_proxies = "127.0.0.1, nginx"', "setting 'trusted_proxies': 'nginx' is not an IP address or network"),
     ],
 )
 def test_bad_settings_are_reported(tmp_path: Path, text: str, message: str) -> None:

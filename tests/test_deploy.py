@@ -137,6 +137,25 @@ def test_nginx_proxies_what_is_not_on_disk_with_200_and_304(nginx_in_front: tupl
         assert client.get("/readyz").status_code == 200
 
 
+@pytest.mark.server
+@pytest.mark.external
+def test_nginx_keeps_metrics_and_admin_to_the_host(nginx_in_front: tuple[str, Path]) -> None:
+    """/metrics and /admin/ were proxied to anyone; the site answers them only to the host itself."""
+    base, _ = nginx_in_front
+    # Another client: on Linux all of 127.0.0.0/8 is loopback, and 127.0.0.2 is not the host's 127.0.0.1.
+    outside = httpx.Client(base_url=base, timeout=DEADLINE, transport=httpx.HTTPTransport(local_address="127.0.0.2"))
+    with outside, httpx.Client(base_url=base, timeout=DEADLINE) as host:
+        for path in ("/metrics", "/metrics/", "/admin/status", "/admin/regenerate", "/%61dmin/status", "/Metrics"):
+            response = outside.get(path, headers={"Authorization": "Bearer any-token-of-some-length"})
+            assert response.status_code in (403, 404), path
+            assert "syndicate_" not in response.text, path
+        assert outside.post("/admin/regenerate").status_code == 403
+        for path in ("/feeds/all.atom", "/", "/healthz", "/readyz"):
+            assert outside.get(path).status_code == 200, path
+        assert "syndicate_http_requests_total" in host.get("/metrics").text
+        assert host.get("/admin/status").status_code == 404  # reaches the app (no admin token set there)
+
+
 def test_systemd_unit_runs_a_real_command() -> None:
     unit = configparser.ConfigParser(strict=False, interpolation=None)
     unit.optionxform = str  # type: ignore[assignment,method-assign]

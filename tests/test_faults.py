@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import httpx
@@ -567,6 +568,13 @@ def _regenerate(server: Server) -> httpx.Response:
     return httpx.post(server.url + "/admin/regenerate", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=DEADLINE)
 
 
+def _status(server: Server) -> dict[str, Any]:
+    """/admin/status: the last build's error is there (with paths), not in the public /readyz."""
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    body: dict[str, Any] = httpx.get(server.url + "/admin/status", headers=auth, timeout=DEADLINE).json()
+    return body
+
+
 def _feed(server: Server) -> httpx.Response:
     response = httpx.get(server.url + "/feeds/all.atom", timeout=DEADLINE)
     assert response.status_code == 200
@@ -596,7 +604,8 @@ def test_server_keeps_serving_when_the_output_cannot_be_written(tmp_path: Path) 
         assert "feeds" in response.json()["error"]
         ready = httpx.get(server.url + "/readyz", timeout=DEADLINE)
         assert ready.status_code == 200  # still serving the last good feeds
-        assert ready.json()["last_build_ok"] is False and ready.json()["error"]
+        assert ready.json() == {"ready": True, "last_build_ok": False}
+        assert _status(server)["last_build"]["error"]
         assert _metric(server, "syndicate_last_build_success") == 0
         assert _metric(server, 'syndicate_builds_total{result="error"}') >= 1
         again = _feed(server)
@@ -605,8 +614,8 @@ def test_server_keeps_serving_when_the_output_cannot_be_written(tmp_path: Path) 
         feeds.unlink()
         (tmp_path / "feeds.moved").rename(feeds)
         assert _regenerate(server).status_code == 200
-        ready = httpx.get(server.url + "/readyz", timeout=DEADLINE).json()
-        assert ready["last_build_ok"] is True and ready["error"] is None
+        assert httpx.get(server.url + "/readyz", timeout=DEADLINE).json() == {"ready": True, "last_build_ok": True}
+        assert _status(server)["last_build"]["ok"] is True
         assert _metric(server, "syndicate_last_build_success") == 1
         assert _feed(server).content != good.content
         assert "B post 0" in {e.title for e in feedparser.parse(_feed(server).content).entries}
@@ -628,7 +637,7 @@ def test_server_keeps_serving_when_the_disk_is_full(tmp_path: Path) -> None:
         sync_posts(tmp_path / "_posts", {**corpus("A", 12), **extra})
         response = _regenerate(server)
         assert response.status_code == 500 and "No space left on device" in response.json()["error"]
-        assert "No space left" in httpx.get(server.url + "/readyz", timeout=DEADLINE).json()["error"]
+        assert "No space left" in _status(server)["last_build"]["error"]
         assert _feed(server).content == good.content
         sync_posts(tmp_path / "_posts", corpus("B", 12))
         response = _regenerate(server)
@@ -648,7 +657,9 @@ def test_posts_directory_removed_while_serving(tmp_path: Path) -> None:
         shutil.rmtree(tmp_path / "_posts")
         response = _regenerate(server)  # as the scheduled rescan would
         assert response.status_code == 500 and "cannot be read" in response.json()["error"]
-        wait_until(lambda: httpx.get(server.url + "/readyz", timeout=DEADLINE).json()["error"] is not None, "report")
+        wait_until(
+            lambda: httpx.get(server.url + "/readyz", timeout=DEADLINE).json()["last_build_ok"] is False, "report"
+        )
         assert httpx.get(server.url + "/readyz", timeout=DEADLINE).status_code == 200
         assert _feed(server).content == good.content  # nothing emptied
         assert {e.title for e in feedparser.parse(_feed(server).content).entries} == titles

@@ -30,7 +30,7 @@ from syndicate.formats import FEED_FORMATS
 
 pytestmark = [pytest.mark.server, pytest.mark.external]
 
-TOKEN = "load-token-4b8e"
+TOKEN = "load-admin-token-4b8e"
 ROUNDS = 3
 ROUND_SECONDS = 11
 STABLE = 150  # posts that never change; churn posts come and go in category "churn"

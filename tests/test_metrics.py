@@ -7,9 +7,10 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from starlette.testclient import TestClient
 
-from syndicate.app import create_app
+from syndicate.app import FeedsFirst, create_app
 from syndicate.config import Settings
 from syndicate.metrics import BuildGauges, Metrics
 
@@ -54,7 +55,7 @@ def test_metrics_count_requests_builds_and_posts(
 ) -> None:
     write_post("2024-01-10-a.md", 'title: "A"\ndate: 2024-01-10 08:00:00 +0800\ncategories: local\ntags: x')
     write_post("2024-01-11-b.md", "no front matter at all\n")
-    app = create_app(make_settings(admin_token="t", admin_rate=0), background=False)
+    app = create_app(make_settings(admin_token="metrics-token-0123456789", admin_rate=0), background=False)
     with TestClient(app) as c:
         etag = c.get("/feeds/all.atom").headers["etag"]
         for _ in range(3):
@@ -75,7 +76,9 @@ def test_metrics_count_requests_builds_and_posts(
         assert samples["syndicate_ready"] == 1 and samples["syndicate_last_build_success"] == 1
 
         shutil.rmtree(posts_dir)  # the next build fails; the last good feeds stay
-        assert c.post("/admin/regenerate", headers={"Authorization": "Bearer t"}).status_code == 500
+        assert (
+            c.post("/admin/regenerate", headers={"Authorization": "Bearer metrics-token-0123456789"}).status_code == 500
+        )
         samples = parse(c.get("/metrics").text)
         assert samples['syndicate_builds_total{result="error"}'] == 1
         assert samples["syndicate_last_build_success"] == 0
@@ -84,4 +87,25 @@ def test_metrics_count_requests_builds_and_posts(
         assert c.get("/feeds/all.atom").status_code == 200
         ready = c.get("/readyz")
         assert ready.status_code == 200 and ready.json()["last_build_ok"] is False
-        assert str(posts_dir) in ready.json()["error"]
+        assert "error" not in ready.json()  # public: no paths
+        status = c.get("/admin/status", headers={"Authorization": "Bearer metrics-token-0123456789"}).json()
+        assert str(posts_dir) in status["last_build"]["error"]
+
+
+def test_an_unexpected_exception_is_counted_as_a_500(
+    monkeypatch: pytest.MonkeyPatch, make_settings: Callable[..., Settings]
+) -> None:
+    """Neither the feed handler (outside Starlette) nor Starlette's own 500 page passed a count; both are counted."""
+    token = "metrics-token-0123456789"
+    app = create_app(make_settings(admin_token=token), background=False)
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("a bug")
+
+    with TestClient(FeedsFirst(app), raise_server_exceptions=False) as c:
+        monkeypatch.setattr(app.state.service, "want", broken)
+        monkeypatch.setattr(app.state.service, "status", broken)
+        assert c.get("/feeds/all.atom").status_code == 500
+        assert c.get("/admin/status", headers={"Authorization": f"Bearer {token}"}).status_code == 500
+        samples = parse(c.get("/metrics").text)
+        assert samples['syndicate_http_requests_total{status="500"}'] == 2

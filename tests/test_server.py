@@ -19,7 +19,7 @@ import feedparser
 import httpx
 import pytest
 
-from _serving import DEADLINE, Server, raw_request, running_server, wait_until
+from _serving import DEADLINE, SITE_CONFIG, Server, raw_request, running_server, wait_until
 
 pytestmark = pytest.mark.server
 
@@ -165,7 +165,7 @@ def test_a_post_dated_outside_the_utc_range_costs_only_itself(tmp_path: Path) ->
         wait_until(lambda: "Second" in entries(server, "/feeds/all.atom"), "the new post in the site-wide feed")
         assert entries(server, "/feeds/all.rss") == {"First", "Second", "Old"}
         assert {i["title"] for i in client.get("/feeds/all.json").json()["items"]} == {"First", "Second", "Old"}
-        assert client.get("/readyz").json() == {"ready": True, "last_build_ok": True, "error": None}
+        assert client.get("/readyz").json() == {"ready": True, "last_build_ok": True}
         status = client.get("/admin/status", headers={"Authorization": f"Bearer {TOKEN}"}).json()
         rejected = {r["path"]: r["reason"] for r in status["rejected"]}
         assert rejected.keys() == {"2024-02-01-lm.md", "0001-01-01-east.md"}
@@ -275,7 +275,7 @@ def test_admin_auth_and_the_regenerate_command(server: Server) -> None:
     right = regenerate(TOKEN)
     assert right.returncode == 0, right.stderr
     assert "2 posts" in right.stdout
-    wrong = regenerate("nope")
+    wrong = regenerate("wrong-token-0123456789")  # a token too short is a config error before any request
     assert wrong.returncode == 2 and "403" in wrong.stderr
     assert regenerate(None).returncode == 2
 
@@ -440,3 +440,75 @@ def test_after_a_new_post_brotli_comes_for_the_feeds_readers_read(tmp_path: Path
             )
         parsed = feedparser.parse(client.get("/feeds/all.atom", headers=br).content)
         assert parsed.bozo == 0 and "Brand new" in {e.title for e in parsed.entries}
+
+
+# -- issue 14: HTTP edges ------------------------------------------------------------------------------------------
+
+UNPARSEABLE_DATES = [
+    "Sat, 01 Jan 2000 00:00:00 +99999999999999999",  # the offset overflows a C int
+    "Sat, 01 Jan 99999999999999999999 00:00:00 GMT",  # the year overflows a C long
+    "Sat, 01 Jan 2000 00:00:00 +9999",  # an offset of four days
+    "Fri, 31 Dec 9999 23:59:59 -2359",  # past the year 9999 in UTC
+    "Sat, 01 Jan 2000 99:99:99 GMT",
+    "yesterday",
+    "",
+    "\xff\xfe",
+]
+
+
+def test_unparseable_dates_in_conditional_headers_are_ignored(server: Server) -> None:
+    """RFC 9110 §13.1.3: a date that does not parse is ignored; it was a 500 with a traceback per request."""
+    paths = ("/feeds/all.atom", "/feeds/", "/", "/feeds/all.atom?tag=%E9%BE%99%E8%88%9F")
+    for header in ("If-Modified-Since", "If-Unmodified-Since", "If-Range"):
+        for date in UNPARSEABLE_DATES:
+            for path in paths:
+                status, body = raw_request(server.url, path, headers={header: date})
+                assert status == 200, (header, date, path, body[:300])
+    assert 'status="500"' not in httpx.get(server.url + "/metrics", timeout=DEADLINE).text
+    assert "Traceback" not in server.output()
+
+
+def test_forwarded_for_from_an_untrusted_peer_does_not_make_a_new_client(server: Server) -> None:
+    """Rotating X-Forwarded-For bypassed the guess throttle: uvicorn trusted it from 127.0.0.1 by default."""
+    url = server.url + "/admin/regenerate"
+    with httpx.Client(timeout=DEADLINE) as client:
+        for n in range(10):
+            guess = {"Authorization": f"Bearer guess-{n}", "X-Forwarded-For": f"203.0.113.{n}"}
+            assert client.post(url, headers=guess).status_code == 403
+        last = {"Authorization": "Bearer guess-10", "X-Forwarded-For": "198.51.100.7"}
+        assert client.post(url, headers=last).status_code == 429
+
+
+def test_forwarded_for_from_a_trusted_proxy_names_the_client(tmp_path: Path) -> None:
+    extra = 'trusted_proxies = "127.0.0.1"\nadmin_auth_failures = 2\n'
+    with running_server(tmp_path, token=TOKEN, extra_config=extra) as server, httpx.Client(timeout=DEADLINE) as client:
+        url = server.url + "/admin/regenerate"
+        for n in range(4):  # two clients behind the proxy, each within its allowance
+            guess = {"Authorization": f"Bearer guess-{n}", "X-Forwarded-For": f"203.0.113.{n % 2}"}
+            assert client.post(url, headers=guess).status_code == 403
+        assert client.post(url, headers={**guess, "X-Forwarded-For": "203.0.113.1"}).status_code == 429
+        assert client.post(url, headers={**guess, "X-Forwarded-For": "203.0.113.2"}).status_code == 403
+
+
+def test_no_request_header_is_reflected_into_a_redirect(server: Server) -> None:
+    """``/feeds`` redirected to ``http://<Host>/feeds/``: a relative Location (RFC 9110 §10.2.2) names no host."""
+    with httpx.Client(base_url=server.url, timeout=DEADLINE) as client:
+        for target in ("/feeds", "/feeds?x=1"):
+            for headers in ({"Host": "evil.example"}, {"X-Forwarded-Proto": "javascript", "X-Forwarded-Host": "e.x"}):
+                response = client.get(target, headers=headers)
+                assert response.status_code == 307
+                assert response.headers["location"] == "/feeds/" + target.partition("?")[1] + target.partition("?")[2]
+        response = client.get("/healthz/", headers={"Host": "evil.example"})  # no trailing-slash redirects elsewhere
+        assert response.status_code == 404 and "evil" not in str(response.headers)
+
+
+def test_readiness_shows_no_paths_publicly_and_admin_status_has_them(tmp_path: Path) -> None:
+    (tmp_path / "syndicate.toml").write_text(SITE_CONFIG.replace('"_posts"', '"missing"'), encoding="utf-8")
+    with running_server(tmp_path, token=TOKEN, wait_ready=False) as server:
+        ready = httpx.get(server.url + "/readyz", timeout=DEADLINE)
+        assert ready.status_code == 503 and ready.json() == {"ready": False, "last_build_ok": False}
+        feed = httpx.get(server.url + "/feeds/all.atom", timeout=DEADLINE)
+        assert feed.status_code == 503 and str(tmp_path) not in feed.text and "missing" not in feed.text
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        status = httpx.get(server.url + "/admin/status", headers=auth, timeout=DEADLINE).json()
+        assert str(tmp_path / "missing") in status["last_build"]["error"]

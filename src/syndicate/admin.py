@@ -9,7 +9,8 @@ Guessing is throttled too: past ``admin_auth_failures`` wrong tokens from one cl
 (default 10: plenty for typos, nothing for a brute force; 0 = unlimited), every admin request from that address, the
 right token included (a 200 among 429s would still confirm a guess), is answered 429 with Retry-After until its
 oldest failure is a minute old. Other addresses are not affected, and nothing stays locked longer than that minute.
-Behind a reverse proxy every client has the proxy's address: a guesser there makes the admin wait, but not guess.
+Behind a reverse proxy every client has the proxy's address unless ``trusted_proxies`` names it (then uvicorn takes the
+client from X-Forwarded-For); a guesser there makes the admin wait, but not guess.
 """
 
 from __future__ import annotations

@@ -132,11 +132,13 @@ class FeedEndpoint:
             snapshot = await self.first_snapshot()
             if snapshot is None:
                 self.metrics.count(503)
-                error = self.service.last_outcome.error if self.service.last_outcome else "the first build is running"
-                await _send_text(send, 503, f"Feeds are not available yet: {error}\n", [(b"retry-after", b"10")])
+                # Why is for the operator (/admin/status, the log): the error names server paths.
+                failed = self.service.last_outcome is not None
+                why = "the first build failed; the server log says why" if failed else "the first build is running"
+                await _send_text(send, 503, f"Feeds are not available yet: {why}.\n", [(b"retry-after", b"10")])
                 return
         if not path:
-            # /feeds/ (and /feeds, which Starlette redirects here): the directory of feeds answers with their list,
+            # /feeds/ (and /feeds, which redirects here): the directory of feeds answers with their list,
             # the page / serves (same bytes and validators), rather than a 404 for the one path readers guess.
             self.metrics.count(await send_resource(scope, send, snapshot.index, self._uncounted))
             return
@@ -254,20 +256,27 @@ def create_app(
 
     async def readyz(request: Request) -> Response:
         outcome = service.last_outcome
-        body = {
-            "ready": service.snapshot is not None,
-            "last_build_ok": None if outcome is None else outcome.ok,
-            "error": None if outcome is None or outcome.ok else outcome.error,
-        }
+        # Public, for load balancers: whether good feeds are served, and whether the last build worked. The error
+        # (paths of the posts and output directories, OS messages) is for the operator: /admin/status and the log.
+        body = {"ready": service.snapshot is not None, "last_build_ok": None if outcome is None else outcome.ok}
         # Ready means "serving good feeds". A failed rebuild after that is reported here (and in /metrics)
         # but keeps the instance ready: the last good feeds are still served from memory.
         return JSONResponse(body, status_code=200 if service.snapshot is not None else 503)
+
+    async def feeds_directory(request: Request) -> Response:
+        # RFC 9110 §10.2.2: Location may be a relative reference. Starlette's trailing-slash redirect wrote an absolute
+        # URL from the request's Host (and, behind uvicorn's default proxy headers, X-Forwarded-Proto): whatever a
+        # client sent came back in Location, and a cache keyed without Host could hand it to other readers.
+        query = request.scope["query_string"]
+        location = "/feeds/" + ("?" + query.decode("latin-1") if query else "")
+        return Response(status_code=307, headers={"Location": location})
 
     async def metrics_endpoint(request: Request) -> Response:
         return Response(metrics.render(service.gauges), media_type=METRICS_MEDIA_TYPE)
 
     routes: list[BaseRoute] = [
         Mount("/feeds", app=feeds),
+        Route("/feeds", feeds_directory, methods=["GET", "HEAD"]),
         Route("/", IndexEndpoint(feeds), methods=["GET", "HEAD"]),
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
         Route("/readyz", readyz, methods=["GET", "HEAD"]),
@@ -294,6 +303,7 @@ def create_app(
             await service.stop()
 
     app = Starlette(routes=routes, middleware=[Middleware(StatusCounter, metrics=metrics)], lifespan=lifespan)
+    app.router.redirect_slashes = False  # its redirects name the request's Host (see feeds_directory); a 404 instead
     app.state.service = service
     app.state.metrics = metrics
     app.state.feeds = feeds
@@ -306,7 +316,8 @@ class FeedsFirst:
 
     Feed requests are nearly all of a busy server's traffic, and they use nothing of Starlette's middleware and
     routing: the handler answers, counts and fails on its own (an exception before the response starts is a 500 from
-    uvicorn, as it would be from Starlette). Skipping that stack is a few per cent of every feed request.
+    uvicorn, as it would be from Starlette, and is counted here as one). Skipping that stack is a few per cent of every
+    feed request.
     """
 
     def __init__(self, app: Starlette) -> None:
@@ -315,7 +326,13 @@ class FeedsFirst:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/feeds/"):
-            await self.feeds(scope, receive, send)
+            try:  # free when nothing is raised (Python 3.11 exceptions are zero-cost)
+                await self.feeds(scope, receive, send)
+            except Exception:
+                # The handler counts a status just before sending it, so only a failure before that gets here
+                # (uvicorn answers it with a 500); after it only send() can fail, on a malformed message (a bug).
+                self.feeds.metrics.count(500)
+                raise
         else:
             await self.app(scope, receive, send)
 

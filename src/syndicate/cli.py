@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from syndicate import __version__
-from syndicate.config import SETTINGS, ConfigError, Settings, load_settings
+from syndicate.config import SETTINGS, ConfigError, Settings, load_settings, trusted_proxy_list
 
 if TYPE_CHECKING:
     import socket
@@ -211,6 +211,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Last-Modified is stamped no later than the Date uvicorn sends now (see date_clock); once serving, that is
     # server.server_state.default_headers, which uvicorn replaces each second.
     app = create_app(settings, clock=date_clock(lambda: server.server_state.default_headers if server else ()))
+    proxies = trusted_proxy_list(settings.trusted_proxies)
     config = uvicorn.Config(
         FeedsFirst(app),
         access_log=settings.access_log,
@@ -219,6 +220,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         backlog=BACKLOG,
         server_header=False,
         lifespan="on",
+        # X-Forwarded-For names the client (the admin throttle's key) only from a configured proxy: uvicorn's
+        # default believes it from 127.0.0.1, so a client there could claim a new address per guess.
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
     )
     host = f"[{settings.host}]" if sock.family == socket.AF_INET6 else settings.host
     print(f"syndicate: serving {settings.posts} at http://{host}:{port}/ (feeds: http://{host}:{port}/feeds/all.atom)")
@@ -258,16 +263,14 @@ def date_clock(sent_headers: Callable[[], Iterable[Header]]) -> Callable[[], dat
     up to a second or more, and a Last-Modified taken from the clock just after a rebuild would be later than the
     Date of the responses that carry it. Dates only move forward, so what is sent now bounds every later response.
     """
-    from email.utils import parsedate_to_datetime  # only ``serve`` needs it (see cmd_serve)
+    from syndicate.responses import parse_http_date  # only ``serve`` needs it (see cmd_serve)
 
     def now() -> datetime:
         current = datetime.now(UTC)
         for name, value in sent_headers():
             if name == b"date":
-                try:
-                    return min(current, parsedate_to_datetime(value.decode("latin-1")))
-                except (TypeError, ValueError, IndexError):
-                    break
+                sent = parse_http_date(value)
+                return current if sent is None else min(current, sent)
         return current  # no Date sent yet (uvicorn sets it once serving): every later one is at least this
 
     return now

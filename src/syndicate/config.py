@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import ipaddress
 import json
 import math
 import os
@@ -30,6 +31,7 @@ class ConfigError(Exception):
 # Numbers larger than anything a setting means: far below where int() or a timedelta would overflow, and the largest
 # Cache-Control delta-seconds a cache must accept (RFC 9111 §1.2.2).
 _MAX_INT = 2**31 - 1
+MIN_ADMIN_TOKEN = 16  # characters; a shorter admin_token is a config error
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("hub", "", "WebSub hub URL to advertise and ping after rebuilds (empty: none).", str),
     Setting("query_limit", 100, "Largest ?limit= accepted by query feeds.", int, low=1),
     Setting("access_log", False, "Write an access log line per request.", bool),
-    Setting("admin_token", "", "Bearer token for /admin routes (empty: admin disabled). Prefer the env variable.", str),
+    Setting(
+        "admin_token",
+        "",
+        f"Bearer token for /admin routes (empty: admin disabled), at least {MIN_ADMIN_TOKEN} characters "
+        "(e.g. `openssl rand -hex 32`). Prefer the env variable.",
+        str,
+    ),
     Setting("admin_rate", 10, "Regenerate requests allowed per client per minute (0: unlimited).", int),
     Setting(
         "admin_auth_failures",
@@ -138,6 +146,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Wrong admin tokens allowed per client address per minute; past them every admin request from that address "
         "gets 429 until its oldest failure is a minute old (0: unlimited).",
         int,
+    ),
+    Setting(
+        "trusted_proxies",
+        "",
+        "Comma-separated addresses or networks (e.g. `127.0.0.1`) of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed; the client is then the last address in X-Forwarded-For not among them. "
+        "Empty: those headers are ignored, and the client is the connection's peer.",
+        str,
     ),
 )
 
@@ -196,6 +212,7 @@ class Settings:
     admin_token: str = _default("admin_token")
     admin_rate: int = _default("admin_rate")
     admin_auth_failures: int = _default("admin_auth_failures")
+    trusted_proxies: str = _default("trusted_proxies")
 
     @property
     def site_url(self) -> str:
@@ -347,11 +364,27 @@ def load_settings(
     problem = pattern_problem(values["permalink"])
     if problem is not None:
         raise ConfigError(f"setting 'permalink': {problem}")
+    if 0 < len(values["admin_token"]) < MIN_ADMIN_TOKEN:
+        # The guess throttle slows guessing; only length makes it hopeless.
+        raise ConfigError(
+            f"setting 'admin_token': must be at least {MIN_ADMIN_TOKEN} characters (or empty: admin off), "
+            f"got {len(values['admin_token'])}"
+        )
+    for proxy in trusted_proxy_list(values["trusted_proxies"]):
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ConfigError(f"setting 'trusted_proxies': {proxy!r} is not an IP address or network") from None
     for name in ("url", "feed_url", "hub"):
         v = values[name]
         if v and not v.startswith(("http://", "https://")):
             raise ConfigError(f"setting '{name}': expected an http(s) URL, got {v!r}")
     return Settings(**values)
+
+
+def trusted_proxy_list(value: str) -> list[str]:
+    """The addresses and networks of ``trusted_proxies``, in the form uvicorn's ``forwarded_allow_ips`` takes."""
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def settings_fingerprint(settings: Settings) -> str:

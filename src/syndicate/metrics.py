@@ -185,7 +185,8 @@ class StatusCounter:
     """ASGI middleware counting responses by status for routes that do not count themselves.
 
     The /feeds/ handler counts its own responses, so this middleware passes those requests straight
-    through without wrapping ``send``.
+    through without wrapping ``send``. An exception escaping a handler before its response started is counted as
+    the 500 that Starlette's ServerErrorMiddleware (outside this one) then sends; the feed handler's too.
     """
 
     def __init__(self, app: ASGIApp, metrics: Metrics, skip_prefix: str = "/feeds/") -> None:
@@ -194,14 +195,29 @@ class StatusCounter:
         self.skip_prefix = skip_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(self.skip_prefix):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope["path"].startswith(self.skip_prefix):
+            try:  # free when nothing is raised (Python 3.11 exceptions are zero-cost)
+                await self.app(scope, receive, send)
+            except Exception:
+                self.metrics.count(500)
+                raise
+            return
         count: Callable[[int], None] = self.metrics.count
+        started = False
 
         async def counting_send(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 count(message["status"])
             await send(message)
 
-        await self.app(scope, receive, counting_send)
+        try:
+            await self.app(scope, receive, counting_send)
+        except Exception:
+            if not started:
+                count(500)
+            raise

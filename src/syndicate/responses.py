@@ -124,6 +124,20 @@ def http_date(moment: datetime) -> str:
     return format_datetime(moment.astimezone(UTC), usegmt=True)
 
 
+def parse_http_date(value: bytes) -> datetime | None:
+    """An HTTP date (RFC 9110 §5.6.7, any of its three formats) in UTC, or None when it is not one we can use.
+
+    §13.1.3: a recipient ignores a conditional date that is not a valid HTTP-date. ``parsedate_to_datetime`` raises
+    ValueError for most garbage, OverflowError for a huge year or offset, and a valid date with an offset can lie past
+    9999-12-31 in UTC; all of these are None, so a client's header can never fail a request.
+    """
+    try:
+        moment = parsedate_to_datetime(value.decode("latin-1"))
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
 def self_url(feeds_url: str, path: str) -> str:
     return f"{feeds_url}/{quote(path, safe='/')}"
 
@@ -319,13 +333,8 @@ def is_not_modified(
         threshold = last_modified if valid_from is None else valid_from
         if if_modified_since == last_modified_header and threshold == last_modified:
             return True
-        try:
-            since = parsedate_to_datetime(if_modified_since.decode("latin-1"))
-        except (TypeError, ValueError, IndexError):
-            return False  # §13.1.3: an invalid date is ignored
-        if since.tzinfo is None:
-            since = since.replace(tzinfo=UTC)
-        return threshold <= since
+        since = parse_http_date(if_modified_since)
+        return since is not None and threshold <= since  # §13.1.3: an invalid date is ignored
     return False
 
 
