@@ -798,3 +798,29 @@ def test_readers_on_another_thread_see_one_whole_build_at_a_time(
         reader.join()
     assert seen == []
     assert {f.slug for f in builder.feeds} >= {"keep", "new2"}
+
+
+def test_a_body_the_markdown_library_trips_on_costs_no_other_post(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """markdown-it-py raises IndexError on an unterminated last line inside nested containers. A post with an
+    excerpt is not summarised from its body, so its body is first parsed when its content is rendered: that must not
+    fail the build. And a renderer that raises anything at all costs that post's content only."""
+    write_post("2024-01-01-a.md", "title: Quoted\nexcerpt: A quote.", body=">- <script>\n>")
+    write_post("2024-01-02-b.md", "title: Fine")
+    settings = make_settings()
+    report = Builder(settings).build()
+    assert report.posts == 2 and not report.rejected
+    entries = {e.title: e for e in feedparser.parse((settings.out / "all.atom").read_bytes()).entries}
+    assert set(entries) == {"Quoted", "Fine"}
+    assert "<blockquote>" in entries["Quoted"].content[0].value and "script" not in entries["Quoted"].content[0].value
+
+    def broken(*args: object, **kwargs: object) -> str:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(render_module, "render_body", broken)
+    other = make_settings(out=settings.out.parent / "other", cache="off")
+    report = Builder(other).build()
+    assert report.posts == 2
+    entry = [e for e in feedparser.parse((other.out / "all.atom").read_bytes()).entries if e.title == "Quoted"][0]
+    assert entry.summary == "A quote."  # the summary stands in for the content

@@ -47,7 +47,11 @@ def render_content(settings: Settings, path: str, url: str) -> str | None:
         return None  # gone or broken since it was parsed: the summary stands in; the next build catches up
     if len(body) > MAX_BODY:
         return None  # the summary stands in (the post carries a note saying so)
-    html = render_body(body, page_url=url, site_url=settings.site_url)
+    try:
+        html = render_body(body, page_url=url, site_url=settings.site_url)
+    except Exception:  # a bug of ours or a library's must cost one post's content, never the build
+        log.exception("unexpected error while rendering %s; its summary stands in", path)
+        return None
     return html if len(html) <= MAX_BODY else None
 
 
