@@ -305,13 +305,14 @@ def test_every_hostile_file_at_once(tmp_path: Path) -> None:
     assert_output_sound(tmp_path / "out")
 
 
-def test_twenty_megabyte_body_is_published_in_bounded_memory(tmp_path: Path) -> None:
+def test_eight_megabyte_body_is_published_in_bounded_memory(tmp_path: Path) -> None:
+    """A body over MAX_BODY in a file under max_post_bytes (10,000,000 by default): published with its summary."""
     paragraph = "<p>" + "word " * 2000 + "</p>\n"
-    body = paragraph * (20 * 1024 * 1024 // len(paragraph) + 1)
+    body = paragraph * (8 * 1024 * 1024 // len(paragraph) + 1)
     report, builder = build_with(
         tmp_path, {**GOOD, "2024-04-01-huge.md": post_text("title: Huge\ndate: 2024-04-01", body)}
     )
-    assert len(body) >= 20 * 1024 * 1024
+    assert len(body) >= 8 * 1024 * 1024
     assert not report.rejected
     assert "Huge" in published_titles(tmp_path / "out")
     post = next(p for p in builder.posts if p.title == "Huge")
@@ -320,6 +321,27 @@ def test_twenty_megabyte_body_is_published_in_bounded_memory(tmp_path: Path) -> 
     # The feed carries the summary (no multi-megabyte text node that libxml2-based readers refuse).
     assert (tmp_path / "out" / "all.atom").stat().st_size < 100_000
     assert_output_sound(tmp_path / "out")
+
+
+def test_a_200_megabyte_post_is_rejected_unread(tmp_path: Path) -> None:
+    """Issue 14: a post file over max_post_bytes is rejected by its size, never read (it once cost 620 MB)."""
+    import tracemalloc
+
+    posts = tmp_path / "_posts"
+    posts.mkdir()
+    huge = posts / "2024-04-01-huge.md"
+    huge.write_text(post_text("title: Huge\ndate: 2024-04-01", "<p>x</p>"))
+    os.truncate(huge, 200_000_000)  # sparse: no disk space taken
+    tracemalloc.start()
+    try:
+        report, _ = build_with(tmp_path, GOOD)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    rejection = rejection_for(report, "2024-04-01-huge.md")
+    assert rejection is not None and "200,000,000 bytes" in rejection.reason and "max_post_bytes" in rejection.reason
+    assert report.posts == len(GOOD)
+    assert peak < 20_000_000, peak
 
 
 _MEMORY_PROBE = """
@@ -491,3 +513,4 @@ def test_parsing_hostile_posts_never_raises(tmp_path: Path) -> None:
 
 def test_resource_module_available() -> None:
     assert resource.getrlimit(resource.RLIMIT_AS)
+

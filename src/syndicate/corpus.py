@@ -23,7 +23,16 @@ from syndicate.cache import CachedPost, ParseCache
 from syndicate.config import Settings
 from syndicate.documents import digest_of
 from syndicate.lastbuild import PostNote, ScanSignature
-from syndicate.posts import Post, Rejection, Unfinished, parse_post, read_post_file, share_values, with_summary_at
+from syndicate.posts import (
+    Post,
+    Rejection,
+    TooLarge,
+    Unfinished,
+    parse_post,
+    read_post_file,
+    share_values,
+    with_summary_at,
+)
 from syndicate.scan import is_post_name, scan_post_files
 
 log = logging.getLogger("syndicate.build")
@@ -77,9 +86,11 @@ def parse_file(
 ) -> CachedPost | None:
     """Read and parse one file (or reuse ``known`` when its bytes are unchanged); None while it is being written."""
     try:
-        data, st = read_post_file(path)
+        data, st = read_post_file(path, settings.max_post_bytes)
     except Unfinished:
         return None
+    except TooLarge as exc:  # no digest: a later scan reads the file again (by its stat alone, while it is too large)
+        return CachedPost(exc.stat.st_size, exc.stat.st_mtime_ns, "", Rejection(rel, exc.reason))
     except OSError as exc:
         reason = f"cannot read the file: {exc.strerror or exc}"
         return CachedPost(0, 0, "", Rejection(rel, reason))
