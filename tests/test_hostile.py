@@ -514,3 +514,51 @@ def test_parsing_hostile_posts_never_raises(tmp_path: Path) -> None:
 def test_resource_module_available() -> None:
     assert resource.getrlimit(resource.RLIMIT_AS)
 
+
+# --- issue 14: controls in plain-text fields ------------------------------------------------------------------------
+
+# DEL, C1 controls (raw U+0085 is the one YAML lets through unescaped) and every bidi embedding, override and isolate.
+_CONTROLS = "\x7f\x80\x85\x9f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_ESCAPED = "".join(f"\\u{ord(c):04x}" for c in _CONTROLS)  # as a YAML (and JSON) escape
+
+
+def _control_forms() -> list[bytes]:
+    """Each control as it could appear in an output file: raw, as a JSON escape, as XML/HTML character references."""
+    forms = []
+    for c in _CONTROLS:
+        forms += [c.encode(), f"\\u{ord(c):04x}".encode(), f"&#{ord(c)};".encode(), f"&#x{ord(c):x};".encode()]
+    return forms
+
+
+def test_controls_in_plain_text_fields_reach_no_output(tmp_path: Path) -> None:
+    """Title, author, categories, tags and the source's name carry DEL, C1 and bidi controls (as YAML escapes, and raw
+    where YAML allows them): the post is published with none of them in any feed, OPML or the index page."""
+    from starlette.testclient import TestClient
+
+    from syndicate.app import create_app
+
+    meta = (
+        f'title: "Evil{_ESCAPED}Title"\n'
+        f'author: "Mallory{_ESCAPED}"\n'
+        f'categories: ["cat{_ESCAPED}egory", "news"]\n'
+        f"tags: tag\u202eone tag\u2066two\u2069\n"
+        f'source: {{name: "Daily{_ESCAPED}News", url: "https://daily.example.com/a"}}\n'
+        "date: 2024-03-01 08:00:00 +0800"
+    )
+    report, builder = build_with(tmp_path, {**GOOD, "2024-03-01-evil.md": front(meta)})
+    assert not report.rejected, report.rejected
+    post = next(p for p in builder.posts if p.path == "2024-03-01-evil.md")
+    # A control parts the words of a publication's name (and a run of spaces ends a name): as before, for C1 and DEL.
+    assert (post.title, post.author, post.source_name) == ("EvilTitle", "Mallory", "Daily")
+    assert post.categories == ("category", "news") and post.tags == ("tagone", "tagtwo")
+    out = tmp_path / "out"
+    files = [p for p in out.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    assert any(p.name == "index.opml" for p in files) and len(files) >= 12
+    with TestClient(create_app(make_settings_for(tmp_path), background=False)) as client:
+        index = client.get("/")
+        assert index.status_code == 200 and "category" in index.text and "tagone" in index.text
+        pages = [("GET /", index.content)]
+    for name, data in [*((str(p.relative_to(out)), p.read_bytes()) for p in files), *pages]:
+        found = [form for form in _control_forms() if form in data]
+        assert not found, (name, found)
+    assert_output_sound(out)

@@ -27,7 +27,7 @@ from frontmatter.default_handlers import YAMLHandler
 from syndicate import summaries
 from syndicate.attribution import find_attribution
 from syndicate.config import Settings
-from syndicate.content import clean_text
+from syndicate.content import clean_plain_text, clean_text
 from syndicate.dates import DateError, read_dates
 from syndicate.excerpts import summarize
 from syndicate.frontmatter import parse_simple
@@ -387,7 +387,7 @@ def _text_field(meta: Mapping[str, Any], key: str) -> str | None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float | date):
         raise PostError(f"'{key}' must be text, not a {type(value).__name__}")
-    return clean_text(str(value)).strip()
+    return clean_plain_text(str(value)).strip()
 
 
 def _terms(meta: Mapping[str, Any], plural: str, singular: str) -> tuple[str, ...]:
@@ -399,7 +399,7 @@ def _terms(meta: Mapping[str, Any], plural: str, singular: str) -> tuple[str, ..
                 raise PostError(
                     f"'{key}' must be a list of names or a space-separated string, not a {type(meta[key]).__name__}"
                 )
-            names.extend(clean_text(n) for n in found)
+            names.extend(clean_plain_text(n) for n in found)
     unique = tuple(dict.fromkeys(n for n in names if n))
     return unique[:MAX_TERMS]
 
@@ -411,7 +411,7 @@ def _author(meta: Mapping[str, Any], default: str) -> str:
     if isinstance(value, list) and value and isinstance(value[0], str):
         value = ", ".join(v for v in value if isinstance(v, str))
     if isinstance(value, str) and value.strip():
-        return clean_text(value).strip()
+        return clean_plain_text(value).strip()
     return default
 
 
@@ -463,7 +463,7 @@ def _parse(data: bytes, rel_path: str, settings: Settings, patterns: Sequence[re
     title = _text_field(meta, "title")
     if title is None or not title:
         # Jekyll's own fallback: the slug, words separated by spaces.
-        title = slug.replace("-", " ").strip() or stem
+        title = clean_plain_text(slug.replace("-", " ")).strip() or clean_plain_text(stem)
     title = " ".join(title.split())[:MAX_TITLE]
 
     categories = _terms(meta, "categories", "category")
