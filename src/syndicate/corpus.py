@@ -282,10 +282,16 @@ class Corpus:
 
 def visible_posts(records: Records, now: float, future: bool) -> Visible:
     """Published posts (dated up to ``now``, a timestamp, unless ``future``), newest first, and a Rejection for each
-    post whose URL another post already has."""
-    # An entry's URL is its atom:id, RSS guid and JSON Feed id, which must be unique in a feed (RFC 4287 §4.1.1); two
-    # files with one permalink (a copy, a symlink, the same slug and date) would give duplicate ids, so the first by
-    # path keeps the URL and the others are reported.
+    post whose URL another post already has.
+
+    Of posts with one URL, the oldest by date keeps it, and of those dated alike the first by path; the others are
+    rejected, each reason naming the post that keeps the URL. So a new file whose ``permalink:`` (or slug and date)
+    names an existing post's URL never takes over that post's entry id and link, wherever its path sorts (a newcomer
+    dated earlier still wins: nothing in the files says which came first, and their mtimes do not survive a copy).
+    """
+    # An entry's URL is its atom:id, RSS guid and JSON Feed id, which must be unique in a feed (RFC 4287 §4.1.1) and
+    # must not move to another entry (§4.2.6: an id is permanent); two files with one permalink (a copy, a symlink,
+    # the same slug and date, a permalink naming another post's URL) would give duplicate ids.
     owners: dict[str, CachedPost] = {}
     clashes: dict[str, list[CachedPost]] = {}
     for cached in records.values():
@@ -297,14 +303,14 @@ def visible_posts(records: Records, now: float, future: bool) -> Visible:
                 clashes.setdefault(post.url, [owner]).append(cached)
     conflicts: list[Rejection] = []
     for url, same in clashes.items():
-        same.sort(key=lambda c: c.record.path)
-        owners[url] = same[0]
+        same.sort(key=attrgetter("order"))  # (date as a timestamp, path): the oldest first
+        keeper = owners[url] = same[0]
         for other in same[1:]:
             conflicts.append(
                 Rejection(
                     other.record.path,
-                    f"has the same URL as {same[0].record.path} ({url}); "
-                    "give one of them another slug, date or permalink",
+                    f"has the same URL as {keeper.record.path} ({url}), which keeps it (the oldest post keeps a "
+                    "URL, then the first by path); give this post another slug, date or permalink",
                 )
             )
     conflicts.sort(key=attrgetter("path"))
