@@ -79,6 +79,8 @@ class Delta:
 class Visible:
     posts: tuple[Post, ...]  # published, newest first
     conflicts: tuple[Rejection, ...]  # posts left out because another post has their URL
+    unpublished: int = 0  # posts left out by ``published: false`` (drafts)
+    scheduled: int = 0  # posts left out because they are dated after ``now``
 
 
 def parse_file(
@@ -282,7 +284,7 @@ class Corpus:
 
 def visible_posts(records: Records, now: float, future: bool) -> Visible:
     """Published posts (dated up to ``now``, a timestamp, unless ``future``), newest first, and a Rejection for each
-    post whose URL another post already has.
+    post whose URL another post already has; counts the drafts and future-dated posts left out.
 
     Of posts with one URL, the oldest by date keeps it, and of those dated alike the first by path; the others are
     rejected, each reason naming the post that keeps the URL. So a new file whose ``permalink:`` (or slug and date)
@@ -294,10 +296,16 @@ def visible_posts(records: Records, now: float, future: bool) -> Visible:
     # the same slug and date, a permalink naming another post's URL) would give duplicate ids.
     owners: dict[str, CachedPost] = {}
     clashes: dict[str, list[CachedPost]] = {}
+    unpublished = scheduled = 0
     for cached in records.values():
         post = cached.record
-        # By the precomputed timestamps in ``order``: aware datetimes compare slowly.
-        if isinstance(post, Post) and post.published and (future or cached.order[0] <= now):
+        if not isinstance(post, Post):
+            continue
+        if not post.published:
+            unpublished += 1
+        elif not future and cached.order[0] > now:  # by the precomputed timestamp: aware datetimes compare slowly
+            scheduled += 1
+        else:
             owner = owners.setdefault(post.url, cached)
             if owner is not cached:
                 clashes.setdefault(post.url, [owner]).append(cached)
@@ -315,7 +323,7 @@ def visible_posts(records: Records, now: float, future: bool) -> Visible:
             )
     conflicts.sort(key=attrgetter("path"))
     ordered = sorted(owners.values(), key=attrgetter("order"), reverse=True)
-    return Visible(tuple(c.record for c in ordered), tuple(conflicts))  # type: ignore[misc]
+    return Visible(tuple(c.record for c in ordered), tuple(conflicts), unpublished, scheduled)  # type: ignore[misc]
 
 
 def next_due(records: Records, now: float) -> float | None:
