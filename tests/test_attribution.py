@@ -501,3 +501,10 @@ def test_plain_url_shortcut_agrees_with_parsing(raw: str, site_host: str) -> Non
 
     assert _external(raw, site_host) == _external_by_parsing(raw, site_host)
     assert _external("http://" + raw, site_host) == _external_by_parsing("http://" + raw, site_host)
+
+
+def test_bidi_controls_leave_a_name_from_the_body_or_front_matter() -> None:
+    """Issue 14: an override in a publication's name would reorder the reader's line around it."""
+    assert find("<p>正文。</p>\n<p>文章来源：右江\u202e日报\u2066</p>\n").name == "右江日报"
+    assert find("<p>Body.</p>\n\nSource: The\u202d Guardian\u2069\n").name == "The Guardian"
+    assert find("<p>x</p>", {"source": "Daily\u202eNews\u202c"}).name == "DailyNews"

@@ -824,3 +824,21 @@ def test_a_body_the_markdown_library_trips_on_costs_no_other_post(
     assert report.posts == 2
     entry = [e for e in feedparser.parse((other.out / "all.atom").read_bytes()).entries if e.title == "Quoted"][0]
     assert entry.summary == "A quote."  # the summary stands in for the content
+
+
+def test_a_report_names_the_rejections_new_since_the_last_build(
+    write_post: Callable[..., Path], posts_dir: Path, make_settings: Callable[..., Settings]
+) -> None:
+    """Issue 14: what a log says again is only what changed; ``rejected`` still lists every rejected post."""
+    write_post("2024-01-01-a.md", "title: A")
+    broken = posts_dir / "2024-01-02-broken.md"
+    broken.write_text("---\ntitle: [x\n---\n")
+    builder = Builder(make_settings())
+    first = builder.build()
+    assert [r.path for r in first.newly_rejected] == ["2024-01-02-broken.md"] == [r.path for r in first.rejected]
+    write_post("2024-01-03-b.md", "title: B")
+    again = builder.build()
+    assert again.newly_rejected == () and len(again.rejected) == 1
+    assert builder.build().newly_rejected == ()  # nothing changed at all
+    broken.write_text("---\ntitle: {x\n---\n")
+    assert [r.path for r in builder.build().newly_rejected] == ["2024-01-02-broken.md"]

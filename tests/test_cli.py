@@ -171,3 +171,24 @@ def test_served_connections_have_nodelay() -> None:
         return result
 
     assert asyncio.run(scenario()) != 0
+
+
+def test_build_counts_drafts_and_scheduled_posts(
+    tmp_path: Path,
+    write_post: Callable[..., Path],
+    posts_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 14: drafts and future-dated posts are left out without being rejected; the summary counts them (and so
+    does a second, unchanged build answered from the last build's record)."""
+    write_post("2024-01-01-ok.md", "title: OK")
+    write_post("2024-01-02-draft.md", "title: Draft\npublished: false")
+    write_post("2024-01-03-draft-too.md", "title: Draft too\npublished: false")
+    write_post("2099-01-01-later.md", "title: Later")
+    monkeypatch.setenv("SYNDICATE_CACHE", str(tmp_path / "cache.sqlite3"))
+    args = ["build", "--posts", str(posts_dir), "--out", str(tmp_path / "out")]
+    for _ in range(2):
+        assert main(args) == 0
+        out = capsys.readouterr().out
+        assert "1 posts published, 0 rejected, 2 unpublished (published: false), 1 scheduled" in out, out

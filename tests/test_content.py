@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from _fragments import PAGE, XML_ILLEGAL, hrefs, markupish, parse, render
-from syndicate.content import _render_markdown, clean_text
+from syndicate.content import _render_markdown, clean_plain_text, clean_text
 
 # --- clean_text -----------------------------------------------------------------------------------------------------
 
@@ -248,3 +248,24 @@ def test_nbsp_in_attributes_becomes_the_character() -> None:
     assert img is not None
     assert img.get("alt") == "a\u00a0b"
     assert img.get("title") == "x &nbsp; y"
+
+
+# --- issue 14: plain-text fields ------------------------------------------------------------------------------------
+
+_PLAIN_TEXT_CONTROLS = "\x7f\x80\x85\x9f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def test_clean_plain_text_removes_del_c1_and_bidi_controls_and_keeps_marks() -> None:
+    assert clean_plain_text(f"a{_PLAIN_TEXT_CONTROLS}b\x01c\ufffe") == "abc"
+    # The marks have no scope, and right-to-left text needs them: kept.
+    assert (
+        clean_plain_text("\u05e9\u05dc\u05d5\u05dd\u200f 2024\u200e \u061c")
+        == "\u05e9\u05dc\u05d5\u05dd\u200f 2024\u200e \u061c"
+    )
+
+
+@given(st.text(alphabet=st.characters(blacklist_characters=_PLAIN_TEXT_CONTROLS, blacklist_categories=("Cc", "Cs"))))
+def test_clean_plain_text_returns_ordinary_text_itself(text: str) -> None:
+    """Text with nothing to clean comes back as the very same object (the fast path: feeds stay byte-identical)."""
+    assert clean_plain_text(text) is text
+    assert clean_plain_text(text) == clean_text(text)

@@ -74,3 +74,21 @@ def test_a_missing_or_unmounted_posts_directory_is_an_error(
     corpus = Corpus(make_settings(posts=tmp_path / "nowhere"), [], Parallelism())
     with pytest.raises(CorpusError, match="cannot be read"):
         corpus.check_root()
+
+
+def test_a_newcomer_cannot_take_over_an_older_posts_url(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    """Issue 14: a new file whose ``permalink:`` names an existing post's URL, at a path that sorts first, is the one
+    rejected: of posts with one URL the oldest by date keeps it (then the first by path), so an entry's id and link
+    never move to another file."""
+    write_post("2024/2024-01-01-original.md", "title: Original\npermalink: /news/original.html")
+    write_post("0-newcomer.md", "title: Takeover\ndate: 2024-06-01\npermalink: /news/original.html")
+    write_post("b/2024-01-01-same-day.md", "title: Same day\npermalink: /news/original.html")
+    records = Corpus(make_settings(), [], Parallelism()).rescan({}).apply({})
+    visible = visible_posts(records, 1_800_000_000.0, future=False)
+    assert [p.title for p in visible.posts] == ["Original"]
+    reasons = {r.path: r.reason for r in visible.conflicts}
+    assert set(reasons) == {"0-newcomer.md", "b/2024-01-01-same-day.md"}  # the same date: the first by path keeps it
+    for reason in reasons.values():
+        assert "same URL as 2024/2024-01-01-original.md" in reason and "keeps it" in reason, reason

@@ -713,7 +713,7 @@ def slow(fd, cmd, arg=0):
     return result
 posts.fcntl.fcntl = slow
 try:
-    posts.read_post_file({str(post)!r})
+    posts.read_post_file({str(post)!r}, 10**7)
 except posts.Unfinished:
     pass
 writers[0].wait(30)

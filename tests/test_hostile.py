@@ -305,13 +305,14 @@ def test_every_hostile_file_at_once(tmp_path: Path) -> None:
     assert_output_sound(tmp_path / "out")
 
 
-def test_twenty_megabyte_body_is_published_in_bounded_memory(tmp_path: Path) -> None:
+def test_eight_megabyte_body_is_published_in_bounded_memory(tmp_path: Path) -> None:
+    """A body over MAX_BODY in a file under max_post_bytes (10,000,000 by default): published with its summary."""
     paragraph = "<p>" + "word " * 2000 + "</p>\n"
-    body = paragraph * (20 * 1024 * 1024 // len(paragraph) + 1)
+    body = paragraph * (8 * 1024 * 1024 // len(paragraph) + 1)
     report, builder = build_with(
         tmp_path, {**GOOD, "2024-04-01-huge.md": post_text("title: Huge\ndate: 2024-04-01", body)}
     )
-    assert len(body) >= 20 * 1024 * 1024
+    assert len(body) >= 8 * 1024 * 1024
     assert not report.rejected
     assert "Huge" in published_titles(tmp_path / "out")
     post = next(p for p in builder.posts if p.title == "Huge")
@@ -320,6 +321,27 @@ def test_twenty_megabyte_body_is_published_in_bounded_memory(tmp_path: Path) -> 
     # The feed carries the summary (no multi-megabyte text node that libxml2-based readers refuse).
     assert (tmp_path / "out" / "all.atom").stat().st_size < 100_000
     assert_output_sound(tmp_path / "out")
+
+
+def test_a_200_megabyte_post_is_rejected_unread(tmp_path: Path) -> None:
+    """Issue 14: a post file over max_post_bytes is rejected by its size, never read (it once cost 620 MB)."""
+    import tracemalloc
+
+    posts = tmp_path / "_posts"
+    posts.mkdir()
+    huge = posts / "2024-04-01-huge.md"
+    huge.write_text(post_text("title: Huge\ndate: 2024-04-01", "<p>x</p>"))
+    os.truncate(huge, 200_000_000)  # sparse: no disk space taken
+    tracemalloc.start()
+    try:
+        report, _ = build_with(tmp_path, GOOD)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    rejection = rejection_for(report, "2024-04-01-huge.md")
+    assert rejection is not None and "200,000,000 bytes" in rejection.reason and "max_post_bytes" in rejection.reason
+    assert report.posts == len(GOOD)
+    assert peak < 20_000_000, peak
 
 
 _MEMORY_PROBE = """
@@ -491,3 +513,52 @@ def test_parsing_hostile_posts_never_raises(tmp_path: Path) -> None:
 
 def test_resource_module_available() -> None:
     assert resource.getrlimit(resource.RLIMIT_AS)
+
+
+# --- issue 14: controls in plain-text fields ------------------------------------------------------------------------
+
+# DEL, C1 controls (raw U+0085 is the one YAML lets through unescaped) and every bidi embedding, override and isolate.
+_CONTROLS = "\x7f\x80\x85\x9f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_ESCAPED = "".join(f"\\u{ord(c):04x}" for c in _CONTROLS)  # as a YAML (and JSON) escape
+
+
+def _control_forms() -> list[bytes]:
+    """Each control as it could appear in an output file: raw, as a JSON escape, as XML/HTML character references."""
+    forms = []
+    for c in _CONTROLS:
+        forms += [c.encode(), f"\\u{ord(c):04x}".encode(), f"&#{ord(c)};".encode(), f"&#x{ord(c):x};".encode()]
+    return forms
+
+
+def test_controls_in_plain_text_fields_reach_no_output(tmp_path: Path) -> None:
+    """Title, author, categories, tags and the source's name carry DEL, C1 and bidi controls (as YAML escapes, and raw
+    where YAML allows them): the post is published with none of them in any feed, OPML or the index page."""
+    from starlette.testclient import TestClient
+
+    from syndicate.app import create_app
+
+    meta = (
+        f'title: "Evil{_ESCAPED}Title"\n'
+        f'author: "Mallory{_ESCAPED}"\n'
+        f'categories: ["cat{_ESCAPED}egory", "news"]\n'
+        f"tags: tag\u202eone tag\u2066two\u2069\n"
+        f'source: {{name: "Daily{_ESCAPED}News", url: "https://daily.example.com/a"}}\n'
+        "date: 2024-03-01 08:00:00 +0800"
+    )
+    report, builder = build_with(tmp_path, {**GOOD, "2024-03-01-evil.md": front(meta)})
+    assert not report.rejected, report.rejected
+    post = next(p for p in builder.posts if p.path == "2024-03-01-evil.md")
+    # A control parts the words of a publication's name (and a run of spaces ends a name): as before, for C1 and DEL.
+    assert (post.title, post.author, post.source_name) == ("EvilTitle", "Mallory", "Daily")
+    assert post.categories == ("category", "news") and post.tags == ("tagone", "tagtwo")
+    out = tmp_path / "out"
+    files = [p for p in out.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    assert any(p.name == "index.opml" for p in files) and len(files) >= 12
+    with TestClient(create_app(make_settings_for(tmp_path), background=False)) as client:
+        index = client.get("/")
+        assert index.status_code == 200 and "category" in index.text and "tagone" in index.text
+        pages = [("GET /", index.content)]
+    for name, data in [*((str(p.relative_to(out)), p.read_bytes()) for p in files), *pages]:
+        found = [form for form in _control_forms() if form in data]
+        assert not found, (name, found)
+    assert_output_sound(out)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import pickle
 from collections.abc import Callable
 from dataclasses import replace
@@ -16,7 +17,19 @@ from syndicate.attribution import compile_patterns
 from syndicate.cache import CachedPost
 from syndicate.config import Settings
 from syndicate.content import clean_text
-from syndicate.posts import Post, Rejection, _file_stem, _is_clean_utf8, parse_post, read_body
+from syndicate.corpus import parse_file
+from syndicate.posts import (
+    MAX_BODY,
+    Post,
+    PostError,
+    Rejection,
+    TooLarge,
+    _file_stem,
+    _is_clean_utf8,
+    parse_post,
+    read_body,
+    read_post_file,
+)
 from syndicate.scan import iter_post_files
 
 CST = timezone(timedelta(hours=8))
@@ -176,7 +189,7 @@ def test_utf16_and_utf32_with_a_bom_are_read(
     # the body, read again for rendering, is the UTF-8 file's
     (tmp_path / "utf.md").write_bytes(data)
     (tmp_path / "utf-8.md").write_bytes(text.encode("utf-8"))
-    assert read_body(tmp_path / "utf.md") == read_body(tmp_path / "utf-8.md")
+    assert read_body(tmp_path / "utf.md", 10**7) == read_body(tmp_path / "utf-8.md", 10**7)
 
 
 @pytest.mark.parametrize(
@@ -293,7 +306,7 @@ def test_iter_post_files_skips_temporary_hidden_and_outside_links(posts_dir: Pat
 def test_read_body_returns_text_after_front_matter(posts_dir: Path) -> None:
     path = posts_dir / "p.md"
     path.write_bytes(post_text("title: T", "Body\r\nline\r\n").replace("\n", "\r\n").encode())
-    assert read_body(path).strip().splitlines() == ["Body", "line"]
+    assert read_body(path, 10**7).strip().splitlines() == ["Body", "line"]
 
 
 def test_an_internal_error_costs_one_post_not_the_build(
@@ -353,3 +366,68 @@ def test_clean_check_on_utf8_bytes_agrees_with_clean_text(text: str) -> None:
 )
 def test_file_stem_is_pathlib_stem(path: str) -> None:
     assert _file_stem(path) == Path(path).stem
+
+
+# --- issue 14: a size cap on post files -----------------------------------------------------------------------------
+
+
+def _count_reads(monkeypatch: pytest.MonkeyPatch, grow: Path | None = None) -> list[int]:
+    """Record the size of every os.read; with ``grow``, append 100 kB to that file before the first read."""
+    sizes: list[int] = []
+    real = os.read
+
+    def read(fd: int, n: int) -> bytes:
+        if grow is not None and not sizes:
+            with grow.open("ab") as file:
+                file.write(b"x" * 100_000)
+        data = real(fd, n)
+        sizes.append(len(data))
+        return data
+
+    monkeypatch.setattr(os, "read", read)
+    return sizes
+
+
+def test_a_post_file_over_max_post_bytes_is_rejected_unread(
+    make_settings: Callable[..., Settings], posts_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = make_settings(max_post_bytes=1000)
+    path = posts_dir / "2024-03-05-big.md"
+    path.write_text(post_text("title: Big", "x" * 5000))
+    sizes = _count_reads(monkeypatch)
+    cached = parse_file(path, "2024-03-05-big.md", settings, compile_patterns(settings.attribution_patterns), None)
+    assert cached is not None and isinstance(cached.record, Rejection)
+    size = path.stat().st_size
+    assert f"the file is {size:,} bytes" in cached.record.reason and "max_post_bytes (1,000)" in cached.record.reason
+    assert sizes == []  # not a byte read: the size from the stat decided
+    assert (cached.size, cached.mtime_ns) == (size, path.stat().st_mtime_ns)
+
+
+def test_a_post_file_growing_past_the_cap_is_read_no_further(posts_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = posts_dir / "growing.md"
+    path.write_text(post_text("title: Growing", "x" * 400))
+    sizes = _count_reads(monkeypatch, grow=path)
+    with pytest.raises(TooLarge, match=r"more than 1,000 bytes"):
+        read_post_file(path, 1000)
+    assert sum(sizes) == 1001  # the cap and one byte to show there is more, however much the file grew
+
+
+def test_read_body_refuses_a_file_over_the_cap(posts_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = posts_dir / "p.md"
+    path.write_text(post_text("title: T", "x" * 5000))
+    sizes = _count_reads(monkeypatch)
+    with pytest.raises(PostError, match="max_post_bytes"):
+        read_body(path, 1000)
+    assert sizes == []
+
+
+def test_a_body_over_max_body_under_the_cap_keeps_its_summary_note(
+    make_settings: Callable[..., Settings], posts_dir: Path
+) -> None:
+    settings = make_settings()
+    assert settings.max_post_bytes == 10_000_000
+    path = posts_dir / "2024-03-05-long.md"
+    path.write_text(post_text("title: Long", "word " * (MAX_BODY // 4)))
+    cached = parse_file(path, "2024-03-05-long.md", settings, compile_patterns(settings.attribution_patterns), None)
+    assert cached is not None and isinstance(cached.record, Post)
+    assert any("feeds carry its summary" in note for note in cached.record.notes)

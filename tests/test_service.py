@@ -349,3 +349,42 @@ def test_a_service_is_freed_by_reference_counting(
     freed = weakref.ref(service)
     del service
     assert freed() is None
+
+
+def test_a_rejection_is_logged_once_and_drafts_and_scheduled_posts_are_counted(
+    write_post: Callable[..., Path],
+    posts_dir: Path,
+    make_settings: Callable[..., Settings],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 14: every rebuild logged every rejected post again; drafts and future posts left out said nothing."""
+    write_post("2024-03-01-a.md", post("A", 1))
+    write_post("2024-03-02-draft.md", post("Draft", 2) + "\npublished: false")
+    write_post("2099-01-01-later.md", 'title: "Later"')
+    (posts_dir / "2024-03-03-broken.md").write_text("---\ntitle: [x\n---\n")
+    service = FeedService(make_settings())
+
+    def rejected_lines() -> list[str]:
+        lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("rejected post")]
+        caplog.clear()
+        return lines
+
+    async def scenario() -> None:
+        with caplog.at_level("INFO", logger="syndicate"):
+            assert (await service.build_now()).ok
+            build_line = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("build full="))
+            assert "unpublished=1 scheduled=1" in build_line
+            assert [line.split(":")[0] for line in rejected_lines()] == ["rejected post 2024-03-03-broken.md"]
+            status = service.status()["last_build"]
+            assert (status["unpublished"], status["scheduled"], len(status["rejected"])) == (1, 1, 1)
+
+            write_post("2024-03-04-b.md", post("B", 4))
+            assert (await service.build_now()).ok
+            assert rejected_lines() == []  # known, unchanged: not logged again
+            assert len(service.status()["last_build"]["rejected"]) == 1  # but still listed
+
+            (posts_dir / "2024-03-03-broken.md").write_text("---\ntitle: {x\n---\n")  # another reason
+            assert (await service.build_now()).ok
+            assert len(rejected_lines()) == 1
+
+    asyncio.run(scenario())

@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
+from syndicate.content import clean_plain_text
+
 __all__ = ["Attribution", "compile_patterns", "find_attribution"]
 
 _MAX_NAME = 200
@@ -192,7 +194,7 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 def _clean_name(raw: str) -> str | None:
     name = html.unescape(raw[: _MAX_NAME * 4]) if "&" in raw else raw[: _MAX_NAME * 4]
-    name = _CONTROL.sub(" ", name)
+    name = clean_plain_text(_CONTROL.sub(" ", name))  # controls part words; bidi controls go (content.py says why)
     cut = _NAME_END.search(name)
     if cut is not None:
         name = name[: cut.start()]

@@ -59,6 +59,11 @@ class BuildReport:
     parsed: int = 0  # files read and parsed in this build (the rest came from the cache)
     deferred: frozenset[str] = field(default_factory=frozenset)  # files still being written; build again later
     notes: tuple[PostNote, ...] = ()  # posts published with a remark
+    unpublished: int = 0  # drafts (``published: false``), left out
+    scheduled: int = 0  # posts dated in the future, left out until then (unless the setting ``future``)
+    # The rejections the build before this one did not have (or had with another reason): what a log should say
+    # again. ``rejected`` lists them all.
+    newly_rejected: tuple[Rejection, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,8 @@ class FeedSet:
     records: Mapping[str, CachedPost]  # every post file as last read
     rejected: tuple[Rejection, ...] = ()
     notes: tuple[PostNote, ...] = ()
+    unpublished: int = 0  # drafts left out
+    scheduled: int = 0  # future-dated posts left out
     built: bool = True
 
     @property
@@ -188,19 +195,22 @@ class Builder:
                 # unchanged site, or a watcher event for a file saved without changes, costs only the scan.
                 self.feedset = replace(last, records=new_records)
                 self._save_posts(delta)
-                return self._report(full, last, delta, frozenset(), frozenset(), started)
+                return self._report(full, last, last, delta, frozenset(), frozenset(), started)
             feedset, written, removed = self._make(last, delta, new_records, full)
             self.feedset = feedset  # published: from here on readers see the new build
             if self.cache is not None and full:
                 self.cache.prune(set(feedset.plan.subscribed), set(feedset.keys.values()))
             if full and self.write and self.cache is not None and not delta.deferred:
                 self._record_last_build(feedset, delta)
-            report = self._report(full, feedset, delta, frozenset(written), frozenset(removed), started)
+            report = self._report(full, feedset, last, delta, frozenset(written), frozenset(removed), started)
             log.info(
-                "build full=%s posts=%d rejected=%d feeds=%d parsed=%d written=%d removed=%d deferred=%d seconds=%.3f",
+                "build full=%s posts=%d rejected=%d unpublished=%d scheduled=%d feeds=%d parsed=%d written=%d "
+                "removed=%d deferred=%d seconds=%.3f",
                 full,
                 report.posts,
                 len(report.rejected),
+                report.unpublished,
+                report.scheduled,
                 report.feeds,
                 report.parsed,
                 len(written),
@@ -250,6 +260,8 @@ class Builder:
             records=records,
             rejected=rejections(records, visible.conflicts),
             notes=notes(records),
+            unpublished=visible.unpublished,
+            scheduled=visible.scheduled,
         )
         return feedset, written, removed
 
@@ -272,11 +284,14 @@ class Builder:
         self,
         full: bool,
         feedset: FeedSet,
+        last: FeedSet,
         delta: Delta,
         written: frozenset[str],
         removed: frozenset[str],
         started: float,
     ) -> BuildReport:
+        """What this build did; ``last`` is the build before it (for the rejections new since then)."""
+        before = set(last.rejected)
         return BuildReport(
             full=full,
             posts=len(feedset.posts),
@@ -288,6 +303,9 @@ class Builder:
             parsed=delta.parsed,
             deferred=delta.deferred,
             notes=feedset.notes,
+            unpublished=feedset.unpublished,
+            scheduled=feedset.scheduled,
+            newly_rejected=tuple(r for r in feedset.rejected if r not in before),
         )
 
     def _record_last_build(self, feedset: FeedSet, delta: Delta) -> None:
@@ -307,6 +325,8 @@ class Builder:
             documents=len(documents),
             rejected=tuple((r.path, r.reason) for r in feedset.rejected),
             notes=feedset.notes,
+            unpublished=feedset.unpublished,
+            scheduled=feedset.scheduled,
         )
         self.cache.put_meta(RECORD_KEY, record.to_json())
 

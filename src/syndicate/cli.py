@@ -103,7 +103,19 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     last = unchanged(settings, time.time())
     if last is not None:
-        _print_report(args, settings, started, last.rejected, last.notes, (), last.posts, last.feeds, last.documents)
+        _print_report(
+            args,
+            settings,
+            started,
+            last.rejected,
+            last.notes,
+            (),
+            last.posts,
+            last.feeds,
+            last.documents,
+            unpublished=last.unpublished,
+            scheduled=last.scheduled,
+        )
         return 2 if args.strict and last.rejected else 0
 
     from syndicate.builder import Builder, BuildError
@@ -131,6 +143,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         len(builder.documents),
         len(report.written),
         len(report.removed),
+        unpublished=report.unpublished,
+        scheduled=report.scheduled,
     )
     if args.strict and report.rejected:
         return 2
@@ -149,6 +163,9 @@ def _print_report(
     documents: int,
     written: int = 0,
     removed: int = 0,
+    *,
+    unpublished: int = 0,
+    scheduled: int = 0,
 ) -> None:
     for path, reason in rejected:
         print(f"rejected: {path}: {reason}", file=sys.stderr)
@@ -158,8 +175,10 @@ def _print_report(
         print(f"skipped: {path}: the file is being written; run again when it is complete", file=sys.stderr)
     if not args.quiet:
         elapsed = time.perf_counter() - started
+        # Drafts and future-dated posts are left out by design, not rejected: counted, so that none goes unnoticed.
         print(
-            f"{posts} posts published, {len(rejected)} rejected, {feeds} feeds "
+            f"{posts} posts published, {len(rejected)} rejected, {unpublished} unpublished (published: false), "
+            f"{scheduled} scheduled (dated in the future), {feeds} feeds "
             f"({documents} documents, {written} written, {removed} removed) in {settings.out} — {elapsed:.2f}s"
         )
 

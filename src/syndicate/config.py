@@ -69,6 +69,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Parse cache (SQLite) path; default $XDG_CACHE_HOME/syndicate/<hash of out>.sqlite3; 'off' disables.",
         str,
     ),
+    Setting(
+        "max_post_bytes",
+        10_000_000,
+        "Largest post file read, in bytes: a larger file is rejected without being read (a body over 1,000,000 "
+        "characters is published with its summary only).",
+        int,
+        low=1,
+    ),
     Setting("limit", 50, "Entries per feed document; older entries go to RFC 5005 archive pages.", int, low=1),
     Setting("future", False, "Include posts dated in the future.", bool),
     Setting("excerpt_only", False, "Feeds carry summaries only, no full content.", bool),
@@ -193,6 +201,7 @@ class Settings:
     posts: Path = _default("posts")
     out: Path = _default("out")
     cache: str = _default("cache")
+    max_post_bytes: int = _default("max_post_bytes")
     limit: int = _default("limit")
     future: bool = _default("future")
     excerpt_only: bool = _default("excerpt_only")
@@ -400,6 +409,7 @@ def settings_fingerprint(settings: Settings) -> str:
             "language",
             "timezone",
             "permalink",
+            "max_post_bytes",
             "limit",
             "excerpt_only",
             "ttl",
@@ -412,6 +422,7 @@ def settings_fingerprint(settings: Settings) -> str:
     # Bumped when what the cache holds changes meaning without a release (2: digests are SHA-256, were BLAKE2b; 3:
     # posts dated outside the years 1-9999 in UTC are rejected, permalinks slugify :title and :slug as Jekyll does,
     # numeric terms and UTF-16/32 files are read, trailing navigation and attribution markers are matched more
-    # narrowly), so an older cache is emptied rather than mixed with the new.
-    shaping["cache_format"] = 3
+    # narrowly; 4: plain-text fields lose bidi controls, DEL and C1 controls), so an older cache is emptied rather
+    # than mixed with the new.
+    shaping["cache_format"] = 4
     return hashlib.blake2b(json.dumps(shaping, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()

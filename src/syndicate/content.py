@@ -25,7 +25,15 @@ from markdown_it.utils import EnvType
 
 from syndicate.navigation import VOID_ELEMENTS, finish_fragment
 
-__all__ = ["CLEAN_CONTENT_TAGS", "clean_text", "limit_nesting", "markdown_parser", "render_body"]
+__all__ = [
+    "CLEAN_CONTENT_TAGS",
+    "PLAIN_TEXT_CONTROLS",
+    "clean_plain_text",
+    "clean_text",
+    "limit_nesting",
+    "markdown_parser",
+    "render_body",
+]
 
 # XML 1.0 §2.2 Char production: everything except #x9 #xA #xD, #x20-#xD7FF, #xE000-#xFFFD, #x10000-#x10FFFF.
 # Lone surrogates can reach us from `surrogateescape`-decoded input; they are not characters at all.
@@ -35,6 +43,29 @@ _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]
 def clean_text(text: str) -> str:
     """Remove characters illegal in XML 1.0 (C0 controls except \\t \\n \\r, U+FFFE/U+FFFF, lone surrogates)."""
     return _XML_ILLEGAL.sub("", text)
+
+
+# Characters XML allows but a line of plain text (a title, an author, a category, a publication's name) has no use
+# for, and that readers, OPML readers and the index page show raw (issue 14):
+# - DEL and the C1 controls, U+007F-U+009F: not text (in a post they are mis-decoded Windows-1252 at best);
+# - the bidi embeddings, overrides and isolates, U+202A-U+202E and U+2066-U+2069: each opens a scope that reorders
+#   the text after it until its closing character or the end of the paragraph, and a title shown in a reader's list
+#   or in a <title> has no closing character: an unclosed U+202E reverses the rest of the line (the "Trojan Source"
+#   spoofing, CVE-2021-42574). They are removed, not escaped: plain text has no escape a reader would show, and text
+#   without them still reads in the right order (the Unicode bidi algorithm orders it from the characters' own
+#   directions).
+# The marks U+200E, U+200F and U+061C are kept: they are zero-width characters with a direction but no scope (they
+# cannot reorder anything beyond the neutral characters next to them), and right-to-left names and titles need them
+# to place digits and punctuation correctly; removing them would change how such text reads.
+# Post bodies keep all of these: there they sit inside HTML elements that scope them (and a reader renders markup).
+PLAIN_TEXT_CONTROLS = "\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+_PLAIN_TEXT_ILLEGAL = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f{PLAIN_TEXT_CONTROLS}\ud800-\udfff\ufffe\uffff]")
+
+
+def clean_plain_text(text: str) -> str:
+    """``clean_text`` for a plain-text field: also removes DEL, the C1 controls and the bidi embeddings, overrides
+    and isolates (see ``PLAIN_TEXT_CONTROLS``). One regex pass, returning ``text`` itself when nothing matches."""
+    return _PLAIN_TEXT_ILLEGAL.sub("", text)
 
 
 # --- rendering ------------------------------------------------------------------------------------------------------

@@ -23,7 +23,16 @@ from syndicate.cache import CachedPost, ParseCache
 from syndicate.config import Settings
 from syndicate.documents import digest_of
 from syndicate.lastbuild import PostNote, ScanSignature
-from syndicate.posts import Post, Rejection, Unfinished, parse_post, read_post_file, share_values, with_summary_at
+from syndicate.posts import (
+    Post,
+    Rejection,
+    TooLarge,
+    Unfinished,
+    parse_post,
+    read_post_file,
+    share_values,
+    with_summary_at,
+)
 from syndicate.scan import is_post_name, scan_post_files
 
 log = logging.getLogger("syndicate.build")
@@ -70,6 +79,8 @@ class Delta:
 class Visible:
     posts: tuple[Post, ...]  # published, newest first
     conflicts: tuple[Rejection, ...]  # posts left out because another post has their URL
+    unpublished: int = 0  # posts left out by ``published: false`` (drafts)
+    scheduled: int = 0  # posts left out because they are dated after ``now``
 
 
 def parse_file(
@@ -77,9 +88,11 @@ def parse_file(
 ) -> CachedPost | None:
     """Read and parse one file (or reuse ``known`` when its bytes are unchanged); None while it is being written."""
     try:
-        data, st = read_post_file(path)
+        data, st = read_post_file(path, settings.max_post_bytes)
     except Unfinished:
         return None
+    except TooLarge as exc:  # no digest: a later scan reads the file again (by its stat alone, while it is too large)
+        return CachedPost(exc.stat.st_size, exc.stat.st_mtime_ns, "", Rejection(rel, exc.reason))
     except OSError as exc:
         reason = f"cannot read the file: {exc.strerror or exc}"
         return CachedPost(0, 0, "", Rejection(rel, reason))
@@ -271,34 +284,46 @@ class Corpus:
 
 def visible_posts(records: Records, now: float, future: bool) -> Visible:
     """Published posts (dated up to ``now``, a timestamp, unless ``future``), newest first, and a Rejection for each
-    post whose URL another post already has."""
-    # An entry's URL is its atom:id, RSS guid and JSON Feed id, which must be unique in a feed (RFC 4287 §4.1.1); two
-    # files with one permalink (a copy, a symlink, the same slug and date) would give duplicate ids, so the first by
-    # path keeps the URL and the others are reported.
+    post whose URL another post already has; counts the drafts and future-dated posts left out.
+
+    Of posts with one URL, the oldest by date keeps it, and of those dated alike the first by path; the others are
+    rejected, each reason naming the post that keeps the URL. So a new file whose ``permalink:`` (or slug and date)
+    names an existing post's URL never takes over that post's entry id and link, wherever its path sorts (a newcomer
+    dated earlier still wins: nothing in the files says which came first, and their mtimes do not survive a copy).
+    """
+    # An entry's URL is its atom:id, RSS guid and JSON Feed id, which must be unique in a feed (RFC 4287 §4.1.1) and
+    # must not move to another entry (§4.2.6: an id is permanent); two files with one permalink (a copy, a symlink,
+    # the same slug and date, a permalink naming another post's URL) would give duplicate ids.
     owners: dict[str, CachedPost] = {}
     clashes: dict[str, list[CachedPost]] = {}
+    unpublished = scheduled = 0
     for cached in records.values():
         post = cached.record
-        # By the precomputed timestamps in ``order``: aware datetimes compare slowly.
-        if isinstance(post, Post) and post.published and (future or cached.order[0] <= now):
+        if not isinstance(post, Post):
+            continue
+        if not post.published:
+            unpublished += 1
+        elif not future and cached.order[0] > now:  # by the precomputed timestamp: aware datetimes compare slowly
+            scheduled += 1
+        else:
             owner = owners.setdefault(post.url, cached)
             if owner is not cached:
                 clashes.setdefault(post.url, [owner]).append(cached)
     conflicts: list[Rejection] = []
     for url, same in clashes.items():
-        same.sort(key=lambda c: c.record.path)
-        owners[url] = same[0]
+        same.sort(key=attrgetter("order"))  # (date as a timestamp, path): the oldest first
+        keeper = owners[url] = same[0]
         for other in same[1:]:
             conflicts.append(
                 Rejection(
                     other.record.path,
-                    f"has the same URL as {same[0].record.path} ({url}); "
-                    "give one of them another slug, date or permalink",
+                    f"has the same URL as {keeper.record.path} ({url}), which keeps it (the oldest post keeps a "
+                    "URL, then the first by path); give this post another slug, date or permalink",
                 )
             )
     conflicts.sort(key=attrgetter("path"))
     ordered = sorted(owners.values(), key=attrgetter("order"), reverse=True)
-    return Visible(tuple(c.record for c in ordered), tuple(conflicts))  # type: ignore[misc]
+    return Visible(tuple(c.record for c in ordered), tuple(conflicts), unpublished, scheduled)  # type: ignore[misc]
 
 
 def next_due(records: Records, now: float) -> float | None:

@@ -15,7 +15,7 @@ from typing import NamedTuple
 import nh3
 from markdown_it.token import Token
 
-from syndicate.content import CLEAN_CONTENT_TAGS, clean_text, limit_nesting, markdown_parser
+from syndicate.content import CLEAN_CONTENT_TAGS, clean_plain_text, clean_text, limit_nesting, markdown_parser
 
 __all__ = ["summarize"]
 
@@ -144,7 +144,7 @@ def _plain_paragraph(text: str) -> str | None:
         text = html.unescape(text)
     if not text.strip(_LINK_ONLY_SEPARATORS):
         return None
-    return clean_text(_WHITESPACE.sub(" ", text).strip()) or None
+    return clean_plain_text(_WHITESPACE.sub(" ", text).strip()) or None
 
 
 def _is_plain_reference(groups: tuple[str, str, str]) -> bool:
@@ -228,7 +228,7 @@ def _plain_text(piece: str) -> _Piece:
     outside_links = _ANY_TAG.sub("", _LINK.sub("", piece))
     plain = _WHITESPACE.sub(" ", html.unescape(_ANY_TAG.sub("", piece))).strip()
     link_only = not html.unescape(outside_links).strip(" \t\r\n\u00a0\u3000|｜·•/-–—")
-    return _Piece(clean_text(plain), link_only)
+    return _Piece(clean_plain_text(plain), link_only)
 
 
 _ELLIPSIS = "…"

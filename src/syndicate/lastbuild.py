@@ -66,6 +66,8 @@ class LastBuild:
     documents: int
     rejected: tuple[PostNote, ...]  # (path, reason)
     notes: tuple[PostNote, ...]  # (path, note)
+    unpublished: int = 0  # drafts left out
+    scheduled: int = 0  # future-dated posts left out
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, ensure_ascii=False)

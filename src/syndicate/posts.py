@@ -27,7 +27,7 @@ from frontmatter.default_handlers import YAMLHandler
 from syndicate import summaries
 from syndicate.attribution import find_attribution
 from syndicate.config import Settings
-from syndicate.content import clean_text
+from syndicate.content import clean_plain_text, clean_text
 from syndicate.dates import DateError, read_dates
 from syndicate.excerpts import summarize
 from syndicate.frontmatter import parse_simple
@@ -242,14 +242,63 @@ def split_front_matter(text: str) -> tuple[str, str]:
     return front, body
 
 
-def read_body(path: Path) -> str:
-    """The body (text after the front matter) of a post file, for rendering."""
-    text, _ = decode_text(path.read_bytes())
+def read_body(path: Path, max_bytes: int) -> str:
+    """The body (text after the front matter) of a post file, for rendering; PostError if the file is now larger
+    than ``max_bytes`` (it was replaced since it was parsed: the next build rejects it)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        if size > max_bytes:
+            raise PostError(_too_large(size, max_bytes))
+        data = _read_capped(fd, size, max_bytes)
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:
+        raise PostError(_too_large(None, max_bytes))
+    text, _ = decode_text(data)
     return split_front_matter(text.replace("\r\n", "\n"))[1]
+
+
+def _read_capped(fd: int, size: int, max_bytes: int) -> bytes:
+    """The bytes of the open file ``fd``, whose size was ``size`` (at most ``max_bytes``): all of them, or the first
+    ``max_bytes`` + 1 if it grew past the cap while being read (read up to there and no further)."""
+    # Ask for one byte more than the file holds: one read returns it all, and coming back short shows the end
+    # (a regular file reads short only there). A fixed large buffer would cost an allocation of that size per
+    # read, several times the read itself for a small post.
+    wanted = size + 1
+    read = 0
+    chunks = []
+    while True:
+        chunk = os.read(fd, wanted)
+        chunks.append(chunk)
+        read += len(chunk)
+        if len(chunk) < wanted or read > max_bytes:
+            break
+        wanted = min(1 << 16, max_bytes + 1 - read)  # it grew since its size was taken: read on, up to the cap
+    return b"".join(chunks)
+
+
+def _too_large(size: int | None, max_bytes: int) -> str:
+    """The reason a file of ``size`` bytes (None: more than ``max_bytes``, found while reading) is rejected."""
+    found = f"{size:,} bytes" if size is not None else f"more than {max_bytes:,} bytes"
+    return (
+        f"the file is {found}, more than the setting max_post_bytes ({max_bytes:,}) allows; split the post or raise "
+        "max_post_bytes"
+    )
 
 
 class Unfinished(Exception):
     """A post file still being written (open for writing, or changed while read): build it again later."""
+
+
+class TooLarge(Exception):
+    """A post file larger than ``max_post_bytes``, left unread; ``reason`` is the Rejection's sentence and ``stat``
+    the file as it was found."""
+
+    def __init__(self, reason: str, stat: os.stat_result) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.stat = stat
 
 
 class PostFile(NamedTuple):
@@ -278,30 +327,29 @@ def _is_being_written(fd: int) -> bool:
     return False
 
 
-def read_post_file(path: str | Path) -> PostFile:
-    """Read a post file whole; raise ``Unfinished`` if it is open for writing or changed while being read."""
+def read_post_file(path: str | Path, max_bytes: int) -> PostFile:
+    """Read a post file whole; raise ``Unfinished`` if it is open for writing or changed while being read, and
+    ``TooLarge`` for a file of more than ``max_bytes`` bytes.
+
+    A file too large by its size is not read at all; one that grows while being read is read up to ``max_bytes`` + 1
+    bytes and no further, so a huge (or endlessly growing) file never costs more memory than the cap.
+    """
     fd = os.open(path, os.O_RDONLY)
     try:
         if _is_being_written(fd):
             raise Unfinished
         before = os.fstat(fd)
-        # Ask for one byte more than the file holds: one read returns it all, and coming back short shows the end
-        # (a regular file reads short only there). A fixed large buffer would cost an allocation of that size per
-        # read, several times the read itself for a small post.
-        wanted = before.st_size + 1
-        chunks = []
-        while True:
-            chunk = os.read(fd, wanted)
-            chunks.append(chunk)
-            if len(chunk) < wanted:
-                break
-            wanted = 1 << 16  # it grew since fstat: read on (the fstat below defers it)
+        if before.st_size > max_bytes:
+            raise TooLarge(_too_large(before.st_size, max_bytes), before)
+        data = _read_capped(fd, before.st_size, max_bytes)
         after = os.fstat(fd)
     finally:
         os.close(fd)
+    if len(data) > max_bytes:  # it grew past the cap while being read
+        raise TooLarge(_too_large(None, max_bytes), after)
     if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
         raise Unfinished
-    return PostFile(b"".join(chunks), after)
+    return PostFile(data, after)
 
 
 def _load_yaml(front: str) -> dict[str, Any]:
@@ -339,7 +387,7 @@ def _text_field(meta: Mapping[str, Any], key: str) -> str | None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float | date):
         raise PostError(f"'{key}' must be text, not a {type(value).__name__}")
-    return clean_text(str(value)).strip()
+    return clean_plain_text(str(value)).strip()
 
 
 def _terms(meta: Mapping[str, Any], plural: str, singular: str) -> tuple[str, ...]:
@@ -351,7 +399,7 @@ def _terms(meta: Mapping[str, Any], plural: str, singular: str) -> tuple[str, ..
                 raise PostError(
                     f"'{key}' must be a list of names or a space-separated string, not a {type(meta[key]).__name__}"
                 )
-            names.extend(clean_text(n) for n in found)
+            names.extend(clean_plain_text(n) for n in found)
     unique = tuple(dict.fromkeys(n for n in names if n))
     return unique[:MAX_TERMS]
 
@@ -363,7 +411,7 @@ def _author(meta: Mapping[str, Any], default: str) -> str:
     if isinstance(value, list) and value and isinstance(value[0], str):
         value = ", ".join(v for v in value if isinstance(v, str))
     if isinstance(value, str) and value.strip():
-        return clean_text(value).strip()
+        return clean_plain_text(value).strip()
     return default
 
 
@@ -415,7 +463,7 @@ def _parse(data: bytes, rel_path: str, settings: Settings, patterns: Sequence[re
     title = _text_field(meta, "title")
     if title is None or not title:
         # Jekyll's own fallback: the slug, words separated by spaces.
-        title = slug.replace("-", " ").strip() or stem
+        title = clean_plain_text(slug.replace("-", " ")).strip() or clean_plain_text(stem)
     title = " ".join(title.split())[:MAX_TITLE]
 
     categories = _terms(meta, "categories", "category")

@@ -42,7 +42,7 @@ Staged = tuple[str, str, "str | None"]  # (document path, digest, temporary file
 def render_content(settings: Settings, path: str, url: str) -> str | None:
     """Cleaned HTML of one post's body; None when the summary must stand in."""
     try:
-        body = read_body(settings.posts / path)
+        body = read_body(settings.posts / path, settings.max_post_bytes)
     except (OSError, PostError):
         return None  # gone or broken since it was parsed: the summary stands in; the next build catches up
     if len(body) > MAX_BODY:

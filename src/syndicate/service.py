@@ -67,6 +67,8 @@ class BuildOutcome:
             "posts": report.posts,
             "feeds": report.feeds,
             "rejected": [{"path": r.path, "reason": r.reason} for r in report.rejected],
+            "unpublished": report.unpublished,
+            "scheduled": report.scheduled,
             "written": sorted(report.written),
             "removed": sorted(report.removed),
             "duration": round(report.duration, 6),
@@ -268,7 +270,8 @@ class FeedService:
             g.rejected = len(report.rejected)
             g.documents = self.snapshot.documents if self.snapshot is not None else 0
             log.debug(  # the builder logs the one INFO line per build; this adds the served state
-                "swapped in: full=%s posts=%d feeds=%d documents=%d written=%d removed=%d rejected=%d duration=%.3fs",
+                "swapped in: full=%s posts=%d feeds=%d documents=%d written=%d removed=%d rejected=%d unpublished=%d "
+                "scheduled=%d duration=%.3fs",
                 report.full,
                 report.posts,
                 report.feeds,
@@ -276,9 +279,13 @@ class FeedService:
                 len(report.written),
                 len(report.removed),
                 len(report.rejected),
+                report.unpublished,
+                report.scheduled,
                 report.duration,
             )
-            for rejection in report.rejected:
+            # Only what the last build did not already report: a post rejected for one reason is logged once, not
+            # again by every rebuild (each watcher event, each scheduled rescan); /admin/status lists them all.
+            for rejection in report.newly_rejected:
                 log.warning("rejected post %s: %s", rejection.path, rejection.reason)
         else:
             g.builds_failed += 1
