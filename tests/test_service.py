@@ -388,3 +388,31 @@ def test_a_rejection_is_logged_once_and_drafts_and_scheduled_posts_are_counted(
             assert len(rejected_lines()) == 1
 
     asyncio.run(scenario())
+
+
+def test_a_failed_build_says_truthfully_whether_feeds_are_served(
+    write_post: Callable[..., Path],
+    posts_dir: Path,
+    tmp_path: Path,
+    make_settings: Callable[..., Settings],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    moved = tmp_path / "moved"
+    posts_dir.rename(moved)  # a server started on a posts directory that is not there
+    service = FeedService(make_settings())
+
+    async def scenario() -> list[str]:
+        assert not (await service.build_now()).ok
+        first = [r.getMessage() for r in caplog.records if r.getMessage().startswith("build failed")]
+        caplog.clear()
+        moved.rename(posts_dir)
+        write_post("2024-03-01-a.md", post("A", 1))
+        assert (await service.build_now()).ok
+        posts_dir.rename(moved)
+        assert not (await service.build_now()).ok
+        return first + [r.getMessage() for r in caplog.records if r.getMessage().startswith("build failed")]
+
+    messages = asyncio.run(scenario())
+    assert len(messages) == 2
+    assert "no feeds are served until a build succeeds" in messages[0] and "last good" not in messages[0]
+    assert "still serving the last good feeds" in messages[1]

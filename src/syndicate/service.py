@@ -289,7 +289,10 @@ class FeedService:
                 log.warning("rejected post %s: %s", rejection.path, rejection.reason)
         else:
             g.builds_failed += 1
-            log.error("build failed, still serving the last good feeds: %s", outcome.error)
+            if self.snapshot is None:
+                log.error("build failed; no feeds are served until a build succeeds: %s", outcome.error)
+            else:
+                log.error("build failed, still serving the last good feeds: %s", outcome.error)
 
     # -- serving -----------------------------------------------------------------------------------------
 
