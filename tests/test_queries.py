@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from conftest import Clock
 from syndicate.builder import Builder
@@ -51,3 +52,45 @@ def test_answers_are_cached_per_build_and_keep_their_last_modified_while_their_b
         assert changed.last_modified_header == b"Fri, 01 May 2026 12:02:00 GMT"
 
     asyncio.run(scenario())
+
+
+def test_the_kept_answers_are_bounded_in_bytes_not_only_in_number(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings], clock: Clock, monkeypatch: Any
+) -> None:
+    """Anonymous clients asking distinct questions of a site with long posts cannot grow memory past the bound."""
+    from syndicate import queries as queries_module
+
+    long_body = "<p>" + "A long paragraph of a long article. " * 400 + "</p>\n"  # ~14 KB of content per entry
+    for day in range(1, 21):
+        write_post(f"2024-03-{day:02d}-p{day}.md", post(f"P{day}", day, "local", "x"), body=long_body)
+    builder = Builder(make_settings(cache="off"))
+    builder.build()
+    monkeypatch.setattr(queries_module, "CACHE_BYTES", 300_000)
+    queries = QueryFeeds(builder, CachePolicy(max_age=60), clock)
+
+    async def scenario() -> list[int]:
+        sizes = []
+        for limit in range(1, 41):  # 40 distinct questions, each answer up to ~280 KB with its encodings
+            answer = await queries.query(["local"], ["x"], limit, "atom")
+            assert answer.representations["identity"].body.count(b"<entry>") == min(limit, 20)
+            sizes.append(answer.size)
+            assert queries.cache_bytes <= 300_000
+        return sizes
+
+    sizes = asyncio.run(scenario())
+    assert sum(sizes) > 3 * 300_000  # the answers together were far more than what was kept
+
+
+def test_a_request_name_never_enters_the_slug_memo(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    from syndicate.terms import slugify
+
+    write_post("2024-03-01-a.md", post("A", 1, "local", "x"))
+    builder = Builder(make_settings(cache="off"))
+    builder.build()
+    before = slugify.cache_info().currsize
+    for n in range(2000):  # unknown names a client might send, each up to the 1024 characters app.py allows
+        assert builder.feedset.resolve("tag", f"unknown-{n}-" + "z" * 1000) is None
+    assert slugify.cache_info().currsize == before
+    assert builder.feedset.resolve("category", "LOCAL") is not None  # names still resolve, case variants too

@@ -15,7 +15,7 @@ from operator import attrgetter
 
 from syndicate.config import Settings
 from syndicate.posts import Post
-from syndicate.terms import slugify
+from syndicate.terms import slug_of, slugify
 
 ARCHIVE_DIR = "archive"  # RFC 5005 archive pages: archive/<feed's path>/<n>.<format>
 
@@ -108,7 +108,7 @@ class Groups:
         """The feed of a kind given by slug, name as written, or a case variant of either."""
         feed = self.index.get((kind, name))
         if feed is None:
-            feed = self.index.get((kind, slugify(name)))
+            feed = self.index.get((kind, slug_of(name)))  # a name from a request: not memoised
         return feed
 
 

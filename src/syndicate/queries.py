@@ -15,6 +15,9 @@ from syndicate.builder import Builder
 from syndicate.lastmodified import Stamp, restamp, seconds
 from syndicate.responses import CachePolicy, Resource, build_resource
 
+# Answers kept per build, bounded in bytes (all encodings counted) and in number: a client asking many distinct
+# questions of a site with long posts cannot grow memory by more than this.
+CACHE_BYTES = 32 * 1024 * 1024
 _CACHE_SIZE = 256
 _STAMPS = 4096  # Last-Modified records of query feeds (one forgotten is stamped anew: a full response)
 
@@ -36,7 +39,8 @@ class QueryFeeds:
         self.policy = policy
         self.clock = clock
         self._generation = 0  # the served snapshot's (see swapped)
-        self._cache: dict[tuple[int, _Query], Resource] = {}  # by (snapshot generation, query)
+        self._cache: dict[tuple[int, _Query], Resource] = {}  # by (snapshot generation, query), oldest first
+        self._cache_bytes = 0
         self._stamps: dict[_Query, Stamp] = {}
 
     def swapped(self, generation: int) -> None:
@@ -44,6 +48,7 @@ class QueryFeeds:
         and so never served for the new one.)"""
         self._generation = generation
         self._cache = {}
+        self._cache_bytes = 0
 
     async def query(self, categories: Sequence[str], tags: Sequence[str], limit: int, fmt: str) -> Resource:
         """An on-demand intersection feed, cached per build (bounded)."""
@@ -62,7 +67,15 @@ class QueryFeeds:
         if len(self._stamps) > _STAMPS:
             self._stamps.pop(next(iter(self._stamps)))  # the least recently asked
         resource = await asyncio.to_thread(build_resource, document, self.policy, stamp=stamp)
-        if len(self._cache) >= _CACHE_SIZE:
-            self._cache.pop(next(iter(self._cache)))
+        if resource.size > CACHE_BYTES or key in self._cache:
+            return resource  # served, not kept (larger than the whole cache, or kept already by a concurrent request)
+        while self._cache and (len(self._cache) >= _CACHE_SIZE or self._cache_bytes + resource.size > CACHE_BYTES):
+            self._cache_bytes -= self._cache.pop(next(iter(self._cache))).size
         self._cache[key] = resource
+        self._cache_bytes += resource.size
         return resource
+
+    @property
+    def cache_bytes(self) -> int:
+        """Bytes the kept answers hold (all encodings)."""
+        return self._cache_bytes

@@ -32,9 +32,10 @@ def _short_hash(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=4).hexdigest()
 
 
-@lru_cache(maxsize=65536)
-def slugify(name: str) -> str:
-    """The file-name and URL form of a category or tag name (see the module docstring for the rule)."""
+def slug_of(name: str) -> str:
+    """The file-name and URL form of a category or tag name (see the module docstring for the rule).
+
+    Not memoised: for names that come from requests (``slugify`` is for names that come from posts)."""
     text = unicodedata.normalize("NFKC", name).lower()
     text = _WHITESPACE.sub("-", text)
     kept = "".join(ch for ch in text if ch in _KEEP_PUNCTUATION or unicodedata.category(ch)[0] in ("L", "N", "M"))
@@ -45,6 +46,11 @@ def slugify(name: str) -> str:
     if len(encoded) > _MAX_BYTES:
         slug = encoded[:_MAX_BYTES].decode("utf-8", "ignore").rstrip("-.") + "-" + _short_hash(name)
     return slug
+
+
+# Memoised for the names posts carry: a site has few, and each is slugged once per post it is in. Only names from
+# posts go through it, so its entries are bounded by the site, not by what clients send (requests use slug_of).
+slugify = lru_cache(maxsize=65536)(slug_of)
 
 
 def split_terms(value: object) -> list[str] | None:
