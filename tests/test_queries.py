@@ -94,3 +94,43 @@ def test_a_request_name_never_enters_the_slug_memo(
         assert builder.feedset.resolve("tag", f"unknown-{n}-" + "z" * 1000) is None
     assert slugify.cache_info().currsize == before
     assert builder.feedset.resolve("category", "LOCAL") is not None  # names still resolve, case variants too
+
+
+def test_one_query_feed_is_rendered_at_a_time_and_a_question_asked_meanwhile_is_answered_once(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings], clock: Clock, monkeypatch: Any
+) -> None:
+    import threading
+    import time
+
+    for day in range(1, 6):
+        write_post(f"2024-03-{day:02d}-p{day}.md", post(f"P{day}", day, "local", "x"))
+    builder = Builder(make_settings(cache="off"))
+    builder.build()
+    running = {"now": 0, "most": 0, "calls": 0}
+    lock = threading.Lock()
+    real = builder.query
+
+    def slow_query(**kwargs: Any) -> Any:
+        with lock:
+            running["now"] += 1
+            running["calls"] += 1
+            running["most"] = max(running["most"], running["now"])
+        time.sleep(0.05)  # a question over long posts
+        try:
+            return real(**kwargs)
+        finally:
+            with lock:
+                running["now"] -= 1
+
+    monkeypatch.setattr(builder, "query", slow_query)
+    queries = QueryFeeds(builder, CachePolicy(max_age=60), clock)
+
+    async def scenario() -> None:
+        distinct = [queries.query(["local"], ["x"], limit, "atom") for limit in range(1, 5)]
+        same = [queries.query(["local"], [], 3, "rss") for _ in range(5)]
+        answers = await asyncio.gather(*distinct, *same)
+        assert len({id(a) for a in answers[4:]}) == 1  # the same question, answered once
+
+    asyncio.run(scenario())
+    assert running["most"] == 1  # never two query feeds rendered at once
+    assert running["calls"] == 5  # four distinct questions and one asked five times

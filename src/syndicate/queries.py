@@ -42,10 +42,13 @@ class QueryFeeds:
         self._cache: dict[tuple[int, _Query], Resource] = {}  # by (snapshot generation, query), oldest first
         self._cache_bytes = 0
         self._stamps: dict[_Query, Stamp] = {}
+        # One query feed is rendered at a time: questions nobody asked before cost CPU (their posts' content is
+        # rendered), and anonymous clients asking many at once must not take the cores the server's feeds and builds
+        # need. The others wait their turn; an answer kept meanwhile is served without waiting.
+        self._rendering = asyncio.Semaphore(1)
 
     def swapped(self, generation: int) -> None:
-        """A new build is served: answer from it. (An answer still being made is cached under the old generation,
-        and so never served for the new one.)"""
+        """A new build is served: answer from it. (An answer still being made from the old one is not kept.)"""
         self._generation = generation
         self._cache = {}
         self._cache_bytes = 0
@@ -58,21 +61,27 @@ class QueryFeeds:
         if cached is not None:
             return cached
 
-        document = await asyncio.to_thread(
-            self.builder.query, categories=query.categories, tags=query.tags, limit=limit, fmt=fmt
-        )
-        # On the event loop, so requests for the same query see one record.
-        stamp = self._stamps.pop(query, None)
-        stamp = self._stamps[query] = restamp(stamp, document.digest, seconds(self.clock()))
-        if len(self._stamps) > _STAMPS:
-            self._stamps.pop(next(iter(self._stamps)))  # the least recently asked
-        resource = await asyncio.to_thread(build_resource, document, self.policy, stamp=stamp)
-        if resource.size > CACHE_BYTES or key in self._cache:
-            return resource  # served, not kept (larger than the whole cache, or kept already by a concurrent request)
-        while self._cache and (len(self._cache) >= _CACHE_SIZE or self._cache_bytes + resource.size > CACHE_BYTES):
-            self._cache_bytes -= self._cache.pop(next(iter(self._cache))).size
-        self._cache[key] = resource
-        self._cache_bytes += resource.size
+        async with self._rendering:
+            cached = self._cache.get(key)  # answered while this request waited
+            if cached is not None:
+                return cached
+            document = await asyncio.to_thread(
+                self.builder.query, categories=query.categories, tags=query.tags, limit=limit, fmt=fmt
+            )
+            # On the event loop, so requests for the same query see one record.
+            stamp = self._stamps.pop(query, None)
+            stamp = self._stamps[query] = restamp(stamp, document.digest, seconds(self.clock()))
+            if len(self._stamps) > _STAMPS:
+                self._stamps.pop(next(iter(self._stamps)))  # the least recently asked
+            resource = await asyncio.to_thread(build_resource, document, self.policy, stamp=stamp)
+            if resource.size <= CACHE_BYTES and self._generation == key[0]:
+                # Kept unless larger than the whole cache, or made from a build no longer served.
+                while self._cache and (
+                    len(self._cache) >= _CACHE_SIZE or self._cache_bytes + resource.size > CACHE_BYTES
+                ):
+                    self._cache_bytes -= self._cache.pop(next(iter(self._cache))).size
+                self._cache[key] = resource
+                self._cache_bytes += resource.size
         return resource
 
     @property
