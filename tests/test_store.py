@@ -106,3 +106,81 @@ def test_a_temporary_name_left_by_a_killed_process_is_skipped(tmp_path: Path, mo
     (tmp_path / f".tmp-{os.getpid()}-0").write_bytes(b"left behind")
     staged = store._write_temp(tmp_path / "x.atom", b"new")
     assert Path(staged).read_bytes() == b"new" and (tmp_path / f".tmp-{os.getpid()}-0").read_bytes() == b"left behind"
+
+
+def test_a_failed_rename_is_a_store_error_that_leaves_no_temporary_and_the_next_write_completes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = {f"f{n}.atom": doc(f"f{n}.atom", b"old %d" % n) for n in range(4)}
+    write_documents(tmp_path, docs, docs)
+    new = {p: doc(p, b"new " + p.encode()) for p in docs}
+    real = os.replace
+    calls = itertools.count()
+
+    def failing(src: str, dst: object) -> None:
+        if not str(dst).endswith(MANIFEST) and next(calls) == 1:  # the second document's rename
+            raise OSError(5, "Input/output error")
+        real(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store.os, "replace", failing)
+    with pytest.raises(StoreError, match="Input/output error"):
+        write_documents(tmp_path, new, new)
+    monkeypatch.setattr(store.os, "replace", real)
+    assert [p for p in tmp_path.rglob(".tmp-*")] == []
+    # The manifest vouches for none of the changed files, so the next write of the same documents writes them all.
+    assert all(digest == "" for path, digest in read_manifest(tmp_path).items() if path in new)
+    write_documents(tmp_path, new, new)
+    assert {p: (tmp_path / p).read_bytes() for p in new} == {p: d.body for p, d in new.items()}
+
+
+def test_a_second_writer_of_the_output_directory_waits_and_leaves_the_first_ones_files_alone(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    out = tmp_path / "out"
+    out.mkdir()
+    live = out / ".tmp-4242-live"  # a file another process (a server mid-build, say) has staged
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time\n"
+            f"fd = os.open({str(out)!r}, os.O_RDONLY)\n"
+            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+            f"open({str(live)!r}, 'wb').write(b'staged')\n"
+            "print('locked', flush=True)\n"
+            "sys.stdin.readline()\n"
+            f"os.replace({str(live)!r}, {str(out / 'theirs.atom')!r})\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdin is not None
+    assert holder.stdout.readline().strip() == "locked"
+    done = threading.Event()
+
+    def write() -> None:
+        with store.output_lock(out):
+            store.remove_temporaries(out)  # what a first build does before staging
+            write_documents(out, {"ours.atom": doc("ours.atom", b"O")}, ["ours.atom"])
+        done.set()
+
+    writer = threading.Thread(target=write)
+    with caplog.at_level("WARNING", logger="syndicate.store"):
+        writer.start()
+        time.sleep(0.5)
+        assert not done.is_set() and live.read_bytes() == b"staged"  # waiting, the other's staged file untouched
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        assert holder.wait(10) == 0
+        writer.join(10)
+    holder.stdin.close()
+    holder.stdout.close()
+    assert done.is_set()
+    assert (out / "theirs.atom").read_bytes() == b"staged" and (out / "ours.atom").read_bytes() == b"O"
+    assert any("waiting for another syndicate process" in r.getMessage() for r in caplog.records)

@@ -36,7 +36,15 @@ from syndicate.opml import render_opml
 from syndicate.plan import NO_PLAN, Plan, plan_documents
 from syndicate.posts import Post, Rejection
 from syndicate.render import query_feed, render_contents, render_documents
-from syndicate.store import Staging, StoreError, missing_files, read_manifest, remove_temporaries, write_documents
+from syndicate.store import (
+    Staging,
+    StoreError,
+    missing_files,
+    output_lock,
+    read_manifest,
+    remove_temporaries,
+    write_documents,
+)
 
 __all__ = ["BuildError", "BuildReport", "Builder", "FeedSet", "Parallelism"]
 
@@ -224,7 +232,20 @@ class Builder:
         self, last: FeedSet, delta: Delta, records: Mapping[str, CachedPost], full: bool
     ) -> tuple[FeedSet, set[str], set[str]]:
         """The stages after reading: group, plan, render, write. Files are staged as they are rendered and renamed
-        into place at the end; a failure removes what was staged and replaces nothing."""
+        into place at the end; a failure removes what was staged and replaces nothing. A build that writes holds the
+        output directory for its whole length (store.output_lock): another process writing it is waited for."""
+        if not self.write:
+            return self._make_unlocked(last, delta, records, full)
+        try:
+            lock = output_lock(self.settings.out)
+            with lock:
+                return self._make_unlocked(last, delta, records, full)
+        except StoreError as exc:
+            raise BuildError(str(exc)) from None
+
+    def _make_unlocked(
+        self, last: FeedSet, delta: Delta, records: Mapping[str, CachedPost], full: bool
+    ) -> tuple[FeedSet, set[str], set[str]]:
         staging = self._staging(last)
         try:
             visible = visible_posts(records, self._clock().timestamp(), self.settings.future)

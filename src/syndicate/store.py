@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import itertools
 import json
+import logging
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -27,6 +29,9 @@ MANIFEST = ".syndicate-manifest.json"
 _TEMP_PREFIX = ".tmp-"
 _names = itertools.count()
 _made_dirs: set[str] = set()  # directories known to exist: a build stages thousands of files into a few hundred
+
+
+log = logging.getLogger("syndicate.store")
 
 
 class StoreError(Exception):
@@ -219,8 +224,17 @@ def write_documents(
         if isinstance(exc, StoreError):
             raise
         raise StoreError(f"cannot write feeds to {root}: {exc.strerror or exc}") from None
-    for rel in changed:
-        os.replace(staged[rel], _safe_target(root, rel))
+    try:
+        for rel in changed:
+            os.replace(staged[rel], _safe_target(root, rel))
+            del staged[rel]  # renamed: no longer ours to remove
+    except OSError as exc:
+        # The manifest lists every changed path with an unknown digest (above), so the next build writes them again.
+        for tmp in staged.values():
+            _unlink(tmp)
+        if manifest_tmp is not None:
+            _unlink(manifest_tmp)
+        raise StoreError(f"cannot write feeds to {root}: {exc.strerror or exc}") from None
     removed = set(previous) - set(documents)
     for rel in removed:
         try:
@@ -271,3 +285,27 @@ def files_under(root: str) -> set[str]:
 def missing_files(root: Path, documents: Mapping[str, Document]) -> set[str]:
     """Documents whose file is absent on disk (e.g. deleted by hand), to be written again."""
     return documents.keys() - files_under(os.fspath(root))
+
+
+@contextlib.contextmanager
+def output_lock(root: Path) -> Iterator[None]:
+    """Hold the output directory for one writer: another process writing it (a server, a one-shot build) is waited
+    for, so neither removes the other's temporary files or renames over its half-written set.
+
+    An advisory ``flock`` on the directory itself, so no file is added to the output: released when the holder ends,
+    however it ends. Raises StoreError if the directory cannot be made or opened.
+    """
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise StoreError(f"cannot use output directory {root}: {exc.strerror or exc}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.warning("waiting for another syndicate process writing %s", root)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
