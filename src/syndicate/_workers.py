@@ -130,7 +130,7 @@ def fork_workers(
             for task in tasks
         ]
     except OSError as exc:
-        log.warning("archive pages could not be rendered in worker processes (%s); rendering them here", exc)
+        log.warning("worker processes could not be forked (%s); the work is done in this process", exc)
         return None
     finally:
         gc.unfreeze()
