@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import fcntl
 import itertools
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -184,3 +186,28 @@ def test_a_second_writer_of_the_output_directory_waits_and_leaves_the_first_ones
     assert done.is_set()
     assert (out / "theirs.atom").read_bytes() == b"staged" and (out / "ours.atom").read_bytes() == b"O"
     assert any("waiting for another syndicate process" in r.getMessage() for r in caplog.records)
+
+
+def test_a_process_forked_while_the_output_lock_is_held_does_not_keep_it(tmp_path: Path) -> None:
+    # Build workers are forked while the build holds the output directory; a flock belongs to the open file, which a
+    # fork shares. If the build is killed, an orphaned worker must not keep every later build waiting.
+    out = tmp_path / "out"
+    started, ready = os.pipe()
+    with store.output_lock(out):
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the child only says it runs, then sleeps
+            os.write(ready, b"!")
+            time.sleep(3)
+            os._exit(0)
+        assert os.read(started, 1) == b"!"
+    os.close(started)
+    os.close(ready)
+    try:
+        fd = os.open(out, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises BlockingIOError if the child kept the lock
+        finally:
+            os.close(fd)
+    finally:
+        os.kill(child, 9)
+        os.waitpid(child, 0)

@@ -5,10 +5,14 @@ Everything here is about processes, nothing about feeds: callers pass the functi
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import gc
 import logging
 import multiprocessing
 import os
+import signal
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -46,15 +50,38 @@ class Parallelism:
         return self.count > 1 and threading.active_count() == 1
 
 
+_PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def _die_with_parent(parent: int | None) -> None:
+    """Worker initializer: end this worker when the process that forked it ends.
+
+    A pool's workers wait on a pipe their siblings also hold open, so they never see it close: without this, the
+    workers of a build killed with SIGKILL (the OOM killer, a supervisor) would wait forever, holding memory. ``parent``
+    is the pid expected as parent (None under a fork server, whose own end follows ours): if it has already gone, the
+    signal was set too late and the worker ends itself.
+    """
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)
+
+
 def process_pool(workers: int) -> ProcessPoolExecutor:
     # fork is cheapest, but only safe while this is the only thread: the server builds in a worker thread while its
     # event loop runs, and forking a threaded process can copy a lock held by another thread into the child. Then a
     # fork server (started once, single-threaded) forks the workers instead.
     if threading.active_count() == 1:
-        return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+        return ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_die_with_parent,
+            initargs=(os.getpid(),),
+        )
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["syndicate.builder"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_die_with_parent, initargs=(None,))
 
 
 def in_parallel(
@@ -124,7 +151,12 @@ def fork_workers(
     gc.freeze()
     try:
         # A fork pool forks every worker on the first submit, before its own threads start.
-        pool = ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("fork"))
+        pool = ProcessPoolExecutor(
+            max_workers=count,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_die_with_parent,
+            initargs=(os.getpid(),),
+        )
         futures: list[Future[list[_R]]] = [
             pool.submit(run_inherited, task)  # type: ignore[arg-type]
             for task in tasks

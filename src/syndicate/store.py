@@ -33,6 +33,21 @@ _made_dirs: set[str] = set()  # directories known to exist: a build stages thous
 
 log = logging.getLogger("syndicate.store")
 
+# Output locks held by this process. A flock belongs to the open file, which a fork shares: build workers forked while
+# a build holds the lock would keep it after the build ends, and an orphaned worker of a killed build would keep every
+# later build waiting. So a forked child closes its copies at once (closing a copy never releases the parent's lock).
+_held_locks: set[int] = set()
+
+
+def _close_held_locks() -> None:
+    for fd in _held_locks:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _held_locks.clear()
+
+
+os.register_at_fork(after_in_child=_close_held_locks)
+
 
 class StoreError(Exception):
     """Writing the output directory failed; nothing was replaced."""
@@ -306,6 +321,8 @@ def output_lock(root: Path) -> Iterator[None]:
         except BlockingIOError:
             log.warning("waiting for another syndicate process writing %s", root)
             fcntl.flock(fd, fcntl.LOCK_EX)
+        _held_locks.add(fd)
         yield
     finally:
+        _held_locks.discard(fd)
         os.close(fd)  # releases the lock

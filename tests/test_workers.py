@@ -1,0 +1,55 @@
+"""Worker processes: they never outlive the process that started them, however it ends."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+# A process that starts a pool (as a build does), has its workers busy, then is killed with SIGKILL.
+_KILLED_BUILD = """
+import multiprocessing, os, signal, sys, time
+from syndicate import _workers
+pool = {make}
+futures = [pool.submit(time.sleep, 60) for _ in range(2)]
+time.sleep(0.5)
+print(" ".join(str(child.pid) for child in multiprocessing.active_children()), flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie has ended: it only waits to be reaped
+        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the parent-death signal is Linux's")
+@pytest.mark.parametrize(
+    "make",
+    [
+        "_workers.process_pool(2)",
+        "_workers.fork_workers(lambda items: [time.sleep(60)], [1, 2], 2).pool",
+    ],
+    ids=["pool", "forked"],
+)
+def test_workers_end_when_the_build_that_started_them_is_killed(make: str, tmp_path: Path) -> None:
+    printed = tmp_path / "workers.txt"
+    with printed.open("w") as output:  # a file, not a pipe: workers that outlive the build would hold a pipe open
+        done = subprocess.run([sys.executable, "-c", _KILLED_BUILD.format(make=make)], stdout=output, stderr=output)
+    workers = [int(word) for word in printed.read_text().split() if word.isdigit()]
+    assert done.returncode == -9 and len(workers) == 2, printed.read_text()
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [pid for pid in workers if _alive(pid)]
+    for pid in left:
+        os.kill(pid, 9)
+    assert not left, f"workers {left} outlived the killed build"
