@@ -194,9 +194,9 @@ def test_expansion_matches_the_plain_reference(pattern: str, date: datetime, slu
 @settings(max_examples=1000, deadline=None)
 @given(path=st.text(alphabet=st.sampled_from(list("/aZ09_.-~:@!$&'()*+,;=% \"<>?#[]\\^`{|}\x00\x7f\xe9中€😀"))))
 def test_percent_encoding_is_quote(path: str) -> None:
-    from syndicate.permalinks import _SAFE, _percent_encode
+    from syndicate.permalinks import _SAFE, percent_encode
 
-    assert _percent_encode(path) == quote(path, safe=_SAFE)
+    assert percent_encode(path) == quote(path, safe=_SAFE)
 
 
 def test_a_lone_surrogate_fails_as_quote_fails() -> None:

@@ -51,3 +51,18 @@ def escape_attribute(value: str) -> bytes:
 # (cached), not once a post.
 escape_name = lru_cache(maxsize=4096)(escape_text)
 escape_name_attribute = lru_cache(maxsize=4096)(escape_attribute)
+
+
+MEDIA_NS = b"http://search.yahoo.com/mrss/"
+
+
+def media_image(url: str) -> bytes:
+    """A post's ``image`` as Media RSS elements (as jekyll-feed writes them, the namespace declared in place so the
+    feed's head stays the same for posts with and without one); Atom and RSS entries carry it alike."""
+    href = escape_attribute(url)
+    return b'<media:thumbnail xmlns:media="%s" url="%s"/><media:content xmlns:media="%s" medium="image" url="%s"/>' % (
+        MEDIA_NS,
+        href,
+        MEDIA_NS,
+        href,
+    )

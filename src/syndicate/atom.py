@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from syndicate._feedgen import splice, write_head
-from syndicate._xml import check_entry, escape_attribute, escape_name, escape_name_attribute, escape_text
+from syndicate._xml import (
+    check_entry,
+    escape_attribute,
+    escape_name,
+    escape_name_attribute,
+    escape_text,
+    media_image,
+)
 from syndicate.config import Settings
 from syndicate.dates import format_rfc3339
 from syndicate.posts import Post, summary_of
@@ -51,10 +58,9 @@ def write_entry(post: Post, content: str | None) -> bytes:
         raise ValueError("an Atom entry needs an id and a title")
     if post.date.tzinfo is None or post.updated.tzinfo is None:
         raise ValueError("entry dates need a time zone")
-    url = escape_text(post.url)
     parts = [
         b"<entry><id>%s</id><title>%s</title><updated>%s</updated>"
-        % (url, escape_text(post.title), format_rfc3339(post.updated).encode("ascii"))
+        % (escape_text(post.id), escape_text(post.title), format_rfc3339(post.updated).encode("ascii"))
     ]
     if post.author:
         parts.append(b"<author><name>%s</name></author>" % escape_name(post.author))
@@ -68,6 +74,8 @@ def write_entry(post: Post, content: str | None) -> bytes:
     if summary:
         parts += (b"<summary>", escape_text(summary), b"</summary>")
     parts.append(_categories(post.categories, post.tags))
+    if post.image:
+        parts.append(media_image(post.image))
     parts.append(b"<published>%s</published>" % format_rfc3339(post.date).encode("ascii"))
     if post.source_url:
         title = b' title="%s"' % escape_name_attribute(post.source_name) if post.source_name else b""

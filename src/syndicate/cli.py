@@ -36,6 +36,11 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         "--posts", type=Path, help=f"posts directory (default: {_DEFAULT['posts']}, or 'posts' in the config)"
     )
     parser.add_argument("--config", type=Path, help=f"TOML config file (default: ./{DEFAULT_CONFIG} if present)")
+    parser.add_argument(
+        "--site",
+        type=Path,
+        help="a Jekyll site's root: read its _config.yml and its posts where Jekyll finds them (instead of --posts)",
+    )
 
 
 def _add_out(parser: argparse.ArgumentParser) -> None:
@@ -81,6 +86,7 @@ def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
     overrides: dict[str, Any] = {
         "posts": getattr(args, "posts", None),
         "out": getattr(args, "out", None),
+        "site": getattr(args, "site", None),
         **extra,
     }
     return load_settings(config, overrides)

@@ -22,6 +22,7 @@ from typing import Any
 
 from syndicate import __version__
 from syndicate.permalinks import pattern_problem
+from syndicate.site import JekyllSite, SiteError, read_site
 
 
 class ConfigError(Exception):
@@ -59,6 +60,14 @@ SETTINGS: tuple[Setting, ...] = (
         "/:categories/:year/:month/:day/:title:output_ext",
         "Jekyll permalink style (date, pretty, ordinal, weekdate, none) or pattern; a pattern must name :title, :slug "
         "or :second.",
+        str,
+    ),
+    Setting(
+        "site",
+        "",
+        "A Jekyll site's root (relative to the config file): its _config.yml gives the defaults of title, "
+        "description, url (with baseurl), author, language (lang), timezone, permalink, future and excerpt_only "
+        "(feed.excerpt_only), and posts are read where Jekyll finds them. Empty: the posts directory alone.",
         str,
     ),
     Setting("posts", "_posts", "Directory of posts (relative to the config file).", Path),
@@ -198,6 +207,7 @@ class Settings:
     language: str = _default("language")
     timezone: str = _default("timezone")
     permalink: str = _default("permalink")
+    site: str = _default("site")
     posts: Path = _default("posts")
     out: Path = _default("out")
     cache: str = _default("cache")
@@ -222,6 +232,8 @@ class Settings:
     admin_rate: int = _default("admin_rate")
     admin_auth_failures: int = _default("admin_auth_failures")
     trusted_proxies: str = _default("trusted_proxies")
+    # The Jekyll site read from ``site`` (site.py), or None: not a setting of its own, but what ``site`` names.
+    jekyll: JekyllSite | None = None
 
     @property
     def site_url(self) -> str:
@@ -338,6 +350,7 @@ def load_settings(
     """
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {s.name: s.default for s in SETTINGS}
+    given: set[str] = set()  # settings given by the file, the environment or the command line (over a site's)
     base = Path.cwd()
     if config_file is not None:
         try:
@@ -351,18 +364,30 @@ def load_settings(
             if key not in _BY_NAME:
                 raise ConfigError(f"config file {config_file}: unknown setting '{key}'")
             values[key] = _coerce(_BY_NAME[key], value, str(config_file))
-            if key in ("posts", "out") or (key == "cache" and value not in ("", "off")):
+            given.add(key)
+            if key in ("posts", "out", "site") or (key == "cache" and value not in ("", "off")):
                 values[key] = str(base / value) if not Path(value).is_absolute() else value
     for s in SETTINGS:
         env_name = "SYNDICATE_" + s.name.upper()
         if env_name in environ and s.kind not in (list, dict):
             values[s.name] = _coerce(s, environ[env_name], env_name)
+            given.add(s.name)
     for key, value in (overrides or {}).items():
         if value is None:
             continue
         if key not in _BY_NAME:
             raise ConfigError(f"unknown setting '{key}'")
         values[key] = _coerce(_BY_NAME[key], str(value) if isinstance(value, Path) else value, "command line")
+        given.add(key)
+    jekyll = None
+    if values["site"]:
+        try:
+            jekyll = read_site(Path(values["site"]))
+        except SiteError as exc:
+            raise ConfigError(f"setting 'site': {exc}") from None
+        for key, value in site_settings(jekyll).items():
+            if key not in given:
+                values[key] = _coerce(_BY_NAME[key], value, f"{jekyll.root / '_config.yml'}")
     values = {s.name: _held(s, values[s.name]) for s in SETTINGS}
     try:
         zoneinfo.ZoneInfo(values["timezone"])
@@ -388,7 +413,36 @@ def load_settings(
         v = values[name]
         if v and not v.startswith(("http://", "https://")):
             raise ConfigError(f"setting '{name}': expected an http(s) URL, got {v!r}")
-    return Settings(**values)
+    return Settings(**values, jekyll=jekyll)
+
+
+# Where a Jekyll site's output of ours goes unless ``out`` is given: inside the site, in a directory Jekyll leaves
+# alone (a name starting with '_' is neither read nor copied to _site) and our scan skips.
+SITE_OUT = "_syndicate"
+
+
+def site_settings(site: JekyllSite) -> dict[str, Any]:
+    """The settings a Jekyll site's ``_config.yml`` gives (what it does not give keeps our default). Settings
+    given to syndicate itself (its file, environment or command line) win over these."""
+    found: dict[str, Any] = {"posts": str(site.root), "out": str(site.root / SITE_OUT)}
+    if site.title:
+        found["title"] = site.title
+    for ours, theirs in (("description", "description"), ("timezone", "timezone")):
+        if site.text(theirs):
+            found[ours] = site.text(theirs)
+    found["language"] = site.text("lang")  # none: the feeds say none, as jekyll-feed's do
+    if site.url:
+        found["url"] = site.url + site.baseurl
+    author = site.config.get("author")
+    if isinstance(author, Mapping):
+        author = author.get("name")
+    if isinstance(author, str) and author.strip():
+        found["author"] = author.strip()
+    found["permalink"] = site.post_permalink
+    found["future"] = site.flag("future")
+    if site.feed.get("excerpt_only") is True:
+        found["excerpt_only"] = True
+    return found
 
 
 def trusted_proxy_list(value: str) -> list[str]:
@@ -418,11 +472,14 @@ def settings_fingerprint(settings: Settings) -> str:
         )
     }
     shaping["display_names"] = sorted(settings.display_names.items())
+    site = settings.jekyll
+    if site is not None:  # the site's configuration and data shape its posts (defaults, Liquid's site.*)
+        shaping["site"] = [str(site.root), site.config, site.data]
     shaping["version"] = __version__
     # Bumped when what the cache holds changes meaning without a release (2: digests are SHA-256, were BLAKE2b; 3:
     # posts dated outside the years 1-9999 in UTC are rejected, permalinks slugify :title and :slug as Jekyll does,
     # numeric terms and UTF-16/32 files are read, trailing navigation and attribution markers are matched more
     # narrowly; 4: plain-text fields lose bidi controls, DEL and C1 controls), so an older cache is emptied rather
     # than mixed with the new.
-    shaping["cache_format"] = 4
+    shaping["cache_format"] = 5
     return hashlib.blake2b(json.dumps(shaping, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()

@@ -33,7 +33,7 @@ from syndicate.posts import (
     share_values,
     with_summary_at,
 )
-from syndicate.scan import is_post_name, scan_post_files
+from syndicate.scan import is_post_path, scan_post_files
 
 log = logging.getLogger("syndicate.build")
 
@@ -204,7 +204,7 @@ class Corpus:
         seen: set[str] = set()
         to_parse: list[Located] = []
         signature = ScanSignature()
-        for path, rel, st in scan_post_files(self.root):
+        for path, rel, st in scan_post_files(self.root, self.settings.jekyll):
             seen.add(rel)
             signature.add(rel, st)
             known = records.get(rel)
@@ -266,7 +266,7 @@ class Corpus:
                 rel = Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
             except ValueError:
                 continue  # not under the posts directory
-            if any(part.startswith(".") for part in Path(rel).parts) or not is_post_name(path.name):
+            if not is_post_path(rel, self.settings.jekyll):
                 continue
             target = os.path.realpath(path)
             if not os.path.isfile(target) or os.path.commonpath([real_root, target]) != real_root:

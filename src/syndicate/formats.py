@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from syndicate import atom, jsonfeed, rss
+from syndicate import atom, jekyllfeed, jsonfeed, rss
 from syndicate.config import Settings
 from syndicate.posts import Post
 
@@ -69,7 +69,14 @@ FORMATS: Mapping[str, Format] = _Table(
         Format("atom", atom.MEDIA_TYPE, "Atom", atom.write_entry, atom.write_document),
         Format("rss", rss.MEDIA_TYPE, "RSS", rss.write_entry, rss.write_document),
         Format("json", jsonfeed.MEDIA_TYPE, "JSON Feed", jsonfeed.write_entry, jsonfeed.write_document),
+        # jekyll-feed's documents of a Jekyll site (jekyllfeed.py): Atom entries under jekyll-feed's head, at its paths.
+        Format(
+            jekyllfeed.SUFFIX, jekyllfeed.MEDIA_TYPE, "Atom (jekyll-feed)", atom.write_entry, jekyllfeed.write_document
+        ),
     )
 )
-# The feed formats every feed is built in, in the order builds render them (the table's).
-FEED_FORMATS = tuple(FORMATS)
+# The feed formats every feed is built in, in the order builds render them (the table's); jekyll-feed's documents
+# are a few more pages of some feeds (plan.py), not a format every feed has.
+FEED_FORMATS = tuple(name for name in FORMATS if name != jekyllfeed.SUFFIX)
+# The order builds render formats in (render.rendered_entries).
+FORMAT_ORDER = tuple(FORMATS)

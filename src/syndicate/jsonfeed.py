@@ -28,7 +28,16 @@ _json_string: Callable[[str], str] = json.encoder.encode_basestring
 def write_entry(post: Post, content: str | None) -> bytes:
     """The post's item object, UTF-8; ``content`` None: ``content_text`` (the summary) instead of ``content_html``."""
     url = _json_string(post.url)
-    parts = ['{"id":', url, ',"url":', url, ',"title":', _json_string(post.title)]
+    parts = [
+        '{"id":',
+        _json_string(post.id) if post.entry_id else url,
+        ',"url":',
+        url,
+        ',"title":',
+        _json_string(post.title),
+    ]
+    if post.image:
+        parts += (',"image":', _json_string(post.image))
     if post.source_url:
         parts += (',"external_url":', _json_string(post.source_url))
     summary = summary_of(post)

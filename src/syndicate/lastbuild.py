@@ -118,6 +118,6 @@ def unchanged(settings: Settings, now: float) -> LastBuild | None:
     if not manifest.keys() <= files_under(os.fspath(settings.out)):
         return None  # an output file was deleted: the build writes it again
     signature = ScanSignature()
-    for _, rel, st in scan_post_files(settings.posts):
+    for _, rel, st in scan_post_files(settings.posts, settings.jekyll):
         signature.add(rel, st)
     return record if signature.hexdigest() == record.scan else None

@@ -164,14 +164,14 @@ def expand_permalink(pattern: str, *, date: datetime, slug: str, categories: lis
             path = "/" + path
     if "%" in path:  # An existing %XX escape is kept; a stray '%' is itself encoded.
         path = _STRAY_PERCENT.sub("%25", path)
-    return _percent_encode(path)
+    return percent_encode(path)
 
 
 # Bytes left as they are: what ``quote`` always keeps (letters, digits, "_.-~") and ``_SAFE``.
 _UNSAFE_BYTES = re.compile(b"[^A-Za-z0-9" + re.escape("_.-~" + _SAFE).encode("ascii") + b"]+")
 
 
-def _percent_encode(path: str) -> str:
+def percent_encode(path: str) -> str:
     """``quote(path, safe=_SAFE)``, each run of other bytes encoded at once instead of byte by byte (most of the cost of
     quoting a path with Chinese in it). Encoding first raises just what ``quote`` raises for a lone surrogate."""
     return _UNSAFE_BYTES.sub(_percent_run, path.encode("utf-8")).decode("ascii")

@@ -17,6 +17,7 @@ from syndicate.config import Settings
 from syndicate.feeds import Entry, Page, feed_title, paginate
 from syndicate.formats import FEED_FORMATS
 from syndicate.groups import FeedInfo, Groups
+from syndicate.jekyllfeed import SUFFIX, jekyll_feeds
 from syndicate.posts import Post
 
 
@@ -55,7 +56,7 @@ class Plan:
 NO_PLAN = Plan((), {}, frozenset())
 
 
-def page_keys(fingerprint: str, page: Page) -> dict[str, str]:
+def page_keys(fingerprint: str, page: Page, formats: tuple[str, ...] = FEED_FORMATS) -> dict[str, str]:
     """A key per format hashed from everything that goes into the page; equal keys mean equal bytes."""
     h = hashlib.blake2b(digest_size=16)
     h.update(
@@ -63,7 +64,7 @@ def page_keys(fingerprint: str, page: Page) -> dict[str, str]:
     )
     h.update("".join(f"{e.post.path}\0{e.post.digest}\0" for e in page.entries).encode())
     base = h.digest()
-    return {fmt: hashlib.blake2b(base + fmt.encode(), digest_size=16).hexdigest() for fmt in FEED_FORMATS}
+    return {fmt: hashlib.blake2b(base + fmt.encode(), digest_size=16).hexdigest() for fmt in formats}
 
 
 class _Planner:
@@ -120,12 +121,23 @@ class _Planner:
 
 
 def plan_documents(settings: Settings, fingerprint: str, groups: Groups, previous: Mapping[str, Archived]) -> Plan:
-    """Every document the groups' feeds need, taking over the ``previous`` plan's unchanged archive pages."""
+    """Every document the groups' feeds need, taking over the ``previous`` plan's unchanged archive pages; for a
+    Jekyll site, jekyll-feed's documents too (jekyllfeed.py)."""
     planner = _Planner(settings, fingerprint, previous)
     documents: list[Planned] = []
     for group in groups.members:
         for page, keys in planner.pages(group.feed, group.posts):  # type: ignore[arg-type]
             documents.extend(Planned(page, fmt, key) for fmt, key in keys.items())
+    if settings.jekyll is not None:
+        for found in jekyll_feeds(settings.jekyll, groups):
+            page = Page(
+                feed=found.feed,
+                title=found.title,
+                entries=tuple(planner.entry(p) for p in found.posts),
+                path=found.path,
+                current=found.path,
+            )
+            documents.append(Planned(page, SUFFIX, page_keys(fingerprint, page, (SUFFIX,))[SUFFIX]))
     subscribed = frozenset(
         p.digest for planned in documents if not planned.page.archive for p in (e.post for e in planned.page.entries)
     )

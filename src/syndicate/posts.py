@@ -31,7 +31,8 @@ from syndicate.content import clean_plain_text, clean_text
 from syndicate.dates import DateError, read_dates
 from syndicate.excerpts import summarize
 from syndicate.frontmatter import parse_simple
-from syndicate.permalinks import expand_permalink
+from syndicate.permalinks import expand_permalink, percent_encode
+from syndicate.site import DRAFT_NAME, POST_NAME, JekyllSite
 from syndicate.terms import split_terms
 
 log = logging.getLogger("syndicate.posts")
@@ -97,6 +98,10 @@ class Post:
     source_url: str | None
     published: bool  # False for ``published: false``
     notes: tuple[str, ...] = ()  # things worth telling the author that did not stop the post (e.g. decoded GBK)
+    # A Jekyll site's post (site.py): its id as Jekyll makes it (a site-relative path, see ``id``; "" elsewhere)
+    # and its ``image`` as an absolute URL ("" for none).
+    entry_id: str = ""
+    image: str = ""
     # Where the summary is kept out of memory (summaries.py), with ``summary`` left empty; -1: ``summary`` holds it.
     # Read it with ``summary_of``.
     summary_at: int = -1
@@ -112,6 +117,12 @@ class Post:
         """Absolute URL: the entry's link and the base of its id. Made on access rather than held: 100k posts would
         hold 100k copies of the site's URL in front of their permalinks."""
         return self.site + self.permalink
+
+    @property
+    def id(self) -> str:
+        """The entry's id in every format: Jekyll's ``post.id`` made absolute for a Jekyll site's post (jekyll-feed's
+        entry id, so readers see the entries they know), else the URL."""
+        return self.site + self.entry_id if self.entry_id else self.site + self.permalink
 
     def to_json(self) -> list[Any]:
         """The post as a JSON array: its fields in the constructor's order, dates as ISO 8601, without
@@ -443,12 +454,15 @@ def parse_post(
 
 
 def _parse(data: bytes, rel_path: str, settings: Settings, patterns: Sequence[re.Pattern[str]], digest: str) -> Post:
-    if not data.strip():
+    site = settings.jekyll
+    if not data.strip() and site is None:
         raise PostError("the file is empty; a post needs front matter and a body")
     text, note = decode_text(data)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if note is not None or not _is_clean_utf8(data, text):
         text = clean_text(text)
+    if site is not None:
+        return _parse_jekyll(text, note, rel_path, settings, site, patterns, digest)
     front, body = split_front_matter(text)
     meta = _load_yaml(front)
 
@@ -498,6 +512,174 @@ def _parse(data: bytes, rel_path: str, settings: Settings, patterns: Sequence[re
         published=published,
         notes=tuple(note for note in (note, _size_note(body)) if note),
     )
+
+
+# Jekyll's Document::YAML_FRONT_MATTER_REGEXP: front matter is optional in a Jekyll site's post.
+_JEKYLL_FRONT_MATTER = re.compile(r"\A(---\s*\n.*?\n?)^((---|\.\.\.)\s*$\n?)", re.MULTILINE | re.DOTALL)
+
+
+def split_jekyll(text: str) -> tuple[str | None, str]:
+    """Front matter and body as Jekyll splits a post: without a front matter block the whole text is the body."""
+    match = _JEKYLL_FRONT_MATTER.match(text)
+    if match is None:
+        return None, text
+    return match.group(1).partition("\n")[2], text[match.end() :]
+
+
+def _parse_jekyll(
+    text: str,
+    note: str | None,
+    rel_path: str,
+    settings: Settings,
+    site: JekyllSite,
+    patterns: Sequence[re.Pattern[str]],
+    digest: str,
+) -> Post:
+    """A post of a Jekyll site, read as Jekyll 4 reads it (Document#read, #populate_title, #categories_from_path):
+    front matter optional, front matter defaults under it, categories from the directories above ``_posts``, the
+    title from the file name when none is given."""
+    kind = site.post_kind(rel_path) or "posts"
+    below = rel_path.partition("/_posts/" if kind == "posts" else "/_drafts/")[2] or rel_path.partition("/")[2]
+    if kind == "posts":
+        name_match = POST_NAME.match(below)
+        if name_match is None:
+            raise PostError(
+                "Jekyll does not publish a file in _posts whose name does not start with a date; name it "
+                "YYYY-MM-DD-title.md (or move it to _drafts)"
+            )
+        file_date: str | None = name_match.group(1)
+        name_slug = name_match.group(2)
+    else:
+        draft_match = DRAFT_NAME.match(below)
+        file_date = None
+        name_slug = draft_match.group(1) if draft_match else _file_stem(rel_path)
+    front, body = split_jekyll(text)
+    notes = [note] if note else []
+    meta: dict[str, Any] = {}
+    if front is None:
+        notes.append("has no front matter: Jekyll publishes it with its title taken from the file name")
+    else:
+        meta = _load_yaml(front)
+    defaults = site.defaults_for(rel_path, kind)
+    if defaults:
+        meta = _with_defaults(defaults, meta)
+    name_slug = name_slug.rstrip(".")
+    raw_slug = meta.get("slug")
+    slug = str(raw_slug) if isinstance(raw_slug, str | int | float) and not isinstance(raw_slug, bool) else name_slug
+    slug = clean_plain_text(slug).strip() or name_slug
+    if kind == "drafts" and meta.get("date") is None:
+        file_date = None  # a draft is dated by its file's time below
+    when, updated = read_dates(meta, file_date or _draft_date(settings, rel_path), settings.tz)
+
+    title = _text_field(meta, "title")
+    if not title:
+        title = " ".join(word[:1].upper() + word[1:].lower() for word in name_slug.split("-"))  # Utils.titleize_slug
+    title = " ".join(title.split())[:MAX_TITLE]
+
+    path_categories = site.categories_from_path(rel_path)
+    categories = tuple(dict.fromkeys((*path_categories, *_terms(meta, "categories", "category"))))[:MAX_TERMS]
+    tags = _terms(meta, "tags", "tag")
+
+    published = meta.get("published", True)
+    if not isinstance(published, bool):
+        raise PostError("'published' must be true or false")
+    if site.flag("unpublished"):
+        published = True
+
+    permalink_value = _text_field(meta, "permalink")
+    permalink = expand_permalink(permalink_value or settings.permalink, date=when, slug=slug, categories=categories)
+    excerpt = _text_field(meta, "description") or _text_field(meta, "excerpt")
+    head = body.partition(site.excerpt_separator)[0] if site.excerpt_separator else body
+    summary = summarize(excerpt or head, cleaned=True, max_chars=MAX_SUMMARY)
+    attribution = find_attribution(meta, body, patterns, site_url=settings.site_url)
+    return Post(
+        path=rel_path,
+        digest=digest,
+        title=title,
+        slug=slug,
+        date=when,
+        updated=updated,
+        categories=categories,
+        tags=tags,
+        author=_jekyll_author(meta, site, settings.author),
+        permalink=permalink,
+        site=settings.site_url,
+        summary=summary,
+        source_name=attribution.name,
+        source_url=attribution.url,
+        published=published,
+        notes=tuple(n for n in (*notes, _size_note(body)) if n),
+        entry_id=jekyll_id(permalink, slug),
+        image=_image(meta, settings.site_url),
+    )
+
+
+# A Jekyll excerpt is a whole first paragraph (jekyll-feed's summary), not a teaser of a few lines.
+MAX_SUMMARY = 4000
+
+
+def _with_defaults(defaults: Mapping[str, Any], meta: Mapping[str, Any]) -> dict[str, Any]:
+    """Front matter over its defaults (Document#merge_data!): mappings merge key by key, and the categories of both
+    are kept, the defaults' first (merge_categories!)."""
+    merged = dict(defaults)
+    for key, value in meta.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _with_defaults(merged[key], value)
+        elif key == "categories" and value is not None and key in merged:
+            mine = split_terms(value) or []
+            theirs = split_terms(merged[key]) or []
+            merged[key] = list(dict.fromkeys([*theirs, *mine]))
+        else:
+            merged[key] = value
+    return merged
+
+
+def _draft_date(settings: Settings, rel_path: str) -> str | None:
+    """A draft without a date is dated by its file's modification time, as Jekyll shows drafts."""
+    try:
+        mtime = os.stat(settings.posts / rel_path).st_mtime
+    except OSError:
+        return None
+    return datetime.fromtimestamp(mtime, settings.tz).strftime("%Y-%m-%d %H:%M:%S %z")
+
+
+def jekyll_id(permalink: str, slug: str) -> str:
+    """Jekyll's Document#id: the directory of the post's URL joined with its slug (``/2021/12/08/hello`` for
+    ``/2021/12/08/hello.html``), percent-encoded as jekyll-feed's ``absolute_url`` leaves it."""
+    directory = permalink.rstrip("/").rpartition("/")[0] if permalink.endswith("/") else permalink.rpartition("/")[0]
+    return percent_encode(f"{directory}/{slug}")
+
+
+def _image(meta: Mapping[str, Any], site_url: str) -> str:
+    """``image`` (a URL or a path; or a mapping with ``path``) as an absolute URL, as jekyll-feed writes it."""
+    value = meta.get("image")
+    if isinstance(value, Mapping):
+        value = value.get("path")
+    if not isinstance(value, str) or not value.strip():
+        return ""
+    value = clean_plain_text(value).strip()
+    if "://" in value:
+        return value
+    return site_url + percent_encode("/" + value.lstrip("/"))
+
+
+def _jekyll_author(meta: Mapping[str, Any], site: JekyllSite, default: str) -> str:
+    """jekyll-feed's author: ``author``, else the first of ``authors``, else the site's; a key of
+    ``_data/authors.yml`` names that entry; a mapping gives its ``name``."""
+    value = meta.get("author")
+    if value is None or value == "":
+        authors = meta.get("authors")
+        value = authors[0] if isinstance(authors, list) and authors else None
+    if value is None or value == "":
+        value = site.config.get("author")
+    authors_data = site.data.get("authors")
+    if isinstance(value, str) and isinstance(authors_data, Mapping) and value in authors_data:
+        value = authors_data[value]
+    if isinstance(value, Mapping):
+        value = value.get("name")
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return clean_plain_text(str(value)).strip()
+    return default
 
 
 # The bytes of the C0 controls that clean_text removes; in UTF-8 they never occur inside a multi-byte sequence.

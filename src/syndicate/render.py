@@ -23,7 +23,7 @@ from syndicate.config import Settings
 from syndicate.content import render_body
 from syndicate.documents import Document
 from syndicate.feeds import Entry, Page, entry_fragment, render_page
-from syndicate.formats import FEED_FORMATS
+from syndicate.formats import FEED_FORMATS, FORMAT_ORDER
 from syndicate.groups import SITE_WIDE, FeedInfo
 from syndicate.plan import Plan, Planned
 from syndicate.posts import MAX_BODY, Post, PostError, read_body
@@ -112,7 +112,7 @@ def rendered_entries(
     current: dict[tuple[str, str, bool], bytes] = {}
     # One format after another: an entry is only reused within its format, so the memo of full-content entries (a
     # few KB each, for every post in a subscription page) is emptied between formats.
-    subscription = sorted((m for m in missing if not m.page.archive), key=lambda m: FEED_FORMATS.index(m.fmt))
+    subscription = sorted((m for m in missing if not m.page.archive), key=lambda m: FORMAT_ORDER.index(m.fmt))
     for n, planned in enumerate(subscription):
         fmt = planned.fmt
         if n and fmt != subscription[n - 1].fmt:

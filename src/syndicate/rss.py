@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from syndicate._feedgen import splice, write_head
-from syndicate._xml import check_entry, escape_attribute, escape_name, escape_text
+from syndicate._xml import check_entry, escape_attribute, escape_name, escape_text, media_image
 from syndicate.config import Settings
 from syndicate.dates import format_rfc822
 from syndicate.posts import Post, summary_of
@@ -59,9 +59,13 @@ def write_entry(post: Post, content: str | None) -> bytes:
     parts += (b"<description>", escape_text(description), b"</description>")
     if encoded is not None:
         parts += (b"<content:encoded>", escape_text(encoded), b"</content:encoded>")
-    if url:
+    if post.entry_id:  # a Jekyll site's post: its id (jekyll-feed's), which is not the link
+        parts.append(b'<guid isPermaLink="false">%s</guid>' % escape_text(post.id))
+    elif url:
         parts.append(b'<guid isPermaLink="true">%s</guid>' % url)
     parts.append(_categories(post.categories, post.tags))
+    if post.image:
+        parts.append(media_image(post.image))
     # Written by us, not feedgen, whose formatRFC2822 switches the process-wide locale.
     parts.append(b"<pubDate>%s</pubDate>" % format_rfc822(post.date))
     if post.author:

@@ -10,6 +10,10 @@ import stat
 from collections.abc import Iterator
 from operator import attrgetter
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from syndicate.site import JekyllSite
 
 POST_SUFFIXES = frozenset({".md", ".markdown", ".html"})
 _name = attrgetter("name")
@@ -23,7 +27,7 @@ def iter_post_files(root: Path) -> Iterator[Path]:
     return (Path(path) for path, _, _ in scan_post_files(root))
 
 
-def scan_post_files(root: Path) -> Iterator[ScannedFile]:
+def scan_post_files(root: Path, site: JekyllSite | None = None) -> Iterator[ScannedFile]:
     """Every post file under ``root`` as (path, path relative to root with '/', stat), files before subdirectories.
 
     Hidden files and directories (``.git``, ``.foo.md.swp``), editor backups (``~``, ``#…#``) and files with other
@@ -33,7 +37,38 @@ def scan_post_files(root: Path) -> Iterator[ScannedFile]:
     """
     # A module-level function, not a nested one: a nested function that calls itself is a reference cycle, left to
     # the cyclic garbage collector after every scan (the server freezes what a build leaves, see service.py).
+    if site is not None:
+        return _walk_site(os.fspath(root), "", os.path.realpath(root), site)
     return _walk(os.fspath(root), "", os.path.realpath(root))
+
+
+def _walk_site(directory: str, prefix: str, real_root: str, site: JekyllSite) -> Iterator[ScannedFile]:
+    """A Jekyll site's post files: those inside ``_posts`` (and ``_drafts`` when it shows them) directories of the
+    root or of any directory Jekyll reads (Reader#read_directories); a file of another directory is not a post."""
+    try:
+        with os.scandir(directory) as it:
+            entries = sorted(it, key=_name)
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+        except OSError:
+            continue
+        rel = prefix + entry.name
+        if site.post_kind(rel + "/x") is not None:
+            yield from (found for found in _walk(entry.path, rel + "/", real_root) if site.post_kind(found[1]))
+        elif not site.is_skipped_entry(rel):
+            yield from _walk_site(entry.path, rel + "/", real_root, site)
+
+
+def is_post_path(rel: str, site: JekyllSite | None) -> bool:
+    """Whether the file at ``rel`` (relative to the posts directory, '/'-separated) is one a scan would find."""
+    parts = rel.split("/")
+    if any(part.startswith(".") for part in parts) or not is_post_name(parts[-1]):
+        return False
+    return site is None or site.post_kind(rel) is not None
 
 
 def _walk(directory: str, prefix: str, real_root: str) -> Iterator[ScannedFile]:

@@ -23,6 +23,7 @@ from watchfiles import Change, awatch
 
 from syndicate.config import Settings
 from syndicate.service import FeedService
+from syndicate.site import JekyllSite
 
 log = logging.getLogger("syndicate.watcher")
 
@@ -47,20 +48,34 @@ _MISSING_DIR_POLL = 1.0
 _MISSING_DIR_POLL_MS = 1000
 
 
-def is_candidate(path: str | Path, root: Path | None = None) -> bool:
-    """Could ``path`` be (or hold) a post? False for temp, swap, backup, lock and hidden files."""
+def is_candidate(path: str | Path, root: Path | None = None, site: JekyllSite | None = None) -> bool:
+    """Could ``path`` be (or hold) a post? False for temp, swap, backup, lock and hidden files, and in a Jekyll
+    ``site`` for what Jekyll does not read as posts (its ``_site`` output, ``_includes``, excluded paths, …)."""
     path = Path(path)
     parts = path.relative_to(root).parts if root is not None and path.is_relative_to(root) else (path.name,)
     for part in parts:
         # .foo: hidden files and dirs (.git, .#lock); #foo#: Emacs autosave; 4913: Vim's write test file.
         if part.startswith((".", "#")) or part == "4913":
             return False
+    if site is not None and root is not None and path.is_relative_to(root) and not _may_hold_posts(parts, site):
+        return False
     return not path.name.endswith(_TEMP_SUFFIXES)
+
+
+def _may_hold_posts(parts: tuple[str, ...], site: JekyllSite) -> bool:
+    """Whether a path of a Jekyll site (its parts below the root) is, is inside or may hold a posts directory."""
+    for at, part in enumerate(parts):
+        if part in ("_posts", "_drafts"):
+            return site.post_kind("/".join(parts) + ("/x" if at == len(parts) - 1 else "")) is not None
+        if site.is_skipped_entry("/".join(parts[: at + 1])):
+            return False
+    return True
 
 
 class PostWatcher:
     def __init__(self, settings: Settings, service: FeedService) -> None:
         self.posts = Path(settings.posts)
+        self.site = settings.jekyll
         self.debounce_ms = max(1, settings.debounce_ms)
         self.service = service
         self._stop = asyncio.Event()
@@ -100,7 +115,7 @@ class PostWatcher:
 
     async def _watch(self, root: Path) -> None:
         def accept(change: Change, path: str) -> bool:
-            return is_candidate(path, root)
+            return is_candidate(path, root, self.site)
 
         identity = _identity(root)
         # Events name resolved paths; the builder expects them under the posts directory as configured
