@@ -27,6 +27,7 @@ from syndicate.builder import Builder
 from syndicate.config import Settings
 from syndicate.formats import FORMATS
 from syndicate.groups import ARCHIVE_DIR, TERM_KINDS, feed_kind, kind_in
+from syndicate.jekyllfeed import SUFFIX as JEKYLL_SUFFIX
 from syndicate.metrics import MEDIA_TYPE as METRICS_MEDIA_TYPE
 from syndicate.metrics import Metrics, StatusCounter
 from syndicate.responses import Headers, Resource, is_not_modified
@@ -103,6 +104,22 @@ async def send_resource(
     await send({"type": "http.response.start", "status": 200, "headers": representation.headers})
     await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else representation.body})
     return 200
+
+
+class JekyllFeedEndpoint:
+    """A Jekyll site's jekyll-feed URLs at the site's root: the same documents (and the same caching) as their keys
+    under ``/feeds/`` (``/feed.xml`` is ``/feeds/feed.xml``); jekyllfeed.py makes them."""
+
+    def __init__(self, feeds: FeedEndpoint) -> None:
+        self.feeds = feeds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        if not path.endswith(f".{JEKYLL_SUFFIX}") or path.startswith("/feeds/"):
+            self.feeds.metrics.count(404)
+            await _send_text(send, 404, "Not found. The list of feeds is at /feeds/ (or /).\n")
+            return
+        await self.feeds({**scope, "root_path": "/feeds", "path": "/feeds" + path}, receive, send)
 
 
 class FeedEndpoint:
@@ -283,6 +300,10 @@ def create_app(
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         *admin_routes(service, settings.admin_token, settings.admin_rate, settings.admin_auth_failures),
     ]
+    if settings.jekyll is not None:
+        # jekyll-feed's URLs (/feed.xml, /feed/<category>.xml, /feed/by_tag/<tag>.xml, or where feed.path says):
+        # last, so they never shadow a route of ours.
+        routes.append(Route("/{path:path}", JekyllFeedEndpoint(feeds), methods=["GET", "HEAD"]))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -17,7 +17,7 @@ from markdown_it.token import Token
 
 from syndicate.content import CLEAN_CONTENT_TAGS, clean_plain_text, clean_text, limit_nesting, markdown_parser
 
-__all__ = ["summarize"]
+__all__ = ["excerpt_text", "summarize"]
 
 # Parse only a prefix of the body, growing it only when no complete paragraph of text was found: a summary must
 # stay cheap for every post of a large corpus, whatever the body's size.
@@ -245,3 +245,17 @@ def _truncate(text: str, max_chars: int) -> str:
     if space >= (max_chars - 1) * 4 // 5:
         cut = cut[:space]
     return cut.rstrip(" ,;:.，、；：。") + _ELLIPSIS
+
+
+# Jekyll's excerpt can be a whole long body (no separator in it); a summary of one is cut here.
+MAX_EXCERPT = 4000
+
+
+def excerpt_text(source: str) -> str:
+    """A Jekyll excerpt (the body up to the excerpt separator) as jekyll-feed's summary shows it: rendered, tags
+    stripped (``strip_html``), whitespace collapsed (``normalize_whitespace``), all of it up to ``MAX_EXCERPT``
+    characters rather than only its first paragraph."""
+    rendered = markdown_parser().render(limit_nesting(clean_text(source[: MAX_EXCERPT * 8])))
+    text = _ANY_TAG.sub(" ", _summary_cleaner().clean(rendered))
+    plain = clean_plain_text(_WHITESPACE.sub(" ", html.unescape(text))).strip()
+    return _truncate(plain, MAX_EXCERPT)

@@ -29,7 +29,7 @@ from syndicate.attribution import find_attribution
 from syndicate.config import Settings
 from syndicate.content import clean_plain_text, clean_text
 from syndicate.dates import DateError, read_dates
-from syndicate.excerpts import summarize
+from syndicate.excerpts import excerpt_text, summarize
 from syndicate.frontmatter import parse_simple
 from syndicate.permalinks import expand_permalink, percent_encode
 from syndicate.site import DRAFT_NAME, POST_NAME, JekyllSite
@@ -458,11 +458,12 @@ def _parse(data: bytes, rel_path: str, settings: Settings, patterns: Sequence[re
     if not data.strip() and site is None:
         raise PostError("the file is empty; a post needs front matter and a body")
     text, note = decode_text(data)
+    decoded = text
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if note is not None or not _is_clean_utf8(data, text):
         text = clean_text(text)
     if site is not None:
-        return _parse_jekyll(text, note, rel_path, settings, site, patterns, digest)
+        return _parse_jekyll(text, decoded, note, rel_path, settings, site, patterns, digest)
     front, body = split_front_matter(text)
     meta = _load_yaml(front)
 
@@ -528,6 +529,7 @@ def split_jekyll(text: str) -> tuple[str | None, str]:
 
 def _parse_jekyll(
     text: str,
+    decoded: str,
     note: str | None,
     rel_path: str,
     settings: Settings,
@@ -589,8 +591,11 @@ def _parse_jekyll(
     permalink_value = _text_field(meta, "permalink")
     permalink = expand_permalink(permalink_value or settings.permalink, date=when, slug=slug, categories=categories)
     excerpt = _text_field(meta, "description") or _text_field(meta, "excerpt")
-    head = body.partition(site.excerpt_separator)[0] if site.excerpt_separator else body
-    summary = summarize(excerpt or head, cleaned=True, max_chars=MAX_SUMMARY)
+    # The excerpt ends at the first separator in the file as written: Jekyll does not change line ends, so in a
+    # file saved with CRLF the default separator ("\n\n") is never found and the excerpt is the whole body.
+    separator = site.excerpt_separator
+    head = clean_text(split_jekyll(decoded)[1].partition(separator)[0]).replace("\r\n", "\n") if separator else body
+    summary = excerpt or excerpt_text(head)
     attribution = find_attribution(meta, body, patterns, site_url=settings.site_url)
     return Post(
         path=rel_path,
@@ -612,10 +617,6 @@ def _parse_jekyll(
         entry_id=jekyll_id(permalink, slug),
         image=_image(meta, settings.site_url),
     )
-
-
-# A Jekyll excerpt is a whole first paragraph (jekyll-feed's summary), not a teaser of a few lines.
-MAX_SUMMARY = 4000
 
 
 def _with_defaults(defaults: Mapping[str, Any], meta: Mapping[str, Any]) -> dict[str, Any]:
