@@ -25,7 +25,7 @@ from starlette.types import Receive, Scope, Send
 from syndicate.admin import admin_routes
 from syndicate.builder import Builder
 from syndicate.config import Settings
-from syndicate.formats import FORMATS
+from syndicate.formats import FEED_FORMATS
 from syndicate.groups import ARCHIVE_DIR, TERM_KINDS, feed_kind, kind_in
 from syndicate.jekyllfeed import SUFFIX as JEKYLL_SUFFIX
 from syndicate.metrics import MEDIA_TYPE as METRICS_MEDIA_TYPE
@@ -213,7 +213,7 @@ class FeedEndpoint:
     ) -> None:
         """``?category=a&tag=b&limit=N``: posts in all the given terms, newest first, computed on demand."""
         fmt = path.rpartition(".")[2]
-        if path.startswith(f"{ARCHIVE_DIR}/") or fmt not in FORMATS:
+        if path.startswith(f"{ARCHIVE_DIR}/") or fmt not in FEED_FORMATS:
             self.metrics.count(400)
             await _send_text(send, 400, "Query parameters apply to feeds, not archive pages or OPML.\n")
             return

@@ -263,7 +263,7 @@ class Builder:
                 # Parsed posts describe files, not this build: saved even if the build fails later on.
                 meanwhile=lambda: self._save_posts(delta),
             )
-            opml = render_opml(self.settings, groups.feeds)
+            opml = render_opml(self.settings, groups.feeds, plan.jekyll_feeds)
             documents[opml.path] = opml
             written = {p for p, d in documents.items() if last.documents.get(p) != d}
             removed = set(last.documents) - set(documents)

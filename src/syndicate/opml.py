@@ -13,11 +13,16 @@ from lxml import etree
 from syndicate.config import Settings
 from syndicate.documents import Document, feed_url
 from syndicate.groups import SITE_WIDE, TERM_KINDS, FeedInfo
+from syndicate.jekyllfeed import SUFFIX, document_url
 
 MEDIA_TYPE = "text/x-opml; charset=utf-8"
 
 
-def render_opml(settings: Settings, feeds: Sequence[FeedInfo]) -> Document:
+def render_opml(
+    settings: Settings, feeds: Sequence[FeedInfo], jekyll_feeds: Sequence[tuple[str, str]] = ()
+) -> Document:
+    """The list; ``jekyll_feeds``: a Jekyll site's jekyll-feed documents as (path, title), in an outline of their
+    own (readers subscribed to them keep their subscriptions; the list says where they are)."""
     root = etree.Element("opml", version="2.0")
     head = etree.SubElement(root, "head")
     etree.SubElement(head, "title").text = f"{settings.title} feeds"
@@ -42,5 +47,17 @@ def render_opml(settings: Settings, feeds: Sequence[FeedInfo]) -> Document:
         for feed in feeds:
             if feed.kind == kind.name:
                 outline(group, feed)
+    if jekyll_feeds:
+        group = etree.SubElement(body, "outline", text="jekyll-feed")
+        for path, title in jekyll_feeds:
+            etree.SubElement(
+                group,
+                "outline",
+                type="rss",
+                text=path,
+                title=title,
+                xmlUrl=document_url(settings, path.removesuffix(f".{SUFFIX}")),
+                htmlUrl=settings.site_url + "/",
+            )
     data = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return Document(path="index.opml", body=data, media_type=MEDIA_TYPE, updated=None)

@@ -11,7 +11,7 @@ from html import escape
 from urllib.parse import quote
 
 from syndicate.config import Settings
-from syndicate.formats import FORMATS
+from syndicate.formats import FEED_FORMATS, FORMATS
 from syndicate.groups import FEED_KINDS, FeedInfo
 from syndicate.opml import MEDIA_TYPE as OPML_MEDIA_TYPE
 
@@ -20,7 +20,9 @@ def feed_href(feed: FeedInfo, fmt: str) -> str:
     return "/feeds/" + quote(feed.path(fmt), safe="/")
 
 
-def render_index(settings: Settings, feeds: Iterable[FeedInfo], *, posts: int) -> str:
+def render_index(settings: Settings, feeds: Iterable[FeedInfo], *, posts: int, jekyll_feeds: Iterable[str] = ()) -> str:
+    """The page; ``jekyll_feeds``: a Jekyll site's jekyll-feed documents (paths from the site's root), listed under
+    a heading of their own."""
     feeds = tuple(feeds)
     title = escape(settings.title)
     # Each kind's feeds under its heading, by display name (groups.FEED_KINDS: the site-wide feed first).
@@ -40,7 +42,7 @@ def render_index(settings: Settings, feeds: Iterable[FeedInfo], *, posts: int) -
     ]
     # Feed autodiscovery (the RSS/Atom autodiscovery convention, JSON Feed §1): site-wide feeds only.
     for feed in site_wide:
-        for spec in FORMATS.values():
+        for spec in (FORMATS[name] for name in FEED_FORMATS):
             head.append(
                 f'<link rel="alternate" type="{spec.link_type}" '
                 f'title="{escape(feed.display, quote=True)} ({spec.name})" '
@@ -60,13 +62,22 @@ def render_index(settings: Settings, feeds: Iterable[FeedInfo], *, posts: int) -
         for feed in group:
             links = " · ".join(
                 f'<a href="{escape(feed_href(feed, spec.name), quote=True)}">{spec.label}</a>'
-                for spec in FORMATS.values()
+                for spec in (FORMATS[name] for name in FEED_FORMATS)
             )
             name = escape(feed.display)
             if feed.display != feed.name and kind.terms is not None:
                 name += f" <small>({escape(feed.name)})</small>"
             noun = "post" if feed.count == 1 else "posts"
             body.append(f'<li><span class="feed">{name}</span> — {feed.count} {noun}: {links}</li>')
+        body.append("</ul>")
+    jekyll_paths = sorted(jekyll_feeds)
+    if jekyll_paths:
+        body.append("<h2>jekyll-feed</h2>")
+        body.append("<p>The feeds this site published with jekyll-feed, at the same addresses.</p>")
+        body.append("<ul>")
+        for path in jekyll_paths:
+            href = escape("/" + quote(path, safe="/"), quote=True)
+            body.append(f'<li><a href="{href}">{escape(path)}</a></li>')
         body.append("</ul>")
     body.append('<p><a href="/feeds/index.opml">OPML subscription list</a></p>')
     body.append("</body>")

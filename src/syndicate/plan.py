@@ -52,6 +52,11 @@ class Plan:
     def keys(self) -> dict[str, str]:
         return {planned.path: planned.key for planned in self.documents}
 
+    @property
+    def jekyll_feeds(self) -> tuple[tuple[str, str], ...]:
+        """A Jekyll site's jekyll-feed documents: (path, title) each (jekyllfeed.py)."""
+        return tuple((p.path, p.page.title) for p in self.documents if p.fmt == SUFFIX)
+
 
 NO_PLAN = Plan((), {}, frozenset())
 

@@ -25,6 +25,7 @@ from syndicate.cache import ParseCache
 from syndicate.config import Settings
 from syndicate.documents import Document
 from syndicate.groups import ARCHIVE_DIR, EMPTY, FeedInfo, Groups
+from syndicate.jekyllfeed import SUFFIX as JEKYLL_SUFFIX
 from syndicate.lastmodified import Stamp, restamp, seconds
 from syndicate.pages import render_index
 from syndicate.posts import Rejection
@@ -125,7 +126,12 @@ class Preparer:
             resources[resource.path] = resource
         index_doc = Document(
             path=_INDEX,
-            body=render_index(self.settings, feedset.feeds, posts=len(feedset.posts)).encode("utf-8"),
+            body=render_index(
+                self.settings,
+                feedset.feeds,
+                posts=len(feedset.posts),
+                jekyll_feeds=(path for path in feedset.documents if path.endswith(f".{JEKYLL_SUFFIX}")),
+            ).encode("utf-8"),
             media_type="text/html; charset=utf-8",
             updated=None,  # the page shows no date; its Last-Modified is its own stamp, as a feed's is
         )
