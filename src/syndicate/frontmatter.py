@@ -13,7 +13,8 @@ PyYAML, which is always correct and reports errors). The subset:
 - blank lines and ``#`` comments (full-line, or after a value behind a space).
 
 Plain scalars are typed with the loader's own implicit resolvers (passed in), so they follow exactly its YAML 1.1
-rules; only text, null, booleans and plain decimal integers are built here, anything else (floats, octal and
+rules; only text, null, booleans, plain decimal integers and timestamps (as ``YamlTimestamp`` text) are built here,
+anything else (floats, octal and
 sexagesimal ints, merge keys...) falls back. So do anchors, aliases, tags, block scalars, flow mappings, nested or
 multi-line values, tabs, and any character YAML forbids or treats as a line break (``\\r``, U+0085, U+2028...).
 """
@@ -30,6 +31,7 @@ _STR = "tag:yaml.org,2002:str"
 _NULL = "tag:yaml.org,2002:null"
 _BOOL = "tag:yaml.org,2002:bool"
 _INT = "tag:yaml.org,2002:int"
+TIMESTAMP = "tag:yaml.org,2002:timestamp"
 # SafeConstructor.construct_yaml_bool looks the lower-cased text up in this table.
 _BOOLS = {"yes": True, "no": False, "true": True, "false": False, "on": True, "off": False}
 # Only the plain decimal spelling is built here; the length bound keeps int() far from Python's digit limit.
@@ -46,6 +48,18 @@ _EMPTY_FLOW = re.compile(r"\[ *\]")
 _FLOW_ITEM = re.compile(r""" *(?:"([^"]*)"|'((?:[^']|'')*)'|([^-?:,\[\]{}#&*!|>'"%@` ][^:?,\[\]{}]*?)) *([,\]])""")
 # Characters that cannot start a plain scalar (YAML 1.1 §9.1.3: c-indicator), or that start another kind of node.
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
+
+
+class YamlTimestamp(str):
+    """The text of a plain (unquoted) scalar that YAML resolves as a timestamp, such as ``2021-12-08 12:15:34``.
+
+    It is text, equal to and hashing as the same ``str``, so callers that take dates as text read it as before; the
+    type keeps the one fact they cannot see in the text: it was not quoted. Jekyll's YAML loader makes such a value a
+    time, and one without an offset is then UTC (YAML 1.1 timestamps), where a quoted one is in the site's time zone
+    (``jekylldates``).
+    """
+
+    __slots__ = ()
 
 
 class _NotSimple(Exception):
@@ -232,4 +246,6 @@ def _typed(plain: str, resolvers: Resolvers) -> Any:
         return _BOOLS[plain.lower()]
     if tag == _INT and _DECIMAL.fullmatch(plain):
         return int(plain)
+    if tag == TIMESTAMP:
+        return YamlTimestamp(plain)
     raise _NotSimple

@@ -30,7 +30,7 @@ from syndicate.config import Settings
 from syndicate.content import clean_plain_text, clean_text
 from syndicate.dates import DateError, read_dates
 from syndicate.excerpts import excerpt_text, summarize
-from syndicate.frontmatter import parse_simple
+from syndicate.frontmatter import TIMESTAMP, YamlTimestamp, parse_simple
 from syndicate.permalinks import expand_permalink, percent_encode
 from syndicate.site import DRAFT_NAME, POST_NAME, JekyllSite
 from syndicate.terms import split_terms
@@ -57,14 +57,26 @@ class _Loader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  
     """YAML's safe loader (plain data only: no ``!!python`` tags), with timestamps left as text.
 
     Dates are parsed by ``dates.parse_date`` instead, so an impossible date (``2021-13-45``) is reported as such, and
-    Jekyll's ``+0800`` offsets and date-only values are handled in one place with the site's time zone.
+    Jekyll's ``+0800`` offsets and date-only values are handled in one place with the site's time zone. A timestamp
+    is its text as a ``YamlTimestamp``, so that Jekyll's rules can tell it from quoted text; its resolver is the
+    one of Jekyll's loader, Ruby's Psych (``_PSYCH_TIMESTAMP``).
     """
 
 
+# Ruby's Psych (ScalarScanner::TIME and its date pattern): the plain scalars Jekyll's YAML loader makes a time or a
+# date. They differ from YAML 1.1's (PyYAML's) only where the result is the same for a post (an offset without a
+# colon, a date with one-digit month or day).
+_PSYCH_TIMESTAMP = re.compile(
+    r"^(?:[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?"
+    r"(?:[ \t]*(?:Z|[-+][0-9]{1,2}:?(?:[0-9][0-9])?))?"
+    r"|[0-9]{4}-(?:1[012]|0[0-9]|[0-9])-(?:[12][0-9]|3[01]|0[0-9]|[0-9]))\Z"
+)
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != TIMESTAMP]
+    + ([(TIMESTAMP, _PSYCH_TIMESTAMP)] if first in "0123456789" else [])
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_Loader.add_constructor(TIMESTAMP, lambda loader, node: YamlTimestamp(loader.construct_scalar(node)))
 
 
 @dataclass(frozen=True)
