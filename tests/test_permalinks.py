@@ -20,13 +20,13 @@ WHEN = datetime(2021, 2, 3, 4, 5, 6, tzinfo=timezone(timedelta(hours=8)))
         ("date", "/news/local/2021/02/03/hello.html"),
         ("pretty", "/news/local/2021/02/03/hello/"),
         ("ordinal", "/news/local/2021/034/hello.html"),
-        ("weekdate", "/news/local/2021/W05/WED/hello.html"),
+        ("weekdate", "/news/local/2021/W05/Wed/hello.html"),
         ("none", "/news/local/hello.html"),
         ("/:year/:i_month/:i_day/:short_year/:hour:minute:second/:slug", "/2021/2/3/21/040506/hello"),
         ("/:categories/:title:output_ext", "/news/local/hello.html"),
         (
             "/:w_year-:week-:w_day/:short_day/:long_day/:short_month/:long_month/",
-            "/2021-05-3/WED/Wednesday/FEB/February/",
+            "/2021-05-3/Wed/Wednesday/Feb/February/",
         ),
     ],
 )
@@ -38,7 +38,7 @@ def test_iso_week_year_and_week_at_the_turn_of_a_year() -> None:
     # 2021-01-01 is a Friday of ISO week 53 of 2020; Jekyll's weekdate style still uses :year (%Y).
     new_year = datetime(2021, 1, 1, tzinfo=UTC)
     assert expand_permalink("/:w_year/:week/:w_day/", date=new_year, slug="x", categories=[]) == "/2020/53/5/"
-    assert expand_permalink("weekdate", date=new_year, slug="x", categories=[]) == "/2021/W53/FRI/x.html"
+    assert expand_permalink("weekdate", date=new_year, slug="x", categories=[]) == "/2021/W53/Fri/x.html"
 
 
 @pytest.mark.parametrize(
@@ -156,9 +156,9 @@ def _reference(pattern: str, *, date: datetime, slug: str, categories: list[str]
         "w_year": str(date.isocalendar()[0]).zfill(4),
         "week": str(date.isocalendar()[1]).zfill(2),
         "w_day": str(date.isocalendar()[2]),
-        "short_day": days[date.weekday()][:3].upper(),
+        "short_day": days[date.weekday()][:3],
         "long_day": days[date.weekday()],
-        "short_month": months[date.month - 1][:3].upper(),
+        "short_month": months[date.month - 1][:3],
         "long_month": months[date.month - 1],
         "title": _reference_slug(slug, pretty=True),
         "slug": _reference_slug(slug, pretty=False),

@@ -22,6 +22,8 @@ from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from email.utils import format_datetime
 from typing import Any
 
+from syndicate.jekylldates import jekyll_date, jekyll_updated
+
 _DATE = re.compile(
     r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})"
     r"(?:[T\s]+(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
@@ -38,12 +40,17 @@ class DateError(ValueError):
     """A date a post cannot be published with; the message names the field and says how to fix it."""
 
 
-def read_dates(meta: Mapping[str, Any], file_date: str | None, tz: tzinfo) -> tuple[datetime, datetime]:
+def read_dates(
+    meta: Mapping[str, Any], file_date: str | None, tz: tzinfo, *, jekyll: bool = False
+) -> tuple[datetime, datetime]:
     """A post's date and updated time, from its front matter ``meta`` or else the date of its file name.
 
     ``file_date`` is the ``YYYY-MM-DD`` of a ``YYYY-MM-DD-slug.md`` file name, or None. The updated time is the
-    first of ``_UPDATED_KEYS`` present, never earlier than the date. Raises DateError.
+    first of ``_UPDATED_KEYS`` present, never earlier than the date. With ``jekyll`` (a Jekyll site), both are read
+    as Jekyll and jekyll-feed read them (``jekylldates``) and are in the site's time zone ``tz``. Raises DateError.
     """
+    if jekyll:
+        return _read_jekyll_dates(meta, file_date, tz)
     if meta.get("date") is not None:
         when = parse_date(meta["date"], tz)
     elif file_date is not None:
@@ -54,6 +61,26 @@ def read_dates(meta: Mapping[str, Any], file_date: str | None, tz: tzinfo) -> tu
         if meta.get(key) is not None:
             return when, max(parse_date(meta[key], tz, field=key), when)
     return when, when
+
+
+def _read_jekyll_dates(meta: Mapping[str, Any], file_date: str | None, tz: tzinfo) -> tuple[datetime, datetime]:
+    """Jekyll's date (the front matter's, else the file name's) and jekyll-feed's updated time (``last_modified_at``
+    as it is, even before the date: jekyll-feed writes it so)."""
+    value, field = (meta["date"], "date") if meta.get("date") is not None else (file_date, "file name date")
+    if value is None:
+        raise DateError("no date: add 'date:' to the front matter or name the file YYYY-MM-DD-slug.md")
+    try:
+        when = _in_utc_range(jekyll_date(value, tz, field), value, field)
+        updated = jekyll_updated(meta, when, tz)
+    except DateError:
+        raise
+    except ValueError as exc:
+        raise DateError(str(exc)) from None
+    except OverflowError:  # shown in the site's time zone, the instant left the years 1 to 9999
+        raise DateError(
+            f"'{field}' is out of range: {str(value)[:60]!r} is outside the dates feeds can carry"
+        ) from None
+    return when, _in_utc_range(updated, meta.get("last_modified_at"), "last_modified_at")
 
 
 def parse_date(value: object, tz: tzinfo, field: str = "date") -> datetime:

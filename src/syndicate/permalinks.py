@@ -105,9 +105,9 @@ _VALUES: dict[str, Callable[[datetime, str, Sequence[str]], str]] = {
     "w_year": lambda date, slug, categories: f"{date.isocalendar().year:04d}",
     "week": lambda date, slug, categories: f"{date.isocalendar().week:02d}",
     "w_day": lambda date, slug, categories: str(date.isoweekday()),
-    "short_day": lambda date, slug, categories: _DAYS[date.weekday()][:3].upper(),
+    "short_day": lambda date, slug, categories: _DAYS[date.weekday()][:3],  # %a: "Wed", as Jekyll writes it
     "long_day": lambda date, slug, categories: _DAYS[date.weekday()],
-    "short_month": lambda date, slug, categories: _MONTHS[date.month - 1][:3].upper(),
+    "short_month": lambda date, slug, categories: _MONTHS[date.month - 1][:3],  # %b: "Feb"
     "long_month": lambda date, slug, categories: _MONTHS[date.month - 1],
     "title": lambda date, slug, categories: jekyll_slug(slug, pretty=True),
     "slug": lambda date, slug, categories: jekyll_slug(slug),
