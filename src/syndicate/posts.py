@@ -583,7 +583,7 @@ def _parse_jekyll(
     slug = clean_plain_text(slug).strip() or name_slug
     if kind == "drafts" and meta.get("date") is None:
         file_date = None  # a draft is dated by its file's time below
-    when, updated = read_dates(meta, file_date or _draft_date(settings, rel_path), settings.tz)
+    when, updated = read_dates(meta, file_date or _draft_date(settings, rel_path), settings.tz, jekyll=True)
 
     title = _text_field(meta, "title")
     if not title:
