@@ -98,13 +98,11 @@ _ATTRIBUTES = {
     "audio": {"src", "controls", "preload", "loop", "muted"},
     "source": {"src", "srcset", "sizes", "type", "media", "width", "height"},
     "track": {"src", "kind", "srclang", "label", "default"},
-    # GFM table alignment; nh3 keeps no other style property (filter_style_properties).
-    "td": {"colspan", "rowspan", "align", "style"},
-    "th": {"colspan", "rowspan", "align", "scope", "style"},
+    "td": {"colspan", "rowspan", "align"},
+    "th": {"colspan", "rowspan", "align", "scope"},
     "ol": {"start", "type", "reversed"},
     "time": {"datetime"},
 }
-_STYLE_PROPERTIES = frozenset({"text-align"})
 _URL_SCHEMES = frozenset({"http", "https", "mailto"})
 
 
@@ -113,7 +111,7 @@ _BLANK_LINES = re.compile(r"(?:[ \t]*\n)*")
 _BLOCK_END = re.compile(r"\n[ \t]*(?:\n|\Z)")
 
 
-def _render_markdown(source: str, dialect: Dialect) -> str:
+def _render_markdown(source: str, dialect: Dialect = POSTS) -> str:
     """``markdown_parser(dialect).render(source)``, without parsing the HTML blocks that open the document.
 
     A republished article is typically one long HTML block (CommonMark §4.6, kinds 6 and 7: a block-level tag or
@@ -170,7 +168,6 @@ def _cleaner() -> nh3.Cleaner:
         attributes={tag: set(names) for tag, names in _ATTRIBUTES.items()},
         url_schemes=set(_URL_SCHEMES),
         generic_attribute_prefixes={"data-"},
-        filter_style_properties=set(_STYLE_PROPERTIES),
         link_rel="noopener noreferrer",
         strip_comments=True,
     )

@@ -58,6 +58,8 @@ class _Markdown(MarkdownIt):
             "footnote_open": _footnote_open,
             "footnote_close": _tag("</li>\n"),
             "footnote_anchor": _footnote_anchor(dialect),
+            "th_open": _table_cell,
+            "td_open": _table_cell,
         }
         if dialect.rouge_blocks:
             rules |= {"fence": _rouge_block, "code_block": _rouge_block}
@@ -151,6 +153,15 @@ def _footnote_anchor(dialect: Dialect) -> RenderRule:
         return f'\u00a0<a href="#fnref:{name}" class="reversefootnote" role="doc-backlink">{backlink}</a>'
 
     return render
+
+
+def _table_cell(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+    """A GFM table cell, its alignment as ``align`` rather than markdown-it's (and kramdown's) ``style``: the same
+    presentation, and content keeps no style attribute at all."""
+    token = tokens[idx]
+    style = str(token.attrGet("style") or "")
+    align = f' align="{style.removeprefix("text-align:")}"' if style.startswith("text-align:") else ""
+    return f"<{token.tag}{align}>"
 
 
 def _rouge_block(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
