@@ -128,7 +128,7 @@ def _block_attributes(state: StateCore) -> None:
         else:
             for line in lines[:first]:
                 _attribute_line(line, definitions, lists, token)
-            after = _lazy_list(state, tokens, index) or token
+            after = _lazy_container(state, tokens, index) or token
             for line in lines[last:]:
                 _attribute_line(line, definitions, lists, after)
             inline.content = "\n".join(lines[first:last])
@@ -177,18 +177,19 @@ def _neighbour(tokens: list[Token], index: int) -> Token:
     return Token("paragraph_open", "p", 1)
 
 
-def _lazy_list(state: StateCore, tokens: list[Token], index: int) -> Token | None:
-    """The list a paragraph's last line belongs to when that line is an unindented attribute list in a list item
-    (``* TOC\\n{:toc}``): markdown-it reads it as a lazy continuation, kramdown as the list's attribute list."""
+def _lazy_container(state: StateCore, tokens: list[Token], index: int) -> Token | None:
+    """The top-level block a paragraph's last line belongs to when that line is an unindented attribute list inside
+    a list or quotation (``* TOC\n{:toc}``, ``> quote\n{: .x}``): markdown-it reads it as a lazy continuation line,
+    kramdown as ending the list or quotation and giving it the attributes."""
     paragraph = tokens[index]
-    if paragraph.map is None or index == 0 or tokens[index - 1].type != "list_item_open":
+    if paragraph.level == 0 or paragraph.map is None:
         return None
     lines = state.src.split("\n")
     last_line = paragraph.map[1] - 1
-    if last_line >= len(lines) or lines[last_line].startswith("  "):
+    if last_line >= len(lines) or not lines[last_line].lstrip(" ").startswith("{:") or lines[last_line][:2] == "  ":
         return None
     for opener in reversed(tokens[:index]):
-        if opener.type in {"bullet_list_open", "ordered_list_open"} and opener.level < paragraph.level:
+        if opener.level == 0 and opener.nesting == 1:
             return opener
     return None
 

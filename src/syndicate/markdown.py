@@ -62,7 +62,7 @@ class _Markdown(MarkdownIt):
             "td_open": _table_cell,
         }
         if dialect.rouge_blocks:
-            rules |= {"fence": _rouge_block, "code_block": _rouge_block}
+            rules |= {"fence": _rouge_block, "code_block": _rouge_block, "code_inline": _rouge_span}
         for name, rule in rules.items():
             self.add_render_rule(name, rule)
 
@@ -164,18 +164,33 @@ def _table_cell(self: RendererHTML, tokens: Sequence[Token], idx: int, options: 
     return f"<{token.tag}{align}>"
 
 
+def _rouge_span(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+    """A code span as Jekyll's kramdown writes it: ``<code class="language-plaintext highlighter-rouge">``."""
+    token = tokens[idx]
+    classes = _rouge_classes(token, "")
+    others = "".join(f' {name}="{escapeHtml(str(value))}"' for name, value in token.attrs.items() if name != "class")
+    return f'<code class="{escapeHtml(classes)}"{others}>{escapeHtml(token.content)}</code>'
+
+
+def _rouge_classes(token: Token, language: str) -> str:
+    """add_syntax_highlighter_to_class_attr: the attribute list's classes, ``highlighter-rouge`` after them and
+    ``language-X`` first (an attribute list's ``.language-X`` names the language when the block does not)."""
+    classes = str(token.attrGet("class") or "").split()
+    if not language:
+        language = next((c[9:] for c in classes if c.startswith("language-")), "") or "plaintext"
+    kept = [c for c in classes if not c.startswith("language-")]
+    return " ".join([f"language-{language}", *kept, "highlighter-rouge"])
+
+
 def _rouge_block(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
     """A code block as Jekyll's kramdown writes it with Rouge (default language ``plaintext``), without the
     highlighting spans: the same text in ``<div class="language-x highlighter-rouge">`` and ``pre.highlight``."""
     token = tokens[idx]
     info = unescapeAll(token.info).strip() if token.info else ""
     language = info.split(maxsplit=1)[0].split("?", 1)[0] if info else ""
-    classes = [c for c in str(token.attrGet("class") or "").split() if c]
-    if not language:
-        language = next((c[9:] for c in classes if c.startswith("language-")), "") or "plaintext"
-    classes = [f"language-{language}"] + [c for c in classes if not c.startswith("language-")] + ["highlighter-rouge"]
+    classes = _rouge_classes(token, language)
     others = "".join(f' {name}="{escapeHtml(str(value))}"' for name, value in token.attrs.items() if name != "class")
     return (
-        f'<div class="{escapeHtml(" ".join(classes))}"{others}><div class="highlight"><pre class="highlight"><code>'
+        f'<div class="{escapeHtml(classes)}"{others}><div class="highlight"><pre class="highlight"><code>'
         f"{escapeHtml(token.content)}</code></pre></div></div>\n"
     )

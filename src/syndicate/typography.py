@@ -63,8 +63,17 @@ def _convert_children(children: list[Token], quotes: tuple[str, ...], symbols: d
         if child.type != "text" or not _QUICK.search(child.content):
             continue
         before = "\n" if index and children[index - 1].type == "softbreak" else ""
-        after = _context(children[index + 1]) if index + 1 < len(children) else ""
+        after = _following(children, index + 1)
         child.content = _convert(child.content, before, after, quotes, symbols)
+
+
+def _following(children: list[Token], index: int) -> str:
+    """The source text after a text token, far enough for the rules' look-ahead (three characters)."""
+    context = ""
+    while index < len(children) and len(context) < 3:
+        context += _context(children[index])
+        index += 1
+    return context
 
 
 def _context(token: Token) -> str:
@@ -79,6 +88,8 @@ def _context(token: Token) -> str:
         return "!"
     if token.type == "footnote_ref":
         return "[^"
+    if token.type == "text":
+        return token.content
     return token.markup or token.content[:1]
 
 
