@@ -63,7 +63,8 @@ def kramdown_dialect(config: Mapping[str, object] | None = None) -> Dialect:
     config = config or {}
     gfm = str(config.get("input", "GFM")).lower() != "kramdown"
     quirks = config.get("gfm_quirks", "paragraph_end")
-    quirk_names = {str(q).strip() for q in (quirks.split(",") if isinstance(quirks, str) else quirks or ())}
+    quirk_list = quirks.split(",") if isinstance(quirks, str) else quirks if isinstance(quirks, list) else []
+    quirk_names = {str(q).strip() for q in quirk_list}
     symbols = dict(_SYMBOLS)
     own_symbols = config.get("typographic_symbols")
     if isinstance(own_symbols, Mapping):

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from html import escape
 
 from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
 from markdown_it.rules_block import StateBlock
 from markdown_it.rules_core import StateCore
 from markdown_it.rules_inline import StateInline
@@ -276,7 +277,7 @@ _NOT_ID = re.compile(r"[^a-zA-Z0-9 -]")
 
 
 def _kramdown_id(text: str) -> str:
-    """kramdown's basic_generate_id (the kramdown parser's ids): ASCII letters, digits and ``-``; ``section`` if empty."""
+    """kramdown's basic_generate_id (its own parser's ids): ASCII letters, digits and ``-``; ``section`` if empty."""
     generated = _NOT_ID.sub("", _LEADING_NON_LETTERS.sub("", text)).replace(" ", "-").lower()
     return generated or "section"
 
@@ -284,11 +285,17 @@ def _kramdown_id(text: str) -> str:
 def _table_of_contents(md: MarkdownIt, dialect: Dialect) -> CoreRule:
     def table_of_contents(state: StateCore) -> None:
         tokens = state.tokens
-        for start, token in enumerate(tokens):
-            if token.meta.get("toc") and token.type in {"bullet_list_open", "ordered_list_open"}:
-                break
-        else:
+        start = next(
+            (
+                i
+                for i, t in enumerate(tokens)
+                if t.meta.get("toc") and t.type in {"bullet_list_open", "ordered_list_open"}
+            ),
+            None,
+        )
+        if start is None:
             return
+        token = tokens[start]
         end = start
         while tokens[end].level != token.level or tokens[end].nesting != -1:
             end += 1
@@ -319,7 +326,7 @@ def _toc_markup(md: MarkdownIt, state: StateCore, listing: Token, entries: list[
     stack: list[_Entry] = []
     for level, id_, children in entries:
         shown = [c for c in children if c.type not in {"footnote_ref", "link_open", "link_close"}]
-        text = md.renderer.renderInline(shown, md.options, state.env)
+        text = _renderer(md).renderInline(shown, md.options, state.env)
         entry = _Entry(level, f'<a href="#{escape(id_)}" id="{escape(prefix + id_)}">{text}</a>')
         while stack and stack[-1].level >= level:
             stack.pop()
@@ -327,6 +334,12 @@ def _toc_markup(md: MarkdownIt, state: StateCore, listing: Token, entries: list[
         stack.append(entry)
     own = "".join(f' {name}="{escape(value)}"' for name, value in attributes.items())
     return f"<{tag}{own}>\n{_toc_items(roots, tag)}</{tag}>\n"
+
+
+def _renderer(md: MarkdownIt) -> RendererHTML:
+    renderer = md.renderer
+    assert isinstance(renderer, RendererHTML)  # markdown.py's parsers render HTML
+    return renderer
 
 
 class _Entry:

@@ -48,7 +48,7 @@ class _Markdown(MarkdownIt):
         install_kramdown_rules(self, dialect)
         if dialect.typographic:
             # Before text_join, so an escaped quote (a text_special token) stays straight, as kramdown keeps it.
-            self.core.ruler.before("text_join", "kramdown_typography", typography_rule(dialect))  # type: ignore[arg-type]
+            self.core.ruler.before("text_join", "kramdown_typography", typography_rule(dialect))
         rules: dict[str, RenderRule] = {
             "s_open": _tag("<del>"),
             "s_close": _tag("</del>"),
@@ -94,6 +94,7 @@ def markdown_parser(dialect: Dialect = POSTS) -> MarkdownIt:
 
 
 # --- renderer rules -------------------------------------------------------------------------------------------------
+
 
 def _tag(markup: str) -> RenderRule:
     def render(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:

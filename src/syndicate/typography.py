@@ -11,6 +11,7 @@ applied here to each text token with the same scanning, so "It's" and '"*x*"' co
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
@@ -45,7 +46,7 @@ _START = re.compile(r"""[^\\]?["']|--|\.\.\.|(?:\\| )?(?:<<|>>)""", re.DOTALL)
 _QUICK = re.compile(r"""["']|--|\.\.\.|<<|>>""")
 
 
-def typography_rule(dialect: Dialect) -> object:
+def typography_rule(dialect: Dialect) -> Callable[[StateCore], None]:
     """A markdown-it core rule converting the text of every inline token as kramdown does for ``dialect``."""
     quotes = dialect.smart_quotes
     symbols = dict(dialect.symbols)
