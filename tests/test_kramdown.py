@@ -78,3 +78,77 @@ def test_a_post_renders_as_jekyll_renders_it(built: Path, name: str) -> None:
     )
     assert _text(ours) == _text(expected)
     assert list(_structure(ours)) == list(_structure(expected))
+
+
+# --- the dialect's options, each against kramdown's documented behaviour -------------------------------------------
+
+PAGE = "https://news.example.net/2024/05/01/a.html"
+
+
+def _render(body: str, config: dict[str, object] | None = None) -> str:
+    return render_body(body, page_url=PAGE, site_url="https://news.example.net", dialect=kramdown_dialect(config))
+
+
+def test_jekyll_defaults_give_curly_quotes_symbols_and_header_ids() -> None:
+    assert _render('# It\'s "news"') == '<h1 id="its-news">It’s “news”</h1>'
+    assert _render("a -- b --- c... <<d>>") == "<p>a – b — c… «d»</p>"
+
+
+def test_smart_quotes_and_symbols_follow_the_configuration() -> None:
+    config: dict[str, object] = {"smart_quotes": "apos,apos,quot,quot", "typographic_symbols": {"hellip": "..."}}
+    assert _render("\"x\" and 'y'...", config) == "<p>\"x\" and 'y'...</p>"
+    assert _render('"x"', {"smart_quotes": "sbquo,lsquo,bdquo,ldquo"}) == "<p>„x“</p>"
+    assert _render('"x" --', {"gfm_quirks": ["no_auto_typographic"]}) == '<p>"x" --</p>'
+
+
+def test_header_ids_follow_the_configuration() -> None:
+    assert _render("## Über café", {"auto_id_prefix": "s-"}) == '<h2 id="s-über-café">Über café</h2>'
+    assert _render("## Über café", {"input": "kramdown"}) == '<h2 id="ber-caf">Über café</h2>'
+    assert _render("## 2024", {"input": "kramdown"}) == '<h2 id="section">2024</h2>'
+    assert _render("## Über café", {"auto_ids": False}) == "<h2>Über café</h2>"
+
+
+def test_toc_levels_limit_the_table_of_contents() -> None:
+    rendered = _render("* x\n{:toc}\n\n# One\n\n## Two\n\n### Three\n", {"toc_levels": "2..3"})
+    toc = lxml.html.fragment_fromstring(rendered, create_parent="div").get_element_by_id("markdown-toc")
+    assert [a.text for a in toc.iter("a")] == ["Two", "Three"]
+    assert [a.get("href") for a in toc.iter("a")] == [f"{PAGE}#two", f"{PAGE}#three"]
+
+
+def test_hard_wrap_makes_every_line_break_a_br() -> None:
+    assert _render("one\ntwo") == "<p>one\ntwo</p>"
+    assert _render("one\ntwo", {"hard_wrap": True}) == "<p>one<br />\ntwo</p>"
+
+
+def test_footnote_numbers_start_at_footnote_nr() -> None:
+    rendered = _render("Text[^a].\n\n[^a]: Note.", {"footnote_nr": 5})
+    assert '<a href="' + PAGE + '#fn:a" class="footnote" rel="noopener noreferrer">5</a>' in rendered
+    assert '<ol start="5">' in rendered
+
+
+def test_footnote_links_resolve_to_the_post_page() -> None:
+    root = lxml.html.fragment_fromstring(_render("Text[^1].\n\n[^1]: Note."), create_parent="div")
+    reference, backlink = root.iter("a")
+    assert reference.get("href") == f"{PAGE}#fn:1" and root.get_element_by_id("fn:1").tag == "li"
+    assert backlink.get("href") == f"{PAGE}#fnref:1" and root.get_element_by_id("fnref:1").tag == "sup"
+
+
+def test_markdown_span_and_html_blocks_without_the_attribute() -> None:
+    assert _render('<div markdown="span">\n*x*\n</div>') == "<div>\n<em>x</em></div>"
+    assert _render("<div>\n*x*\n</div>") == "<div>\n*x*\n</div>"
+
+
+def test_the_posts_dialect_has_the_structure_but_not_the_typography() -> None:
+    body = '"Quoted" -- text[^1].\n\n| a |\n|---|\n| b |\n\n~~old~~\n\nTerm\n: Meaning\n{: .glossary}\n\n[^1]: Note.'
+    rendered = render_body(body, page_url=PAGE, site_url="https://news.example.net")
+    root = lxml.html.fragment_fromstring(rendered, create_parent="div")
+    assert root[0].text.startswith('"Quoted" -- text')
+    assert [e.tag for e in root] == ["p", "table", "p", "dl", "div"]
+    assert root.find("p/del").text == "old" and root[3].get("class") == "glossary"
+    assert root.get_element_by_id("fn:1") is not None
+    assert "<h1>x</h1>" == render_body("# x", page_url=PAGE, site_url="https://news.example.net")
+
+
+def test_attribute_lists_cannot_add_active_content() -> None:
+    rendered = _render('Text\n{: onclick="alert(1)" style="color: red" href="javascript:x" .ok data-n="1"}')
+    assert rendered == '<p class="ok" data-n="1">Text</p>'
