@@ -8,6 +8,7 @@ contents, and the classes and ids of attribute lists.
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -35,7 +36,10 @@ _STRUCTURE = frozenset(
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return jekyll_build(SITE, tmp_path_factory.mktemp("kramdown-site"))
+    """The site copied (Jekyll writes its cache into the source) and built by Jekyll."""
+    base = tmp_path_factory.mktemp("kramdown-site")
+    shutil.copytree(SITE, base / "site")
+    return jekyll_build(base / "site", base / "_site")
 
 
 def _page(name: str) -> str:
