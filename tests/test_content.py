@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from _fragments import PAGE, XML_ILLEGAL, hrefs, markupish, parse, render
-from syndicate.content import _render_markdown, clean_plain_text, clean_text
+from syndicate.content import _render_markdown, clean_plain_text, clean_text, render_body
 
 # --- clean_text -----------------------------------------------------------------------------------------------------
 
@@ -269,3 +269,34 @@ def test_clean_plain_text_returns_ordinary_text_itself(text: str) -> None:
     """Text with nothing to clean comes back as the very same object (the fast path: feeds stay byte-identical)."""
     assert clean_plain_text(text) is text
     assert clean_plain_text(text) == clean_text(text)
+
+
+def test_media_elements_keep_their_safe_attributes_and_absolute_urls() -> None:
+    body = (
+        '<video poster="/p.jpg" controls width="640" onplay="x()"><source src="v.mp4" type="video/mp4">'
+        '<track src="t.vtt" kind="captions" srclang="en"></video>\n\n<audio src="javascript:x" controls></audio>'
+    )
+    assert render_body(body, page_url="https://e.org/news/a.html", site_url="https://e.org") == (
+        '<p><video poster="https://e.org/p.jpg" controls="" width="640">'
+        '<source src="https://e.org/news/v.mp4" type="video/mp4" />'
+        '<track src="https://e.org/news/t.vtt" kind="captions" srclang="en" /></video></p>\n'
+        '<p><audio controls=""></audio></p>'
+    )
+
+
+def test_srcset_candidates_are_absolutised_and_unsafe_ones_dropped() -> None:
+    body = '<img src="a.png" srcset=" a.png 1x,b.png 2x, javascript:alert(1) 3x, data:x 4x, //cdn.e.org/c,d.png 5x">'
+    assert render_body(body, page_url="https://e.org/news/a.html", site_url="https://e.org") == (
+        '<img src="https://e.org/news/a.png" srcset="https://e.org/news/a.png 1x, https://e.org/news/b.png 2x, '
+        'https://cdn.e.org/c,d.png 5x" />'
+    )
+    only_unsafe = '<picture><source srcset="javascript:alert(1)"><img src="a.png"></picture>'
+    assert render_body(only_unsafe, page_url="https://e.org/a.html", site_url="https://e.org") == (
+        '<p><picture><source /><img src="https://e.org/a.png" /></picture></p>'
+    )
+
+
+def test_a_fragment_link_points_at_the_post_page() -> None:
+    assert render_body("[Notes](#notes)", page_url="https://e.org/a.html", site_url="https://e.org") == (
+        '<p><a href="https://e.org/a.html#notes" rel="noopener noreferrer">Notes</a></p>'
+    )

@@ -17,10 +17,12 @@ from pathlib import Path
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from hostile import assert_feed_sound
+from hostile import assert_feed_sound, html_problems
 from syndicate.attribution import compile_patterns
 from syndicate.builder import Builder
 from syndicate.config import Settings, load_settings
+from syndicate.content import render_body
+from syndicate.dialects import JEKYLL
 from syndicate.formats import FORMATS
 from syndicate.posts import Post, Rejection, parse_post
 
@@ -256,3 +258,40 @@ def test_any_accepted_post_gives_well_formed_safe_deterministic_feeds(posts: lis
             target.write_bytes(body)
             if target.suffix.removeprefix(".") in FORMATS:
                 assert_feed_sound(target)
+
+
+# kramdown syntax the Jekyll dialect gives meaning to, mixed with the hostile pieces above.
+KRAMDOWN = [
+    "{: .x #y}",
+    '{: onclick="alert(1)" href="javascript:x"}',
+    "{:toc}",
+    "* TOC\n{:toc}\n",
+    "[^1]",
+    "[^1]: note\n",
+    "~~x~~",
+    "| a | b |\n|:--|--:|\n",
+    "\nTerm\n: def\n",
+    '<div markdown="1">\n',
+    "</div>\n",
+    '<img srcset="javascript:alert(1) 1x, /a.png 2x">',
+    '<video poster="javascript:x" src="data:x"><track src="a.vtt"></video>',
+    "```ruby\n",
+    "# h {#id}\n",
+    "*x*{: .y}",
+    "<<",
+    ">>",
+    "--",
+    "...",
+]
+kramdown_text = st.lists(
+    st.one_of(st.text(any_char, max_size=12), st.sampled_from(NASTY + MARKUP + KRAMDOWN)), max_size=30
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(kramdown_text.map("".join))
+def test_any_body_in_the_jekyll_dialect_gives_a_safe_well_formed_fragment(body: str) -> None:
+    rendered = render_body(
+        body, page_url="https://news.example.net/a/b.html", site_url="https://news.example.net", dialect=JEKYLL
+    )
+    assert not html_problems(rendered)

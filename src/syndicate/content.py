@@ -18,11 +18,10 @@ import functools
 import re
 
 import nh3
-from markdown_it import MarkdownIt
 from markdown_it.rules_block.html_block import HTML_SEQUENCES
-from markdown_it.token import Token
-from markdown_it.utils import EnvType
 
+from syndicate.dialects import POSTS, Dialect
+from syndicate.markdown import markdown_parser
 from syndicate.navigation import VOID_ELEMENTS, finish_fragment
 
 __all__ = [
@@ -72,11 +71,11 @@ def clean_plain_text(text: str) -> str:
 
 _TAGS = frozenset(
     {
-        "a", "abbr", "acronym", "b", "bdi", "bdo", "blockquote", "br", "caption", "center", "cite", "code", "col",
-        "colgroup", "dd", "del", "details", "dfn", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3",
-        "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "rp", "rt", "ruby",
-        "s", "samp", "small", "span", "strike", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot",
-        "th", "thead", "time", "tr", "tt", "u", "ul", "var", "wbr",
+        "a", "abbr", "acronym", "audio", "b", "bdi", "bdo", "blockquote", "br", "caption", "center", "cite", "code",
+        "col", "colgroup", "dd", "del", "details", "dfn", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2",
+        "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "picture", "pre", "q", "rp",
+        "rt", "ruby", "s", "samp", "small", "source", "span", "strike", "strong", "sub", "summary", "sup", "table",
+        "tbody", "td", "tfoot", "th", "thead", "time", "tr", "track", "tt", "u", "ul", "var", "video", "wbr",
     }
 )  # fmt: skip
 # Elements whose *content* is not article text either: code, embedded documents, form widgets.
@@ -86,60 +85,25 @@ CLEAN_CONTENT_TAGS = frozenset(
         "select", "title", "xmp", "svg", "math", "frameset", "applet",
     }
 )  # fmt: skip
+# Attributes any element may keep: ids and classes (kramdown writes them for header ids, footnotes, the table of
+# contents and ``{: .class #id}``; a fragment link resolves to the post's page, see urls.py), roles (footnotes'
+# doc-noteref/doc-endnote), language and direction, and ``data-*`` (nh3's generic prefix). None holds a URL or code.
+_GENERIC_ATTRIBUTES = frozenset({"id", "class", "role", "lang", "dir", "title"})
 _ATTRIBUTES = {
-    "a": {"href", "title"},
-    "img": {"src", "alt", "title", "width", "height"},
-    "p": {"class"},
-    "div": {"class"},
-    "span": {"class"},
-    "pre": {"class"},
-    "code": {"class"},
+    "*": set(_GENERIC_ATTRIBUTES),
+    "a": {"href"},
+    # srcset is not checked by nh3 (only href/src, and poster): navigation.py checks each candidate's scheme.
+    "img": {"src", "srcset", "sizes", "alt", "width", "height", "loading", "decoding"},
+    "video": {"src", "poster", "controls", "width", "height", "preload", "loop", "muted", "playsinline"},
+    "audio": {"src", "controls", "preload", "loop", "muted"},
+    "source": {"src", "srcset", "sizes", "type", "media", "width", "height"},
+    "track": {"src", "kind", "srclang", "label", "default"},
     "td": {"colspan", "rowspan", "align"},
     "th": {"colspan", "rowspan", "align", "scope"},
-    "ol": {"start"},
+    "ol": {"start", "type", "reversed"},
     "time": {"datetime"},
-    "abbr": {"title"},
 }
 _URL_SCHEMES = frozenset({"http", "https", "mailto"})
-
-
-class _Markdown(MarkdownIt):
-    """CommonMark with raw HTML: posts are "HTML inside a Markdown file".
-
-    No linkify: bare text URLs stay text, only explicit <http://…> autolinks become links (CommonMark §6.5).
-    Link normalisation (URL parsing, IDNA, percent-encoding) is the costliest step of rendering a republished
-    article, and the site-navigation links it is spent on repeat from post to post, so short URLs are memoised.
-    """
-
-    def __init__(self) -> None:
-        super().__init__("commonmark", {"html": True, "linkify": False})
-        self._normalised_links = functools.lru_cache(maxsize=1024)(super().normalizeLink)
-
-    def normalizeLink(self, url: str) -> str:
-        if len(url) > _MAX_MEMOISED_URL:
-            return super().normalizeLink(url)
-        return self._normalised_links(url)
-
-    def parse(self, src: str, env: EnvType | None = None) -> list[Token]:
-        try:
-            return super().parse(src, env)
-        except IndexError:
-            # markdown-it-py (4.0) reads past the end of a document whose last line is unterminated inside nested
-            # containers (">- <script>\n>" raises in StateBlock.getLines). Ending that line changes no rendering
-            # (CommonMark §4: a line ending at the end of the document is not content), so the post is rendered.
-            if src.endswith("\n"):
-                raise
-            return super().parse(src + "\n", env)
-
-
-# Bounds the memo at about 1024 × 2 kB × 4 (the URL and its percent-encoded form), whatever the input.
-_MAX_MEMOISED_URL = 2_000
-
-
-@functools.lru_cache(maxsize=1)
-def markdown_parser() -> MarkdownIt:
-    """The Markdown parser, built once on first use; excerpts.py parses the start of posts with it too."""
-    return _Markdown()
 
 
 _NEWLINES = re.compile(r"\r\n?")
@@ -147,13 +111,14 @@ _BLANK_LINES = re.compile(r"(?:[ \t]*\n)*")
 _BLOCK_END = re.compile(r"\n[ \t]*(?:\n|\Z)")
 
 
-def _render_markdown(source: str) -> str:
-    """``markdown_parser().render(source)``, without parsing the HTML blocks that open the document.
+def _render_markdown(source: str, dialect: Dialect = POSTS) -> str:
+    """``markdown_parser(dialect).render(source)``, without parsing the HTML blocks that open the document.
 
     A republished article is typically one long HTML block (CommonMark §4.6, kinds 6 and 7: a block-level tag or
     a lone complete tag at up to three spaces of indent, ended by a blank line) followed by a few lines of Markdown.
     Such a block renders verbatim and cannot affect what follows (it holds no link reference definitions), so the
-    leading ones are copied and only the rest goes through markdown-it.
+    leading ones are copied and only the rest goes through markdown-it. Not in a dialect where ``markdown="1"``
+    makes an HTML block's content Markdown, once a block says so.
     """
     if "\r" in source or "\0" in source:
         # markdown-it's own normalisation (CommonMark §2.1 line endings, §2.3 NUL), applied to the copied blocks too.
@@ -166,9 +131,11 @@ def _render_markdown(source: str) -> str:
             break
         end_match = _BLOCK_END.search(source, start)
         end = end_match.start() + 1 if end_match is not None else len(source)
+        if dialect.html_markdown and "markdown" in source[start:end]:
+            break
         pieces.append(source[start:end])
         position = end
-    pieces.append(str(markdown_parser().render(source[position:])))
+    pieces.append(str(markdown_parser(dialect).render(source[position:])))
     return "".join(pieces)
 
 
@@ -200,6 +167,7 @@ def _cleaner() -> nh3.Cleaner:
         clean_content_tags=set(CLEAN_CONTENT_TAGS),
         attributes={tag: set(names) for tag, names in _ATTRIBUTES.items()},
         url_schemes=set(_URL_SCHEMES),
+        generic_attribute_prefixes={"data-"},
         link_rel="noopener noreferrer",
         strip_comments=True,
     )
@@ -242,15 +210,16 @@ def limit_nesting(markup: str) -> str:
     return "".join(pieces)
 
 
-def render_body(body: str, *, page_url: str, site_url: str) -> str:
+def render_body(body: str, *, page_url: str, site_url: str, dialect: Dialect = POSTS) -> str:
     """Render a post body (Markdown with raw HTML) to a sanitised, XML-well-formed HTML fragment for feeds.
 
     Relative and root-relative URLs resolve against ``page_url``; protocol-relative ones (``//host/…``) take the
     scheme of ``site_url``. Trailing site navigation — final blocks that are a line of navigation links and
     separators, like ``[返回…](//host/category/x.html)｜[返回首页](//host/)`` — is dropped, as long as some content
     stays before it; see navigation.py for what counts. Links to documents and articles, lists, and a final link
-    to another host (e.g. the original article) are content and kept.
+    to another host (e.g. the original article) are content and kept. ``dialect`` says which Markdown the body is
+    (dialects.py: ``POSTS`` for ``--posts`` sites, ``kramdown_dialect(config)`` for a Jekyll site's).
     """
-    rendered = _render_markdown(clean_text(body))
+    rendered = _render_markdown(clean_text(body), dialect)
     sanitised = _cleaner().clean(limit_nesting(rendered))
     return clean_text(finish_fragment(sanitised, page_url=page_url, site_url=site_url))

@@ -16,7 +16,9 @@ from syndicate.urls import absolutise, bare_host, has_scheme, normalise_referenc
 __all__ = ["VOID_ELEMENTS", "finish_fragment"]
 
 # HTML void elements: serialised self-closed so XML parsers accept them.
-VOID_ELEMENTS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"})
+VOID_ELEMENTS = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+)
 
 # Trailing site chrome, and only that, is removed: the last top-level blocks (a paragraph, a div, or a run of inline
 # content outside them) of which each is a line of navigation links — at least one link, every link a navigation
@@ -60,7 +62,8 @@ _BLOCK_TAGS = frozenset(
 # nbsp escaped. Text never holds a raw "<" (it is serialised as "&lt;"), so every "<" outside a value starts a tag.
 _SERIALISED_TAG = re.compile(r'<(/?)([a-z][a-z0-9]*)((?: [^\s"\'>/=]+="[^"]*")*)>')
 _SERIALISED_ATTRIBUTE = re.compile(r' ([^\s"\'>/=]+)="([^"]*)"')
-_URL_ATTRIBUTE = re.compile(r' (?:href|src)="')
+_URL_ATTRIBUTE = re.compile(r' (?:href|src|poster|srcset)="')
+_SRCSET_SCHEMES = frozenset({"http", "https"})
 
 
 class _Block:
@@ -230,17 +233,47 @@ def _add_text(text: str, pieces: list[str], blocks: list[_Block], *, depth: int,
 
 
 def _absolutise_attributes(attributes: str, links: _Links) -> tuple[str, str | None]:
-    """Attributes with href/src made absolute, and the original href (None if there is none)."""
+    """Attributes with href/src/poster/srcset made absolute, and the original href (None if there is none).
+
+    nh3 has checked the schemes of href, src and poster, but not srcset's: its candidates are checked here (only
+    http(s) images are kept), and an attribute left without any is dropped."""
     rendered: list[str] = []
     href: str | None = None
     for name, value in _SERIALISED_ATTRIBUTE.findall(attributes):
-        if name in {"href", "src"}:
+        if name == "srcset":
+            value = _escape_attribute(_absolutise_srcset(html.unescape(value), links))
+            if not value:
+                continue
+        elif name in {"href", "src", "poster"}:
             url = html.unescape(value)
             if name == "href":
                 href = url
             value = _escape_attribute(links.absolutise(url))
         rendered.append(f' {name}="{value}"')
     return "".join(rendered), href
+
+
+def _absolutise_srcset(srcset: str, links: _Links) -> str:
+    """Each image candidate's URL made absolute (HTML's srcset: a URL, then descriptors up to a comma; a URL may
+    itself hold commas but not end in one), keeping only candidates that resolve to http(s)."""
+    kept: list[str] = []
+    position = 0
+    while position < len(srcset):
+        match = _SRCSET_CANDIDATE.match(srcset, position)
+        if match is None or not match.group(1):
+            break
+        position = match.end()
+        url, descriptors = match.group(1), (match.group(2) or "").strip()
+        if url.endswith(","):
+            url, descriptors = url.rstrip(","), ""
+        resolved = links.absolutise(url)
+        if has_scheme(resolved) and urlsplit(resolved).scheme.lower() in _SRCSET_SCHEMES:
+            kept.append(f"{resolved} {descriptors}" if descriptors else resolved)
+    return ", ".join(kept)
+
+
+# One srcset candidate after any whitespace and commas: the URL (no whitespace) and descriptors up to the next comma.
+_SRCSET_CANDIDATE = re.compile(r"[\s,]*(\S*)(?:\s+([^,]*))?,?")
 
 
 def _kept_blocks(blocks: list[_Block]) -> int:
