@@ -381,7 +381,9 @@ def double(n):
 {{ "Hello World" | slugify: "raw" }} | {{ "a.b c" | slugify: "ascii" }} |
 {{ page.tags | array_to_sentence_string }} | {{ "x" | relative_url }} | {{ "/y" | absolute_url }} |
 {{ "a & b <c>" | xml_escape }} | {{ "a b/c" | cgi_escape }} | {{ "  some   words here " | number_of_words }} |
-{{ site.data.crew | group_by: "rank" | map: "name" | join: "," }} | {{ page.tags | push: "z" | shift | join: "," }}</p>
+{{ site.data.crew | group_by: "rank" | map: "name" | join: "," }} | {{ page.tags | push: "z" | shift | join: "," }} |
+{{ page.date }} | {{ page.smart | smartify }} |
+{{ page.tags | inspect }} | {{ "你好 world" | number_of_words: "cjk" }}</p>
 </div>
 """
 
@@ -399,7 +401,7 @@ def test_matches_jekyll_on_a_liquid_heavy_post(tmp_path: Path) -> None:
     (site / "about.md").write_text("---\nlayout: bare\npermalink: /about/\n---\nAbout.\n")
     (site / "_posts" / "2021-03-04-first.md").write_text("---\nlayout: bare\n---\nFirst.\n")
     front = "---\nlayout: bare\ntitle: A Liquid Post\ndate: 2021-05-06 07:08:09 +0000\n"
-    front += "mood: sunny\ntags: [alpha, beta]\n---\n"
+    front += "mood: sunny\ntags: [alpha, beta]\nsmart: '\"Hi\" -- it''s... ---'\n---\n"
     (site / "_posts" / "2021-05-06-liquid.html").write_text(front + _DIFF_BODY)
     out = jekyll_build(site, tmp_path / "_site")
     expected = (out / "2021" / "05" / "06" / "liquid.html").read_text()
@@ -424,6 +426,7 @@ def test_matches_jekyll_on_a_liquid_heavy_post(tmp_path: Path) -> None:
         "url": "/2021/05/06/liquid.html",
         "mood": "sunny",
         "tags": ["alpha", "beta"],
+        "smart": '"Hi" -- it\'s... ---',
         "categories": [],
     }
     done = render_liquid(_DIFF_BODY, site=liquid_site, page=page, path="_posts/2021-05-06-liquid.html")
