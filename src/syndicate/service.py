@@ -280,8 +280,7 @@ class FeedService:
             if self.snapshot is not None and self._memory_builder is None:
                 # Good feeds written before are served: they stay until a build is written (the retry).
                 return None, BuildOutcome(ok=False, error=error), time.thread_time() - cpu_started
-            snapshot, outcome = self._build_in_memory(error)
-            return snapshot, outcome, time.thread_time() - cpu_started
+            return (*self._build_in_memory(error), time.thread_time() - cpu_started)
         except Exception as exc:  # a bug or an OS error must not take the server down; report it instead
             log.exception("build failed unexpectedly")
             outcome = BuildOutcome(ok=False, error=f"{type(exc).__name__}: {exc}")
