@@ -29,20 +29,19 @@ def create_app() -> Starlette:
 def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
-    from syndicate.cli import BACKLOG, LIMIT_CONCURRENCY, TIMEOUT_KEEP_ALIVE
+    from syndicate.cli import BACKLOG, TIMEOUT_KEEP_ALIVE
 
     parser = argparse.ArgumentParser(prog="python -m bench.ceiling")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
-    # The same uvicorn.Config as syndicate.cli.cmd_serve: one process, default loop and HTTP
-    # implementation, no access log, same keep-alive, concurrency limit and backlog.
+    # uvicorn.Config as syndicate.cli.cmd_serve has it, without its connection guard (connections.py): one process,
+    # default loop and h11, no access log, same keep-alive and backlog; bare uvicorn is the ceiling.
     config = uvicorn.Config(
         create_app(),
         host="127.0.0.1",
         port=args.port,
         access_log=False,
         timeout_keep_alive=TIMEOUT_KEEP_ALIVE,
-        limit_concurrency=LIMIT_CONCURRENCY,
         backlog=BACKLOG,
         server_header=False,
         lifespan="on",

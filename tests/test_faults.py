@@ -604,7 +604,7 @@ def test_server_keeps_serving_when_the_output_cannot_be_written(tmp_path: Path) 
         assert "feeds" in response.json()["error"]
         ready = httpx.get(server.url + "/readyz", timeout=DEADLINE)
         assert ready.status_code == 200  # still serving the last good feeds
-        assert ready.json() == {"ready": True, "last_build_ok": False}
+        assert ready.json() == {"ready": True, "last_build_ok": False, "in_memory": False, "build_overdue": False}
         assert _status(server)["last_build"]["error"]
         assert _metric(server, "syndicate_last_build_success") == 0
         assert _metric(server, 'syndicate_builds_total{result="error"}') >= 1
@@ -614,7 +614,8 @@ def test_server_keeps_serving_when_the_output_cannot_be_written(tmp_path: Path) 
         feeds.unlink()
         (tmp_path / "feeds.moved").rename(feeds)
         assert _regenerate(server).status_code == 200
-        assert httpx.get(server.url + "/readyz", timeout=DEADLINE).json() == {"ready": True, "last_build_ok": True}
+        ready_now = httpx.get(server.url + "/readyz", timeout=DEADLINE).json()
+        assert ready_now == {"ready": True, "last_build_ok": True, "in_memory": False, "build_overdue": False}
         assert _status(server)["last_build"]["ok"] is True
         assert _metric(server, "syndicate_last_build_success") == 1
         assert _feed(server).content != good.content
@@ -643,6 +644,33 @@ def test_server_keeps_serving_when_the_disk_is_full(tmp_path: Path) -> None:
         response = _regenerate(server)
         assert response.status_code == 200, response.text
         assert "B post 0" in {e.title for e in feedparser.parse(_feed(server).content).entries}
+
+
+@pytest.mark.server
+def test_a_restart_with_the_output_unwritable_serves_from_memory_and_retries(tmp_path: Path) -> None:
+    """Restarted with an output directory it cannot write (here a file in its place; a full or read-only disk fails
+    the same way): the build is served from memory, /readyz says so, and the failed build is retried with backoff
+    until the directory can be written, with no trigger from outside (no watcher, no rescan due)."""
+    sync_posts(tmp_path / "_posts", corpus("A", 12))
+    (tmp_path / "syndicate.toml").write_text(SITE_CONFIG + "admin_rate = 0\nwatch = false\n", encoding="utf-8")
+    feeds = tmp_path / "feeds"
+    feeds.write_text("a file where the output directory should be")
+    with running_server(tmp_path, token=TOKEN) as server:
+        ready = httpx.get(server.url + "/readyz", timeout=DEADLINE)
+        assert ready.status_code == 200
+        assert ready.json() == {"ready": True, "last_build_ok": False, "in_memory": True, "build_overdue": False}
+        served = _feed(server)
+        assert "A post 0" in {e.title for e in feedparser.parse(served.content).entries}
+        status = _status(server)
+        assert status["last_build"]["in_memory"] is True and status["retry_in"] >= 2
+        assert "serving this build from memory; trying again in 2 s" in server.output()
+        assert "still serving the last good feeds" not in server.output()
+        feeds.unlink()  # space is back
+        wait_until(lambda: (feeds / "all.atom").exists(), "a retry to write the feeds")
+        wait_until(lambda: httpx.get(server.url + "/readyz", timeout=DEADLINE).json()["last_build_ok"], "readiness")
+        assert httpx.get(server.url + "/readyz", timeout=DEADLINE).json()["in_memory"] is False
+        assert _status(server)["retry_in"] is None
+        assert (feeds / "all.atom").read_bytes() == _feed(server).content
 
 
 @pytest.mark.server

@@ -165,7 +165,12 @@ def test_a_post_dated_outside_the_utc_range_costs_only_itself(tmp_path: Path) ->
         wait_until(lambda: "Second" in entries(server, "/feeds/all.atom"), "the new post in the site-wide feed")
         assert entries(server, "/feeds/all.rss") == {"First", "Second", "Old"}
         assert {i["title"] for i in client.get("/feeds/all.json").json()["items"]} == {"First", "Second", "Old"}
-        assert client.get("/readyz").json() == {"ready": True, "last_build_ok": True}
+        assert client.get("/readyz").json() == {
+            "ready": True,
+            "last_build_ok": True,
+            "in_memory": False,
+            "build_overdue": False,
+        }
         status = client.get("/admin/status", headers={"Authorization": f"Bearer {TOKEN}"}).json()
         rejected = {r["path"]: r["reason"] for r in status["rejected"]}
         assert rejected.keys() == {"2024-02-01-lm.md", "0001-01-01-east.md"}
@@ -506,7 +511,8 @@ def test_readiness_shows_no_paths_publicly_and_admin_status_has_them(tmp_path: P
     (tmp_path / "syndicate.toml").write_text(SITE_CONFIG.replace('"_posts"', '"missing"'), encoding="utf-8")
     with running_server(tmp_path, token=TOKEN, wait_ready=False) as server:
         ready = httpx.get(server.url + "/readyz", timeout=DEADLINE)
-        assert ready.status_code == 503 and ready.json() == {"ready": False, "last_build_ok": False}
+        assert ready.status_code == 503
+        assert ready.json() == {"ready": False, "last_build_ok": False, "in_memory": False, "build_overdue": False}
         feed = httpx.get(server.url + "/feeds/all.atom", timeout=DEADLINE)
         assert feed.status_code == 503 and str(tmp_path) not in feed.text and "missing" not in feed.text
         auth = {"Authorization": f"Bearer {TOKEN}"}

@@ -275,7 +275,14 @@ def create_app(
         outcome = service.last_outcome
         # Public, for load balancers: whether good feeds are served, and whether the last build worked. The error
         # (paths of the posts and output directories, OS messages) is for the operator: /admin/status and the log.
-        body = {"ready": service.snapshot is not None, "last_build_ok": None if outcome is None else outcome.ok}
+        body = {
+            "ready": service.snapshot is not None,
+            "last_build_ok": None if outcome is None else outcome.ok,
+            # What is served was built but could not be written (output directory full or read-only): a retry is due.
+            "in_memory": outcome is not None and outcome.in_memory,
+            # A build that never ends (a hung disk, a file that blocks a read) stops every later one: say so.
+            "build_overdue": service.build_overdue(),
+        }
         # Ready means "serving good feeds". A failed rebuild after that is reported here (and in /metrics)
         # but keeps the instance ready: the last good feeds are still served from memory.
         return JSONResponse(body, status_code=200 if service.snapshot is not None else 503)

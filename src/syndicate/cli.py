@@ -208,10 +208,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 # uvicorn limits (issue 5: slow clients and many idle connections). Idle keep-alive connections close after
-# 5 s; past 1000 concurrent connections new requests get an immediate 503 instead of an unbounded queue;
-# the kernel queues up to 2048 connections not yet accepted. deploy/README.md documents them.
+# 5 s; the kernel queues up to 2048 connections not yet accepted. The limits per client and in all, and the
+# deadlines of requests and responses, are connections.py's (uvicorn's own limit_concurrency answers every request
+# 503 once it is reached, so idle sockets could lock everyone out: issue 14). deploy/README.md documents them.
 TIMEOUT_KEEP_ALIVE = 5
-LIMIT_CONCURRENCY = 1000
 BACKLOG = 2048
 
 
@@ -224,6 +224,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from syndicate.app import FeedsFirst, create_app
+    from syndicate.connections import ConnectionLimits, guarded_protocol, networks
 
     try:
         sock = bind_socket(settings.host, settings.port)
@@ -240,8 +241,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = uvicorn.Config(
         FeedsFirst(app),
         access_log=settings.access_log,
+        http=guarded_protocol(
+            ConnectionLimits(
+                request_timeout=settings.request_timeout,
+                send_timeout=settings.send_timeout,
+                per_client=settings.client_connections,
+                total=settings.max_connections,
+                exempt=networks(proxies),
+            )
+        ),
         timeout_keep_alive=TIMEOUT_KEEP_ALIVE,
-        limit_concurrency=LIMIT_CONCURRENCY,
         backlog=BACKLOG,
         server_header=False,
         lifespan="on",

@@ -165,6 +165,39 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting(
+        "request_timeout",
+        10.0,
+        "Seconds a connection may wait for a complete request (a new or kept-alive connection, or one whose request "
+        "is still arriving, however slowly) before it is closed.",
+        float,
+        low=0.1,
+        high=3600,
+    ),
+    Setting(
+        "send_timeout",
+        60.0,
+        "Seconds a client may read nothing of a response before its connection is dropped.",
+        float,
+        low=0.1,
+        high=3600,
+    ),
+    Setting(
+        "client_connections",
+        64,
+        "Open connections per client address (trusted proxies excepted); a client's next connection takes the place "
+        "of its own oldest idle one (0: no limit).",
+        int,
+        high=1_000_000,
+    ),
+    Setting(
+        "max_connections",
+        1000,
+        "Open connections in all; past it a new connection takes the place of the one idle longest, and is answered "
+        "503 only when every connection is busy with a request (0: no limit).",
+        int,
+        high=1_000_000,
+    ),
+    Setting(
         "trusted_proxies",
         "",
         "Comma-separated addresses or networks (e.g. `127.0.0.1`) of reverse proxies whose X-Forwarded-For and "
@@ -231,6 +264,10 @@ class Settings:
     admin_token: str = _default("admin_token")
     admin_rate: int = _default("admin_rate")
     admin_auth_failures: int = _default("admin_auth_failures")
+    request_timeout: float = _default("request_timeout")
+    send_timeout: float = _default("send_timeout")
+    client_connections: int = _default("client_connections")
+    max_connections: int = _default("max_connections")
     trusted_proxies: str = _default("trusted_proxies")
     # The Jekyll site read from ``site`` (site.py), or None: not a setting of its own, but what ``site`` names.
     jekyll: JekyllSite | None = None

@@ -49,13 +49,27 @@ _MAX_PENDING_PATHS = 10_000
 _DEFERRED_RETRY = 1.0  # seconds before re-reading a post that was still being written
 _MAX_BUILD_PAUSE = 5.0  # seconds: the longest pause between back-to-back builds (see build_share)
 _UNFREEZE_EVERY = 50
+# A failed build is tried again (a full rescan) after RETRY_FIRST seconds, doubling each time it fails again up to
+# RETRY_MAX: a disk that fills or an output directory made read-only comes back without anyone touching the server.
+RETRY_FIRST = 2.0
+RETRY_MAX = 300.0
+# A build running longer than this is reported as overdue by /readyz (a post file that blocks a read, a hung disk):
+# the largest sites build in well under a minute (docs/benchmarks.md).
+BUILD_OVERDUE = 300.0
 
 
 @dataclass(frozen=True)
 class BuildOutcome:
+    """``ok``: built and written. A build that could not be written but was built in memory (and is served from
+    there) has its ``report`` and ``error`` both, and ``ok`` False."""
+
     ok: bool
     report: BuildReport | None = None
     error: str = ""
+
+    @property
+    def in_memory(self) -> bool:
+        return not self.ok and self.report is not None
 
     def as_dict(self) -> dict[str, Any]:
         if self.report is None:
@@ -63,6 +77,7 @@ class BuildOutcome:
         report = self.report
         return {
             "ok": self.ok,
+            **({"error": self.error, "in_memory": True} if self.in_memory else {}),
             "full": report.full,
             "posts": report.posts,
             "feeds": report.feeds,
@@ -130,6 +145,12 @@ class FeedService:
         self._deferred: set[Path] = set()
         self._deferred_timer: asyncio.TimerHandle | None = None
         self._frozen_builds = 0  # builds since the heap was last unfrozen (see _freeze_heap)
+        # Builds into memory only, when the builder cannot write the output directory (see _build_in_memory).
+        self._memory_builder: Builder | None = None
+        self._failures = 0  # failed builds in a row
+        self._retry_timer: asyncio.TimerHandle | None = None
+        self.retry_in: float | None = None  # seconds until the failed build is tried again (None: none pending)
+        self.build_started: float | None = None  # time.monotonic() when the running build began (None: none runs)
 
         # The parts (see the module docstring).
         self.preparer = Preparer(settings, self.policy, self.clock, stamps)
@@ -146,6 +167,11 @@ class FeedService:
         self.query = self._queries.query
 
     # -- triggering --------------------------------------------------------------------------------------
+
+    def build_overdue(self) -> bool:
+        """Whether the running build has taken longer than BUILD_OVERDUE."""
+        started = self.build_started
+        return started is not None and time.monotonic() - started > BUILD_OVERDUE
 
     @property
     def building(self) -> bool:
@@ -185,11 +211,16 @@ class FeedService:
             job, self._pending = self._pending, None
             changed = None if job.full else sorted(job.paths)
             first = self.last_outcome is None  # the start-up build is not churn: no pause after it
-            snapshot, outcome, cpu = await asyncio.to_thread(self._build_and_prepare, changed)
+            self.build_started = time.monotonic()
+            try:
+                snapshot, outcome, cpu = await asyncio.to_thread(self._build_and_prepare, changed)
+            finally:
+                self.build_started = None
             if snapshot is not None:
                 self.snapshot = snapshot  # the swap: one reference assignment on the event loop
                 self._queries.swapped(snapshot.generation)
                 self._completer.swapped(snapshot)
+            self._retry_if_failed(outcome)
             self._record(outcome)
             self._first_attempt.set()
             if snapshot is not None and self._pinger is not None and outcome.report is not None:
@@ -220,6 +251,24 @@ class FeedService:
 
             self._deferred_timer = asyncio.get_running_loop().call_later(_DEFERRED_RETRY, fire)
 
+    def _retry_if_failed(self, outcome: BuildOutcome) -> None:
+        """After a failed build, one full build later, backing off (RETRY_FIRST doubling to RETRY_MAX)."""
+        if outcome.ok:
+            self._failures = 0
+            self.retry_in = None
+            self._memory_builder = None  # written again: what it held is not needed
+            return
+        self._failures += 1
+        if self._retry_timer is not None:
+            self._retry_timer.cancel()
+        self.retry_in = min(RETRY_FIRST * 2 ** (self._failures - 1), RETRY_MAX)
+
+        def fire() -> None:
+            self._retry_timer = None
+            self.request_build(None, reason="retry after a failed build")
+
+        self._retry_timer = asyncio.get_running_loop().call_later(self.retry_in, fire)
+
     def _build_and_prepare(self, changed: Sequence[Path] | None) -> tuple[Snapshot | None, BuildOutcome, float]:
         """Worker thread: build, then prepare every changed document's representations; also the CPU time used."""
         started, cpu_started = time.perf_counter(), time.thread_time()
@@ -227,7 +276,11 @@ class FeedService:
             report = self.builder.build(changed)
             snapshot = self.preparer.prepare_snapshot(self.builder.feedset, self.snapshot)
         except BuildError as exc:
-            return None, BuildOutcome(ok=False, error=str(exc) or type(exc).__name__), time.thread_time() - cpu_started
+            error = str(exc) or type(exc).__name__
+            if self.snapshot is not None and self._memory_builder is None:
+                # Good feeds written before are served: they stay until a build is written (the retry).
+                return None, BuildOutcome(ok=False, error=error), time.thread_time() - cpu_started
+            return (*self._build_in_memory(error), time.thread_time() - cpu_started)
         except Exception as exc:  # a bug or an OS error must not take the server down; report it instead
             log.exception("build failed unexpectedly")
             outcome = BuildOutcome(ok=False, error=f"{type(exc).__name__}: {exc}")
@@ -236,6 +289,25 @@ class FeedService:
         log.debug("build and prepare took %.3fs", duration)
         self._freeze_heap()
         return snapshot, BuildOutcome(ok=True, report=report), time.thread_time() - cpu_started
+
+    def _build_in_memory(self, error: str) -> tuple[Snapshot | None, BuildOutcome]:
+        """After a build that failed with ``error`` with nothing written to serve (at start, or while serving from
+        memory already): the same posts built into memory only, if that works.
+
+        A full or read-only output directory fails every writing build, and before this a server restarted in that
+        state served nothing at all although the posts were readable. Built without writing (and without the parse
+        cache, which may live on the same full disk), every document is held in memory and served from there until a
+        retry writes them. If this build fails too (the posts directory is missing, say), nothing better than the
+        current snapshot exists.
+        """
+        try:
+            if self._memory_builder is None:
+                self._memory_builder = Builder(self.settings, write=False, hold=True, cache=None)
+            report = self._memory_builder.build(None)
+            snapshot = self.preparer.prepare_snapshot(self._memory_builder.feedset, self.snapshot)
+        except Exception:  # any failure here leaves the served state as the failed build did
+            return None, BuildOutcome(ok=False, error=error)
+        return snapshot, BuildOutcome(ok=False, report=report, error=error)
 
     def _freeze_heap(self) -> None:
         """Leave what the build made out of the cyclic garbage collector's full collections.
@@ -258,7 +330,12 @@ class FeedService:
         self.last_build_finished = datetime.now(UTC)
         g = self.gauges
         g.last_success = outcome.ok
-        if outcome.ok and outcome.report is not None:
+        retry = f"; trying again in {self.retry_in:g} s" if self.retry_in is not None else ""
+        if outcome.in_memory:
+            g.builds_failed += 1
+            g.ready = True
+            log.error("cannot write the feeds (%s); serving this build from memory%s", outcome.error, retry)
+        elif outcome.ok and outcome.report is not None:
             report = outcome.report
             g.builds_ok += 1
             g.duration_sum += report.duration
@@ -290,9 +367,9 @@ class FeedService:
         else:
             g.builds_failed += 1
             if self.snapshot is None:
-                log.error("build failed; no feeds are served until a build succeeds: %s", outcome.error)
+                log.error("build failed; no feeds are served until a build succeeds%s: %s", retry, outcome.error)
             else:
-                log.error("build failed, still serving the last good feeds: %s", outcome.error)
+                log.error("build failed, still serving the last good feeds%s: %s", retry, outcome.error)
 
     # -- serving -----------------------------------------------------------------------------------------
 
@@ -328,6 +405,9 @@ class FeedService:
         if self._deferred_timer is not None:
             self._deferred_timer.cancel()
             self._deferred_timer = None
+        if self._retry_timer is not None:
+            self._retry_timer.cancel()
+            self._retry_timer = None
         await _tasks.cancel(self._running)
         if self._pinger is not None:
             await self._pinger.stop()
@@ -350,4 +430,5 @@ class FeedService:
             "rejected": [] if snapshot is None else [{"path": r.path, "reason": r.reason} for r in snapshot.rejected],
             "next_scheduled_run": None if self.next_scheduled is None else self.next_scheduled.isoformat(),
             "builds": {"ok": self.gauges.builds_ok, "failed": self.gauges.builds_failed},
+            "retry_in": self.retry_in,
         }
