@@ -152,3 +152,4 @@ def test_jekyll_feed_paths_are_served_over_http(built: tuple[Path, Path, Path], 
         with pytest.raises(urllib.error.HTTPError) as missing:
             urllib.request.urlopen(f"{base}/feed/nothing-here.xml")
         assert missing.value.code == 404
+        missing.value.close()

@@ -67,9 +67,7 @@ class StoredBody:
             entries = []
             for entry in page.entries:
                 post = entry.post
-                content = (
-                    found[post.digest] if post.digest in found else render_content(self.settings, post.path, post.url)
-                )
+                content = found[post.digest] if post.digest in found else render_content(self.settings, post)
                 entries.append(Entry(post, content))
             page = replace(page, entries=tuple(entries))
         return render_page(self.settings, page, self.fmt).body

@@ -31,6 +31,7 @@ from syndicate.config import ConfigError, Settings, settings_fingerprint
 from syndicate.corpus import Corpus, CorpusError, Delta, next_due, notes, rejections, visible_posts
 from syndicate.documents import Document
 from syndicate.groups import EMPTY, FeedInfo, Groups, regroup
+from syndicate.jekyllrender import liquid_site
 from syndicate.lastbuild import RECORD_KEY, LastBuild, PostNote, manifest_digest
 from syndicate.opml import render_opml
 from syndicate.plan import NO_PLAN, Plan, plan_documents
@@ -176,7 +177,9 @@ class Builder:
         return query_feed(
             settings,
             self.feedset.posts,
-            lambda need: render_contents(settings, self.cache, need, parallelism),
+            lambda need: render_contents(
+                settings, self.cache, need, parallelism, liquid_site(settings, self.feedset.posts, self._clock())
+            ),
             categories=list(categories),
             tags=list(tags),
             limit=limit,
@@ -262,6 +265,7 @@ class Builder:
                 len(groups.members),
                 # Parsed posts describe files, not this build: saved even if the build fails later on.
                 meanwhile=lambda: self._save_posts(delta),
+                liquid=liquid_site(self.settings, visible.posts, self._clock()),
             )
             opml = render_opml(self.settings, groups.feeds, plan.jekyll_feeds)
             documents[opml.path] = opml

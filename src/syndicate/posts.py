@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import errno
 import fcntl
+import html
 import logging
 import operator
 import os
@@ -25,12 +26,14 @@ import yaml
 from frontmatter.default_handlers import YAMLHandler
 
 from syndicate import summaries
+from syndicate._liquid_filters import smartify
 from syndicate.attribution import find_attribution
 from syndicate.config import Settings
 from syndicate.content import clean_plain_text, clean_text
 from syndicate.dates import DateError, read_dates
 from syndicate.excerpts import excerpt_text, summarize
 from syndicate.frontmatter import TIMESTAMP, YamlTimestamp, parse_simple
+from syndicate.liquid import LiquidSite, has_liquid, render_liquid
 from syndicate.permalinks import expand_permalink, percent_encode
 from syndicate.site import DRAFT_NAME, POST_NAME, JekyllSite
 from syndicate.terms import split_terms
@@ -268,6 +271,17 @@ def split_front_matter(text: str) -> tuple[str, str]:
 def read_body(path: Path, max_bytes: int) -> str:
     """The body (text after the front matter) of a post file, for rendering; PostError if the file is now larger
     than ``max_bytes`` (it was replaced since it was parsed: the next build rejects it)."""
+    return split_front_matter(_read_text(path, max_bytes))[1]
+
+
+def read_jekyll_post(path: Path, max_bytes: int) -> tuple[dict[str, Any], str]:
+    """A Jekyll site's post file for rendering: its front matter (without defaults) and body, split as Jekyll
+    splits them (front matter optional); PostError as ``read_body``."""
+    front, body = split_jekyll(clean_text(_read_text(path, max_bytes)))
+    return (_load_yaml(front) if front is not None else {}), body
+
+
+def _read_text(path: Path, max_bytes: int) -> str:
     fd = os.open(path, os.O_RDONLY)
     try:
         size = os.fstat(fd).st_size
@@ -279,7 +293,7 @@ def read_body(path: Path, max_bytes: int) -> str:
     if len(data) > max_bytes:
         raise PostError(_too_large(None, max_bytes))
     text, _ = decode_text(data)
-    return split_front_matter(text.replace("\r\n", "\n"))[1]
+    return text.replace("\r\n", "\n")
 
 
 def _read_capped(fd: int, size: int, max_bytes: int) -> bytes:
@@ -588,7 +602,8 @@ def _parse_jekyll(
     title = _text_field(meta, "title")
     if not title:
         title = " ".join(word[:1].upper() + word[1:].lower() for word in name_slug.split("-"))  # Utils.titleize_slug
-    title = " ".join(title.split())[:MAX_TITLE]
+    # As jekyll-feed shows it (smartify | strip_html | normalize_whitespace), in every format: one entry, one title.
+    title = " ".join(html.unescape(_TAG.sub("", smartify(title))).split())[:MAX_TITLE]
 
     path_categories = site.categories_from_path(rel_path)
     categories = tuple(dict.fromkeys((*path_categories, *_terms(meta, "categories", "category"))))[:MAX_TERMS]
@@ -607,6 +622,9 @@ def _parse_jekyll(
     # file saved with CRLF the default separator ("\n\n") is never found and the excerpt is the whole body.
     separator = site.excerpt_separator
     head = clean_text(split_jekyll(decoded)[1].partition(separator)[0]).replace("\r\n", "\n") if separator else body
+    if not excerpt and has_liquid(head):  # Jekyll renders the excerpt's Liquid, as the body's
+        page = {**meta, "title": title, "date": when, "slug": slug, "categories": list(categories), "tags": list(tags)}
+        head = render_liquid(head, site=_excerpt_site(settings, site), page=page, path=rel_path).text
     summary = excerpt or excerpt_text(head)
     attribution = find_attribution(meta, body, patterns, site_url=settings.site_url)
     return Post(
@@ -629,6 +647,23 @@ def _parse_jekyll(
         entry_id=jekyll_id(permalink, slug),
         image=_image(meta, settings.site_url),
     )
+
+
+def _excerpt_site(settings: Settings, site: JekyllSite) -> LiquidSite:
+    """What an excerpt's Liquid sees of the site while posts are read: everything but the other posts' URLs."""
+    return LiquidSite(
+        root=site.root,
+        variables={**site.config, "data": site.data},
+        links={},
+        post_urls={},
+        baseurl=site.baseurl,
+        url=site.url,
+        safe=site.flag("safe"),
+        timezone=settings.tz,
+    )
+
+
+_TAG = re.compile(r"<[^>]*>")
 
 
 def _with_defaults(defaults: Mapping[str, Any], meta: Mapping[str, Any]) -> dict[str, Any]:

@@ -25,8 +25,10 @@ from syndicate.documents import Document
 from syndicate.feeds import Entry, Page, entry_fragment, render_page
 from syndicate.formats import FEED_FORMATS, FORMAT_ORDER
 from syndicate.groups import SITE_WIDE, FeedInfo
+from syndicate.jekyllrender import render_jekyll_body
+from syndicate.liquid import LiquidSite
 from syndicate.plan import Plan, Planned
-from syndicate.posts import MAX_BODY, Post, PostError, read_body
+from syndicate.posts import MAX_BODY, Post, PostError, read_body, read_jekyll_post
 from syndicate.store import Staging
 from syndicate.terms import slugify
 
@@ -39,42 +41,56 @@ Contents = Mapping[str, str]  # post file hash -> the post's cleaned HTML
 Staged = tuple[str, str, "str | None"]  # (document path, digest, temporary file; None: the file is unchanged)
 
 
-def render_content(settings: Settings, path: str, url: str) -> str | None:
-    """Cleaned HTML of one post's body; None when the summary must stand in."""
+def render_content(settings: Settings, post: Post, liquid: LiquidSite | None = None) -> str | None:
+    """Cleaned HTML of one post's body; None when the summary must stand in. A Jekyll site's post has its Liquid
+    rendered first (``liquid``: what it may see of the site) and its Markdown read as kramdown (jekyllrender.py)."""
+    path = post.path
     try:
-        body = read_body(settings.posts / path, settings.max_post_bytes)
+        if settings.jekyll is not None:
+            meta, body = read_jekyll_post(settings.posts / path, settings.max_post_bytes)
+        else:
+            meta, body = {}, read_body(settings.posts / path, settings.max_post_bytes)
     except (OSError, PostError):
         return None  # gone or broken since it was parsed: the summary stands in; the next build catches up
     if len(body) > MAX_BODY:
         return None  # the summary stands in (the post carries a note saying so)
     try:
-        html = render_body(body, page_url=url, site_url=settings.site_url)
+        if settings.jekyll is not None:
+            html, notes = render_jekyll_body(settings, liquid, post, meta, body)
+            for note in notes:
+                log.warning("%s", note)
+        else:
+            html = render_body(body, page_url=post.url, site_url=settings.site_url)
     except Exception:  # a bug of ours or a library's must cost one post's content, never the build
         log.exception("unexpected error while rendering %s; its summary stands in", path)
         return None
     return html if len(html) <= MAX_BODY else None
 
 
-def _render_batch(args: tuple[Settings, list[tuple[str, str, str]]]) -> list[tuple[str, str | None]]:
-    """Process-pool worker: render a batch of (digest, path, url)."""
-    settings, batch = args
-    return [(digest, render_content(settings, path, url)) for digest, path, url in batch]
+def _render_batch(args: tuple[Settings, LiquidSite | None, list[Post]]) -> list[tuple[str, str | None]]:
+    """Process-pool worker: render a batch of posts."""
+    settings, liquid, batch = args
+    return [(post.digest, render_content(settings, post, liquid)) for post in batch]
 
 
 def render_contents(
-    settings: Settings, cache: ParseCache | None, posts: Mapping[str, Post], parallelism: Parallelism
+    settings: Settings,
+    cache: ParseCache | None,
+    posts: Mapping[str, Post],
+    parallelism: Parallelism,
+    liquid: LiquidSite | None = None,
 ) -> dict[str, str]:
     """Rendered, cleaned HTML for posts by file hash: from the cache, else read and rendered now (and cached)."""
     found = cache.get_content(posts) if cache is not None else {}
     fresh: dict[str, str] = {}
-    todo = [(digest, post.path, post.url) for digest, post in posts.items() if digest not in found]
+    todo = [post for digest, post in posts.items() if digest not in found]
     workers = parallelism.count
     if len(todo) >= parallelism.render_from and workers > 1:
         size = max(20, len(todo) // (workers * 4))
-        batches = [(settings, todo[i : i + size]) for i in range(0, len(todo), size)]
+        batches = [(settings, liquid, todo[i : i + size]) for i in range(0, len(todo), size)]
         rendered = in_parallel(_render_batch, batches, workers, lambda n: None)
     else:
-        rendered = [(digest, render_content(settings, path, url)) for digest, path, url in todo]
+        rendered = [(post.digest, render_content(settings, post, liquid)) for post in todo]
     for digest, html in rendered:
         if html is not None:
             found[digest] = html
@@ -191,6 +207,7 @@ def render_documents(
     parallelism: Parallelism,
     feeds: int,
     meanwhile: Callable[[], None] = _nothing,
+    liquid: LiquidSite | None = None,
 ) -> dict[str, Document]:
     """The plan's documents: taken over from the previous build where their keys are unchanged, found again in the
     cache or the output directory, else rendered (and placed by ``bodies``).
@@ -214,7 +231,9 @@ def render_documents(
         meanwhile()
         return documents
     need = {e.post.digest: e.post for planned in missing if not planned.page.archive for e in planned.page.entries}
-    contents: Contents = {} if settings.excerpt_only else render_contents(settings, bodies.cache, need, parallelism)
+    contents: Contents = (
+        {} if settings.excerpt_only else render_contents(settings, bodies.cache, need, parallelism, liquid)
+    )
 
     def place(rendered: Iterator[tuple[Planned, list[bytes]]]) -> None:
         for planned, parts in rendered:
