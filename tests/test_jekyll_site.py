@@ -153,3 +153,26 @@ def test_jekyll_feed_paths_are_served_over_http(built: tuple[Path, Path, Path], 
             urllib.request.urlopen(f"{base}/feed/nothing-here.xml")
         assert missing.value.code == 404
         missing.value.close()
+
+
+def test_a_plugins_tag_is_dropped_with_a_note_and_the_post_published(tmp_path: Path) -> None:
+    # Jekyll itself fails the whole build on a tag of a plugin it lacks; syndicate publishes the post without it.
+    site = tmp_path / "site"
+    (site / "_posts").mkdir(parents=True)
+    (site / "_config.yml").write_text("title: Plugins\nurl: https://plugins.example.org\n", encoding="utf-8")
+    (site / "_posts" / "2024-02-02-skipper.md").write_text(
+        "---\ntitle: Meet the skipper\n---\nHello from {{ site.title }}.\n\n{% avatar gull-skipper %}\n\nBye.\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "syndicate", "build", "--site", str(site), "--out", str(tmp_path / "out"), "--no-cache"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "avatar" in done.stderr and "2024-02-02-skipper.md" in done.stderr
+    _, entries = read_feed((tmp_path / "out" / "feed.xml").read_bytes())
+    assert [e.title for e in entries] == ["Meet the skipper"]
+    assert entries[0].text == "Hello from Plugins. Bye." and "{%" not in (tmp_path / "out" / "all.json").read_text()
