@@ -431,3 +431,38 @@ def test_a_body_over_max_body_under_the_cap_keeps_its_summary_note(
     cached = parse_file(path, "2024-03-05-long.md", settings, compile_patterns(settings.attribution_patterns), None)
     assert cached is not None and isinstance(cached.record, Post)
     assert any("feeds carry its summary" in note for note in cached.record.notes)
+
+
+def test_a_fifo_named_like_a_post_is_refused_without_blocking(tmp_path: Path) -> None:
+    # Opening a FIFO for reading waits for a writer: every later build would hang.
+    import os
+
+    from syndicate.posts import read_post_file
+
+    fifo = tmp_path / "2024-01-01-pipe.md"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="not a regular file"):
+        read_post_file(fifo, 1000, tmp_path)
+
+
+def test_a_link_to_a_device_or_outside_the_posts_directory_is_refused(tmp_path: Path) -> None:
+    from syndicate.posts import read_body, read_post_file
+
+    posts = tmp_path / "posts"
+    posts.mkdir()
+    (posts / "zero.md").symlink_to("/dev/zero")
+    with pytest.raises(OSError, match="not a regular file"):
+        read_post_file(posts / "zero.md", 1000, posts)
+    secret = tmp_path / "secret.md"
+    secret.write_text("---\ntitle: secret\n---\nnot for the feeds\n", encoding="utf-8")
+    (posts / "swapped.md").symlink_to(secret)  # as if swapped in after the scan checked the name
+    with pytest.raises(OSError, match="outside the posts directory"):
+        read_post_file(posts / "swapped.md", 1000, posts)
+    with pytest.raises(OSError, match="outside the posts directory"):
+        read_body(posts / "swapped.md", 1000, posts)
+    (posts / "inside.md").symlink_to(posts / "zero.md")  # a link to a link to a device: still a device
+    with pytest.raises(OSError):
+        read_post_file(posts / "inside.md", 1000, posts)
+    (posts / "real.md").write_text("---\ntitle: ok\n---\nbody\n", encoding="utf-8")
+    (posts / "alias.md").symlink_to(posts / "real.md")  # a link inside the tree is still read
+    assert read_post_file(posts / "alias.md", 1000, posts).data.startswith(b"---")

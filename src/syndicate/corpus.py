@@ -88,7 +88,7 @@ def parse_file(
 ) -> CachedPost | None:
     """Read and parse one file (or reuse ``known`` when its bytes are unchanged); None while it is being written."""
     try:
-        data, st = read_post_file(path, settings.max_post_bytes)
+        data, st = read_post_file(path, settings.max_post_bytes, settings.posts)
     except Unfinished:
         return None
     except TooLarge as exc:  # no digest: a later scan reads the file again (by its stat alone, while it is too large)

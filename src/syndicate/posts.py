@@ -16,6 +16,7 @@ import operator
 import os
 import re
 import signal
+import stat
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -268,21 +269,21 @@ def split_front_matter(text: str) -> tuple[str, str]:
     return front, body
 
 
-def read_body(path: Path, max_bytes: int) -> str:
+def read_body(path: Path, max_bytes: int, root: Path | None = None) -> str:
     """The body (text after the front matter) of a post file, for rendering; PostError if the file is now larger
-    than ``max_bytes`` (it was replaced since it was parsed: the next build rejects it)."""
-    return split_front_matter(_read_text(path, max_bytes))[1]
+    than ``max_bytes`` (it was replaced since it was parsed: the next build rejects it); OSError as ``open_post``."""
+    return split_front_matter(_read_text(path, max_bytes, root))[1]
 
 
-def read_jekyll_post(path: Path, max_bytes: int) -> tuple[dict[str, Any], str]:
+def read_jekyll_post(path: Path, max_bytes: int, root: Path | None = None) -> tuple[dict[str, Any], str]:
     """A Jekyll site's post file for rendering: its front matter (without defaults) and body, split as Jekyll
     splits them (front matter optional); PostError as ``read_body``."""
-    front, body = split_jekyll(clean_text(_read_text(path, max_bytes)))
+    front, body = split_jekyll(clean_text(_read_text(path, max_bytes, root)))
     return (_load_yaml(front) if front is not None else {}), body
 
 
-def _read_text(path: Path, max_bytes: int) -> str:
-    fd = os.open(path, os.O_RDONLY)
+def _read_text(path: Path, max_bytes: int, root: Path | None) -> str:
+    fd = open_post(path, root)
     try:
         size = os.fstat(fd).st_size
         if size > max_bytes:
@@ -364,14 +365,42 @@ def _is_being_written(fd: int) -> bool:
     return False
 
 
-def read_post_file(path: str | Path, max_bytes: int) -> PostFile:
+def open_post(path: str | Path, root: str | Path | None = None) -> int:
+    """Open a post file for reading: a file descriptor of a regular file, inside ``root`` when given.
+
+    What is checked is the file opened, not the name before opening: a name swapped for a symbolic link to a file
+    outside the posts directory between the scan and the open is refused here (the opened file's own path, from
+    /proc/self/fd, is compared with the root). O_NONBLOCK: opening a FIFO named ``*.md`` returns at once instead of
+    waiting for a writer, and anything but a regular file (a FIFO, a device such as /dev/zero, a directory) is
+    refused before a byte is read. Raises OSError, whose message becomes the post's rejection.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file (a FIFO, a device or a directory); posts are plain files")
+        if root is not None:
+            try:
+                opened = os.readlink(f"/proc/self/fd/{fd}")
+            except OSError:
+                opened = None  # no /proc: the scan's check of the name is all there is
+            real_root = os.path.realpath(root)
+            if opened is not None and os.path.commonpath([real_root, opened]) != real_root:
+                raise OSError(errno.EXDEV, "it leads outside the posts directory (a symbolic link?); it is not read")
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_post_file(path: str | Path, max_bytes: int, root: str | Path | None = None) -> PostFile:
     """Read a post file whole; raise ``Unfinished`` if it is open for writing or changed while being read, and
     ``TooLarge`` for a file of more than ``max_bytes`` bytes.
 
     A file too large by its size is not read at all; one that grows while being read is read up to ``max_bytes`` + 1
-    bytes and no further, so a huge (or endlessly growing) file never costs more memory than the cap.
+    bytes and no further, so a huge (or endlessly growing) file never costs more memory than the cap. The file is
+    opened by ``open_post`` (a regular file, inside ``root``).
     """
-    fd = os.open(path, os.O_RDONLY)
+    fd = open_post(path, root)
     try:
         if _is_being_written(fd):
             raise Unfinished

@@ -47,9 +47,9 @@ def render_content(settings: Settings, post: Post, liquid: LiquidSite | None = N
     path = post.path
     try:
         if settings.jekyll is not None:
-            meta, body = read_jekyll_post(settings.posts / path, settings.max_post_bytes)
+            meta, body = read_jekyll_post(settings.posts / path, settings.max_post_bytes, settings.posts)
         else:
-            meta, body = {}, read_body(settings.posts / path, settings.max_post_bytes)
+            meta, body = {}, read_body(settings.posts / path, settings.max_post_bytes, settings.posts)
     except (OSError, PostError):
         return None  # gone or broken since it was parsed: the summary stands in; the next build catches up
     if len(body) > MAX_BODY:
