@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from _fragments import PAGE, XML_ILLEGAL, hrefs, markupish, parse, render
-from syndicate.content import _render_markdown, clean_plain_text, clean_text, render_body
+from syndicate.content import clean_plain_text, clean_text, render_body, render_markdown
 
 # --- clean_text -----------------------------------------------------------------------------------------------------
 
@@ -212,7 +212,7 @@ def test_a_document_markdown_it_cannot_parse_unterminated_is_rendered_with_its_l
     source = ">- <script>\n>"
     with pytest.raises(IndexError):  # the library's bug this works around; when it is fixed, drop the workaround
         MarkdownIt("commonmark", {"html": True, "linkify": False}).render(source)
-    assert _render_markdown(source) == plain_markdown(source + "\n")
+    assert render_markdown(source) == plain_markdown(source + "\n")
 
 
 _MARKDOWN_ATOMS = st.sampled_from(
@@ -228,12 +228,12 @@ _MARKDOWN_ATOMS = st.sampled_from(
 @settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(body=st.lists(_MARKDOWN_ATOMS | st.text(alphabet="<>/ \n\tadivp=\"'", max_size=6), max_size=40).map("".join))
 def test_leading_html_blocks_render_as_markdown_it_renders_them(body: str) -> None:
-    assert _render_markdown(body) == plain_markdown(body)
+    assert render_markdown(body) == plain_markdown(body)
 
 
 def test_sample_post_markdown_renders_as_markdown_it_renders_it(sample_body: str) -> None:
-    assert _render_markdown(sample_body) == plain_markdown(sample_body)
-    assert _render_markdown(sample_body) == plain_markdown(sample_body)  # memoised links give the same result
+    assert render_markdown(sample_body) == plain_markdown(sample_body)
+    assert render_markdown(sample_body) == plain_markdown(sample_body)  # memoised links give the same result
 
 
 def test_long_link_is_not_memoised_but_rendered() -> None:

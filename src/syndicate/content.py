@@ -111,7 +111,7 @@ _BLANK_LINES = re.compile(r"(?:[ \t]*\n)*")
 _BLOCK_END = re.compile(r"\n[ \t]*(?:\n|\Z)")
 
 
-def _render_markdown(source: str, dialect: Dialect = POSTS) -> str:
+def render_markdown(source: str, dialect: Dialect = POSTS) -> str:
     """``markdown_parser(dialect).render(source)``, without parsing the HTML blocks that open the document.
 
     A republished article is typically one long HTML block (CommonMark §4.6, kinds 6 and 7: a block-level tag or
@@ -220,6 +220,6 @@ def render_body(body: str, *, page_url: str, site_url: str, dialect: Dialect = P
     to another host (e.g. the original article) are content and kept. ``dialect`` says which Markdown the body is
     (dialects.py: ``POSTS`` for ``--posts`` sites, ``kramdown_dialect(config)`` for a Jekyll site's).
     """
-    rendered = _render_markdown(clean_text(body), dialect)
+    rendered = render_markdown(clean_text(body), dialect)
     sanitised = _cleaner().clean(limit_nesting(rendered))
     return clean_text(finish_fragment(sanitised, page_url=page_url, site_url=site_url))

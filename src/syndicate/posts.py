@@ -632,7 +632,9 @@ def _parse_jekyll(
     if not title:
         title = " ".join(word[:1].upper() + word[1:].lower() for word in name_slug.split("-"))  # Utils.titleize_slug
     # As jekyll-feed shows it (smartify | strip_html | normalize_whitespace), in every format: one entry, one title.
-    title = " ".join(html.unescape(_TAG.sub("", smartify(title))).split())[:MAX_TITLE]
+    if _SMARTENED.search(title):  # most titles have nothing smartify changes, and it costs as much as the parse
+        title = html.unescape(_TAG.sub("", smartify(title)))
+    title = " ".join(title.split())[:MAX_TITLE]
 
     path_categories = site.categories_from_path(rel_path)
     categories = tuple(dict.fromkeys((*path_categories, *_terms(meta, "categories", "category"))))[:MAX_TERMS]
@@ -650,7 +652,12 @@ def _parse_jekyll(
     # The excerpt ends at the first separator in the file as written: Jekyll does not change line ends, so in a
     # file saved with CRLF the default separator ("\n\n") is never found and the excerpt is the whole body.
     separator = site.excerpt_separator
-    head = clean_text(split_jekyll(decoded)[1].partition(separator)[0]).replace("\r\n", "\n") if separator else body
+    if not separator:
+        head = body
+    elif "\r" not in decoded:  # the same text as ``body`` (already cleaned): no second pass over it
+        head = body.partition(separator)[0]
+    else:
+        head = clean_text(split_jekyll(decoded)[1].partition(separator)[0]).replace("\r\n", "\n")
     if not excerpt and has_liquid(head):  # Jekyll renders the excerpt's Liquid, as the body's
         page = {**meta, "title": title, "date": when, "slug": slug, "categories": list(categories), "tags": list(tags)}
         head = render_liquid(head, site=_excerpt_site(settings, site), page=page, path=rel_path).text
@@ -693,6 +700,8 @@ def _excerpt_site(settings: Settings, site: JekyllSite) -> LiquidSite:
 
 
 _TAG = re.compile(r"<[^>]*>")
+# What smartify changes (quotes, backticks, dashes, ellipses) or strip_html removes.
+_SMARTENED = re.compile(r"[\"'`<&]|--|\.\.\.|\. \. \.")
 
 
 def _with_defaults(defaults: Mapping[str, Any], meta: Mapping[str, Any]) -> dict[str, Any]:
