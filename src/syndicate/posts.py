@@ -118,6 +118,8 @@ class Post:
     # and its ``image`` as an absolute URL ("" for none).
     entry_id: str = ""
     image: str = ""
+    # A Jekyll site's post with jekyll-feed's ``feed: {excerpt_only: true}``: its entries carry the summary only.
+    excerpt_only: bool = False
     # Where the summary is kept out of memory (summaries.py), with ``summary`` left empty; -1: ``summary`` holds it.
     # Read it with ``summary_of``.
     summary_at: int = -1
@@ -682,7 +684,17 @@ def _parse_jekyll(
         notes=tuple(n for n in (*notes, _size_note(body)) if n),
         entry_id=jekyll_id(permalink, slug),
         image=_image(meta, settings.site_url),
+        excerpt_only=_excerpt_only(meta),
     )
+
+
+def _excerpt_only(meta: Mapping[str, Any]) -> bool:
+    """jekyll-feed's ``post.feed.excerpt_only | default: site.feed.excerpt_only`` for the post's part: Liquid's
+    ``default`` passes nil, false and empty values on to the site's setting (``config.site_settings``), and anything
+    else is true to ``unless``."""
+    feed = meta.get("feed")
+    value = feed.get("excerpt_only") if isinstance(feed, Mapping) else None
+    return value not in (None, False, "") and not (isinstance(value, (list, dict)) and not value)
 
 
 def _excerpt_site(settings: Settings, site: JekyllSite) -> LiquidSite:

@@ -135,7 +135,7 @@ def rendered_entries(
             current.clear()
         parts = []
         for entry in planned.page.entries:
-            content = contents.get(entry.post.digest) if full_text else None
+            content = contents.get(entry.post.digest) if full_text and not entry.post.excerpt_only else None
             # Keyed by path too: two files with the same bytes (a copy, a symlink) are two entries.
             fkey = (entry.post.path, entry.post.digest, content is not None)
             part = current.get(fkey)
@@ -230,7 +230,13 @@ def render_documents(
     if not missing:
         meanwhile()
         return documents
-    need = {e.post.digest: e.post for planned in missing if not planned.page.archive for e in planned.page.entries}
+    need = {
+        e.post.digest: e.post
+        for planned in missing
+        if not planned.page.archive
+        for e in planned.page.entries
+        if not e.post.excerpt_only
+    }
     contents: Contents = (
         {} if settings.excerpt_only else render_contents(settings, bodies.cache, need, parallelism, liquid)
     )
@@ -289,7 +295,7 @@ def query_feed(
         p for p in visible if cats <= {slugify(c) for c in p.categories} and tag_slugs <= {slugify(t) for t in p.tags}
     ][: max(1, limit)]
     site = FeedInfo(SITE_WIDE.name, settings.title, "all", len(selected), settings.title)
-    found = {} if settings.excerpt_only else contents({p.digest: p for p in selected})
+    found = {} if settings.excerpt_only else contents({p.digest: p for p in selected if not p.excerpt_only})
     label = " + ".join([*sorted(categories), *sorted(tags)])
     page = Page(
         feed=site,
