@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from _fragments import XML_ILLEGAL, markupish
 from syndicate.content import clean_text
-from syndicate.excerpts import _summarize_windows, summarize
+from syndicate.excerpts import MAX_EXCERPT, _summarize_windows, excerpt_text, summarize
 
 
 def test_sample_post_summary_is_its_first_paragraph(sample_body: str) -> None:
@@ -153,3 +153,36 @@ def test_summary_of_a_cleaned_body_skips_cleaning_with_the_same_result(
 )
 def test_summary_of_common_first_blocks(body: str, expected: str) -> None:
     assert summarize(body) == expected
+
+
+# excerpt_text: a Jekyll excerpt's text, read from a prefix of its markup.
+_PARAGRAPH = "<p>The harbour master reported calm water and a late ferry, and the market stayed open until dusk.</p>\n"
+
+
+def test_an_excerpt_of_text_dense_html_reads_the_same_whatever_follows() -> None:
+    body = _PARAGRAPH * 30  # well over MAX_EXCERPT characters of text
+    text = excerpt_text(body)
+    assert 1300 < len(text) <= MAX_EXCERPT and text.endswith("…") and "<" not in text
+    assert excerpt_text(body + "<p>" + "more words " * 2000 + "</p>\n") == text
+    assert excerpt_text(body + "[a link](http://example.org/" + "x" * 5000 + ")\n") == text
+
+
+def test_a_short_excerpt_is_read_whole() -> None:
+    assert excerpt_text(_PARAGRAPH * 3) == " ".join([_PARAGRAPH[3:-5]] * 3)
+
+
+def test_a_link_across_the_first_prefix_on_one_long_line_is_read_as_a_link() -> None:
+    # No line end to cut at: the longer prefix is read, and the link is a link, not "[a link](http://exa…" as text.
+    line = "word " * 100 + "[a link](http://example.org/" + "x" * 3000 + ") and " + "more " * 400
+    text = excerpt_text(line)
+    assert "a link and more" in text and "](" not in text
+
+
+def test_the_last_prefix_never_ends_in_half_a_tag_or_reference() -> None:
+    # Cut inside the tag, read as text it would come right after the words.
+    text = excerpt_text("word " * 100 + '<img src="http://example.org/' + "y" * 5000 + '">')
+    assert text == ("word " * 100).strip()
+    # A long attribute gives no text, so the reference the cut splits would come right after the words.
+    markup = "word " * 100 + '<span title="' + "z" * (3 * MAX_EXCERPT - 518) + '">'
+    text = excerpt_text(markup + "&amp; after")
+    assert text == ("word " * 100).strip()

@@ -137,6 +137,25 @@ def test_a_post_with_feed_excerpt_only_has_no_content_in_either(built: tuple[Pat
         assert all(e.get("content") for e in entries if "council-notes" not in e.link)
 
 
+def test_a_long_excerpt_is_whole_in_jekyll_feeds_documents_and_short_in_ours(built: tuple[Path, Path, Path]) -> None:
+    _, theirs, ours = built
+
+    def summary(path: Path) -> str:
+        entries = feedparser.parse(path.read_bytes()).entries
+        return next(e.summary for e in entries if "lighthouse-keepers-log" in e.link)
+
+    whole = summary(theirs / "feed.xml")
+    assert len(whole) > 1000  # the excerpt is the whole body: its HTML paragraphs have no blank line between them
+    assert summary(ours / "feed.xml") == whole
+    for name in ("all.atom", "all.rss", "all.json"):
+        if name.endswith(".json"):
+            items = json.loads((ours / name).read_bytes())["items"]
+            short = next(i["summary"] for i in items if "lighthouse-keepers-log" in i["url"])
+        else:
+            short = summary(ours / name)
+        assert len(short) <= 280 and short.endswith("…") and whole.startswith(short[:200]), name
+
+
 def test_all_tag_feeds_list_the_same_ids(built: tuple[Path, Path, Path]) -> None:
     _, theirs, ours = built
     for path, data in documents(theirs).items():

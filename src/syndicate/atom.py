@@ -26,7 +26,7 @@ from syndicate._xml import (
 )
 from syndicate.config import Settings
 from syndicate.dates import format_rfc3339
-from syndicate.posts import Post, summary_of
+from syndicate.posts import Post, feed_summary, summary_of
 
 if TYPE_CHECKING:
     from syndicate.feeds import Page
@@ -52,8 +52,9 @@ def _categories(categories: tuple[str, ...], tags: tuple[str, ...]) -> bytes:
     return b"".join(b'<category term="%s"/>' % escape_attribute(name) for name in dict.fromkeys((*categories, *tags)))
 
 
-def write_entry(post: Post, content: str | None) -> bytes:
-    """The post's ``<entry>``; ``content`` None: a summary-only entry. ValueError for a post that cannot be written."""
+def write_entry(post: Post, content: str | None, *, whole_summary: bool = False) -> bytes:
+    """The post's ``<entry>``; ``content`` None: a summary-only entry. ValueError for a post that cannot be written.
+    ``whole_summary``: the summary as the post has it (jekyll-feed's documents), not cut to ``feed_summary``'s."""
     if not (post.url and post.title):
         raise ValueError("an Atom entry needs an id and a title")
     if post.date.tzinfo is None or post.updated.tzinfo is None:
@@ -70,7 +71,7 @@ def write_entry(post: Post, content: str | None) -> bytes:
         parts.append(b'<content type="html"/>')
     # The alternate link only, a bare href as feedgen writes it (its issue #135 drops every other attribute).
     parts.append(b'<link href="%s"/>' % escape_attribute(post.url))
-    summary = summary_of(post) or (post.title if content is None else "")
+    summary = (summary_of(post) if whole_summary else feed_summary(post)) or (post.title if content is None else "")
     if summary:
         parts += (b"<summary>", escape_text(summary), b"</summary>")
     parts.append(_categories(post.categories, post.tags))

@@ -24,7 +24,9 @@ from syndicate.content import (
     render_markdown,
 )
 
-__all__ = ["excerpt_text", "summarize"]
+__all__ = ["SUMMARY_CHARS", "excerpt_text", "summarize", "truncate"]
+
+SUMMARY_CHARS = 280  # the longest summary syndicate's own documents show
 
 # Parse only a prefix of the body, growing it only when no complete paragraph of text was found: a summary must
 # stay cheap for every post of a large corpus, whatever the body's size.
@@ -48,7 +50,7 @@ def _summary_cleaner() -> nh3.Cleaner:
     )
 
 
-def summarize(body: str, *, max_chars: int = 280, cleaned: bool = False) -> str:
+def summarize(body: str, *, max_chars: int = SUMMARY_CHARS, cleaned: bool = False) -> str:
     """Plain-text summary: the first paragraph of real text in the body, at most ``max_chars`` characters.
 
     Headings, code and paragraphs made only of links or images are skipped (a link-only paragraph is used only when
@@ -62,7 +64,7 @@ def summarize(body: str, *, max_chars: int = 280, cleaned: bool = False) -> str:
     source = body[:window] if cleaned else clean_text(body[:window])
     text = _first_block_text(source, body, truncated=len(body) > window)
     if text:
-        return _truncate(text, max_chars)
+        return truncate(text, max_chars)
     return _summarize_windows(body, max_chars, cleaned=cleaned)
 
 
@@ -74,10 +76,10 @@ def _summarize_windows(body: str, max_chars: int, *, cleaned: bool = False) -> s
         source = body[:window] if cleaned else clean_text(body[:window])
         text, fallback, complete = _first_paragraph(source, truncated=truncated)
         if text and (complete or len(text) > max_chars):
-            return _truncate(text, max_chars)
+            return truncate(text, max_chars)
         if not truncated:
             break
-    return _truncate(text or fallback, max_chars)
+    return truncate(text or fallback, max_chars)
 
 
 # Fast paths for the first block of a body, each giving exactly what `_summarize_windows` gives, or None to defer
@@ -241,7 +243,9 @@ def _plain_text(piece: str) -> _Piece:
 _ELLIPSIS = "…"
 
 
-def _truncate(text: str, max_chars: int) -> str:
+def truncate(text: str, max_chars: int) -> str:
+    """``text`` cut to at most ``max_chars`` characters, at a word boundary where there is one near the end, ending
+    in an ellipsis; unchanged when it is short enough."""
     if len(text) <= max_chars:
         return text
     if max_chars <= 1:
@@ -256,15 +260,47 @@ def _truncate(text: str, max_chars: int) -> str:
 
 # Jekyll's excerpt can be a whole long body (no separator in it); a summary of one is cut here.
 MAX_EXCERPT = 1500
+# The markup read for an excerpt's text: first a prefix that gives MAX_EXCERPT characters of text for most bodies
+# (republished articles are text-dense HTML), then a longer one when it did not.
+_EXCERPT_WINDOWS = (MAX_EXCERPT * 8 // 5, MAX_EXCERPT * 3)
+
+
+def _prefix(source: str, size: int, *, last: bool) -> str | None:
+    """At most ``size`` characters of ``source``, cut at the last line end in the second half, so that no half of a
+    line of Markdown (``[a link](http://exa``) is read as text. Without one: None, to read a longer prefix, or for
+    the ``last`` one the prefix cut before a tag or character reference it would split."""
+    if len(source) <= size:
+        return source
+    head = source[:size]
+    line_end = head.rfind("\n")
+    if line_end >= size // 2:
+        return head[:line_end]
+    if not last:
+        return None
+    tag = head.rfind("<")
+    if tag > head.rfind(">"):
+        head = head[:tag]
+    reference = head.rfind("&")
+    if reference > head.rfind(";"):
+        head = head[:reference]
+    return head
 
 
 def excerpt_text(source: str) -> str:
     """A Jekyll excerpt (the body up to the excerpt separator) as jekyll-feed's summary shows it: rendered, tags
     stripped (``strip_html``), whitespace collapsed (``normalize_whitespace``), all of it up to ``MAX_EXCERPT``
     characters rather than only its first paragraph."""
-    # Text is shorter than its markup, and the leading HTML blocks most republished articles are are copied without
+    # Text is shorter than its markup, and the leading HTML blocks of most republished articles are copied without
     # parsing (content.render_markdown): this costs a fraction of a full render of a long excerpt.
-    rendered = render_markdown(limit_nesting(clean_text(source[: MAX_EXCERPT * 3])))
-    text = _ANY_TAG.sub(" ", _summary_cleaner().clean(rendered))
-    plain = clean_plain_text(_WHITESPACE.sub(" ", html.unescape(text))).strip()
-    return _truncate(plain, MAX_EXCERPT)
+    plain = ""
+    for window in _EXCERPT_WINDOWS:
+        head = _prefix(source, window, last=window == _EXCERPT_WINDOWS[-1])
+        if head is None:
+            continue
+        rendered = render_markdown(limit_nesting(clean_text(head)))
+        text = _ANY_TAG.sub(" ", _summary_cleaner().clean(rendered))
+        plain = clean_plain_text(_WHITESPACE.sub(" ", html.unescape(text))).strip()
+        # Enough text, or the whole source read: what follows the window would only be cut off.
+        if len(plain) > MAX_EXCERPT or len(source) <= window:
+            break
+    return truncate(plain, MAX_EXCERPT)

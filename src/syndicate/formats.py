@@ -71,7 +71,11 @@ FORMATS: Mapping[str, Format] = _Table(
         Format("json", jsonfeed.MEDIA_TYPE, "JSON Feed", jsonfeed.write_entry, jsonfeed.write_document),
         # jekyll-feed's documents of a Jekyll site (jekyllfeed.py): Atom entries under jekyll-feed's head, at its paths.
         Format(
-            jekyllfeed.SUFFIX, jekyllfeed.MEDIA_TYPE, "Atom (jekyll-feed)", atom.write_entry, jekyllfeed.write_document
+            jekyllfeed.SUFFIX,
+            jekyllfeed.MEDIA_TYPE,
+            "Atom (jekyll-feed)",
+            jekyllfeed.write_entry,
+            jekyllfeed.write_document,
         ),
     )
 )

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from syndicate import __version__
+from syndicate import __version__, atom
 from syndicate._feedgen import EMPTY_FEED_UPDATED, GENERATOR, GENERATOR_URI
 from syndicate._xml import escape_attribute, escape_text
 from syndicate.config import Settings
@@ -109,6 +109,11 @@ def jekyll_feeds(site: JekyllSite, groups: Groups) -> list[JekyllFeed]:
 
 def _term_feed(groups: Groups, kind: str, name: str) -> FeedInfo | None:
     return groups.resolve(kind, name)
+
+
+def write_entry(post: Post, content: str | None) -> bytes:
+    """An Atom entry as atom.write_entry writes it, with the whole excerpt as its summary, as jekyll-feed shows it."""
+    return atom.write_entry(post, content, whole_summary=True)
 
 
 def document_url(settings: Settings, path: str) -> str:

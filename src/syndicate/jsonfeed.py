@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from syndicate.config import Settings
 from syndicate.dates import format_rfc3339
 from syndicate.documents import feed_url
-from syndicate.posts import Post, summary_of
+from syndicate.posts import Post, feed_summary
 
 if TYPE_CHECKING:
     from syndicate.feeds import Page
@@ -40,7 +40,7 @@ def write_entry(post: Post, content: str | None) -> bytes:
         parts += (',"image":', _json_string(post.image))
     if post.source_url:
         parts += (',"external_url":', _json_string(post.source_url))
-    summary = summary_of(post)
+    summary = feed_summary(post)
     if content is not None:
         parts += (',"content_html":', _json_string(content))
     else:

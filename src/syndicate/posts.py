@@ -32,7 +32,7 @@ from syndicate.attribution import find_attribution
 from syndicate.config import Settings
 from syndicate.content import clean_plain_text, clean_text
 from syndicate.dates import DateError, read_dates
-from syndicate.excerpts import excerpt_text, summarize
+from syndicate.excerpts import SUMMARY_CHARS, excerpt_text, summarize, truncate
 from syndicate.frontmatter import TIMESTAMP, YamlTimestamp, parse_simple
 from syndicate.liquid import LiquidSite, has_liquid, render_liquid
 from syndicate.permalinks import expand_permalink, percent_encode
@@ -207,6 +207,14 @@ def with_summary_at(post: Post, at: int) -> Post:
 def summary_of(post: Post) -> str:
     """The post's summary, wherever it is kept."""
     return post.summary if post.summary_at < 0 else summaries.read(post.summary_at)
+
+
+def feed_summary(post: Post) -> str:
+    """The summary syndicate's own documents show: at most ``SUMMARY_CHARS`` characters. Every summary is made that
+    short but a Jekyll site's excerpt, which is kept whole (up to ``excerpts.MAX_EXCERPT``) for jekyll-feed's
+    documents, which show it all; cut here, it does not make every archive page several times larger."""
+    summary = summary_of(post)
+    return summary if len(summary) <= SUMMARY_CHARS else truncate(summary, SUMMARY_CHARS)
 
 
 class PostError(Exception):

@@ -17,7 +17,7 @@ from syndicate._feedgen import splice, write_head
 from syndicate._xml import check_entry, escape_attribute, escape_name, escape_text, media_image
 from syndicate.config import Settings
 from syndicate.dates import format_rfc822
-from syndicate.posts import Post, summary_of
+from syndicate.posts import Post, feed_summary
 
 if TYPE_CHECKING:
     from syndicate.feeds import Page
@@ -37,7 +37,7 @@ def write_entry(post: Post, content: str | None) -> bytes:
         raise ValueError("entry dates need a time zone")
     # The description is the summary, else the title for summary-only entries, else the content.
     encoded: str | None = None
-    summary = summary_of(post)
+    summary = feed_summary(post)
     if summary:
         description, encoded = summary, content
     elif content is None:
