@@ -28,6 +28,8 @@ import pytest
 
 from _jekyll import jekyll_build
 from _serving import running_server
+from syndicate.builder import Builder
+from syndicate.config import load_settings
 
 SITE = Path(__file__).parent / "data" / "jekyll-site"
 _SPACE = re.compile(r"\s+")
@@ -282,3 +284,39 @@ def test_a_plugins_tag_is_dropped_with_a_note_and_the_post_published(tmp_path: P
     _, entries = read_feed((tmp_path / "out" / "feed.xml").read_bytes())
     assert [e.title for e in entries] == ["Meet the skipper"]
     assert entries[0].text == "Hello from Plugins. Bye." and "{%" not in (tmp_path / "out" / "all.json").read_text()
+
+
+def test_a_collections_documents_follow_each_change(tmp_path: Path) -> None:
+    # A document added, one losing its front matter (Jekyll then copies it as a static file) and one dated in the
+    # future (left out until its date, as a post is: Jekyll would list it with a link to a page it does not write),
+    # each told to an incremental build as the watcher tells them.
+    site = tmp_path / "site"
+    (site / "_posts").mkdir(parents=True)
+    (site / "_reports").mkdir()
+    (site / "_config.yml").write_text(
+        "title: Quay\nurl: https://quay.example.org\ncollections: {reports: {output: true}}\n"
+        "feed:\n  collections: [reports]\n",
+        encoding="utf-8",
+    )
+    (site / "_posts" / "2024-01-01-opening.md").write_text("---\ntitle: Opening\n---\nThe quay opens.\n", "utf-8")
+    first = site / "_reports" / "2024-02-02-first-survey.md"
+    first.write_text("---\ntitle: First survey\n---\nThe quay is sound.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    builder = Builder(load_settings(None, {"site": str(site), "out": str(out), "cache": "off"}, environ={}))
+    builder.build()
+
+    def listed(path: str) -> list[str]:
+        return [e.title for e in feedparser.parse((out / path).read_bytes()).entries]
+
+    assert listed("feed/reports.xml") == ["First survey"] and listed("all.atom") == ["Opening"]
+    second = site / "_reports" / "second-survey.md"
+    second.write_text("---\ntitle: Second survey\ndate: 2024-03-03\n---\nStill sound.\n", encoding="utf-8")
+    later = site / "_reports" / "2999-01-01-far-future.md"
+    later.write_text("---\ntitle: Far future\n---\nNot yet.\n", encoding="utf-8")
+    report = builder.build([second, later])
+    assert listed("feed/reports.xml") == ["Second survey", "First survey"]
+    assert report.scheduled == 1 and not report.rejected and report.posts == 1
+    second.write_text("Only notes now, no front matter.\n", encoding="utf-8")
+    report = builder.build([second])
+    assert listed("feed/reports.xml") == ["First survey"] and not report.rejected
+    assert builder.build().written == frozenset()  # a full rescan agrees with the incremental builds
