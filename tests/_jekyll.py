@@ -12,14 +12,14 @@ from _serving import need_program
 JEKYLL_TIMEOUT = 120
 
 
-def jekyll_build(site: Path, dest: Path, *args: str) -> Path:
+def jekyll_build(site: Path, dest: Path, *args: str, environment: str = "production") -> Path:
     """Build ``site`` into ``dest`` with real Jekyll (extra command-line ``args`` passed on); return ``dest``.
 
-    Fails the test with Jekyll's output if the build fails. JEKYLL_ENV is production, as a site owner's deploy has it
-    (jekyll-feed's ``disable_in_development`` depends on it).
+    Fails the test with Jekyll's output if the build fails. JEKYLL_ENV is ``environment``: production, as a site
+    owner's deploy has it (jekyll-feed's ``disable_in_development`` depends on it).
     """
     program = need_program("jekyll")
-    env = {**os.environ, "JEKYLL_ENV": "production", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+    env = {**os.environ, "JEKYLL_ENV": environment, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
     done = subprocess.run(
         [program, "build", "--quiet", "--source", str(site), "--destination", str(dest), *args],
         env=env,

@@ -9,6 +9,7 @@ of their content. A subscriber switching from jekyll-feed to syndicate sees noth
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -16,8 +17,10 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import feedparser
 import lxml.html
@@ -25,6 +28,8 @@ import pytest
 
 from _jekyll import jekyll_build
 from _serving import running_server
+from syndicate.builder import Builder
+from syndicate.config import load_settings
 
 SITE = Path(__file__).parent / "data" / "jekyll-site"
 _SPACE = re.compile(r"\s+")
@@ -76,10 +81,29 @@ def read_feed(data: bytes) -> tuple[str, list[Seen]]:
 
 
 def documents(root: Path) -> dict[str, bytes]:
-    """jekyll-feed's documents under ``root``: feed.xml and feed/**.xml, by path."""
-    found = {"feed.xml": (root / "feed.xml").read_bytes()} if (root / "feed.xml").is_file() else {}
+    """jekyll-feed's documents under ``root``: *.xml (feed.xml, and logbook.xml: a collection's ``path``) and
+    feed/**.xml, by path."""
+    found = {p.name: p.read_bytes() for p in sorted(root.glob("*.xml"))}
     found.update({p.relative_to(root).as_posix(): p.read_bytes() for p in sorted((root / "feed").rglob("*.xml"))})
     return found
+
+
+def feed_title(data: bytes) -> str:
+    parsed = feedparser.parse(data)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    return str(parsed.feed.get("title", ""))
+
+
+def run_build(site: Path, out: Path, **environment: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "syndicate", "build", "--site", str(site), "--out", str(out), "--no-cache", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, **environment},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 # The site as written, and the same site in safe mode (as GitHub Pages builds it: no plugins but whitelisted gems).
@@ -100,14 +124,7 @@ def built(
     jekyll_out = jekyll_build(site, base / "_site")
     shutil.rmtree(site / ".jekyll-cache", ignore_errors=True)
     ours = base / "ours"
-    done = subprocess.run(
-        [sys.executable, "-m", "syndicate", "build", "--site", str(site), "--out", str(ours), "--no-cache", "-q"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    run_build(site, ours)
     yield site, jekyll_out, ours
 
 
@@ -115,9 +132,32 @@ def test_every_jekyll_feed_document_has_a_twin_at_the_same_path(built: tuple[Pat
     _, theirs, ours = built
     assert set(documents(ours)) == set(documents(theirs))
     assert {"feed.xml", "feed/harbour.xml", "feed/news.xml", "feed/by_tag/ferries.xml"} <= set(documents(theirs))
+    # feed.collections: a collection's document, one per category listed for it, one at the ``path`` it is given.
+    assert {"feed/reports.xml", "feed/reports/harbour.xml", "feed/reports/weather.xml", "logbook.xml"} <= set(
+        documents(theirs)
+    )
 
 
-@pytest.mark.parametrize("path", ["feed.xml", "feed/harbour.xml", "feed/news.xml", "feed/by_tag/council.xml"])
+def test_every_document_has_jekyll_feeds_title(built: tuple[Path, Path, Path]) -> None:
+    _, theirs, ours = built
+    titles = {path: feed_title(data) for path, data in documents(theirs).items()}
+    assert titles["feed/reports/harbour.xml"] == "Harbour Town Ledger | Reports | Harbour"
+    assert titles["logbook.xml"] == "Harbour Town Ledger | Logbook"
+    assert {path: feed_title((ours / path).read_bytes()) for path in titles} == titles
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "feed.xml",
+        "feed/harbour.xml",
+        "feed/news.xml",
+        "feed/by_tag/council.xml",
+        "feed/reports.xml",
+        "feed/reports/harbour.xml",
+        "feed/reports/weather.xml",
+    ],
+)
 def test_the_same_entries_as_jekyll_feed(built: tuple[Path, Path, Path], path: str) -> None:
     _, theirs, ours = built
     their_id, their_entries = read_feed((theirs / path).read_bytes())
@@ -180,7 +220,7 @@ def test_jekyll_feed_paths_are_served_over_http(built: tuple[Path, Path, Path], 
     (tmp_path / "syndicate.toml").write_text(f'site = "{site}"\nout = "out"\ncache = "off"\n', encoding="utf-8")
     with running_server(tmp_path) as server:
         base = server.url
-        for path in ("feed.xml", "feed/news.xml", "feed/by_tag/winter.xml"):
+        for path in ("feed.xml", "feed/news.xml", "feed/by_tag/winter.xml", "feed/reports/weather.xml"):
             with urllib.request.urlopen(f"{base}/{path}") as response:
                 assert response.headers["Content-Type"].startswith("application/atom+xml")
                 assert response.headers["ETag"]
@@ -190,6 +230,56 @@ def test_jekyll_feed_paths_are_served_over_http(built: tuple[Path, Path, Path], 
             urllib.request.urlopen(f"{base}/feed/nothing-here.xml")
         assert missing.value.code == 404
         missing.value.close()
+
+
+def test_an_undated_document_is_dated_by_its_file_and_listed_as_jekyll_lists_it(
+    built: tuple[Path, Path, Path],
+) -> None:
+    # Jekyll dates a document dated neither in its front matter nor in its name by the build's time (site.time), so
+    # jekyll-feed's published and updated change with every build; ours are its file's modification time. The rest
+    # of its entry, and every other entry in order, are jekyll-feed's.
+    site, theirs, ours = built
+    their_id, their_entries = read_feed((theirs / "logbook.xml").read_bytes())
+    our_id, our_entries = read_feed((ours / "logbook.xml").read_bytes())
+    assert our_id == their_id
+    undated = "https://ledger.example.org/news-desk/logbook/standing-orders"
+    assert len(our_entries) == len(their_entries) == 3
+    mine = next(e for e in our_entries if e.id == undated)
+    jekylls = next(e for e in their_entries if e.id == undated)
+    assert replace(mine, published="", updated="") == replace(jekylls, published="", updated="")
+    modified = (site / "_logbook" / "standing-orders.md").stat().st_mtime
+    written = datetime.fromtimestamp(int(modified), ZoneInfo("Asia/Shanghai")).isoformat()
+    assert mine.published == mine.updated == written
+    assert [e for e in our_entries if e.id != undated] == [e for e in their_entries if e.id != undated]
+    # Placed by that date among the others, newest first.
+    assert [e.published for e in our_entries] == sorted((e.published for e in our_entries), reverse=True)
+    ids = {e.id for e in our_entries}
+    assert "https://ledger.example.org/news-desk/logbook/watch/night-watch" in ids  # Document#id: its URL's directory
+
+
+def test_a_collections_documents_are_only_in_its_own_feeds(built: tuple[Path, Path, Path]) -> None:
+    # Jekyll's site.posts does not hold them: our site-wide, category and tag feeds list posts only, as
+    # jekyll-feed's posts documents do. A collection jekyll-feed is not told of, a draft, a file without front matter
+    # (a static file to Jekyll) and a name starting with '_' are in no feed.
+    _, theirs, ours = built
+    everywhere = b"".join(p.read_bytes() for p in ours.rglob("*") if p.is_file())
+    for absent in (b"fish-stew", b"A budget not yet agreed", b"A template, not a report", b"static file"):
+        assert absent not in everywhere
+    for name in ("all.atom", "all.rss", "all.json", "categories/harbour.atom", "feed.xml", "feed/harbour.xml"):
+        data = (ours / name).read_bytes()
+        assert b"/reports/" not in data and b"/logbook/" not in data, name
+    assert b"/reports/2023/dredging-the-inner-basin.html" in (ours / "feed/reports/harbour.xml").read_bytes()
+
+
+def test_feed_disable_in_development_writes_no_jekyll_feed_document(tmp_path: Path) -> None:
+    # The site sets feed.disable_in_development: under JEKYLL_ENV=development jekyll-feed writes nothing, and
+    # syndicate writes none of its documents either (its own feeds stay).
+    site = tmp_path / "site"
+    shutil.copytree(SITE, site)
+    theirs = jekyll_build(site, tmp_path / "_site", environment="development")
+    run_build(site, tmp_path / "ours", JEKYLL_ENV="development")
+    assert documents(theirs) == {} and documents(tmp_path / "ours") == {}
+    assert feedparser.parse((tmp_path / "ours" / "all.atom").read_bytes()).entries
 
 
 def test_a_plugins_tag_is_dropped_with_a_note_and_the_post_published(tmp_path: Path) -> None:
@@ -213,3 +303,39 @@ def test_a_plugins_tag_is_dropped_with_a_note_and_the_post_published(tmp_path: P
     _, entries = read_feed((tmp_path / "out" / "feed.xml").read_bytes())
     assert [e.title for e in entries] == ["Meet the skipper"]
     assert entries[0].text == "Hello from Plugins. Bye." and "{%" not in (tmp_path / "out" / "all.json").read_text()
+
+
+def test_a_collections_documents_follow_each_change(tmp_path: Path) -> None:
+    # A document added, one losing its front matter (Jekyll then copies it as a static file) and one dated in the
+    # future (left out until its date, as a post is: Jekyll would list it with a link to a page it does not write),
+    # each told to an incremental build as the watcher tells them.
+    site = tmp_path / "site"
+    (site / "_posts").mkdir(parents=True)
+    (site / "_reports").mkdir()
+    (site / "_config.yml").write_text(
+        "title: Quay\nurl: https://quay.example.org\ncollections: {reports: {output: true}}\n"
+        "feed:\n  collections: [reports]\n",
+        encoding="utf-8",
+    )
+    (site / "_posts" / "2024-01-01-opening.md").write_text("---\ntitle: Opening\n---\nThe quay opens.\n", "utf-8")
+    first = site / "_reports" / "2024-02-02-first-survey.md"
+    first.write_text("---\ntitle: First survey\n---\nThe quay is sound.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    builder = Builder(load_settings(None, {"site": str(site), "out": str(out), "cache": "off"}, environ={}))
+    builder.build()
+
+    def listed(path: str) -> list[str]:
+        return [e.title for e in feedparser.parse((out / path).read_bytes()).entries]
+
+    assert listed("feed/reports.xml") == ["First survey"] and listed("all.atom") == ["Opening"]
+    second = site / "_reports" / "second-survey.md"
+    second.write_text("---\ntitle: Second survey\ndate: 2024-03-03\n---\nStill sound.\n", encoding="utf-8")
+    later = site / "_reports" / "2999-01-01-far-future.md"
+    later.write_text("---\ntitle: Far future\n---\nNot yet.\n", encoding="utf-8")
+    report = builder.build([second, later])
+    assert listed("feed/reports.xml") == ["Second survey", "First survey"]
+    assert report.scheduled == 1 and not report.rejected and report.posts == 1
+    second.write_text("Only notes now, no front matter.\n", encoding="utf-8")
+    report = builder.build([second])
+    assert listed("feed/reports.xml") == ["First survey"] and not report.rejected
+    assert builder.build().written == frozenset()  # a full rescan agrees with the incremental builds

@@ -208,3 +208,19 @@ def test_a_lone_surrogate_fails_as_quote_fails() -> None:
     with pytest.raises(UnicodeEncodeError) as raised:
         expand_permalink("/x/a\udcffb", date=WHEN, slug="x", categories=[])
     assert str(raised.value) == str(expected.value)
+
+
+def test_a_documents_collection_path_and_name() -> None:
+    # UrlDrop: :collection is the label, :path the file's path below the collection's directory (as written, then
+    # percent-encoded), :name the file name slugified.
+    source = ("reports", "/sub/2024-01-02-Pier Survey", "2024-01-02-Pier Survey")
+    expanded = expand_permalink(
+        "/:collection/:path:output_ext", date=WHEN, slug="Pier Survey", categories=[], source=source
+    )
+    assert expanded == "/reports/sub/2024-01-02-Pier%20Survey.html"
+    assert (
+        expand_permalink("/:collection/:name/", date=WHEN, slug="x", categories=[], source=source)
+        == "/reports/2024-01-02-pier-survey/"
+    )
+    # Without a source (a post outside a Jekyll site) they stay as written, as before.
+    assert expand_permalink("/:collection/:title", date=WHEN, slug="x", categories=[]) == "/:collection/x"

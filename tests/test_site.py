@@ -8,7 +8,7 @@ import pytest
 
 from syndicate.config import SITE_OUT, ConfigError, load_settings
 from syndicate.scan import is_post_path, scan_post_files
-from syndicate.site import SiteError, read_site
+from syndicate.site import FeedCollection, SiteError, read_site
 
 
 def write(path: Path, text: str) -> Path:
@@ -165,3 +165,83 @@ def test_settings_come_from_the_site_unless_given_to_syndicate(tmp_path: Path) -
 def test_a_site_that_is_not_a_directory_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="setting 'site'"):
         load_settings(None, {"site": str(tmp_path / "missing")}, environ={})
+
+
+def test_feed_collections_are_normalized_as_jekyll_feed_does(tmp_path: Path) -> None:
+    write(
+        tmp_path / "_config.yml",
+        "collections: [reports, logbook]\n"
+        "feed:\n  path: /atom.xml\n  categories: [news]\n  collections: [reports, missing]\n",
+    )
+    site = read_site(tmp_path)
+    assert site.feed_collections == {
+        "reports": FeedCollection("reports", None, ()),
+        "missing": FeedCollection("missing", None, ()),
+        "posts": FeedCollection("posts", "/atom.xml", ("news",)),
+    }
+    # Only collections the site has are read; logbook is one, but jekyll-feed is not told of it.
+    assert site.document_collections == {"reports"}
+    write(
+        tmp_path / "_config.yml",
+        "collections: {reports: {output: true}}\n"
+        "feed:\n  path: /atom.xml\n  categories: [news]\n"
+        "  collections:\n    posts: {path: /posts.xml}\n    reports: {path: /r.xml, categories: [a, b, a]}\n",
+    )
+    site = read_site(tmp_path)
+    assert site.feed_collections["posts"] == FeedCollection("posts", "/posts.xml", ("news",))
+    assert site.feed_collections["reports"] == FeedCollection("reports", "/r.xml", ("a", "b"))
+
+
+def test_a_listed_collections_documents_are_found_as_jekyll_reads_them(tmp_path: Path) -> None:
+    write(
+        tmp_path / "_config.yml",
+        "collections_dir: coll\ncollections:\n  reports: {output: true}\n  other: {}\n"
+        "feed:\n  collections: [reports]\nexclude: [_reports/private]\n",
+    )
+    for rel in (
+        "coll/_reports/a.md",
+        "coll/_reports/sub/b.md",
+        "coll/_reports/_c.md",
+        "coll/_reports/sub/_d.md",
+        "coll/_reports/private/e.md",
+        "coll/_reports/f.md~",
+        "coll/_other/g.md",
+        "_reports/h.md",
+        "coll/_posts/2021-01-01-p.md",
+    ):
+        write(tmp_path / rel, "---\ntitle: x\n---\n")
+    write(tmp_path / "coll/_reports/README.md", "A collection's notes, no front matter: a static file to Jekyll.\n")
+    site = read_site(tmp_path)
+    found = [rel for _, rel, _ in scan_post_files(tmp_path, site)]
+    assert found == ["coll/_posts/2021-01-01-p.md", "coll/_reports/a.md", "coll/_reports/sub/b.md"]
+    assert site.post_kind("coll/_reports/sub/b.md") == "reports"
+    assert site.post_kind("coll/_reports/_c.md") is None and site.post_kind("_reports/h.md") is None
+    assert site.post_kind("coll/_other/g.md") is None and site.post_kind("coll/_reports/private/e.md") is None
+    assert is_post_path("coll/_reports/a.md", site) and not is_post_path("coll/_reports/sub/_d.md", site)
+    assert site.categories_from_path("coll/_reports/sub/b.md") == ()
+    assert site.document_source("coll/_reports/sub/b.md", "reports") == ("reports", "/sub/b", "b")
+    assert site.document_source("coll/_posts/2021-01-01-p.md", "posts") == ("posts", "/2021-01-01-p", "2021-01-01-p")
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ("", "/:collection/:path:output_ext"),
+        ("permalink: pretty\n", "/:collection/:path/"),
+        ("permalink: /:year/:title/\n", "/:collection/:path/"),
+        ("permalink: /:title:output_ext\n", "/:collection/:path:output_ext"),
+        ("permalink: weekdate\n", "/:collection/:path"),
+        ("permalink: pretty\ncollections: {reports: {permalink: '/r/:name'}}\n", "/r/:name"),
+    ],
+)
+def test_a_collections_permalink_is_jekylls(tmp_path: Path, config: str, expected: str) -> None:
+    write(tmp_path / "_config.yml", config)
+    assert read_site(tmp_path).collection_permalink("reports") == expected
+
+
+def test_feeds_are_disabled_only_in_development_when_the_site_says_so(tmp_path: Path) -> None:
+    write(tmp_path / "_config.yml", "feed:\n  disable_in_development: true\n")
+    assert read_site(tmp_path, environment="development").feeds_disabled
+    assert not read_site(tmp_path, environment="production").feeds_disabled
+    write(tmp_path / "_config.yml", "feed:\n  path: /atom.xml\n")
+    assert not read_site(tmp_path, environment="development").feeds_disabled

@@ -12,6 +12,7 @@ import pytest
 
 from syndicate.config import Settings
 from syndicate.service import BuildOutcome, FeedService
+from syndicate.site import read_site
 from syndicate.watcher import PostWatcher, is_candidate, wait_until_settled
 
 DEADLINE = 30.0
@@ -222,3 +223,14 @@ def test_settling_waits_only_for_files_modified_within_a_pause(tmp_path: Path) -
     assert asyncio.run(pauses({old, gone})) == 0
     assert asyncio.run(pauses({old, fresh})) >= 1  # written just now: watched for a pause
     assert asyncio.run(pauses({future})) == 1  # unchanged after one pause: settled
+
+
+def test_a_listed_collections_files_are_candidates_in_a_jekyll_site(tmp_path: Path) -> None:
+    (tmp_path / "_config.yml").write_text(
+        "collections: [reports, recipes]\nfeed:\n  collections: [reports]\n", encoding="utf-8"
+    )
+    site = read_site(tmp_path)
+    for rel in ("_reports", "_reports/2024-01-01-a.md", "_reports/sub", "_reports/sub/b.md", "_posts/2024-01-01-c.md"):
+        assert is_candidate(tmp_path / rel, tmp_path, site), rel
+    for rel in ("_recipes/a.md", "_reports/_drafts/d.md", "_includes/e.md"):
+        assert not is_candidate(tmp_path / rel, tmp_path, site), rel

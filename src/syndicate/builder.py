@@ -90,6 +90,7 @@ class FeedSet:
     unpublished: int = 0  # drafts left out
     scheduled: int = 0  # future-dated posts left out
     built: bool = True
+    collected: tuple[Post, ...] = ()  # a Jekyll site's documents of other collections (corpus.Visible.documents)
 
     @property
     def feeds(self) -> tuple[FeedInfo, ...]:
@@ -253,7 +254,7 @@ class Builder:
         try:
             visible = visible_posts(records, self._clock().timestamp(), self.settings.future)
             groups = regroup(last.groups, self.settings, visible.posts)
-            plan = plan_documents(self.settings, self._fingerprint, groups, last.plan.archived)
+            plan = plan_documents(self.settings, self._fingerprint, groups, last.plan.archived, visible.documents)
             bodies = Bodies(self.settings, self.cache, hold=self.hold, staging=staging, previous=self._previous(last))
             documents = render_documents(
                 self.settings,
@@ -265,7 +266,7 @@ class Builder:
                 len(groups.members),
                 # Parsed posts describe files, not this build: saved even if the build fails later on.
                 meanwhile=lambda: self._save_posts(delta),
-                liquid=liquid_site(self.settings, visible.posts, self._clock()),
+                liquid=liquid_site(self.settings, (*visible.posts, *visible.documents), self._clock()),
             )
             opml = render_opml(self.settings, groups.feeds, plan.jekyll_feeds)
             documents[opml.path] = opml
@@ -287,6 +288,7 @@ class Builder:
             notes=notes(records),
             unpublished=visible.unpublished,
             scheduled=visible.scheduled,
+            collected=visible.documents,
         )
         return feedset, written, removed
 
@@ -299,7 +301,8 @@ class Builder:
         # that has come): it checks both.
         if self.write and missing_files(self.settings.out, last.documents):
             return False
-        return visible_posts(records, self._clock().timestamp(), self.settings.future).posts == last.posts
+        visible = visible_posts(records, self._clock().timestamp(), self.settings.future)
+        return visible.posts == last.posts and visible.documents == last.collected
 
     def _save_posts(self, delta: Delta) -> None:
         if self.cache is not None:

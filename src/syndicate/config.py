@@ -517,7 +517,7 @@ def settings_fingerprint(settings: Settings) -> str:
     # posts dated outside the years 1-9999 in UTC are rejected, permalinks slugify :title and :slug as Jekyll does,
     # numeric terms and UTF-16/32 files are read, trailing navigation and attribution markers are matched more
     # narrowly; 4: plain-text fields lose bidi controls, DEL and C1 controls; 5: a Jekyll site's posts carry ids and
-    # images; 6: and jekyll-feed's per-post excerpt_only), so an older cache is emptied rather
+    # images; 6: and jekyll-feed's per-post excerpt_only; 7: and their collection), so an older cache is emptied rather
     # than mixed with the new.
-    shaping["cache_format"] = 6
+    shaping["cache_format"] = 7
     return hashlib.blake2b(json.dumps(shaping, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()

@@ -33,7 +33,7 @@ from syndicate.posts import (
     share_values,
     with_summary_at,
 )
-from syndicate.scan import is_post_path, scan_post_files
+from syndicate.scan import has_front_matter, is_post_path, scan_post_files
 
 log = logging.getLogger("syndicate.build")
 
@@ -81,6 +81,9 @@ class Visible:
     conflicts: tuple[Rejection, ...]  # posts left out because another post has their URL
     unpublished: int = 0  # posts left out by ``published: false`` (drafts)
     scheduled: int = 0  # posts left out because they are dated after ``now``
+    # A Jekyll site's published documents of other collections (Post.collection), newest first: in jekyll-feed's
+    # feeds of their collection, not in ``posts`` (Jekyll's site.posts does not hold them either).
+    documents: tuple[Post, ...] = ()
 
 
 def parse_file(
@@ -269,7 +272,14 @@ class Corpus:
             if not is_post_path(rel, self.settings.jekyll):
                 continue
             target = os.path.realpath(path)
-            if not os.path.isfile(target) or os.path.commonpath([real_root, target]) != real_root:
+            site = self.settings.jekyll
+            if (
+                not os.path.isfile(target)
+                or os.path.commonpath([real_root, target]) != real_root
+                or (
+                    site is not None and site.post_kind(rel) not in ("posts", "drafts") and not has_front_matter(target)
+                )
+            ):
                 if rel in records:
                     removed.add(rel)
                 continue
@@ -284,7 +294,8 @@ class Corpus:
 
 def visible_posts(records: Records, now: float, future: bool) -> Visible:
     """Published posts (dated up to ``now``, a timestamp, unless ``future``), newest first, and a Rejection for each
-    post whose URL another post already has; counts the drafts and future-dated posts left out.
+    post whose URL another post already has; counts the drafts and future-dated posts left out. A Jekyll site's
+    documents of other collections go by the same rules, and are given apart (``Visible.documents``).
 
     Of posts with one URL, the oldest by date keeps it, and of those dated alike the first by path; the others are
     rejected, each reason naming the post that keeps the URL. So a new file whose ``permalink:`` (or slug and date)
@@ -322,8 +333,10 @@ def visible_posts(records: Records, now: float, future: bool) -> Visible:
                 )
             )
     conflicts.sort(key=attrgetter("path"))
-    ordered = sorted(owners.values(), key=attrgetter("order"), reverse=True)
-    return Visible(tuple(c.record for c in ordered), tuple(conflicts), unpublished, scheduled)  # type: ignore[misc]
+    ordered = [c.record for c in sorted(owners.values(), key=attrgetter("order"), reverse=True)]
+    posts = tuple(p for p in ordered if not p.collection)  # type: ignore[union-attr]
+    documents = tuple(p for p in ordered if p.collection) if len(posts) < len(ordered) else ()  # type: ignore[union-attr]
+    return Visible(posts, tuple(conflicts), unpublished, scheduled, documents)  # type: ignore[arg-type]
 
 
 def next_due(records: Records, now: float) -> float | None:

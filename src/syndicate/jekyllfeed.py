@@ -1,10 +1,13 @@
 """jekyll-feed's documents, for a Jekyll site: the same URLs, feed ids and entry ids, so its subscribers notice nothing.
 
 jekyll-feed (0.17, ``generator.rb`` and ``feed.xml``) writes Atom documents at ``/feed.xml`` (``feed.path``), one per
-category listed in ``feed.categories`` at ``/feed/<category>.xml``, and with ``feed.tags`` one per tag at
-``/feed/by_tag/<tag>.xml`` (``feed.tags.path``, ``only``, ``except``; tags of letters, digits and '_' only). Each
-holds the newest ``feed.posts_limit`` posts (10). A site that has a file of its own at one of those paths keeps it:
-jekyll-feed does not write that document, and neither does syndicate.
+category listed in ``feed.categories`` at ``/feed/<category>.xml``, with ``feed.tags`` one per tag at
+``/feed/by_tag/<tag>.xml`` (``feed.tags.path``, ``only``, ``except``; tags of letters, digits and '_' only), and for
+each other collection listed in ``feed.collections`` one at ``/feed/<label>.xml`` (its ``path``) and one per
+category listed for it at ``/feed/<label>/<category>.xml``. Each holds the newest ``feed.posts_limit`` posts (10).
+With ``feed.disable_in_development`` and ``JEKYLL_ENV=development`` it writes none, and neither does syndicate. A site
+that has a file of its own at one of those paths keeps it: jekyll-feed does not write that document, and neither
+does syndicate.
 
 Entries are Atom entries as every other document of ours writes them (atom.write_entry); for a Jekyll site's post
 they carry Jekyll's ``post.id`` as their id (posts.Post.id). The head is written here: it is jekyll-feed's, with its
@@ -70,26 +73,26 @@ def _names(value: object) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
-def jekyll_feeds(site: JekyllSite, groups: Groups) -> list[JekyllFeed]:
+def jekyll_feeds(site: JekyllSite, groups: Groups, collected: Sequence[Post] = ()) -> list[JekyllFeed]:
     """The documents jekyll-feed writes for ``site``, from the posts of ``groups`` (drafts are only visible when the
-    site shows them, as jekyll-feed lists them)."""
+    site shows them, as jekyll-feed lists them) and the documents of other collections in ``collected``; none with
+    ``feed.disable_in_development`` in the development environment."""
     config = site.feed
     limit = _limit(site)
     title = site.title
     documents: list[JekyllFeed] = []
     everything = groups.members[0] if groups.members else None
-    if everything is None:
+    if everything is None or site.feeds_disabled:
         return documents
+    collections = site.feed_collections
+    posts_feed = collections["posts"]
     documents.append(
-        JekyllFeed(_path(config.get("path"), "feed.xml"), title, everything.feed, tuple(everything.posts[:limit]))
+        JekyllFeed(_path(posts_feed.path, "feed.xml"), title, everything.feed, tuple(everything.posts[:limit]))
     )
-    categories = _names(config.get("categories"))
-    if categories:
-        visible = everything.posts
-        for category in dict.fromkeys(categories):
-            posts = tuple(p for p in visible if category in p.categories)[:limit]
-            feed = _term_feed(groups, "category", category) or everything.feed
-            documents.append(JekyllFeed(f"feed/{category}", f"{title} | {_capitalize(category)}", feed, posts))
+    for category in posts_feed.categories:
+        posts = tuple(p for p in everything.posts if category in p.categories)[:limit]
+        feed = _term_feed(groups, "category", category) or everything.feed
+        documents.append(JekyllFeed(f"feed/{category}", f"{title} | {_capitalize(category)}", feed, posts))
     tags_config = config.get("tags")
     if tags_config:
         settings_of_tags: Mapping[str, object] = tags_config if isinstance(tags_config, Mapping) else {}
@@ -104,6 +107,21 @@ def jekyll_feeds(site: JekyllSite, groups: Groups) -> list[JekyllFeed]:
             posts = tuple(p for p in everything.posts if tag in p.tags)[:limit]
             feed = _term_feed(groups, "tag", tag) or everything.feed
             documents.append(JekyllFeed(f"{prefix}{tag}", title, feed, posts))
+    for label, collection in collections.items():
+        if label == "posts":
+            continue
+        # Generator#feed_path and feed.xml's title: "/feed/<label>.xml" (or the collection's ``path``), and
+        # "/feed/<label>/<category>.xml" for each of its categories, titled "Site | Label [| Category]".
+        members = tuple(d for d in collected if d.collection == label)
+        named = f"{title} | {_capitalize(label)}"
+        documents.append(
+            JekyllFeed(_path(collection.path, f"feed/{label}.xml"), named, everything.feed, members[:limit])
+        )
+        for category in collection.categories:
+            posts = tuple(d for d in members if category in d.categories)[:limit]
+            documents.append(
+                JekyllFeed(f"feed/{label}/{category}", f"{named} | {_capitalize(category)}", everything.feed, posts)
+            )
     return [d for d in documents if not (site.root / f"{d.path}.{SUFFIX}").exists()]
 
 

@@ -82,7 +82,7 @@ def page_variables(post: Post, meta: Mapping[str, Any], site: JekyllSite) -> dic
         slug=post.slug,
         categories=list(post.categories),
         tags=list(post.tags),
-        collection="posts",
+        collection=post.collection or "posts",
         draft=kind == "drafts",
     )
     return page

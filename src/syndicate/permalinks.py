@@ -2,8 +2,8 @@
 
 Placeholders follow Jekyll's documentation (https://jekyllrb.com/docs/permalinks/): ``:year :month :day
 :i_month :i_day :short_year :hour :minute :second :y_day :w_year :week :w_day :short_day :long_day :short_month
-:long_month :title :slug :categories :output_ext``, and the built-in styles ``date``, ``pretty``, ``ordinal``,
-``weekdate`` and ``none``.
+:long_month :title :slug :categories :output_ext``, a Jekyll document's ``:collection :path :name``, and the
+built-in styles ``date``, ``pretty``, ``ordinal``, ``weekdate`` and ``none``.
 
 ``:title`` and ``:slug`` are the post's slug (front matter ``slug``, else the file name's part after the date) made
 into a URL segment the way Jekyll's ``Utils.slugify`` does it, so that feed links are the URLs Jekyll writes:
@@ -32,7 +32,7 @@ STYLES = {
 
 _PLACEHOLDER = re.compile(
     r":(i_month|i_day|short_year|short_month|short_day|long_month|long_day|y_day|w_year|w_day|week|output_ext"
-    r"|categories|minute|second|month|title|year|hour|slug|day)"
+    r"|categories|collection|minute|second|month|title|year|hour|slug|name|path|day)"
 )
 # A site pattern naming one of these gives each post its own URL (``:second``: a pattern precise to the second).
 _DISTINCT = ("title", "slug", "second")
@@ -149,11 +149,34 @@ def pattern_problem(pattern: str) -> str | None:
     return problem + "; e.g. 'date' or '/:categories/:year/:month/:day/:title:output_ext'"
 
 
-def expand_permalink(pattern: str, *, date: datetime, slug: str, categories: list[str] | tuple[str, ...]) -> str:
-    """Expand ``pattern`` (a style name or a placeholder pattern) for one post; the result starts with ``/``."""
+# The placeholders a Jekyll document takes from its file (UrlDrop#collection, #path, #name), from
+# JekyllSite.document_source's (label, path below the collection's directory without suffix, file name without suffix).
+_SOURCE_VALUES: dict[str, Callable[[tuple[str, str, str]], str]] = {
+    "collection": lambda source: source[0],
+    "path": lambda source: source[1],
+    "name": lambda source: jekyll_slug(source[2]),
+}
+
+
+def expand_permalink(
+    pattern: str,
+    *,
+    date: datetime,
+    slug: str,
+    categories: list[str] | tuple[str, ...],
+    source: tuple[str, str, str] | None = None,
+) -> str:
+    """Expand ``pattern`` (a style name or a placeholder pattern) for one post; the result starts with ``/``.
+    ``:collection``, ``:path`` and ``:name`` need the post's ``source`` (a Jekyll document's); without one they
+    stay as written."""
     pieces = list(_template(pattern))
     for index in range(1, len(pieces), 2):
-        pieces[index] = _VALUES[pieces[index]](date, slug, categories)
+        name = pieces[index]
+        value = _VALUES.get(name)
+        if value is not None:
+            pieces[index] = value(date, slug, categories)
+        else:
+            pieces[index] = _SOURCE_VALUES[name](source) if source is not None else ":" + name
     path = "/" + "".join(pieces)
     # Each step below is skipped when the text it looks for is absent, as it then changes nothing.
     if "//" in path:

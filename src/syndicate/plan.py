@@ -125,16 +125,22 @@ class _Planner:
         return pages
 
 
-def plan_documents(settings: Settings, fingerprint: str, groups: Groups, previous: Mapping[str, Archived]) -> Plan:
+def plan_documents(
+    settings: Settings,
+    fingerprint: str,
+    groups: Groups,
+    previous: Mapping[str, Archived],
+    collected: tuple[Post, ...] = (),
+) -> Plan:
     """Every document the groups' feeds need, taking over the ``previous`` plan's unchanged archive pages; for a
-    Jekyll site, jekyll-feed's documents too (jekyllfeed.py)."""
+    Jekyll site, jekyll-feed's documents too (jekyllfeed.py), those of other collections from ``collected``."""
     planner = _Planner(settings, fingerprint, previous)
     documents: list[Planned] = []
     for group in groups.members:
         for page, keys in planner.pages(group.feed, group.posts):  # type: ignore[arg-type]
             documents.extend(Planned(page, fmt, key) for fmt, key in keys.items())
     if settings.jekyll is not None:
-        for found in jekyll_feeds(settings.jekyll, groups):
+        for found in jekyll_feeds(settings.jekyll, groups, collected):
             page = Page(
                 feed=found.feed,
                 title=found.title,

@@ -120,6 +120,9 @@ class Post:
     image: str = ""
     # A Jekyll site's post with jekyll-feed's ``feed: {excerpt_only: true}``: its entries carry the summary only.
     excerpt_only: bool = False
+    # A Jekyll site's document of another collection than posts (the collection's label; "" for a post): listed in
+    # jekyll-feed's feeds of that collection (``feed.collections``), never in the site's own feeds.
+    collection: str = ""
     # Where the summary is kept out of memory (summaries.py), with ``summary`` left empty; -1: ``summary`` holds it.
     # Read it with ``summary_of``.
     summary_at: int = -1
@@ -606,15 +609,22 @@ def _parse_jekyll(
     front matter optional, front matter defaults under it, categories from the directories above ``_posts``, the
     title from the file name when none is given."""
     kind = site.post_kind(rel_path) or "posts"
+    document = kind not in ("posts", "drafts")  # of another collection: named as it likes, dated by its name if so
     below = rel_path.partition("/_posts/" if kind == "posts" else "/_drafts/")[2] or rel_path.partition("/")[2]
-    if kind == "posts":
+    file_date: str | None
+    if document:
+        dated = POST_NAME.match(rel_path)  # Document#populate_title: a date in the name dates the document
+        undated = DRAFT_NAME.match(rel_path)
+        file_date = dated.group(1) if dated else None
+        name_slug = dated.group(2) if dated else undated.group(1) if undated else _file_stem(rel_path)
+    elif kind == "posts":
         name_match = POST_NAME.match(below)
         if name_match is None:
             raise PostError(
                 "Jekyll does not publish a file in _posts whose name does not start with a date; name it "
                 "YYYY-MM-DD-title.md (or move it to _drafts)"
             )
-        file_date: str | None = name_match.group(1)
+        file_date = name_match.group(1)
         name_slug = name_match.group(2)
     else:
         draft_match = DRAFT_NAME.match(below)
@@ -623,6 +633,11 @@ def _parse_jekyll(
     front, body = split_jekyll(text)
     notes = [note] if note else []
     meta: dict[str, Any] = {}
+    if front is None and document:
+        raise PostError(
+            f"has no front matter: Jekyll copies a file of the collection {kind!r} without it as a static file, not a "
+            "document of the collection; start it with two '---' lines to list it in the collection's feed"
+        )
     if front is None:
         notes.append("has no front matter: Jekyll publishes it with its title taken from the file name")
     else:
@@ -646,7 +661,7 @@ def _parse_jekyll(
         title = html.unescape(_TAG.sub("", smartify(title)))
     title = " ".join(title.split())[:MAX_TITLE]
 
-    path_categories = site.categories_from_path(rel_path)
+    path_categories = () if document else site.categories_from_path(rel_path)
     categories = tuple(dict.fromkeys((*path_categories, *_terms(meta, "categories", "category"))))[:MAX_TERMS]
     tags = _terms(meta, "tags", "tag")
 
@@ -657,7 +672,9 @@ def _parse_jekyll(
         published = True
 
     permalink_value = _text_field(meta, "permalink")
-    permalink = expand_permalink(permalink_value or settings.permalink, date=when, slug=slug, categories=categories)
+    pattern = permalink_value or (site.collection_permalink(kind) if document else settings.permalink)
+    source = site.document_source(rel_path, kind)
+    permalink = expand_permalink(pattern, date=when, slug=slug, categories=categories, source=source)
     excerpt = _text_field(meta, "description") or _text_field(meta, "excerpt")
     # The excerpt ends at the first separator in the file as written: Jekyll does not change line ends, so in a
     # file saved with CRLF the default separator ("\n\n") is never found and the excerpt is the whole body.
@@ -693,6 +710,7 @@ def _parse_jekyll(
         entry_id=jekyll_id(permalink, slug),
         image=_image(meta, settings.site_url),
         excerpt_only=_excerpt_only(meta),
+        collection=kind if document else "",
     )
 
 
@@ -741,7 +759,9 @@ def _with_defaults(defaults: Mapping[str, Any], meta: Mapping[str, Any]) -> dict
 
 
 def _draft_date(settings: Settings, rel_path: str) -> str | None:
-    """A draft without a date is dated by its file's modification time, as Jekyll shows drafts."""
+    """A draft without a date is dated by its file's modification time, as Jekyll shows drafts. So is a document of
+    another collection dated neither in its front matter nor in its name: Jekyll gives it the time of the build,
+    which would make every build list it anew; its file's time stays put while the file does."""
     try:
         mtime = os.stat(settings.posts / rel_path).st_mtime
     except OSError:

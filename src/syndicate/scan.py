@@ -6,6 +6,7 @@ Kept apart from parsing so that checking whether anything changed imports nothin
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Iterator
 from operator import attrgetter
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from syndicate.site import JekyllSite
 
 POST_SUFFIXES = frozenset({".md", ".markdown", ".html"})
+_FRONT_MATTER_LINE = re.compile(rb"---\s*\r?\n")
 _name = attrgetter("name")
 # (path, path relative to the posts directory with '/', stat): a plain tuple, as a warm start of a large site makes
 # one per file.
@@ -57,10 +59,25 @@ def _walk_site(directory: str, prefix: str, real_root: str, site: JekyllSite) ->
         except OSError:
             continue
         rel = prefix + entry.name
-        if site.post_kind(rel + "/x") is not None:
+        kind = site.post_kind(rel + "/x")
+        if kind in ("posts", "drafts"):
             yield from (found for found in _walk(entry.path, rel + "/", real_root) if site.post_kind(found[1]))
+        elif kind is not None:
+            found_in = _walk(entry.path, rel + "/", real_root)
+            yield from (found for found in found_in if site.post_kind(found[1]) and has_front_matter(found[0]))
         elif not site.is_skipped_entry(rel):
             yield from _walk_site(entry.path, rel + "/", real_root, site)
+
+
+def has_front_matter(path: str) -> bool:
+    """Whether the file starts with a front matter line (Jekyll's Utils.has_yaml_header?). A file of a collection
+    other than posts is a document only then; without it Jekyll copies the file as it is, a static file."""
+    try:
+        with open(path, "rb") as file:
+            first = file.readline(1024)
+    except OSError:
+        return False
+    return _FRONT_MATTER_LINE.match(first) is not None
 
 
 def is_post_path(rel: str, site: JekyllSite | None) -> bool:

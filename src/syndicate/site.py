@@ -103,6 +103,16 @@ class DefaultSet:
 
 
 @dataclass(frozen=True)
+class FeedCollection:
+    """A collection jekyll-feed writes feeds of: its label, the document's path (None: ``/feed/<label>.xml``, or
+    ``/feed.xml`` for posts) and the categories that get a feed of their own."""
+
+    label: str
+    path: str | None
+    categories: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class JekyllSite:
     """A Jekyll site's root and its configuration as Jekyll merges it (see ``read_site``)."""
 
@@ -111,6 +121,9 @@ class JekyllSite:
     data: Mapping[str, Any] = field(default_factory=dict)  # site.data: the files of _data/
     defaults: tuple[DefaultSet, ...] = ()
     globbed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # a default's glob -> paths it matched
+    # Jekyll.env: JEKYLL_ENV as syndicate started, "production" when unset (a server's default; Jekyll's own is
+    # "development", which is what its `jekyll serve` on a laptop runs in).
+    environment: str = "production"
 
     # --- values of _config.yml, as Jekyll reads them ---------------------------------------------------------------
 
@@ -167,6 +180,12 @@ class JekyllSite:
         return value if isinstance(value, Mapping) else {}
 
     @property
+    def feeds_disabled(self) -> bool:
+        """jekyll-feed's ``feed.disable_in_development`` in the development environment: it writes no documents."""
+        value = self.feed.get("disable_in_development")
+        return value is not None and value is not False and self.environment == "development"
+
+    @property
     def kramdown(self) -> Mapping[str, Any]:
         value = self.config.get("kramdown")
         return value if isinstance(value, Mapping) else {}
@@ -207,8 +226,12 @@ class JekyllSite:
 
     def post_kind(self, rel: str) -> str | None:
         """ "posts" or "drafts" for a path (relative to the root) inside a ``_posts`` or ``_drafts`` directory that
-        Jekyll reads (drafts only with ``show_drafts``), else None. The name itself is not checked here."""
+        Jekyll reads (drafts only with ``show_drafts``); a collection's label for a file of a collection whose
+        documents are read (``document_collections``); else None. The name itself is not checked here."""
         parts = rel.split("/")
+        label = self._collection_of(parts)
+        if label is not None:
+            return label or None
         for at, part in enumerate(parts[:-1]):
             if part == "_posts" or (part == "_drafts" and self.flag("show_drafts")):
                 above = parts[:at]
@@ -223,6 +246,89 @@ class JekyllSite:
                     return None  # get_entries filters every entry below the magic directory the same way
                 return "posts" if part == "_posts" else "drafts"
         return None
+
+    def _collection_of(self, parts: list[str]) -> str | None:
+        """The label of the read collection whose directory holds the path ``parts`` ("" when the collection's
+        Collection#filtered_entries leaves it out); None for a path outside every read collection."""
+        if not self.document_collections:
+            return None
+        collections_dir = self.text("collections_dir").strip("/")
+        skip = len(collections_dir.split("/")) if collections_dir else 0
+        if len(parts) < skip + 2 or (skip and "/".join(parts[:skip]) != collections_dir):
+            return None
+        directory = parts[skip]
+        label = directory[1:]
+        if not directory.startswith("_") or label not in self.document_collections:
+            return None
+        # EntryFilter#filter on the path below the collection's directory: excluded (by its path from the source,
+        # the collection's directory first) unless included; else special or a backup, by that path or its name.
+        entry = "/".join(parts[skip + 1 :])
+        name = parts[-1]
+        if entry.endswith("."):
+            return ""
+        included = self.is_included(entry)
+        if self._exclude.match(f"{directory}/{entry}") and not included:
+            return ""
+        if not included and (entry.startswith(_SPECIAL) or name.startswith(_SPECIAL) or entry.endswith("~")):
+            return ""
+        return label
+
+    @functools.cached_property
+    def feed_collections(self) -> Mapping[str, FeedCollection]:
+        """jekyll-feed's ``feed.collections`` (a list of labels, or labels mapped to ``path`` and ``categories``),
+        normalized as its Generator#collections does: ``posts`` always, its path and categories from
+        ``feed.path`` and ``feed.categories`` where the collection's own are not given."""
+        config = self.feed
+        listed = config.get("collections")
+        found: dict[str, Mapping[str, Any]] = {}
+        if isinstance(listed, list):
+            found = {str(label): {} for label in listed}
+        elif isinstance(listed, Mapping):
+            found = {str(label): meta if isinstance(meta, Mapping) else {} for label, meta in listed.items()}
+        found.setdefault("posts", {})
+        collections = {}
+        for label, meta in found.items():
+            path, categories = meta.get("path"), meta.get("categories")
+            if label == "posts":
+                path = path or config.get("path")
+                categories = categories or config.get("categories")
+            collections[label] = FeedCollection(
+                label,
+                path if isinstance(path, str) and path.strip("/") else None,
+                tuple(dict.fromkeys(_names(categories))),
+            )
+        return collections
+
+    @functools.cached_property
+    def document_collections(self) -> frozenset[str]:
+        """The collections other than posts whose documents are read: those jekyll-feed lists that the site has."""
+        return frozenset(label for label in self.feed_collections if label != "posts" and label in self.collections)
+
+    def collection_permalink(self, label: str) -> str:
+        """A collection's URL pattern: its ``permalink``, else ``/:collection/:path`` with the suffix the site's
+        permalink style gives (Collection#url_template, Utils.add_permalink_suffix)."""
+        meta = self.collections.get(label)
+        if isinstance(meta, Mapping) and isinstance(meta.get("permalink"), str) and meta["permalink"]:
+            return str(meta["permalink"])
+        style = self.text("permalink")
+        if style == "pretty" or (style not in STYLES and style.endswith("/")):
+            return "/:collection/:path/"
+        if style in ("date", "ordinal", "none") or (style not in STYLES and style.endswith(":output_ext")):
+            return "/:collection/:path:output_ext"
+        return "/:collection/:path"
+
+    def document_source(self, rel: str, kind: str) -> tuple[str, str, str]:
+        """What a document's URL placeholders take from its file (UrlDrop): its collection's label (``posts`` for a
+        draft), its path below the collection's directory without suffix (Document#cleaned_relative_path) and its
+        file name without suffix."""
+        collections_dir = self.text("collections_dir").strip("/")
+        relative = rel[len(collections_dir) + 1 :] if collections_dir and rel.startswith(collections_dir + "/") else rel
+        name = relative.rpartition("/")[2]
+        dot = name.rfind(".")
+        stem = name[:dot] if dot > 0 else name
+        label = "posts" if kind in ("posts", "drafts") else kind
+        cleaned = (relative[: len(relative) - len(name) + len(stem)]).replace(f"_{label}", "", 1).rstrip(".")
+        return label, cleaned, stem
 
     def categories_from_path(self, rel: str) -> tuple[str, ...]:
         """The directories above ``_posts``/``_drafts`` (``es/_posts/x.md`` is in category ``es``), as Jekyll's
@@ -263,6 +369,12 @@ class JekyllSite:
         collections_dir = self.text("collections_dir")
         prefix = collections_dir + "/"
         return path[len(prefix) :] if collections_dir and path.startswith(prefix) else path
+
+
+def _names(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value] if isinstance(value, list | tuple | set) else []
 
 
 def _style(permalink: str) -> str:
@@ -318,10 +430,10 @@ def _yaml_file(path: Path) -> Any:
         raise SiteError(f"{path} is not valid YAML{where}: {problem}") from None
 
 
-def read_site(root: Path) -> JekyllSite:
+def read_site(root: Path, environment: str | None = None) -> JekyllSite:
     """Read the site at ``root``: ``_config.yml`` (a missing file is an empty one, as for Jekyll) over Jekyll's
-    defaults, the ``defaults:`` sets, and ``_data/``. Raises SiteError for a root that is not a directory or a
-    configuration that is not YAML."""
+    defaults, the ``defaults:`` sets, and ``_data/``; ``environment`` is Jekyll's (None: ``JEKYLL_ENV``, else
+    production). Raises SiteError for a root that is not a directory or a configuration that is not YAML."""
     if not root.is_dir():
         raise SiteError(f"site directory {root} is not a directory")
     config_path = root / CONFIG_FILE
@@ -335,7 +447,9 @@ def read_site(root: Path) -> JekyllSite:
     globbed = {entry.path: _glob_scope(root, entry.path, config) for entry in defaults if "*" in entry.path}
     data_dir = root / str(config.get("data_dir") or "_data")
     data = read_data(data_dir) if data_dir.is_dir() else {}
-    return JekyllSite(root=root, config=config, data=data, defaults=defaults, globbed=globbed)
+    if environment is None:
+        environment = os.environ.get("JEKYLL_ENV") or "production"
+    return JekyllSite(root=root, config=config, data=data, defaults=defaults, globbed=globbed, environment=environment)
 
 
 def _default_sets(value: object) -> Iterator[DefaultSet]:

@@ -63,7 +63,11 @@ def is_candidate(path: str | Path, root: Path | None = None, site: JekyllSite | 
 
 
 def _may_hold_posts(parts: tuple[str, ...], site: JekyllSite) -> bool:
-    """Whether a path of a Jekyll site (its parts below the root) is, is inside or may hold a posts directory."""
+    """Whether a path of a Jekyll site (its parts below the root) is, is inside or may hold a posts directory (or
+    the directory of a collection whose documents are read)."""
+    joined = "/".join(parts)
+    if site.post_kind(joined) is not None or site.post_kind(joined + "/x") is not None:
+        return True
     for at, part in enumerate(parts):
         if part in ("_posts", "_drafts"):
             return site.post_kind("/".join(parts) + ("/x" if at == len(parts) - 1 else "")) is not None
