@@ -185,7 +185,8 @@ class FeedEndpoint:
 
     def _resolve_alias(self, snapshot: Snapshot, path: str) -> str | None:
         """The served path for raw names and case variants of term slugs, e.g. ``tags/右江日报新闻.atom``."""
-        if len(path) > _MAX_PATH or "\x00" in path or ".." in path:
+        # ".." as a segment, not in a name: "Tech Daily & Co." + ".atom" holds two dots and is a feed's name as written.
+        if len(path) > _MAX_PATH or "\x00" in path or ".." in path.split("/"):
             return None
         match = _TERM_PATH.fullmatch(path)
         if match is None:
