@@ -15,7 +15,8 @@ def test_opml_lists_every_feed_grouped_by_kind_with_display_names_as_text(
 ) -> None:
     write_post(
         "2024-01-01-a.md",
-        "title: A\ncategories: [youjiangribao, 'AI & ML']\ntags: [右江日报新闻, C++]\nsource: 江畔晚报\nauthor: Lan Wei",
+        "title: A\ncategories: [youjiangribao, 'AI & ML']\ntags: [右江日报新闻, C++]\n"
+        "source: 江畔晚报\nauthor: Lan Wei",
     )
     settings = make_settings(display_names={"youjiangribao": "右江日报"})
     builder = Builder(settings)
