@@ -368,6 +368,17 @@ def test_the_feeds_directory_answers_with_the_list_of_feeds(client: TestClient) 
     assert "syndicate_feed_requests_total 0\n" in metrics
 
 
+def test_index_has_a_heading_per_kind_the_site_builds(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    write_post("2024-05-01-p.md", _front("Dam", "2024-05-01 08:00:00 +0800", "news", "x") + "\nsource: 江畔晚报")
+    with TestClient(create_app(make_settings(feed_kinds=["category", "source"]), background=False)) as c:
+        doc = html.fromstring(c.get("/").content)
+        assert doc.xpath("//h2/text()") == ["All posts", "Categories", "Sources"]
+        assert doc.xpath("//a[contains(@href, '/feeds/sources/')]/@href")[0].startswith("/feeds/sources/%E6")
+        assert c.get("/feeds/tags/x.atom").status_code == 404  # a kind left out has no feeds
+
+
 def test_index_escapes_names(write_post: Callable[..., Path], make_settings: Callable[..., Settings]) -> None:
     write_post(
         "2024-06-01-x.md",
