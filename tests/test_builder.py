@@ -56,13 +56,15 @@ def test_example_site_builds_valid_feeds_for_every_term(tmp_path: Path) -> None:
     assert report.posts >= 15
     cats = {p.stem for p in (out / "categories").glob("*.atom")}
     tags = {p.stem for p in (out / "tags").glob("*.atom")}
-    assert cats and tags and "右江日报新闻" in tags
-    for d in ("categories", "tags"):
+    sources = {p.stem for p in (out / "sources").glob("*.atom")}
+    authors = {p.stem for p in (out / "authors").glob("*.atom")}
+    assert cats and tags and "右江日报新闻" in tags and "右江日报" in sources and authors
+    for d in ("categories", "tags", "sources", "authors"):
         stems = {p.stem for p in (out / d).iterdir()}
         for stem in stems:
             for fmt in FEED_FORMATS:
                 assert (out / d / f"{stem}.{fmt}").is_file()
-    assert check_all(None, out) == 3 * (1 + len(cats) + len(tags))
+    assert check_all(None, out) == 3 * (1 + len(cats) + len(tags) + len(sources) + len(authors))
     # feed updated = the newest entry's, never the build time
     atom = feedparser.parse((out / "all.atom").read_bytes())
     newest = max(e.updated_parsed for e in atom.entries)
