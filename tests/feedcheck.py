@@ -139,6 +139,10 @@ def check_atom(data: bytes) -> list[str]:
             for tag in ("id", "title", "updated"):
                 if _count(source, f"{A}{tag}") > 1:
                     problems.append(f"{where}/source: more than one atom:{tag}")
+                elif _count(source, f"{A}{tag}") == 0:  # the W3C validator's MissingSourceElement warning
+                    problems.append(f"{where}/source: no atom:{tag}")
+            if source.find(f"{A}updated") is not None:
+                problems += _check_date(source.find(f"{A}updated"), f"{where}/source/updated")
             if source.find(f"{A}id") is not None and not is_uri(source.findtext(f"{A}id")):
                 problems.append(f"{where}/source: atom:id is not a URI")
             problems += _check_links(source, f"{where}/source")

@@ -305,6 +305,20 @@ def test_query_feed_intersects_and_caps_limit(client: TestClient, make_settings:
     assert client.get("/feeds/all.atom?utm_source=x").content == client.get("/feeds/all.atom").content
 
 
+def test_query_feeds_intersect_publications_and_authors_too(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    for day, (source, author) in enumerate([("江畔晚报", "Mei Lin"), ("江畔晚报", "Omar Haddad"), ("Tide", "Mei Lin")]):
+        front = _front(f"Post {day}", f"2024-05-0{day + 1} 08:00:00 +0800", "news", "x")
+        write_post(f"2024-05-0{day + 1}-p.md", f"{front}\nsource: {source}\nauthor: {author}")
+    with TestClient(create_app(make_settings(), background=False)) as c:
+        both = c.get("/feeds/all.atom", params={"source": "江畔晚报", "author": "mei lin"})
+        assert both.status_code == 200 and [e.title for e in feedparser.parse(both.content).entries] == ["Post 0"]
+        narrowed = c.get("/feeds/authors/mei-lin.json", params={"source": "Tide", "category": "news"})
+        assert [i["title"] for i in json.loads(narrowed.content)["items"]] == ["Post 2"]
+        assert c.get("/feeds/all.atom?author=nobody").text == "Unknown author: 'nobody'.\n"
+
+
 def test_query_limit_is_capped(write_post: Callable[..., Path], make_settings: Callable[..., Settings]) -> None:
     for day in range(1, 6):
         write_post(f"2024-05-0{day}-p.md", _front(f"Post {day}", f"2024-05-0{day} 08:00:00 +0800", "news", "x"))
@@ -352,6 +366,17 @@ def test_the_feeds_directory_answers_with_the_list_of_feeds(client: TestClient) 
     # counted once by status, and not as a feed request
     assert 'syndicate_http_requests_total{status="304"} 1\n' in metrics
     assert "syndicate_feed_requests_total 0\n" in metrics
+
+
+def test_index_has_a_heading_per_kind_the_site_builds(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    write_post("2024-05-01-p.md", _front("Dam", "2024-05-01 08:00:00 +0800", "news", "x") + "\nsource: 江畔晚报")
+    with TestClient(create_app(make_settings(feed_kinds=["category", "source"]), background=False)) as c:
+        doc = html.fromstring(c.get("/").content)
+        assert doc.xpath("//h2/text()") == ["All posts", "Categories", "Sources"]
+        assert doc.xpath("//a[contains(@href, '/feeds/sources/')]/@href")[0].startswith("/feeds/sources/%E6")
+        assert c.get("/feeds/tags/x.atom").status_code == 404  # a kind left out has no feeds
 
 
 def test_index_escapes_names(write_post: Callable[..., Path], make_settings: Callable[..., Settings]) -> None:

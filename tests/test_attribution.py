@@ -157,6 +157,25 @@ def test_name_is_trimmed_of_punctuation_and_emphasis() -> None:
     assert find("（来源：江畔晚报）").name == "江畔晚报"
 
 
+@pytest.mark.parametrize(
+    ("written", "published"),
+    [
+        ("Tech Daily & Co.", "Tech Daily & Co."),  # an abbreviation's period is part of the name
+        ("Harbour Freight Inc.", "Harbour Freight Inc."),
+        ("The U.S. Ledger", "The U.S. Ledger"),
+        ("Voice of the U.S.", "Voice of the U.S."),
+        ("Meadow Bros. Ltd.", "Meadow Bros. Ltd."),
+        ("Tech Daily & Co..", "Tech Daily & Co."),  # one period: the abbreviation's, not the sentence's too
+        ("The Tide.", "The Tide"),  # a sentence's period is not
+        ("Morocco.", "Morocco"),  # a word ending in "co" is no abbreviation
+        ("江畔晚报。", "江畔晚报"),
+    ],
+)
+def test_a_name_keeps_the_period_of_an_abbreviation(written: str, published: str) -> None:
+    assert find("Story.", {"source": written}).name == published
+    assert find(f"The harbour reopened.\n\nSource: {written}\n").name == published
+
+
 def test_name_stops_at_field_separators() -> None:
     assert find("来源：江畔晚报  作者：李明").name == "江畔晚报"
     assert find("来源：江畔晚报 | 编辑：王芳").name == "江畔晚报"

@@ -56,13 +56,15 @@ def test_example_site_builds_valid_feeds_for_every_term(tmp_path: Path) -> None:
     assert report.posts >= 15
     cats = {p.stem for p in (out / "categories").glob("*.atom")}
     tags = {p.stem for p in (out / "tags").glob("*.atom")}
-    assert cats and tags and "右江日报新闻" in tags
-    for d in ("categories", "tags"):
+    sources = {p.stem for p in (out / "sources").glob("*.atom")}
+    authors = {p.stem for p in (out / "authors").glob("*.atom")}
+    assert cats and tags and "右江日报新闻" in tags and "右江日报" in sources and authors
+    for d in ("categories", "tags", "sources", "authors"):
         stems = {p.stem for p in (out / d).iterdir()}
         for stem in stems:
             for fmt in FEED_FORMATS:
                 assert (out / d / f"{stem}.{fmt}").is_file()
-    assert check_all(None, out) == 3 * (1 + len(cats) + len(tags))
+    assert check_all(None, out) == 3 * (1 + len(cats) + len(tags) + len(sources) + len(authors))
     # feed updated = the newest entry's, never the build time
     atom = feedparser.parse((out / "all.atom").read_bytes())
     newest = max(e.updated_parsed for e in atom.entries)
@@ -369,9 +371,9 @@ def test_query_intersects_categories_and_tags(
     write_post("2024-01-03-c.md", "title: C\ncategories: other\ntags: x")
     builder = Builder(make_settings())
     builder.build()
-    doc = builder.query(categories=["news"], tags=["x"], limit=10, fmt="atom")
+    doc = builder.query(terms={"category": ["news"], "tag": ["x"]}, limit=10, fmt="atom")
     assert [e.title for e in feedparser.parse(doc.body).entries] == ["B", "A"]
-    doc = builder.query(categories=["NEWS"], tags=["y"], limit=10, fmt="json")
+    doc = builder.query(terms={"category": ["NEWS"], "tag": ["y"]}, limit=10, fmt="json")
     assert [i["title"] for i in json.loads(doc.body)["items"]] == ["A"]
     assert builder.feedset.resolve("category", "NEWS") is builder.feedset.resolve("category", "news")
 
@@ -391,13 +393,13 @@ def test_query_feed_links_to_itself(write_post: Callable[..., Path], make_settin
     write_post("2024-01-01-a.md", "title: A\ncategories: 新闻\ntags: x")
     builder = Builder(make_settings())
     builder.build()
-    doc = builder.query(categories=["新闻"], tags=["x"], limit=5, fmt="atom")
+    doc = builder.query(terms={"category": ["新闻"], "tag": ["x"]}, limit=5, fmt="atom")
     assert_valid(doc.body, "atom")
     root = etree.fromstring(doc.body)
     self_link = next(link.get("href") for link in root.findall(f"{A}link") if link.get("rel") == "self")
     assert self_link == "https://news.example.net/feeds/all.atom?category=%E6%96%B0%E9%97%BB&tag=x&limit=5"
     assert root.findtext(f"{A}id") == self_link
-    feed = json.loads(builder.query(categories=[], tags=["x"], limit=5, fmt="json").body)
+    feed = json.loads(builder.query(terms={"category": [], "tag": ["x"]}, limit=5, fmt="json").body)
     assert feed["feed_url"] == "https://news.example.net/feeds/all.json?tag=x&limit=5"
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import html
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
@@ -25,6 +26,7 @@ from syndicate.feeds import Entry, Page, entry_fragment, paginate, render_page
 from syndicate.formats import FEED_FORMATS, FORMATS
 from syndicate.groups import FeedInfo
 from syndicate.posts import Post
+from syndicate.terms import slug_of
 
 A = "{http://www.w3.org/2005/Atom}"
 SETTINGS = load_settings(None, {"url": "https://site.example", "title": "Site", "author": "Desk"}, environ={})
@@ -139,7 +141,8 @@ def test_an_offset_in_seconds_is_written_in_utc(when: datetime, atom: str, rss: 
     for fmt in FEED_FORMATS:
         assert_valid(render_page(SETTINGS, pg, fmt).body, fmt)
     root = etree.fromstring(render_page(SETTINGS, pg, "atom").body)
-    assert [el.text for el in root.iter(f"{A}updated", f"{A}published")] == [atom, atom, atom]
+    # the feed's updated, the entry's updated and published, and its source's updated (the post's date)
+    assert [el.text for el in root.iter(f"{A}updated", f"{A}published")] == [atom, atom, atom, atom]
     channel = etree.fromstring(render_page(SETTINGS, pg, "rss").body).find("channel")
     assert channel is not None and channel.findtext("lastBuildDate") == rss and channel.findtext("item/pubDate") == rss
     item = json.loads(render_page(SETTINGS, pg, "json").body)["items"][0]
@@ -239,12 +242,13 @@ def feedgen_fragment(post: Post, content: str | None, fmt: str) -> bytes:
             if post.source_name:
                 via.set("title", post.source_name)
         if post.source_name or post.source_url:
+            # id, title and updated, which the W3C validator asks of a source (MissingSourceElement)
             source = etree.SubElement(entry, "source")
             origin = "{0.scheme}://{0.netloc}/".format(urlsplit(post.source_url)) if post.source_url else ""
-            if origin:
-                etree.SubElement(source, "id").text = origin
-            if post.source_name:
-                etree.SubElement(source, "title").text = post.source_name
+            named = uuid.uuid5(uuid.NAMESPACE_URL, f"{post.site}/#source={slug_of(post.source_name or '')}")
+            etree.SubElement(source, "id").text = origin or f"urn:uuid:{named}"
+            etree.SubElement(source, "title").text = post.source_name or urlsplit(origin).hostname or ""
+            etree.SubElement(source, "updated").text = as_written(post.date).isoformat()
             if origin:
                 etree.SubElement(source, "link", rel="alternate", href=origin, type="text/html")
         return bytes(etree.tostring(entry, encoding="UTF-8", xml_declaration=False))
@@ -257,6 +261,8 @@ def feedgen_fragment(post: Post, content: str | None, fmt: str) -> bytes:
         etree.SubElement(item, "{http://purl.org/dc/elements/1.1/}creator").text = post.author
     if post.source_url:
         etree.SubElement(item, "source", url=post.source_url).text = post.source_name or post.source_url
+    elif post.source_name:  # no address for RSS's <source>: Dublin Core's source carries the name
+        etree.SubElement(item, "{http://purl.org/dc/elements/1.1/}source").text = post.source_name
     root = etree.Element("rss", nsmap=RSS_NSMAP)  # the channel's root declares the content: and dc: prefixes
     root.append(item)
     data = bytes(etree.tostring(root, encoding="UTF-8", xml_declaration=False))
@@ -474,3 +480,41 @@ def test_rss_item_escapes_its_description_and_uses_the_channel_prefixes() -> Non
     bare = replace(post, summary="", title="<img onerror=x> & co")
     assert b"<description>&amp;lt;img onerror=x&amp;gt; &amp;amp; co</description>" in entry_fragment(bare, None, "rss")
     assert b"xmlns" not in item and b"<dc:creator>Reporter</dc:creator>" in item
+
+
+def test_a_publication_named_without_an_address_reaches_every_format() -> None:
+    """RSS's <source> needs a url: the name goes in dc:source. Atom's <source> has the id, title and updated the
+    validator asks for: an id of the name (the same for every post naming it), and the post's date."""
+    named = replace(make_post(2), source_url=None, source_name="Tech Daily & Co.")
+    other = replace(make_post(1), source_url=None, source_name="TECH DAILY & CO.")  # one publication, one slug
+    pg = page(named, other)
+    for fmt in FEED_FORMATS:
+        assert_valid(render_page(SETTINGS, pg, fmt).body, fmt)
+    rss = feedparser.parse(render_page(SETTINGS, pg, "rss").body)
+    assert not rss.bozo and rss.entries[0].dc_source == "Tech Daily & Co."
+    assert "source" not in rss.entries[0]  # no <source> without its required url
+    atom = feedparser.parse(render_page(SETTINGS, pg, "atom").body)
+    assert not atom.bozo
+    first, second = (entry.source for entry in atom.entries)
+    assert first.title == "Tech Daily & Co." and first.id.startswith("urn:uuid:") and first.id == second.id
+    assert first.updated == named.date.isoformat()
+    assert "links" not in first  # no address of its own is made up
+    item = json.loads(render_page(SETTINGS, pg, "json").body)["items"][0]
+    assert item["_source"] == {"name": "Tech Daily & Co.", "url": None}
+
+
+def test_a_publication_known_by_its_address_is_titled_by_its_host() -> None:
+    post = replace(make_post(1), source_name=None, source_url="https://www.tide.example/2024/harbour")
+    body = render_page(SETTINGS, page(post), "atom").body
+    assert_valid(body, "atom")
+    source = feedparser.parse(body).entries[0].source
+    assert (source.id, source.title, source.updated) == (
+        "https://www.tide.example/",
+        "www.tide.example",
+        post.date.isoformat(),
+    )
+    rss = feedparser.parse(render_page(SETTINGS, page(post), "rss").body).entries[0]
+    assert rss.source == {
+        "href": "https://www.tide.example/2024/harbour",
+        "title": "https://www.tide.example/2024/harbour",
+    }

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from syndicate.builder import Parallelism
-from syndicate.config import Settings
+from syndicate.config import _BY_NAME, ConfigError, Settings
 from syndicate.corpus import Corpus, visible_posts
-from syndicate.groups import FEED_KINDS, FeedInfo, feed_kind, group_posts, kind_in, regroup
+from syndicate.groups import FEED_KINDS, TERM_KINDS, FeedInfo, feed_kind, group_posts, kind_in, regroup
 from syndicate.posts import Post
 
 
@@ -20,13 +20,21 @@ def visible(settings: Settings) -> tuple[Post, ...]:
 
 
 def test_every_kind_is_a_row_and_an_unknown_kind_raises() -> None:
-    assert [k.name for k in FEED_KINDS] == ["all", "category", "tag"]
+    assert [k.name for k in FEED_KINDS] == ["all", "category", "tag", "source", "author"]
     assert kind_in("categories") is feed_kind("category") and kind_in("tags") is feed_kind("tag")
-    assert kind_in("authors") is None
-    with pytest.raises(KeyError, match="unknown feed kind 'author'"):
-        feed_kind("author")
+    assert kind_in("sources") is feed_kind("source") and kind_in("authors") is feed_kind("author")
+    assert kind_in("people") is None
+    with pytest.raises(KeyError, match="unknown feed kind 'person'"):
+        feed_kind("person")
     with pytest.raises(KeyError):  # a feed of a kind with no row is refused, not filed under tags/
-        FeedInfo("author", "Ann", "ann", 1, "Ann")
+        FeedInfo("person", "Ann", "ann", 1, "Ann")
+
+
+def test_the_feed_kinds_setting_offers_exactly_the_term_kinds() -> None:
+    """config.py cannot import the table (groups.py imports config), so the setting's choices are written there;
+    this holds the two together."""
+    assert _BY_NAME["feed_kinds"].choices == tuple(k.name for k in TERM_KINDS)
+    assert tuple(_BY_NAME["feed_kinds"].default) == tuple(k.name for k in TERM_KINDS)
 
 
 def test_feed_paths_come_from_the_table() -> None:
@@ -34,6 +42,55 @@ def test_feed_paths_come_from_the_table() -> None:
     news = FeedInfo("category", "News", "news", 2, "News")
     assert news.path("rss") == "categories/news.rss" and news.archive_base() == "archive/categories/news"
     assert FeedInfo("tag", "中文", "中文", 1, "中文").base == "tags/中文"
+    assert FeedInfo("source", "人民日报", "人民日报", 4, "人民日报").path("json") == "sources/人民日报.json"
+    assert FeedInfo("author", "Ann Lee", "ann-lee", 1, "Ann Lee").archive_base() == "archive/authors/ann-lee"
+
+
+def test_publications_and_authors_have_feeds_named_as_most_posts_and_the_newest_post_write_them(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    write_post("2024-01-01-a.md", "title: A\nsource: Tech Daily & Co.\nauthor: Mei Lin")
+    write_post("2024-01-02-b.md", "title: B\nsource: Tech Daily & Co.\nauthors: [Mei Lin, Omar Haddad]")
+    write_post("2024-01-03-c.md", "title: C\nsource: TECH DAILY & CO.\nauthor: {name: omar haddad}")
+    write_post("2024-01-04-d.md", "title: D\nsource: 人民日报")
+    write_post("2024-01-05-e.md", "title: E")  # neither: in the site-wide feed only
+    settings = make_settings(author="Desk")
+    groups = group_posts(settings, visible(settings))
+    feeds = {(f.kind, f.slug): f for f in groups.feeds if f.kind in ("source", "author")}
+    assert {key: (f.name, f.count) for key, f in feeds.items()} == {
+        ("source", "tech-daily-co"): ("Tech Daily & Co.", 3),  # two posts spell it so; the newest does not
+        ("source", "人民日报"): ("人民日报", 1),
+        ("author", "mei-lin"): ("Mei Lin", 2),
+        ("author", "omar-haddad"): ("omar haddad", 2),  # the newest post's spelling, as for categories and tags
+        ("author", "desk"): ("Desk", 2),  # the default author: whom the entries of D and E name
+    }
+    tech = groups.resolve("source", "TECH DAILY & CO.")
+    assert tech is feeds[("source", "tech-daily-co")]
+    by_path = {g.feed.base: [p.title for p in g.posts] for g in groups.members}
+    assert by_path["sources/tech-daily-co"] == ["C", "B", "A"]
+    assert by_path["authors/omar-haddad"] == ["C", "B"]
+    assert groups.resolve("author", "Mei Lin") is feeds[("author", "mei-lin")]
+
+
+def test_most_posts_spelling_ties_go_to_the_newest_post(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    write_post("2024-01-01-a.md", "title: A\nsource: River Post")
+    write_post("2024-01-02-b.md", "title: B\nsource: RIVER POST")
+    settings = make_settings()
+    assert group_posts(settings, visible(settings)).resolve("source", "river-post").name == "RIVER POST"  # type: ignore[union-attr]
+
+
+def test_the_feed_kinds_setting_leaves_kinds_out(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    write_post("2024-01-01-a.md", "title: A\ncategories: News\ntags: x\nsource: River Post\nauthor: Ann")
+    settings = make_settings(feed_kinds=["category", "source"])
+    groups = group_posts(settings, visible(settings))
+    assert [f.base for f in groups.feeds] == ["all", "categories/news", "sources/river-post"]
+    assert groups.resolve("author", "Ann") is None
+    with pytest.raises(ConfigError, match="unknown 'authors'; the choices are category, tag, source, author"):
+        make_settings(feed_kinds=["authors"])
 
 
 def test_groups_list_posts_newest_first_and_resolve_names_slugs_and_case(

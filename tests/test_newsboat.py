@@ -71,3 +71,32 @@ def test_newsboat_reads_category_and_tag_feeds(tmp_path: Path) -> None:
         # A second reload of unchanged feeds adds nothing (same entry ids, stable across requests).
         assert newsboat(program, home, "-x", "reload").returncode == 0
         assert newsboat(program, home, "-x", "print-unread").stdout.strip() == "4 unread articles"
+
+
+def test_newsboat_reads_a_publications_feed_and_an_authors_feed(tmp_path: Path) -> None:
+    program = need_program("newsboat")
+    site = tmp_path / "site"
+    (site / "_posts").mkdir(parents=True)
+    for day, title, author in ((1, "堤坝加固完工", "Mei Lin"), (2, "渡轮时刻调整", "Omar Haddad")):
+        write_post(site, f"2024-06-0{day}-p{day}.md", title, "local", "news", day)  # both from 右江日报
+        path = site / "_posts" / f"2024-06-0{day}-p{day}.md"
+        path.write_text(path.read_text(encoding="utf-8").replace("layout: post\n", f"author: {author}\n"), "utf-8")
+    home = tmp_path / "reader"
+    home.mkdir()
+    (home / "config").write_text("reload-threads 1\n", encoding="utf-8")
+    with running_server(site) as server:
+        source = f"{server.url}/feeds/sources/{quote('右江日报')}.rss"
+        author = f"{server.url}/feeds/authors/mei-lin.atom"
+        (home / "urls").write_text(f"{source}\n{author}\n", encoding="utf-8")
+        reload = newsboat(program, home, "-x", "reload")
+        assert reload.returncode == 0, reload.stderr
+        with sqlite3.connect(home / "cache.db") as db:
+            rows = db.execute("SELECT feedurl, title, author FROM rss_item").fetchall()
+            feeds = dict(db.execute("SELECT rssurl, title FROM rss_feed").fetchall())
+        # newsboat keeps one row per entry id across feeds: Mei Lin's post is filed under whichever feed came first
+        assert {title for _feed, title, _author in rows} == {"堤坝加固完工", "渡轮时刻调整"}
+        assert {(title, name) for _feed, title, name in rows} == {
+            ("堤坝加固完工", "Mei Lin"),
+            ("渡轮时刻调整", "Omar Haddad"),
+        }
+        assert feeds == {source: "Test Site · 右江日报", author: "Test Site · Mei Lin"}

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from conftest import SAMPLE_POST, post_text
 from syndicate.attribution import compile_patterns
 from syndicate.cache import CachedPost
-from syndicate.config import Settings
+from syndicate.config import Settings, load_settings
 from syndicate.content import clean_text
 from syndicate.corpus import parse_file
 from syndicate.posts import (
@@ -466,3 +466,40 @@ def test_a_link_to_a_device_or_outside_the_posts_directory_is_refused(tmp_path: 
     (posts / "real.md").write_text("---\ntitle: ok\n---\nbody\n", encoding="utf-8")
     (posts / "alias.md").symlink_to(posts / "real.md")  # a link inside the tree is still read
     assert read_post_file(posts / "alias.md", 1000, posts).data.startswith(b"---")
+
+
+@pytest.mark.parametrize(
+    ("front", "author", "authors"),
+    [
+        ("author: Mei Lin", "Mei Lin", ("Mei Lin",)),
+        ("authors: [Mei Lin, Omar Haddad]", "Mei Lin, Omar Haddad", ("Mei Lin", "Omar Haddad")),
+        ("author: [Mei Lin, {name: Omar Haddad}]", "Mei Lin", ("Mei Lin", "Omar Haddad")),
+        ("author: Mei Lin\nauthors: [Omar Haddad, Mei Lin]", "Mei Lin", ("Mei Lin", "Omar Haddad")),
+        ("author: {name: '  Mei   Lin '}", "Mei   Lin", ("Mei Lin",)),
+        ("author: ''", "Desk", ("Desk",)),  # nobody named: the default author, whom the entry shows
+        ("title: x", "Desk", ("Desk",)),
+    ],
+)
+def test_a_post_holds_everyone_it_names_as_author(
+    make_settings: Callable[..., Settings], front: str, author: str, authors: tuple[str, ...]
+) -> None:
+    post = parse(make_settings(author="Desk"), f"---\n{front}\n---\nBody.\n")
+    assert isinstance(post, Post)
+    assert (post.author, post.authors) == (author, authors)
+    assert Post.from_json(post.to_json()) == post  # kept in the parse cache as they are
+
+
+def test_a_jekyll_sites_authors_are_named_as_its_authors_data_names_them(tmp_path: Path) -> None:
+    (tmp_path / "_posts").mkdir()
+    (tmp_path / "_data").mkdir()
+    (tmp_path / "_config.yml").write_text("author: desk\n", encoding="utf-8")
+    (tmp_path / "_data" / "authors.yml").write_text(
+        "mei: {name: Mei Lin}\nomar: {display_name: Omar Haddad}\ndesk: {name: News Desk}\n", encoding="utf-8"
+    )
+    settings = load_settings(None, {"site": str(tmp_path), "cache": "off"}, environ={})
+    named = parse(settings, "---\nauthors: [mei, omar, Guest Writer]\n---\nBody.\n", "_posts/2024-03-05-a.md")
+    nobody = parse(settings, "---\ntitle: B\n---\nBody.\n", "_posts/2024-03-06-b.md")
+    assert isinstance(named, Post) and isinstance(nobody, Post)
+    assert named.author == "Mei Lin"  # jekyll-feed's: the first of authors
+    assert named.authors == ("Mei Lin", "Omar Haddad", "Guest Writer")
+    assert (nobody.author, nobody.authors) == ("News Desk", ("News Desk",))  # the site's author, looked up

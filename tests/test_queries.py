@@ -30,24 +30,26 @@ def test_answers_are_cached_per_build_and_keep_their_last_modified_while_their_b
     queries = QueryFeeds(builder, CachePolicy(max_age=60), clock)
 
     async def scenario() -> None:
-        first = await queries.query(["local"], ["y", "x"], 10, "atom")
+        first = await queries.query({"category": ["local"], "tag": ["y", "x"]}, 10, "atom")
         assert (
             first.representations["identity"].body
-            == builder.query(categories=["local"], tags=["x", "y"], limit=10, fmt="atom").body
+            == builder.query(terms={"category": ["local"], "tag": ["x", "y"]}, limit=10, fmt="atom").body
         )
-        assert await queries.query(["local"], ["x", "y"], 10, "atom") is first  # the same question, however ordered
-        assert await queries.query(["local"], ["x", "y"], 1, "atom") is not first
+        assert (
+            await queries.query({"category": ["local"], "tag": ["x", "y"]}, 10, "atom") is first
+        )  # the same question, however ordered
+        assert await queries.query({"category": ["local"], "tag": ["x", "y"]}, 1, "atom") is not first
 
         clock.advance(60)
         queries.swapped(2)  # a new build that did not change the answer: made again, stamped as before
-        same = await queries.query(["local"], ["x", "y"], 10, "atom")
+        same = await queries.query({"category": ["local"], "tag": ["x", "y"]}, 10, "atom")
         assert same is not first and same.digest == first.digest
         assert same.last_modified_header == first.last_modified_header == b"Fri, 01 May 2026 12:00:00 GMT"
 
         clock.advance(60)
         builder.build([write_post("2024-03-04-d.md", post("D", 4, "local", "x y"))])
         queries.swapped(3)
-        changed = await queries.query(["local"], ["x", "y"], 10, "atom")
+        changed = await queries.query({"category": ["local"], "tag": ["x", "y"]}, 10, "atom")
         assert changed.digest != first.digest
         assert changed.last_modified_header == b"Fri, 01 May 2026 12:02:00 GMT"
 
@@ -71,7 +73,7 @@ def test_the_kept_answers_are_bounded_in_bytes_not_only_in_number(
     async def scenario() -> list[int]:
         sizes = []
         for limit in range(1, 41):  # 40 distinct questions, each answer up to ~280 KB with its encodings
-            answer = await queries.query(["local"], ["x"], limit, "atom")
+            answer = await queries.query({"category": ["local"], "tag": ["x"]}, limit, "atom")
             assert answer.representations["identity"].body.count(b"<entry>") == min(limit, 20)
             sizes.append(answer.size)
             assert queries.cache_bytes <= 300_000
@@ -126,8 +128,8 @@ def test_one_query_feed_is_rendered_at_a_time_and_a_question_asked_meanwhile_is_
     queries = QueryFeeds(builder, CachePolicy(max_age=60), clock)
 
     async def scenario() -> None:
-        distinct = [queries.query(["local"], ["x"], limit, "atom") for limit in range(1, 5)]
-        same = [queries.query(["local"], [], 3, "rss") for _ in range(5)]
+        distinct = [queries.query({"category": ["local"], "tag": ["x"]}, limit, "atom") for limit in range(1, 5)]
+        same = [queries.query({"category": ["local"], "tag": []}, 3, "rss") for _ in range(5)]
         answers = await asyncio.gather(*distinct, *same)
         assert len({id(a) for a in answers[4:]}) == 1  # the same question, answered once
 

@@ -518,3 +518,52 @@ def test_readiness_shows_no_paths_publicly_and_admin_status_has_them(tmp_path: P
         auth = {"Authorization": f"Bearer {TOKEN}"}
         status = httpx.get(server.url + "/admin/status", headers=auth, timeout=DEADLINE).json()
         assert str(tmp_path / "missing") in status["last_build"]["error"]
+
+
+def test_feeds_per_publication_and_per_author_are_served_with_archives(tmp_path: Path) -> None:
+    posts = tmp_path / "_posts"
+    posts.mkdir()
+    pieces = [
+        ("2024-05-01-dam.md", "Dam repairs", "source: Tech Daily & Co.\nauthor: Mei Lin"),
+        ("2024-05-02-ferry.md", "Ferry timetable", "source: TECH DAILY & CO.\nauthors: [Mei Lin, Omar Haddad]"),
+        ("2024-05-03-market.md", "Night market", "source: Tech Daily & Co.\nauthor: Omar Haddad"),
+        ("2024-05-04-rice.md", "早稻收割", "source: 人民日报"),
+    ]
+    for n, (name, title, front) in enumerate(pieces, start=1):
+        (posts / name).write_text(
+            f"---\ntitle: {title}\ndate: 2024-05-0{n} 09:00:00 +0800\n{front}\n---\n<p>{title}: the story.</p>\n",
+            encoding="utf-8",
+        )
+    with (
+        running_server(tmp_path, extra_config='limit = 2\nauthor = "News Desk"\n') as server,
+        httpx.Client(base_url=server.url, timeout=DEADLINE) as client,
+    ):
+        tech = "/feeds/sources/tech-daily-co"
+        atom = feedparser.parse(client.get(f"{tech}.atom").content)
+        assert atom.bozo == 0 and atom.feed.title == "Test Site · Tech Daily & Co."  # as most posts write it
+        assert [e.title for e in atom.entries] == ["Night market", "Ferry timetable"]  # newest two; limit = 2
+        archive = next(link.href for link in atom.feed.links if link.rel == "prev-archive")
+        older = feedparser.parse(client.get(archive.removeprefix("https://news.example.net")).content)
+        # archive pages are filled oldest first (RFC 5005 §4): the oldest post is only there
+        assert older.bozo == 0 and [e.title for e in older.entries][-1] == "Dam repairs"
+        rss = feedparser.parse(client.get(f"{tech}.rss").content)
+        assert rss.bozo == 0 and [e.dc_source for e in rss.entries] == ["Tech Daily & Co.", "TECH DAILY & CO."]
+        json_feed = client.get(f"{tech}.json").json()
+        assert json_feed["title"] == "Test Site · Tech Daily & Co." and len(json_feed["items"]) == 2
+        # the publication's name as written, and a case variant of the slug, reach the same feed
+        for alias in ("/feeds/sources/" + quote("TECH DAILY & CO.") + ".atom", "/feeds/sources/Tech-Daily-Co.atom"):
+            assert client.get(alias).content == client.get(f"{tech}.atom").content
+        people = feedparser.parse(client.get("/feeds/sources/" + quote("人民日报") + ".rss").content)
+        assert [e.title for e in people.entries] == ["早稻收割"]
+
+        omar = feedparser.parse(client.get("/feeds/authors/omar-haddad.atom").content)
+        assert omar.bozo == 0 and omar.feed.title == "Test Site · Omar Haddad"
+        assert [e.title for e in omar.entries] == ["Night market", "Ferry timetable"]
+        desk = client.get("/feeds/authors/news-desk.json").json()  # the default author's: the post naming nobody
+        assert [item["title"] for item in desk["items"]] == ["早稻收割"]
+        assert client.get("/feeds/authors/nobody.atom").status_code == 404
+
+        opml = client.get("/feeds/index.opml").text
+        assert 'text="Tech Daily &amp; Co."' in opml and 'text="Omar Haddad"' in opml
+        index = client.get("/").text
+        assert 'href="/feeds/sources/tech-daily-co.atom"' in index and 'href="/feeds/authors/mei-lin.atom"' in index

@@ -52,7 +52,8 @@ def kind_named_by(directory: str) -> str:
     return kind.name
 
 
-_QUERY_KEYS = frozenset({"category", "tag", "limit"})
+# ?category=a&tag=b&source=c&author=d&limit=N: a parameter per term feed kind, named as the kind.
+_QUERY_KEYS = frozenset({*(kind.name for kind in TERM_KINDS), "limit"})
 
 _TEXT = [(b"content-type", b"text/plain; charset=utf-8"), (b"x-content-type-options", b"nosniff")]
 
@@ -185,7 +186,8 @@ class FeedEndpoint:
 
     def _resolve_alias(self, snapshot: Snapshot, path: str) -> str | None:
         """The served path for raw names and case variants of term slugs, e.g. ``tags/右江日报新闻.atom``."""
-        if len(path) > _MAX_PATH or "\x00" in path or ".." in path:
+        # ".." as a segment, not in a name: "Tech Daily & Co." + ".atom" holds two dots and is a feed's name as written.
+        if len(path) > _MAX_PATH or "\x00" in path or ".." in path.split("/"):
             return None
         match = _TERM_PATH.fullmatch(path)
         if match is None:
@@ -211,25 +213,20 @@ class FeedEndpoint:
     async def _send_query(
         self, scope: Scope, send: Send, snapshot: Snapshot, path: str, params: dict[str, list[str]]
     ) -> None:
-        """``?category=a&tag=b&limit=N``: posts in all the given terms, newest first, computed on demand."""
+        """``?category=a&tag=b&source=c&author=d&limit=N``: posts with all the given names, newest first, computed
+        on demand."""
         fmt = path.rpartition(".")[2]
         if path.startswith(f"{ARCHIVE_DIR}/") or fmt not in FEED_FORMATS:
             self.metrics.count(400)
             await _send_text(send, 400, "Query parameters apply to feeds, not archive pages or OPML.\n")
             return
-        categories = [c for c in params.get("category", []) if c]
-        tags = [t for t in params.get("tag", []) if t]
+        asked = {kind.name: [name for name in params.get(kind.name, []) if name] for kind in TERM_KINDS}
         match = _TERM_PATH.fullmatch(path)
         if match is not None:
-            # /feeds/categories/x.atom?tag=y narrows the category feed: x is one more term to intersect.
+            # /feeds/categories/x.atom?tag=y narrows the category feed: x is one more name to intersect.
             served = path if path in snapshot.resources else self._resolve_alias(snapshot, path)
             slug = match["name"] if served is None else served.rpartition("/")[2].rpartition(".")[0]
-            narrowed = {"category": categories, "tag": tags}.get(kind_named_by(match["group"]))
-            if narrowed is None:  # a kind of feed queries cannot name (only categories and tags intersect)
-                self.metrics.count(400)
-                await _send_text(send, 400, "Query parameters narrow the site-wide, category and tag feeds only.\n")
-                return
-            narrowed.append(slug)
+            asked[kind_named_by(match["group"])].append(slug)
         limit = self.service.settings.query_limit
         raw_limit = params.get("limit", [""])[-1]
         if raw_limit:
@@ -240,8 +237,8 @@ class FeedEndpoint:
                 return
             # capped: queries cost CPU, so clients cannot ask for everything (and no huge int() parses)
             limit = limit if len(raw_limit) > 9 else min(int(raw_limit), limit)
-        slugs: dict[str, set[str]] = {"category": set(), "tag": set()}
-        for kind, names in (("category", categories), ("tag", tags)):
+        slugs: dict[str, set[str]] = {kind: set() for kind in asked}
+        for kind, names in asked.items():
             for name in names:
                 info = self.service.resolve(kind, name) if len(name) <= _MAX_PATH else None
                 if info is None:
@@ -249,7 +246,7 @@ class FeedEndpoint:
                     await _send_text(send, 404, f"Unknown {kind}: {name[:200]!r}.\n")
                     return
                 slugs[kind].add(info.slug)  # one cache entry however the name was spelled
-        resource = await self.service.query(sorted(slugs["category"]), sorted(slugs["tag"]), limit, fmt)
+        resource = await self.service.query({kind: sorted(found) for kind, found in slugs.items()}, limit, fmt)
         await send_resource(scope, send, resource, self.metrics)
 
 

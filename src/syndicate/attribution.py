@@ -188,6 +188,12 @@ _NAME_END = re.compile(r"[|｜\t\u3000]| {2,}|\s+(?:作者|编辑|记者|责任�
 # Trimmed from both ends: whitespace, closing brackets and sentence punctuation, emphasis markers.
 _NAME_TRIM = " \t\r\n\u00a0\u3000：:，,。.；;、!！?？*_~`'\"“”‘’)）」』】〕]>»"
 _NAME_TRIM_START = " \t\r\n\u00a0\u3000：:，,。；;、*_~`'\"“”‘’(（「『【〔[<«"
+# A name whose last word is an abbreviation keeps its period ("Tech Daily & Co.", "U.S. News"): a company's suffix,
+# or an initialism with periods inside it. Any other trailing period ends the sentence the name was found in.
+_ABBREVIATED = re.compile(
+    r"(?:\b(?:Co|Corp|Inc|Ltd|Bros|Assn|Intl|Cie|Cia|Jr|Sr|St|Mfg|Pty|Dept|Univ)|(?<![^\W\d_])(?:[^\W\d_]\.)+[^\W\d_])\Z",
+    re.IGNORECASE,
+)
 _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
@@ -198,7 +204,10 @@ def _clean_name(raw: str) -> str | None:
     cut = _NAME_END.search(name)
     if cut is not None:
         name = name[: cut.start()]
-    name = " ".join(name.split()).strip(_NAME_TRIM).lstrip(_NAME_TRIM_START).strip(_NAME_TRIM)
+    spaced = " ".join(name.split())
+    name = spaced.strip(_NAME_TRIM).lstrip(_NAME_TRIM_START).strip(_NAME_TRIM)
+    if name and _ABBREVIATED.search(name) and spaced[spaced.rfind(name) + len(name) :].startswith("."):
+        name += "."
     if len(name) > _MAX_NAME:
         name = name[:_MAX_NAME].rstrip()
     return name or None

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -172,8 +172,9 @@ class Builder:
     def built(self) -> bool:
         return self.feedset.built
 
-    def query(self, *, categories: Iterable[str], tags: Iterable[str], limit: int, fmt: str) -> Document:
-        """A feed of the published posts in all the given categories and tags, newest first, rendered now."""
+    def query(self, *, terms: Mapping[str, Sequence[str]], limit: int, fmt: str) -> Document:
+        """A feed of the published posts with all the given names of each kind (``{"category": [...], "author":
+        [...]}``), newest first, rendered now."""
         settings, parallelism = self.settings, self._parallelism
         return query_feed(
             settings,
@@ -181,8 +182,7 @@ class Builder:
             lambda need: render_contents(
                 settings, self.cache, need, parallelism, liquid_site(settings, self.feedset.posts, self._clock())
             ),
-            categories=list(categories),
-            tags=list(tags),
+            terms=terms,
             limit=limit,
             fmt=fmt,
         )

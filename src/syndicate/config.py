@@ -45,6 +45,9 @@ class Setting:
     low: float = 0
     high: float = _MAX_INT
     empty: bool = True
+    # A list: the values it may hold (empty: any text). groups.FEED_KINDS names the feed kinds; a test holds the two
+    # together (config cannot import groups, which imports it).
+    choices: tuple[str, ...] = ()
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -119,6 +122,14 @@ SETTINGS: tuple[Setting, ...] = (
         {},
         "Display names for categories/tags by name or slug, e.g. youjiangribao = '右江日报'.",
         dict,
+    ),
+    Setting(
+        "feed_kinds",
+        ["category", "tag", "source", "author"],
+        "The kinds of feeds built besides the site-wide one: per category, per tag, per original publication "
+        "(source) and per author; leave one out to build none of its feeds.",
+        list,
+        choices=("category", "tag", "source", "author"),
     ),
     Setting("host", "127.0.0.1", "Address the server binds.", str),
     Setting("port", 8000, "Port the server binds; 0 picks a free one.", int, high=65535),
@@ -251,6 +262,7 @@ class Settings:
     ttl: int = _default("ttl")
     attribution_patterns: tuple[str, ...] = _default("attribution_patterns")
     display_names: Mapping[str, str] = _default("display_names")
+    feed_kinds: tuple[str, ...] = _default("feed_kinds")
     host: str = _default("host")
     port: int = _default("port")
     max_age: int = _default("max_age")
@@ -328,8 +340,11 @@ def _coerce(setting: Setting, value: Any, origin: str) -> Any:
         return _number(setting, value, where)
     if kind is list:
         if isinstance(value, str):
-            return (_check_text(where, value),)
+            value = [value]
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            unknown = [v for v in value if setting.choices and v not in setting.choices]
+            if unknown:
+                raise ConfigError(f"{where}: unknown {unknown[0]!r}; the choices are {', '.join(setting.choices)}")
             return tuple(_check_text(where, v) for v in value)
         raise ConfigError(f"{where}: expected a list of strings")
     if kind is dict:
@@ -506,6 +521,7 @@ def settings_fingerprint(settings: Settings) -> str:
             "ttl",
             "attribution_patterns",
             "hub",
+            "feed_kinds",
         )
     }
     shaping["display_names"] = sorted(settings.display_names.items())
@@ -517,7 +533,8 @@ def settings_fingerprint(settings: Settings) -> str:
     # posts dated outside the years 1-9999 in UTC are rejected, permalinks slugify :title and :slug as Jekyll does,
     # numeric terms and UTF-16/32 files are read, trailing navigation and attribution markers are matched more
     # narrowly; 4: plain-text fields lose bidi controls, DEL and C1 controls; 5: a Jekyll site's posts carry ids and
-    # images; 6: and jekyll-feed's per-post excerpt_only; 7: and their collection), so an older cache is emptied rather
-    # than mixed with the new.
-    shaping["cache_format"] = 7
+    # images; 6: and jekyll-feed's per-post excerpt_only; 7: and their collection; 8: posts hold their authors, and a
+    # publication's name keeps the period of an abbreviation), so an older cache is emptied rather than mixed with the
+    # new.
+    shaping["cache_format"] = 8
     return hashlib.blake2b(json.dumps(shaping, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()

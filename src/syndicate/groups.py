@@ -1,17 +1,20 @@
 """Feeds and the posts in each: feed kinds described once, as a table, and posts grouped into feeds.
 
 A feed kind says where its feeds live and which of a post's names put the post in one: the site-wide feed lists
-every post; a category's or tag's feed the posts naming it. Adding a kind (per author, per publication) is a row
-here. ``group_posts`` groups the visible posts into feeds; ``regroup`` reuses the last grouping when only posts'
-contents changed; ``Groups.resolve`` finds a feed by the name a reader typed.
+every post; a category's, tag's, original publication's or author's feed the posts naming it. Adding a kind is a row
+here; the ``feed_kinds`` setting says which of the term kinds a site builds. ``group_posts`` groups the visible posts
+into feeds; ``regroup`` reuses the last grouping when only posts' contents changed; ``Groups.resolve`` finds a feed by
+the name a reader typed.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import attrgetter
+from typing import Literal
 
 from syndicate.config import Settings
 from syndicate.posts import Post
@@ -24,12 +27,19 @@ ARCHIVE_DIR = "archive"  # RFC 5005 archive pages: archive/<feed's path>/<n>.<fo
 class FeedKind:
     """One kind of feed: ``name`` as FeedInfo.kind says it, ``directory`` its feeds' place in the output (and URL
     path), ``heading`` for lists of feeds, ``terms`` the names in a post that put it in a feed of this kind (None:
-    the one feed of the kind lists every post)."""
+    the one feed of the kind lists every post), ``named_by`` which spelling names a feed when its posts spell the
+    name in several ways with one slug: the newest post's, or the one most posts use (ties: the newest)."""
 
     name: str
     directory: str
     heading: str
     terms: Callable[[Post], tuple[str, ...]] | None
+    named_by: Literal["newest", "most posts"] = "newest"
+
+
+def source_names(post: Post) -> tuple[str, ...]:
+    """The original publication a republished post names (attribution.py), if it names one."""
+    return (post.source_name,) if post.source_name else ()
 
 
 SITE_WIDE = FeedKind("all", "", "All posts", None)
@@ -37,10 +47,19 @@ FEED_KINDS: tuple[FeedKind, ...] = (
     SITE_WIDE,
     FeedKind("category", "categories", "Categories", attrgetter("categories")),
     FeedKind("tag", "tags", "Tags", attrgetter("tags")),
+    # A publication's name is written by whoever republished each post ("Tech Daily", "TECH DAILY"): the spelling
+    # most posts use is the steadiest title for its feed, where the newest post's would change with each new post.
+    FeedKind("source", "sources", "Sources", source_names, "most posts"),
+    FeedKind("author", "authors", "Authors", attrgetter("authors")),
 )
 _BY_NAME = {kind.name: kind for kind in FEED_KINDS}
 _BY_DIRECTORY = {kind.directory: kind for kind in FEED_KINDS if kind.directory}
 TERM_KINDS = tuple(kind for kind in FEED_KINDS if kind.terms is not None)
+
+
+def built_kinds(settings: Settings) -> tuple[FeedKind, ...]:
+    """The term kinds whose feeds ``settings`` builds (``feed_kinds``), in the table's order."""
+    return tuple(kind for kind in TERM_KINDS if kind.name in settings.feed_kinds)
 
 
 def feed_kind(name: str) -> FeedKind:
@@ -60,7 +79,7 @@ def kind_in(directory: str) -> FeedKind | None:
 class FeedInfo:
     """A feed as listed on the index page and in OPML: one term (or the whole site) in every format."""
 
-    kind: str  # a FeedKind's name: "all", "category", "tag"
+    kind: str  # a FeedKind's name: "all", "category", "tag", "source", "author"
     name: str  # as written in posts, e.g. "右江日报新闻"; the site title for kind "all"
     slug: str  # file-name form; "all" for the site-wide feed
     count: int  # posts in the feed (all pages)
@@ -138,14 +157,18 @@ def _index(members: Sequence[Group]) -> dict[FeedKey, FeedInfo]:
 
 
 def group_posts(settings: Settings, visible: tuple[Post, ...]) -> Groups:
-    """Every feed with its posts, newest first; a feed is named by its newest post's spelling of the term."""
+    """Every feed with its posts, newest first; a feed is named by its newest post's spelling of the term, or by the
+    spelling most of its posts use (``FeedKind.named_by``)."""
     names = settings.display_names
     members: dict[FeedKey, list[Post]] = {}
     first_name: dict[FeedKey, str] = {}
-    for post in visible:  # newest first: the newest post's spelling names the feed
-        for kind in TERM_KINDS:
-            assert kind.terms is not None
-            for slug, name in term_slugs(kind.terms(post)):
+    spellings: dict[FeedKey, Counter[str]] = {}  # for kinds named by most posts
+    for kind in built_kinds(settings):
+        terms = kind.terms
+        assert terms is not None
+        counted = kind.named_by == "most posts"
+        for post in visible:  # newest first: the newest post's spelling names the feed
+            for slug, name in term_slugs(terms(post)):
                 key = (kind.name, slug)
                 listed = members.get(key)
                 if listed is None:
@@ -153,6 +176,11 @@ def group_posts(settings: Settings, visible: tuple[Post, ...]) -> Groups:
                     first_name[key] = name
                 else:
                     listed.append(post)
+                if counted:
+                    spellings.setdefault(key, Counter())[name] += 1
+    for key, counts in spellings.items():
+        if len(counts) > 1:  # Counter keeps first-seen order, so max() takes the newest post's spelling on a tie
+            first_name[key] = max(counts, key=counts.__getitem__)
     site = Group(FeedInfo(SITE_WIDE.name, settings.title, "all", len(visible), settings.title), visible)
     groups = [site]
     for (kind_name, slug), posts in sorted(members.items()):
@@ -172,13 +200,14 @@ def regroup(previous: Groups, settings: Settings, visible: tuple[Post, ...]) -> 
     (docs/benchmarks.md). Anything else is grouped anew.
     """
     old_visible = previous.visible
+    kinds = built_kinds(settings)
     if not previous.members or len(old_visible) != len(visible):
         return group_posts(settings, visible)
     swapped: list[tuple[int, Post, Post]] = []
     for i, (old, new) in enumerate(zip(old_visible, visible, strict=True)):
         if old is not new:
             # Term lists are shared objects (posts.share_values), so equal lists are usually the same object.
-            if old.path != new.path or any(kind.terms(old) != kind.terms(new) for kind in TERM_KINDS):  # type: ignore[misc]
+            if old.path != new.path or any(kind.terms(old) != kind.terms(new) for kind in kinds):  # type: ignore[misc]
                 return group_posts(settings, visible)
             swapped.append((i, old, new))
     if not swapped:
@@ -188,7 +217,7 @@ def regroup(previous: Groups, settings: Settings, visible: tuple[Post, ...]) -> 
     copied: dict[int, list[Post]] = {}
     for i, old, new in swapped:
         touched = [(0, i)]  # the site-wide feed lists every visible post, at its place
-        for kind in TERM_KINDS:
+        for kind in kinds:
             assert kind.terms is not None
             touched.extend((where[(kind.name, slug)], -1) for slug, _name in term_slugs(kind.terms(old)))
         for n, at in touched:

@@ -1,7 +1,9 @@
 """OPML 2.0 subscription list of every feed (http://opml.org/spec2.opml), grouped by kind (groups.FEED_KINDS).
 
 One outline per feed pointing at its Atom document (a reader importing the list subscribes once per feed, not once
-per format); ``text`` is the name as written in posts, ``title`` the display name.
+per format). ``text`` is the feed's display name, which readers show (OPML 2.0: "text is the string of characters
+that's displayed"); ``title`` the feed document's own title, as the spec describes it ("the top-level title element
+from the feed"). A kind without feeds (a site that republishes nothing has no sources) has no outline.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from lxml import etree
 
 from syndicate.config import Settings
 from syndicate.documents import Document, feed_url
+from syndicate.feeds import feed_title
 from syndicate.groups import SITE_WIDE, TERM_KINDS, FeedInfo
 from syndicate.jekyllfeed import SUFFIX, document_url
 
@@ -33,8 +36,8 @@ def render_opml(
             parent,
             "outline",
             type="rss",
-            text=feed.name,
-            title=feed.display,
+            text=feed.display,
+            title=feed_title(settings, feed),
             xmlUrl=feed_url(settings, feed.base, "atom"),
             htmlUrl=settings.site_url + "/",
         )
@@ -43,9 +46,10 @@ def render_opml(
         if feed.kind == SITE_WIDE.name:
             outline(body, feed)
     for kind in TERM_KINDS:  # an outline per kind of term feed
-        group = etree.SubElement(body, "outline", text=kind.heading)
-        for feed in feeds:
-            if feed.kind == kind.name:
+        listed = [feed for feed in feeds if feed.kind == kind.name]
+        if listed:
+            group = etree.SubElement(body, "outline", text=kind.heading)
+            for feed in listed:
                 outline(group, feed)
     if jekyll_feeds:
         group = etree.SubElement(body, "outline", text="jekyll-feed")

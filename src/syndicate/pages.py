@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from syndicate.config import Settings
 from syndicate.formats import FEED_FORMATS, FORMATS
-from syndicate.groups import FEED_KINDS, FeedInfo
+from syndicate.groups import SITE_WIDE, FeedInfo, built_kinds
 from syndicate.opml import MEDIA_TYPE as OPML_MEDIA_TYPE
 
 
@@ -25,10 +25,11 @@ def render_index(settings: Settings, feeds: Iterable[FeedInfo], *, posts: int, j
     a heading of their own."""
     feeds = tuple(feeds)
     title = escape(settings.title)
-    # Each kind's feeds under its heading, by display name (groups.FEED_KINDS: the site-wide feed first).
+    # Each kind the site builds, its feeds under its heading, by display name (groups.FEED_KINDS: the site-wide feed
+    # first; a kind left out of feed_kinds has no heading, where "None yet" would promise feeds that never come).
     by_kind = [
         (kind, sorted((f for f in feeds if f.kind == kind.name), key=lambda f: (f.display.casefold(), f.slug)))
-        for kind in FEED_KINDS
+        for kind in (SITE_WIDE, *built_kinds(settings))
     ]
     site_wide = by_kind[0][1]
 

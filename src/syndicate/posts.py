@@ -123,6 +123,9 @@ class Post:
     # A Jekyll site's document of another collection than posts (the collection's label; "" for a post): listed in
     # jekyll-feed's feeds of that collection (``feed.collections``), never in the site's own feeds.
     collection: str = ""
+    # Everyone the post names as its author (front matter ``author`` and ``authors``, else the default author), in
+    # order: the author feeds it is in (groups.py). ``author`` is what an entry shows.
+    authors: tuple[str, ...] = ()
     # Where the summary is kept out of memory (summaries.py), with ``summary`` left empty; -1: ``summary`` holds it.
     # Read it with ``summary_of``.
     summary_at: int = -1
@@ -173,11 +176,13 @@ _FIELDS_OF: Callable[[Post], tuple[Any, ...]] = operator.attrgetter(*Post.__slot
 _SAVED_FIELDS = tuple(name for name in Post.__slots__ if name != "summary_at")
 _SAVED_FIELDS_OF: Callable[[Post], tuple[Any, ...]] = operator.attrgetter(*_SAVED_FIELDS)
 _SUMMARY, _DATE_AT, _UPDATED_AT = (_SAVED_FIELDS.index(name) for name in ("summary", "date", "updated"))
-_TUPLES_AT = tuple(_SAVED_FIELDS.index(name) for name in ("categories", "tags", "notes"))
+_TUPLES_AT = tuple(_SAVED_FIELDS.index(name) for name in ("categories", "tags", "notes", "authors"))
 
 
 # Fields whose few distinct values most posts share (a site has a handful of term lists, authors and publications).
-_SHARED_AT = tuple(Post.__slots__.index(name) for name in ("categories", "tags", "source_name", "author", "site"))
+_SHARED_AT = tuple(
+    Post.__slots__.index(name) for name in ("categories", "tags", "source_name", "author", "authors", "site")
+)
 _SUMMARY_FIELD, _SUMMARY_AT_FIELD = Post.__slots__.index("summary"), Post.__slots__.index("summary_at")
 
 
@@ -485,6 +490,8 @@ def _terms(meta: Mapping[str, Any], plural: str, singular: str) -> tuple[str, ..
 
 def _author(meta: Mapping[str, Any], default: str) -> str:
     value = meta.get("author")
+    if value is None or value == "":
+        value = meta.get("authors")
     if isinstance(value, dict):
         value = value.get("name")
     if isinstance(value, list) and value and isinstance(value[0], str):
@@ -492,6 +499,27 @@ def _author(meta: Mapping[str, Any], default: str) -> str:
     if isinstance(value, str) and value.strip():
         return clean_plain_text(value).strip()
     return default
+
+
+def _author_names(
+    meta: Mapping[str, Any], default: str, named: Callable[[object], object] = lambda value: value
+) -> tuple[str, ...]:
+    """Everyone named in ``author`` and ``authors`` (a name, a mapping with ``name``, or a list of either; ``named``
+    maps a value first, e.g. a key of a Jekyll site's ``_data/authors.yml`` to its entry), in order, each once; the
+    default author (if any) when the post names none."""
+    names: list[str] = []
+    for key in ("author", "authors"):
+        value = meta.get(key)
+        for item in value if isinstance(value, list) else [value]:
+            item = named(item)
+            if isinstance(item, Mapping):
+                item = item.get("name") or item.get("display_name")
+            if isinstance(item, str | int | float) and not isinstance(item, bool):
+                name = " ".join(clean_plain_text(str(item)).split())[:MAX_TITLE]
+                if name:
+                    names.append(name)
+    found = tuple(dict.fromkeys(names))[:MAX_TERMS]
+    return found or ((default,) if default else ())
 
 
 def parse_post(
@@ -580,6 +608,7 @@ def _parse(data: bytes, rel_path: str, settings: Settings, patterns: Sequence[re
         source_url=attribution.url,
         published=published,
         notes=tuple(note for note in (note, _size_note(body)) if note),
+        authors=_author_names(meta, settings.author),
     )
 
 
@@ -711,6 +740,8 @@ def _parse_jekyll(
         image=_image(meta, settings.site_url),
         excerpt_only=_excerpt_only(meta),
         collection=kind if document else "",
+        # The default is whom jekyll-feed shows for a post naming no author: the site's author, looked up the same way.
+        authors=_author_names(meta, _jekyll_author({}, site, settings.author), _in_authors_data(site)),
     )
 
 
@@ -806,6 +837,15 @@ def _jekyll_author(meta: Mapping[str, Any], site: JekyllSite, default: str) -> s
     if isinstance(value, str | int | float) and not isinstance(value, bool):
         return clean_plain_text(str(value)).strip()
     return default
+
+
+def _in_authors_data(site: JekyllSite) -> Callable[[object], object]:
+    """A name's entry in ``_data/authors.yml`` when it is a key there (as jekyll-feed looks authors up), else the
+    name."""
+    data = site.data.get("authors")
+    if not isinstance(data, Mapping):
+        return lambda value: value
+    return lambda value: data[value] if isinstance(value, str) and value in data else value
 
 
 # The bytes of the C0 controls that clean_text removes; in UTF-8 they never occur inside a multi-byte sequence.

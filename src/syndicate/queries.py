@@ -1,4 +1,5 @@
-"""Query feeds: the newest posts in all of some categories and tags, rendered on request and cached per build.
+"""Query feeds: the newest posts with all of some names (categories, tags, publications, authors: the feed kinds of
+groups.FEED_KINDS), rendered on request and cached per build.
 
 A query feed is stamped like a served path (Last-Modified, see ``lastmodified``), by what the query asks, whichever
 build answers it. Both the answers and the stamps are bounded: a client cannot grow memory by asking new questions.
@@ -7,7 +8,7 @@ build answers it. Both the answers and the stamps are bounded: a client cannot g
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
@@ -23,10 +24,9 @@ _STAMPS = 4096  # Last-Modified records of query feeds (one forgotten is stamped
 
 
 class _Query(NamedTuple):
-    """What a query feed asks for: posts in all these categories and tags, the newest ``limit``, as ``fmt``."""
+    """What a query feed asks for: posts with all these names of each kind, the newest ``limit``, as ``fmt``."""
 
-    categories: tuple[str, ...]
-    tags: tuple[str, ...]
+    terms: tuple[tuple[str, tuple[str, ...]], ...]  # (kind, its names sorted), by kind, without kinds not asked
     limit: int
     fmt: str
 
@@ -53,9 +53,10 @@ class QueryFeeds:
         self._cache = {}
         self._cache_bytes = 0
 
-    async def query(self, categories: Sequence[str], tags: Sequence[str], limit: int, fmt: str) -> Resource:
-        """An on-demand intersection feed, cached per build (bounded)."""
-        query = _Query(tuple(sorted(categories)), tuple(sorted(tags)), limit, fmt)
+    async def query(self, terms: Mapping[str, Sequence[str]], limit: int, fmt: str) -> Resource:
+        """An on-demand intersection feed (``terms``: a kind's name to names), cached per build (bounded)."""
+        asked = tuple(sorted((kind, tuple(sorted(names))) for kind, names in terms.items() if names))
+        query = _Query(asked, limit, fmt)
         key = (self._generation, query)
         cached = self._cache.get(key)
         if cached is not None:
@@ -65,9 +66,7 @@ class QueryFeeds:
             cached = self._cache.get(key)  # answered while this request waited
             if cached is not None:
                 return cached
-            document = await asyncio.to_thread(
-                self.builder.query, categories=query.categories, tags=query.tags, limit=limit, fmt=fmt
-            )
+            document = await asyncio.to_thread(self.builder.query, terms=dict(query.terms), limit=limit, fmt=fmt)
             # On the event loop, so requests for the same query see one record.
             stamp = self._stamps.pop(query, None)
             stamp = self._stamps[query] = restamp(stamp, document.digest, seconds(self.clock()))

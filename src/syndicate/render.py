@@ -24,7 +24,7 @@ from syndicate.content import render_body
 from syndicate.documents import Document
 from syndicate.feeds import Entry, Page, entry_fragment, render_page
 from syndicate.formats import FEED_FORMATS, FORMAT_ORDER
-from syndicate.groups import SITE_WIDE, FeedInfo
+from syndicate.groups import SITE_WIDE, TERM_KINDS, FeedInfo, feed_kind
 from syndicate.jekyllrender import render_jekyll_body
 from syndicate.liquid import LiquidSite
 from syndicate.plan import Plan, Planned
@@ -283,28 +283,29 @@ def query_feed(
     visible: Sequence[Post],
     contents: Callable[[Mapping[str, Post]], Contents],
     *,
-    categories: Sequence[str],
-    tags: Sequence[str],
+    terms: Mapping[str, Sequence[str]],
     limit: int,
     fmt: str,
 ) -> Document:
-    """A feed of the published posts in all the given categories and tags, newest first, rendered now."""
-    cats = {slugify(c) for c in categories}
-    tag_slugs = {slugify(t) for t in tags}
-    selected = [
-        p for p in visible if cats <= {slugify(c) for c in p.categories} and tag_slugs <= {slugify(t) for t in p.tags}
-    ][: max(1, limit)]
+    """A feed of the published posts with all the given names of each feed kind (``terms``: a kind's name, e.g.
+    ``category`` or ``author``, to names), newest first, rendered now."""
+    for name in terms:
+        feed_kind(name)  # an unknown kind is a mistake in the caller, not a query that finds nothing
+    asked = [(kind, sorted(terms.get(kind.name, ()))) for kind in TERM_KINDS]
+    wanted = [(kind.terms, {slugify(n) for n in names}) for kind, names in asked if names and kind.terms is not None]
+    selected = [p for p in visible if all(slugs <= {slugify(n) for n in of(p)} for of, slugs in wanted)][
+        : max(1, limit)
+    ]
+    pairs = [(kind.name, name) for kind, names in asked for name in names]
     site = FeedInfo(SITE_WIDE.name, settings.title, "all", len(selected), settings.title)
     found = {} if settings.excerpt_only else contents({p.digest: p for p in selected if not p.excerpt_only})
-    label = " + ".join([*sorted(categories), *sorted(tags)])
+    label = " + ".join(name for _kind, name in pairs)
     page = Page(
         feed=site,
         title=f"{settings.title} · {label}" if label else settings.title,
         entries=tuple(Entry(p, found.get(p.digest)) for p in selected),
         path=site.base,
         current=site.base,
-        query=urlencode(
-            [*(("category", c) for c in sorted(categories)), *(("tag", t) for t in sorted(tags)), ("limit", limit)]
-        ),
+        query=urlencode([*pairs, ("limit", limit)]),
     )
     return render_page(settings, page, fmt)

@@ -74,6 +74,11 @@ def write_entry(post: Post, content: str | None) -> bytes:
         # RSS 2.0 <source url="…">: the channel the item came from; the url attribute is required.
         name = escape_text(post.source_name or post.source_url)
         parts.append(b'<source url="%s">%s</source>' % (escape_attribute(post.source_url), name))
+    elif post.source_name:
+        # No address for <source url="…">, which RSS 2.0 requires: Dublin Core's source ("a related resource from
+        # which the described resource is derived", DCMI Metadata Terms), free text in the dc: namespace the
+        # channel declares, carries the name (feedparser: entry.dc_source).
+        parts.append(b"<dc:source>%s</dc:source>" % escape_name(post.source_name))
     parts.append(b"</item>")
     return check_entry(b"".join(parts))
 
