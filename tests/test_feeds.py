@@ -102,7 +102,7 @@ def test_rss_dates_and_source() -> None:
     source = item.find("source")
     assert source is not None and source.get("url") == "https://daily.example/1" and source.text == "Daily"
     assert root.findtext("channel/lastBuildDate") == "Mon, 01 Jan 2024 09:00:00 +0800"
-    assert root.findtext("channel/ttl") == "60"
+    assert root.findtext("channel/ttl") == "1440"  # one post: no gap to go by, so poll_max (test_polling.py)
 
 
 def test_json_feed_items_and_source_extension() -> None:
