@@ -104,7 +104,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "poll_max",
         1440,
-        "Longest polling interval a feed advertises, minutes; feeds with fewer than two posts and archive pages get it.",
+        "Longest polling interval a feed advertises, minutes; feeds with fewer than two posts and archive pages get "
+        "it.",
         int,
         low=1,
     ),
