@@ -8,6 +8,7 @@ import socket
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -154,7 +155,8 @@ def test_failed_pings_are_retried_then_given_up_and_the_rest_still_sent(
     assert len(given_up) == 4 and sum("HTTP 503" in f and "after 3 attempts" in f for f in given_up) == 2
 
 
-def serve_scripted_hub(answer: Callable[[str, int], int]) -> Iterator[tuple[str, list[dict[str, list[str]]]]]:
+@contextmanager
+def scripted_hub(answer: Callable[[str, int], int]) -> Iterator[tuple[str, list[dict[str, list[str]]]]]:
     """A hub whose status for a topic's n-th ping (from 1) is ``answer(topic, n)``."""
     received: list[dict[str, list[str]]] = []
     lock = threading.Lock()
@@ -186,7 +188,7 @@ def test_a_ping_that_fails_for_a_while_gets_through_and_a_refusal_is_not_retried
         return 400  # this hub refuses the topic: asking again will not change that
 
     metrics = Metrics()
-    for hub_url, received in serve_scripted_hub(answer):
+    with scripted_hub(answer) as (hub_url, received):
 
         async def scenario() -> None:
             pinger = HubPinger(hub_url, FEEDS_URL, metrics, delivery=QUICK)
@@ -210,7 +212,7 @@ def test_pings_go_out_concurrently_and_a_slow_hub_does_not_hold_the_others() -> 
         return 204
 
     metrics = Metrics()
-    for hub_url, received in serve_scripted_hub(answer):
+    with scripted_hub(answer) as (hub_url, received):
 
         async def scenario() -> None:
             pinger = HubPinger(hub_url, FEEDS_URL, metrics, delivery=Delivery(concurrency=3, attempts=1))
@@ -232,7 +234,7 @@ def test_a_topic_changed_while_its_ping_is_on_the_way_is_pinged_again() -> None:
         return 204
 
     metrics = Metrics()
-    for hub_url, received in serve_scripted_hub(answer):
+    with scripted_hub(answer) as (hub_url, received):
 
         async def scenario() -> None:
             pinger = HubPinger(hub_url, FEEDS_URL, metrics)
