@@ -5,15 +5,21 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import subprocess
+import sys
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import feedparser
+import httpx
 import pytest
 
+from _serving import DEADLINE, SITE_CONFIG, free_port, running_server, wait_until
 from syndicate.config import Settings
 from syndicate.metrics import Metrics
 from syndicate.service import FeedService
@@ -314,3 +320,122 @@ def test_stop_ends_the_pings_in_flight(hub: tuple[str, list[dict[str, list[str]]
         await pinger.sent()  # returns at once: nothing left running
 
     asyncio.run(scenario())
+
+
+@contextmanager
+def real_hub(tmp_path: Path) -> Iterator[str]:
+    """flask-websub's hub (tests/_websub_hub.py) in a process of its own on 127.0.0.1: its endpoint URL."""
+    with (tmp_path / "hub.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("_websub_hub.py")), str(tmp_path / "hub.sqlite3")],
+            stdout=subprocess.PIPE,
+            stderr=log,
+        )
+    try:
+        assert process.stdout is not None
+        port = process.stdout.readline().decode().strip()  # the hub prints its port once it listens
+        if not port.isdigit():
+            pytest.fail("the hub did not start:\n" + (tmp_path / "hub.log").read_text(errors="replace"))
+        yield f"http://127.0.0.1:{port}/hub"
+    finally:
+        process.terminate()
+        process.wait(timeout=DEADLINE)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+@dataclass
+class Subscriber:
+    """What a subscriber's callback received: the hub's verifications of intent and its content deliveries."""
+
+    url: str
+    verified: list[dict[str, list[str]]]
+    delivered: list[tuple[dict[str, str], bytes]]
+
+
+@contextmanager
+def subscriber_callback() -> Iterator[Subscriber]:
+    """A WebSub subscriber's callback (W3C WebSub §5.3, §7) on a free local port."""
+    subscriber = Subscriber("", [], [])
+
+    class Callback(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # the hub verifies our intent: echo its challenge
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+            subscriber.verified.append(query)
+            challenge = query.get("hub.challenge", [""])[0].encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(challenge)))
+            self.end_headers()
+            self.wfile.write(challenge)
+
+        def do_POST(self) -> None:  # a content distribution: the topic's new bytes
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            subscriber.delivered.append(({k.lower(): v for k, v in self.headers.items()}, body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Callback)
+    subscriber.url = f"http://127.0.0.1:{server.server_address[1]}/callback"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield subscriber
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.server
+def test_a_real_hub_delivers_a_new_post_to_a_subscriber(tmp_path: Path) -> None:
+    """flask-websub's hub: a subscriber subscribes to the site's feed there; a post written into the posts directory
+    of a running `syndicate serve` reaches the subscriber's callback through the hub, which fetched the feed (and
+    checked its Link header names the hub and the topic, as flask-websub does) after our publish ping."""
+    site = tmp_path / "site"
+    (site / "_posts").mkdir(parents=True)
+    (site / "_posts" / "2024-05-01-opening.md").write_text(
+        '---\ntitle: "Ferry timetable for the summer"\ndate: 2024-05-01 08:00:00 +0800\n---\nBoats run hourly.\n'
+    )
+    port = free_port()
+    with real_hub(tmp_path) as hub_url, subscriber_callback() as subscriber:
+        (site / "syndicate.toml").write_text(
+            SITE_CONFIG.replace("https://news.example.net", f"http://127.0.0.1:{port}")
+            + f'hub = "{hub_url}"\ncache = "off"\n',
+            encoding="utf-8",
+        )
+        with running_server(site, port=port) as server:
+            topic = f"{server.url}/feeds/all.atom"
+            feed = httpx.get(topic, timeout=DEADLINE)
+            assert feed.headers["link"] == f'<{hub_url}>; rel="hub", <{topic}>; rel="self"'
+            answer = httpx.post(
+                hub_url,
+                data={"hub.mode": "subscribe", "hub.topic": topic, "hub.callback": subscriber.url},
+                timeout=DEADLINE,
+            )
+            assert answer.status_code == 202, answer.text
+            wait_until(lambda: bool(subscriber.verified), "the hub to verify the subscription")
+            assert subscriber.verified[0]["hub.topic"] == [topic] and subscriber.verified[0]["hub.mode"] == [
+                "subscribe"
+            ]
+
+            (site / "_posts" / "2024-05-02-bridge.md").write_text(
+                '---\ntitle: "Harbour bridge reopens after repairs"\ndate: 2024-05-02 09:30:00 +0800\n---\n'
+                "Traffic returned to the bridge this morning.\n",
+                encoding="utf-8",
+            )
+            wait_until(
+                lambda: any(b"Harbour bridge reopens" in body for _, body in subscriber.delivered),
+                "the hub to deliver the new post to the subscriber",
+            )
+            headers, body = next((h, b) for h, b in subscriber.delivered if b"Harbour bridge reopens" in b)
+            assert 'rel="hub"' in headers["link"] and f"<{topic}>" in headers["link"]
+            parsed = feedparser.parse(body)
+            assert parsed.bozo == 0
+            assert [e.title for e in parsed.entries] == [
+                "Harbour bridge reopens after repairs",
+                "Ferry timetable for the summer",
+            ]
+            metrics = httpx.get(f"{server.url}/metrics", timeout=DEADLINE).text
+            assert 'syndicate_websub_pings_total{result="ok"}' in metrics
