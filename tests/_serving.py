@@ -70,14 +70,21 @@ class Server:
 
 @contextmanager
 def running_server(
-    root: Path, *, token: str = "", extra_config: str = "", wait_ready: bool = True, args: tuple[str, ...] = ()
+    root: Path,
+    *,
+    token: str = "",
+    extra_config: str = "",
+    wait_ready: bool = True,
+    args: tuple[str, ...] = (),
+    port: int | None = None,
 ) -> Iterator[Server]:
-    """Run ``syndicate serve`` for the site in ``root`` (posts in ``root/_posts``) until the block ends."""
+    """Run ``syndicate serve`` for the site in ``root`` (posts in ``root/_posts``) until the block ends; on ``port``
+    (default: a free one), for a test whose configuration must name the server's URL."""
     config = root / "syndicate.toml"
     if not config.exists():
         config.write_text(SITE_CONFIG + extra_config, encoding="utf-8")
     (root / "_posts").mkdir(exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATE_")}
     if token:
         env["SYNDICATE_ADMIN_TOKEN"] = token

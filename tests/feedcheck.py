@@ -19,6 +19,7 @@ from lxml import etree
 
 A = "{http://www.w3.org/2005/Atom}"
 FH = "{http://purl.org/syndication/history/1.0}"
+SY = "{http://purl.org/rss/1.0/modules/syndication/}"
 # RFC 3339 date-time as RFC 4287 §3.3 requires (upper-case T and Z, seconds required, offset required).
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 ATOM_TEXT_TYPES = {"text", "html", "xhtml"}
@@ -96,6 +97,10 @@ def check_atom(data: bytes) -> list[str]:
     problems += _check_links(root, "feed")
     if not any(link.get("rel") == "self" for link in root.findall(f"{A}link")):
         problems.append("feed: no rel=self link (RFC 4287 §4.2.7.2: SHOULD)")
+    for tag in ("icon", "logo"):  # RFC 4287 §4.2.5, §4.2.8: an IRI reference (the W3C validator: a full URI)
+        if root.find(f"{A}{tag}") is not None and not is_uri(root.findtext(f"{A}{tag}")):
+            problems.append(f"feed/{tag}: not a URI: {root.findtext(f'{A}{tag}')!r}")
+    problems += _check_websub_links(root.findall(f"{A}link"), "feed")
     ids: Counter[str] = Counter()
     for i, entry in enumerate(root.findall(f"{A}entry")):
         where = f"entry[{i}]"
@@ -176,6 +181,16 @@ def check_rss(data: bytes) -> list[str]:
     ttl = channel.findtext("ttl")
     if ttl is not None and not ttl.isdigit():
         problems.append("channel/ttl: not a number of minutes")
+    link = channel.findtext("link")
+    if not is_uri(link):
+        problems.append(f"channel/link: not a URL: {link!r}")
+    problems += _check_rss_image(channel)
+    problems += _check_websub_links(channel.findall(f"{A}link"), "channel")
+    period, frequency = channel.findtext(f"{SY}updatePeriod"), channel.findtext(f"{SY}updateFrequency")
+    if period is not None and period not in ("hourly", "daily", "weekly", "monthly", "yearly"):
+        problems.append(f"channel/sy:updatePeriod: {period!r} is not hourly, daily, weekly, monthly or yearly")
+    if frequency is not None and not (frequency.isdigit() and int(frequency) > 0):
+        problems.append(f"channel/sy:updateFrequency: {frequency!r} is not a positive integer")
     for i, item in enumerate(channel.findall("item")):
         where = f"item[{i}]"
         if item.find("title") is None and item.find("description") is None:
@@ -201,6 +216,41 @@ def check_rss(data: bytes) -> list[str]:
     return problems
 
 
+def _check_rss_image(channel: etree._Element) -> list[str]:
+    """RSS 2.0 <image>: url, title and link required; the W3C validator warns when title and link differ from the
+    channel's (ImageTitleDoesntMatch, ImageLinkDoesntMatch)."""
+    images = channel.findall("image")
+    if len(images) > 1:
+        return ["channel: more than one <image>"]
+    if not images:
+        return []
+    image, problems = images[0], []
+    for tag in ("url", "title", "link"):
+        if _count(image, tag) != 1:
+            problems.append(f"channel/image: needs exactly one <{tag}>")
+    if not is_uri(image.findtext("url")) or not is_uri(image.findtext("link")):
+        problems.append("channel/image: url and link must be URLs")
+    if image.findtext("title") != channel.findtext("title"):
+        problems.append("channel/image: title is not the channel's (W3C ImageTitleDoesntMatch)")
+    if image.findtext("link") != channel.findtext("link"):
+        problems.append("channel/image: link is not the channel's (W3C ImageLinkDoesntMatch)")
+    return problems
+
+
+def _check_websub_links(links: list[etree._Element], where: str) -> list[str]:
+    """WebSub §4: a feed naming a hub names its topic too (a rel=self link); at most one self link; every href a URI."""
+    problems = []
+    rels = Counter(link.get("rel") for link in links)
+    if rels["hub"] and not rels["self"]:
+        problems.append(f"{where}: a rel=hub link without a rel=self link (WebSub §4)")
+    if rels["self"] > 1:
+        problems.append(f"{where}: more than one rel=self link")
+    for link in links:
+        if not is_uri(link.get("href")):
+            problems.append(f"{where}: atom:link href is not a URI: {link.get('href')!r}")
+    return problems
+
+
 def check_json_feed(data: bytes) -> list[str]:
     """JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/) required fields and types."""
     feed: Any = json.loads(data)
@@ -211,9 +261,14 @@ def check_json_feed(data: bytes) -> list[str]:
         problems.append("title missing")
     if not isinstance(feed.get("items"), list):
         return [*problems, "items missing"]
-    for key in ("home_page_url", "feed_url", "next_url"):
+    for key in ("home_page_url", "feed_url", "next_url", "icon", "favicon"):
         if key in feed and not is_uri(feed[key]):
             problems.append(f"{key} is not a URL")
+    for hub in feed.get("hubs", []):
+        if not (isinstance(hub, dict) and isinstance(hub.get("type"), str) and is_uri(hub.get("url"))):
+            problems.append(f"hubs: {hub!r} needs a type and a URL")
+    if feed.get("hubs") and "feed_url" not in feed:
+        problems.append("hubs without a feed_url (the topic a subscriber subscribes to)")
     ids: Counter[str] = Counter()
     for i, item in enumerate(feed["items"]):
         where = f"items[{i}]"

@@ -405,6 +405,11 @@ def test_missing_posts_dir_is_not_ready(tmp_path: Path, make_settings: Callable[
         assert "nowhere" not in response.text and "Traceback" not in response.text  # paths are for the operator
         assert c.get("/readyz").status_code == 503
         assert c.get("/healthz").status_code == 200
+        # RFC 9110 §10.2.3: every 503 says when to come back; here, when the failed build is tried again.
+        for path in ("/feeds/all.atom", "/readyz", "/", "/feeds/"):
+            unavailable = c.get(path)
+            assert unavailable.status_code == 503, path
+            assert 1 <= int(unavailable.headers["retry-after"]) <= 300, path
 
 
 def test_admin_routes_do_not_exist_without_a_token(client: TestClient) -> None:
@@ -522,3 +527,25 @@ def test_the_served_app_answers_feeds_directly_and_the_rest_through_starlette(
     # answered directly, the feed handler still counts its own responses (once each)
     assert 'syndicate_http_requests_total{status="405"} 1\n' in metrics
     assert 'syndicate_http_requests_total{status="304"} 1\n' in metrics
+
+
+def test_cache_lifetime_follows_how_often_each_feed_changes(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    """A feed posted to every 20 minutes may be cached 2 minutes (a tenth), one posted to monthly the longest
+    (max_age), and the RSS ttl says the same interval; archive pages, which do not change, the longest too."""
+    for n, clock_time in enumerate(("10:00", "10:20", "10:40", "11:00")):
+        write_post(
+            f"2024-05-01-live-{n}.md", _front(f"Update {n}", f"2024-05-01 {clock_time}:00 +0800", "live", "flood")
+        )
+    write_post("2024-01-01-old.md", _front("Almanac", "2024-01-01 08:00:00 +0800", "history", "flood"))
+    write_post("2024-02-01-old.md", _front("Almanac 2", "2024-02-01 08:00:00 +0800", "history", "flood"))
+    app = create_app(make_settings(max_age=600, limit=2), background=False)
+    with TestClient(app) as c:
+        busy, quiet = c.get("/feeds/categories/live.rss"), c.get("/feeds/categories/history.rss")
+        archive = c.get("/feeds/archive/categories/live/1.rss")
+    assert busy.headers["cache-control"] == "public, max-age=120, stale-while-revalidate=120"
+    assert "<ttl>20</ttl>" in busy.text and "<sy:updatePeriod>hourly</sy:updatePeriod>" in busy.text
+    assert quiet.headers["cache-control"] == "public, max-age=600, stale-while-revalidate=600"
+    assert "<ttl>1440</ttl>" in quiet.text
+    assert archive.status_code == 200 and archive.headers["cache-control"].startswith("public, max-age=600,")

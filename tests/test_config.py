@@ -37,6 +37,25 @@ def test_file_paths_are_relative_to_the_file_and_env_beats_file(tmp_path: Path) 
     assert load_settings(config, {"limit": 3}, environ={"SYNDICATE_LIMIT": "9"}).limit == 3
 
 
+def test_a_retired_setting_is_ignored_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('title = "Harbour"\nttl = 60\n')
+    settings = load_settings(config)
+    assert settings.title == "Harbour"
+    assert "setting 'ttl' is no longer used (RSS <ttl> now follows how often each feed changes" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("tll = 60", "unknown setting 'tll'")],
+)
+def test_an_unknown_setting_is_an_error(tmp_path: Path, text: str, message: str) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(text)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings(config)
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -70,7 +89,14 @@ def test_file_paths_are_relative_to_the_file_and_env_beats_file(tmp_path: Path) 
         ("limit = 1" + "0" * 30, "must be at most 2147483647, got 1000"),
         ("query_limit = 0", "setting 'query_limit' (from c.toml): must be at least 1"),
         ("max_age = 2147483648", "must be at most 2147483647"),
-        ("ttl = -5", "must not be negative"),
+        ("poll_min = 0", "setting 'poll_min' (from c.toml): must be at least 1"),
+        ("poll_min = 60\npoll_max = 30", "setting 'poll_min': 60 is more than poll_max (30)"),
+        ('icon = "/icon.png"', "setting 'icon': expected an http(s) URL, got '/icon.png'"),
+        (
+            'logo = "https://news.example.net/标志.png"',
+            "setting 'logo': 'https://news.example.net/标志.png' is not a URI",
+        ),
+        ('hub = "https://hub.example.net/a b"', "setting 'hub': 'https://hub.example.net/a b' is not a URI"),
         ("debounce_ms = 3600000", "setting 'debounce_ms' (from c.toml): must be at most 60000"),
         ("rescan_minutes = nan", "expected a number, got nan"),
         ("rescan_minutes = 1e12", "must be at most 525600"),

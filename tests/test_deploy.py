@@ -29,15 +29,27 @@ def write_post(root: Path, name: str, title: str, category: str, tags: str, day:
     )
 
 
-def site_config(tmp: Path, app_port: int, nginx_port: int, data: Path) -> str:
-    """deploy/nginx-syndicate.conf with its paths and ports pointed at this test's."""
+HUB = "http://127.0.0.1:9/hub"  # nothing listens there: the app's pings fail, which is not what is tested here
+# The shipped site's WebSub line, commented out, and what its instructions make of it for a hub and the feeds' origin.
+LINK_LINE = (
+    """#add_header Link '<https://hub.example.net/>; rel="hub", <https://news.example.net$request_uri>; rel="self"';"""
+)
+
+
+def site_config(tmp: Path, app_port: int, nginx_port: int, data: Path, hub: str = "") -> str:
+    """deploy/nginx-syndicate.conf with its paths and ports pointed at this test's (and its WebSub line enabled for
+    ``hub``)."""
     text = (DEPLOY / "nginx-syndicate.conf").read_text(encoding="utf-8")
-    for old, new in (
+    edits = [
         ("    listen [::]:80;\n", ""),
         ("listen 80;", f"listen 127.0.0.1:{nginx_port};"),
         ("server 127.0.0.1:8000;", f"server 127.0.0.1:{app_port};"),
         ("/var/lib/syndicate", str(data)),
-    ):
+    ]
+    if hub:
+        enabled = LINK_LINE.removeprefix("#").replace("https://hub.example.net/", hub)
+        edits.append((LINK_LINE, enabled))  # the feeds' origin is the shipped line's already
+    for old, new in edits:
         assert old in text, f"deploy/nginx-syndicate.conf no longer contains {old!r}"
         text = text.replace(old, new)
     return text
@@ -45,13 +57,22 @@ def site_config(tmp: Path, app_port: int, nginx_port: int, data: Path) -> str:
 
 @pytest.fixture
 def nginx_in_front(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    yield from run_nginx_in_front(tmp_path)
+
+
+@pytest.fixture
+def nginx_with_hub(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    yield from run_nginx_in_front(tmp_path, hub=HUB)
+
+
+def run_nginx_in_front(tmp_path: Path, hub: str = "") -> Iterator[tuple[str, Path]]:
     nginx = need_program("nginx")
     site = tmp_path / "site"
     data = tmp_path / "lib"  # stands for /var/lib/syndicate
     (site / "_posts").mkdir(parents=True)
     (site / "syndicate.toml").write_text(
         f'title = "Deploy Test"\nurl = "https://news.example.net"\nposts = "_posts"\nout = "{data / "feeds"}"\n'
-        f'cache = "{tmp_path / "cache.sqlite3"}"\n',
+        f'cache = "{tmp_path / "cache.sqlite3"}"\n' + (f'hub = "{hub}"\n' if hub else ""),
         encoding="utf-8",
     )
     write_post(site, "2024-07-01-a.md", "Alpha", "sports", "龙舟", 1)
@@ -59,7 +80,7 @@ def nginx_in_front(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     with running_server(site) as server:
         port = free_port()
         app_port = int(server.url.rsplit(":", 1)[1])
-        (tmp_path / "site.conf").write_text(site_config(tmp_path, app_port, port, data), encoding="utf-8")
+        (tmp_path / "site.conf").write_text(site_config(tmp_path, app_port, port, data, hub), encoding="utf-8")
         user = "user root;\n" if os.geteuid() == 0 else ""  # workers must read the pytest tmp dir (mode 0700)
         temp = "".join(
             f"{kind}_temp_path {tmp_path / kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
@@ -120,6 +141,30 @@ def test_nginx_serves_feeds_from_disk_with_200_and_304(nginx_in_front: tuple[str
         assert client.get("/feeds/index.opml").headers["content-type"].startswith("text/x-opml")
         (feeds / ".secret").write_text("not a feed")
         assert client.get("/feeds/.secret").status_code == 404
+
+
+@pytest.mark.server
+@pytest.mark.external
+def test_nginx_sends_the_apps_websub_link_header_for_files_it_serves(nginx_with_hub: tuple[str, Path]) -> None:
+    """WebSub §4 discovery from nginx: the same Link header as the app's, on 200 and 304, for ASCII and Chinese paths;
+    documents that name the hub themselves are read from the same files."""
+    base, feeds = nginx_with_hub
+    with httpx.Client(base_url=base, timeout=DEADLINE) as client:
+        for path in ("all.atom", "tags/%E9%BE%99%E8%88%9F.rss", "categories/sports.json"):
+            from_disk = client.get("/feeds/" + path)
+            assert not HEX_ETAG.match(from_disk.headers["etag"]), "served by nginx from disk"
+            expected = f'<{HUB}>; rel="hub", <https://news.example.net/feeds/{path}>; rel="self"'
+            assert from_disk.headers["link"] == expected
+            again = client.get("/feeds/" + path, headers={"If-None-Match": from_disk.headers["etag"]})
+            assert again.status_code == 304 and again.headers["link"] == expected
+        # The app, for what nginx hands it (a case variant of a name), says the same of the same document.
+        from_app = client.get("/feeds/categories/SPORTS.json")
+        assert HEX_ETAG.match(from_app.headers["etag"]), "answered by the app"
+        assert (
+            from_app.headers["link"]
+            == f'<{HUB}>; rel="hub", <https://news.example.net/feeds/categories/sports.json>; rel="self"'
+        )
+        assert HUB.encode() in (feeds / "all.rss").read_bytes()
 
 
 @pytest.mark.server

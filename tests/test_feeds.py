@@ -29,6 +29,7 @@ from syndicate.posts import Post
 from syndicate.terms import slug_of
 
 A = "{http://www.w3.org/2005/Atom}"
+SY = "{http://purl.org/rss/1.0/modules/syndication/}"
 SETTINGS = load_settings(None, {"url": "https://site.example", "title": "Site", "author": "Desk"}, environ={})
 FEED = FeedInfo("tag", "C++", "c++", 2, "C++")
 
@@ -96,6 +97,81 @@ def test_self_link_and_feed_identity_are_uris() -> None:
     assert root.findtext(f"{A}id") == "https://site.example/feeds/tags/c%2B%2B.atom"
 
 
+BRANDED = SETTINGS.replace(
+    hub="https://hub.example.org/publish",
+    icon="https://site.example/favicon.png",
+    logo="https://site.example/logo.png",
+)
+
+
+def test_websub_discovery_and_branding_in_every_format() -> None:
+    """W3C WebSub §4 discovery in each format, the site's icon and logo, and the RSS channel link left alone."""
+    pg = page(make_post(2), make_post(1))
+    self_url = "https://site.example/feeds/tags/c%2B%2B"
+    for fmt in FEED_FORMATS:
+        assert_valid(render_page(BRANDED, pg, fmt).body, fmt)
+    rss = etree.fromstring(render_page(BRANDED, pg, "rss").body).find("channel")
+    assert rss is not None
+    assert rss.findtext("link") == "https://site.example/"  # the site's link, never the hub's
+    rss_links = {link.get("rel"): link.get("href") for link in rss.findall(f"{A}link")}
+    assert rss_links == {"self": self_url + ".rss", "hub": "https://hub.example.org/publish"}
+    assert [rss.findtext(f"image/{tag}") for tag in ("url", "title", "link")] == [
+        "https://site.example/logo.png",
+        "Site · C++",
+        "https://site.example/",
+    ]
+    atom = etree.fromstring(render_page(BRANDED, pg, "atom").body)
+    atom_links = {link.get("rel"): link.get("href") for link in atom.findall(f"{A}link")}
+    assert atom_links["hub"] == "https://hub.example.org/publish" and atom_links["self"] == self_url + ".atom"
+    assert atom.findtext(f"{A}icon") == "https://site.example/favicon.png"
+    assert atom.findtext(f"{A}logo") == "https://site.example/logo.png"
+    feed = json.loads(render_page(BRANDED, pg, "json").body)
+    assert feed["hubs"] == [{"type": "WebSub", "url": "https://hub.example.org/publish"}]
+    assert feed["feed_url"] == self_url + ".json"
+    assert (feed["icon"], feed["favicon"]) == ("https://site.example/logo.png", "https://site.example/favicon.png")
+    # What readers take from it: feedparser keeps the site as the channel's link and finds the image and hub.
+    parsed = feedparser.parse(render_page(BRANDED, pg, "rss").body)
+    assert parsed.bozo == 0 and parsed.feed.link == "https://site.example/"
+    assert parsed.feed.image.href == "https://site.example/logo.png"
+    assert {link.rel: link.href for link in parsed.feed.links}["hub"] == "https://hub.example.org/publish"
+    parsed = feedparser.parse(render_page(BRANDED, pg, "atom").body)
+    assert (
+        parsed.feed.icon == "https://site.example/favicon.png" and parsed.feed.logo == "https://site.example/logo.png"
+    )
+
+
+def test_an_icon_alone_is_the_rss_image_and_json_icon_and_no_branding_writes_none() -> None:
+    pg = page(make_post(1))
+    icon_only = SETTINGS.replace(icon="https://site.example/favicon.png")
+    rss = etree.fromstring(render_page(icon_only, pg, "rss").body)
+    assert rss.findtext("channel/image/url") == "https://site.example/favicon.png"
+    feed = json.loads(render_page(icon_only, pg, "json").body)
+    assert feed["icon"] == feed["favicon"] == "https://site.example/favicon.png"
+    plain = etree.fromstring(render_page(SETTINGS, pg, "rss").body)
+    assert plain.find("channel/image") is None
+    assert [link.get("rel") for link in plain.findall(f"channel/{A}link")] == ["self"]
+    assert not {"icon", "favicon", "hubs"} & json.loads(render_page(SETTINGS, pg, "json").body).keys()
+
+
+def test_rss_polling_hints_follow_the_feeds_pace() -> None:
+    hourly = [replace(make_post(1), date=make_post(1).date + timedelta(hours=n)) for n in range(5, -1, -1)]
+    root = etree.fromstring(render_page(SETTINGS, page(*hourly), "rss").body)
+    channel = root.find("channel")
+    assert channel is not None
+    assert (
+        channel.findtext("ttl"),
+        channel.findtext(f"{SY}updatePeriod"),
+        channel.findtext(f"{SY}updateFrequency"),
+    ) == (
+        "60",
+        "hourly",
+        "1",
+    )
+    assert_valid(etree.tostring(root), "rss")
+    archived = replace(page(*hourly), archive=True, path="archive/tags/c++/1")
+    assert etree.fromstring(render_page(SETTINGS, archived, "rss").body).findtext("channel/ttl") == "1440"
+
+
 def test_rss_dates_and_source() -> None:
     root = etree.fromstring(render_page(SETTINGS, page(make_post(1)), "rss").body)
     item = root.find("channel/item")
@@ -104,7 +180,7 @@ def test_rss_dates_and_source() -> None:
     source = item.find("source")
     assert source is not None and source.get("url") == "https://daily.example/1" and source.text == "Daily"
     assert root.findtext("channel/lastBuildDate") == "Mon, 01 Jan 2024 09:00:00 +0800"
-    assert root.findtext("channel/ttl") == "60"
+    assert root.findtext("channel/ttl") == "1440"  # one post: no gap to go by, so poll_max (test_polling.py)
 
 
 def test_json_feed_items_and_source_extension() -> None:

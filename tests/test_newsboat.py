@@ -100,3 +100,29 @@ def test_newsboat_reads_a_publications_feed_and_an_authors_feed(tmp_path: Path) 
             ("渡轮时刻调整", "Omar Haddad"),
         }
         assert feeds == {source: "Test Site · 右江日报", author: "Test Site · Mei Lin"}
+
+
+def test_newsboat_keeps_the_sites_link_for_a_feed_that_names_a_hub_and_a_logo(tmp_path: Path) -> None:
+    """With `hub` set, the RSS channel <link> was the hub's URL, and readers stored it as the site's."""
+    program = need_program("newsboat")
+    site = tmp_path / "site"
+    (site / "_posts").mkdir(parents=True)
+    write_post(site, "2024-06-01-a.md", "龙舟训练开始", "sports", "training", 1)
+    write_post(site, "2024-06-02-b.md", "Harbour swim", "sports", "swimming", 2)
+    home = tmp_path / "reader"
+    home.mkdir()
+    (home / "config").write_text("reload-threads 1\n", encoding="utf-8")
+    branding = (
+        'hub = "http://127.0.0.1:9/hub"\n'  # nothing listens there: the pings fail, the feeds are what is tested
+        'icon = "https://news.example.net/favicon.png"\nlogo = "https://news.example.net/logo.png"\n'
+    )
+    with running_server(site, extra_config=branding) as server:
+        feeds = [f"{server.url}/feeds/categories/sports.{fmt}" for fmt in ("rss", "atom")]
+        (home / "urls").write_text("\n".join(feeds) + "\n", encoding="utf-8")
+        reload = newsboat(program, home, "-x", "reload")
+        assert reload.returncode == 0, reload.stderr
+        with sqlite3.connect(home / "cache.db") as db:
+            links = dict(db.execute("SELECT rssurl, url FROM rss_feed").fetchall())
+            items = db.execute("SELECT COUNT(*) FROM rss_item").fetchone()[0]
+    assert links == {feed: "https://news.example.net/" for feed in feeds}
+    assert items == 2  # one row per entry id: the two documents list the same two posts

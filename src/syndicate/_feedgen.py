@@ -24,6 +24,7 @@ from syndicate import __version__
 from syndicate.config import Settings
 from syndicate.dates import as_written, format_rfc822, format_rfc3339
 from syndicate.documents import feed_url
+from syndicate.polling import SAMPLE, Schedule, schedule_of
 
 if TYPE_CHECKING:
     from syndicate.feeds import Page
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 ATOM_NS = "http://www.w3.org/2005/Atom"
 FH_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005
 DC_NS = "http://purl.org/dc/elements/1.1/"
+SY_NS = "http://purl.org/rss/1.0/modules/syndication/"  # RSS syndication module: sy:updatePeriod, sy:updateFrequency
 GENERATOR = "syndicate"
 GENERATOR_URI = "https://github.com/syndicate-feeds/syndicate"
 # Atom requires feed/updated; a feed without entries gets this fixed instant rather than the build time.
@@ -41,20 +43,22 @@ Flavor = Literal["atom", "rss"]
 
 
 class _FeedExtension(BaseExtension):  # type: ignore[misc]
-    """Feed-level elements feedgen cannot write: RFC 5005 archive links and fh:archive, dc namespace for RSS."""
+    """Feed-level elements feedgen cannot write: RFC 5005 archive links and fh:archive, the WebSub hub link in RSS,
+    the RSS syndication module's schedule, the dc namespace for RSS."""
 
     def __init__(self) -> None:
-        self.links: list[tuple[str, str, str]] = []  # (rel, href, type)
+        self.links: list[tuple[str, str, str | None]] = []  # (rel, href, type or None)
+        self.schedule: Schedule | None = None  # RSS only: sy:updatePeriod and sy:updateFrequency
         self.archive = False
         self.plain_description = False  # the channel description is plain text (a title), not configured HTML
         self.last_build_date = ""  # the channel's lastBuildDate as we write it (see dates.format_rfc822)
 
     def extend_ns(self) -> dict[str, str]:
-        return {"fh": FH_NS, "dc": DC_NS}
+        return {"fh": FH_NS, "dc": DC_NS, "sy": SY_NS}
 
     def extend_atom(self, feed: Any) -> Any:
         for rel, href, media_type in self.links:
-            etree.SubElement(feed, "link", rel=rel, href=href, type=media_type)
+            etree.SubElement(feed, "link", _link_attributes(rel, href, media_type))
         if self.archive:
             etree.SubElement(feed, f"{{{FH_NS}}}archive")
         return feed
@@ -69,10 +73,22 @@ class _FeedExtension(BaseExtension):  # type: ignore[misc]
         if last_build_date is not None and self.last_build_date:
             last_build_date.text = self.last_build_date
         for rel, href, media_type in self.links:
-            etree.SubElement(channel, f"{{{ATOM_NS}}}link", rel=rel, href=href, type=media_type)
+            etree.SubElement(channel, f"{{{ATOM_NS}}}link", _link_attributes(rel, href, media_type))
+        if self.schedule is not None:
+            etree.SubElement(channel, f"{{{SY_NS}}}updatePeriod").text = self.schedule.update_period
+            etree.SubElement(channel, f"{{{SY_NS}}}updateFrequency").text = str(self.schedule.update_frequency)
         if self.archive:
             etree.SubElement(channel, f"{{{FH_NS}}}archive")
         return feed
+
+
+def _link_attributes(rel: str, href: str, media_type: str | None) -> dict[str, str]:
+    return {"rel": rel, "href": href} if media_type is None else {"rel": rel, "href": href, "type": media_type}
+
+
+def page_schedule(settings: Settings, page: Page) -> Schedule:
+    """How often the page is worth polling (``polling``), from its entries' publication dates."""
+    return schedule_of(settings, [entry.post.date for entry in page.entries[:SAMPLE]], archive=page.archive)
 
 
 def _generator(
@@ -99,9 +115,20 @@ def _generator(
     fg.description(settings.description or page.title)
     ext.plain_description = not settings.description
     fg.language(settings.language)
-    fg.ttl(settings.ttl)
+    schedule = page_schedule(settings, page)
+    fg.ttl(schedule.ttl)
+    ext.schedule = schedule
+    if settings.icon:
+        fg.icon(settings.icon)
+    if settings.logo:
+        fg.logo(settings.logo)
+    if settings.logo or settings.icon:
+        # RSS 2.0 <image> needs url, title and link; the W3C validator wants the channel's title and link there.
+        fg.image(url=settings.logo or settings.icon, title=page.title, link=settings.site_url + "/")
     if settings.hub:
-        fg.link(href=settings.hub, rel="hub")
+        # WebSub §4: the hub link beside the self link. Written by the extension, not fg.link(): feedgen makes the
+        # last link it was given the RSS channel's <link>, which must stay the site's.
+        ext.links.append(("hub", settings.hub, None))
     if page.archive:
         ext.archive = True
         ext.links.append(("current", current_url, link_type))
@@ -146,6 +173,7 @@ def write_head(settings: Settings, page: Page, fmt: Flavor, media_type: str) -> 
         page.current,
         page.archive,
         page.prev_archive is not None,
+        page_schedule(settings, page).seconds,
         fmt,
         media_type,
     )
@@ -165,12 +193,13 @@ def write_head(settings: Settings, page: Page, fmt: Flavor, media_type: str) -> 
     return _fill(template, page, fmt, updated)
 
 
-# Everything of the settings that _generator writes into a head.
-_HEAD_SETTINGS = ("feeds_url", "site_url", "author", "title", "description", "language", "ttl", "hub")
+# Everything of the settings that _generator writes into a head (the schedule is in the key on its own).
+_HEAD_SETTINGS = ("feeds_url", "site_url", "author", "title", "description", "language", "hub", "icon", "logo")
 
 
 def _template(settings: Settings, page: Page, fmt: Flavor, media_type: str) -> tuple[str | bytes, ...]:
-    stand_in = replace(page, path=_SELF, prev_archive=_PREV if page.prev_archive else None, entries=())
+    # The entries stay: the schedule (RSS ttl, sy:*) comes from their dates; the updated time is _WHEN's.
+    stand_in = replace(page, path=_SELF, prev_archive=_PREV if page.prev_archive else None)
     head = feedgen_head(settings, stand_in, fmt, media_type, _WHEN).decode("utf-8")
     # split() gives literal text and stand-ins alternating: literals encoded now, stand-ins kept as their names.
     pieces: list[str | bytes] = [

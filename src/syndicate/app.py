@@ -10,6 +10,7 @@ it is encoded.
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
@@ -38,6 +39,7 @@ from syndicate.watcher import PostWatcher
 
 _MAX_PATH = 1024
 _STARTUP_WAIT = 10.0  # seconds startup (and an early feed request) waits for the first build
+_FIRST_BUILD_RETRY = 10  # Retry-After, seconds, while the first build runs: about as long as a request waits for it
 # A term feed's path, or its archive pages': the directories are the feed kinds' (groups.FEED_KINDS).
 _TERM_PATH = re.compile(
     rf"(?P<prefix>(?:{re.escape(ARCHIVE_DIR)}/)?)(?P<group>{'|'.join(re.escape(k.directory) for k in TERM_KINDS)})"
@@ -56,6 +58,12 @@ def kind_named_by(directory: str) -> str:
 _QUERY_KEYS = frozenset({*(kind.name for kind in TERM_KINDS), "limit"})
 
 _TEXT = [(b"content-type", b"text/plain; charset=utf-8"), (b"x-content-type-options", b"nosniff")]
+
+
+def retry_after(service: FeedService) -> bytes:
+    """Retry-After for a 503 while no feeds are served: when the failed build is tried again, else a short wait for
+    the first build."""
+    return str(math.ceil(service.retry_in) if service.retry_in is not None else _FIRST_BUILD_RETRY).encode("ascii")
 
 
 async def _send_text(send: Send, status: int, text: str, extra: Headers | None = None) -> None:
@@ -153,7 +161,8 @@ class FeedEndpoint:
                 # Why is for the operator (/admin/status, the log): the error names server paths.
                 failed = self.service.last_outcome is not None
                 why = "the first build failed; the server log says why" if failed else "the first build is running"
-                await _send_text(send, 503, f"Feeds are not available yet: {why}.\n", [(b"retry-after", b"10")])
+                retry = (b"retry-after", retry_after(self.service))
+                await _send_text(send, 503, f"Feeds are not available yet: {why}.\n", [retry])
                 return
         if not path:
             # /feeds/ (and /feeds, which redirects here): the directory of feeds answers with their list,
@@ -282,7 +291,11 @@ def create_app(
         }
         # Ready means "serving good feeds". A failed rebuild after that is reported here (and in /metrics)
         # but keeps the instance ready: the last good feeds are still served from memory.
-        return JSONResponse(body, status_code=200 if service.snapshot is not None else 503)
+        if service.snapshot is not None:
+            return JSONResponse(body)
+        # RFC 9110 §10.2.3: every 503 says when to come back, so a load balancer or reader does not hammer a server
+        # that is still building (or waiting to retry a failed build).
+        return JSONResponse(body, status_code=503, headers={"Retry-After": retry_after(service).decode("ascii")})
 
     async def feeds_directory(request: Request) -> Response:
         # RFC 9110 §10.2.2: Location may be a relative reference. Starlette's trailing-slash redirect wrote an absolute
@@ -372,6 +385,7 @@ class IndexEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         snapshot = self.feeds.service.snapshot or await self.feeds.first_snapshot()
         if snapshot is None:
-            await _send_text(send, 503, "Feeds are not available yet.\n", [(b"retry-after", b"10")])
+            retry = (b"retry-after", retry_after(self.feeds.service))
+            await _send_text(send, 503, "Feeds are not available yet.\n", [retry])
             return
         await send_resource(scope, send, snapshot.index, self._uncounted)

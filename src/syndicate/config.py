@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import ipaddress
 import json
+import logging
 import math
 import os
 import re
@@ -31,8 +32,14 @@ class ConfigError(Exception):
 
 # Numbers larger than anything a setting means: far below where int() or a timedelta would overflow, and the largest
 # Cache-Control delta-seconds a cache must accept (RFC 9111 §1.2.2).
+log = logging.getLogger("syndicate.config")
 _MAX_INT = 2**31 - 1
 MIN_ADMIN_TOKEN = 16  # characters; a shorter admin_token is a config error
+# Settings that were replaced, and what replaced them: a config file that names one still loads (with a warning), as
+# it did before.
+_RETIRED = {"ttl": "RSS <ttl> now follows how often each feed changes: set poll_min and poll_max, in minutes"}
+# A URI's characters (RFC 3986 §2): no space, quote, angle bracket, backslash, caret, backtick, brace, bar, non-ASCII.
+_URI = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
 
 
 @dataclass(frozen=True)
@@ -92,7 +99,30 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("limit", 50, "Entries per feed document; older entries go to RFC 5005 archive pages.", int, low=1),
     Setting("future", False, "Include posts dated in the future.", bool),
     Setting("excerpt_only", False, "Feeds carry summaries only, no full content.", bool),
-    Setting("ttl", 60, "RSS <ttl> in minutes.", int),
+    Setting(
+        "poll_min",
+        15,
+        "Shortest polling interval a feed advertises, minutes: RSS <ttl> and sy:updatePeriod/updateFrequency are the "
+        "median gap between the feed's newest posts, at least this (see docs/serving.md, polite polling).",
+        int,
+        low=1,
+    ),
+    Setting(
+        "poll_max",
+        1440,
+        "Longest polling interval a feed advertises, minutes; feeds with fewer than two posts and archive pages get "
+        "it.",
+        int,
+        low=1,
+    ),
+    Setting("icon", "", "URL of the site's small square icon: Atom <icon>, JSON Feed favicon (empty: none).", str),
+    Setting(
+        "logo",
+        "",
+        "URL of the site's logo: Atom <logo>, RSS <image>, JSON Feed icon (empty: none; RSS and JSON Feed then use "
+        "icon).",
+        str,
+    ),
     Setting(
         "attribution_patterns",
         # The keyword must stand as a word of its own, so an own post's image credit (图片来源：网络) or data
@@ -133,7 +163,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("host", "127.0.0.1", "Address the server binds.", str),
     Setting("port", 8000, "Port the server binds; 0 picks a free one.", int, high=65535),
-    Setting("max_age", 300, "Cache-Control max-age for feeds, seconds.", int),
+    Setting(
+        "max_age",
+        300,
+        "Longest Cache-Control max-age of a feed, seconds; a feed that changes more often gets a tenth of its polling "
+        "interval.",
+        int,
+    ),
     Setting(
         "rescan_minutes",
         15.0,
@@ -259,7 +295,10 @@ class Settings:
     limit: int = _default("limit")
     future: bool = _default("future")
     excerpt_only: bool = _default("excerpt_only")
-    ttl: int = _default("ttl")
+    poll_min: int = _default("poll_min")
+    poll_max: int = _default("poll_max")
+    icon: str = _default("icon")
+    logo: str = _default("logo")
     attribution_patterns: tuple[str, ...] = _default("attribution_patterns")
     display_names: Mapping[str, str] = _default("display_names")
     feed_kinds: tuple[str, ...] = _default("feed_kinds")
@@ -413,6 +452,9 @@ def load_settings(
             raise ConfigError(f"config file {config_file} is not valid TOML: {exc}") from None
         base = config_file.resolve().parent
         for key, value in raw.items():
+            if key in _RETIRED:
+                log.warning("config file %s: setting '%s' is no longer used (%s)", config_file, key, _RETIRED[key])
+                continue
             if key not in _BY_NAME:
                 raise ConfigError(f"config file {config_file}: unknown setting '{key}'")
             values[key] = _coerce(_BY_NAME[key], value, str(config_file))
@@ -461,10 +503,23 @@ def load_settings(
             ipaddress.ip_network(proxy, strict=False)
         except ValueError:
             raise ConfigError(f"setting 'trusted_proxies': {proxy!r} is not an IP address or network") from None
-    for name in ("url", "feed_url", "hub"):
+    for name in ("url", "feed_url", "hub", "icon", "logo"):
         v = values[name]
         if v and not v.startswith(("http://", "https://")):
             raise ConfigError(f"setting '{name}': expected an http(s) URL, got {v!r}")
+    for name in ("hub", "icon", "logo"):
+        # Written into feeds as links (Atom icon and logo are IRIs, RSS image url a URL) and into a Link header:
+        # what is not a plain URI there is an invalid feed or header.
+        if not _URI.fullmatch(values[name] or "http://x"):
+            raise ConfigError(
+                f"setting '{name}': {values[name]!r} is not a URI (percent-encode spaces, quotes, angle brackets and "
+                "non-ASCII characters)"
+            )
+    if values["poll_min"] > values["poll_max"]:
+        raise ConfigError(
+            f"setting 'poll_min': {values['poll_min']} is more than poll_max ({values['poll_max']}); the shortest "
+            "polling interval cannot be longer than the longest"
+        )
     return Settings(**values, jekyll=jekyll)
 
 
@@ -518,7 +573,10 @@ def settings_fingerprint(settings: Settings) -> str:
             "max_post_bytes",
             "limit",
             "excerpt_only",
-            "ttl",
+            "poll_min",
+            "poll_max",
+            "icon",
+            "logo",
             "attribution_patterns",
             "hub",
             "feed_kinds",

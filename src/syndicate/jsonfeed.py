@@ -80,6 +80,11 @@ def _head(settings: Settings, page: Page) -> dict[str, Any]:
     }
     if settings.description:
         feed["description"] = settings.description
+    # JSON Feed 1.1: icon is large and square (a timeline's image), favicon small; logo and icon settings match them.
+    if settings.logo or settings.icon:
+        feed["icon"] = settings.logo or settings.icon
+    if settings.icon:
+        feed["favicon"] = settings.icon
     if page.prev_archive:
         feed["next_url"] = feed_url(settings, page.prev_archive, "json")
     if settings.hub:

@@ -37,7 +37,7 @@ class Metrics:
     requests: dict[int, int] = field(default_factory=dict)  # status -> count, every route
     feed_requests: int = 0  # GET/HEAD on /feeds/ that found a document
     feed_not_modified: int = 0
-    websub_pings: dict[str, int] = field(default_factory=lambda: {"ok": 0, "error": 0})
+    websub_pings: dict[str, int] = field(default_factory=lambda: {"ok": 0, "error": 0, "retry": 0})
     admin_regenerate: dict[int, int] = field(default_factory=dict)
     archive_prepared: int = 0  # archive pages prepared on request (not found in the cache)
     archive_cache_bytes: int = 0
@@ -169,7 +169,7 @@ _EXPOSED: tuple[_Exposed, ...] = (
     _Exposed(
         "syndicate_websub_pings_total",
         "counter",
-        "WebSub publish notifications sent to the hub, by result.",
+        "WebSub publish notifications, by result: ok (2xx), error (given up), retry (failed, tried again).",
         lambda m, b: [(f'{{result="{result}"}}', count) for result, count in sorted(m.websub_pings.items())],
     ),
 )

@@ -114,9 +114,14 @@ class CachePolicy:
 
     @property
     def cache_control(self) -> bytes:
+        return self.cache_control_for(self.max_age)
+
+    def cache_control_for(self, max_age: int) -> bytes:
+        """Cache-Control for a document that may be cached ``max_age`` seconds (at most the policy's)."""
+        max_age = min(max_age, self.max_age)
         # stale-while-revalidate (RFC 5861): a cache may serve the old feed while it revalidates; feeds are
         # polled, so a little staleness is better than a burst of origin hits when max-age expires.
-        return f"public, max-age={self.max_age}, stale-while-revalidate={self.max_age}".encode("ascii")
+        return f"public, max-age={max_age}, stale-while-revalidate={max_age}".encode("ascii")
 
 
 def http_date(moment: datetime) -> str:
@@ -149,11 +154,13 @@ def build_resource(
     stamp: Stamp | None = None,
     encodings: Iterable[str] = ENCODINGS,
     extra_headers: Iterable[Header] = (),
+    max_age: int | None = None,
 ) -> Resource:
     """Prepare the representations of ``document``: identity and ``encodings`` now, the others pending.
 
     ``stamp`` gives Last-Modified: when these bytes were published at this path (see ``lastmodified``); without one
-    there is no Last-Modified. Deterministic: same bytes and stamp in, same bytes, headers and ETags out.
+    there is no Last-Modified. ``max_age``: how long this document may be cached (``polling``; None: the policy's
+    longest). Deterministic: same bytes, stamp and max-age in, same bytes, headers and ETags out.
     """
     last_modified: datetime | None = None
     valid_from: datetime | None = None
@@ -163,7 +170,7 @@ def build_resource(
         last_modified_header = http_date(last_modified).encode("ascii")
     common: Headers = [
         (b"content-type", document.media_type.encode("ascii")),
-        (b"cache-control", policy.cache_control),
+        (b"cache-control", policy.cache_control if max_age is None else policy.cache_control_for(max_age)),
         (b"vary", b"Accept-Encoding"),
         (b"x-content-type-options", b"nosniff"),
     ]

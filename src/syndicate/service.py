@@ -40,7 +40,7 @@ from syndicate.metrics import BuildGauges, Metrics
 from syndicate.queries import QueryFeeds
 from syndicate.responses import CachePolicy, ResourceCache
 from syndicate.snapshot import Preparer, Snapshot
-from syndicate.websub import HubPinger
+from syndicate.websub import JOURNAL, HubPinger
 
 log = logging.getLogger("syndicate.service")
 
@@ -158,7 +158,11 @@ class FeedService:
         self.archive_cache = ResourceCache(ARCHIVE_CACHE_BYTES)
         self._archives = ArchivePages(self.archive_cache, self.policy, self.metrics)
         self._queries = QueryFeeds(builder, self.policy, self.clock)
-        self._pinger = HubPinger(settings.hub, settings.feeds_url, self.metrics) if settings.hub else None
+        self._pinger = (
+            HubPinger(settings.hub, settings.feeds_url, self.metrics, journal=settings.out / JOURNAL)
+            if settings.hub
+            else None
+        )
         # On the request path (app.FeedEndpoint calls want for every feed it sends, resource for every archive page,
         # query for every query feed): bound to the parts once here, since methods forwarding to them would add a
         # call to every such request.
@@ -396,6 +400,8 @@ class FeedService:
         the background so /healthz answers meanwhile (and feed requests wait for it, bounded).
         """
         self.started = True
+        if self._pinger is not None:
+            self._pinger.resume()  # pings a restart interrupted go out now, not after the next change
         self.request_build(None, reason="startup")
         if wait > 0:
             await self.wait_first_build(wait)

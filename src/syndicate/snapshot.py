@@ -28,6 +28,7 @@ from syndicate.groups import ARCHIVE_DIR, EMPTY, FeedInfo, Groups
 from syndicate.jekyllfeed import SUFFIX as JEKYLL_SUFFIX
 from syndicate.lastmodified import Stamp, restamp, seconds
 from syndicate.pages import render_index
+from syndicate.polling import feed_schedules
 from syndicate.posts import Rejection
 from syndicate.responses import GZIP, CachePolicy, Resource, build_resource
 
@@ -116,11 +117,18 @@ class Preparer:
         # its first seconds compressing in the background. Later builds defer brotli for large feeds.
         prepare = self.prepare_all if previous is None else self.prepare
         changed_stamps = [stamps[d.path] for d in changed]
+        # Each feed's Cache-Control max-age fits how often it changes (polling); other documents get the longest.
+        schedules = feed_schedules(self.settings, feedset.groups) if changed else {}
+        longest = self.policy.max_age
+        changed_ages = [
+            schedule.max_age(longest) if (schedule := schedules.get(d.path.rpartition(".")[0])) else longest
+            for d in changed
+        ]
         # zlib releases the GIL while it compresses, so two threads shorten the swap on a multi-core machine.
         prepared = (
-            self._compressors.map(prepare, changed, changed_stamps)
+            self._compressors.map(prepare, changed, changed_stamps, changed_ages)
             if len(changed) > 1
-            else map(prepare, changed, changed_stamps)
+            else map(prepare, changed, changed_stamps, changed_ages)
         )
         for resource in prepared:
             resources[resource.path] = resource
@@ -164,14 +172,14 @@ class Preparer:
             groups=feedset.groups,
         )
 
-    def prepare(self, document: Document, stamp: Stamp | None = None) -> Resource:
+    def prepare(self, document: Document, stamp: Stamp | None = None, max_age: int | None = None) -> Resource:
         """Representations made before a rebuild's swap: all for small documents, identity and gzip for large."""
         if len(document.body) > EAGER_BROTLI_BYTES:
-            return build_resource(document, self.policy, stamp=stamp, encodings=(GZIP,))
-        return build_resource(document, self.policy, stamp=stamp)
+            return build_resource(document, self.policy, stamp=stamp, encodings=(GZIP,), max_age=max_age)
+        return build_resource(document, self.policy, stamp=stamp, max_age=max_age)
 
-    def prepare_all(self, document: Document, stamp: Stamp | None = None) -> Resource:
-        return build_resource(document, self.policy, stamp=stamp)
+    def prepare_all(self, document: Document, stamp: Stamp | None = None, max_age: int | None = None) -> Resource:
+        return build_resource(document, self.policy, stamp=stamp, max_age=max_age)
 
     def close(self) -> None:
         self._compressors.shutdown(wait=False)
