@@ -9,12 +9,17 @@ ids, ``{:toc}``, Markdown inside ``markdown="1"`` HTML blocks and code blocks wr
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-__all__ = ["JEKYLL", "POSTS", "Dialect", "kramdown_dialect"]
+if TYPE_CHECKING:
+    from syndicate.site import JekyllSite
+
+__all__ = ["JEKYLL", "POSTS", "Dialect", "kramdown_dialect", "site_dialect"]
 
 # kramdown's typographic symbols and the text its HTML converter writes for them (entity_output: as_char, Jekyll's
 # default): a space next to a guillemet becomes a no-break space.
@@ -131,3 +136,16 @@ def _levels(value: object) -> tuple[int, ...]:
 
 
 JEKYLL = kramdown_dialect()
+
+
+@functools.lru_cache(maxsize=4)
+def _dialect_of(site: JekyllSite) -> Dialect:
+    return kramdown_dialect(site.kramdown)
+
+
+def site_dialect(site: JekyllSite) -> Dialect:
+    """A Jekyll site's Markdown: kramdown as its ``kramdown:`` configuration says."""
+    try:
+        return _dialect_of(site)
+    except TypeError:  # an unhashable site (a mapping in the config): made again, it is small
+        return kramdown_dialect(site.kramdown)

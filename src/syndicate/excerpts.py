@@ -23,6 +23,7 @@ from syndicate.content import (
     markdown_parser,
     render_markdown,
 )
+from syndicate.dialects import POSTS, Dialect
 
 __all__ = ["SUMMARY_CHARS", "excerpt_text", "summarize", "truncate"]
 
@@ -286,10 +287,11 @@ def _prefix(source: str, size: int, *, last: bool) -> str | None:
     return head
 
 
-def excerpt_text(source: str) -> str:
+def excerpt_text(source: str, dialect: Dialect = POSTS) -> str:
     """A Jekyll excerpt (the body up to the excerpt separator) as jekyll-feed's summary shows it: rendered, tags
     stripped (``strip_html``), whitespace collapsed (``normalize_whitespace``), all of it up to ``MAX_EXCERPT``
-    characters rather than only its first paragraph."""
+    characters rather than only its first paragraph. ``dialect``: the Markdown it is written in (a Jekyll site's
+    kramdown makes its quotes and dashes typographic, in the excerpt as in the body)."""
     # Text is shorter than its markup, and the leading HTML blocks of most republished articles are copied without
     # parsing (content.render_markdown): this costs a fraction of a full render of a long excerpt.
     plain = ""
@@ -297,7 +299,7 @@ def excerpt_text(source: str) -> str:
         head = _prefix(source, window, last=window == _EXCERPT_WINDOWS[-1])
         if head is None:
             continue
-        rendered = render_markdown(limit_nesting(clean_text(head)))
+        rendered = render_markdown(limit_nesting(clean_text(head)), dialect)
         text = _ANY_TAG.sub(" ", _summary_cleaner().clean(rendered))
         plain = clean_plain_text(_WHITESPACE.sub(" ", html.unescape(text))).strip()
         # Enough text, or the whole source read: what follows the window would only be cut off.

@@ -14,23 +14,10 @@ from typing import Any
 
 from syndicate.config import Settings
 from syndicate.content import render_body
-from syndicate.dialects import Dialect, kramdown_dialect
+from syndicate.dialects import kramdown_dialect, site_dialect
 from syndicate.liquid import LiquidSite, has_liquid, render_liquid
 from syndicate.posts import Post
 from syndicate.site import JekyllSite
-
-
-@functools.lru_cache(maxsize=4)
-def _dialect_of(site: JekyllSite) -> Dialect:
-    return kramdown_dialect(site.kramdown)
-
-
-def dialect(site: JekyllSite) -> Dialect:
-    """The site's Markdown: kramdown as its ``kramdown:`` configuration says."""
-    try:
-        return _dialect_of(site)
-    except TypeError:  # an unhashable site (a mapping in the config): made again, it is small
-        return kramdown_dialect(site.kramdown)
 
 
 def _markdownify(site: JekyllSite) -> Any:
@@ -100,4 +87,4 @@ def render_jekyll_body(
     if liquid is not None and has_liquid(body) and meta.get("render_with_liquid") is not False:
         rendered = render_liquid(body, site=liquid, page=page_variables(post, meta, site), path=post.path)
         body, notes = rendered.text, rendered.notes
-    return render_body(body, page_url=post.url, site_url=settings.site_url, dialect=dialect(site)), notes
+    return render_body(body, page_url=post.url, site_url=settings.site_url, dialect=site_dialect(site)), notes

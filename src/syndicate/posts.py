@@ -32,6 +32,7 @@ from syndicate.attribution import find_attribution
 from syndicate.config import Settings
 from syndicate.content import clean_plain_text, clean_text
 from syndicate.dates import DateError, read_dates
+from syndicate.dialects import site_dialect
 from syndicate.excerpts import SUMMARY_CHARS, excerpt_text, summarize, truncate
 from syndicate.frontmatter import TIMESTAMP, YamlTimestamp, parse_simple
 from syndicate.liquid import LiquidSite, has_liquid, render_liquid
@@ -717,7 +718,7 @@ def _parse_jekyll(
     if not excerpt and has_liquid(head):  # Jekyll renders the excerpt's Liquid, as the body's
         page = {**meta, "title": title, "date": when, "slug": slug, "categories": list(categories), "tags": list(tags)}
         head = render_liquid(head, site=_excerpt_site(settings, site), page=page, path=rel_path).text
-    summary = excerpt or excerpt_text(head)
+    summary = excerpt or excerpt_text(head, site_dialect(site))
     attribution = find_attribution(meta, body, patterns, site_url=settings.site_url)
     return Post(
         path=rel_path,
