@@ -45,6 +45,9 @@ class Seen:
     published: str
     updated: str
     author: str
+    author_email: str
+    author_uri: str
+    lang: str
     categories: tuple[str, ...]
     image: str
     summary: str
@@ -71,6 +74,9 @@ def read_feed(data: bytes) -> tuple[str, list[Seen]]:
                 published=e.published,
                 updated=e.updated,
                 author=(e.get("author_detail") or {}).get("name", ""),
+                author_email=(e.get("author_detail") or {}).get("email", ""),
+                author_uri=(e.get("author_detail") or {}).get("href", ""),
+                lang=e.title_detail.get("language") or "",
                 categories=tuple(sorted({t.term for t in e.get("tags", [])})),
                 image=(e.get("media_thumbnail") or [{}])[0].get("url", ""),
                 summary=_SPACE.sub(" ", e.get("summary", "")).strip(),

@@ -88,11 +88,19 @@ def write_entry(post: Post, content: str | None, *, whole_summary: bool = False)
     if post.date.tzinfo is None or post.updated.tzinfo is None:
         raise ValueError("entry dates need a time zone")
     parts = [
-        b"<entry><id>%s</id><title>%s</title><updated>%s</updated>"
-        % (escape_text(post.id), escape_text(post.title), format_rfc3339(post.updated).encode("ascii"))
+        b"<entry%s><id>%s</id><title>%s</title><updated>%s</updated>"
+        % (
+            b' xml:lang="%s"' % escape_attribute(post.lang) if post.lang else b"",
+            escape_text(post.id),
+            escape_text(post.title),
+            format_rfc3339(post.updated).encode("ascii"),
+        )
     ]
     if post.author:
-        parts.append(b"<author><name>%s</name></author>" % escape_name(post.author))
+        contact = b"<email>%s</email>" % escape_text(post.author_email) if post.author_email else b""
+        if post.author_uri:
+            contact += b"<uri>%s</uri>" % escape_text(post.author_uri)
+        parts.append(b"<author><name>%s</name>%s</author>" % (escape_name(post.author), contact))
     if content:
         parts += (b'<content type="html">', escape_text(content), b"</content>")
     elif content is not None:

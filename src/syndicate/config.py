@@ -592,7 +592,7 @@ def settings_fingerprint(settings: Settings) -> str:
     # numeric terms and UTF-16/32 files are read, trailing navigation and attribution markers are matched more
     # narrowly; 4: plain-text fields lose bidi controls, DEL and C1 controls; 5: a Jekyll site's posts carry ids and
     # images; 6: and jekyll-feed's per-post excerpt_only; 7: and their collection; 8: posts hold their authors, and a
-    # publication's name keeps the period of an abbreviation), so an older cache is emptied rather than mixed with the
-    # new.
-    shaping["cache_format"] = 8
+    # publication's name keeps the period of an abbreviation; 9: a Jekyll site's posts hold their lang and their
+    # author's email and URI), so an older cache is emptied rather than mixed with the new.
+    shaping["cache_format"] = 9
     return hashlib.blake2b(json.dumps(shaping, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()

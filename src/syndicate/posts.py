@@ -127,6 +127,11 @@ class Post:
     # Everyone the post names as its author (front matter ``author`` and ``authors``, else the default author), in
     # order: the author feeds it is in (groups.py). ``author`` is what an entry shows.
     authors: tuple[str, ...] = ()
+    # A Jekyll site's post: the email and URI of the author its entries show (jekyll-feed's, from the author's
+    # mapping or ``_data/authors.yml``), and its own ``lang`` (an Atom entry's xml:lang); "" for none.
+    author_email: str = ""
+    author_uri: str = ""
+    lang: str = ""
     # Where the summary is kept out of memory (summaries.py), with ``summary`` left empty; -1: ``summary`` holds it.
     # Read it with ``summary_of``.
     summary_at: int = -1
@@ -720,6 +725,7 @@ def _parse_jekyll(
         head = render_liquid(head, site=_excerpt_site(settings, site), page=page, path=rel_path).text
     summary = excerpt or excerpt_text(head, site_dialect(site))
     attribution = find_attribution(meta, body, patterns, site_url=settings.site_url)
+    author = _jekyll_author(meta, site, settings.author)
     return Post(
         path=rel_path,
         digest=digest,
@@ -729,7 +735,10 @@ def _parse_jekyll(
         updated=updated,
         categories=categories,
         tags=tags,
-        author=_jekyll_author(meta, site, settings.author),
+        author=author.name,
+        author_email=author.email,
+        author_uri=author.uri,
+        lang=_plain(meta.get("lang")),
         permalink=permalink,
         site=settings.site_url,
         summary=summary,
@@ -742,7 +751,7 @@ def _parse_jekyll(
         excerpt_only=_excerpt_only(meta),
         collection=kind if document else "",
         # The default is whom jekyll-feed shows for a post naming no author: the site's author, looked up the same way.
-        authors=_author_names(meta, _jekyll_author({}, site, settings.author), _in_authors_data(site)),
+        authors=_author_names(meta, _jekyll_author({}, site, settings.author).name, _in_authors_data(site)),
     )
 
 
@@ -821,9 +830,15 @@ def _image(meta: Mapping[str, Any], site_url: str) -> str:
     return site_url + percent_encode("/" + value.lstrip("/"))
 
 
-def _jekyll_author(meta: Mapping[str, Any], site: JekyllSite, default: str) -> str:
+class _Author(NamedTuple):
+    name: str
+    email: str
+    uri: str
+
+
+def _jekyll_author(meta: Mapping[str, Any], site: JekyllSite, default: str) -> _Author:
     """jekyll-feed's author: ``author``, else the first of ``authors``, else the site's; a key of
-    ``_data/authors.yml`` names that entry; a mapping gives its ``name``."""
+    ``_data/authors.yml`` names that entry; a mapping gives its ``name`` (else the default), ``email`` and ``uri``."""
     value = meta.get("author")
     if value is None or value == "":
         authors = meta.get("authors")
@@ -833,11 +848,20 @@ def _jekyll_author(meta: Mapping[str, Any], site: JekyllSite, default: str) -> s
     authors_data = site.data.get("authors")
     if isinstance(value, str) and isinstance(authors_data, Mapping) and value in authors_data:
         value = authors_data[value]
+    email = uri = ""
     if isinstance(value, Mapping):
+        email, uri = _plain(value.get("email")), _plain(value.get("uri"))
         value = value.get("name")
     if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return _Author(clean_plain_text(str(value)).strip(), email, uri)
+    return _Author(default, email, uri)
+
+
+def _plain(value: object) -> str:
+    """A scalar of front matter or data as plain text ("" for anything else)."""
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
         return clean_plain_text(str(value)).strip()
-    return default
+    return ""
 
 
 def _in_authors_data(site: JekyllSite) -> Callable[[object], object]:
