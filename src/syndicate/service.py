@@ -133,7 +133,7 @@ class FeedService:
         self.builder = builder
         self.metrics = metrics if metrics is not None else Metrics()
         self.gauges = BuildGauges()
-        self.policy = CachePolicy(max_age=settings.max_age, hub=settings.hub, feeds_url=settings.feeds_url)
+        self.policy = CachePolicy.from_settings(settings)
         self.snapshot: Snapshot | None = None
         self.last_outcome: BuildOutcome | None = None
         self.last_build_finished: datetime | None = None
