@@ -223,7 +223,7 @@ def publish(
             manifest = {path: want.as_json() for path, want in sorted(wanted.items())}
             if plan.changes:
                 if MANIFEST in held:
-                    bucket.delete([MANIFEST])  # see the module docstring: it must not outlive a failed publish
+                    bucket.delete_manifest()  # see the module docstring: it must not outlive a failed publish
                 for phase in (plan.new, plan.archives, plan.linking):
                     bucket.upload(phase, documents, wanted)
                 bucket.delete(plan.deleted)
@@ -315,6 +315,12 @@ class _Bucket:
 
         self._run(remove, batches, "delete")
 
+    def delete_manifest(self) -> None:
+        try:
+            self.client.delete_object(Bucket=self.target.bucket, Key=self.target.prefix + MANIFEST)
+        except Exception as exc:
+            raise PublishError(describe(exc, self.target)) from exc
+
     def put_manifest(self, manifest: Mapping[str, list[str]]) -> None:
         body = json.dumps(manifest, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         try:
@@ -335,7 +341,7 @@ class _Bucket:
         failed = [(item, exc) for item, future in futures if (exc := future.exception()) is not None]
         if failed:
             item, exc = failed[0]
-            name = item if isinstance(item, str) else f"a batch from {item[0]}"
+            name = item if isinstance(item, str) else item[0] if len(item) == 1 else f"a batch from {item[0]}"
             raise PublishError(
                 f"{len(failed)} of {len(items)} {verb}s failed (first: {name}: {describe(exc, self.target)}); "
                 "the bucket still serves a consistent set: publish again to complete it"
