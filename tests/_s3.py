@@ -7,7 +7,6 @@ with AccessDenied), and anonymous read access to the bucket (what a CDN in front
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -22,17 +21,18 @@ import httpx
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from _serving import free_port, wait_until
+from _serving import wait_until
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # bench/ is a top-level directory of the repository, not an installed package
+    sys.path.insert(0, str(ROOT))
+
+from bench.seaweed import start_seaweed, stop  # noqa: E402
 
 BUCKET = "feeds"
 ACCESS_KEY, SECRET_KEY = "publisher-key", "publisher-secret-0123456789"
 ARCHIVIST_KEY, ARCHIVIST_SECRET = "archivist-key", "archivist-secret-0123456789"
 ARCHIVIST_PREFIX = "site/archive/"
-
-
-def weed() -> str:
-    """The `weed` program the test extra installed beside this Python."""
-    return str(Path(sys.executable).with_name("weed"))
 
 
 @dataclass
@@ -106,51 +106,9 @@ def s3_config() -> dict[str, Any]:
 @contextmanager
 def running_s3(root: Path) -> Iterator[S3Server]:
     """SeaweedFS with an S3 endpoint on 127.0.0.1 and the bucket ``BUCKET``, stopped when the block ends."""
-    (root / "data").mkdir(parents=True)
-    config = root / "s3.json"
-    config.write_text(json.dumps(s3_config()), encoding="utf-8")
-    port = free_port()
-    # Every component listens: each on a free port of its own (the defaults, and gRPC's "port + 10000", collide
-    # with other servers and run past 65535).
-    ports = [
-        f"-{name}={free_port()}"
-        for name in (
-            "master.port",
-            "master.port.grpc",
-            "volume.port",
-            "volume.port.grpc",
-            "filer.port",
-            "filer.port.grpc",
-            "admin.port",
-            "admin.port.grpc",
-            "s3.port.grpc",
-        )
-    ]
+    endpoint, process = start_seaweed(root, s3_config())
     log = root / "weed.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [
-                weed(),
-                "mini",
-                f"-dir={root / 'data'}",
-                "-ip=127.0.0.1",
-                "-ip.bind=127.0.0.1",
-                f"-s3.port={port}",
-                *ports,
-                f"-s3.config={config}",
-                "-s3.autoCreateBucket=false",  # a missing bucket must stay missing
-                "-s3.port.iceberg=0",
-                "-s3.port.lance=0",
-                "-webdav=false",
-                "-admin.ui=false",
-                "-master.telemetry=false",
-                "-metricsPort=0",
-            ],
-            cwd=root,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    server = S3Server(f"http://127.0.0.1:{port}", process, log)
+    server = S3Server(endpoint, process, log)
 
     def bucket_made() -> bool:
         if process.poll() is not None:
@@ -167,9 +125,4 @@ def running_s3(root: Path) -> Iterator[S3Server]:
         wait_until(bucket_made, "SeaweedFS's S3 endpoint", deadline=60)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop(process)
