@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import feedparser
 import httpx
 import pytest
 
 from _s3 import ARCHIVIST_KEY, ARCHIVIST_PREFIX, ARCHIVIST_SECRET, BUCKET, S3Server, running_s3
-from _serving import DEADLINE, running_server, wait_until
+from _serving import DEADLINE, free_port, need_program, running_server, wait_until
 from syndicate.builder import Builder
 from syndicate.config import load_settings
 from syndicate.publish import MANIFEST, Target, Wanted, connect, plan_publish, publish
@@ -22,6 +24,7 @@ from syndicate.responses import CachePolicy
 
 pytestmark = pytest.mark.server
 
+REPO = Path(__file__).resolve().parents[1]
 LIMIT = 2  # entries per feed document: a handful of posts gives archive pages
 
 
@@ -234,8 +237,6 @@ def test_errors_are_one_line_exit_1_and_delete_nothing(
     elif problem == "credentials":
         env = s3.env(secret="not-the-secret-at-all")
     else:
-        from _serving import free_port
-
         args = ("--endpoint-url", f"http://127.0.0.1:{free_port()}")
     result = run_publish(site, s3, *args, env=env)
     assert result.returncode == 1
@@ -305,3 +306,75 @@ def test_serve_reports_a_failing_publish_and_keeps_serving(
         wait_until(lambda: "refused the credentials" in server.output(), "the log line")
         assert "trying again in" in server.output()
     assert s3.objects("refused/") == {}
+
+
+@pytest.mark.external
+def test_nginx_in_front_of_the_bucket_caches_revalidates_and_refreshes(tmp_path: Path, s3: S3Server) -> None:
+    """deploy/nginx-bucket.conf, pointed at this test's bucket, in front of it as a CDN would be."""
+    nginx = need_program("nginx")
+    site = make_site(tmp_path / "site", "cdn/", s3)
+    assert run_publish(site, s3).returncode == 0
+    port, s3_port = free_port(), s3.endpoint.rsplit(":", 1)[1]
+    text = (REPO / "deploy" / "nginx-bucket.conf").read_text(encoding="utf-8")
+    for old, new in (
+        ("    listen [::]:80;\n", ""),
+        ("listen 80;", f"listen 127.0.0.1:{port};"),
+        ("127.0.0.1:8333", f"127.0.0.1:{s3_port}"),
+        ("/feeds/site/;", "/feeds/cdn/;"),
+        ("/var/cache/nginx/feeds", str(tmp_path / "cache")),
+    ):
+        assert old in text, f"deploy/nginx-bucket.conf no longer contains {old!r}"
+        text = text.replace(old, new)
+    (tmp_path / "site.conf").write_text(text, encoding="utf-8")
+    user = "user root;\n" if os.geteuid() == 0 else ""  # workers must read the pytest tmp dir (mode 0700)
+    temp = "".join(
+        f"{kind}_temp_path {tmp_path / kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    (tmp_path / "nginx.conf").write_text(
+        f"{user}worker_processes 1;\npid {tmp_path / 'nginx.pid'};\nerror_log {tmp_path / 'error.log'};\n"
+        f"daemon off;\nevents {{ worker_connections 64; }}\n"
+        f"http {{\naccess_log off;\n{temp}include {tmp_path / 'site.conf'};\n}}\n",
+        encoding="utf-8",
+    )
+    command = [nginx, "-p", str(tmp_path), "-e", str(tmp_path / "error.log"), "-c", str(tmp_path / "nginx.conf")]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        if process.poll() is not None:
+            pytest.fail("nginx exited: " + (tmp_path / "error.log").read_text(errors="replace"))
+        try:
+            httpx.get(base + "/", timeout=2)
+        except httpx.TransportError:
+            return False
+        return True
+
+    try:
+        wait_until(up, "nginx on loopback")
+        first = httpx.get(f"{base}/feeds/all.atom", headers={"Accept-Encoding": "gzip"}, timeout=DEADLINE)
+        assert first.status_code == 200 and first.headers["x-cache-status"] == "MISS"
+        assert first.headers["content-encoding"] == "gzip"
+        assert first.content == (site / "out" / "all.atom").read_bytes()  # httpx decodes the gzip
+        stored = s3.get("cdn/all.atom")
+        for name in ("content-type", "cache-control"):
+            assert first.headers[name] == stored.headers[name], name
+        assert first.headers["etag"] == "W/" + stored.headers["etag"]  # nginx weakens the ETag of what it gzips
+        again = httpx.get(f"{base}/feeds/all.atom", timeout=DEADLINE)
+        assert again.headers["x-cache-status"] == "HIT"
+        tag = httpx.get(f"{base}/feeds/tags/{quote('河流')}.rss", timeout=DEADLINE)
+        assert tag.status_code == 200 and tag.content == (site / "out" / "tags" / "河流.rss").read_bytes()
+        conditional = httpx.get(f"{base}/feeds/all.atom", headers={"If-None-Match": first.headers["etag"]})
+        assert conditional.status_code == 304
+        assert httpx.get(f"{base}/feeds/{MANIFEST}", timeout=DEADLINE).status_code == 404
+
+        # A new post, published: the cached copy stays until refreshed (or its max-age runs out).
+        write_post(site / "_posts", 25, "Note 25", "river")
+        assert run_publish(site, s3).returncode == 0
+        assert b"Note 25" not in httpx.get(f"{base}/feeds/all.atom", timeout=DEADLINE).content
+        refreshed = httpx.get(f"{base}/feeds/all.atom", headers={"X-Refresh": "1"}, timeout=DEADLINE)
+        assert refreshed.headers["x-cache-status"] == "BYPASS" and b"Note 25" in refreshed.content
+        after = httpx.get(f"{base}/feeds/all.atom", timeout=DEADLINE)
+        assert after.headers["x-cache-status"] == "HIT" and b"Note 25" in after.content
+    finally:
+        process.terminate()
+        process.wait(timeout=DEADLINE)
