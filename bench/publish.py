@@ -1,6 +1,7 @@
 """Publish benchmark: `syndicate publish` of a generated corpus to a real S3 server (SeaweedFS on 127.0.0.1).
 
-For each size: a first (full) publish, a publish with nothing changed, and a publish after one new post; wall time
+For each size: a first (full) publish, a publish with nothing changed, a publish after one post dated among the old
+ones, and one after a post dated after all others; wall time
 and HTTP requests of each. Then, if wrk is installed, anonymous GETs per second of one feed from the bucket (what a
 CDN in front of it would fetch on a miss). Figures go to docs/benchmarks.md and docs/scaling.md by hand.
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -92,9 +94,15 @@ def main() -> int:
             print(f"{size} posts:")
             _publish_once(site, target, "first")
             _publish_once(site, target, "no change")
+            # The corpus's next post has a random date of its span, so it lands among old posts and moves every
+            # archive page after it in its feeds; a post dated after all others is the usual case of a news site.
             extra = next(iter_posts(1, seed=1, start=size))
             (site / "_posts" / extra.relpath).parent.mkdir(parents=True, exist_ok=True)
             (site / "_posts" / extra.relpath).write_text(extra.text, encoding="utf-8")
+            _publish_once(site, target, "one old post")
+            latest = next(iter_posts(1, seed=1, start=size + 1))
+            text = re.sub(r"^date: .*$", "date: 2026-01-01 08:00:00 +0000", latest.text, count=1, flags=re.M)
+            (site / "_posts" / "2026-01-01-latest.md").write_text(text, encoding="utf-8")
             _publish_once(site, target, "one new post")
         if wrk_binary() is not None:
             url = f"{endpoint}/{BUCKET}/p{size}/all.atom"
