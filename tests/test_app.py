@@ -533,7 +533,7 @@ def test_cache_lifetime_follows_how_often_each_feed_changes(
     write_post: Callable[..., Path], make_settings: Callable[..., Settings]
 ) -> None:
     """A feed posted to every 20 minutes may be cached 2 minutes (a tenth), one posted to monthly the longest
-    (max_age), and the RSS ttl says the same interval; archive pages, which do not change, the longest too."""
+    (max_age), and the RSS ttl says the same interval; archive pages, which do not change, archive_max_age."""
     for n, clock_time in enumerate(("10:00", "10:20", "10:40", "11:00")):
         write_post(
             f"2024-05-01-live-{n}.md", _front(f"Update {n}", f"2024-05-01 {clock_time}:00 +0800", "live", "flood")
@@ -548,4 +548,4 @@ def test_cache_lifetime_follows_how_often_each_feed_changes(
     assert "<ttl>20</ttl>" in busy.text and "<sy:updatePeriod>hourly</sy:updatePeriod>" in busy.text
     assert quiet.headers["cache-control"] == "public, max-age=600, stale-while-revalidate=600"
     assert "<ttl>1440</ttl>" in quiet.text
-    assert archive.status_code == 200 and archive.headers["cache-control"].startswith("public, max-age=600,")
+    assert archive.status_code == 200 and archive.headers["cache-control"].startswith("public, max-age=86400,")

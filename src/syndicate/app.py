@@ -289,6 +289,11 @@ def create_app(
             # A build that never ends (a hung disk, a file that blocks a read) stops every later one: say so.
             "build_overdue": service.build_overdue(),
         }
+        if service.publisher is not None:
+            # Publishing to object storage (publish_to): whether the last publish worked (None: none finished yet). A
+            # failure keeps the instance ready, as a failed rebuild does: the bucket keeps its last consistent set and
+            # the publish is retried.
+            body["publish_ok"] = service.publisher.state.ok
         # Ready means "serving good feeds". A failed rebuild after that is reported here (and in /metrics)
         # but keeps the instance ready: the last good feeds are still served from memory.
         if service.snapshot is not None:

@@ -1,4 +1,4 @@
-"""Command line: ``syndicate build``, ``check``, ``serve`` and ``regenerate``.
+"""Command line: ``syndicate build``, ``check``, ``serve``, ``publish`` and ``regenerate``.
 
 Exit codes: 0 built (or checked) fine; 1 fatal error (missing posts directory, unreadable config, output not
 writable); 2 with ``--strict`` when any post was rejected (``check`` exits 2 whenever a post is rejected).
@@ -67,6 +67,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_out(serve)
     serve.add_argument("--host", help=f"address to bind (default: {_DEFAULT['host']})")
     serve.add_argument("--port", type=int, help=f"port to bind; 0 picks a free one (default: {_DEFAULT['port']})")
+
+    publish = sub.add_parser(
+        "publish", help="build, then make an S3 bucket hold exactly the output (incremental; for a CDN in front)"
+    )
+    _add_common(publish)
+    _add_out(publish)
+    publish.add_argument(
+        "--to", metavar="s3://BUCKET[/PREFIX]", help="where to publish (default: publish_to from the settings)"
+    )
+    publish.add_argument(
+        "--endpoint-url", metavar="URL", help="an S3-compatible service's endpoint (default: publish_endpoint, or AWS)"
+    )
+    publish.add_argument("--strict", action="store_true", help="exit 2 when any post was rejected")
+    publish.add_argument("--quiet", "-q", action="store_true", help="print only problems")
 
     sub.add_parser("settings", help="print every setting with its default and help, as Markdown")
 
@@ -205,6 +219,49 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"{path}: note: {note}")
     print(f"{report.posts} posts ok, {len(report.rejected)} rejected", file=sys.stderr)
     return 2 if report.rejected else 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    """``syndicate publish``: build as ``build`` does, then publish the documents (publish.py). Exit 1 when either
+    fails; a failed publish deletes nothing that the bucket's remaining documents need."""
+    settings = settings_from_args(args, publish_to=args.to, publish_endpoint=args.endpoint_url)
+    if not settings.publish_to:
+        print("error: say where to publish: --to s3://BUCKET[/PREFIX], or publish_to in the config", file=sys.stderr)
+        return 1
+    from syndicate.builder import Builder, BuildError
+    from syndicate.publish import PublishError, Target, publish_feedset
+
+    target = Target.from_settings(settings)
+    started = time.perf_counter()
+    builder = Builder(settings, hold=False)
+    try:
+        report = builder.build()
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    _print_report(
+        args,
+        settings,
+        started,
+        [(r.path, r.reason) for r in report.rejected],
+        report.notes,
+        sorted(report.deferred),
+        report.posts,
+        report.feeds,
+        len(builder.documents),
+        len(report.written),
+        len(report.removed),
+        unpublished=report.unpublished,
+        scheduled=report.scheduled,
+    )
+    try:
+        published = publish_feedset(settings, target, builder.feedset)
+    except PublishError as exc:
+        print(f"error: publishing to {target}: {exc}", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        print(published.summary())
+    return 2 if args.strict and report.rejected else 0
 
 
 # uvicorn limits (issue 5: slow clients and many idle connections). Idle keep-alive connections close after
@@ -358,6 +415,7 @@ COMMANDS = {
     "check": cmd_check,
     "serve": cmd_serve,
     "regenerate": cmd_regenerate,
+    "publish": cmd_publish,
     "settings": cmd_settings,
 }
 

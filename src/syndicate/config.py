@@ -40,6 +40,9 @@ MIN_ADMIN_TOKEN = 16  # characters; a shorter admin_token is a config error
 _RETIRED = {"ttl": "RSS <ttl> now follows how often each feed changes: set poll_min and poll_max, in minutes"}
 # A URI's characters (RFC 3986 §2): no space, quote, angle bracket, backslash, caret, backtick, brace, bar, non-ASCII.
 _URI = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
+# s3://BUCKET[/PREFIX]: a bucket name as S3 allows it (3-63 of lower-case letters, digits, dots and hyphens), and a
+# prefix of path segments without empty, '.' or '..' parts (a key under it must still name the same document).
+S3_URL = re.compile(r"s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<prefix>(?:[^/]+/)*[^/]+))?/?")
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,13 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting(
+        "archive_max_age",
+        86_400,
+        "Cache-Control max-age for RFC 5005 archive pages, seconds: they change only when an old post is edited or "
+        "removed, so caches (a CDN in front of a bucket) may keep them longer than feeds.",
+        int,
+    ),
+    Setting(
         "rescan_minutes",
         15.0,
         "Interval of the scheduled full rescan, minutes (0 disables).",
@@ -245,6 +255,28 @@ SETTINGS: tuple[Setting, ...] = (
         high=1_000_000,
     ),
     Setting(
+        "publish_to",
+        "",
+        "Object storage to publish the output to, as s3://BUCKET or s3://BUCKET/PREFIX: `syndicate publish` without "
+        "--to uses it, and `serve` publishes after every build. Credentials and region come from the standard AWS "
+        "environment variables and files. Empty: no publishing.",
+        str,
+    ),
+    Setting(
+        "publish_endpoint",
+        "",
+        "Endpoint URL of an S3-compatible service (e.g. http://127.0.0.1:8333 for SeaweedFS or MinIO); empty: AWS S3.",
+        str,
+    ),
+    Setting(
+        "publish_concurrency",
+        16,
+        "Uploads (and deletion batches) a publish runs at once.",
+        int,
+        low=1,
+        high=256,
+    ),
+    Setting(
         "trusted_proxies",
         "",
         "Comma-separated addresses or networks (e.g. `127.0.0.1`) of reverse proxies whose X-Forwarded-For and "
@@ -305,6 +337,7 @@ class Settings:
     host: str = _default("host")
     port: int = _default("port")
     max_age: int = _default("max_age")
+    archive_max_age: int = _default("archive_max_age")
     rescan_minutes: float = _default("rescan_minutes")
     debounce_ms: int = _default("debounce_ms")
     watch: bool = _default("watch")
@@ -319,6 +352,9 @@ class Settings:
     send_timeout: float = _default("send_timeout")
     client_connections: int = _default("client_connections")
     max_connections: int = _default("max_connections")
+    publish_to: str = _default("publish_to")
+    publish_endpoint: str = _default("publish_endpoint")
+    publish_concurrency: int = _default("publish_concurrency")
     trusted_proxies: str = _default("trusted_proxies")
     # The Jekyll site read from ``site`` (site.py), or None: not a setting of its own, but what ``site`` names.
     jekyll: JekyllSite | None = None
@@ -503,7 +539,9 @@ def load_settings(
             ipaddress.ip_network(proxy, strict=False)
         except ValueError:
             raise ConfigError(f"setting 'trusted_proxies': {proxy!r} is not an IP address or network") from None
-    for name in ("url", "feed_url", "hub", "icon", "logo"):
+    if values["publish_to"]:
+        s3_target(values["publish_to"], "setting 'publish_to'")
+    for name in ("url", "feed_url", "hub", "icon", "logo", "publish_endpoint"):
         v = values[name]
         if v and not v.startswith(("http://", "https://")):
             raise ConfigError(f"setting '{name}': expected an http(s) URL, got {v!r}")
@@ -550,6 +588,15 @@ def site_settings(site: JekyllSite) -> dict[str, Any]:
     if site.feed.get("excerpt_only") is True:
         found["excerpt_only"] = True
     return found
+
+
+def s3_target(url: str, where: str = "--to") -> tuple[str, str]:
+    """The bucket and key prefix ('' or ending in '/') of ``s3://BUCKET[/PREFIX]``; ConfigError naming ``where``."""
+    match = S3_URL.fullmatch(url)
+    prefix = (match["prefix"] or "") if match else ""
+    if match is None or any(part in (".", "..") for part in prefix.split("/")):
+        raise ConfigError(f"{where}: expected s3://BUCKET or s3://BUCKET/PREFIX, got {url!r}")
+    return match["bucket"], prefix + "/" if prefix else ""
 
 
 def trusted_proxy_list(value: str) -> list[str]:

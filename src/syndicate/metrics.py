@@ -41,6 +41,8 @@ class Metrics:
     admin_regenerate: dict[int, int] = field(default_factory=dict)
     archive_prepared: int = 0  # archive pages prepared on request (not found in the cache)
     archive_cache_bytes: int = 0
+    publishes: dict[str, int] = field(default_factory=lambda: {"ok": 0, "error": 0})  # to object storage
+    published_objects: dict[str, int] = field(default_factory=lambda: {"uploaded": 0, "deleted": 0})
 
     def count(self, status: int) -> None:
         self.requests[status] = self.requests.get(status, 0) + 1
@@ -171,6 +173,18 @@ _EXPOSED: tuple[_Exposed, ...] = (
         "counter",
         "WebSub publish notifications, by result: ok (2xx), error (given up), retry (failed, tried again).",
         lambda m, b: [(f'{{result="{result}"}}', count) for result, count in sorted(m.websub_pings.items())],
+    ),
+    _Exposed(
+        "syndicate_publishes_total",
+        "counter",
+        "Publishes to object storage (publish_to), by result.",
+        lambda m, b: [(f'{{result="{result}"}}', count) for result, count in sorted(m.publishes.items())],
+    ),
+    _Exposed(
+        "syndicate_published_objects_total",
+        "counter",
+        "Objects uploaded to and deleted from object storage by publishes.",
+        lambda m, b: [(f'{{action="{action}"}}', count) for action, count in sorted(m.published_objects.items())],
     ),
 )
 

@@ -9,7 +9,7 @@ and gets ``poll_max``; so does an RFC 5005 archive page, whose entries never cha
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from statistics import median_low
@@ -65,6 +65,13 @@ def feed_schedules(settings: Settings, groups: Groups) -> dict[str, Schedule]:
     its subscription document lists (the newest ``limit``), as that document's head has it."""
     count = min(SAMPLE, settings.limit)
     return {g.feed.base: schedule_of(settings, [post.date for post in g.posts[:count]]) for g in groups.members}
+
+
+def max_age_of(schedules: Mapping[str, Schedule], path: str, ceiling: int) -> int:
+    """The Cache-Control max-age of the document at ``path``: its feed's (``feed_schedules``) for a subscription
+    document, else ``ceiling`` (the ``max_age`` setting). The server and a published bucket send the same."""
+    schedule = schedules.get(path.rpartition(".")[0])
+    return schedule.max_age(ceiling) if schedule is not None else ceiling
 
 
 def schedule_of(settings: Settings, dates: Sequence[datetime], *, archive: bool = False) -> Schedule:

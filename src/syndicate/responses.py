@@ -18,12 +18,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import brotli
 
 from syndicate.documents import Document
+from syndicate.groups import ARCHIVE_DIR
 from syndicate.lastmodified import Stamp
+
+if TYPE_CHECKING:
+    from syndicate.config import Settings
 
 Header = tuple[bytes, bytes]  # (lower-case name, value), as ASGI sends them
 Headers = list[Header]
@@ -37,6 +42,7 @@ BROTLI = "br"
 _PREFERENCE = (BROTLI, GZIP, IDENTITY)
 _ETAG_SUFFIX = {IDENTITY: "", GZIP: "-gz", BROTLI: "-br"}
 ENCODINGS = (GZIP, BROTLI)
+_ARCHIVE_PREFIX = f"{ARCHIVE_DIR}/"
 # Levels chosen by measurement on large feeds (figures in docs/benchmarks.md): gzip 6 is nearly as small as level
 # 9; brotli 5 is a little larger than quality 9 and much faster, which keeps a rebuild's swap short.
 # Changing either changes the bytes behind an unchanged strong ETag: treat it as a release note.
@@ -106,22 +112,42 @@ class Resource:
 
 @dataclass(frozen=True)
 class CachePolicy:
-    """Response headers every feed shares; built from settings once (so no default of its own for max-age)."""
+    """Response headers every feed shares; built from settings once (so no default of its own for max-age).
+
+    The one place Cache-Control is decided: the server sends it, and ``publish`` gives objects in a bucket the same.
+    """
 
     max_age: int
     hub: str = ""
     feeds_url: str = ""
+    archive_max_age: int | None = None  # RFC 5005 archive pages; None: as max_age
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CachePolicy:
+        return cls(
+            max_age=settings.max_age,
+            hub=settings.hub,
+            feeds_url=settings.feeds_url,
+            archive_max_age=settings.archive_max_age,
+        )
 
     @property
     def cache_control(self) -> bytes:
-        return self.cache_control_for(self.max_age)
+        return _cache_control(self.max_age)
 
-    def cache_control_for(self, max_age: int) -> bytes:
-        """Cache-Control for a document that may be cached ``max_age`` seconds (at most the policy's)."""
-        max_age = min(max_age, self.max_age)
-        # stale-while-revalidate (RFC 5861): a cache may serve the old feed while it revalidates; feeds are
-        # polled, so a little staleness is better than a burst of origin hits when max-age expires.
-        return f"public, max-age={max_age}, stale-while-revalidate={max_age}".encode("ascii")
+    def cache_control_for(self, path: str, max_age: int | None = None) -> bytes:
+        """Cache-Control of the document at ``path``, which may be cached ``max_age`` seconds (at most the policy's;
+        None: the policy's). A full archive page (RFC 5005 §4) changes only when one of its old posts is edited or
+        removed, so it may be kept longer than the feeds that are polled for news."""
+        if self.archive_max_age is not None and path.startswith(_ARCHIVE_PREFIX):
+            return _cache_control(self.archive_max_age)
+        return self.cache_control if max_age is None else _cache_control(min(max_age, self.max_age))
+
+
+def _cache_control(max_age: int) -> bytes:
+    # stale-while-revalidate (RFC 5861): a cache may serve the old feed while it revalidates; feeds are polled, so a
+    # little staleness is better than a burst of origin hits when max-age expires.
+    return f"public, max-age={max_age}, stale-while-revalidate={max_age}".encode("ascii")
 
 
 def http_date(moment: datetime) -> str:
@@ -170,7 +196,7 @@ def build_resource(
         last_modified_header = http_date(last_modified).encode("ascii")
     common: Headers = [
         (b"content-type", document.media_type.encode("ascii")),
-        (b"cache-control", policy.cache_control if max_age is None else policy.cache_control_for(max_age)),
+        (b"cache-control", policy.cache_control_for(document.path, max_age)),
         (b"vary", b"Accept-Encoding"),
         (b"x-content-type-options", b"nosniff"),
     ]

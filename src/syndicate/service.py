@@ -14,7 +14,8 @@ The service coordinates; its parts, made in ``__init__``, do the work around a s
   build's worker thread, before the swap;
 - ``completion.Completer`` adds, after the swap, the brotli left pending for large feeds clients read;
 - ``archives.ArchivePages`` prepares archive pages on request; ``queries.QueryFeeds`` answers query feeds;
-- ``websub.HubPinger`` tells the WebSub hub which feeds a build changed.
+- ``websub.HubPinger`` tells the WebSub hub which feeds a build changed;
+- ``autopublish.AutoPublisher`` brings the bucket of ``publish_to`` to each build swapped in.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any
 
 from syndicate import _tasks
 from syndicate.archives import ARCHIVE_CACHE_BYTES, ArchivePages
+from syndicate.autopublish import AutoPublisher
 from syndicate.builder import Builder, BuildError, BuildReport
 from syndicate.cache import ParseCache, open_cache
 from syndicate.completion import Completer
@@ -133,7 +135,7 @@ class FeedService:
         self.builder = builder
         self.metrics = metrics if metrics is not None else Metrics()
         self.gauges = BuildGauges()
-        self.policy = CachePolicy(max_age=settings.max_age, hub=settings.hub, feeds_url=settings.feeds_url)
+        self.policy = CachePolicy.from_settings(settings)
         self.snapshot: Snapshot | None = None
         self.last_outcome: BuildOutcome | None = None
         self.last_build_finished: datetime | None = None
@@ -163,6 +165,7 @@ class FeedService:
             if settings.hub
             else None
         )
+        self.publisher = AutoPublisher(settings, self.metrics) if settings.publish_to else None
         # On the request path (app.FeedEndpoint calls want for every feed it sends, resource for every archive page,
         # query for every query feed): bound to the parts once here, since methods forwarding to them would add a
         # call to every such request.
@@ -229,6 +232,10 @@ class FeedService:
             self._first_attempt.set()
             if snapshot is not None and self._pinger is not None and outcome.report is not None:
                 self._pinger.queue(outcome.report.written)
+            if snapshot is not None and self.publisher is not None:
+                # What was swapped in: the builder's build, or the one built into memory when it could not be written.
+                built = self._memory_builder if outcome.in_memory and self._memory_builder else self.builder
+                self.publisher.queue(built.feedset)
             if outcome.report is not None and outcome.report.deferred:
                 self._retry_deferred(outcome.report.deferred)
             if not job.future.done():
@@ -417,6 +424,8 @@ class FeedService:
         await _tasks.cancel(self._running)
         if self._pinger is not None:
             await self._pinger.stop()
+        if self.publisher is not None:
+            await self.publisher.stop()
         await self._completer.stop()
         await self._archives.stop()
 
@@ -437,4 +446,5 @@ class FeedService:
             "next_scheduled_run": None if self.next_scheduled is None else self.next_scheduled.isoformat(),
             "builds": {"ok": self.gauges.builds_ok, "failed": self.gauges.builds_failed},
             "retry_in": self.retry_in,
+            "publish": None if self.publisher is None else self.publisher.state.as_dict(),
         }

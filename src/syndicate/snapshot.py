@@ -28,7 +28,7 @@ from syndicate.groups import ARCHIVE_DIR, EMPTY, FeedInfo, Groups
 from syndicate.jekyllfeed import SUFFIX as JEKYLL_SUFFIX
 from syndicate.lastmodified import Stamp, restamp, seconds
 from syndicate.pages import render_index
-from syndicate.polling import feed_schedules
+from syndicate.polling import feed_schedules, max_age_of
 from syndicate.posts import Rejection
 from syndicate.responses import GZIP, CachePolicy, Resource, build_resource
 
@@ -120,10 +120,7 @@ class Preparer:
         # Each feed's Cache-Control max-age fits how often it changes (polling); other documents get the longest.
         schedules = feed_schedules(self.settings, feedset.groups) if changed else {}
         longest = self.policy.max_age
-        changed_ages = [
-            schedule.max_age(longest) if (schedule := schedules.get(d.path.rpartition(".")[0])) else longest
-            for d in changed
-        ]
+        changed_ages = [max_age_of(schedules, d.path, longest) for d in changed]
         # zlib releases the GIL while it compresses, so two threads shorten the swap on a multi-core machine.
         prepared = (
             self._compressors.map(prepare, changed, changed_stamps, changed_ages)
