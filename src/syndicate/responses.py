@@ -149,11 +149,13 @@ def build_resource(
     stamp: Stamp | None = None,
     encodings: Iterable[str] = ENCODINGS,
     extra_headers: Iterable[Header] = (),
+    vary: bytes = b"Accept-Encoding",
 ) -> Resource:
     """Prepare the representations of ``document``: identity and ``encodings`` now, the others pending.
 
     ``stamp`` gives Last-Modified: when these bytes were published at this path (see ``lastmodified``); without one
-    there is no Last-Modified. Deterministic: same bytes and stamp in, same bytes, headers and ETags out.
+    there is no Last-Modified. ``vary``: the request headers the representation depends on (RFC 9110 §12.5.5).
+    Deterministic: same bytes and stamp in, same bytes, headers and ETags out.
     """
     last_modified: datetime | None = None
     valid_from: datetime | None = None
@@ -164,7 +166,7 @@ def build_resource(
     common: Headers = [
         (b"content-type", document.media_type.encode("ascii")),
         (b"cache-control", policy.cache_control),
-        (b"vary", b"Accept-Encoding"),
+        (b"vary", vary),
         (b"x-content-type-options", b"nosniff"),
     ]
     if last_modified_header:
