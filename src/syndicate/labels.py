@@ -113,7 +113,7 @@ CHINESE = Labels(
     months=tuple(f"{n}月" for n in range(1, 13)),
     date="{year}年{month}{day}日",
     none_yet="暂无。",
-    via="来源：",
+    via="转载自",
     no_posts="还没有文章。",
 )
 
