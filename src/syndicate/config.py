@@ -516,7 +516,8 @@ def settings_fingerprint(settings: Settings) -> str:
     # Bumped when what the cache holds changes meaning without a release (2: digests are SHA-256, were BLAKE2b; 3:
     # posts dated outside the years 1-9999 in UTC are rejected, permalinks slugify :title and :slug as Jekyll does,
     # numeric terms and UTF-16/32 files are read, trailing navigation and attribution markers are matched more
-    # narrowly; 4: plain-text fields lose bidi controls, DEL and C1 controls), so an older cache is emptied rather
-    # than mixed with the new.
-    shaping["cache_format"] = 5
+    # narrowly; 4: plain-text fields lose bidi controls, DEL and C1 controls; 6: builds write the pages for people,
+    # feedpages.py and pages.py, which an unchanged site's record must not vouch for), so an older cache is emptied
+    # rather than mixed with the new.
+    shaping["cache_format"] = 6
     return hashlib.blake2b(json.dumps(shaping, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()
