@@ -98,6 +98,9 @@ def render_feed_pages(
     return documents, keys
 
 
-def html_paths(feeds: Iterable[FeedInfo]) -> dict[str, str]:
-    """Each feed document's path (every format) -> the path of the feed's page: what a browser is served instead."""
-    return {feed.path(fmt): page_path(feed) for feed in feeds for fmt in FEED_FORMATS}
+def html_paths(feeds: Iterable[FeedInfo], others: Iterable[tuple[str, FeedInfo]] = ()) -> dict[str, str]:
+    """Each feed document's path (every format) -> the path of the feed's page: what a browser is served instead.
+    ``others``: more documents with the feed they list (a Jekyll site's jekyll-feed documents, ``feed.xml``…)."""
+    paths = {feed.path(fmt): page_path(feed) for feed in feeds for fmt in FEED_FORMATS}
+    paths.update((path, page_path(feed)) for path, feed in others)
+    return paths

@@ -28,6 +28,7 @@ from syndicate.config import Settings
 from syndicate.documents import Document
 from syndicate.feedpages import html_paths
 from syndicate.groups import ARCHIVE_DIR, EMPTY, FeedInfo, Groups
+from syndicate.jekyllfeed import SUFFIX as JEKYLL_SUFFIX
 from syndicate.lastmodified import Stamp, restamp, seconds
 from syndicate.pages import INDEX, index_document
 from syndicate.posts import Rejection
@@ -118,7 +119,13 @@ class Preparer:
                 changed.append(document)
         # Feeds with a page for people (feedpages.py) are served that page when a browser asks (app.py): both
         # representations of their address then vary on Accept.
-        self._pages = {feed: page for feed, page in html_paths(feedset.feeds).items() if page in documents}
+        # jekyll-feed's documents (/feed.xml, the address a Jekyll site's readers know) too: the page of their feed.
+        jekyll = (
+            ((p.path, p.page.feed) for p in feedset.plan.documents if p.fmt == JEKYLL_SUFFIX)
+            if self.settings.jekyll is not None
+            else ()
+        )
+        self._pages = {feed: page for feed, page in html_paths(feedset.feeds, jekyll).items() if page in documents}
         self._negotiated = frozenset(self._pages).union(self._pages.values())
         # The first build prepares everything: nothing is served yet, and once ready the server should not spend
         # its first seconds compressing in the background. Later builds defer brotli for large feeds.
