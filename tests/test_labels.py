@@ -7,7 +7,6 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from syndicate.groups import FEED_KINDS
 from syndicate.labels import CHINESE, ENGLISH, LABELS, labels_for
 
 
@@ -29,7 +28,9 @@ def test_every_table_says_everything_english_says(language: str) -> None:
         if isinstance(value, dict):
             assert value.keys() == getattr(ENGLISH, field.name).keys(), (language, field.name)
     assert len(table.months) == 12
-    assert {kind.name for kind in FEED_KINDS} <= table.headings.keys()
+    # The kinds there are and the ones planned (per author, per publication); a kind without a heading here is
+    # shown with its row's English heading (pages.py), so a new kind never breaks a page.
+    assert {"all", "category", "tag", "author", "source"} <= table.headings.keys()
 
 
 def test_counts_and_dates_read_naturally() -> None:
