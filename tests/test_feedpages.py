@@ -91,3 +91,14 @@ def test_a_static_export_has_the_pages(tmp_path: Path, write_post: Callable[...,
     for href in index.xpath("//a/@href"):
         if href.startswith("/feeds/"):
             assert (tmp_path / "site" / href.removeprefix("/feeds/")).is_file(), href
+
+
+def test_a_site_without_posts_has_pages_that_say_so(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(language="en", description="Nothing here yet, but soon.")
+    Builder(settings).build()
+    page = html.fromstring((settings.out / "all.html").read_bytes())
+    assert page.xpath("//main/p[not(@class)]/text()") == ["No posts yet."]
+    index = html.fromstring((settings.out / "index.html").read_bytes())
+    assert index.xpath("//p[@class='lead']/text()")[0] == "Nothing here yet, but soon."
+    text = " ".join(index.text_content().split())
+    assert "No posts yet." in text and "Categories None yet." in text and "Tags None yet." in text

@@ -157,6 +157,9 @@ def test_jekyll_feed_paths_are_served_over_http(built: tuple[Path, Path, Path], 
             page = response.read()
         with urllib.request.urlopen(f"{base}/feeds/categories/news.html") as response:
             assert page == response.read()
+        with urllib.request.urlopen(f"{base}/") as response:  # the index lists jekyll-feed's addresses
+            index = response.read().decode("utf-8")
+        assert 'href="/feed.xml"' in index and 'href="/feed/news.xml"' in index
         with pytest.raises(urllib.error.HTTPError) as missing:
             urllib.request.urlopen(f"{base}/feed/nothing-here.xml")
         assert missing.value.code == 404

@@ -64,3 +64,19 @@ def test_verdicts_are_the_same_when_asked_again() -> None:
     assert [prefers_html(value, FEED_TYPES[0]) for _ in range(3)] == [True] * 3
     long_value = b"text/html, " + b"x/y;q=0.1, " * 100 + b"*/*;q=0.8"  # not memoised, same answer
     assert prefers_html(long_value, FEED_TYPES[0]) and prefers_html(long_value, FEED_TYPES[0])
+
+
+def test_wildcards_and_empty_items_are_read_as_rfc_9110_says() -> None:
+    atom = FORMATS["atom"].media_type
+    # application/* names the feed's type as much as text/html is named: equal weight, the feed wins
+    assert not prefers_html(b"text/html, application/*", atom)
+    assert prefers_html(b"text/html, application/*;q=0.5", atom)
+    # the most specific range decides: application/atom+xml;q=0.1 outweighs the */* that would favour it
+    assert prefers_html(b"text/html,,  ,*/*;q=0.9, application/atom+xml;q=0.1", atom)
+
+
+def test_the_memo_stays_bounded_and_right() -> None:
+    for n in range(1200):  # more distinct values than the memo keeps
+        value = f"text/html;q=0.{n % 9 + 1}, x/{n};q=0.05, */*;q=0.01".encode()
+        assert prefers_html(value, FEED_TYPES[0])
+        assert not prefers_html(b"*/*;q=0.5, x/" + str(n).encode(), FEED_TYPES[0])
