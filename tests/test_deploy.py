@@ -209,7 +209,12 @@ def test_nginx_serves_browsers_the_pages_and_readers_the_feeds(nginx_in_front: t
                     assert "Accept" in feed.headers.get_list("vary")
                     assert "content-security-policy" not in feed.headers
         direct = client.get("/feeds/all.html")
-        assert direct.content == (feeds / "all.html").read_bytes() and (feeds / "index.html").is_file()
+        assert direct.content == (feeds / "all.html").read_bytes()
+        index = client.get("/feeds/index.html")
+        assert index.content == (feeds / "index.html").read_bytes()
+        assert index.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        opml = client.get("/feeds/index.opml")  # not negotiated, not a page
+        assert "Accept" not in opml.headers.get_list("vary") and "content-security-policy" not in opml.headers
         # Not on disk (a case variant of a name), a query feed: the app answers, negotiating the same way.
         variant = client.get("/feeds/categories/SPORTS.atom", headers=browser)
         assert variant.status_code == 200 and variant.content == (feeds / "categories/sports.html").read_bytes()
