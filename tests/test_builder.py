@@ -237,7 +237,9 @@ def test_incremental_build_touches_only_affected_feeds(
     p2.write_text(p2.read_text().replace("title: Two", "title: Two edited"))
     report = builder.build([p2])
     assert report.parsed == 1
-    assert {p.rsplit(".", 1)[0] for p in report.written} == {"all", "categories/y", "tags/b"}
+    # the feeds of the post, their pages for people, and the index (which lists the latest headlines)
+    assert {p.rsplit(".", 1)[0] for p in report.written} == {"all", "categories/y", "tags/b", "index"}
+    assert {"all.html", "categories/y.html", "tags/b.html", "index.html"} <= report.written
     assert b"Two edited" in (settings.out / "tags/b.rss").read_bytes()
     # deleting a post removes it, and a term that disappears loses its feed files
     p2.unlink()

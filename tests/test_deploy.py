@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from _serving import DEADLINE, free_port, need_program, running_server, wait_until
+from syndicate._html import CONTENT_SECURITY_POLICY
 from syndicate.cli import build_parser
 
 REPO = Path(__file__).resolve().parents[1]
@@ -224,3 +225,49 @@ def test_dockerfile_runs_a_real_command() -> None:
     assert args.command == "serve" and args.host == "0.0.0.0"
     for source in re.findall(r"^COPY (?:--\S+ )*(\S+) ", text, re.MULTILINE):
         assert (REPO / source).exists(), f"Dockerfile copies {source}, which is not in the repository"
+
+
+@pytest.mark.server
+@pytest.mark.external
+def test_nginx_serves_browsers_the_pages_and_readers_the_feeds(nginx_in_front: tuple[str, Path]) -> None:
+    """The static pages (<feed>.html) from disk; a feed's address negotiated on Accept as the app does it."""
+    base, feeds = nginx_in_front
+    browser = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "Accept-Encoding": "gzip"}
+    reader = {"Accept": "application/atom+xml,application/rss+xml,application/xml;q=0.9,*/*;q=0.1"}
+    with httpx.Client(base_url=base, timeout=DEADLINE) as client:
+        for fmt in ("atom", "rss", "json"):
+            for path in (f"all.{fmt}", f"tags/龙舟.{fmt}", f"categories/sports.{fmt}"):
+                page_path = path.rpartition(".")[0] + ".html"
+                page = client.get("/feeds/" + path, headers=browser)
+                assert page.status_code == 200, path
+                assert page.headers["content-type"] == "text/html; charset=utf-8", path
+                assert page.content == (feeds / page_path).read_bytes(), "served from disk"
+                assert not HEX_ETAG.match(page.headers["etag"]), "served by nginx from disk, not proxied"
+                assert page.headers["content-encoding"] == "gzip"
+                assert "Accept" in page.headers.get_list("vary") and "Accept-Encoding" in page.headers["vary"]
+                assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+                again = client.get("/feeds/" + path, headers={**browser, "If-None-Match": page.headers["etag"]})
+                assert again.status_code == 304, path
+                for headers in (reader, {"Accept": "*/*"}):
+                    feed = client.get("/feeds/" + path, headers=headers)
+                    assert feed.status_code == 200 and feed.content == (feeds / path).read_bytes(), path
+                    assert "Accept" in feed.headers.get_list("vary")
+                    assert "content-security-policy" not in feed.headers
+        direct = client.get("/feeds/all.html")
+        assert direct.content == (feeds / "all.html").read_bytes()
+        index = client.get("/feeds/index.html")
+        assert index.content == (feeds / "index.html").read_bytes()
+        assert index.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        opml = client.get("/feeds/index.opml")  # not negotiated, not a page
+        assert "Accept" not in opml.headers.get_list("vary") and "content-security-policy" not in opml.headers
+        # Not on disk (a case variant of a name), a query feed: the app answers, negotiating the same way.
+        variant = client.get("/feeds/categories/SPORTS.atom", headers=browser)
+        assert variant.status_code == 200 and variant.content == (feeds / "categories/sports.html").read_bytes()
+        assert HEX_ETAG.match(variant.headers["etag"]), "answered by the app"
+        assert (
+            client.get("/feeds/categories/SPORTS.atom", headers=reader)
+            .headers["content-type"]
+            .startswith("application/atom+xml")
+        )
+        query = client.get("/feeds/all.atom?category=sports", headers=browser)
+        assert query.status_code == 200 and query.headers["content-type"].startswith("application/atom+xml")

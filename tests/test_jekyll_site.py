@@ -232,6 +232,17 @@ def test_jekyll_feed_paths_are_served_over_http(built: tuple[Path, Path, Path], 
                 assert response.headers["ETag"]
                 served = response.read()
             assert read_feed(served)[1] == read_feed((theirs / path).read_bytes())[1]
+        # A browser opening jekyll-feed's address is shown the page of the same feed (feedpages.py).
+        browser = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+        with urllib.request.urlopen(urllib.request.Request(f"{base}/feed/news.xml", headers=browser)) as response:
+            assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+            assert response.headers["Vary"] == "Accept, Accept-Encoding"
+            page = response.read()
+        with urllib.request.urlopen(f"{base}/feeds/categories/news.html") as response:
+            assert page == response.read()
+        with urllib.request.urlopen(f"{base}/") as response:  # the index lists jekyll-feed's addresses
+            index = response.read().decode("utf-8")
+        assert 'href="/feed.xml"' in index and 'href="/feed/news.xml"' in index
         with pytest.raises(urllib.error.HTTPError) as missing:
             urllib.request.urlopen(f"{base}/feed/nothing-here.xml")
         assert missing.value.code == 404

@@ -31,6 +31,7 @@ from syndicate.groups import ARCHIVE_DIR, TERM_KINDS, feed_kind, kind_in
 from syndicate.jekyllfeed import SUFFIX as JEKYLL_SUFFIX
 from syndicate.metrics import MEDIA_TYPE as METRICS_MEDIA_TYPE
 from syndicate.metrics import Metrics, StatusCounter
+from syndicate.negotiation import prefers_html
 from syndicate.responses import Headers, Resource, is_not_modified
 from syndicate.scheduler import create_scheduler
 from syndicate.service import FeedService
@@ -71,6 +72,14 @@ async def _send_text(send: Send, status: int, text: str, extra: Headers | None =
     headers = [*_TEXT, (b"content-length", str(len(body)).encode("ascii")), (b"cache-control", b"no-store")]
     await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
     await send({"type": "http.response.body", "body": body})
+
+
+def wants_page(scope: Scope, media_type: str) -> bool:
+    """Whether the request's Accept prefers a page for people to ``media_type`` (the feed's)."""
+    for name, value in scope["headers"]:
+        if name == b"accept":
+            return prefers_html(value, media_type)
+    return False
 
 
 async def send_resource(
@@ -171,7 +180,8 @@ class FeedEndpoint:
             return
         resource = snapshot.resources.get(path)
         if resource is None:
-            resource = await self.service.resource(snapshot, self._resolve_alias(snapshot, path) or path)
+            path = self._resolve_alias(snapshot, path) or path
+            resource = await self.service.resource(snapshot, path)
         if resource is None:
             self.metrics.count(404)
             await _send_text(send, 404, "No such feed. The list of feeds is at /feeds/ (or /) and /feeds/index.opml.\n")
@@ -182,6 +192,9 @@ class FeedEndpoint:
             if _QUERY_KEYS.intersection(params):
                 await self._send_query(scope, send, snapshot, path, params)
                 return
+        page = snapshot.pages.get(path)
+        if page is not None and wants_page(scope, resource.media_type):
+            resource = snapshot.resources[page]  # a browser: the feed's page, at the feed's address (negotiation.py)
         await send_resource(scope, send, resource, self.metrics, self.service.want)
 
     async def first_snapshot(self) -> Snapshot | None:

@@ -30,10 +30,12 @@ from syndicate.cache import CachedPost, ParseCache, open_cache
 from syndicate.config import ConfigError, Settings, settings_fingerprint
 from syndicate.corpus import Corpus, CorpusError, Delta, next_due, notes, rejections, visible_posts
 from syndicate.documents import Document
+from syndicate.feedpages import render_feed_pages
 from syndicate.groups import EMPTY, FeedInfo, Groups, regroup
 from syndicate.jekyllrender import liquid_site
 from syndicate.lastbuild import RECORD_KEY, LastBuild, PostNote, manifest_digest
 from syndicate.opml import render_opml
+from syndicate.pages import index_document
 from syndicate.plan import NO_PLAN, Plan, plan_documents
 from syndicate.posts import Post, Rejection
 from syndicate.render import query_feed, render_contents, render_documents
@@ -270,6 +272,12 @@ class Builder:
             )
             opml = render_opml(self.settings, groups.feeds, plan.jekyll_feeds)
             documents[opml.path] = opml
+            # The pages for people (a feed's page, the index): documents like the feeds, so a static export has them.
+            pages, page_keys = render_feed_pages(self.settings, groups, plan, last.documents, last.keys)
+            documents.update(pages)
+            jekyll_paths = [path for path, _title in plan.jekyll_feeds]
+            index = index_document(self.settings, groups.feeds, groups.visible, jekyll_paths)
+            documents[index.path] = index
             written = {p for p, d in documents.items() if last.documents.get(p) != d}
             removed = set(last.documents) - set(documents)
             if staging is not None:
@@ -280,7 +288,7 @@ class Builder:
             raise
         feedset = FeedSet(
             documents=MappingProxyType(documents),
-            keys=plan.keys,
+            keys={**plan.keys, **page_keys},
             groups=groups,
             plan=plan,
             records=records,

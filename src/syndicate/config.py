@@ -640,6 +640,7 @@ def settings_fingerprint(settings: Settings) -> str:
     # narrowly; 4: plain-text fields lose bidi controls, DEL and C1 controls; 5: a Jekyll site's posts carry ids and
     # images; 6: and jekyll-feed's per-post excerpt_only; 7: and their collection; 8: posts hold their authors, and a
     # publication's name keeps the period of an abbreviation; 9: a Jekyll site's posts hold their lang and their
-    # author's email and URI), so an older cache is emptied rather than mixed with the new.
-    shaping["cache_format"] = 9
+    # author's email and URI; 10: builds write the pages for people, feedpages.py and pages.py, which an unchanged
+    # site's record must not vouch for), so an older cache is emptied rather than mixed with the new.
+    shaping["cache_format"] = 10
     return hashlib.blake2b(json.dumps(shaping, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()

@@ -181,12 +181,14 @@ def build_resource(
     encodings: Iterable[str] = ENCODINGS,
     extra_headers: Iterable[Header] = (),
     max_age: int | None = None,
+    vary: bytes = b"Accept-Encoding",
 ) -> Resource:
     """Prepare the representations of ``document``: identity and ``encodings`` now, the others pending.
 
     ``stamp`` gives Last-Modified: when these bytes were published at this path (see ``lastmodified``); without one
     there is no Last-Modified. ``max_age``: how long this document may be cached (``polling``; None: the policy's
-    longest). Deterministic: same bytes, stamp and max-age in, same bytes, headers and ETags out.
+    longest). ``vary``: the request headers the representation depends on (RFC 9110 §12.5.5). Deterministic: same
+    bytes, stamp and max-age in, same bytes, headers and ETags out.
     """
     last_modified: datetime | None = None
     valid_from: datetime | None = None
@@ -197,7 +199,7 @@ def build_resource(
     common: Headers = [
         (b"content-type", document.media_type.encode("ascii")),
         (b"cache-control", policy.cache_control_for(document.path, max_age)),
-        (b"vary", b"Accept-Encoding"),
+        (b"vary", vary),
         (b"x-content-type-options", b"nosniff"),
     ]
     if last_modified_header:

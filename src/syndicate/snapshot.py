@@ -20,22 +20,24 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from syndicate._html import CONTENT_SECURITY_POLICY
+from syndicate._html import MEDIA_TYPE as PAGE_MEDIA_TYPE
 from syndicate.builder import FeedSet
 from syndicate.cache import ParseCache
 from syndicate.config import Settings
 from syndicate.documents import Document
+from syndicate.feedpages import html_paths
 from syndicate.groups import ARCHIVE_DIR, EMPTY, FeedInfo, Groups
 from syndicate.jekyllfeed import SUFFIX as JEKYLL_SUFFIX
 from syndicate.lastmodified import Stamp, restamp, seconds
-from syndicate.pages import render_index
+from syndicate.pages import INDEX, index_document
 from syndicate.polling import feed_schedules, max_age_of
 from syndicate.posts import Rejection
-from syndicate.responses import GZIP, CachePolicy, Resource, build_resource
+from syndicate.responses import ENCODINGS, GZIP, CachePolicy, Header, Resource, build_resource
 
 # Larger documents get brotli after the swap: compressing every large feed a new post changes would delay the swap
 # (figures in docs/benchmarks.md, "Figures behind design choices in the code").
 EAGER_BROTLI_BYTES = 32 * 1024
-_INDEX = "index.html"  # the index page's key among the stamps (no document path ends in .html)
 _ARCHIVE_PREFIX = f"{ARCHIVE_DIR}/"
 
 
@@ -57,6 +59,7 @@ class Snapshot:
     archives: Mapping[str, Document] = field(default_factory=dict)  # archive pages, prepared on request
     stamps: Mapping[str, Stamp] = field(default_factory=dict)  # every path's Last-Modified record, the index's too
     groups: Groups = EMPTY  # the feeds' posts, to resolve a feed's name as a reader wrote it
+    pages: Mapping[str, str] = field(default_factory=dict)  # a feed document's path -> its page's (feedpages.py)
 
     def __contains__(self, path: object) -> bool:
         return path in self.resources or path in self.archives
@@ -81,6 +84,8 @@ class Preparer:
         self._stamp_store = stamps
         self._stamps: Mapping[str, Stamp] | None = None  # the last snapshot's; None until loaded from the store
         self._generation = 0
+        self._pages: Mapping[str, str] = {}
+        self._negotiated: frozenset[str] = frozenset()
         self._compressors = ThreadPoolExecutor(max_workers=2, thread_name_prefix="syndicate-compress")
 
     def prepare_snapshot(self, feedset: FeedSet, previous: Snapshot | None) -> Snapshot:
@@ -113,6 +118,16 @@ class Preparer:
                 resources[path] = old
             else:
                 changed.append(document)
+        # Feeds with a page for people (feedpages.py) are served that page when a browser asks (app.py): both
+        # representations of their address then vary on Accept.
+        # jekyll-feed's documents (/feed.xml, the address a Jekyll site's readers know) too: the page of their feed.
+        jekyll = (
+            ((p.path, p.page.feed) for p in feedset.plan.documents if p.fmt == JEKYLL_SUFFIX)
+            if self.settings.jekyll is not None
+            else ()
+        )
+        self._pages = {feed: page for feed, page in html_paths(feedset.feeds, jekyll).items() if page in documents}
+        self._negotiated = frozenset(self._pages).union(self._pages.values())
         # The first build prepares everything: nothing is served yet, and once ready the server should not spend
         # its first seconds compressing in the background. Later builds defer brotli for large feeds.
         prepare = self.prepare_all if previous is None else self.prepare
@@ -129,25 +144,11 @@ class Preparer:
         )
         for resource in prepared:
             resources[resource.path] = resource
-        index_doc = Document(
-            path=_INDEX,
-            body=render_index(
-                self.settings,
-                feedset.feeds,
-                posts=len(feedset.posts),
-                jekyll_feeds=(path for path in feedset.documents if path.endswith(f".{JEKYLL_SUFFIX}")),
-            ).encode("utf-8"),
-            media_type="text/html; charset=utf-8",
-            updated=None,  # the page shows no date; its Last-Modified is its own stamp, as a feed's is
-        )
-        index_stamp = stamps[_INDEX] = restamp(old_stamps.get(_INDEX), index_doc.digest, now)
-        if index_stamp is not old_stamps.get(_INDEX):
-            restamped[_INDEX] = index_stamp
-        old_index = previous.index if previous is not None else None
-        if old_index is not None and old_index.digest == index_doc.digest and old_index.stamp == index_stamp:
-            index = old_index
-        else:
-            index = build_resource(index_doc, self.policy, stamp=index_stamp)
+        index = resources.get(INDEX)
+        if index is None:  # a feed set made without its pages (tests of other parts): an index page all the same
+            index_doc = index_document(self.settings, feedset.feeds, feedset.posts)
+            index_stamp = stamps[INDEX] = restamp(old_stamps.get(INDEX), index_doc.digest, now)
+            index = self._prepare(index_doc, index_stamp)
         # Paths no longer published lose their record (one published again is stamped as new). Some were removed
         # when fewer of the old paths are left than there were.
         added = sum(1 for path in restamped if path not in old_stamps)
@@ -167,16 +168,34 @@ class Preparer:
             archives=archives,
             stamps=stamps,
             groups=feedset.groups,
+            pages=self._pages,
         )
 
     def prepare(self, document: Document, stamp: Stamp | None = None, max_age: int | None = None) -> Resource:
         """Representations made before a rebuild's swap: all for small documents, identity and gzip for large."""
         if len(document.body) > EAGER_BROTLI_BYTES:
-            return build_resource(document, self.policy, stamp=stamp, encodings=(GZIP,), max_age=max_age)
-        return build_resource(document, self.policy, stamp=stamp, max_age=max_age)
+            return self._prepare(document, stamp, max_age, encodings=(GZIP,))
+        return self._prepare(document, stamp, max_age)
 
     def prepare_all(self, document: Document, stamp: Stamp | None = None, max_age: int | None = None) -> Resource:
-        return build_resource(document, self.policy, stamp=stamp, max_age=max_age)
+        return self._prepare(document, stamp, max_age)
+
+    def _prepare(
+        self,
+        document: Document,
+        stamp: Stamp | None,
+        max_age: int | None = None,
+        encodings: tuple[str, ...] = ENCODINGS,
+    ) -> Resource:
+        """``document``'s resource: a page for people carries its Content-Security-Policy, a negotiated address
+        varies on Accept (RFC 9110 §12.5.5: a cache must not hand the page to a reader or the feed to a browser)."""
+        extra: list[Header] = []
+        if document.media_type == PAGE_MEDIA_TYPE:
+            extra.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode("ascii")))
+        vary = b"Accept, Accept-Encoding" if document.path in self._negotiated else b"Accept-Encoding"
+        return build_resource(
+            document, self.policy, stamp=stamp, encodings=encodings, extra_headers=extra, vary=vary, max_age=max_age
+        )
 
     def close(self) -> None:
         self._compressors.shutdown(wait=False)

@@ -104,7 +104,25 @@ def assert_output_sound(out: Path, *, feedparser_sample: int = 60) -> int:
         assert_feed_sound(path, with_feedparser=i % step == 0 or path.parent == out)
     for path in out.rglob("*.opml"):
         etree.fromstring(path.read_bytes())
+    for path in out.rglob("*.html"):
+        assert_page_sound(path)
     return len(files)
+
+
+def assert_page_sound(path: Path) -> None:
+    """A page for people (feedpages.py, pages.py): no active content, one style sheet (the one its CSP allows)."""
+    page = html.fromstring(path.read_bytes())
+    body = page.find("body")
+    assert body is not None, path
+    problems = [
+        problem
+        for element in body
+        for problem in html_problems(html.tostring(element, encoding="unicode", method="xml"))
+        if not problem.startswith("fragment is not well-formed")  # an HTML page, not an XML fragment
+    ]
+    assert not problems, (path, problems)
+    assert not page.xpath("//script | //iframe | //object | //embed | //form | //body//style | //*[@style]"), path
+    assert len(page.xpath("//head/style")) == 1, path
 
 
 def entry_titles(path: Path) -> list[str]:
