@@ -37,6 +37,7 @@ from syndicate.opml import render_opml
 from syndicate.plan import NO_PLAN, Plan, plan_documents
 from syndicate.posts import Post, Rejection
 from syndicate.render import query_feed, render_contents, render_documents
+from syndicate.settle import Settling
 from syndicate.store import (
     Staging,
     StoreError,
@@ -129,8 +130,11 @@ class Builder:
         progress: Callable[[int, int], None] | None = None,
         parallelism: Parallelism | None = None,
         cache: ParseCache | bool | None = True,
+        settling: Settling | None = None,
     ) -> None:
-        """``cache``: the parse cache to use; True opens the one the settings name (if any), False or None none."""
+        """``cache``: the parse cache to use; True opens the one the settings name (if any), False or None none.
+        ``settling``: how long a changed post file must stay unchanged before it is read (default: the settings'
+        debounce window, see settle.py)."""
         self.settings = settings
         self.write = write
         self.hold = hold
@@ -143,7 +147,14 @@ class Builder:
         self._fingerprint = settings_fingerprint(settings)
         # The parse cache; the service keeps its Last-Modified records in the same database (see service.py).
         self.cache: ParseCache | None = open_cache(settings) if cache is True else cache or None
-        self._corpus = Corpus(settings, patterns, self._parallelism, keep_summaries_out=not hold, progress=progress)
+        self._corpus = Corpus(
+            settings,
+            patterns,
+            self._parallelism,
+            keep_summaries_out=not hold,
+            progress=progress,
+            settling=settling or Settling.of(settings),
+        )
         self._lock = threading.Lock()
         self._on_disk: dict[str, str] = {}  # the output manifest as the first build found it
         self.feedset = NOTHING_BUILT
@@ -266,6 +277,7 @@ class Builder:
                 # Parsed posts describe files, not this build: saved even if the build fails later on.
                 meanwhile=lambda: self._save_posts(delta),
                 liquid=liquid_site(self.settings, visible.posts, self._clock()),
+                sources=delta.sources,
             )
             opml = render_opml(self.settings, groups.feeds, plan.jekyll_feeds)
             documents[opml.path] = opml
