@@ -138,7 +138,8 @@ def read_and_parse(
             except Replaced:
                 return Unfinished("it was replaced while being read"), None
     except Unfinished as exc:
-        return exc, None
+        # A new value, not the exception: its traceback holds this frame, which holds it (a cycle per deferral).
+        return Unfinished(exc.reason, exc.signature), None
     except TooLarge as exc:  # no digest: a later scan reads the file again (by its stat alone, while it is too large)
         return CachedPost(exc.stat.st_size, exc.stat.st_mtime_ns, "", Rejection(rel, exc.reason)), None
     except OSError as exc:

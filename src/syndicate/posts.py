@@ -344,9 +344,12 @@ class Unfinished(Exception):
     """
 
     def __init__(self, reason: str, signature: tuple[int, int] | None = None) -> None:
-        super().__init__(reason)
+        super().__init__(reason, signature)  # both in ``args``: it crosses process boundaries from parse workers
         self.reason = reason
         self.signature = signature
+
+    def __str__(self) -> str:
+        return self.reason
 
 
 class Replaced(Exception):
