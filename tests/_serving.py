@@ -70,9 +70,16 @@ class Server:
 
 @contextmanager
 def running_server(
-    root: Path, *, token: str = "", extra_config: str = "", wait_ready: bool = True, args: tuple[str, ...] = ()
+    root: Path,
+    *,
+    token: str = "",
+    extra_config: str = "",
+    wait_ready: bool = True,
+    args: tuple[str, ...] = (),
+    preexec: Callable[[], None] | None = None,
 ) -> Iterator[Server]:
-    """Run ``syndicate serve`` for the site in ``root`` (posts in ``root/_posts``) until the block ends."""
+    """Run ``syndicate serve`` for the site in ``root`` (posts in ``root/_posts``) until the block ends; ``preexec``
+    runs in the server's process before it starts (to drop a capability, say)."""
     config = root / "syndicate.toml"
     if not config.exists():
         config.write_text(SITE_CONFIG + extra_config, encoding="utf-8")
@@ -89,6 +96,7 @@ def running_server(
             env=env,
             stdout=sink,
             stderr=subprocess.STDOUT,
+            preexec_fn=preexec,
         )
     server = Server(f"http://127.0.0.1:{port}", process, root, log)
 
@@ -127,3 +135,15 @@ def raw_request(url: str, target: str, method: str = "GET", headers: dict[str, s
     response = b"".join(chunks)
     head, _, body = response.partition(b"\r\n\r\n")
     return int(head.split(b" ", 2)[1]), body
+
+
+def drop_lease_capability() -> None:
+    """In a child before exec: give up CAP_LEASE for good (prctl PR_CAPBSET_DROP), so that, even as root, the
+    process may take a read lease only on files it owns: as the server runs in the shipped systemd unit and Docker
+    image, where the posts belong to someone else."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_capbset_drop, cap_lease = 24, 28  # <linux/prctl.h>, <linux/capability.h>
+    if libc.prctl(pr_capbset_drop, cap_lease, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP, CAP_LEASE)")

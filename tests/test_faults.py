@@ -25,7 +25,7 @@ import feedparser
 import httpx
 import pytest
 
-from _serving import DEADLINE, SITE_CONFIG, Server, running_server, wait_until
+from _serving import DEADLINE, SITE_CONFIG, Server, drop_lease_capability, running_server, wait_until
 from conftest import post_text
 from hostile import assert_output_sound, entry_titles, feed_files
 from syndicate import store
@@ -549,6 +549,66 @@ def test_post_being_written_is_deferred_not_published_half_written(tmp_path: Pat
     assert not report.deferred and not report.rejected
     post = next(p for p in builder.posts if p.path == "2024-07-01-slow.md")
     assert post.categories == ("complete",)
+
+
+# Pieces of one post, each appended with the file opened and closed again: no writer holds it open in between, so
+# not even the file's owner could see a write lease. The first piece alone is a complete post (front matter and a
+# body): published then, it would be the half-written post readers must never get.
+_PIECE_WRITER = """
+import os, sys, time
+path, pause, owner = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+pieces = ["---\\ntitle: Slow pieces\\ndate: 2024-07-01\\ncategories: slow\\n---\\n"]
+pieces += [f"<p>Paragraph {n} of the slow post.</p>\\n" for n in range(1, 8)] + ["<p>END-OF-SLOW-POST</p>\\n"]
+os.close(os.open(path + ".new", os.O_CREAT | os.O_WRONLY, 0o644))
+os.chown(path + ".new", owner, owner)  # someone else's file, as posts are to the shipped systemd unit and image
+os.rename(path + ".new", path)
+for piece in pieces:
+    time.sleep(pause)
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(piece)
+"""
+
+
+@pytest.mark.server
+def test_a_post_written_in_pieces_by_another_owner_is_never_served_half_written(tmp_path: Path) -> None:
+    """The server cannot take a lease on the post (not its owner, no CAP_LEASE), the writer closes the file between
+    pieces, and builds are asked for all the while (the watcher's, and full rescans by the admin route, as the
+    schedule runs them): the feeds never carry the post before its last piece."""
+    sync_posts(tmp_path / "_posts", corpus("A", 6))
+    config = SITE_CONFIG.replace("debounce_ms = 50", "debounce_ms = 600") + "admin_rate = 0\n"
+    (tmp_path / "syndicate.toml").write_text(config, encoding="utf-8")
+    target = tmp_path / "_posts" / "2024-07-01-slow-pieces.md"
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    with running_server(tmp_path, token=TOKEN, preexec=drop_lease_capability) as server:
+        writer = subprocess.Popen([sys.executable, "-c", _PIECE_WRITER, str(target), "0.2", "65534"])
+        looks = partial = regenerations = 0
+        try:
+            while writer.poll() is None:
+                httpx.post(server.url + "/admin/regenerate?wait=0", headers=auth, timeout=DEADLINE)
+                regenerations += 1
+                for path in ("/feeds/all.atom", "/feeds/categories/slow.atom"):
+                    response = httpx.get(server.url + path, timeout=DEADLINE)
+                    looks += 1
+                    if b"Slow pieces" in response.content and b"END-OF-SLOW-POST" not in response.content:
+                        partial += 1
+                time.sleep(0.05)
+        finally:
+            writer.wait(timeout=DEADLINE)
+        done = time.monotonic()
+        assert writer.returncode == 0
+
+        def complete() -> bool:
+            body = httpx.get(server.url + "/feeds/all.atom", timeout=DEADLINE).content
+            return b"END-OF-SLOW-POST" in body
+
+        wait_until(complete, "the whole post in the feed")
+        print(
+            f"FIGURES slow writer: {looks} feed fetches and {regenerations} regenerations during 1.8 s of writing, "
+            f"{partial} with the post half-written; complete in the feed {time.monotonic() - done:.2f} s after the "
+            "last piece"
+        )
+        assert partial == 0 and looks > 10
+        assert "Traceback" not in server.output()
 
 
 # -- the running server --------------------------------------------------------------------------------------------
