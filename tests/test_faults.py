@@ -473,7 +473,9 @@ def test_genuinely_empty_posts_directory_gives_empty_feeds(tmp_path: Path) -> No
     builder.build()
     for path in posts.iterdir():
         path.unlink()
-    report = builder.build()
+    with pytest.raises(BuildError, match="refusing to drop 20 of 20"):  # the drop guard (tests/test_guard.py)
+        builder.build()
+    report = builder.build(force=True)
     assert report.posts == 0
     assert entry_titles(tmp_path / "out" / "all.atom") == []
     assert [p.relative_to(tmp_path / "out").as_posix() for p in feed_files(tmp_path / "out")] == [
@@ -645,6 +647,43 @@ def _feed(server: Server) -> httpx.Response:
 def assert_feed_bytes_sound(data: bytes) -> None:
     parsed = feedparser.parse(data)
     assert not parsed.bozo, parsed.get("bozo_exception")
+
+
+@pytest.mark.server
+def test_a_posts_directory_emptied_while_serving_is_refused_until_forced(tmp_path: Path) -> None:
+    """The posts directory reappears empty (a sync half-done, a volume mounted late): the watcher's and the admin's
+    builds are refused, every feed keeps its bytes, /readyz says why; a forced regeneration publishes the empty
+    site."""
+    sync_posts(tmp_path / "_posts", corpus("A", 12))
+    (tmp_path / "syndicate.toml").write_text(SITE_CONFIG + "admin_rate = 0\n", encoding="utf-8")
+    with running_server(tmp_path, token=TOKEN) as server:
+        good = _feed(server)
+        category = httpx.get(server.url + "/feeds/categories/cat3.atom", timeout=DEADLINE)
+        assert category.status_code == 200
+        for path in (tmp_path / "_posts").iterdir():
+            path.unlink()
+
+        def refused() -> bool:
+            return bool(httpx.get(server.url + "/readyz", timeout=DEADLINE).json()["problem"])
+
+        wait_until(refused, "the watcher's build to be refused")  # no admin request yet: the watcher's own build
+        response = _regenerate(server)
+        assert response.status_code == 500 and "refusing to drop 12 of 12 published posts" in response.json()["error"]
+        ready = httpx.get(server.url + "/readyz", timeout=DEADLINE)
+        assert ready.status_code == 200 and ready.json()["last_build_ok"] is False
+        assert ready.json()["problem"].startswith("refusing to drop 12 of 12 published posts")
+        assert str(tmp_path) not in ready.text
+        again = _feed(server)
+        assert again.content == good.content and again.headers["etag"] == good.headers["etag"]
+        assert httpx.get(server.url + "/feeds/categories/cat3.atom", timeout=DEADLINE).content == category.content
+        assert (tmp_path / "feeds" / "categories" / "cat3.atom").read_bytes() == category.content
+        assert "refusing to drop 12 of 12" in server.output()
+        forced = httpx.post(
+            server.url + "/admin/regenerate?force=1", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=DEADLINE
+        )
+        assert forced.status_code == 200 and forced.json()["posts"] == 0
+        assert httpx.get(server.url + "/feeds/categories/cat3.atom", timeout=DEADLINE).status_code == 404
+        assert httpx.get(server.url + "/readyz", timeout=DEADLINE).json()["problem"] is None
 
 
 @pytest.mark.server

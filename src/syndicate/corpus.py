@@ -55,7 +55,12 @@ _SUMMARIES_KEPT_IN = "cannot keep post summaries out of memory (%s); keeping the
 
 
 class CorpusError(Exception):
-    """The posts directory cannot be read (the message is for people); the build stops, the last feeds stay."""
+    """The posts directory cannot be read (the message is for people); the build stops, the last feeds stay.
+    ``public``: the same without the directory's path."""
+
+    def __init__(self, message: str, public: str) -> None:
+        super().__init__(message)
+        self.public = public
 
 
 @dataclass(frozen=True)
@@ -256,9 +261,11 @@ class Corpus:
         try:
             st = root.stat()
         except OSError as exc:
-            raise CorpusError(f"posts directory {root} cannot be read: {exc.strerror or exc}") from None
+            raise CorpusError(
+                f"posts directory {root} cannot be read: {exc.strerror or exc}", "the posts directory cannot be read"
+            ) from None
         if not root.is_dir():
-            raise CorpusError(f"posts directory {root} is not a directory")
+            raise CorpusError(f"posts directory {root} is not a directory", "the posts directory is not a directory")
         # A posts directory that was a mount point and now sits on its parent's device was unmounted: publishing
         # the empty directory would wipe every feed, so refuse until it is back.
         parent_dev = os.stat(root.resolve().parent).st_dev
@@ -266,7 +273,10 @@ class Corpus:
         if self._root_device is None:
             self._root_device = st.st_dev if is_mount else -1
         elif self._root_device != -1 and not is_mount:
-            raise CorpusError(f"posts directory {root} was a mount point and is no longer mounted")
+            raise CorpusError(
+                f"posts directory {root} was a mount point and is no longer mounted",
+                "the posts directory was a mount point and is no longer mounted",
+            )
 
     def rescan(self, records: Records) -> Delta:
         """Scan the whole directory: files whose size or mtime changed are read, missing ones removed."""
