@@ -703,7 +703,13 @@ def test_server_keeps_serving_when_the_output_cannot_be_written(tmp_path: Path) 
         assert "feeds" in response.json()["error"]
         ready = httpx.get(server.url + "/readyz", timeout=DEADLINE)
         assert ready.status_code == 200  # still serving the last good feeds
-        assert ready.json() == {"ready": True, "last_build_ok": False, "in_memory": False, "build_overdue": False}
+        assert ready.json() == {
+            "ready": True,
+            "last_build_ok": False,
+            "in_memory": False,
+            "build_overdue": False,
+            "problem": "the feeds cannot be written to the output directory",
+        }
         assert _status(server)["last_build"]["error"]
         assert _metric(server, "syndicate_last_build_success") == 0
         assert _metric(server, 'syndicate_builds_total{result="error"}') >= 1
@@ -714,7 +720,13 @@ def test_server_keeps_serving_when_the_output_cannot_be_written(tmp_path: Path) 
         (tmp_path / "feeds.moved").rename(feeds)
         assert _regenerate(server).status_code == 200
         ready_now = httpx.get(server.url + "/readyz", timeout=DEADLINE).json()
-        assert ready_now == {"ready": True, "last_build_ok": True, "in_memory": False, "build_overdue": False}
+        assert ready_now == {
+            "ready": True,
+            "last_build_ok": True,
+            "in_memory": False,
+            "build_overdue": False,
+            "problem": None,
+        }
         assert _status(server)["last_build"]["ok"] is True
         assert _metric(server, "syndicate_last_build_success") == 1
         assert _feed(server).content != good.content
@@ -757,7 +769,13 @@ def test_a_restart_with_the_output_unwritable_serves_from_memory_and_retries(tmp
     with running_server(tmp_path, token=TOKEN) as server:
         ready = httpx.get(server.url + "/readyz", timeout=DEADLINE)
         assert ready.status_code == 200
-        assert ready.json() == {"ready": True, "last_build_ok": False, "in_memory": True, "build_overdue": False}
+        assert ready.json() == {
+            "ready": True,
+            "last_build_ok": False,
+            "in_memory": True,
+            "build_overdue": False,
+            "problem": "the feeds cannot be written to the output directory",
+        }
         served = _feed(server)
         assert "A post 0" in {e.title for e in feedparser.parse(served.content).entries}
         status = _status(server)

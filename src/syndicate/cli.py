@@ -267,6 +267,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     host = f"[{settings.host}]" if sock.family == socket.AF_INET6 else settings.host
     print(f"syndicate: serving {settings.posts} at http://{host}:{port}/ (feeds: http://{host}:{port}/feeds/all.atom)")
+    if not settings.posts.is_dir():
+        # Serving starts anyway (/healthz answers, /readyz says why it is not ready), and the directory is watched for.
+        print(
+            f"syndicate: warning: posts directory {settings.posts} does not exist; no feeds are served until it does",
+            file=sys.stderr,
+        )
     sys.stdout.flush()
     server = uvicorn.Server(config)
     try:

@@ -94,7 +94,9 @@ class PostWatcher:
         while not self._stop.is_set():
             if not self.posts.is_dir():
                 if not missing:
-                    log.warning("posts directory %s is missing; serving the last good feeds until it returns", root)
+                    # Say what is served: at a start with the directory missing there are no good feeds to keep.
+                    served = "serving the last good feeds" if self.service.snapshot is not None else "no feeds served"
+                    log.warning("posts directory %s is missing; %s until it appears", root, served)
                     missing = True
                 await self._sleep(_MISSING_DIR_POLL)
                 continue
