@@ -472,6 +472,22 @@ def read_post_file(
     return PostFile(data, after)
 
 
+def read_site_file(path: str | Path, root: str | Path, max_bytes: int) -> bytes:
+    """A file of the site read while rendering a post (a Liquid include): with ``open_post``'s checks (a regular file
+    inside ``root``, opened without following a last link and without blocking) and never more than ``max_bytes``.
+    OSError (EFBIG for a larger file) otherwise: a name checked and then swapped for a FIFO, a device or a link
+    outside must neither hang the build, nor fill its memory, nor leak a file."""
+    fd = open_post(path, root)
+    try:
+        size = os.fstat(fd).st_size
+        data = b"" if size > max_bytes else _read_capped(fd, size, max_bytes)
+    finally:
+        os.close(fd)
+    if size > max_bytes or len(data) > max_bytes:
+        raise OSError(errno.EFBIG, f"larger than {max_bytes:,} bytes")
+    return data
+
+
 def post_text_of(data: bytes, max_bytes: int) -> str:
     """A post file's bytes as the text rendering reads (decoded, LF line ends); PostError as ``read_body``."""
     if len(data) > max_bytes:
