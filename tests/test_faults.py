@@ -582,18 +582,20 @@ def test_a_post_written_in_pieces_by_another_owner_is_never_served_half_written(
     target = tmp_path / "_posts" / "2024-07-01-slow-pieces.md"
     auth = {"Authorization": f"Bearer {TOKEN}"}
     with running_server(tmp_path, token=TOKEN, preexec=drop_lease_capability) as server:
-        writer = subprocess.Popen([sys.executable, "-c", _PIECE_WRITER, str(target), "0.2", "65534"])
+        started = time.monotonic()
+        writer = subprocess.Popen([sys.executable, "-c", _PIECE_WRITER, str(target), "0.25", "65534"])
         looks = partial = regenerations = 0
         try:
-            while writer.poll() is None:
-                httpx.post(server.url + "/admin/regenerate?wait=0", headers=auth, timeout=DEADLINE)
-                regenerations += 1
-                for path in ("/feeds/all.atom", "/feeds/categories/slow.atom"):
-                    response = httpx.get(server.url + path, timeout=DEADLINE)
-                    looks += 1
-                    if b"Slow pieces" in response.content and b"END-OF-SLOW-POST" not in response.content:
-                        partial += 1
-                time.sleep(0.05)
+            with httpx.Client(base_url=server.url, timeout=DEADLINE) as client:
+                while writer.poll() is None:
+                    client.post("/admin/regenerate?wait=0", headers=auth)
+                    regenerations += 1
+                    for path in ("/feeds/all.atom", "/feeds/categories/slow.atom"):
+                        response = client.get(path)
+                        looks += 1
+                        if b"Slow pieces" in response.content and b"END-OF-SLOW-POST" not in response.content:
+                            partial += 1
+                    time.sleep(0.05)
         finally:
             writer.wait(timeout=DEADLINE)
         done = time.monotonic()
@@ -605,11 +607,12 @@ def test_a_post_written_in_pieces_by_another_owner_is_never_served_half_written(
 
         wait_until(complete, "the whole post in the feed")
         print(
-            f"FIGURES slow writer: {looks} feed fetches and {regenerations} regenerations during 1.8 s of writing, "
+            f"FIGURES slow writer: {looks} feed fetches and {regenerations} regenerations during "
+            f"{done - started:.1f} s of writing, "
             f"{partial} with the post half-written; complete in the feed {time.monotonic() - done:.2f} s after the "
             "last piece"
         )
-        assert partial == 0 and looks > 10
+        assert partial == 0 and looks >= 10
         assert "Traceback" not in server.output()
 
 
