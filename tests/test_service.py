@@ -33,11 +33,11 @@ class GatedBuilder(Builder):
         self.entered = threading.Event()
         self.gate = threading.Event()
 
-    def build(self, changed: Iterable[Path] | None = None) -> BuildReport:
+    def build(self, changed: Iterable[Path] | None = None, *, force: bool = False) -> BuildReport:
         self.calls.append(None if changed is None else list(changed))
         self.entered.set()
         assert self.gate.wait(30), "test never opened the gate"
-        return super().build(changed)
+        return super().build(changed, force=force)
 
 
 @pytest.fixture
@@ -272,12 +272,12 @@ class BusyBuilder(Builder):
         self.cpu = cpu
         self.spans: list[tuple[float, float]] = []
 
-    def build(self, changed: Iterable[Path] | None = None) -> BuildReport:
+    def build(self, changed: Iterable[Path] | None = None, *, force: bool = False) -> BuildReport:
         started = time.monotonic()
         until = time.thread_time() + self.cpu
         while time.thread_time() < until:
             pass
-        report = super().build(changed)
+        report = super().build(changed, force=force)
         self.spans.append((started, time.monotonic()))
         return report
 
