@@ -73,6 +73,22 @@ def test_triggers_during_a_build_coalesce_into_one_follow_up(
     assert builder.calls == [None, None]  # exactly one follow-up build, not six
 
 
+def test_a_build_running_too_long_is_reported_overdue_until_it_ends(gated: tuple[GatedBuilder, FeedService]) -> None:
+    builder, service = gated
+    service.overdue_after = 0.3
+
+    async def scenario() -> None:
+        first = await start_held_build(builder, service)
+        assert not service.build_overdue()
+        await asyncio.sleep(0.5)  # the build is held: it has run longer than overdue_after
+        assert service.build_overdue()
+        builder.gate.set()
+        assert (await first).ok
+        assert not service.build_overdue()
+
+    asyncio.run(scenario())
+
+
 def test_pending_paths_stay_incremental(
     gated: tuple[GatedBuilder, FeedService], write_post: Callable[..., Path], posts_dir: Path
 ) -> None:

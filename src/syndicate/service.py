@@ -153,6 +153,7 @@ class FeedService:
         self._retry_timer: asyncio.TimerHandle | None = None
         self.retry_in: float | None = None  # seconds until the failed build is tried again (None: none pending)
         self.build_started: float | None = None  # time.monotonic() when the running build began (None: none runs)
+        self.overdue_after = BUILD_OVERDUE  # seconds (see build_overdue)
 
         # The parts (see the module docstring).
         self.preparer = Preparer(settings, self.policy, self.clock, stamps)
@@ -171,9 +172,9 @@ class FeedService:
     # -- triggering --------------------------------------------------------------------------------------
 
     def build_overdue(self) -> bool:
-        """Whether the running build has taken longer than BUILD_OVERDUE."""
+        """Whether the running build has taken longer than ``overdue_after`` (BUILD_OVERDUE)."""
         started = self.build_started
-        return started is not None and time.monotonic() - started > BUILD_OVERDUE
+        return started is not None and time.monotonic() - started > self.overdue_after
 
     @property
     def building(self) -> bool:
