@@ -681,10 +681,16 @@ def test_a_posts_directory_emptied_while_serving_is_refused_until_forced(tmp_pat
         assert httpx.get(server.url + "/feeds/categories/cat3.atom", timeout=DEADLINE).content == category.content
         assert (tmp_path / "feeds" / "categories" / "cat3.atom").read_bytes() == category.content
         assert "refusing to drop 12 of 12" in server.output()
-        forced = httpx.post(
-            server.url + "/admin/regenerate?force=1", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=DEADLINE
-        )
-        assert forced.status_code == 200 and forced.json()["posts"] == 0
+
+        def regenerate(*extra: str) -> subprocess.CompletedProcess[str]:
+            command = [sys.executable, "-m", "syndicate", "regenerate", "--url", server.url, *extra]
+            environ = {**os.environ, "SYNDICATE_ADMIN_TOKEN": TOKEN}
+            return subprocess.run(command, capture_output=True, text=True, timeout=DEADLINE, env=environ, check=False)
+
+        cli = regenerate()
+        assert cli.returncode == 1 and "refusing to drop 12 of 12" in cli.stderr
+        forced = regenerate("--force")  # POST /admin/regenerate?force=1
+        assert forced.returncode == 0 and forced.stdout.startswith("rebuilt: 0 posts"), forced.stderr
         assert httpx.get(server.url + "/feeds/categories/cat3.atom", timeout=DEADLINE).status_code == 404
         assert httpx.get(server.url + "/readyz", timeout=DEADLINE).json()["problem"] is None
 
