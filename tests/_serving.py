@@ -77,9 +77,13 @@ def running_server(
     wait_ready: bool = True,
     args: tuple[str, ...] = (),
     port: int | None = None,
+    preexec: Callable[[], None] | None = None,
+    environ: dict[str, str | None] | None = None,
 ) -> Iterator[Server]:
     """Run ``syndicate serve`` for the site in ``root`` (posts in ``root/_posts``) until the block ends; on ``port``
-    (default: a free one), for a test whose configuration must name the server's URL."""
+    (default: a free one), for a test whose configuration must name the server's URL; ``preexec`` runs in the
+    server's process before it starts (to drop a capability, say); ``environ`` sets (None: removes) variables of its
+    environment."""
     config = root / "syndicate.toml"
     if not config.exists():
         config.write_text(SITE_CONFIG + extra_config, encoding="utf-8")
@@ -88,6 +92,11 @@ def running_server(
     env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATE_")}
     if token:
         env["SYNDICATE_ADMIN_TOKEN"] = token
+    for name, value in (environ or {}).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     log = root / "server.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
@@ -96,6 +105,7 @@ def running_server(
             env=env,
             stdout=sink,
             stderr=subprocess.STDOUT,
+            preexec_fn=preexec,
         )
     server = Server(f"http://127.0.0.1:{port}", process, root, log)
 
@@ -134,3 +144,30 @@ def raw_request(url: str, target: str, method: str = "GET", headers: dict[str, s
     response = b"".join(chunks)
     head, _, body = response.partition(b"\r\n\r\n")
     return int(head.split(b" ", 2)[1]), body
+
+
+def drop_capabilities(*numbers: int) -> None:
+    """In a child before exec: give up these capabilities for good (prctl PR_CAPBSET_DROP, <linux/capability.h>)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_capbset_drop = 24  # <linux/prctl.h>
+    for number in numbers:
+        if libc.prctl(pr_capbset_drop, number, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), f"prctl(PR_CAPBSET_DROP, {number})")
+
+
+CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_LEASE = 1, 2, 3, 28
+
+
+def drop_file_powers() -> None:
+    """In a child before exec: file permissions bind it as they bind an unprivileged user, even as root (no
+    CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER)."""
+    drop_capabilities(CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER)
+
+
+def drop_lease_capability() -> None:
+    """In a child before exec: give up CAP_LEASE for good (prctl PR_CAPBSET_DROP), so that, even as root, the
+    process may take a read lease only on files it owns: as the server runs in the shipped systemd unit and Docker
+    image, where the posts belong to someone else."""
+    drop_capabilities(CAP_LEASE)

@@ -7,13 +7,14 @@ import os
 import re
 import shlex
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from _serving import DEADLINE, free_port, need_program, running_server, wait_until
+from _serving import DEADLINE, drop_file_powers, free_port, need_program, running_server, wait_until
 from syndicate._html import CONTENT_SECURITY_POLICY
 from syndicate.cli import build_parser
 
@@ -271,3 +272,77 @@ def test_nginx_serves_browsers_the_pages_and_readers_the_feeds(nginx_in_front: t
         )
         query = client.get("/feeds/all.atom?category=sports", headers=browser)
         assert query.status_code == 200 and query.headers["content-type"].startswith("application/atom+xml")
+
+
+def _dockerfile() -> tuple[dict[str, str], str, list[str], list[str], list[str]]:
+    """What the Dockerfile sets up: its ENV, the user's home, the directories it gives the user, its volumes and
+    its command."""
+    import json
+
+    text = (DEPLOY / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    env: dict[str, str] = {}
+    for line in re.findall(r"^ENV (.*)$", text, re.MULTILINE):
+        env.update(dict(pair.split("=", 1) for pair in line.split()))
+    home = re.search(r"useradd [^&]*--home-dir (\S+)", text)
+    owned = re.search(r"chown syndicate:syndicate ([^&\n]+)", text)
+    volumes = re.search(r"^VOLUME (\[.*\])$", text, re.MULTILINE)
+    cmd = re.search(r"^CMD (\[.*\])$", text, re.MULTILINE)
+    assert home is not None and owned is not None and cmd is not None
+    return (
+        env,
+        home.group(1),
+        owned.group(1).split(),
+        json.loads(volumes.group(1)) if volumes else [],
+        json.loads(cmd.group(1)),
+    )
+
+
+def test_the_docker_images_parse_cache_is_writable_and_kept() -> None:
+    """The image's user (HOME /srv, owned by root) cannot create ~/.cache: the parse cache must be somewhere the
+    user owns, and in the volume that outlives a container."""
+    env, home, owned, volumes, _ = _dockerfile()
+    cache_home = env.get("XDG_CACHE_HOME", home + "/.cache")
+    assert any(cache_home == path or cache_home.startswith(path + "/") for path in owned), cache_home
+    assert any(cache_home.startswith(volume + "/") for volume in volumes), (cache_home, volumes)
+    unit = (DEPLOY / "syndicate.service").read_text(encoding="utf-8")
+    assert "Environment=XDG_CACHE_HOME=/var/lib/syndicate/cache" in unit  # under ReadWritePaths, whatever the home
+
+
+@pytest.mark.server
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give up file powers and own files as another user")
+def test_the_docker_images_layout_keeps_last_modified_across_restarts(tmp_path: Path) -> None:
+    """The image's file layout and user, without a Docker daemon: the paths of the Dockerfile under a scratch root,
+    the server unable to override file permissions (as the image's unprivileged user), its home owned by someone
+    else, the directories the Dockerfile gives the user owned by it. A restart keeps every feed's Last-Modified
+    (before the fix: the cache could not be created under the home, and the restart restamped the feeds)."""
+    import shutil
+
+    env, home, owned, _, cmd = _dockerfile()
+    image = tmp_path / "image"
+
+    def inside(path: str) -> Path:
+        return image / path.lstrip("/")
+
+    shutil.copytree(REPO / "examples" / "site", inside(home) / "site")
+    os.chown(inside(home), 65534, 65534)  # not the server's: as /srv (root's) is not the image's user's
+    os.chmod(inside(home), 0o755)
+    for path in owned:
+        inside(path).mkdir(parents=True, exist_ok=True)  # owned by this process's user, as chown gives them
+    args = build_parser().parse_args(cmd[1:])
+    environ: dict[str, str | None] = {"HOME": str(inside(home)), "XDG_CACHE_HOME": None}
+    if "XDG_CACHE_HOME" in env:
+        environ["XDG_CACHE_HOME"] = str(inside(env["XDG_CACHE_HOME"]))
+    site = inside(str(args.config)).parent
+    stamps = []
+    for _ in range(2):
+        with running_server(
+            site, args=("--out", str(inside(str(args.out)))), preexec=drop_file_powers, environ=environ
+        ) as server:
+            response = httpx.get(server.url + "/feeds/all.atom", timeout=30)
+            assert response.status_code == 200
+            stamps.append(response.headers["last-modified"])
+            log = server.output()
+        time.sleep(1.1)  # Last-Modified has whole seconds: a restamp would show
+    assert stamps[0] == stamps[1], stamps
+    assert "cannot be created" not in log, log
+    assert list(inside(env.get("XDG_CACHE_HOME", home + "/.cache")).glob("syndicate/*.sqlite3"))

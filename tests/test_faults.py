@@ -25,7 +25,7 @@ import feedparser
 import httpx
 import pytest
 
-from _serving import DEADLINE, SITE_CONFIG, Server, running_server, wait_until
+from _serving import DEADLINE, SITE_CONFIG, Server, drop_lease_capability, running_server, wait_until
 from conftest import post_text
 from hostile import assert_output_sound, entry_titles, feed_files
 from syndicate import store
@@ -473,7 +473,9 @@ def test_genuinely_empty_posts_directory_gives_empty_feeds(tmp_path: Path) -> No
     builder.build()
     for path in posts.iterdir():
         path.unlink()
-    report = builder.build()
+    with pytest.raises(BuildError, match="refusing to drop 20 of 20"):  # the drop guard (tests/test_guard.py)
+        builder.build()
+    report = builder.build(force=True)
     assert report.posts == 0
     assert entry_titles(tmp_path / "out" / "all.atom") == []
     assert [p.relative_to(tmp_path / "out").as_posix() for p in feed_files(tmp_path / "out")] == [
@@ -551,6 +553,69 @@ def test_post_being_written_is_deferred_not_published_half_written(tmp_path: Pat
     assert post.categories == ("complete",)
 
 
+# Pieces of one post, each appended with the file opened and closed again: no writer holds it open in between, so
+# not even the file's owner could see a write lease. The first piece alone is a complete post (front matter and a
+# body): published then, it would be the half-written post readers must never get.
+_PIECE_WRITER = """
+import os, sys, time
+path, pause, owner = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+pieces = ["---\\ntitle: Slow pieces\\ndate: 2024-07-01\\ncategories: slow\\n---\\n"]
+pieces += [f"<p>Paragraph {n} of the slow post.</p>\\n" for n in range(1, 8)] + ["<p>END-OF-SLOW-POST</p>\\n"]
+os.close(os.open(path + ".new", os.O_CREAT | os.O_WRONLY, 0o644))
+os.chown(path + ".new", owner, owner)  # someone else's file, as posts are to the shipped systemd unit and image
+os.rename(path + ".new", path)
+for piece in pieces:
+    time.sleep(pause)
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(piece)
+"""
+
+
+@pytest.mark.server
+def test_a_post_written_in_pieces_by_another_owner_is_never_served_half_written(tmp_path: Path) -> None:
+    """The server cannot take a lease on the post (not its owner, no CAP_LEASE), the writer closes the file between
+    pieces, and builds are asked for all the while (the watcher's, and full rescans by the admin route, as the
+    schedule runs them): the feeds never carry the post before its last piece."""
+    sync_posts(tmp_path / "_posts", corpus("A", 6))
+    config = SITE_CONFIG.replace("debounce_ms = 50", "debounce_ms = 600") + "admin_rate = 0\n"
+    (tmp_path / "syndicate.toml").write_text(config, encoding="utf-8")
+    target = tmp_path / "_posts" / "2024-07-01-slow-pieces.md"
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    with running_server(tmp_path, token=TOKEN, preexec=drop_lease_capability) as server:
+        started = time.monotonic()
+        writer = subprocess.Popen([sys.executable, "-c", _PIECE_WRITER, str(target), "0.25", "65534"])
+        looks = partial = regenerations = 0
+        try:
+            with httpx.Client(base_url=server.url, timeout=DEADLINE) as client:
+                while writer.poll() is None:
+                    client.post("/admin/regenerate?wait=0", headers=auth)
+                    regenerations += 1
+                    for path in ("/feeds/all.atom", "/feeds/categories/slow.atom"):
+                        response = client.get(path)
+                        looks += 1
+                        if b"Slow pieces" in response.content and b"END-OF-SLOW-POST" not in response.content:
+                            partial += 1
+                    time.sleep(0.05)
+        finally:
+            writer.wait(timeout=DEADLINE)
+        done = time.monotonic()
+        assert writer.returncode == 0
+
+        def complete() -> bool:
+            body = httpx.get(server.url + "/feeds/all.atom", timeout=DEADLINE).content
+            return b"END-OF-SLOW-POST" in body
+
+        wait_until(complete, "the whole post in the feed")
+        print(
+            f"FIGURES slow writer: {looks} feed fetches and {regenerations} regenerations during "
+            f"{done - started:.1f} s of writing, "
+            f"{partial} with the post half-written; complete in the feed {time.monotonic() - done:.2f} s after the "
+            "last piece"
+        )
+        assert partial == 0 and looks >= 10
+        assert "Traceback" not in server.output()
+
+
 # -- the running server --------------------------------------------------------------------------------------------
 
 TOKEN = "faults-token-91c2"
@@ -588,6 +653,49 @@ def assert_feed_bytes_sound(data: bytes) -> None:
 
 
 @pytest.mark.server
+def test_a_posts_directory_emptied_while_serving_is_refused_until_forced(tmp_path: Path) -> None:
+    """The posts directory reappears empty (a sync half-done, a volume mounted late): the watcher's and the admin's
+    builds are refused, every feed keeps its bytes, /readyz says why; a forced regeneration publishes the empty
+    site."""
+    sync_posts(tmp_path / "_posts", corpus("A", 12))
+    (tmp_path / "syndicate.toml").write_text(SITE_CONFIG + "admin_rate = 0\n", encoding="utf-8")
+    with running_server(tmp_path, token=TOKEN) as server:
+        good = _feed(server)
+        category = httpx.get(server.url + "/feeds/categories/cat3.atom", timeout=DEADLINE)
+        assert category.status_code == 200
+        for path in (tmp_path / "_posts").iterdir():
+            path.unlink()
+
+        def refused() -> bool:
+            return bool(httpx.get(server.url + "/readyz", timeout=DEADLINE).json()["problem"])
+
+        wait_until(refused, "the watcher's build to be refused")  # no admin request yet: the watcher's own build
+        response = _regenerate(server)
+        assert response.status_code == 500 and "refusing to drop 12 of 12 published posts" in response.json()["error"]
+        ready = httpx.get(server.url + "/readyz", timeout=DEADLINE)
+        assert ready.status_code == 200 and ready.json()["last_build_ok"] is False
+        assert ready.json()["problem"].startswith("refusing to drop 12 of 12 published posts")
+        assert str(tmp_path) not in ready.text
+        again = _feed(server)
+        assert again.content == good.content and again.headers["etag"] == good.headers["etag"]
+        assert httpx.get(server.url + "/feeds/categories/cat3.atom", timeout=DEADLINE).content == category.content
+        assert (tmp_path / "feeds" / "categories" / "cat3.atom").read_bytes() == category.content
+        assert "refusing to drop 12 of 12" in server.output()
+
+        def regenerate(*extra: str) -> subprocess.CompletedProcess[str]:
+            command = [sys.executable, "-m", "syndicate", "regenerate", "--url", server.url, *extra]
+            environ = {**os.environ, "SYNDICATE_ADMIN_TOKEN": TOKEN}
+            return subprocess.run(command, capture_output=True, text=True, timeout=DEADLINE, env=environ, check=False)
+
+        cli = regenerate()
+        assert cli.returncode == 1 and "refusing to drop 12 of 12" in cli.stderr
+        forced = regenerate("--force")  # POST /admin/regenerate?force=1
+        assert forced.returncode == 0 and forced.stdout.startswith("rebuilt: 0 posts"), forced.stderr
+        assert httpx.get(server.url + "/feeds/categories/cat3.atom", timeout=DEADLINE).status_code == 404
+        assert httpx.get(server.url + "/readyz", timeout=DEADLINE).json()["problem"] is None
+
+
+@pytest.mark.server
 def test_server_keeps_serving_when_the_output_cannot_be_written(tmp_path: Path) -> None:
     sync_posts(tmp_path / "_posts", corpus("A", 12))
     config = SITE_CONFIG.replace('out = "feeds"', 'out = "feeds"\nadmin_rate = 0') + "watch = false\n"
@@ -604,7 +712,13 @@ def test_server_keeps_serving_when_the_output_cannot_be_written(tmp_path: Path) 
         assert "feeds" in response.json()["error"]
         ready = httpx.get(server.url + "/readyz", timeout=DEADLINE)
         assert ready.status_code == 200  # still serving the last good feeds
-        assert ready.json() == {"ready": True, "last_build_ok": False, "in_memory": False, "build_overdue": False}
+        assert ready.json() == {
+            "ready": True,
+            "last_build_ok": False,
+            "in_memory": False,
+            "build_overdue": False,
+            "problem": "the feeds cannot be written to the output directory",
+        }
         assert _status(server)["last_build"]["error"]
         assert _metric(server, "syndicate_last_build_success") == 0
         assert _metric(server, 'syndicate_builds_total{result="error"}') >= 1
@@ -615,7 +729,13 @@ def test_server_keeps_serving_when_the_output_cannot_be_written(tmp_path: Path) 
         (tmp_path / "feeds.moved").rename(feeds)
         assert _regenerate(server).status_code == 200
         ready_now = httpx.get(server.url + "/readyz", timeout=DEADLINE).json()
-        assert ready_now == {"ready": True, "last_build_ok": True, "in_memory": False, "build_overdue": False}
+        assert ready_now == {
+            "ready": True,
+            "last_build_ok": True,
+            "in_memory": False,
+            "build_overdue": False,
+            "problem": None,
+        }
         assert _status(server)["last_build"]["ok"] is True
         assert _metric(server, "syndicate_last_build_success") == 1
         assert _feed(server).content != good.content
@@ -658,7 +778,13 @@ def test_a_restart_with_the_output_unwritable_serves_from_memory_and_retries(tmp
     with running_server(tmp_path, token=TOKEN) as server:
         ready = httpx.get(server.url + "/readyz", timeout=DEADLINE)
         assert ready.status_code == 200
-        assert ready.json() == {"ready": True, "last_build_ok": False, "in_memory": True, "build_overdue": False}
+        assert ready.json() == {
+            "ready": True,
+            "last_build_ok": False,
+            "in_memory": True,
+            "build_overdue": False,
+            "problem": "the feeds cannot be written to the output directory",
+        }
         served = _feed(server)
         assert "A post 0" in {e.title for e in feedparser.parse(served.content).entries}
         status = _status(server)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 import re
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -442,3 +444,34 @@ def _visible(markup: str) -> str:
 
 def _without_code(markup: str) -> str:
     return " ".join(re.sub(r"<code.*?</code>", "<code/>", markup, flags=re.DOTALL).split())
+
+
+_SWAP_AFTER_CHECK = """
+import os, pathlib, sys
+from syndicate.liquid import LiquidSite, render_liquid
+root = pathlib.Path(sys.argv[1])
+include = root / "_includes" / "box.html"
+real_is_file = pathlib.Path.is_file
+def is_file(self):  # the name passes its check, then is swapped for a FIFO before the read
+    result = real_is_file(self)
+    if self == include.resolve() and result:
+        os.unlink(self)
+        os.mkfifo(self)
+    return result
+pathlib.Path.is_file = is_file
+site = LiquidSite(root=root, variables={}, links={}, post_urls={}, baseurl="", url="https://example.net", safe=True)
+done = render_liquid("a{% include box.html %}b", site=site, page={}, path="_posts/p.md")
+print(repr(done.text), done.notes)
+"""
+
+
+def test_an_include_swapped_for_a_fifo_after_its_check_does_not_hang_the_build(tmp_path: Path) -> None:
+    """The include's name is checked (inside _includes, a file), then read: a FIFO swapped in between made the read
+    wait for a writer for ever (and /dev/zero read without end). It is read as a post file is (posts.open_post)."""
+    (tmp_path / "_includes").mkdir()
+    (tmp_path / "_includes" / "box.html").write_text("[box]", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-c", _SWAP_AFTER_CHECK, str(tmp_path)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("'ab'") and "not a regular file" in result.stdout

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -30,7 +31,7 @@ from syndicate.posts import (
     read_body,
     read_post_file,
 )
-from syndicate.scan import iter_post_files
+from syndicate.scan import iter_post_files, scan_post_files
 
 CST = timezone(timedelta(hours=8))
 
@@ -451,21 +452,25 @@ def test_a_link_to_a_device_or_outside_the_posts_directory_is_refused(tmp_path: 
     posts = tmp_path / "posts"
     posts.mkdir()
     (posts / "zero.md").symlink_to("/dev/zero")
-    with pytest.raises(OSError, match="not a regular file"):
+    with pytest.raises(OSError, match="symbolic link"):  # O_NOFOLLOW: a link as the last component is never followed
         read_post_file(posts / "zero.md", 1000, posts)
+    with pytest.raises(OSError, match="not a regular file"):
+        read_post_file("/dev/zero", 1000)
     secret = tmp_path / "secret.md"
     secret.write_text("---\ntitle: secret\n---\nnot for the feeds\n", encoding="utf-8")
     (posts / "swapped.md").symlink_to(secret)  # as if swapped in after the scan checked the name
-    with pytest.raises(OSError, match="outside the posts directory"):
+    with pytest.raises(OSError, match="symbolic link"):
         read_post_file(posts / "swapped.md", 1000, posts)
-    with pytest.raises(OSError, match="outside the posts directory"):
+    with pytest.raises(OSError, match="symbolic link"):
         read_body(posts / "swapped.md", 1000, posts)
-    (posts / "inside.md").symlink_to(posts / "zero.md")  # a link to a link to a device: still a device
-    with pytest.raises(OSError):
-        read_post_file(posts / "inside.md", 1000, posts)
+    (posts / "up").symlink_to(tmp_path, target_is_directory=True)  # a link further up the path: caught after opening
+    with pytest.raises(OSError, match="outside the posts directory"):
+        read_post_file(posts / "up" / "secret.md", 1000, posts)
     (posts / "real.md").write_text("---\ntitle: ok\n---\nbody\n", encoding="utf-8")
-    (posts / "alias.md").symlink_to(posts / "real.md")  # a link inside the tree is still read
-    assert read_post_file(posts / "alias.md", 1000, posts).data.startswith(b"---")
+    (posts / "alias.md").symlink_to(posts / "real.md")  # a link inside the tree: the scan hands over its target
+    found = {rel: path for path, rel, _ in scan_post_files(posts)}
+    assert found["alias.md"] == str(posts / "real.md") and "zero.md" not in found and "swapped.md" not in found
+    assert read_post_file(found["alias.md"], 1000, posts).data.startswith(b"---")
 
 
 @pytest.mark.parametrize(
@@ -503,3 +508,39 @@ def test_a_jekyll_sites_authors_are_named_as_its_authors_data_names_them(tmp_pat
     assert named.author == "Mei Lin"  # jekyll-feed's: the first of authors
     assert named.authors == ("Mei Lin", "Omar Haddad", "Guest Writer")
     assert (nobody.author, nobody.authors) == ("News Desk", ("News Desk",))  # the site's author, looked up
+
+
+def test_the_file_opened_must_be_the_file_scanned(tmp_path: Path) -> None:
+    """Same device and inode as the scan's stat: a name pointed at another file in between is noticed."""
+    from syndicate.posts import Replaced, read_post_file
+
+    path = tmp_path / "2024-01-01-post.md"
+    path.write_text("---\ntitle: first\n---\nbody\n", encoding="utf-8")
+    scanned = os.stat(path)
+    assert read_post_file(path, 1000, tmp_path, expect=scanned).data.startswith(b"---")
+    other = tmp_path / "new.tmp"
+    other.write_text("---\ntitle: second\n---\nbody\n", encoding="utf-8")
+    os.replace(other, path)  # an editor's save by rename, or a swap
+    with pytest.raises(Replaced):
+        read_post_file(path, 1000, tmp_path, expect=scanned)
+
+
+def test_a_file_modified_within_the_settle_window_is_unfinished(tmp_path: Path) -> None:
+    from syndicate.posts import Unfinished, read_post_file
+
+    window = 30.0  # seconds, a long one: "just written" stays true on a slow machine
+    old, fresh, future = (tmp_path / f"2024-03-0{n}-x.md" for n in (1, 2, 3))
+    for path in (old, fresh, future):
+        path.write_text("---\ntitle: x\n---\nbody\n", encoding="utf-8")
+    now = time.time()
+    os.utime(old, (now - 3600, now - 3600))  # saved an hour ago: unchanged for far longer than the window
+    os.utime(future, (now + 3600, now + 3600))  # a clock skew proves nothing about stillness
+    assert read_post_file(old, 1000, settle=window).data.startswith(b"---")
+    for path in (fresh, future):
+        with pytest.raises(Unfinished, match="modified less than 30 s ago") as caught:
+            read_post_file(path, 1000, settle=window)
+        st = path.stat()
+        assert caught.value.signature == (st.st_size, st.st_mtime_ns)
+        # Seen with the same size and mtime a window earlier: unchanged for the window, so finished.
+        assert read_post_file(path, 1000, settle=window, seen=caught.value.signature).data.startswith(b"---")
+    assert read_post_file(fresh, 1000).data.startswith(b"---")  # no window: read as found

@@ -170,6 +170,7 @@ def test_a_post_dated_outside_the_utc_range_costs_only_itself(tmp_path: Path) ->
             "last_build_ok": True,
             "in_memory": False,
             "build_overdue": False,
+            "problem": None,
         }
         status = client.get("/admin/status", headers={"Authorization": f"Bearer {TOKEN}"}).json()
         rejected = {r["path"]: r["reason"] for r in status["rejected"]}
@@ -512,7 +513,13 @@ def test_readiness_shows_no_paths_publicly_and_admin_status_has_them(tmp_path: P
     with running_server(tmp_path, token=TOKEN, wait_ready=False) as server:
         ready = httpx.get(server.url + "/readyz", timeout=DEADLINE)
         assert ready.status_code == 503
-        assert ready.json() == {"ready": False, "last_build_ok": False, "in_memory": False, "build_overdue": False}
+        assert ready.json() == {
+            "ready": False,
+            "last_build_ok": False,
+            "in_memory": False,
+            "build_overdue": False,
+            "problem": "the posts directory cannot be read",
+        }
         feed = httpx.get(server.url + "/feeds/all.atom", timeout=DEADLINE)
         assert feed.status_code == 503 and str(tmp_path) not in feed.text and "missing" not in feed.text
         auth = {"Authorization": f"Bearer {TOKEN}"}
@@ -567,3 +574,23 @@ def test_feeds_per_publication_and_per_author_are_served_with_archives(tmp_path:
         assert 'text="Tech Daily &amp; Co."' in opml and 'text="Omar Haddad"' in opml
         index = client.get("/").text
         assert 'href="/feeds/sources/tech-daily-co.atom"' in index and 'href="/feeds/authors/mei-lin.atom"' in index
+
+
+def test_serving_a_missing_posts_directory_says_so_and_serves_it_once_it_appears(tmp_path: Path) -> None:
+    """Started before its posts directory exists: no claim of "last good feeds" (there are none), /readyz not ready
+    and why; the directory appearing is picked up without a restart."""
+    (tmp_path / "syndicate.toml").write_text(SITE_CONFIG.replace('"_posts"', '"later"'), encoding="utf-8")
+    with running_server(tmp_path, wait_ready=False) as server:
+        wait_until(lambda: "no feeds served until it appears" in server.output(), "the watcher's message")
+        log = server.output()
+        assert "last good feeds" not in log
+        assert "does not exist; no feeds are served until it does" in log
+        assert "no feeds are served until a build succeeds" in log
+        ready = httpx.get(server.url + "/readyz", timeout=DEADLINE)
+        assert ready.status_code == 503 and ready.json()["problem"] == "the posts directory cannot be read"
+        later = tmp_path / "later"
+        later.mkdir()
+        (later / "2024-05-01-arrived.md").write_text("---\ntitle: Arrived\n---\nbody\n", encoding="utf-8")
+        wait_until(lambda: httpx.get(server.url + "/readyz", timeout=DEADLINE).status_code == 200, "readiness")
+        assert b"Arrived" in httpx.get(server.url + "/feeds/all.atom", timeout=DEADLINE).content
+        assert httpx.get(server.url + "/readyz", timeout=DEADLINE).json()["problem"] is None

@@ -33,11 +33,11 @@ class GatedBuilder(Builder):
         self.entered = threading.Event()
         self.gate = threading.Event()
 
-    def build(self, changed: Iterable[Path] | None = None) -> BuildReport:
+    def build(self, changed: Iterable[Path] | None = None, *, force: bool = False) -> BuildReport:
         self.calls.append(None if changed is None else list(changed))
         self.entered.set()
         assert self.gate.wait(30), "test never opened the gate"
-        return super().build(changed)
+        return super().build(changed, force=force)
 
 
 @pytest.fixture
@@ -71,6 +71,22 @@ def test_triggers_during_a_build_coalesce_into_one_follow_up(
 
     asyncio.run(scenario())
     assert builder.calls == [None, None]  # exactly one follow-up build, not six
+
+
+def test_a_build_running_too_long_is_reported_overdue_until_it_ends(gated: tuple[GatedBuilder, FeedService]) -> None:
+    builder, service = gated
+    service.overdue_after = 0.3
+
+    async def scenario() -> None:
+        first = await start_held_build(builder, service)
+        assert not service.build_overdue()
+        await asyncio.sleep(0.5)  # the build is held: it has run longer than overdue_after
+        assert service.build_overdue()
+        builder.gate.set()
+        assert (await first).ok
+        assert not service.build_overdue()
+
+    asyncio.run(scenario())
 
 
 def test_pending_paths_stay_incremental(
@@ -272,12 +288,12 @@ class BusyBuilder(Builder):
         self.cpu = cpu
         self.spans: list[tuple[float, float]] = []
 
-    def build(self, changed: Iterable[Path] | None = None) -> BuildReport:
+    def build(self, changed: Iterable[Path] | None = None, *, force: bool = False) -> BuildReport:
         started = time.monotonic()
         until = time.thread_time() + self.cpu
         while time.thread_time() < until:
             pass
-        report = super().build(changed)
+        report = super().build(changed, force=force)
         self.spans.append((started, time.monotonic()))
         return report
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 from syndicate.config import Settings
 from syndicate.service import BuildOutcome, FeedService
 from syndicate.site import read_site
-from syndicate.watcher import PostWatcher, is_candidate, wait_until_settled
+from syndicate.watcher import PostWatcher, is_candidate
 
 DEADLINE = 30.0
 
@@ -199,30 +198,6 @@ def test_posts_directory_behind_a_symlink(tmp_path: Path, make_settings: Callabl
         assert recorder.requests[-1] == [link.absolute() / "2024-03-02-b.md"]
 
     run_watched(make_settings(posts=link), scenario)
-
-
-def test_settling_waits_only_for_files_modified_within_a_pause(tmp_path: Path) -> None:
-    pause = 30.0  # seconds, a long one: "just written" stays true on a slow machine
-    old, fresh, future = (tmp_path / f"2024-03-0{n}-x.md" for n in (1, 2, 3))
-    for path in (old, fresh, future):
-        path.write_text(post("X", 1), encoding="utf-8")
-    now = time.time()
-    os.utime(old, (now - 3600, now - 3600))  # saved an hour ago: already still for far longer than a pause
-    os.utime(future, (now + 3600, now + 3600))  # a clock skew proves nothing about stillness
-    gone = tmp_path / "2024-03-04-gone.md"
-
-    async def pauses(paths: set[Path]) -> int:
-        taken: list[float] = []
-
-        async def sleep(seconds: float) -> None:  # counts the settle pauses instead of sleeping through them
-            taken.append(seconds)
-
-        assert await wait_until_settled(paths, pause, sleep) == paths
-        return len(taken)
-
-    assert asyncio.run(pauses({old, gone})) == 0
-    assert asyncio.run(pauses({old, fresh})) >= 1  # written just now: watched for a pause
-    assert asyncio.run(pauses({future})) == 1  # unchanged after one pause: settled
 
 
 def test_a_listed_collections_files_are_candidates_in_a_jekyll_site(tmp_path: Path) -> None:

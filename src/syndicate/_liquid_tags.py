@@ -7,6 +7,7 @@ include, a ``link`` to no file), the tag renders nothing and the post gets a not
 
 from __future__ import annotations
 
+import errno
 import html
 import re
 from io import StringIO
@@ -315,9 +316,17 @@ def _partial(env: JekyllEnvironment, file: str, *, relative: bool) -> BoundTempl
     if not path.is_relative_to(fence) or not path.is_file():
         where = "beside the post" if relative else "in _includes/"
         raise LiquidError(f"no file '{file}' {where} inside the site", token=None)
-    if path.stat().st_size > INCLUDE_MAX_BYTES:
-        raise LiquidError(f"the include '{file}' is larger than {INCLUDE_MAX_BYTES} bytes", token=None)
-    source = path.read_bytes().decode("utf-8", errors="replace")
+    from syndicate.posts import read_site_file  # posts renders Liquid: imported when an include is first read
+
+    try:
+        # Read as post files are (posts.open_post): the checks above looked at names, and a name can be swapped
+        # for a FIFO (a read that never ends), a device (one that never stops) or a link outside before the read.
+        data = read_site_file(path, fence, INCLUDE_MAX_BYTES)
+    except OSError as exc:
+        if exc.errno == errno.EFBIG:
+            raise LiquidError(f"the include '{file}' is larger than {INCLUDE_MAX_BYTES} bytes", token=None) from None
+        raise LiquidError(f"the include '{file}' cannot be read: {exc.strerror or exc}", token=None) from None
+    source = data.decode("utf-8", errors="replace")
     template = env.from_string(source, name=file, path=path)
     env.partials[key] = template
     return template

@@ -301,6 +301,9 @@ def create_app(
             "in_memory": outcome is not None and outcome.in_memory,
             # A build that never ends (a hung disk, a file that blocks a read) stops every later one: say so.
             "build_overdue": service.build_overdue(),
+            # Why the last build failed, without paths ("the posts directory cannot be read", "refusing to drop 12 of
+            # 15 published posts …"); null when it did not, or when nothing can be said publicly.
+            "problem": None if outcome is None or outcome.ok else outcome.public or None,
         }
         if service.publisher is not None:
             # Publishing to object storage (publish_to): whether the last publish worked (None: none finished yet). A

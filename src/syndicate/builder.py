@@ -32,6 +32,7 @@ from syndicate.corpus import Corpus, CorpusError, Delta, next_due, notes, reject
 from syndicate.documents import Document
 from syndicate.feedpages import render_feed_pages
 from syndicate.groups import EMPTY, FeedInfo, Groups, regroup
+from syndicate.guard import DropRefused, check_drop
 from syndicate.jekyllrender import liquid_site
 from syndicate.lastbuild import RECORD_KEY, LastBuild, PostNote, manifest_digest
 from syndicate.opml import render_opml
@@ -39,6 +40,7 @@ from syndicate.pages import index_document
 from syndicate.plan import NO_PLAN, Plan, plan_documents
 from syndicate.posts import Post, Rejection
 from syndicate.render import query_feed, render_contents, render_documents
+from syndicate.settle import Settling
 from syndicate.store import (
     Staging,
     StoreError,
@@ -49,13 +51,23 @@ from syndicate.store import (
     write_documents,
 )
 
-__all__ = ["BuildError", "BuildReport", "Builder", "FeedSet", "Parallelism"]
+__all__ = ["BuildError", "BuildReport", "Builder", "FeedSet", "Parallelism", "Refused"]
 
 log = logging.getLogger("syndicate.build")
+_UNWRITABLE = "the feeds cannot be written to the output directory"
 
 
 class BuildError(Exception):
-    """A build that could not complete; the previous feeds stay in place. The message is for people."""
+    """A build that could not complete; the previous feeds stay in place. The message is for people (the operator:
+    it may name paths); ``public`` says what went wrong without them, for /readyz ("" when nothing can be said)."""
+
+    def __init__(self, message: str, public: str = "") -> None:
+        super().__init__(message)
+        self.public = public
+
+
+class Refused(BuildError):
+    """A build the drop guard refused (guard.py): it would have stopped publishing too many posts at once."""
 
 
 @dataclass(frozen=True)
@@ -132,8 +144,11 @@ class Builder:
         progress: Callable[[int, int], None] | None = None,
         parallelism: Parallelism | None = None,
         cache: ParseCache | bool | None = True,
+        settling: Settling | None = None,
     ) -> None:
-        """``cache``: the parse cache to use; True opens the one the settings name (if any), False or None none."""
+        """``cache``: the parse cache to use; True opens the one the settings name (if any), False or None none.
+        ``settling``: how long a changed post file must stay unchanged before it is read (default: the settings'
+        debounce window, see settle.py)."""
         self.settings = settings
         self.write = write
         self.hold = hold
@@ -146,7 +161,14 @@ class Builder:
         self._fingerprint = settings_fingerprint(settings)
         # The parse cache; the service keeps its Last-Modified records in the same database (see service.py).
         self.cache: ParseCache | None = open_cache(settings) if cache is True else cache or None
-        self._corpus = Corpus(settings, patterns, self._parallelism, keep_summaries_out=not hold, progress=progress)
+        self._corpus = Corpus(
+            settings,
+            patterns,
+            self._parallelism,
+            keep_summaries_out=not hold,
+            progress=progress,
+            settling=settling or Settling.of(settings),
+        )
         self._lock = threading.Lock()
         self._on_disk: dict[str, str] = {}  # the output manifest as the first build found it
         self.feedset = NOTHING_BUILT
@@ -191,18 +213,28 @@ class Builder:
 
     # -- building -------------------------------------------------------------------------------------------------
 
-    def build(self, changed: Iterable[Path] | None = None) -> BuildReport:
-        """Build all feeds (``changed=None``: rescan the directory) or after changes to the given post paths."""
+    def build(self, changed: Iterable[Path] | None = None, *, force: bool = False) -> BuildReport:
+        """Build all feeds (``changed=None``: rescan the directory) or after changes to the given post paths.
+
+        Raises ``Refused`` for a build that would drop more than ``max_drop_share`` of the published posts (guard.py;
+        the records compared are the last build's, or on a process's first build the parse cache's), unless
+        ``force``.
+        """
         with self._lock:
             started = time.perf_counter()
             last = self.feedset
             try:
                 self._corpus.check_root()
             except CorpusError as exc:
-                raise BuildError(str(exc)) from None
+                raise BuildError(str(exc), exc.public) from None
             full = changed is None or not last.built
             records = last.records if last.built else self._corpus.load(self.cache)
             delta = self._corpus.rescan(records) if full else self._corpus.update(records, list(changed or ()))
+            if not force:
+                try:
+                    check_drop(records, delta.updates, delta.removed, self.settings.max_drop_share)
+                except DropRefused as exc:
+                    raise Refused(str(exc), str(exc)) from None
             new_records = delta.apply(records)
             if last.built and self._nothing_changed(last, delta, new_records, full):
                 # Same bytes in every file and the same posts visible: the documents cannot differ. A rescan of an
@@ -247,7 +279,7 @@ class Builder:
             with lock:
                 return self._make_unlocked(last, delta, records, full)
         except StoreError as exc:
-            raise BuildError(str(exc)) from None
+            raise BuildError(str(exc), _UNWRITABLE) from None
 
     def _make_unlocked(
         self, last: FeedSet, delta: Delta, records: Mapping[str, CachedPost], full: bool
@@ -269,6 +301,7 @@ class Builder:
                 # Parsed posts describe files, not this build: saved even if the build fails later on.
                 meanwhile=lambda: self._save_posts(delta),
                 liquid=liquid_site(self.settings, (*visible.posts, *visible.documents), self._clock()),
+                sources=delta.sources,
             )
             opml = render_opml(self.settings, groups.feeds, plan.jekyll_feeds)
             documents[opml.path] = opml
@@ -379,7 +412,7 @@ class Builder:
                 if out.is_dir() and (left := remove_temporaries(out)):
                     log.warning("removed %d temporary files left in %s by an interrupted build", left, out)
             except OSError as exc:
-                raise BuildError(f"cannot clean output directory {out}: {exc.strerror or exc}") from None
+                raise BuildError(f"cannot clean output directory {out}: {exc.strerror or exc}", _UNWRITABLE) from None
             self._on_disk = read_manifest(out)
         return Staging(out)
 
@@ -410,5 +443,5 @@ class Builder:
         try:
             removed = write_documents(out, documents, written, staging)
         except StoreError as exc:
-            raise BuildError(str(exc)) from None
+            raise BuildError(str(exc), _UNWRITABLE) from None
         return written, removed

@@ -186,7 +186,14 @@ class ParseCache:
                 log.warning("parse cache disabled: %s", exc2)
                 self._db = None
         except OSError as exc:
-            log.warning("parse cache disabled: %s", exc)
+            # Said in full: without the cache every start parses every post again and restamps every feed's
+            # Last-Modified (the Docker image's cache under a home it could not write went unnoticed for that).
+            log.warning(
+                "parse cache %s cannot be created (%s): every start parses every post again and feeds get a new "
+                "Last-Modified; set the setting 'cache' (or XDG_CACHE_HOME) to a writable place",
+                path,
+                exc.strerror or exc,
+            )
 
     def _is_empty(self) -> bool:
         try:

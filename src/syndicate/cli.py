@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--strict", action="store_true", help="exit 2 when any post was rejected")
     build.add_argument("--quiet", "-q", action="store_true", help="print only problems")
     build.add_argument("--no-cache", action="store_true", help="do not use or update the parse cache")
+    build.add_argument(
+        "--force", action="store_true", help="build even if it drops more than max_drop_share of the posts"
+    )
 
     check = sub.add_parser("check", help="validate posts only; list problems")
     _add_common(check)
@@ -89,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     regenerate.add_argument("--url", help="server base URL (default: http://<host>:<port> from the settings)")
     regenerate.add_argument("--feed", help="one feed to regenerate, e.g. categories/news.atom (default: all)")
     regenerate.add_argument("--no-wait", action="store_true", help="return once the server accepted the request")
+    regenerate.add_argument(
+        "--force", action="store_true", help="rebuild even if it drops more than max_drop_share of the posts"
+    )
     return parser
 
 
@@ -144,7 +150,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     # Nothing is served from this process: documents need not stay in memory once written.
     builder = Builder(settings, hold=False, progress=_progress if show_progress else None)
     try:
-        report = builder.build()
+        report = builder.build(force=args.force)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -318,6 +324,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     host = f"[{settings.host}]" if sock.family == socket.AF_INET6 else settings.host
     print(f"syndicate: serving {settings.posts} at http://{host}:{port}/ (feeds: http://{host}:{port}/feeds/all.atom)")
+    if not settings.posts.is_dir():
+        # Serving starts anyway (/healthz answers, /readyz says why it is not ready), and the directory is watched for.
+        print(
+            f"syndicate: warning: posts directory {settings.posts} does not exist; no feeds are served until it does",
+            file=sys.stderr,
+        )
     sys.stdout.flush()
     server = uvicorn.Server(config)
     try:
@@ -372,7 +384,7 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
 
     settings = settings_from_args(args)
     url = args.url or f"http://{settings.host}:{settings.port}"
-    return request_regeneration(url, settings.admin_token, feed=args.feed, wait=not args.no_wait)
+    return request_regeneration(url, settings.admin_token, feed=args.feed, wait=not args.no_wait, force=args.force)
 
 
 def settings_markdown() -> str:

@@ -99,6 +99,16 @@ SETTINGS: tuple[Setting, ...] = (
         int,
         low=1,
     ),
+    Setting(
+        "max_drop_share",
+        0.5,
+        "Largest share of the published posts one build may drop (deleted, rejected or unpublished) before it is "
+        "refused and the last feeds kept: a posts directory that reappears empty must not delete every feed. Builds "
+        "dropping fewer than 5 posts are never refused; `syndicate build --force` or `regenerate --force` overrides "
+        "(1: no limit).",
+        float,
+        high=1,
+    ),
     Setting("limit", 50, "Entries per feed document; older entries go to RFC 5005 archive pages.", int, low=1),
     Setting("future", False, "Include posts dated in the future.", bool),
     Setting("excerpt_only", False, "Feeds carry summaries only, no full content.", bool),
@@ -324,6 +334,7 @@ class Settings:
     out: Path = _default("out")
     cache: str = _default("cache")
     max_post_bytes: int = _default("max_post_bytes")
+    max_drop_share: float = _default("max_drop_share")
     limit: int = _default("limit")
     future: bool = _default("future")
     excerpt_only: bool = _default("excerpt_only")

@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 import os
 import re
+import stat
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from syndicate.lastbuild import PostNote, ScanSignature
 from syndicate.posts import (
     Post,
     Rejection,
+    Replaced,
     TooLarge,
     Unfinished,
     parse_post,
@@ -34,17 +37,30 @@ from syndicate.posts import (
     with_summary_at,
 )
 from syndicate.scan import has_front_matter, is_post_path, scan_post_files
+from syndicate.settle import NO_SETTLING, Settling
 
 log = logging.getLogger("syndicate.build")
 
 Records = Mapping[str, CachedPost]  # relative path -> the file as last read
-Located = tuple[str, str]  # (path to open, path relative to the posts directory): strings, as 100k Paths are large
+# (path to open, path relative to the posts directory, the file as the scan found it): strings, as 100k Paths are
+# large. The stat's device and inode must be the opened file's (posts.open_post).
+Located = tuple[str, str, "os.stat_result | None"]
+Read = tuple[str, "CachedPost | Unfinished"]  # (relative path, the file read, or why it was not read yet)
+# Bytes of posts read by a build kept for its rendering (digest -> bytes): a post is read once per build, and
+# rendered from the very bytes that were parsed. Beyond this many bytes they are read again, and used only if
+# they hash to the parsed post's digest (posts.read_verified).
+SOURCE_BYTES = 32 * 1024 * 1024
 Progress = Callable[[int, int], None]  # (files done, files in all)
 _SUMMARIES_KEPT_IN = "cannot keep post summaries out of memory (%s); keeping them in memory"
 
 
 class CorpusError(Exception):
-    """The posts directory cannot be read (the message is for people); the build stops, the last feeds stay."""
+    """The posts directory cannot be read (the message is for people); the build stops, the last feeds stay.
+    ``public``: the same without the directory's path."""
+
+    def __init__(self, message: str, public: str) -> None:
+        super().__init__(message)
+        self.public = public
 
 
 @dataclass(frozen=True)
@@ -56,6 +72,7 @@ class Delta:
     deferred: frozenset[str]  # files still being written: build again later
     parsed: int  # files read and parsed (the rest were known by size and mtime)
     signature: str = ""  # of the whole directory, for a full rescan (see lastbuild.ScanSignature)
+    sources: Mapping[str, bytes] = field(default_factory=dict)  # bytes read, by digest (see SOURCE_BYTES)
 
     def apply(self, records: Records) -> dict[str, CachedPost]:
         new = dict(records)
@@ -87,23 +104,60 @@ class Visible:
 
 
 def parse_file(
-    path: str | Path, rel: str, settings: Settings, patterns: Sequence[re.Pattern[str]], known: CachedPost | None
-) -> CachedPost | None:
-    """Read and parse one file (or reuse ``known`` when its bytes are unchanged); None while it is being written."""
+    path: str | Path,
+    rel: str,
+    settings: Settings,
+    patterns: Sequence[re.Pattern[str]],
+    known: CachedPost | None,
+    expect: os.stat_result | None = None,
+    settling: Settling = NO_SETTLING,
+    seen: tuple[int, int] | None = None,
+) -> CachedPost | Unfinished:
+    """Read and parse one file (or reuse ``known`` when its bytes are unchanged); ``Unfinished`` while it may still be
+    being written (see settle.py; ``seen``: its signature at an earlier look). ``expect``: the scan's stat of it."""
+    return read_and_parse(path, rel, settings, patterns, known, expect, settling, seen)[0]
+
+
+def read_and_parse(
+    path: str | Path,
+    rel: str,
+    settings: Settings,
+    patterns: Sequence[re.Pattern[str]],
+    known: CachedPost | None,
+    expect: os.stat_result | None = None,
+    settling: Settling = NO_SETTLING,
+    seen: tuple[int, int] | None = None,
+) -> tuple[CachedPost | Unfinished, bytes | None]:
+    """``parse_file``, with the bytes read (None when none were)."""
+
+    def read(expected: os.stat_result | None) -> tuple[bytes, os.stat_result]:
+        return read_post_file(
+            path, settings.max_post_bytes, settings.posts, expect=expected, settle=settling.window, seen=seen
+        )
+
     try:
-        data, st = read_post_file(path, settings.max_post_bytes, settings.posts)
-    except Unfinished:
-        return None
+        try:
+            data, st = read(expect)
+        except Replaced:
+            # Not the file the scan found: most often an editor saved by renaming a new file over the old one.
+            # Looked at once more; a file swapped again in between is left for a later build.
+            try:
+                data, st = read(os.lstat(path))
+            except Replaced:
+                return Unfinished("it was replaced while being read"), None
+    except Unfinished as exc:
+        # A new value, not the exception: its traceback holds this frame, which holds it (a cycle per deferral).
+        return Unfinished(exc.reason, exc.signature), None
     except TooLarge as exc:  # no digest: a later scan reads the file again (by its stat alone, while it is too large)
-        return CachedPost(exc.stat.st_size, exc.stat.st_mtime_ns, "", Rejection(rel, exc.reason))
+        return CachedPost(exc.stat.st_size, exc.stat.st_mtime_ns, "", Rejection(rel, exc.reason)), None
     except OSError as exc:
         reason = f"cannot read the file: {exc.strerror or exc}"
-        return CachedPost(0, 0, "", Rejection(rel, reason))
+        return CachedPost(0, 0, "", Rejection(rel, reason)), None
     digest = digest_of(data)  # a post file's bytes are hashed like a document's
     if known is not None and known.digest == digest:
-        return CachedPost(st.st_size, st.st_mtime_ns, digest, known.record)
+        return CachedPost(st.st_size, st.st_mtime_ns, digest, known.record), data
     record = parse_post(data, rel, settings, patterns, digest)
-    return CachedPost(st.st_size, st.st_mtime_ns, digest, record)
+    return CachedPost(st.st_size, st.st_mtime_ns, digest, record), data
 
 
 def shared(cached: CachedPost, values: dict[object, object]) -> CachedPost:
@@ -115,24 +169,25 @@ def shared(cached: CachedPost, values: dict[object, object]) -> CachedPost:
     return cached if kept is post else CachedPost(cached.size, cached.mtime_ns, cached.digest, kept)
 
 
-ParseBatch = tuple[Settings, list[Located], int | None]  # settings, files, region of the summary store (or None)
+# settings, files, region of the summary store (or None), the settle window
+ParseBatch = tuple[Settings, list[Located], int | None, Settling]
 
 
-def _parse_batch(args: ParseBatch) -> list[tuple[str, CachedPost | None]]:
+def _parse_batch(args: ParseBatch) -> list[Read]:
     """Process-pool worker: parse a batch of files. With a region of the summary store (``summaries.reserve``),
     the posts' summaries are written there and the posts carry only where they are."""
-    settings, batch, region = args
+    settings, batch, region, settling = args
     patterns = compile_patterns(settings.attribution_patterns)
     # Equal values shared here travel once per batch (pickle sends an object it has already sent as a reference),
     # so this process never allocates, and frees, a copy per post: that would leave the freed copies as holes in
     # memory that a large build could not give back.
     values: dict[object, object] = {}
     writer = summaries.Writer(region) if region is not None else None
-    results: list[tuple[str, CachedPost | None]] = []
+    results: list[Read] = []
     stored: list[tuple[int, int]] = []  # (index in results, where its summary is)
-    for p, rel in batch:
-        cached = parse_file(p, rel, settings, patterns, None)
-        if cached is not None:
+    for p, rel, st in batch:
+        cached = parse_file(p, rel, settings, patterns, None, st, settling)
+        if isinstance(cached, CachedPost):
             cached = shared(cached, values)
             post = cached.record
             if writer is not None and isinstance(post, Post) and post.summary:
@@ -146,16 +201,32 @@ def _parse_batch(args: ParseBatch) -> list[tuple[str, CachedPost | None]]:
             stored = []
     for n, at in stored:
         rel, cached = results[n]
-        assert cached is not None and isinstance(cached.record, Post)
+        assert isinstance(cached, CachedPost) and isinstance(cached.record, Post)
         results[n] = (rel, CachedPost(cached.size, cached.mtime_ns, cached.digest, with_summary_at(cached.record, at)))
     return results
+
+
+class Sources:
+    """Bytes of the posts a build read, by digest, up to SOURCE_BYTES in all."""
+
+    def __init__(self) -> None:
+        self.by_digest: dict[str, bytes] = {}
+        self._size = 0
+
+    def keep(self, cached: CachedPost | Unfinished, data: bytes | None) -> None:
+        if data is None or not isinstance(cached, CachedPost) or not isinstance(cached.record, Post):
+            return
+        if self._size + len(data) <= SOURCE_BYTES and cached.digest not in self.by_digest:
+            self.by_digest[cached.digest] = data
+            self._size += len(data)
 
 
 class Corpus:
     """Reads a posts directory into records.
 
     ``keep_summaries_out``: a build that holds nothing for serving keeps parsed summaries in a temporary file
-    (summaries.py) rather than in memory.
+    (summaries.py) rather than in memory. ``settling``: how long a changed file must stay unchanged before it is
+    read (settle.py); which files have not settled, and since when, is kept from one build to the next.
     """
 
     def __init__(
@@ -166,8 +237,11 @@ class Corpus:
         *,
         keep_summaries_out: bool = False,
         progress: Progress | None = None,
+        settling: Settling = NO_SETTLING,
     ) -> None:
         self.settings = settings
+        self.settling = settling
+        self._unsettled: dict[str, float] = {}  # relative path -> time.monotonic() when first found unsettled
         self.root = settings.posts
         self._patterns = patterns
         self._parallelism = parallelism
@@ -190,9 +264,11 @@ class Corpus:
         try:
             st = root.stat()
         except OSError as exc:
-            raise CorpusError(f"posts directory {root} cannot be read: {exc.strerror or exc}") from None
+            raise CorpusError(
+                f"posts directory {root} cannot be read: {exc.strerror or exc}", "the posts directory cannot be read"
+            ) from None
         if not root.is_dir():
-            raise CorpusError(f"posts directory {root} is not a directory")
+            raise CorpusError(f"posts directory {root} is not a directory", "the posts directory is not a directory")
         # A posts directory that was a mount point and now sits on its parent's device was unmounted: publishing
         # the empty directory would wipe every feed, so refuse until it is back.
         parent_dev = os.stat(root.resolve().parent).st_dev
@@ -200,7 +276,10 @@ class Corpus:
         if self._root_device is None:
             self._root_device = st.st_dev if is_mount else -1
         elif self._root_device != -1 and not is_mount:
-            raise CorpusError(f"posts directory {root} was a mount point and is no longer mounted")
+            raise CorpusError(
+                f"posts directory {root} was a mount point and is no longer mounted",
+                "the posts directory was a mount point and is no longer mounted",
+            )
 
     def rescan(self, records: Records) -> Delta:
         """Scan the whole directory: files whose size or mtime changed are read, missing ones removed."""
@@ -213,29 +292,87 @@ class Corpus:
             known = records.get(rel)
             if known is not None and (known.size, known.mtime_ns) == (st.st_size, st.st_mtime_ns) and known.digest:
                 continue
-            to_parse.append((path, rel))
+            to_parse.append((path, rel, st))
+        removed = frozenset(set(records) - seen)
+        updates, deferred, sources = self._read(to_parse, records, removed)
+        return Delta(updates, removed, deferred, len(to_parse), signature.hexdigest(), sources)
+
+    def _read(
+        self, to_parse: list[Located], records: Records, removed: Iterable[str]
+    ) -> tuple[dict[str, CachedPost], frozenset[str], dict[str, bytes]]:
+        """Read and parse ``to_parse``: the records read, the files left for a later build (not settled), and the
+        bytes read by digest (up to SOURCE_BYTES)."""
+        sources = Sources()
         if len(to_parse) >= self._parallelism.parse_from and self._parallelism.count > 1:
-            results = self._parse_parallel(to_parse)
+            results = self._parse_parallel(to_parse)  # the bytes stay in the workers: rendering reads them again
         else:
             results = []
-            for n, (p, rel) in enumerate(to_parse, 1):
-                results.append((rel, parse_file(p, rel, self.settings, self._patterns, records.get(rel))))
+            for n, (p, rel, st) in enumerate(to_parse, 1):
+                cached, data = read_and_parse(
+                    p, rel, self.settings, self._patterns, records.get(rel), st, self.settling
+                )
+                results.append((rel, cached))
+                sources.keep(cached, data)
                 if self._progress is not None and n % 100 == 0:
                     self._progress(n, len(to_parse))
         updates: dict[str, CachedPost] = {}
-        deferred: set[str] = set()
+        unfinished: dict[str, Unfinished] = {}
         values: dict[object, object] = {}
         # Each parsed post is let go as its shared copy is made, so a large site is never held twice.
         results.reverse()
         while results:
             rel, cached = results.pop()
-            if cached is None:
-                deferred.add(rel)
+            if isinstance(cached, Unfinished):
+                unfinished[rel] = cached
             else:
                 updates[rel] = shared(cached, values)
-        return Delta(updates, frozenset(set(records) - seen), frozenset(deferred), len(to_parse), signature.hexdigest())
+        if unfinished:
+            paths = {rel: (p, st) for p, rel, st in to_parse if rel in unfinished}
+            self._settle(unfinished, paths, records, updates, sources)
+        for rel in (*updates, *removed):
+            self._unsettled.pop(rel, None)
+        return updates, frozenset(unfinished), sources.by_digest
 
-    def _parse_parallel(self, to_parse: list[Located]) -> list[tuple[str, CachedPost | None]]:
+    def _settle(
+        self,
+        unfinished: dict[str, Unfinished],
+        paths: Mapping[str, tuple[str, os.stat_result | None]],
+        records: Records,
+        updates: dict[str, CachedPost],
+        sources: Sources,
+    ) -> None:
+        """Wait (up to ``settling.wait``) for files that may still be being written, reading each once it has stayed
+        unchanged for the window; those still changing stay in ``unfinished`` (deferred), or, unsettled for longer
+        than ``settling.limit``, become rejections. Moves what it reads from ``unfinished`` to ``updates``."""
+        settling = self.settling
+        waited = 0.0
+        while unfinished and waited < settling.wait:
+            pause = min(settling.window, settling.wait - waited)
+            time.sleep(pause)
+            waited += pause
+            for rel, before in list(unfinished.items()):
+                p, st = paths[rel]
+                cached, data = read_and_parse(
+                    p, rel, self.settings, self._patterns, records.get(rel), st, settling, before.signature
+                )
+                if isinstance(cached, Unfinished):
+                    unfinished[rel] = cached
+                else:
+                    del unfinished[rel]
+                    updates[rel] = cached
+                    sources.keep(cached, data)
+        now = time.monotonic()
+        for rel, why in list(unfinished.items()):
+            since = self._unsettled.setdefault(rel, now)
+            if now - since > settling.limit:
+                del unfinished[rel]
+                reason = (
+                    f"still being written after {now - since:.0f} s ({why.reason}); it is published once it has "
+                    f"stayed unchanged for {settling.window:g} s"
+                )
+                updates[rel] = CachedPost(0, 0, "", Rejection(rel, reason))  # no digest: read again when it changes
+
+    def _parse_parallel(self, to_parse: list[Located]) -> list[Read]:
         workers = self._parallelism.count
         # Small batches: when the files run out, one worker idles for at most the other's last batch.
         size = max(100, len(to_parse) // (workers * 16))
@@ -247,7 +384,12 @@ class Corpus:
             except OSError as exc:  # no temporary file to be had: they stay in memory
                 log.warning(_SUMMARIES_KEPT_IN, exc)
         batches: list[ParseBatch] = [
-            (self.settings, to_parse[start : start + size], None if first is None else first + n * summaries.REGION)
+            (
+                self.settings,
+                to_parse[start : start + size],
+                None if first is None else first + n * summaries.REGION,
+                self.settling,
+            )
             for n, start in enumerate(starts)
         ]
         progress = self._progress
@@ -258,10 +400,8 @@ class Corpus:
     def update(self, records: Records, changed: Iterable[Path]) -> Delta:
         """Read only the ``changed`` paths (a watcher's events): gone or moved out of the tree means removed."""
         root = self.root
-        updates: dict[str, CachedPost] = {}
         removed: set[str] = set()
-        deferred: set[str] = set()
-        parsed = 0
+        to_parse: list[Located] = []
         real_root = os.path.realpath(root)
         for path in changed:
             path = path if path.is_absolute() else root / path
@@ -271,10 +411,16 @@ class Corpus:
                 continue  # not under the posts directory
             if not is_post_path(rel, self.settings.jekyll):
                 continue
+            # Read by its resolved path, as the scan does (a link inside the tree is a post; see scan.py).
             target = os.path.realpath(path)
+            try:
+                st = os.stat(target)
+            except OSError:
+                st = None
             site = self.settings.jekyll
             if (
-                not os.path.isfile(target)
+                st is None
+                or not stat.S_ISREG(st.st_mode)
                 or os.path.commonpath([real_root, target]) != real_root
                 or (
                     site is not None and site.post_kind(rel) not in ("posts", "drafts") and not has_front_matter(target)
@@ -283,13 +429,9 @@ class Corpus:
                 if rel in records:
                     removed.add(rel)
                 continue
-            parsed += 1
-            cached = parse_file(path, rel, self.settings, self._patterns, records.get(rel))
-            if cached is None:
-                deferred.add(rel)
-            else:
-                updates[rel] = cached
-        return Delta(updates, frozenset(removed), frozenset(deferred), parsed)
+            to_parse.append((target, rel, st))
+        updates, deferred, sources = self._read(to_parse, records, removed)
+        return Delta(updates, frozenset(removed), deferred, len(to_parse), sources=sources)
 
 
 def visible_posts(records: Records, now: float, future: bool) -> Visible:

@@ -1,8 +1,9 @@
 """Posts: reading post files and parsing Jekyll front matter into ``Post`` values.
 
 A file that cannot be used becomes a ``Rejection`` naming the file and saying what is wrong and how to fix it; it
-never stops the other posts. Only metadata (and a short summary) is kept per post: bodies are re-read and rendered
-later, only for posts that appear in a feed document.
+never stops the other posts. Only metadata (and a short summary) is kept per post: bodies are rendered later, only
+for posts that appear in a feed document, from the bytes the build read (corpus.Sources) or, for a post parsed
+earlier, from the file read again and checked to hold the same bytes (``read_verified``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import re
 import signal
 import stat
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -294,15 +296,25 @@ def split_front_matter(text: str) -> tuple[str, str]:
 
 
 def read_body(path: Path, max_bytes: int, root: Path | None = None) -> str:
-    """The body (text after the front matter) of a post file, for rendering; PostError if the file is now larger
-    than ``max_bytes`` (it was replaced since it was parsed: the next build rejects it); OSError as ``open_post``."""
-    return split_front_matter(_read_text(path, max_bytes, root))[1]
+    """The body (text after the front matter) of a post file; PostError if the file is larger than ``max_bytes``;
+    OSError as ``open_post``."""
+    return body_of(_read_text(path, max_bytes, root))
+
+
+def body_of(text: str) -> str:
+    """The body of a post's text (``post_text_of``), for rendering."""
+    return split_front_matter(text)[1]
 
 
 def read_jekyll_post(path: Path, max_bytes: int, root: Path | None = None) -> tuple[dict[str, Any], str]:
     """A Jekyll site's post file for rendering: its front matter (without defaults) and body, split as Jekyll
     splits them (front matter optional); PostError as ``read_body``."""
-    front, body = split_jekyll(clean_text(_read_text(path, max_bytes, root)))
+    return jekyll_parts_of(_read_text(path, max_bytes, root))
+
+
+def jekyll_parts_of(text: str) -> tuple[dict[str, Any], str]:
+    """A Jekyll site's post's front matter (without defaults) and body, from its text (``post_text_of``)."""
+    front, body = split_jekyll(clean_text(text))
     return (_load_yaml(front) if front is not None else {}), body
 
 
@@ -317,8 +329,7 @@ def _read_text(path: Path, max_bytes: int, root: Path | None) -> str:
         os.close(fd)
     if len(data) > max_bytes:
         raise PostError(_too_large(None, max_bytes))
-    text, _ = decode_text(data)
-    return text.replace("\r\n", "\n")
+    return post_text_of(data, max_bytes)
 
 
 def _read_capped(fd: int, size: int, max_bytes: int) -> bytes:
@@ -350,7 +361,24 @@ def _too_large(size: int | None, max_bytes: int) -> str:
 
 
 class Unfinished(Exception):
-    """A post file still being written (open for writing, or changed while read): build it again later."""
+    """A post file that may still be being written: build it again later.
+
+    ``signature`` is the file's (size, mtime_ns) as found (None: not known), so that a later look can tell whether it
+    has stayed unchanged since; ``reason`` says why, for the report of a file that never settles.
+    """
+
+    def __init__(self, reason: str, signature: tuple[int, int] | None = None) -> None:
+        super().__init__(reason, signature)  # both in ``args``: it crosses process boundaries from parse workers
+        self.reason = reason
+        self.signature = signature
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+class Replaced(Exception):
+    """The file opened is not the one the scan found (another device or inode): the name was pointed at another file
+    between the scan and the open (an editor's save by rename, or a swap). The caller looks again."""
 
 
 class TooLarge(Exception):
@@ -372,7 +400,8 @@ def _is_being_written(fd: int) -> bool:
     """Whether another process has the file open for writing (Linux: a read lease is refused with EAGAIN).
 
     A post saved in place by a slow writer would otherwise be published half-written; such a file is deferred and
-    tried again. Where leases are not permitted (not the file's owner), we cannot tell, and say no.
+    tried again. Where leases are not permitted (not the file's owner, without CAP_LEASE: the shipped systemd unit and
+    Docker image), we cannot tell, and say no: the settle window (``read_post_file``'s ``settle``) covers that case.
     """
     setlease = getattr(fcntl, "F_SETLEASE", None)
     if setlease is None:
@@ -389,18 +418,27 @@ def _is_being_written(fd: int) -> bool:
     return False
 
 
-def open_post(path: str | Path, root: str | Path | None = None) -> int:
-    """Open a post file for reading: a file descriptor of a regular file, inside ``root`` when given.
+def open_post(path: str | Path, root: str | Path | None = None, expect: os.stat_result | None = None) -> int:
+    """Open a post file for reading: a file descriptor of a regular file, inside ``root`` when given, and the very
+    file ``expect`` (the scan's stat of it: same device and inode) when given.
 
-    What is checked is the file opened, not the name before opening: a name swapped for a symbolic link to a file
-    outside the posts directory between the scan and the open is refused here (the opened file's own path, from
-    /proc/self/fd, is compared with the root). O_NONBLOCK: opening a FIFO named ``*.md`` returns at once instead of
-    waiting for a writer, and anything but a regular file (a FIFO, a device such as /dev/zero, a directory) is
-    refused before a byte is read. Raises OSError, whose message becomes the post's rejection.
+    What is checked is the file opened, not the name before opening. O_NOFOLLOW: the last component must not be a
+    symbolic link (the scan hands over the resolved path of a link it accepted, so a name turned into a link after
+    the scan is refused by the kernel); a link further up the path is caught by comparing the opened file's own path
+    (from /proc/self/fd) with the root. O_NONBLOCK: opening a FIFO named ``*.md`` returns at once instead of waiting
+    for a writer, and anything but a regular file (a FIFO, a device such as /dev/zero, a directory) is refused before
+    a byte is read. Raises ``Replaced`` when the file is not the expected one, and OSError, whose message becomes the
+    post's rejection.
     """
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OSError(errno.ELOOP, "it is a symbolic link where the scan found a file; it is not read") from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             raise OSError(errno.EINVAL, "not a regular file (a FIFO, a device or a directory); posts are plain files")
         if root is not None:
             try:
@@ -410,25 +448,41 @@ def open_post(path: str | Path, root: str | Path | None = None) -> int:
             real_root = os.path.realpath(root)
             if opened is not None and os.path.commonpath([real_root, opened]) != real_root:
                 raise OSError(errno.EXDEV, "it leads outside the posts directory (a symbolic link?); it is not read")
+        if expect is not None and (st.st_dev, st.st_ino) != (expect.st_dev, expect.st_ino):
+            raise Replaced
         return fd
     except BaseException:
         os.close(fd)
         raise
 
 
-def read_post_file(path: str | Path, max_bytes: int, root: str | Path | None = None) -> PostFile:
-    """Read a post file whole; raise ``Unfinished`` if it is open for writing or changed while being read, and
-    ``TooLarge`` for a file of more than ``max_bytes`` bytes.
+def read_post_file(
+    path: str | Path,
+    max_bytes: int,
+    root: str | Path | None = None,
+    *,
+    expect: os.stat_result | None = None,
+    settle: float = 0.0,
+    seen: tuple[int, int] | None = None,
+) -> PostFile:
+    """Read a post file whole; raise ``Unfinished`` if it may still be being written, and ``TooLarge`` for a file of
+    more than ``max_bytes`` bytes.
 
-    A file too large by its size is not read at all; one that grows while being read is read up to ``max_bytes`` + 1
-    bytes and no further, so a huge (or endlessly growing) file never costs more memory than the cap. The file is
-    opened by ``open_post`` (a regular file, inside ``root``).
+    Unfinished: open for writing by another process (a read lease is refused; only for the file's owner), changed
+    while being read, or, with ``settle`` (seconds), modified less than ``settle`` ago unless its (size, mtime_ns) is
+    ``seen``, the signature an earlier look found: a file unchanged for that long is taken as finished, by whoever
+    wrote it. A file too large by its size is not read at all; one that grows while being read is read up to
+    ``max_bytes`` + 1 bytes and no further, so a huge (or endlessly growing) file never costs more memory than the
+    cap. The file is opened by ``open_post`` (a regular file, inside ``root``, the file ``expect`` describes).
     """
-    fd = open_post(path, root)
+    fd = open_post(path, root, expect)
     try:
-        if _is_being_written(fd):
-            raise Unfinished
         before = os.fstat(fd)
+        signature = (before.st_size, before.st_mtime_ns)
+        if settle > 0 and time.time_ns() - before.st_mtime_ns < settle * 1e9 and signature != seen:
+            raise Unfinished(f"it was modified less than {settle:g} s ago", signature)
+        if _is_being_written(fd):
+            raise Unfinished("another process has it open for writing", signature)
         if before.st_size > max_bytes:
             raise TooLarge(_too_large(before.st_size, max_bytes), before)
         data = _read_capped(fd, before.st_size, max_bytes)
@@ -438,8 +492,52 @@ def read_post_file(path: str | Path, max_bytes: int, root: str | Path | None = N
     if len(data) > max_bytes:  # it grew past the cap while being read
         raise TooLarge(_too_large(None, max_bytes), after)
     if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
-        raise Unfinished
+        raise Unfinished("it changed while being read", (after.st_size, after.st_mtime_ns))
     return PostFile(data, after)
+
+
+def read_site_file(path: str | Path, root: str | Path, max_bytes: int) -> bytes:
+    """A file of the site read while rendering a post (a Liquid include): with ``open_post``'s checks (a regular file
+    inside ``root``, opened without following a last link and without blocking) and never more than ``max_bytes``.
+    OSError (EFBIG for a larger file) otherwise: a name checked and then swapped for a FIFO, a device or a link
+    outside must neither hang the build, nor fill its memory, nor leak a file."""
+    fd = open_post(path, root)
+    try:
+        size = os.fstat(fd).st_size
+        data = b"" if size > max_bytes else _read_capped(fd, size, max_bytes)
+    finally:
+        os.close(fd)
+    if size > max_bytes or len(data) > max_bytes:
+        raise OSError(errno.EFBIG, f"larger than {max_bytes:,} bytes")
+    return data
+
+
+def post_text_of(data: bytes, max_bytes: int) -> str:
+    """A post file's bytes as the text rendering reads (decoded, LF line ends); PostError as ``read_body``."""
+    if len(data) > max_bytes:
+        raise PostError(_too_large(len(data), max_bytes))
+    text, _ = decode_text(data)
+    return text.replace("\r\n", "\n")
+
+
+def read_verified(path: str | Path, max_bytes: int, root: str | Path | None, digest: str) -> bytes:
+    """The bytes of a post file for rendering, read with ``open_post``'s checks, and only if they are the bytes that
+    were parsed (``digest``, as ``Post.digest``): rendering never shows content that was not read, checked and
+    parsed as this post. PostError when the file changed since (the next build reads it again); OSError as
+    ``open_post``."""
+    from syndicate.documents import digest_of  # posts are hashed like documents (corpus.parse_file)
+
+    fd = open_post(path, root)
+    try:
+        size = os.fstat(fd).st_size
+        if size > max_bytes:
+            raise PostError(_too_large(size, max_bytes))
+        data = _read_capped(fd, size, max_bytes)
+    finally:
+        os.close(fd)
+    if digest_of(data) != digest:
+        raise PostError("the file changed since it was parsed; the next build reads it again")
+    return data
 
 
 def _load_yaml(front: str) -> dict[str, Any]:

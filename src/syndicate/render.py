@@ -10,6 +10,7 @@ the build to adopt.
 from __future__ import annotations
 
 import logging
+import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
@@ -28,7 +29,7 @@ from syndicate.groups import SITE_WIDE, TERM_KINDS, FeedInfo, feed_kind
 from syndicate.jekyllrender import render_jekyll_body
 from syndicate.liquid import LiquidSite
 from syndicate.plan import Plan, Planned
-from syndicate.posts import MAX_BODY, Post, PostError, read_body, read_jekyll_post
+from syndicate.posts import MAX_BODY, Post, PostError, body_of, jekyll_parts_of, post_text_of, read_verified
 from syndicate.store import Staging
 from syndicate.terms import slugify
 
@@ -41,17 +42,28 @@ Contents = Mapping[str, str]  # post file hash -> the post's cleaned HTML
 Staged = tuple[str, str, "str | None"]  # (document path, digest, temporary file; None: the file is unchanged)
 
 
-def render_content(settings: Settings, post: Post, liquid: LiquidSite | None = None) -> str | None:
+def render_content(
+    settings: Settings, post: Post, liquid: LiquidSite | None = None, data: bytes | None = None
+) -> str | None:
     """Cleaned HTML of one post's body; None when the summary must stand in. A Jekyll site's post has its Liquid
-    rendered first (``liquid``: what it may see of the site) and its Markdown read as kramdown (jekyllrender.py)."""
+    rendered first (``liquid``: what it may see of the site) and its Markdown read as kramdown (jekyllrender.py).
+
+    ``data``: the file's bytes as this build read and parsed them; without them (a post parsed by an earlier build
+    or another process) the file is read again with the same checks, and used only if its bytes are the ones parsed
+    (``posts.read_verified``).
+    """
     path = post.path
     try:
+        if data is None:
+            real = os.path.realpath(settings.posts / path)  # a link inside the tree is read by its target (scan.py)
+            data = read_verified(real, settings.max_post_bytes, settings.posts, post.digest)
+        text = post_text_of(data, settings.max_post_bytes)
         if settings.jekyll is not None:
-            meta, body = read_jekyll_post(settings.posts / path, settings.max_post_bytes, settings.posts)
+            meta, body = jekyll_parts_of(text)
         else:
-            meta, body = {}, read_body(settings.posts / path, settings.max_post_bytes, settings.posts)
+            meta, body = {}, body_of(text)
     except (OSError, PostError):
-        return None  # gone or broken since it was parsed: the summary stands in; the next build catches up
+        return None  # gone, changed or broken since it was parsed: the summary stands in; the next build catches up
     if len(body) > MAX_BODY:
         return None  # the summary stands in (the post carries a note saying so)
     try:
@@ -67,10 +79,13 @@ def render_content(settings: Settings, post: Post, liquid: LiquidSite | None = N
     return html if len(html) <= MAX_BODY else None
 
 
-def _render_batch(args: tuple[Settings, LiquidSite | None, list[Post]]) -> list[tuple[str, str | None]]:
-    """Process-pool worker: render a batch of posts."""
+RenderBatch = tuple[Settings, "LiquidSite | None", list[tuple[Post, "bytes | None"]]]
+
+
+def _render_batch(args: RenderBatch) -> list[tuple[str, str | None]]:
+    """Process-pool worker: render a batch of posts (with the bytes the build read of them, where it kept them)."""
     settings, liquid, batch = args
-    return [(post.digest, render_content(settings, post, liquid)) for post in batch]
+    return [(post.digest, render_content(settings, post, liquid, data)) for post, data in batch]
 
 
 def render_contents(
@@ -79,18 +94,21 @@ def render_contents(
     posts: Mapping[str, Post],
     parallelism: Parallelism,
     liquid: LiquidSite | None = None,
+    sources: Mapping[str, bytes] | None = None,
 ) -> dict[str, str]:
-    """Rendered, cleaned HTML for posts by file hash: from the cache, else read and rendered now (and cached)."""
+    """Rendered, cleaned HTML for posts by file hash: from the cache, else rendered now (and cached), from the bytes
+    in ``sources`` (by digest: what this build read) or else read again (see ``render_content``)."""
     found = cache.get_content(posts) if cache is not None else {}
     fresh: dict[str, str] = {}
-    todo = [post for digest, post in posts.items() if digest not in found]
+    known = sources or {}
+    todo = [(post, known.get(digest)) for digest, post in posts.items() if digest not in found]
     workers = parallelism.count
     if len(todo) >= parallelism.render_from and workers > 1:
         size = max(20, len(todo) // (workers * 4))
-        batches = [(settings, liquid, todo[i : i + size]) for i in range(0, len(todo), size)]
+        batches: list[RenderBatch] = [(settings, liquid, todo[i : i + size]) for i in range(0, len(todo), size)]
         rendered = in_parallel(_render_batch, batches, workers, lambda n: None)
     else:
-        rendered = [(post.digest, render_content(settings, post, liquid)) for post in todo]
+        rendered = [(post.digest, render_content(settings, post, liquid, data)) for post, data in todo]
     for digest, html in rendered:
         if html is not None:
             found[digest] = html
@@ -208,11 +226,13 @@ def render_documents(
     feeds: int,
     meanwhile: Callable[[], None] = _nothing,
     liquid: LiquidSite | None = None,
+    sources: Mapping[str, bytes] | None = None,
 ) -> dict[str, Document]:
     """The plan's documents: taken over from the previous build where their keys are unchanged, found again in the
     cache or the output directory, else rendered (and placed by ``bodies``).
 
-    ``feeds`` is how many feeds the plan's pages belong to (it sizes the memo of entries). ``meanwhile`` is called
+    ``feeds`` is how many feeds the plan's pages belong to (it sizes the memo of entries); ``sources`` the bytes of
+    the posts this build read, by digest (see ``render_content``). ``meanwhile`` is called
     once, while worker processes render archive pages if they do, else at the end: work for this process that can
     overlap theirs.
     """
@@ -238,7 +258,7 @@ def render_documents(
         if not e.post.excerpt_only
     }
     contents: Contents = (
-        {} if settings.excerpt_only else render_contents(settings, bodies.cache, need, parallelism, liquid)
+        {} if settings.excerpt_only else render_contents(settings, bodies.cache, need, parallelism, liquid, sources)
     )
 
     def place(rendered: Iterator[tuple[Planned, list[bytes]]]) -> None:

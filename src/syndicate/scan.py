@@ -26,11 +26,12 @@ ScannedFile = tuple[str, str, os.stat_result]
 
 def iter_post_files(root: Path) -> Iterator[Path]:
     """Every post file under ``root``, recursively, in sorted order (see ``scan_post_files``)."""
-    return (Path(path) for path, _, _ in scan_post_files(root))
+    return (root / rel for _, rel, _ in scan_post_files(root))
 
 
 def scan_post_files(root: Path, site: JekyllSite | None = None) -> Iterator[ScannedFile]:
-    """Every post file under ``root`` as (path, path relative to root with '/', stat), files before subdirectories.
+    """Every post file under ``root`` as (path to open, path relative to root with '/', stat), files before
+    subdirectories. The path to open of a symbolic link is its target's; the stat is the target's.
 
     Hidden files and directories (``.git``, ``.foo.md.swp``), editor backups (``~``, ``#…#``) and files with other
     suffixes are skipped. Symbolic links to directories are not followed (no loops, no escape); a symbolic link to a
@@ -105,17 +106,20 @@ def _walk(directory: str, prefix: str, real_root: str) -> Iterator[ScannedFile]:
                 continue
             if not is_post_name(name):
                 continue
+            path = entry.path
             st = entry.stat(follow_symlinks=False)
             if stat.S_ISLNK(st.st_mode):
-                target = os.path.realpath(entry.path)
-                if os.path.commonpath([real_root, target]) != real_root or not os.path.isfile(target):
+                # The file is read by its resolved path (opened without following links, see posts.open_post): a
+                # name turned into a link to something else after this look is refused, not followed.
+                path = os.path.realpath(path)
+                if os.path.commonpath([real_root, path]) != real_root or not os.path.isfile(path):
                     continue
-                st = os.stat(target)
+                st = os.stat(path)
             elif not stat.S_ISREG(st.st_mode):
                 continue
         except OSError:
             continue  # vanished while listing
-        yield entry.path, prefix + name, st
+        yield path, prefix + name, st
     for entry in subdirectories:
         yield from _walk(entry.path, prefix + entry.name + "/", real_root)
 

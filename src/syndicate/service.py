@@ -33,7 +33,7 @@ from typing import Any
 from syndicate import _tasks
 from syndicate.archives import ARCHIVE_CACHE_BYTES, ArchivePages
 from syndicate.autopublish import AutoPublisher
-from syndicate.builder import Builder, BuildError, BuildReport
+from syndicate.builder import Builder, BuildError, BuildReport, Refused
 from syndicate.cache import ParseCache, open_cache
 from syndicate.completion import Completer
 from syndicate.config import Settings
@@ -68,6 +68,7 @@ class BuildOutcome:
     ok: bool
     report: BuildReport | None = None
     error: str = ""
+    public: str = ""  # what went wrong without paths, for /readyz (BuildError.public)
 
     @property
     def in_memory(self) -> bool:
@@ -99,6 +100,7 @@ class _Pending:
     future: asyncio.Future[BuildOutcome]
     full: bool = False
     paths: set[Path] = field(default_factory=set)
+    force: bool = False  # past the drop guard (guard.py): any trigger merged in that asked for it
 
     def merge(self, changed: Iterable[Path] | None) -> None:
         if changed is None:
@@ -153,6 +155,7 @@ class FeedService:
         self._retry_timer: asyncio.TimerHandle | None = None
         self.retry_in: float | None = None  # seconds until the failed build is tried again (None: none pending)
         self.build_started: float | None = None  # time.monotonic() when the running build began (None: none runs)
+        self.overdue_after = BUILD_OVERDUE  # seconds (see build_overdue)
 
         # The parts (see the module docstring).
         self.preparer = Preparer(settings, self.policy, self.clock, stamps)
@@ -176,18 +179,21 @@ class FeedService:
     # -- triggering --------------------------------------------------------------------------------------
 
     def build_overdue(self) -> bool:
-        """Whether the running build has taken longer than BUILD_OVERDUE."""
+        """Whether the running build has taken longer than ``overdue_after`` (BUILD_OVERDUE)."""
         started = self.build_started
-        return started is not None and time.monotonic() - started > BUILD_OVERDUE
+        return started is not None and time.monotonic() - started > self.overdue_after
 
     @property
     def building(self) -> bool:
         return self._running is not None and not self._running.done()
 
-    def request_build(self, changed: Iterable[Path] | None = None, *, reason: str = "") -> asyncio.Future[BuildOutcome]:
+    def request_build(
+        self, changed: Iterable[Path] | None = None, *, reason: str = "", force: bool = False
+    ) -> asyncio.Future[BuildOutcome]:
         """Ask for a build (``None``: full rescan). Returns a future resolved when a build covering it ends.
 
-        Must be called on the event loop. Coalesces with any build already pending.
+        Must be called on the event loop. Coalesces with any build already pending. ``force``: the build may drop
+        any share of the posts (guard.py).
         """
         loop = asyncio.get_running_loop()
         if self._pending is None:
@@ -196,6 +202,7 @@ class FeedService:
             self.gauges.coalesced += 1
         pending = self._pending
         pending.merge(changed)
+        pending.force = pending.force or force
         log.debug("build requested (%s): %s", reason or "unspecified", "full" if changed is None else "incremental")
         if not self.building:
             self._running = loop.create_task(self._run_builds())
@@ -220,7 +227,7 @@ class FeedService:
             first = self.last_outcome is None  # the start-up build is not churn: no pause after it
             self.build_started = time.monotonic()
             try:
-                snapshot, outcome, cpu = await asyncio.to_thread(self._build_and_prepare, changed)
+                snapshot, outcome, cpu = await asyncio.to_thread(self._build_and_prepare, changed, job.force)
             finally:
                 self.build_started = None
             if snapshot is not None:
@@ -280,18 +287,22 @@ class FeedService:
 
         self._retry_timer = asyncio.get_running_loop().call_later(self.retry_in, fire)
 
-    def _build_and_prepare(self, changed: Sequence[Path] | None) -> tuple[Snapshot | None, BuildOutcome, float]:
+    def _build_and_prepare(
+        self, changed: Sequence[Path] | None, force: bool = False
+    ) -> tuple[Snapshot | None, BuildOutcome, float]:
         """Worker thread: build, then prepare every changed document's representations; also the CPU time used."""
         started, cpu_started = time.perf_counter(), time.thread_time()
         try:
-            report = self.builder.build(changed)
+            report = self.builder.build(changed, force=force)
             snapshot = self.preparer.prepare_snapshot(self.builder.feedset, self.snapshot)
         except BuildError as exc:
             error = str(exc) or type(exc).__name__
-            if self.snapshot is not None and self._memory_builder is None:
-                # Good feeds written before are served: they stay until a build is written (the retry).
-                return None, BuildOutcome(ok=False, error=error), time.thread_time() - cpu_started
-            return (*self._build_in_memory(error), time.thread_time() - cpu_started)
+            failed = BuildOutcome(ok=False, error=error, public=exc.public)
+            if isinstance(exc, Refused) or (self.snapshot is not None and self._memory_builder is None):
+                # Good feeds written before are served: they stay until a build is written (the retry). A build the
+                # drop guard refused is not made in memory either: that build would serve what it refused to write.
+                return None, failed, time.thread_time() - cpu_started
+            return (*self._build_in_memory(failed), time.thread_time() - cpu_started)
         except Exception as exc:  # a bug or an OS error must not take the server down; report it instead
             log.exception("build failed unexpectedly")
             outcome = BuildOutcome(ok=False, error=f"{type(exc).__name__}: {exc}")
@@ -301,8 +312,8 @@ class FeedService:
         self._freeze_heap()
         return snapshot, BuildOutcome(ok=True, report=report), time.thread_time() - cpu_started
 
-    def _build_in_memory(self, error: str) -> tuple[Snapshot | None, BuildOutcome]:
-        """After a build that failed with ``error`` with nothing written to serve (at start, or while serving from
+    def _build_in_memory(self, failed: BuildOutcome) -> tuple[Snapshot | None, BuildOutcome]:
+        """After a build that ``failed`` with nothing written to serve (at start, or while serving from
         memory already): the same posts built into memory only, if that works.
 
         A full or read-only output directory fails every writing build, and before this a server restarted in that
@@ -317,8 +328,8 @@ class FeedService:
             report = self._memory_builder.build(None)
             snapshot = self.preparer.prepare_snapshot(self._memory_builder.feedset, self.snapshot)
         except Exception:  # any failure here leaves the served state as the failed build did
-            return None, BuildOutcome(ok=False, error=error)
-        return snapshot, BuildOutcome(ok=False, report=report, error=error)
+            return None, failed
+        return snapshot, BuildOutcome(ok=False, report=report, error=failed.error, public=failed.public)
 
     def _freeze_heap(self) -> None:
         """Leave what the build made out of the cyclic garbage collector's full collections.

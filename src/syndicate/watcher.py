@@ -2,9 +2,9 @@
 
 watchfiles groups a burst of file events into one batch (``debounce_ms``); each batch becomes one build
 request, and the service coalesces requests that arrive while a build runs. Editor temp files, swap files,
-backups and dotfiles are ignored. A file still being written is given time to settle (its size and mtime
-stop changing) before it is handed to the builder, so a half-written post is not published; if it is
-published early anyway, the write that completes it is another event and another rebuild.
+backups and dotfiles are ignored. A file still being written is not published half-written: the build reads a
+changed file only once its size and mtime have stayed unchanged for the debounce window (settle.py), for every
+build and whoever owns the file.
 
 If the posts directory disappears, the watcher waits for it to return and then asks for a full rescan.
 """
@@ -14,10 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import time
-from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
-from typing import NamedTuple
 
 from watchfiles import Change, awatch
 
@@ -43,7 +40,6 @@ _TEMP_SUFFIXES = (
     ".kate-swp",
     ".DS_Store",
 )
-_SETTLE_ROUNDS = 20
 _MISSING_DIR_POLL = 1.0
 _MISSING_DIR_POLL_MS = 1000
 
@@ -102,7 +98,9 @@ class PostWatcher:
         while not self._stop.is_set():
             if not self.posts.is_dir():
                 if not missing:
-                    log.warning("posts directory %s is missing; serving the last good feeds until it returns", root)
+                    # Say what is served: at a start with the directory missing there are no good feeds to keep.
+                    served = "serving the last good feeds" if self.service.snapshot is not None else "no feeds served"
+                    log.warning("posts directory %s is missing; %s until it appears", root, served)
                     missing = True
                 await self._sleep(_MISSING_DIR_POLL)
                 continue
@@ -147,59 +145,14 @@ class PostWatcher:
             if full:
                 self.service.request_build(None, reason="directory changed")
                 continue
-            settled = await wait_until_settled(paths, self.debounce_ms / 1000, self._sleep)
-            log.debug("posts changed: %s", ", ".join(sorted(str(p) for p in settled)))
-            self.service.request_build(settled, reason="watcher")
+            log.debug("posts changed: %s", ", ".join(sorted(str(p) for p in paths)))
+            self.service.request_build(paths, reason="watcher")
 
     async def _sleep(self, seconds: float) -> None:
         try:
             await asyncio.wait_for(self._stop.wait(), seconds)
         except TimeoutError:
             pass
-
-
-async def wait_until_settled(
-    paths: set[Path], pause: float, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-) -> set[Path]:
-    """Wait (bounded) until files being written stop changing, so readers see the final bytes; return ``paths``.
-
-    A file last modified at least ``pause`` ago has already been still that long (an editor's save, a post renamed
-    into place, which watchfiles reports after its own quiet step): it is not watched for another pause, which would
-    only add to the time until the post is served. ``sleep`` waits between looks (the watcher's ends early when it
-    is stopped).
-    """
-    previous = {p: _signature(p) for p in paths}
-    for _ in range(_SETTLE_ROUNDS):
-        if _still_for(previous.values(), pause):
-            break
-        await sleep(pause)
-        current = {p: _signature(p) for p in paths}
-        if current == previous:
-            break
-        previous = current
-    return paths
-
-
-class _Signature(NamedTuple):
-    """What tells a file being written from a finished one: both stop changing."""
-
-    size: int
-    mtime_ns: int
-
-
-def _signature(path: Path) -> _Signature | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return _Signature(st.st_size, st.st_mtime_ns)
-
-
-def _still_for(signatures: Iterable[_Signature | None], seconds: float) -> bool:
-    """Whether every file (None: gone) was last modified at least ``seconds`` ago by the wall clock."""
-    now = time.time_ns()
-    # A modification time in the future (clock skew, touch -d) gives a negative age: such a file is watched.
-    return all(s is None or now - s.mtime_ns >= seconds * 1e9 for s in signatures)
 
 
 def _identity(path: Path) -> tuple[int, int] | None:

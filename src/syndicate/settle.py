@@ -1,0 +1,42 @@
+"""Settling: how long a changed post file must stay unchanged before it is published, whoever writes it.
+
+A post saved in place by a slow writer (an upload, a sync tool, ``cat > post.md``) is half-written for a while. A
+read lease tells a file open for writing only to the file's owner (posts.py), and a writer that closes the file
+between pieces not even then; what works for any owner is the file itself: its size and modification time stop
+changing once the writer is done. A changed file is read only when it was last modified at least ``window`` ago, or
+has been seen with the same size and mtime ``window`` apart (a modification time in the future, from a skewed clock
+or ``touch -d``, never ages). A build waits up to ``wait`` for such files (one-shot builds and small saves publish
+at once), then leaves them out (deferred: the previous version, if any, stays published, and the server tries
+again); a file that has not settled after ``limit`` is rejected with a reason, and read again when it next changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from syndicate.config import Settings
+
+# The in-build wait: up to this many windows, at most WAIT_MAX seconds (but at least one window).
+WAIT_WINDOWS = 20
+WAIT_MAX = 5.0
+# A file changing for longer than this (or LIMIT_WINDOWS windows, if longer) is not being saved but appended to.
+LIMIT = 60.0
+LIMIT_WINDOWS = 20
+
+
+@dataclass(frozen=True)
+class Settling:
+    """The settle window and its bounds, in seconds (``window`` 0: files are read as found)."""
+
+    window: float
+    wait: float
+    limit: float
+
+    @classmethod
+    def of(cls, settings: Settings) -> Settling:
+        """The window is the watcher's debounce (``debounce_ms``): one setting for "how long a save may take"."""
+        window = settings.debounce_ms / 1000
+        return cls(window, max(window, min(WAIT_WINDOWS * window, WAIT_MAX)), max(LIMIT, LIMIT_WINDOWS * window))
+
+
+NO_SETTLING = Settling(0.0, 0.0, LIMIT)
