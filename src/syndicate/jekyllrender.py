@@ -15,8 +15,9 @@ from typing import Any
 from syndicate.config import Settings
 from syndicate.content import render_body
 from syndicate.dialects import kramdown_dialect, site_dialect
+from syndicate.excerpts import excerpt_text
 from syndicate.liquid import LiquidSite, has_liquid, render_liquid
-from syndicate.posts import Post
+from syndicate.posts import Post, jekyll_excerpt
 from syndicate.site import JekyllSite
 
 
@@ -88,3 +89,20 @@ def render_jekyll_body(
         rendered = render_liquid(body, site=liquid, page=page_variables(post, meta, site), path=post.path)
         body, notes = rendered.text, rendered.notes
     return render_body(body, page_url=post.url, site_url=settings.site_url, dialect=site_dialect(site)), notes
+
+
+def jekyll_summary(settings: Settings, liquid: LiquidSite | None, post: Post, data: bytes) -> str:
+    """jekyll-feed's summary of ``post`` (whose file holds ``data``): its ``description`` or ``excerpt``, else the
+    text of its whole excerpt (up to ``excerpts.MAX_EXCERPT`` characters), its Liquid rendered in the site's
+    context and its Markdown read as kramdown. PostError when ``data`` cannot be read as the post."""
+    site = settings.jekyll
+    assert site is not None, "only for a Jekyll site's posts"
+    excerpt = jekyll_excerpt(data, settings.max_post_bytes, site, post.path)
+    if excerpt.given:
+        return excerpt.given
+    head = excerpt.head
+    if liquid is None:
+        liquid = liquid_site(settings, ())
+    if liquid is not None and has_liquid(head) and excerpt.meta.get("render_with_liquid") is not False:
+        head = render_liquid(head, site=liquid, page=page_variables(post, excerpt.meta, site), path=post.path).text
+    return excerpt_text(head, site_dialect(site))

@@ -34,8 +34,7 @@ from syndicate.attribution import find_attribution
 from syndicate.config import Settings
 from syndicate.content import clean_plain_text, clean_text
 from syndicate.dates import DateError, read_dates
-from syndicate.dialects import site_dialect
-from syndicate.excerpts import SUMMARY_CHARS, excerpt_text, summarize, truncate
+from syndicate.excerpts import SUMMARY_CHARS, summarize, truncate
 from syndicate.frontmatter import TIMESTAMP, YamlTimestamp, parse_simple
 from syndicate.liquid import LiquidSite, has_liquid, render_liquid
 from syndicate.permalinks import expand_permalink, percent_encode
@@ -217,6 +216,14 @@ def with_summary_at(post: Post, at: int) -> Post:
     values = list(_FIELDS_OF(post))
     values[_SUMMARY_FIELD] = ""
     values[_SUMMARY_AT_FIELD] = at
+    return Post(*values)
+
+
+def with_summary(post: Post, summary: str) -> Post:
+    """``post`` with ``summary`` as its summary, held in memory."""
+    values = list(_FIELDS_OF(post))
+    values[_SUMMARY_FIELD] = summary
+    values[_SUMMARY_AT_FIELD] = -1
     return Post(*values)
 
 
@@ -809,19 +816,13 @@ def _parse_jekyll(
     source = site.document_source(rel_path, kind)
     permalink = expand_permalink(pattern, date=when, slug=slug, categories=categories, source=source)
     excerpt = _text_field(meta, "description") or _text_field(meta, "excerpt")
-    # The excerpt ends at the first separator in the file as written: Jekyll does not change line ends, so in a
-    # file saved with CRLF the default separator ("\n\n") is never found and the excerpt is the whole body.
-    separator = site.excerpt_separator
-    if not separator:
-        head = body
-    elif "\r" not in decoded:  # the same text as ``body`` (already cleaned): no second pass over it
-        head = body.partition(separator)[0]
-    else:
-        head = clean_text(split_jekyll(decoded)[1].partition(separator)[0]).replace("\r\n", "\n")
-    if not excerpt and has_liquid(head):  # Jekyll renders the excerpt's Liquid, as the body's
+    head = "" if excerpt else _excerpt_head(decoded, body, site.excerpt_separator)
+    if has_liquid(head):  # Jekyll renders the excerpt's Liquid, as the body's
         page = {**meta, "title": title, "date": when, "slug": slug, "categories": list(categories), "tags": list(tags)}
         head = render_liquid(head, site=_excerpt_site(settings, site), page=page, path=rel_path).text
-    summary = excerpt or excerpt_text(head, site_dialect(site))
+    # Our documents' summary: the first paragraph of the excerpt, as every post's. jekyll-feed's documents show the
+    # whole excerpt (``JekyllExcerpt``), made at rendering for the few posts they list.
+    summary = summarize(excerpt or head, cleaned=True)
     attribution = find_attribution(meta, body, patterns, site_url=settings.site_url)
     author = _jekyll_author(meta, site, settings.author)
     return Post(
@@ -851,6 +852,39 @@ def _parse_jekyll(
         # The default is whom jekyll-feed shows for a post naming no author: the site's author, looked up the same way.
         authors=_author_names(meta, _jekyll_author({}, site, settings.author).name, _in_authors_data(site)),
     )
+
+
+def _excerpt_head(decoded: str, body: str, separator: str) -> str:
+    """A Jekyll post's excerpt as written: its body up to the first ``separator`` in the file as written (``decoded``:
+    the file's text before line ends are changed). Jekyll does not change line ends, so in a file saved with CRLF the
+    default separator ("\n\n") is never found and the excerpt is the whole body."""
+    if not separator:
+        return body
+    if "\r" not in decoded:  # the same text as ``body`` (already cleaned): no second pass over it
+        return body.partition(separator)[0]
+    return clean_text(split_jekyll(decoded)[1].partition(separator)[0]).replace("\r\n", "\n")
+
+
+class JekyllExcerpt(NamedTuple):
+    """What jekyll-feed's summary of a post is made of: the post's front matter (over its defaults), its
+    ``description`` or ``excerpt`` when it gives one, else the excerpt as written (``head``: Liquid not rendered)."""
+
+    meta: dict[str, Any]
+    given: str
+    head: str
+
+
+def jekyll_excerpt(data: bytes, max_bytes: int, site: JekyllSite, rel_path: str) -> JekyllExcerpt:
+    """The excerpt of the Jekyll post whose file holds ``data`` (at ``rel_path``); PostError as ``read_body``."""
+    if len(data) > max_bytes:
+        raise PostError(_too_large(len(data), max_bytes))
+    decoded, _ = decode_text(data)
+    meta, body = jekyll_parts_of(decoded.replace("\r\n", "\n"))
+    defaults = site.defaults_for(rel_path, site.post_kind(rel_path) or "posts")
+    if defaults:
+        meta = _with_defaults(defaults, meta)
+    given = _text_field(meta, "description") or _text_field(meta, "excerpt") or ""
+    return JekyllExcerpt(meta, given, "" if given else _excerpt_head(decoded, body, site.excerpt_separator))
 
 
 def _excerpt_only(meta: Mapping[str, Any]) -> bool:

@@ -26,10 +26,20 @@ from syndicate.documents import Document
 from syndicate.feeds import Entry, Page, entry_fragment, render_page
 from syndicate.formats import FEED_FORMATS, FORMAT_ORDER
 from syndicate.groups import SITE_WIDE, TERM_KINDS, FeedInfo, feed_kind
-from syndicate.jekyllrender import render_jekyll_body
+from syndicate.jekyllfeed import SUFFIX as JEKYLL_FORMAT
+from syndicate.jekyllrender import jekyll_summary, render_jekyll_body
 from syndicate.liquid import LiquidSite
 from syndicate.plan import Plan, Planned
-from syndicate.posts import MAX_BODY, Post, PostError, body_of, jekyll_parts_of, post_text_of, read_verified
+from syndicate.posts import (
+    MAX_BODY,
+    Post,
+    PostError,
+    body_of,
+    jekyll_parts_of,
+    post_text_of,
+    read_verified,
+    with_summary,
+)
 from syndicate.store import Staging
 from syndicate.terms import slugify
 
@@ -118,6 +128,27 @@ def render_contents(
     return found
 
 
+def jekyll_summaries(
+    settings: Settings, posts: Mapping[str, Post], liquid: LiquidSite | None, sources: Mapping[str, bytes] | None
+) -> dict[str, str]:
+    """jekyll-feed's summaries (the whole excerpt) of the posts its documents list, by digest, from the bytes in
+    ``sources`` or read again as ``render_content`` reads them; a post whose file changed since keeps our summary."""
+    found: dict[str, str] = {}
+    known = sources or {}
+    for digest, post in posts.items():
+        try:
+            data = known.get(digest)
+            if data is None:
+                real = os.path.realpath(settings.posts / post.path)
+                data = read_verified(real, settings.max_post_bytes, settings.posts, digest)
+            found[digest] = jekyll_summary(settings, liquid, post, data)
+        except (OSError, PostError):
+            continue  # the next build reads the post again
+        except Exception:  # a bug of ours or a library's must cost one summary, never the build
+            log.exception("unexpected error while summarising %s; its short summary stands in", post.path)
+    return found
+
+
 def entry_memo_room(feeds: int, limit: int) -> int:
     """Archive entries kept for reuse. While one archive page is rendered, at most one page per feed is still to
     come that shares its posts, each of ``limit`` posts, per format; twice that leaves slack."""
@@ -132,7 +163,11 @@ def oldest_first(planned: Sequence[Planned]) -> list[Planned]:
 
 
 def rendered_entries(
-    settings: Settings, missing: Sequence[Planned], contents: Contents, feeds: int
+    settings: Settings,
+    missing: Sequence[Planned],
+    contents: Contents,
+    feeds: int,
+    summaries: Mapping[str, str] | None = None,
 ) -> Iterator[tuple[Planned, list[bytes]]]:
     """Each missing document with its entries rendered, each entry rendered once per format and spliced into every
     page that lists it.
@@ -141,8 +176,11 @@ def rendered_entries(
     feeds are then close together in that order, so a bounded memo of entries serves nearly every reuse, and a cold
     build of a large site never holds the entries of every post at once (a miss renders the entry again: the same
     bytes).
+
+    ``summaries``: jekyll-feed's summaries of the posts its documents list (``jekyll_summaries``), by digest.
     """
     full_text = not settings.excerpt_only
+    whole = summaries or {}
     current: dict[tuple[str, str, bool], bytes] = {}
     # One format after another: an entry is only reused within its format, so the memo of full-content entries (a
     # few KB each, for every post in a subscription page) is emptied between formats.
@@ -153,12 +191,15 @@ def rendered_entries(
             current.clear()
         parts = []
         for entry in planned.page.entries:
-            content = contents.get(entry.post.digest) if full_text and not entry.post.excerpt_only else None
+            post = entry.post
+            content = contents.get(post.digest) if full_text and not post.excerpt_only else None
             # Keyed by path too: two files with the same bytes (a copy, a symlink) are two entries.
-            fkey = (entry.post.path, entry.post.digest, content is not None)
+            fkey = (post.path, post.digest, content is not None)
             part = current.get(fkey)
             if part is None:
-                part = current[fkey] = entry_fragment(entry.post, content, fmt)
+                if fmt == JEKYLL_FORMAT and post.digest in whole:
+                    post = with_summary(post, whole[post.digest])
+                part = current[fkey] = entry_fragment(post, content, fmt)
             parts.append(part)
         yield planned, parts
     memo: OrderedDict[tuple[str, str, str], bytes] = OrderedDict()
@@ -260,6 +301,10 @@ def render_documents(
     contents: Contents = (
         {} if settings.excerpt_only else render_contents(settings, bodies.cache, need, parallelism, liquid, sources)
     )
+    listed = {
+        e.post.digest: e.post for planned in missing if planned.fmt == JEKYLL_FORMAT for e in planned.page.entries
+    }
+    summaries = jekyll_summaries(settings, listed, liquid, sources) if listed else {}
 
     def place(rendered: Iterator[tuple[Planned, list[bytes]]]) -> None:
         for planned, parts in rendered:
@@ -275,7 +320,7 @@ def render_documents(
         assert staging is not None
         try:
             # The subscription pages are rendered here while the workers render the archive pages.
-            place(rendered_entries(settings, [m for m in missing if not m.page.archive], contents, feeds))
+            place(rendered_entries(settings, [m for m in missing if not m.page.archive], contents, feeds, summaries))
             # Archive pages carry no full content: what is left to do here needs neither the posts' HTML nor the
             # subscription documents' bytes, so they are let go before the workers' results come in.
             contents = {}
@@ -292,7 +337,7 @@ def render_documents(
             missing = []
             for planned in to_archive:
                 documents[planned.path] = bodies.adopt(planned, staged[planned.path])
-    place(rendered_entries(settings, missing, contents, feeds))
+    place(rendered_entries(settings, missing, contents, feeds, summaries))
     bodies.finish()
     meanwhile()
     return documents
