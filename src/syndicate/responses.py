@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import gzip
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -236,8 +236,10 @@ class ResourceCache:
             self._entries.move_to_end((path, digest))
         return resource
 
-    def put(self, resource: Resource) -> None:
-        key = (resource.path, resource.digest)
+    def put(self, resource: Resource, identity: str = "") -> None:
+        """Keep ``resource``, found by its path and ``identity`` (default: its digest; an archive page made on request
+        is found by its plan key, known before its bytes are)."""
+        key = (resource.path, identity or resource.digest)
         old = self._entries.pop(key, None)
         if old is not None:
             self.bytes -= old.size
@@ -248,6 +250,11 @@ class ResourceCache:
         while self.bytes > self.max_bytes:
             _, evicted = self._entries.popitem(last=False)
             self.bytes -= evicted.size
+
+    def retain(self, keep: Callable[[str, str], bool]) -> None:
+        """Drop the entries for which ``keep(path, identity)`` is false."""
+        for key in [k for k in self._entries if not keep(*k)]:
+            self.bytes -= self._entries.pop(key).size
 
 
 _negotiated: dict[bytes, tuple[str, ...]] = {}

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from syndicate import _tasks
+from syndicate.archivefiles import ArchiveFiles
 from syndicate.archives import ARCHIVE_CACHE_BYTES, ArchivePages
 from syndicate.builder import Builder, BuildError, BuildReport
 from syndicate.cache import ParseCache, open_cache
@@ -128,8 +129,9 @@ class FeedService:
         # sends a Date it caches can make sure no Last-Modified is later than that Date (cli.cmd_serve).
         self.clock = clock or (lambda: datetime.now(UTC))
         if builder is None:
+            # Archive pages are made on request (archives.py): a start renders and writes only the feeds.
             stamps = open_cache(settings)
-            builder = Builder(settings, cache=stamps)
+            builder = Builder(settings, cache=stamps, archives=ArchiveFiles(settings.out, stamps))
         self.builder = builder
         self.metrics = metrics if metrics is not None else Metrics()
         self.gauges = BuildGauges()
@@ -156,7 +158,7 @@ class FeedService:
         self.preparer = Preparer(settings, self.policy, self.clock, stamps)
         self._completer = Completer()
         self.archive_cache = ResourceCache(ARCHIVE_CACHE_BYTES)
-        self._archives = ArchivePages(self.archive_cache, self.policy, self.metrics)
+        self._archives = ArchivePages(self.archive_cache, self.policy, self.metrics, settings, builder.archives)
         self._queries = QueryFeeds(builder, self.policy, self.clock)
         self._pinger = HubPinger(settings.hub, settings.feeds_url, self.metrics) if settings.hub else None
         # On the request path (app.FeedEndpoint calls want for every feed it sends, resource for every archive page,
@@ -219,6 +221,7 @@ class FeedService:
             if snapshot is not None:
                 self.snapshot = snapshot  # the swap: one reference assignment on the event loop
                 self._queries.swapped(snapshot.generation)
+                self._archives.swapped(snapshot)
                 self._completer.swapped(snapshot)
             self._retry_if_failed(outcome)
             self._record(outcome)

@@ -7,7 +7,8 @@ between a saved post and a served feed and is kept small:
   feeds clients read (see ``completion``);
 - unchanged documents keep the representations the last snapshot prepared for them;
 - RFC 5005 archive pages, most of a large site's documents and rarely read, are left as documents, prepared on
-  request (see ``FeedService.resource``).
+  request (see ``FeedService.resource``); a server's builds do not even render them (``on_request``: their plans,
+  rendered on request, see ``archives`` and ``archivefiles``).
 
 Every served path is stamped with when its bytes were published (``lastmodified``): the Last-Modified header. The
 stamps are taken from the service's clock at the swap, and kept in the parse cache so a restart keeps them.
@@ -28,6 +29,7 @@ from syndicate.groups import ARCHIVE_DIR, EMPTY, FeedInfo, Groups
 from syndicate.jekyllfeed import SUFFIX as JEKYLL_SUFFIX
 from syndicate.lastmodified import Stamp, restamp, seconds
 from syndicate.pages import render_index
+from syndicate.plan import Planned
 from syndicate.posts import Rejection
 from syndicate.responses import GZIP, CachePolicy, Resource, build_resource
 
@@ -56,13 +58,14 @@ class Snapshot:
     archives: Mapping[str, Document] = field(default_factory=dict)  # archive pages, prepared on request
     stamps: Mapping[str, Stamp] = field(default_factory=dict)  # every path's Last-Modified record, the index's too
     groups: Groups = EMPTY  # the feeds' posts, to resolve a feed's name as a reader wrote it
+    on_request: Mapping[str, Planned] = field(default_factory=dict)  # archive pages not rendered yet, by path
 
     def __contains__(self, path: object) -> bool:
-        return path in self.resources or path in self.archives
+        return path in self.resources or path in self.archives or path in self.on_request
 
     @property
     def documents(self) -> int:
-        return len(self.resources) + len(self.archives)
+        return len(self.resources) + len(self.archives) + len(self.on_request)
 
 
 class Preparer:
@@ -112,6 +115,13 @@ class Preparer:
                 resources[path] = old
             else:
                 changed.append(document)
+        for path, planned in feedset.on_request.items():
+            # Pages not rendered yet are stamped by their key: equal keys mean equal bytes, and a changed key
+            # (maybe other bytes) publishes the page anew. The same test as above, with the key for the digest.
+            stamp = old_stamps.get(path)
+            if stamp is None or stamp.digest != planned.key or stamp.valid_from != stamp.modified:
+                stamp = restamped[path] = restamp(stamp, planned.key, now)
+            stamps[path] = stamp
         # The first build prepares everything: nothing is served yet, and once ready the server should not spend
         # its first seconds compressing in the background. Later builds defer brotli for large feeds.
         prepare = self.prepare_all if previous is None else self.prepare
@@ -162,6 +172,7 @@ class Preparer:
             archives=archives,
             stamps=stamps,
             groups=feedset.groups,
+            on_request=feedset.on_request,
         )
 
     def prepare(self, document: Document, stamp: Stamp | None = None) -> Resource:
