@@ -60,14 +60,15 @@ class ArchivePages:
         resource = snapshot.resources.get(path)
         if resource is not None:
             return resource
-        document: Document | Planned | None = snapshot.archives.get(path)
-        if document is not None:
-            identity = document.digest
+        made = snapshot.archives.get(path)
+        document: Document | Planned
+        if made is not None:
+            document, identity = made, made.digest
         else:
-            document = planned = snapshot.on_request.get(path)
+            planned = snapshot.on_request.get(path)
             if planned is None:
                 return None
-            identity = planned.key
+            document, identity = planned, planned.key
         stamp = snapshot.stamps.get(path)
         cached = self.cache.get(path, identity)
         if cached is not None and cached.stamp == stamp:
