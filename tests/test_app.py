@@ -455,7 +455,7 @@ def test_brotli_of_a_rebuilt_large_feed_is_made_for_feeds_clients_read(
 
 def test_archive_pages_are_prepared_on_request_with_every_encoding_and_validator(client: TestClient) -> None:
     service = client.app.state.service  # type: ignore[attr-defined]
-    archived = sorted(p for p in service.snapshot.archives if p.endswith(".rss"))
+    archived = sorted(p for p in service.snapshot.on_request if p.endswith(".rss"))
     assert archived, "4 posts at 2 per document leave archive pages"
     path = "/feeds/" + archived[0]
     plain = client.get(path, headers={"Accept-Encoding": "identity"})
@@ -473,7 +473,7 @@ def test_archive_pages_are_prepared_on_request_with_every_encoding_and_validator
     assert head.status_code == 200 and head.headers["etag"] == gz.headers["etag"] and head.content == b""
     assert service.metrics.archive_prepared == 1  # prepared once, then served from the cache
     # Case variants of a term's slug reach its archive pages too.
-    local = sorted(p for p in service.snapshot.archives if p.startswith("archive/categories/local/"))
+    local = sorted(p for p in service.snapshot.on_request if p.startswith("archive/categories/local/"))
     assert local
     variant = client.get("/feeds/" + local[0].replace("/local/", "/LOCAL/"))
     assert variant.status_code == 200 and variant.content == client.get("/feeds/" + local[0]).content

@@ -194,7 +194,7 @@ def test_a_restart_of_an_unchanged_site_keeps_last_modified(
         snapshot = service.snapshot
         assert snapshot is not None
         resources = [*snapshot.resources.values(), snapshot.index]
-        for path in snapshot.archives:
+        for path in [*snapshot.archives, *snapshot.on_request]:
             resource = await service.resource(snapshot, path)
             assert resource is not None
             resources.append(resource)
