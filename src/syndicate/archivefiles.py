@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from syndicate.cache import ParseCache
@@ -43,8 +43,11 @@ class ArchiveFiles:
         self._keys: Mapping[str, str] = {}  # archive document path -> its key in the newest build
         self._files: dict[str, tuple[str, str]] = {}  # path -> (key, digest) of the file written there
 
-    def settle(self, keys: Mapping[str, str], found: Mapping[str, str] | None = None) -> dict[str, str]:
-        """A build's archive pages (path -> key); the files that stay (path -> digest of their bytes).
+    def settle(
+        self, keys: Mapping[str, str], found: Mapping[str, str] | None = None
+    ) -> tuple[dict[str, str], set[str]]:
+        """A build's archive pages (path -> key); the files that stay (path -> digest of their bytes), and those
+        written on request that go (their keys changed, or their pages are gone).
 
         ``found``: on a process's first build, the files an earlier process left (path -> digest, from the manifest)
         that may be trusted: kept where the parse cache knows the same digest for the page's new key. Later builds
@@ -56,9 +59,10 @@ class ArchiveFiles:
         with self._lock:
             if found is None:
                 files = {p: kd for p, kd in self._files.items() if keys.get(p) == kd[0]}
+            dropped = self._files.keys() - files.keys()
             self._keys = keys
             self._files = files
-        return {p: d for p, (_, d) in files.items()}
+        return {p: d for p, (_, d) in files.items()}, dropped
 
     def written(self, path: str, key: str) -> bool:
         """Whether the file for ``path`` holds the page with ``key`` as far as this process knows."""
@@ -82,6 +86,3 @@ class ArchiveFiles:
             # With the manifest the next build writes, what a restart needs to trust the file.
             self.cache.put_digests({key: digest})
         return True
-
-    def paths(self) -> Iterable[str]:
-        return list(self._files)

@@ -423,7 +423,8 @@ class Builder:
                 found = {p: d for p, d in self._on_disk.items() if p in on_request}
                 ours = files_under(str(out / ARCHIVE_DIR)) if (out / ARCHIVE_DIR).is_dir() else set()
                 ours = {f"{ARCHIVE_DIR}/{p}" for p in ours}
-            kept = self.archives.settle({p: planned.key for p, planned in on_request.items()}, found)
+            kept, dropped = self.archives.settle({p: planned.key for p, planned in on_request.items()}, found)
+            ours |= dropped
         if not last.built:
             # First build of this process: compare with what an earlier run left on disk, so a restart does not
             # rewrite (and re-timestamp) thousands of unchanged files.
