@@ -122,9 +122,10 @@ class Preparer:
             if stamp is None or stamp.digest != planned.key or stamp.valid_from != stamp.modified:
                 stamp = restamped[path] = restamp(stamp, planned.key, now)
             stamps[path] = stamp
-        # The first build prepares everything: nothing is served yet, and once ready the server should not spend
-        # its first seconds compressing in the background. Later builds defer brotli for large feeds.
-        prepare = self.prepare_all if previous is None else self.prepare
+        # Brotli for large feeds is deferred to the feeds clients read (completion.py), the first build's too: it
+        # was a quarter of a warm start's time until every feed answered (docs/benchmarks.md), for feeds that a
+        # site behind nginx may never serve from here.
+        prepare = self.prepare
         changed_stamps = [stamps[d.path] for d in changed]
         # zlib releases the GIL while it compresses, so two threads shorten the swap on a multi-core machine.
         prepared = (
