@@ -8,8 +8,9 @@ prepared. A build that did render them (a builder without ``archives``) leaves t
 keeping them all prepared would make memory grow with every page. The cache is least-recently-used and keyed by path
 and key (or digest), so a page a rebuild did not change stays prepared; one whose key changed is dropped at the swap.
 
-A full archive page changes only when one of its posts is edited or deleted, so archive pages are served with a long
-max-age (at least ``ARCHIVE_MAX_AGE``); their validators tell a client that revalidates whether it has them.
+A page is prepared with identity and gzip; brotli is made in the background when it is asked for again. A full
+archive page changes only when one of its posts is edited or deleted, so archive pages are served with a long max-age
+(at least ``ARCHIVE_MAX_AGE``); their validators tell a client that revalidates whether it has them.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from syndicate.feeds import render_page
 from syndicate.lastmodified import Stamp
 from syndicate.metrics import Metrics
 from syndicate.plan import Planned
-from syndicate.responses import CachePolicy, Resource, ResourceCache, build_resource
+from syndicate.responses import GZIP, CachePolicy, Resource, ResourceCache, build_resource
 from syndicate.snapshot import Snapshot
 
 log = logging.getLogger("syndicate.archives")
@@ -54,6 +55,7 @@ class ArchivePages:
         self.settings = settings
         self.files = files
         self._tasks: dict[tuple[str, str, Stamp | None], asyncio.Task[Resource]] = {}
+        self._completing: dict[tuple[str, str, Stamp | None], asyncio.Task[None]] = {}
 
     async def resource(self, snapshot: Snapshot, path: str) -> Resource | None:
         """The prepared resource for ``path`` in ``snapshot``; archive pages are prepared on first request."""
@@ -71,9 +73,11 @@ class ArchivePages:
             document, identity = planned, planned.key
         stamp = snapshot.stamps.get(path)
         cached = self.cache.get(path, identity)
-        if cached is not None and cached.stamp == stamp:
-            return cached
         key = (path, identity, stamp)
+        if cached is not None and cached.stamp == stamp:
+            if cached.pending and key not in self._completing:
+                self._complete_later(key, cached)
+            return cached
         task = self._tasks.get(key)
         if task is None:
             # One preparation per page however many clients ask at once; shielded so a client that gives up
@@ -81,6 +85,20 @@ class ArchivePages:
             task = asyncio.get_running_loop().create_task(self._prepare(key, document, stamp))
             self._tasks[key] = task
         return await asyncio.shield(task)
+
+    def _complete_later(self, key: tuple[str, str, Stamp | None], resource: Resource) -> None:
+        """A page asked for again: its brotli is made in the background, for the requests after this one."""
+
+        async def complete() -> None:
+            try:
+                done = await asyncio.to_thread(resource.complete)
+            finally:
+                self._completing.pop(key, None)
+            if self.cache.get(resource.path, key[1]) is resource:  # still the one kept (not evicted, not replaced)
+                self.cache.put(done, key[1])
+                self.metrics.archive_cache_bytes = self.cache.bytes
+
+        self._completing[key] = asyncio.get_running_loop().create_task(complete())
 
     async def _prepare(
         self, key: tuple[str, str, Stamp | None], document: Document | Planned, stamp: Stamp | None
@@ -97,8 +115,10 @@ class ArchivePages:
 
     def _make(self, document: Document | Planned, stamp: Stamp | None) -> Resource:
         """Worker thread: the page's representations; a page made on request is rendered and written first."""
+        # Identity and gzip now; brotli, which took most of a first request's time (docs/benchmarks.md), when the
+        # page is asked for again (most archive pages are read once, by a reader catching up or a crawler).
         if isinstance(document, Document):
-            return build_resource(document, self.policy, stamp=stamp)
+            return build_resource(document, self.policy, stamp=stamp, encodings=(GZIP,))
         assert self.settings is not None, "pages made on request need the settings to render them"
         page = render_page(self.settings, document.page, document.fmt)
         if self.files is not None:
@@ -107,7 +127,7 @@ class ArchivePages:
             except OSError as exc:
                 # Served from memory all the same; the next request after the cache lets it go tries again.
                 log.warning("cannot write archive page %s: %s", page.path, exc.strerror or exc)
-        return build_resource(page, self.policy, stamp=stamp)
+        return build_resource(page, self.policy, stamp=stamp, encodings=(GZIP,))
 
     def swapped(self, snapshot: Snapshot) -> None:
         """A new snapshot is served: pages whose key (or digest) changed leave the cache."""
@@ -124,5 +144,5 @@ class ArchivePages:
         self.metrics.archive_cache_bytes = self.cache.bytes
 
     async def stop(self) -> None:
-        for task in list(self._tasks.values()):  # a cancelled preparation removes itself from _tasks
+        for task in [*self._tasks.values(), *self._completing.values()]:  # cancelled ones remove themselves
             await _tasks.cancel(task)
