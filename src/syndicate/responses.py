@@ -149,11 +149,14 @@ def build_resource(
     stamp: Stamp | None = None,
     encodings: Iterable[str] = ENCODINGS,
     extra_headers: Iterable[Header] = (),
+    gzipped: bytes | None = None,
 ) -> Resource:
     """Prepare the representations of ``document``: identity and ``encodings`` now, the others pending.
 
     ``stamp`` gives Last-Modified: when these bytes were published at this path (see ``lastmodified``); without one
-    there is no Last-Modified. Deterministic: same bytes and stamp in, same bytes, headers and ETags out.
+    there is no Last-Modified. ``gzipped``: the gzip representation made earlier (by this function, for the same
+    bytes; kept in the parse cache across restarts), used instead of compressing again. Deterministic: same bytes
+    and stamp in, same bytes, headers and ETags out.
     """
     last_modified: datetime | None = None
     valid_from: datetime | None = None
@@ -179,7 +182,10 @@ def build_resource(
     now = set(encodings)
     representations = {IDENTITY: _representation(IDENTITY, body, document.digest, common)}
     for encoding in ENCODINGS:
-        if encoding in now and (compressed := _compress(body, encoding)) is not None:
+        if encoding not in now:
+            continue
+        compressed = gzipped if encoding == GZIP and gzipped is not None else _compress(body, encoding)
+        if compressed is not None:
             representations[encoding] = _representation(encoding, compressed, document.digest, common)
     return Resource(
         path=document.path,

@@ -127,14 +127,21 @@ class Preparer:
         # site behind nginx may never serve from here.
         prepare = self.prepare
         changed_stamps = [stamps[d.path] for d in changed]
+        # gzip made by an earlier process for the same bytes (most of a restart's time was compressing the feeds).
+        known = cache.get_gzipped(d.digest for d in changed) if cache is not None else {}
+        known_gzip = [known.get(d.digest) for d in changed]
         # zlib releases the GIL while it compresses, so two threads shorten the swap on a multi-core machine.
         prepared = (
-            self._compressors.map(prepare, changed, changed_stamps)
+            self._compressors.map(prepare, changed, changed_stamps, known_gzip)
             if len(changed) > 1
-            else map(prepare, changed, changed_stamps)
+            else map(prepare, changed, changed_stamps, known_gzip)
         )
+        fresh_gzip: dict[str, bytes] = {}
         for resource in prepared:
             resources[resource.path] = resource
+            gz = resource.representations.get(GZIP)
+            if gz is not None and resource.digest not in known:
+                fresh_gzip[resource.digest] = gz.body
         index_doc = Document(
             path=_INDEX,
             body=render_index(
@@ -160,6 +167,8 @@ class Preparer:
         removed = old_stamps.keys() - stamps.keys() if len(stamps) - added < len(old_stamps) else set()
         if cache is not None:
             cache.save_stamps(restamped, removed)
+            if fresh_gzip or removed or previous is None:
+                cache.keep_gzipped(fresh_gzip, {r.digest for r in resources.values()})
         self._stamps = stamps
         self._generation += 1
         return Snapshot(
@@ -176,11 +185,12 @@ class Preparer:
             on_request=feedset.on_request,
         )
 
-    def prepare(self, document: Document, stamp: Stamp | None = None) -> Resource:
-        """Representations made before a rebuild's swap: all for small documents, identity and gzip for large."""
+    def prepare(self, document: Document, stamp: Stamp | None = None, gzipped: bytes | None = None) -> Resource:
+        """Representations made before a rebuild's swap: all for small documents, identity and gzip for large.
+        ``gzipped``: the gzip representation an earlier process made of the same bytes."""
         if len(document.body) > EAGER_BROTLI_BYTES:
-            return build_resource(document, self.policy, stamp=stamp, encodings=(GZIP,))
-        return build_resource(document, self.policy, stamp=stamp)
+            return build_resource(document, self.policy, stamp=stamp, encodings=(GZIP,), gzipped=gzipped)
+        return build_resource(document, self.policy, stamp=stamp, gzipped=gzipped)
 
     def prepare_all(self, document: Document, stamp: Stamp | None = None) -> Resource:
         return build_resource(document, self.policy, stamp=stamp)
