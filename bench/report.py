@@ -106,6 +106,7 @@ def _table(scenario: str, size: int, row: dict[str, Any]) -> list[str]:
             f"{row['ratio']:.2f}× | {row['target']} | {_met(row['met'])} | {row['ours_max_rss_mib']:.0f} MiB |",
             "",
             f"Samples (s): ours {row['ours_samples']}, Hugo {row['hugo_samples']}; {row['feeds']} feeds answered.",
+            "",
         ]
     if scenario == "archive":
         return [
