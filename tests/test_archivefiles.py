@@ -15,6 +15,9 @@ import httpx
 import pytest
 
 from _serving import DEADLINE, SITE_CONFIG, running_server, wait_until
+from syndicate.archivefiles import ArchiveFiles
+from syndicate.builder import Builder
+from syndicate.config import load_settings
 from syndicate.formats import FEED_FORMATS
 
 # Three tags over twelve posts, two entries a page: every feed has archive pages, and each post is in three feeds
@@ -226,3 +229,40 @@ def test_a_restart_keeps_the_files_whose_pages_did_not_change(tmp_path: Path) ->
         for path in listing:
             assert "corrected" in c.get("/feeds/" + path).text
         assert prepared(c) == len(listing)
+
+
+def test_a_page_is_written_only_for_its_newest_key_and_a_changed_key_drops_the_file(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    files = ArchiveFiles(out, None)
+    path = "archive/all/1.atom"
+    assert files.settle({path: "k1"}) == ({}, set())
+    assert not files.write(path, "k0", b"<feed>old</feed>", "d0"), "rendered for a key that is no longer the page's"
+    assert not (out / path).exists()
+    assert files.write(path, "k1", b"<feed>new</feed>", "d1") and (out / path).read_bytes() == b"<feed>new</feed>"
+    assert files.written(path, "k1")
+    assert files.settle({path: "k1", "archive/all/2.atom": "k5"}) == ({path: "d1"}, set())  # unchanged: kept
+    assert files.settle({path: "k2"}) == ({}, {path})  # changed: the build removes it
+    assert not files.written(path, "k1") and not files.write(path, "k1", b"<feed>new</feed>", "d1")
+
+
+def test_syndicate_build_after_a_server_writes_every_archive_page(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    make_site(site)
+    config = site / "syndicate.toml"
+    config.write_text(SITE_CONFIG + EXTRA, encoding="utf-8")
+    settings = load_settings(config)
+    server = Builder(settings, archives=ArchiveFiles(settings.out, None), cache=False)
+    server.build()
+    assert server.feedset.on_request and not (settings.out / "archive").exists()
+    static_export(site, tmp_path / "export")
+    run = subprocess.run(
+        [sys.executable, "-m", "syndicate", "build", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE * 4,
+    )
+    assert run.returncode == 0, run.stderr
+    written = {p.relative_to(settings.out).as_posix() for p in (settings.out / "archive").rglob("*.*")}
+    assert written == set(server.feedset.on_request)
+    for path in written:
+        assert (settings.out / path).read_bytes() == (tmp_path / "export" / path).read_bytes(), path
