@@ -266,3 +266,21 @@ def test_syndicate_build_after_a_server_writes_every_archive_page(tmp_path: Path
     assert written == set(server.feedset.on_request)
     for path in written:
         assert (settings.out / path).read_bytes() == (tmp_path / "export" / path).read_bytes(), path
+
+
+@pytest.mark.server
+def test_files_written_on_request_outlive_a_restart(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    make_site(site)
+    out = site / "feeds"
+    with running_server(site, extra_config=EXTRA) as server, httpx.Client(base_url=server.url, timeout=DEADLINE) as c:
+        pages = archive_paths(c)  # the Atom pages are made and written
+    files = {p.relative_to(out).as_posix(): p.stat().st_mtime_ns for p in (out / "archive").rglob("*.*")}
+    assert set(files) == {f"{p}.atom" for p in pages}
+    # The stopped server listed them in the manifest: the next one trusts them, and does not write them again.
+    with running_server(site) as server, httpx.Client(base_url=server.url, timeout=DEADLINE) as c:
+        for path, mtime in files.items():
+            assert (out / path).stat().st_mtime_ns == mtime, path
+            response = c.get("/feeds/" + path)
+            assert response.status_code == 200 and response.content == (out / path).read_bytes()
+            assert (out / path).stat().st_mtime_ns == mtime, f"{path} not written again"

@@ -15,8 +15,8 @@ build that changes the key. ``syndicate build`` still writes every page (a compl
   that removed it.
 
 Both run under one lock, held for a dictionary update or one file's write. Across restarts the files are known by the
-output manifest (written by each build, listing the files kept) and the parse cache's digest of each key: a file is
-trusted again only where both agree.
+output manifest (written by each build, listing the files kept, and by a server that stops, listing those written
+since: :meth:`remember`) and the parse cache's digest of each key: a file is trusted again only where both agree.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from syndicate.cache import ParseCache
-from syndicate.store import write_file
+from syndicate.store import StoreError, add_to_manifest, write_file
 
 log = logging.getLogger("syndicate.archives")
 
@@ -86,3 +86,18 @@ class ArchiveFiles:
             # With the manifest the next build writes, what a restart needs to trust the file.
             self.cache.put_digests({key: digest})
         return True
+
+    def remember(self) -> None:
+        """List the files written on request in the output manifest, for the next process (a server that stops).
+        Skipped while a build holds the output directory: it writes the manifest itself."""
+
+        def files() -> dict[str, str]:
+            # Called under the output lock, which a build holds while it settles keys and removes files.
+            with self._lock:
+                return {p: d for p, (_, d) in self._files.items()}
+
+        try:
+            if self._files and not add_to_manifest(self.out, files):
+                log.info("a build is writing %s: archive pages written on request are listed by it", self.out)
+        except StoreError as exc:
+            log.warning("archive pages written on request are not listed in the manifest: %s", exc)

@@ -416,6 +416,9 @@ class FeedService:
             await self._pinger.stop()
         await self._completer.stop()
         await self._archives.stop()
+        if self.builder.archives is not None and self.builder.write:
+            # Pages written on request since the last build are listed, so a restart keeps their files.
+            await asyncio.to_thread(self.builder.archives.remember)
 
     def status(self) -> dict[str, Any]:
         snapshot = self.snapshot

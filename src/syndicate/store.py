@@ -19,7 +19,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -288,6 +288,23 @@ def write_documents(
     return removed
 
 
+def add_to_manifest(root: Path, entries: Callable[[], Mapping[str, str]]) -> bool:
+    """List files written outside a build (``entries()``, called while the output directory is held: path -> digest
+    of their bytes) in the manifest, so that the next process knows them; False (nothing done) when another writer
+    holds the output directory, whose build writes the manifest. Raises StoreError if it cannot be written."""
+    try:
+        with output_lock(root, wait=False):
+            manifest = read_manifest(root)
+            merged = {**manifest, **entries()}
+            if merged != manifest:
+                os.replace(_write_temp(root / MANIFEST, _manifest_bytes(merged)), root / MANIFEST)
+    except BlockingIOError:
+        return False
+    except OSError as exc:
+        raise StoreError(f"cannot write {root / MANIFEST}: {exc.strerror or exc}") from None
+    return True
+
+
 def _manifest_bytes(manifest: Mapping[str, str]) -> bytes:
     # No indent: json's C encoder only writes compact JSON, and the manifest is written twice per build.
     return json.dumps(dict(sorted(manifest.items())), ensure_ascii=False, separators=(",", ":")).encode()
@@ -329,9 +346,10 @@ def missing_files(root: Path, documents: Mapping[str, Document]) -> set[str]:
 
 
 @contextlib.contextmanager
-def output_lock(root: Path) -> Iterator[None]:
+def output_lock(root: Path, *, wait: bool = True) -> Iterator[None]:
     """Hold the output directory for one writer: another process writing it (a server, a one-shot build) is waited
-    for, so neither removes the other's temporary files or renames over its half-written set.
+    for, so neither removes the other's temporary files or renames over its half-written set. ``wait=False``: raise
+    BlockingIOError instead of waiting.
 
     An advisory ``flock`` on the directory itself, so no file is added to the output: released when the holder ends,
     however it ends. Raises StoreError if the directory cannot be made or opened.
@@ -345,6 +363,8 @@ def output_lock(root: Path) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            if not wait:
+                raise
             log.warning("waiting for another syndicate process writing %s", root)
             fcntl.flock(fd, fcntl.LOCK_EX)
         _held_locks.add(fd)
