@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -136,3 +137,52 @@ def running(
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait(timeout=15)
+
+
+def tree_rss_kib(root: int) -> int:
+    """Resident memory of ``root`` and all its descendants now (KiB, from /proc): the server and its workers."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
+                fields = f.read().rpartition(")")[2].split()
+            with open(f"/proc/{entry}/statm", encoding="ascii") as f:
+                pages = int(f.read().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        pid = int(entry)
+        children.setdefault(int(fields[1]), []).append(pid)
+        rss[pid] = pages * (os.sysconf("SC_PAGE_SIZE") // 1024)
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(children.get(pid, ()))
+    return total
+
+
+class PeakTreeRss:
+    """The largest sum of resident memory of a process tree, sampled every ``interval`` seconds in a thread (a
+    sum, unlike wait4's ru_maxrss, which is one process's own peak)."""
+
+    def __init__(self, root: int, interval: float = 0.05) -> None:
+        self.root, self.interval, self.peak_kib = root, interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> PeakTreeRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            self.peak_kib = max(self.peak_kib, tree_rss_kib(self.root))
+            if self._stop.wait(self.interval):
+                return

@@ -8,10 +8,13 @@ import itertools
 import json
 import math
 import os
+import random
 import re
 import shlex
 import shutil
+import signal
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -22,7 +25,17 @@ from pathlib import Path
 from typing import Any
 
 from bench import nginx
-from bench._process import LOOPBACK, BenchError, Timed, free_port, http_get, run_timed, running
+from bench._process import (
+    LOOPBACK,
+    BenchError,
+    PeakTreeRss,
+    Timed,
+    free_port,
+    http_get,
+    run_timed,
+    running,
+    wait_http,
+)
 from bench.corpus import write_corpus
 from bench.hugo import hugo_command, write_hugo_site
 from bench.targets import ADMIN_TOKEN, Workspace, build_command, category_slug, serve_command
@@ -530,6 +543,164 @@ def _build_counters(base: str) -> dict[str, float]:
     return {"builds": float(builds.group(1)) if builds else 0.0, "pause": float(pause.group(1)) if pause else 0.0}
 
 
+_PREV_ARCHIVE = re.compile(rb'<link rel="prev-archive" href="[^"]*/feeds/([^"]+)\.atom"')
+_FEED_FORMATS = ("atom", "rss", "json")
+
+
+def _subscription_paths(base: str) -> list[str]:
+    """Every subscription feed the server lists (each feed of every kind, in every format), from its OPML."""
+    status, body, _ = http_get(base + "/feeds/index.opml")
+    if status != 200:
+        raise BenchError(f"GET /feeds/index.opml answered {status}")
+    feeds = sorted(set(re.findall(r'xmlUrl="[^"]*/feeds/([^"]+)\.atom"', body.decode())))
+    return [f"/feeds/{feed}.{fmt}" for feed in feeds for fmt in _FEED_FORMATS]
+
+
+def _start_server(workspace: Workspace) -> tuple[float, int, int]:
+    """Start a server; seconds from exec until /readyz is 200 and every subscription feed has answered 200, the
+    peak resident memory of its process tree meanwhile (KiB), and how many feeds answered."""
+    port = free_port()
+    workspace.write_config(port=port)
+    base = f"http://{LOOPBACK}:{port}"
+    log = workspace.root / "serve.log"
+    with open(log, "ab") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(serve_command(workspace, port), stdout=out, stderr=out, start_new_session=True)
+    try:
+        with PeakTreeRss(proc.pid) as peak:
+            wait_http(base + "/readyz", proc, 900, log, expect_status=200)
+            paths = _subscription_paths(base)
+            for path in paths:
+                status, _, _ = http_get(base + path, timeout=60)
+                if status != 200:
+                    raise BenchError(f"GET {path} answered {status} after /readyz")
+            elapsed = time.perf_counter() - start
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=15)
+    return elapsed, peak.peak_kib, len(paths)
+
+
+def server_start(size: int, options: Options) -> Result:
+    """Cold and warm server start (exec → ready, every subscription feed answered) vs. Hugo's full build."""
+    workspace = prepare(size, options)
+    workspace.clean_output()
+    _start_server(workspace)  # untimed, as the cold build's first run: the page cache, not a cold disk
+    workspace.clean_hugo_output()
+    _hugo(workspace)
+    cold: list[tuple[float, int, int]] = []
+    warm: list[tuple[float, int, int]] = []
+    hugo: list[Timed] = []
+    for i in range(options.repeats):
+
+        def ours() -> None:
+            workspace.clean_output()
+            cold.append(_start_server(workspace))
+            warm.append(_start_server(workspace))  # the same output and parse cache, nothing changed
+
+        def theirs() -> None:
+            workspace.clean_hugo_output()
+            hugo.append(_hugo(workspace))
+
+        for run in (ours, theirs) if i % 2 == 0 else (theirs, ours):
+            run()
+        options.log(f"start {size}: cold {cold[-1][0]:.2f} s, warm {warm[-1][0]:.2f} s, hugo {hugo[-1].seconds:.2f} s")
+    hugo_s = _median([t.seconds for t in hugo])
+    rows = []
+    for case, samples, limit in (("cold", cold, 0.5), ("warm", warm, 0.1)):
+        ours_s = _median([t for t, _, _ in samples])
+        rows.append(
+            {
+                "case": case,
+                "ours_s": ours_s,
+                "hugo_s": hugo_s,
+                "ratio": ours_s / hugo_s,
+                "target": f"≤ {limit}× Hugo's full build",
+                "met": ours_s / hugo_s <= limit,
+                "ours_samples": [round(t, 3) for t, _, _ in samples],
+                "hugo_samples": [round(t.seconds, 3) for t in hugo],
+                "ours_max_rss_mib": max(k for _, k, _ in samples) / 1024,
+                "feeds": samples[0][2],
+            }
+        )
+    return Result(
+        "start",
+        size,
+        rows,
+        notes=[
+            f"{options.repeats} alternating rounds (a cold and a warm start of ours, a cold build of Hugo's) after one "
+            "untimed run of each; medians. From exec of `syndicate serve` until /readyz answers 200 and then every "
+            "subscription feed listed in /feeds/index.opml (each feed of every kind, in every format) has answered "
+            "200, one after another. Cold: no output directory and no parse cache; warm: both as the cold start "
+            "left them, no post changed. Archive pages are made on request, so neither start renders them.",
+            "Peak RSS: the largest sum of resident memory over the server's process tree (it and its parse "
+            "workers), sampled every 50 ms.",
+        ],
+        commands=[shlex.join(serve_command(workspace, 0)), shlex.join(hugo_command(workspace.hugo_site))],
+    )
+
+
+def _archive_pages(base: str) -> list[str]:
+    """Every archive page the served feeds lead to: each feed's prev-archive link names its newest, and the pages
+    of a feed are numbered from 1."""
+    pages = []
+    for path in _subscription_paths(base):
+        if not path.endswith(".atom"):
+            continue
+        _, body, _ = http_get(base + path)
+        link = _PREV_ARCHIVE.search(body)
+        if link is not None:
+            page = link[1].decode()
+            head, _, number = page.rpartition("/")
+            pages += [f"/feeds/{head}/{n}" for n in range(1, int(number) + 1)]
+    return pages
+
+
+def archive_first(size: int, options: Options) -> Result:
+    """Archive pages requested for the first time from a server that just started: time to the whole response."""
+    workspace = prepare(size, options)
+    workspace.clean_output()
+    samples: list[float] = []
+    sample_size = max(options.trials * 10, 100)
+    with _serving(workspace, options) as base:
+        pages = _archive_pages(base)
+        chosen = random.Random(CORPUS_SEED).sample(pages, min(sample_size, len(pages)))
+        for n, page in enumerate(chosen):
+            url = f"{base}{page}.{_FEED_FORMATS[n % 3]}"
+            start = time.perf_counter()
+            status, body, _ = http_get(url, GZIP)
+            samples.append(time.perf_counter() - start)
+            if status != 200 or not body:
+                raise BenchError(f"GET {url} answered {status}")
+    p50, p95 = _percentile(samples, 50) * 1000, _percentile(samples, 95) * 1000
+    return Result(
+        "archive",
+        size,
+        [
+            {
+                "p50_ms": p50,
+                "p95_ms": p95,
+                "max_ms": max(samples) * 1000,
+                "trials": len(samples),
+                "pages": len(pages),
+                "target": "p95 ≤ 50 ms",
+                "met": p95 <= 50,
+            }
+        ],
+        notes=[
+            f"A server started cold; then {len(samples)} of its {len(pages):,} archive pages (all formats), chosen "
+            "at random (seed 1), each requested once with gzip, one after another: the time to the whole response "
+            "of a page made on request (rendered, written to the output directory, compressed).",
+        ],
+        commands=[shlex.join(serve_command(workspace, 0)), "GET /feeds/archive/<feed>/<n>.<format> (each once)"],
+    )
+
+
 SCENARIOS: dict[str, Callable[[int, Options], Result]] = {
     "cold": cold_build,
     "warm": warm_build,
@@ -537,6 +708,8 @@ SCENARIOS: dict[str, Callable[[int, Options], Result]] = {
     "big": big_build,
     "serve": serve,
     "rebuild": serve_under_rebuild,
+    "start": server_start,
+    "archive": archive_first,
 }
 DEFAULT_SIZES: dict[str, list[int]] = {
     "cold": [1_000, 10_000],
@@ -545,6 +718,8 @@ DEFAULT_SIZES: dict[str, list[int]] = {
     "big": [100_000],
     "serve": [10_000],
     "rebuild": [10_000],
+    "start": [10_000],
+    "archive": [10_000, 100_000],
 }
 QUICK_SIZES: dict[str, list[int]] = {
     "cold": [1_000],
@@ -553,4 +728,6 @@ QUICK_SIZES: dict[str, list[int]] = {
     "big": [10_000],
     "serve": [1_000],
     "rebuild": [1_000],
+    "start": [1_000],
+    "archive": [1_000],
 }

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import frontmatter
 import pytest
 
 from syndicate.config import Settings, load_settings
+from syndicate.snapshot import Preparer
 
 REPO = Path(__file__).resolve().parents[1]
 # Our own post in the shape of a real republished one (tests/data/README.md): tests read nothing outside the repository.
@@ -79,3 +82,24 @@ def clock() -> Clock:
 def sample_body() -> str:
     """The sample post's body: Markdown around a republished article's HTML, ending in the site's back links."""
     return str(frontmatter.load(SAMPLE_POST).content)
+
+
+@pytest.fixture(autouse=True)
+def _preparers_closed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every snapshot Preparer a test made (a FeedService's) is closed after it, with its compressor threads: a
+    service a test never stopped would otherwise leave them running, and a later test's build forks workers only
+    while its process has a single thread."""
+    made: list[Preparer] = []
+    original = Preparer.__init__
+
+    def init(self: Preparer, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(Preparer, "__init__", init)
+    yield
+    for preparer in made:
+        preparer.close()
+    for thread in threading.enumerate():
+        if thread.name.startswith("syndicate-compress"):
+            thread.join(timeout=10)

@@ -51,8 +51,10 @@ def test_archive_pages_are_prepared_on_first_request_and_cached(
         assert (await service.build_now()).ok
         snapshot = service.snapshot
         assert snapshot is not None
-        archived = sorted(snapshot.archives)
+        assert not snapshot.archives  # a server's build renders no archive page: they are made on request
+        archived = sorted(snapshot.on_request)
         assert archived and all(p.startswith("archive/") for p in archived)
+        assert not (service.settings.out / "archive").exists()
         assert not any(p.startswith("archive/") for p in snapshot.resources)  # nothing prepared at the swap
         assert len(service.archive_cache) == 0
         assert snapshot.documents == len(snapshot.resources) + len(archived)
@@ -61,20 +63,27 @@ def test_archive_pages_are_prepared_on_first_request_and_cached(
         # Two clients at once: one preparation, one resource.
         first, second = await asyncio.gather(service.resource(snapshot, path), service.resource(snapshot, path))
         assert first is not None and first is second
-        assert first.representations["identity"].body == service.builder.documents[path].body
-        assert set(first.representations) == {"identity", "gzip", "br"} and not first.pending
+        written = (service.settings.out / path).read_bytes()  # written as it was made, for nginx
+        assert first.representations["identity"].body == written
+        assert set(first.representations) == {"identity", "gzip"} and first.pending == {"br"}  # brotli: if read again
         assert len(service.archive_cache) == 1
-        assert await service.resource(snapshot, path) is first  # from the cache
+        assert await service.resource(snapshot, path) is first  # from the cache; asked again, brotli is made
+        await asyncio.gather(*service._archives._completing.values())
+        complete = await service.resource(snapshot, path)
+        assert complete is not None and complete is not first and not complete.pending
+        assert complete.representations["br"] and complete.digest == first.digest
         assert service.metrics.archive_prepared == 1
-        assert service.metrics.archive_cache_bytes == first.size
+        assert service.metrics.archive_cache_bytes == complete.size == service.archive_cache.bytes
         exposition = service.metrics.render(service.gauges)
         assert "syndicate_archive_pages_prepared_total 1\n" in exposition
-        assert f"syndicate_archive_cache_bytes {first.size}\n" in exposition
+        assert f"syndicate_archive_cache_bytes {complete.size}\n" in exposition
         assert await service.resource(snapshot, "archive/nope.atom") is None
-        # A rebuild that does not change the page keeps its prepared resource (keyed by path and digest).
+        # A rebuild that does not change the page keeps its prepared resource (keyed by path and key) and its file.
         assert (await service.build_now()).ok
         assert service.snapshot is not snapshot
-        assert await service.resource(service.snapshot, path) is first
+        assert await service.resource(service.snapshot, path) is complete
+        assert (service.settings.out / path).read_bytes() == written
+        await service.stop()
 
     asyncio.run(scenario())
 

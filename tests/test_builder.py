@@ -5,6 +5,7 @@ import gc
 import json
 import os
 import shutil
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -639,6 +640,26 @@ def test_a_build_that_holds_nothing_keeps_summaries_out_of_memory_and_writes_the
     assert server.build().parsed == 0
     assert all(p.summary_at < 0 and p.summary == by_path[p.path].summary for p in server.posts)
     assert {p: d.body for p, d in server.documents.items()} == {p: d.body for p, d in held.documents.items()}
+
+
+def test_summaries_stay_in_memory_when_workers_come_from_a_fork_server(tmp_path: Path) -> None:
+    """With another thread running, parse workers come from a fork server and do not share this process's summary
+    store: the summaries they read stay in the posts (before: written to files of their own, the build failed)."""
+    two = Parallelism(workers=2, parse_from=2, archive_from=1)
+    reference = Builder(example_settings(tmp_path / "ref", limit=2), parallelism=two)
+    reference.build()
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    other.start()
+    try:
+        settings = example_settings(tmp_path / "lean", limit=2)
+        lean = Builder(settings, hold=False, parallelism=two)
+        assert lean.build().parsed > 2
+    finally:
+        stop.set()
+        other.join()
+    assert all(p.summary_at < 0 and p.summary for p in lean.posts)
+    assert {p: d.body for p, d in lean.documents.items()} == {p: d.body for p, d in reference.documents.items()}
 
 
 def test_summaries_stay_in_memory_when_they_cannot_be_kept_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -74,11 +74,12 @@ def run_nginx_in_front(tmp_path: Path, hub: str = "") -> Iterator[tuple[str, Pat
     (site / "_posts").mkdir(parents=True)
     (site / "syndicate.toml").write_text(
         f'title = "Deploy Test"\nurl = "https://news.example.net"\nposts = "_posts"\nout = "{data / "feeds"}"\n'
-        f'cache = "{tmp_path / "cache.sqlite3"}"\n' + (f'hub = "{hub}"\n' if hub else ""),
+        f'cache = "{tmp_path / "cache.sqlite3"}"\nlimit = 2\n' + (f'hub = "{hub}"\n' if hub else ""),
         encoding="utf-8",
     )
     write_post(site, "2024-07-01-a.md", "Alpha", "sports", "龙舟", 1)
     write_post(site, "2024-07-02-b.md", "Beta", "local", "龙舟", 2)
+    write_post(site, "2024-07-03-c.md", "Gamma", "local", "龙舟", 3)  # the site's feed and the tag's: an archive page
     with running_server(site) as server:
         port = free_port()
         app_port = int(server.url.rsplit(":", 1)[1])
@@ -182,6 +183,34 @@ def test_nginx_proxies_what_is_not_on_disk_with_200_and_304(nginx_in_front: tupl
             assert again.status_code == 304, path
         assert client.get("/feeds/nope.atom").status_code == 404
         assert client.get("/readyz").status_code == 200
+
+
+@pytest.mark.server
+@pytest.mark.external
+def test_nginx_asks_the_app_for_an_archive_page_not_yet_on_disk_then_serves_the_file(
+    nginx_in_front: tuple[str, Path],
+) -> None:
+    base, feeds = nginx_in_front
+    with httpx.Client(base_url=base, timeout=DEADLINE) as client:
+        for path in ("archive/all/1.atom", "archive/tags/龙舟/1.rss"):
+            assert not (feeds / path).exists(), "the server makes archive pages on request"
+            first = client.get("/feeds/" + path, headers={"Accept-Encoding": "identity"})
+            assert first.status_code == 200, path
+            assert HEX_ETAG.match(first.headers["etag"]), f"{path} made by the app"
+            assert b"Alpha" in first.content
+            assert (feeds / path).read_bytes() == first.content, "and written where nginx looks"
+            second = client.get("/feeds/" + path, headers={"Accept-Encoding": "identity"})
+            assert second.status_code == 200 and second.content == first.content
+            assert not HEX_ETAG.match(second.headers["etag"]), f"{path} served by nginx from disk"
+            for response in (first, second):  # both kept a day: a full archive page changes only with an edit
+                assert response.headers["cache-control"] == "public, max-age=86400, stale-while-revalidate=86400"
+                assert response.headers["x-content-type-options"] == "nosniff"
+            again = client.get("/feeds/" + path, headers={"If-None-Match": second.headers["etag"]})
+            assert again.status_code == 304
+        assert client.get("/feeds/archive/all/9.atom").status_code == 404  # asked of the app, which has none
+        assert client.get("/feeds/archive/all/1.atom?tag=x").status_code == 400  # queries go to the app
+        (feeds / "archive/.hidden").write_text("not a feed")
+        assert client.get("/feeds/archive/.hidden").status_code == 404
 
 
 @pytest.mark.server

@@ -48,7 +48,7 @@ def test_a_rebuild_keeps_what_it_did_not_change_and_stamps_what_it_did(
     assert first.archives and not any(path.startswith("archive/") for path in first.resources)  # prepared on request
     assert set(first.stamps) == {*first.resources, *first.archives, "index.html"}
     assert {r.last_modified_header for r in first.resources.values()} == {b"Fri, 01 May 2026 12:00:00 GMT"}
-    assert not any(r.pending for r in first.resources.values())  # nothing served yet: everything prepared at once
+    assert not any(r.pending for r in first.resources.values())  # small documents: every encoding at once
 
     clock.advance(60)
     builder.build([write_post("2024-03-06-p.md", post("P6", 6, "sports"))])

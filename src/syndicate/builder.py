@@ -24,6 +24,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from syndicate._workers import Parallelism
+from syndicate.archivefiles import ArchiveFiles
 from syndicate.attribution import compile_patterns
 from syndicate.bodies import Bodies
 from syndicate.cache import CachedPost, ParseCache, open_cache
@@ -31,19 +32,20 @@ from syndicate.config import ConfigError, Settings, settings_fingerprint
 from syndicate.corpus import Corpus, CorpusError, Delta, next_due, notes, rejections, visible_posts
 from syndicate.documents import Document
 from syndicate.feedpages import render_feed_pages
-from syndicate.groups import EMPTY, FeedInfo, Groups, regroup
+from syndicate.groups import ARCHIVE_DIR, EMPTY, FeedInfo, Groups, regroup
 from syndicate.guard import DropRefused, check_drop
 from syndicate.jekyllrender import liquid_site
 from syndicate.lastbuild import RECORD_KEY, LastBuild, PostNote, manifest_digest
 from syndicate.opml import render_opml
 from syndicate.pages import index_document
-from syndicate.plan import NO_PLAN, Plan, plan_documents
+from syndicate.plan import NO_PLAN, Plan, Planned, plan_documents
 from syndicate.posts import Post, Rejection
 from syndicate.render import query_feed, render_contents, render_documents
 from syndicate.settle import Settling
 from syndicate.store import (
     Staging,
     StoreError,
+    files_under,
     missing_files,
     output_lock,
     read_manifest,
@@ -105,6 +107,8 @@ class FeedSet:
     scheduled: int = 0  # future-dated posts left out
     built: bool = True
     collected: tuple[Post, ...] = ()  # a Jekyll site's documents of other collections (corpus.Visible.documents)
+    # Archive pages not rendered by the build, made on request by the server (see archivefiles.py): path -> plan.
+    on_request: Mapping[str, Planned] = field(default_factory=dict)
 
     @property
     def feeds(self) -> tuple[FeedInfo, ...]:
@@ -129,6 +133,10 @@ class Builder:
     ``hold``: keep the subscription documents' bytes in memory, for a server answering from them; a one-shot build
     passes False, and those are then loaded on access like archive pages.
 
+    ``archives``: archive pages are made on request (a server; see archivefiles.py): planned, with their keys, but
+    neither rendered nor written by the build, which keeps the files written on request whose keys did not change.
+    Without it every archive page is rendered and written (``syndicate build``: a complete static export).
+
     ``build()`` is synchronous and CPU-bound; callers run it in a worker thread. Builds are serialised by a lock;
     ``feedset`` (and the shortcuts ``documents``, ``feeds``, ``posts``, ``rejected``) and ``query()`` read the last
     complete build and may be called from any thread at any time.
@@ -145,6 +153,7 @@ class Builder:
         parallelism: Parallelism | None = None,
         cache: ParseCache | bool | None = True,
         settling: Settling | None = None,
+        archives: ArchiveFiles | None = None,
     ) -> None:
         """``cache``: the parse cache to use; True opens the one the settings name (if any), False or None none.
         ``settling``: how long a changed post file must stay unchanged before it is read (default: the settings'
@@ -152,6 +161,7 @@ class Builder:
         self.settings = settings
         self.write = write
         self.hold = hold
+        self.archives = archives
         self._clock = clock or (lambda: datetime.now(UTC))
         self._parallelism = parallelism or Parallelism()
         try:
@@ -246,7 +256,9 @@ class Builder:
             self.feedset = feedset  # published: from here on readers see the new build
             if self.cache is not None and full:
                 self.cache.prune(set(feedset.plan.subscribed), set(feedset.keys.values()))
-            if full and self.write and self.cache is not None and not delta.deferred:
+            # A build that leaves archive pages to requests is not a complete export: a one-shot build must not take
+            # it for one (lastbuild.unchanged).
+            if full and self.write and self.cache is not None and not delta.deferred and self.archives is None:
                 self._record_last_build(feedset, delta)
             report = self._report(full, feedset, last, delta, frozenset(written), frozenset(removed), started)
             log.info(
@@ -289,10 +301,15 @@ class Builder:
             visible = visible_posts(records, self._clock().timestamp(), self.settings.future)
             groups = regroup(last.groups, self.settings, visible.posts)
             plan = plan_documents(self.settings, self._fingerprint, groups, last.plan.archived, visible.documents)
+            on_request: dict[str, Planned] = {}
+            rendered = plan
+            if self.archives is not None:
+                on_request = {p.path: p for p in plan.documents if p.page.archive}
+                rendered = replace(plan, documents=tuple(p for p in plan.documents if not p.page.archive))
             bodies = Bodies(self.settings, self.cache, hold=self.hold, staging=staging, previous=self._previous(last))
             documents = render_documents(
                 self.settings,
-                plan,
+                rendered,
                 last.documents,
                 last.keys,
                 bodies,
@@ -314,7 +331,7 @@ class Builder:
             written = {p for p, d in documents.items() if last.documents.get(p) != d}
             removed = set(last.documents) - set(documents)
             if staging is not None:
-                written, removed = self._write(last, documents, written, full, staging)
+                written, removed = self._write(last, documents, written, full, staging, on_request)
         except BaseException:
             if staging is not None:
                 staging.discard()
@@ -330,6 +347,7 @@ class Builder:
             unpublished=visible.unpublished,
             scheduled=visible.scheduled,
             collected=visible.documents,
+            on_request=on_request,
         )
         return feedset, written, removed
 
@@ -429,9 +447,28 @@ class Builder:
         return digest
 
     def _write(
-        self, last: FeedSet, documents: Mapping[str, Document], written: set[str], full: bool, staging: Staging
+        self,
+        last: FeedSet,
+        documents: Mapping[str, Document],
+        written: set[str],
+        full: bool,
+        staging: Staging,
+        on_request: Mapping[str, Planned],
     ) -> tuple[set[str], set[str]]:
         out = self.settings.out
+        kept: dict[str, str] = {}
+        ours: set[str] = set()
+        if self.archives is not None:
+            # Archive pages written on request stay while their keys do; the others are removed below (before the
+            # swap, so nginx never serves a page of a key that changed). A first build also removes what an earlier
+            # process wrote on request after its last build, which its manifest does not list.
+            found = None
+            if not last.built:
+                found = {p: d for p, d in self._on_disk.items() if p in on_request}
+                ours = files_under(str(out / ARCHIVE_DIR)) if (out / ARCHIVE_DIR).is_dir() else set()
+                ours = {f"{ARCHIVE_DIR}/{p}" for p in ours}
+            kept, dropped = self.archives.settle({p: planned.key for p, planned in on_request.items()}, found)
+            ours |= dropped
         if not last.built:
             # First build of this process: compare with what an earlier run left on disk, so a restart does not
             # rewrite (and re-timestamp) thousands of unchanged files.
@@ -441,7 +478,7 @@ class Builder:
             # every incremental one: checking thousands of files is most of a small rebuild's time.
             written |= missing_files(out, documents)
         try:
-            removed = write_documents(out, documents, written, staging)
+            removed = write_documents(out, documents, written, staging, kept=kept, ours=ours)
         except StoreError as exc:
             raise BuildError(str(exc), _UNWRITABLE) from None
         return written, removed

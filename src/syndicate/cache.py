@@ -80,6 +80,7 @@ CREATE TABLE IF NOT EXISTS posts (
 CREATE TABLE IF NOT EXISTS content (digest TEXT PRIMARY KEY, html TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (key TEXT PRIMARY KEY, body BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS digests (key TEXT PRIMARY KEY, digest TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS gzipped (digest TEXT PRIMARY KEY, body BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS modified (
     path TEXT PRIMARY KEY, digest TEXT NOT NULL, modified INTEGER NOT NULL, valid_from INTEGER NOT NULL
 );
@@ -216,7 +217,10 @@ class ParseCache:
             db.executescript(_SCHEMA)
             row = db.execute("SELECT value FROM meta WHERE key='fingerprint'").fetchone()
             if row is None or row[0] != fingerprint:
-                db.executescript("DELETE FROM posts; DELETE FROM content; DELETE FROM documents; DELETE FROM digests;")
+                db.executescript(
+                    "DELETE FROM posts; DELETE FROM content; DELETE FROM documents; DELETE FROM digests; "
+                    "DELETE FROM gzipped;"
+                )
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (fingerprint,))
             # A corrupt page is found here rather than in the middle of a build.
             db.execute("SELECT count(*) FROM posts").fetchone()
@@ -312,6 +316,7 @@ class ParseCache:
         "content": ("digest", "html", "text"),
         "documents": ("key", "body", "blob"),
         "digests": ("key", "digest", "text"),
+        "gzipped": ("digest", "body", "blob"),
     }
 
     def _get(self, table: str, keys: Iterable[str]) -> dict[str, Any]:
@@ -375,6 +380,21 @@ class ParseCache:
                 db.executemany("INSERT OR IGNORE INTO live VALUES (?)", ((k,) for k in live_documents))
                 db.execute("DELETE FROM documents WHERE key NOT IN (SELECT k FROM live)")
                 db.execute("DELETE FROM digests WHERE key NOT IN (SELECT k FROM live)")
+
+    def get_gzipped(self, digests: Iterable[str]) -> dict[str, bytes]:
+        """The gzip representation of served documents by digest (a restart need not compress them again)."""
+        return self._get("gzipped", digests)
+
+    def keep_gzipped(self, fresh: Mapping[str, bytes], live: Iterable[str]) -> None:
+        """Add gzip representations (digest -> bytes) and forget those of documents no longer served (``live``: the
+        digests served now), so the table holds one row per served document."""
+        with self._transaction() as db:
+            if db is not None:
+                db.executemany("INSERT OR REPLACE INTO gzipped VALUES (?,?)", fresh.items())
+                db.execute("CREATE TEMP TABLE IF NOT EXISTS live (k TEXT PRIMARY KEY)")
+                db.execute("DELETE FROM live")
+                db.executemany("INSERT OR IGNORE INTO live VALUES (?)", ((k,) for k in live))
+                db.execute("DELETE FROM gzipped WHERE digest NOT IN (SELECT k FROM live)")
 
     def load_stamps(self) -> dict[str, Stamp]:
         """What was last published at each served path, and since when (see ``lastmodified``)."""

@@ -378,7 +378,9 @@ class Corpus:
         size = max(100, len(to_parse) // (workers * 16))
         starts = range(0, len(to_parse), size)
         first = None
-        if self._keep_summaries_out:
+        # The workers write summaries into this process's store file only when forked from here (they share its
+        # descriptor); a fork server's workers (this process has other threads) would each write a file of their own.
+        if self._keep_summaries_out and self._parallelism.can_fork():
             try:
                 first = summaries.reserve(len(starts))
             except OSError as exc:  # no temporary file to be had: they stay in memory

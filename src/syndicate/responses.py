@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import gzip
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -182,13 +182,16 @@ def build_resource(
     extra_headers: Iterable[Header] = (),
     max_age: int | None = None,
     vary: bytes = b"Accept-Encoding",
+    gzipped: bytes | None = None,
 ) -> Resource:
     """Prepare the representations of ``document``: identity and ``encodings`` now, the others pending.
 
     ``stamp`` gives Last-Modified: when these bytes were published at this path (see ``lastmodified``); without one
     there is no Last-Modified. ``max_age``: how long this document may be cached (``polling``; None: the policy's
-    longest). ``vary``: the request headers the representation depends on (RFC 9110 §12.5.5). Deterministic: same
-    bytes, stamp and max-age in, same bytes, headers and ETags out.
+    longest). ``vary``: the request headers the representation depends on (RFC 9110 §12.5.5). ``gzipped``: the gzip
+    representation made earlier (by this function, for the same bytes; kept in the parse cache across restarts),
+    used instead of compressing again. Deterministic: same bytes, stamp and max-age in, same bytes, headers and ETags
+    out.
     """
     last_modified: datetime | None = None
     valid_from: datetime | None = None
@@ -214,7 +217,10 @@ def build_resource(
     now = set(encodings)
     representations = {IDENTITY: _representation(IDENTITY, body, document.digest, common)}
     for encoding in ENCODINGS:
-        if encoding in now and (compressed := _compress(body, encoding)) is not None:
+        if encoding not in now:
+            continue
+        compressed = gzipped if encoding == GZIP and gzipped is not None else _compress(body, encoding)
+        if compressed is not None:
             representations[encoding] = _representation(encoding, compressed, document.digest, common)
     return Resource(
         path=document.path,
@@ -271,8 +277,10 @@ class ResourceCache:
             self._entries.move_to_end((path, digest))
         return resource
 
-    def put(self, resource: Resource) -> None:
-        key = (resource.path, resource.digest)
+    def put(self, resource: Resource, identity: str = "") -> None:
+        """Keep ``resource``, found by its path and ``identity`` (default: its digest; an archive page made on request
+        is found by its plan key, known before its bytes are)."""
+        key = (resource.path, identity or resource.digest)
         old = self._entries.pop(key, None)
         if old is not None:
             self.bytes -= old.size
@@ -283,6 +291,11 @@ class ResourceCache:
         while self.bytes > self.max_bytes:
             _, evicted = self._entries.popitem(last=False)
             self.bytes -= evicted.size
+
+    def retain(self, keep: Callable[[str, str], bool]) -> None:
+        """Drop the entries for which ``keep(path, identity)`` is false."""
+        for key in [k for k in self._entries if not keep(*k)]:
+            self.bytes -= self._entries.pop(key).size
 
 
 _negotiated: dict[bytes, tuple[str, ...]] = {}

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from syndicate import _tasks
+from syndicate.archivefiles import ArchiveFiles
 from syndicate.archives import ARCHIVE_CACHE_BYTES, ArchivePages
 from syndicate.autopublish import AutoPublisher
 from syndicate.builder import Builder, BuildError, BuildReport, Refused
@@ -132,8 +133,9 @@ class FeedService:
         # sends a Date it caches can make sure no Last-Modified is later than that Date (cli.cmd_serve).
         self.clock = clock or (lambda: datetime.now(UTC))
         if builder is None:
+            # Archive pages are made on request (archives.py): a start renders and writes only the feeds.
             stamps = open_cache(settings)
-            builder = Builder(settings, cache=stamps)
+            builder = Builder(settings, cache=stamps, archives=ArchiveFiles(settings.out, stamps))
         self.builder = builder
         self.metrics = metrics if metrics is not None else Metrics()
         self.gauges = BuildGauges()
@@ -161,7 +163,7 @@ class FeedService:
         self.preparer = Preparer(settings, self.policy, self.clock, stamps)
         self._completer = Completer()
         self.archive_cache = ResourceCache(ARCHIVE_CACHE_BYTES)
-        self._archives = ArchivePages(self.archive_cache, self.policy, self.metrics)
+        self._archives = ArchivePages(self.archive_cache, self.policy, self.metrics, settings, builder.archives)
         self._queries = QueryFeeds(builder, self.policy, self.clock)
         self._pinger = (
             HubPinger(settings.hub, settings.feeds_url, self.metrics, journal=settings.out / JOURNAL)
@@ -233,6 +235,7 @@ class FeedService:
             if snapshot is not None:
                 self.snapshot = snapshot  # the swap: one reference assignment on the event loop
                 self._queries.swapped(snapshot.generation)
+                self._archives.swapped(snapshot)
                 self._completer.swapped(snapshot)
             self._retry_if_failed(outcome)
             self._record(outcome)
@@ -439,6 +442,9 @@ class FeedService:
             await self.publisher.stop()
         await self._completer.stop()
         await self._archives.stop()
+        if self.builder.archives is not None and self.builder.write:
+            # Pages written on request since the last build are listed, so a restart keeps their files.
+            await asyncio.to_thread(self.builder.archives.remember)
 
     def status(self) -> dict[str, Any]:
         snapshot = self.snapshot

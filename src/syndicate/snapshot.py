@@ -7,7 +7,8 @@ between a saved post and a served feed and is kept small:
   feeds clients read (see ``completion``);
 - unchanged documents keep the representations the last snapshot prepared for them;
 - RFC 5005 archive pages, most of a large site's documents and rarely read, are left as documents, prepared on
-  request (see ``FeedService.resource``).
+  request (see ``FeedService.resource``); a server's builds do not even render them (``on_request``: their plans,
+  rendered on request, see ``archives`` and ``archivefiles``).
 
 Every served path is stamped with when its bytes were published (``lastmodified``): the Last-Modified header. The
 stamps are taken from the service's clock at the swap, and kept in the parse cache so a restart keeps them.
@@ -31,6 +32,7 @@ from syndicate.groups import ARCHIVE_DIR, EMPTY, FeedInfo, Groups
 from syndicate.jekyllfeed import SUFFIX as JEKYLL_SUFFIX
 from syndicate.lastmodified import Stamp, restamp, seconds
 from syndicate.pages import INDEX, index_document
+from syndicate.plan import Planned
 from syndicate.polling import feed_schedules, max_age_of
 from syndicate.posts import Rejection
 from syndicate.responses import ENCODINGS, GZIP, CachePolicy, Header, Resource, build_resource
@@ -60,13 +62,14 @@ class Snapshot:
     stamps: Mapping[str, Stamp] = field(default_factory=dict)  # every path's Last-Modified record, the index's too
     groups: Groups = EMPTY  # the feeds' posts, to resolve a feed's name as a reader wrote it
     pages: Mapping[str, str] = field(default_factory=dict)  # a feed document's path -> its page's (feedpages.py)
+    on_request: Mapping[str, Planned] = field(default_factory=dict)  # archive pages not rendered yet, by path
 
     def __contains__(self, path: object) -> bool:
-        return path in self.resources or path in self.archives
+        return path in self.resources or path in self.archives or path in self.on_request
 
     @property
     def documents(self) -> int:
-        return len(self.resources) + len(self.archives)
+        return len(self.resources) + len(self.archives) + len(self.on_request)
 
 
 class Preparer:
@@ -118,6 +121,13 @@ class Preparer:
                 resources[path] = old
             else:
                 changed.append(document)
+        for path, planned in feedset.on_request.items():
+            # Pages not rendered yet are stamped by their key: equal keys mean equal bytes, and a changed key
+            # (maybe other bytes) publishes the page anew. The same test as above, with the key for the digest.
+            stamp = old_stamps.get(path)
+            if stamp is None or stamp.digest != planned.key or stamp.valid_from != stamp.modified:
+                stamp = restamped[path] = restamp(stamp, planned.key, now)
+            stamps[path] = stamp
         # Feeds with a page for people (feedpages.py) are served that page when a browser asks (app.py): both
         # representations of their address then vary on Accept.
         # jekyll-feed's documents (/feed.xml, the address a Jekyll site's readers know) too: the page of their feed.
@@ -128,22 +138,30 @@ class Preparer:
         )
         self._pages = {feed: page for feed, page in html_paths(feedset.feeds, jekyll).items() if page in documents}
         self._negotiated = frozenset(self._pages).union(self._pages.values())
-        # The first build prepares everything: nothing is served yet, and once ready the server should not spend
-        # its first seconds compressing in the background. Later builds defer brotli for large feeds.
-        prepare = self.prepare_all if previous is None else self.prepare
+        # Brotli for large feeds is deferred to the feeds clients read (completion.py), the first build's too: it
+        # was a quarter of a warm start's time until every feed answered (docs/benchmarks.md), for feeds that a
+        # site behind nginx may never serve from here.
+        prepare = self.prepare
         changed_stamps = [stamps[d.path] for d in changed]
         # Each feed's Cache-Control max-age fits how often it changes (polling); other documents get the longest.
         schedules = feed_schedules(self.settings, feedset.groups) if changed else {}
         longest = self.policy.max_age
         changed_ages = [max_age_of(schedules, d.path, longest) for d in changed]
+        # gzip made by an earlier process for the same bytes (most of a restart's time was compressing the feeds).
+        known = cache.get_gzipped(d.digest for d in changed) if cache is not None else {}
+        known_gzip = [known.get(d.digest) for d in changed]
         # zlib releases the GIL while it compresses, so two threads shorten the swap on a multi-core machine.
         prepared = (
-            self._compressors.map(prepare, changed, changed_stamps, changed_ages)
+            self._compressors.map(prepare, changed, changed_stamps, changed_ages, known_gzip)
             if len(changed) > 1
-            else map(prepare, changed, changed_stamps, changed_ages)
+            else map(prepare, changed, changed_stamps, changed_ages, known_gzip)
         )
+        fresh_gzip: dict[str, bytes] = {}
         for resource in prepared:
             resources[resource.path] = resource
+            gz = resource.representations.get(GZIP)
+            if gz is not None and resource.digest not in known:
+                fresh_gzip[resource.digest] = gz.body
         index = resources.get(INDEX)
         if index is None:  # a feed set made without its pages (tests of other parts): an index page all the same
             index_doc = index_document(self.settings, feedset.feeds, feedset.posts)
@@ -155,6 +173,8 @@ class Preparer:
         removed = old_stamps.keys() - stamps.keys() if len(stamps) - added < len(old_stamps) else set()
         if cache is not None:
             cache.save_stamps(restamped, removed)
+            if fresh_gzip or removed or previous is None:
+                cache.keep_gzipped(fresh_gzip, {r.digest for r in resources.values()})
         self._stamps = stamps
         self._generation += 1
         return Snapshot(
@@ -169,13 +189,21 @@ class Preparer:
             stamps=stamps,
             groups=feedset.groups,
             pages=self._pages,
+            on_request=feedset.on_request,
         )
 
-    def prepare(self, document: Document, stamp: Stamp | None = None, max_age: int | None = None) -> Resource:
-        """Representations made before a rebuild's swap: all for small documents, identity and gzip for large."""
+    def prepare(
+        self,
+        document: Document,
+        stamp: Stamp | None = None,
+        max_age: int | None = None,
+        gzipped: bytes | None = None,
+    ) -> Resource:
+        """Representations made before a rebuild's swap: all for small documents, identity and gzip for large.
+        ``gzipped``: the gzip representation an earlier process made of the same bytes."""
         if len(document.body) > EAGER_BROTLI_BYTES:
-            return self._prepare(document, stamp, max_age, encodings=(GZIP,))
-        return self._prepare(document, stamp, max_age)
+            return self._prepare(document, stamp, max_age, encodings=(GZIP,), gzipped=gzipped)
+        return self._prepare(document, stamp, max_age, gzipped=gzipped)
 
     def prepare_all(self, document: Document, stamp: Stamp | None = None, max_age: int | None = None) -> Resource:
         return self._prepare(document, stamp, max_age)
@@ -186,6 +214,7 @@ class Preparer:
         stamp: Stamp | None,
         max_age: int | None = None,
         encodings: tuple[str, ...] = ENCODINGS,
+        gzipped: bytes | None = None,
     ) -> Resource:
         """``document``'s resource: a page for people carries its Content-Security-Policy, a negotiated address
         varies on Accept (RFC 9110 §12.5.5: a cache must not hand the page to a reader or the feed to a browser)."""
@@ -194,7 +223,14 @@ class Preparer:
             extra.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode("ascii")))
         vary = b"Accept, Accept-Encoding" if document.path in self._negotiated else b"Accept-Encoding"
         return build_resource(
-            document, self.policy, stamp=stamp, encodings=encodings, extra_headers=extra, vary=vary, max_age=max_age
+            document,
+            self.policy,
+            stamp=stamp,
+            encodings=encodings,
+            extra_headers=extra,
+            vary=vary,
+            max_age=max_age,
+            gzipped=gzipped,
         )
 
     def close(self) -> None:

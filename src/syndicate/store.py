@@ -19,7 +19,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -198,14 +198,38 @@ class Staging:
             pass  # never created
 
 
+def write_file(root: Path, rel: str, body: bytes) -> None:
+    """Write one file atomically (a temporary file renamed into place), outside a build: an archive page a server
+    made on request (archivefiles.py). Raises OSError (nothing replaced, no temporary file left)."""
+    try:
+        target = _safe_target(root, rel)
+    except StoreError as exc:
+        raise OSError(errno.EINVAL, str(exc)) from None
+    tmp = _write_temp(target, body)
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        _unlink(tmp)
+        raise
+
+
 def write_documents(
-    root: Path, documents: Mapping[str, Document], changed: Iterable[str], staging: Staging | None = None
+    root: Path,
+    documents: Mapping[str, Document],
+    changed: Iterable[str],
+    staging: Staging | None = None,
+    *,
+    kept: Mapping[str, str] | None = None,
+    ours: Iterable[str] = (),
 ) -> set[str]:
     """Write the ``changed`` documents, remove files of earlier builds not in ``documents``; return removed paths.
 
-    Documents already staged (with the same digest) in ``staging`` are taken from there. Raises StoreError (with
-    nothing renamed and every temporary file removed) if any file cannot be written.
+    ``kept``: files written outside builds that stay (path -> digest; archive pages a server made on request), listed
+    in the manifest and not removed. ``ours``: more paths known to be this program's files though the manifest may
+    not list them, removed unless kept. Documents already staged (with the same digest) in ``staging`` are taken from
+    there. Raises StoreError (with nothing renamed and every temporary file removed) if any file cannot be written.
     """
+    kept = kept or {}
     staging = staging if staging is not None else Staging(root)
     try:
         root.mkdir(parents=True, exist_ok=True)
@@ -223,7 +247,9 @@ def write_documents(
             if not staging.has(rel, document.digest):
                 staging.stage(rel, document.body, document.digest)
         staged = staging.finish(keep=changed)
-        manifest_tmp = _write_temp(root / MANIFEST, _manifest_bytes({p: documents[p].digest for p in documents}))
+        manifest_tmp = _write_temp(
+            root / MANIFEST, _manifest_bytes({**kept, **{p: documents[p].digest for p in documents}})
+        )
         if staged:
             # Until every rename is done the manifest must not vouch for the files about to change: a process
             # killed midway would leave new bytes under old digests, and the next run would trust them. So they are
@@ -250,7 +276,7 @@ def write_documents(
         if manifest_tmp is not None:
             _unlink(manifest_tmp)
         raise StoreError(f"cannot write feeds to {root}: {exc.strerror or exc}") from None
-    removed = set(previous) - set(documents)
+    removed = (set(previous) | set(ours)) - documents.keys() - kept.keys()
     for rel in removed:
         try:
             target = _safe_target(root, rel)
@@ -260,6 +286,23 @@ def write_documents(
         _prune_empty_dirs(root, target.parent)
     os.replace(manifest_tmp, root / MANIFEST)  # last: a run killed before this still knows what to remove
     return removed
+
+
+def add_to_manifest(root: Path, entries: Callable[[], Mapping[str, str]]) -> bool:
+    """List files written outside a build (``entries()``, called while the output directory is held: path -> digest
+    of their bytes) in the manifest, so that the next process knows them; False (nothing done) when another writer
+    holds the output directory, whose build writes the manifest. Raises StoreError if it cannot be written."""
+    try:
+        with output_lock(root, wait=False):
+            manifest = read_manifest(root)
+            merged = {**manifest, **entries()}
+            if merged != manifest:
+                os.replace(_write_temp(root / MANIFEST, _manifest_bytes(merged)), root / MANIFEST)
+    except BlockingIOError:
+        return False
+    except OSError as exc:
+        raise StoreError(f"cannot write {root / MANIFEST}: {exc.strerror or exc}") from None
+    return True
 
 
 def _manifest_bytes(manifest: Mapping[str, str]) -> bytes:
@@ -303,9 +346,10 @@ def missing_files(root: Path, documents: Mapping[str, Document]) -> set[str]:
 
 
 @contextlib.contextmanager
-def output_lock(root: Path) -> Iterator[None]:
+def output_lock(root: Path, *, wait: bool = True) -> Iterator[None]:
     """Hold the output directory for one writer: another process writing it (a server, a one-shot build) is waited
-    for, so neither removes the other's temporary files or renames over its half-written set.
+    for, so neither removes the other's temporary files or renames over its half-written set. ``wait=False``: raise
+    BlockingIOError instead of waiting.
 
     An advisory ``flock`` on the directory itself, so no file is added to the output: released when the holder ends,
     however it ends. Raises StoreError if the directory cannot be made or opened.
@@ -319,6 +363,8 @@ def output_lock(root: Path) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            if not wait:
+                raise
             log.warning("waiting for another syndicate process writing %s", root)
             fcntl.flock(fd, fcntl.LOCK_EX)
         _held_locks.add(fd)
