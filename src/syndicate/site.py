@@ -124,6 +124,8 @@ class JekyllSite:
     # Jekyll.env: JEKYLL_ENV as syndicate started, "production" when unset (a server's default; Jekyll's own is
     # "development", which is what its `jekyll serve` on a laptop runs in).
     environment: str = "production"
+    # post_kind's answers by directory (None: no posts there); not part of the site's value.
+    _directories: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
 
     # --- values of _config.yml, as Jekyll reads them ---------------------------------------------------------------
 
@@ -232,7 +234,18 @@ class JekyllSite:
         label = self._collection_of(parts)
         if label is not None:
             return label or None
-        for at, part in enumerate(parts[:-1]):
+        directory = rel.rpartition("/")[0]
+        # Asked for every post, several times a build (scan, parse, render): the directory's answer is kept.
+        kind = self._directories.get(directory, "")
+        if kind == "":
+            kind = self._directories[directory] = self._posts_directory(parts[:-1])
+        if kind is None or self.is_skipped_entry(rel) or parts[-1].startswith(_SPECIAL):
+            return None  # get_entries filters every entry below the magic directory the same way
+        return kind
+
+    def _posts_directory(self, parts: list[str]) -> str | None:
+        """What ``post_kind`` says of the files in the directory ``parts`` (their names aside)."""
+        for at, part in enumerate(parts):
             if part == "_posts" or (part == "_drafts" and self.flag("show_drafts")):
                 above = parts[:at]
                 collections_dir = self.text("collections_dir").strip("/")
