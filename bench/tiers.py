@@ -249,18 +249,21 @@ def main() -> int:
     print(f"load average at start: {os.getloadavg()}", flush=True)
     with _seaweed(args.workdir / "s3") as endpoint:
         _publish(workspace, endpoint)  # builds the output directory too
+        feeds = ["all.atom", _tag_feed(workspace.out)]
         with (
             _app(workspace) as app,
             _nginx_from_disk(args.workdir, app, workspace.out) as disk,
+            nginx.serve_files({f"/feeds/{f}": workspace.out / f for f in feeds}) as static,
             _nginx_bucket(args.workdir, endpoint) as cache,
         ):
             tiers = [
                 Tier("a. app", "syndicate serve (uvicorn)", app, "/feeds/"),
                 Tier("b. nginx from disk", "deploy/nginx-syndicate.conf", disk, "/feeds/"),
+                # The tier-2 figure docs/scaling.md had: compressed once beforehand, as the app does, not per request.
+                Tier("b2. nginx gzip_static", "bench/nginx.py, .gz beside each file", static, "/feeds/"),
                 Tier("c. SeaweedFS S3", "the bucket, anonymous GET", endpoint, f"/{BUCKET}/{PREFIX}/"),
                 Tier("d. nginx cache of bucket", "deploy/nginx-bucket.conf, warm", cache, "/feeds/"),
             ]
-            feeds = ["all.atom", _tag_feed(workspace.out)]
             sizes = {(t.name, f): _check(t, f, workspace.out) for t in tiers for f in feeds}
             measured = _measure(tiers, feeds, args.rounds, args.duration)
     print(f"load average at end: {os.getloadavg()}")
