@@ -13,7 +13,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from bench._process import LOOPBACK, free_port, running
@@ -60,6 +60,13 @@ def nginx_binary() -> str | None:
 @contextlib.contextmanager
 def serve_file(built: Path, url_path: str) -> Iterator[str]:
     """Serve ``built`` at ``url_path`` on a free loopback port; yields the base URL."""
+    with serve_files({url_path: built}) as base:
+        yield base
+
+
+@contextlib.contextmanager
+def serve_files(files: Mapping[str, Path]) -> Iterator[str]:
+    """Serve each built file at its URL path (``files``, not empty) on a free loopback port; yields the base URL."""
     binary = nginx_binary()
     if binary is None:
         raise RuntimeError("nginx is not installed (Debian: apt-get install nginx)")
@@ -69,10 +76,11 @@ def serve_file(built: Path, url_path: str) -> Iterator[str]:
         for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
             (prefix / "tmp" / sub).mkdir(parents=True)
         root = prefix / "root"
-        target = root / url_path.lstrip("/")
-        target.parent.mkdir(parents=True)
-        target.symlink_to(built.resolve())
-        Path(str(target) + ".gz").write_bytes(gzip.compress(built.read_bytes(), compresslevel=9, mtime=0))
+        for url_path, built in files.items():
+            target = root / url_path.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(built.resolve())
+            Path(str(target) + ".gz").write_bytes(gzip.compress(built.read_bytes(), compresslevel=9, mtime=0))
         port = free_port()
         # As root, workers default to "nobody"; keep them as us so they can read the built directory.
         user = f"user {getpass.getuser()};" if os.geteuid() == 0 else ""
@@ -88,5 +96,35 @@ def serve_file(built: Path, url_path: str) -> Iterator[str]:
         )
         base = f"http://{LOOPBACK}:{port}"
         command = [binary, "-p", str(prefix), "-c", str(config), "-e", str(prefix / "error.log")]
-        with running(command, base + url_path, log=prefix / "stdout.log", timeout=30):
+        with running(command, base + next(iter(files)), log=prefix / "stdout.log", timeout=30):
             yield base
+
+
+@contextlib.contextmanager
+def serve_site(prefix: Path, site: str, port: int, ready_path: str) -> Iterator[str]:
+    """Run nginx with ``site`` (a shipped deploy/ server block, already pointed at ``port`` on loopback) as its
+    only site, one worker, logs off, under ``prefix``; yields the base URL once ``ready_path`` answers."""
+    binary = nginx_binary()
+    if binary is None:
+        raise RuntimeError("nginx is not installed (Debian: apt-get install nginx)")
+    prefix.mkdir(parents=True, exist_ok=True)
+    os.chmod(prefix, 0o755)  # workers may run as another user when we are root
+    temp = ""
+    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (prefix / "tmp" / kind).mkdir(parents=True, exist_ok=True)
+        temp += f"    {kind}_temp_path {prefix / 'tmp' / kind};\n"
+    (prefix / "site.conf").write_text(site, encoding="utf-8")
+    user = f"user {getpass.getuser()};\n" if os.geteuid() == 0 else ""
+    config = prefix / "nginx.conf"
+    config.write_text(
+        f"daemon off;\nmaster_process on;\nworker_processes 1;\n{user}pid {prefix}/nginx.pid;\n"
+        f"error_log {prefix}/error.log warn;\nevents {{ worker_connections 1024; }}\n"
+        f"http {{\n    access_log off;\n    keepalive_requests 1000000;\n{temp}"
+        f"    include {prefix / 'site.conf'};\n}}\n",
+        encoding="utf-8",
+    )
+    command = [binary, "-p", str(prefix), "-c", str(config), "-e", str(prefix / "error.log")]
+    subprocess.run([binary, "-t", *command[1:]], check=True, capture_output=True, timeout=30)
+    base = f"http://{LOOPBACK}:{port}"
+    with running(command, base + ready_path, log=prefix / "stdout.log", timeout=30):
+        yield base
