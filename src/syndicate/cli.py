@@ -23,6 +23,7 @@ from syndicate.config import SETTINGS, ConfigError, Settings, load_settings, tru
 if TYPE_CHECKING:
     import socket
 
+    from syndicate.builder import BuildReport
     from syndicate.lastbuild import PostNote
     from syndicate.responses import Header
 
@@ -157,6 +158,16 @@ def cmd_build(args: argparse.Namespace) -> int:
     finally:
         if show_progress:
             sys.stderr.write("\r" + " " * 60 + "\r")
+    _print_build(args, settings, started, report, len(builder.documents))
+    if args.strict and report.rejected:
+        return 2
+    return 0
+
+
+def _print_build(
+    args: argparse.Namespace, settings: Settings, started: float, report: BuildReport, documents: int
+) -> None:
+    """The summary of a build that ran (``_print_report``)."""
     _print_report(
         args,
         settings,
@@ -166,15 +177,12 @@ def cmd_build(args: argparse.Namespace) -> int:
         sorted(report.deferred),
         report.posts,
         report.feeds,
-        len(builder.documents),
+        documents,
         len(report.written),
         len(report.removed),
         unpublished=report.unpublished,
         scheduled=report.scheduled,
     )
-    if args.strict and report.rejected:
-        return 2
-    return 0
 
 
 def _print_report(
@@ -245,21 +253,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    _print_report(
-        args,
-        settings,
-        started,
-        [(r.path, r.reason) for r in report.rejected],
-        report.notes,
-        sorted(report.deferred),
-        report.posts,
-        report.feeds,
-        len(builder.documents),
-        len(report.written),
-        len(report.removed),
-        unpublished=report.unpublished,
-        scheduled=report.scheduled,
-    )
+    _print_build(args, settings, started, report, len(builder.documents))
     try:
         published = publish_feedset(settings, target, builder.feedset)
     except PublishError as exc:

@@ -326,6 +326,11 @@ def jekyll_parts_of(text: str) -> tuple[dict[str, Any], str]:
 
 
 def _read_text(path: Path, max_bytes: int, root: Path | None) -> str:
+    return post_text_of(_read_file(path, max_bytes, root), max_bytes)
+
+
+def _read_file(path: str | Path, max_bytes: int, root: str | Path | None) -> bytes:
+    """The bytes of a post file, opened with ``open_post``'s checks; PostError when it holds over ``max_bytes``."""
     fd = open_post(path, root)
     try:
         size = os.fstat(fd).st_size
@@ -336,7 +341,7 @@ def _read_text(path: Path, max_bytes: int, root: Path | None) -> str:
         os.close(fd)
     if len(data) > max_bytes:
         raise PostError(_too_large(None, max_bytes))
-    return post_text_of(data, max_bytes)
+    return data
 
 
 def _read_capped(fd: int, size: int, max_bytes: int) -> bytes:
@@ -534,14 +539,7 @@ def read_verified(path: str | Path, max_bytes: int, root: str | Path | None, dig
     ``open_post``."""
     from syndicate.documents import digest_of  # posts are hashed like documents (corpus.parse_file)
 
-    fd = open_post(path, root)
-    try:
-        size = os.fstat(fd).st_size
-        if size > max_bytes:
-            raise PostError(_too_large(size, max_bytes))
-        data = _read_capped(fd, size, max_bytes)
-    finally:
-        os.close(fd)
+    data = _read_file(path, max_bytes, root)
     if digest_of(data) != digest:
         raise PostError("the file changed since it was parsed; the next build reads it again")
     return data
