@@ -515,6 +515,75 @@ def test_incremental_builds_equal_a_fresh_build(
             assert (settings.out / name).read_bytes() == doc.body, (step, action, name)
 
 
+def _random_front(rng: Any, n: int, step: int) -> str:
+    """A post's front matter with terms of every kind drawn from small pools (so feeds gain and lose posts), dated
+    in the past or (now and then) the future, now and then unpublished."""
+    pick = lambda pool: rng.sample(pool, rng.randint(0, 2))  # noqa: E731
+    year = 2031 if rng.random() < 0.1 else 2024
+    lines = [
+        f"title: Post {n} v{step}",
+        f"date: {year}-0{rng.randint(1, 3)}-{rng.randint(10, 28)} {rng.randint(10, 23)}:00:00 +0800",
+        f"categories: [{', '.join(pick(['news', 'sport', 'Sport', '区域']))}]",
+        f"tags: [{', '.join(pick(['a', 'b', 'B', '中文']))}]",
+    ]
+    if rng.random() < 0.4:
+        lines.append(f"source: {rng.choice(['River Post', 'RIVER POST', 'Hill Daily'])}")
+    if rng.random() < 0.4:
+        lines.append(f"author: {rng.choice(['Mei Lin', 'mei lin', 'Omar Haddad'])}")
+    if rng.random() < 0.08:
+        lines.append("published: false")
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_changes_through_incremental_builds_equal_a_build_from_scratch_after_every_step(
+    seed: int, write_post: Callable[..., Path], posts_dir: Path, make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    """Posts added, edited, retitled, re-tagged, moved in time, dated in the future, unpublished and removed, one
+    or many at a time, through a server's incremental builds (groups patched, plans taken over): after every step
+    the groups, the plan and every document equal a build from scratch, and the files on disk are its bytes."""
+    import random
+
+    rng = random.Random(seed)
+    now = datetime(2026, 5, 1, tzinfo=UTC)
+    settings = make_settings(limit=3)
+    builder = Builder(settings, clock=lambda: now, cache=False)
+    for n in range(30):
+        write_post(f"p{n}.md", _random_front(rng, n, 0))
+    builder.build()
+    for step in range(1, 25):
+        changed = []
+        for _ in range(rng.choice([1, 1, 1, 2, 3, 12])):
+            n = rng.randint(0, 40)
+            path = posts_dir / f"p{n}.md"
+            if path.exists() and rng.random() < 0.25:
+                path.unlink()
+            elif path.exists() and rng.random() < 0.4:  # retitled only: the same terms and date
+                kept = [line for line in path.read_text(encoding="utf-8").splitlines()[1:-2] if ":" in line]
+                write_post(path.name, "\n".join([f"title: Post {n} retitled {step}", *kept[1:]]))
+            else:
+                write_post(path.name, _random_front(rng, n, step))
+            changed.append(path)
+        builder.build(changed if step % 5 else None)  # every fifth a full rescan
+        fresh = Builder(make_settings(limit=3, out=tmp_path / f"fresh{step}", cache="off"), clock=lambda: now)
+        fresh.build()
+        made, want = builder.feedset, fresh.feedset
+        assert [(g.feed, [p.path for p in g.posts]) for g in made.groups.members] == [
+            (g.feed, [p.path for p in g.posts]) for g in want.groups.members
+        ], step
+        assert [[p.digest for p in g.posts] for g in made.groups.members] == [
+            [p.digest for p in g.posts] for g in want.groups.members
+        ]
+        assert made.groups.index == want.groups.index
+        assert [(p.path, p.key) for p in made.plan.documents] == [(p.path, p.key) for p in want.plan.documents]
+        assert made.plan.subscribed == want.plan.subscribed and set(made.plan.archived) == set(want.plan.archived)
+        assert {p: d.digest for p, d in made.documents.items()} == {p: d.digest for p, d in want.documents.items()}
+        files = {str(f.relative_to(settings.out)) for f in settings.out.rglob("*.*") if not f.name.startswith(".")}
+        assert files == set(want.documents), step
+        for name, doc in want.documents.items():
+            assert (settings.out / name).read_bytes() == doc.body, (step, name)
+
+
 def test_archive_entries_rendered_again_after_eviction_are_the_same_bytes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
