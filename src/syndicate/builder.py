@@ -300,7 +300,7 @@ class Builder:
         try:
             visible = visible_posts(records, self._clock().timestamp(), self.settings.future)
             groups = regroup(last.groups, self.settings, visible.posts)
-            plan = plan_documents(self.settings, self._fingerprint, groups, last.plan.archived, visible.documents)
+            plan = plan_documents(self.settings, self._fingerprint, groups, last.plan, visible.documents)
             on_request: dict[str, Planned] = {}
             rendered = plan
             if self.archives is not None:

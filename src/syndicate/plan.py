@@ -2,21 +2,23 @@
 
 A document's key is hashed from everything that goes into it (the settings' fingerprint, its place among the feed's
 pages, each entry's file hash), so equal keys mean equal bytes: a document whose key did not change is neither
-rendered nor written again. Planning is pure: it takes the groups and the previous plan's archive pages, and gives a
-new plan.
+rendered nor written again. Planning is pure: it takes the groups and the previous plan, and gives a new plan. A feed
+whose ``Group`` is the previous plan's (regrouping keeps the groups of feeds no change touched, groups.regroup) has
+its documents taken over whole; of the other feeds, unchanged full archive pages are taken over with their keys. So a
+new post costs the feeds it is in, not every page of the site.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from syndicate.config import Settings
 from syndicate.feeds import Entry, Page, feed_title, paginate
 from syndicate.formats import FEED_FORMATS
-from syndicate.groups import FeedInfo, Groups
+from syndicate.groups import FeedInfo, Group, Groups
 from syndicate.jekyllfeed import SUFFIX, jekyll_feeds
 from syndicate.posts import Post
 
@@ -43,10 +45,22 @@ class Archived:
 
 
 @dataclass(frozen=True)
+class PlannedFeed:
+    """One feed's part of a plan, kept for the next plan to take over while the feed's ``Group`` is the same."""
+
+    group: Group
+    documents: tuple[Planned, ...]
+    archived: tuple[tuple[str, Archived], ...]
+    subscribed: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Plan:
     documents: tuple[Planned, ...]  # every feed's pages, subscription page first, in every format
     archived: Mapping[str, Archived]  # archive pages by path (without suffix): what the next plan may take over
     subscribed: frozenset[str]  # file hashes of the posts in subscription pages (whose full content is rendered)
+    fingerprint: str = ""  # the settings' fingerprint the plan was made with
+    feeds: Mapping[str, PlannedFeed] = field(default_factory=dict, repr=False)  # by feed base (FeedInfo.base)
 
     @property
     def keys(self) -> dict[str, str]:
@@ -129,16 +143,26 @@ def plan_documents(
     settings: Settings,
     fingerprint: str,
     groups: Groups,
-    previous: Mapping[str, Archived],
+    previous: Plan,
     collected: tuple[Post, ...] = (),
 ) -> Plan:
-    """Every document the groups' feeds need, taking over the ``previous`` plan's unchanged archive pages; for a
-    Jekyll site, jekyll-feed's documents too (jekyllfeed.py), those of other collections from ``collected``."""
-    planner = _Planner(settings, fingerprint, previous)
+    """Every document the groups' feeds need, taking over the ``previous`` plan's documents of feeds whose groups
+    are unchanged and its unchanged archive pages; for a Jekyll site, jekyll-feed's documents too (jekyllfeed.py),
+    those of other collections from ``collected``."""
+    planner = _Planner(settings, fingerprint, previous.archived)
+    same_settings = previous.fingerprint == fingerprint
     documents: list[Planned] = []
+    feeds: dict[str, PlannedFeed] = {}
     for group in groups.members:
-        for page, keys in planner.pages(group.feed, group.posts):  # type: ignore[arg-type]
-            documents.extend(Planned(page, fmt, key) for fmt, key in keys.items())
+        base = group.feed.base
+        made = previous.feeds.get(base) if same_settings else None
+        if made is None or made.group is not group:
+            made = _plan_feed(planner, group)
+        else:
+            planner.archived.update(made.archived)
+        feeds[base] = made
+        documents.extend(made.documents)
+    jekyll = 0  # jekyll-feed's documents, planned after the feeds' (all of them subscription documents)
     if settings.jekyll is not None:
         for found in jekyll_feeds(settings.jekyll, groups, collected):
             page = Page(
@@ -149,7 +173,20 @@ def plan_documents(
                 current=found.path,
             )
             documents.append(Planned(page, SUFFIX, page_keys(fingerprint, page, (SUFFIX,))[SUFFIX]))
-    subscribed = frozenset(
-        p.digest for planned in documents if not planned.page.archive for p in (e.post for e in planned.page.entries)
+            jekyll += 1
+    subscribed = frozenset().union(
+        *(made.subscribed for made in feeds.values()),
+        (e.post.digest for planned in documents[len(documents) - jekyll :] for e in planned.page.entries),
     )
-    return Plan(tuple(documents), planner.archived, subscribed)
+    return Plan(tuple(documents), planner.archived, subscribed, fingerprint, feeds)
+
+
+def _plan_feed(planner: _Planner, group: Group) -> PlannedFeed:
+    documents: list[Planned] = []
+    archived: list[tuple[str, Archived]] = []
+    for page, keys in planner.pages(group.feed, group.posts):  # type: ignore[arg-type]
+        documents.extend(Planned(page, fmt, key) for fmt, key in keys.items())
+        if page.archive:
+            archived.append((page.path, planner.archived[page.path]))
+    subscribed = frozenset(e.post.digest for e in documents[0].page.entries) if documents else frozenset()
+    return PlannedFeed(group, tuple(documents), tuple(archived), subscribed)
