@@ -149,8 +149,8 @@ def plan_documents(
     """Every document the groups' feeds need, taking over the ``previous`` plan's documents of feeds whose groups
     are unchanged and its unchanged archive pages; for a Jekyll site, jekyll-feed's documents too (jekyllfeed.py),
     those of other collections from ``collected``."""
-    planner = _Planner(settings, fingerprint, previous.archived)
-    same_settings = previous.fingerprint == fingerprint
+    same_settings = previous.fingerprint == fingerprint  # else every key differs: nothing can be taken over
+    planner = _Planner(settings, fingerprint, previous.archived if same_settings else {})
     documents: list[Planned] = []
     feeds: dict[str, PlannedFeed] = {}
     for group in groups.members:
