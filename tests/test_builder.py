@@ -15,7 +15,7 @@ import feedparser
 import pytest
 from lxml import etree
 
-from conftest import EXAMPLE, SAMPLE_POST
+from conftest import EXAMPLE, SAMPLE_POST, Clock
 from feedcheck import assert_valid
 from syndicate import _workers, store, summaries
 from syndicate import groups as groups_module
@@ -517,12 +517,12 @@ def test_incremental_builds_equal_a_fresh_build(
 
 def _random_front(rng: Any, n: int, step: int) -> str:
     """A post's front matter with terms of every kind drawn from small pools (so feeds gain and lose posts), dated
-    in the past or (now and then) the future, now and then unpublished."""
+    in the past or (now and then) in the months ahead, now and then unpublished or with another post's URL."""
     pick = lambda pool: rng.sample(pool, rng.randint(0, 2))  # noqa: E731
-    year = 2031 if rng.random() < 0.1 else 2024
+    year, month = (2026, rng.randint(5, 8)) if rng.random() < 0.15 else (2024, rng.randint(1, 3))
     lines = [
         f"title: Post {n} v{step}",
-        f"date: {year}-0{rng.randint(1, 3)}-{rng.randint(10, 28)} {rng.randint(10, 23)}:00:00 +0800",
+        f"date: {year}-0{month}-{rng.randint(10, 28)} {rng.randint(10, 23)}:00:00 +0800",
         f"categories: [{', '.join(pick(['news', 'sport', 'Sport', '区域']))}]",
         f"tags: [{', '.join(pick(['a', 'b', 'B', '中文']))}]",
     ]
@@ -532,6 +532,8 @@ def _random_front(rng: Any, n: int, step: int) -> str:
         lines.append(f"author: {rng.choice(['Mei Lin', 'mei lin', 'Omar Haddad'])}")
     if rng.random() < 0.08:
         lines.append("published: false")
+    if rng.random() < 0.15:  # one URL, several posts: the oldest keeps it
+        lines.append(f"permalink: /shared/{rng.randint(0, 1)}.html")
     return "\n".join(lines)
 
 
@@ -545,9 +547,9 @@ def test_random_changes_through_incremental_builds_equal_a_build_from_scratch_af
     import random
 
     rng = random.Random(seed)
-    now = datetime(2026, 5, 1, tzinfo=UTC)
+    clock = Clock(datetime(2026, 5, 1, tzinfo=UTC))  # moves on: posts dated ahead come due
     settings = make_settings(limit=3)
-    builder = Builder(settings, clock=lambda: now, cache=False)
+    builder = Builder(settings, clock=clock, cache=False)
     for n in range(30):
         write_post(f"p{n}.md", _random_front(rng, n, 0))
     builder.build()
@@ -564,10 +566,13 @@ def test_random_changes_through_incremental_builds_equal_a_build_from_scratch_af
             else:
                 write_post(path.name, _random_front(rng, n, step))
             changed.append(path)
+        if rng.random() < 0.3:
+            clock.advance(rng.randint(1, 20) * 86400)
         builder.build(changed if step % 5 else None)  # every fifth a full rescan
-        fresh = Builder(make_settings(limit=3, out=tmp_path / f"fresh{step}", cache="off"), clock=lambda: now)
+        fresh = Builder(make_settings(limit=3, out=tmp_path / f"fresh{step}", cache="off"), clock=clock)
         fresh.build()
         made, want = builder.feedset, fresh.feedset
+        assert (made.rejected, made.unpublished, made.scheduled) == (want.rejected, want.unpublished, want.scheduled)
         assert [(g.feed, [p.path for p in g.posts]) for g in made.groups.members] == [
             (g.feed, [p.path for p in g.posts]) for g in want.groups.members
         ], step

@@ -16,6 +16,7 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import Literal
 
+from syndicate._order import place
 from syndicate.config import Settings
 from syndicate.posts import Post
 from syndicate.terms import slug_of, slugify
@@ -238,24 +239,6 @@ def regroup(previous: Groups, settings: Settings, visible: tuple[Post, ...]) -> 
 _PATCH_SHARE = 0.05
 
 
-def _newest_first(post: Post) -> tuple[float, str]:
-    """A post's place in the visible posts, as ``corpus.visible_posts`` orders them (descending)."""
-    return (post.date.timestamp(), post.path)
-
-
-def _place(posts: Sequence[Post], post: Post) -> int:
-    """Where ``post`` goes in ``posts`` (newest first, by ``_newest_first``): the index of the first older post."""
-    key = _newest_first(post)
-    lo, hi = 0, len(posts)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if _newest_first(posts[mid]) > key:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
 def _patch(previous: Groups, settings: Settings, visible: tuple[Post, ...]) -> Groups:
     """``group_posts(settings, visible)`` by patching only the feeds of the posts that left or entered the visible
     posts (an edited post is one that left and one that entered: its old terms' feeds and its new ones). The other
@@ -286,7 +269,7 @@ def _patch(previous: Groups, settings: Settings, visible: tuple[Post, ...]) -> G
                     if posts is None:
                         group = by_key.get(key)
                         posts = touched[key] = list(group.posts) if group is not None else []
-                    at = _place(posts, post)
+                    at = place(posts, post)
                     if entering:
                         posts.insert(at, post)
                     else:  # one visible post per path, so the one at its place is it
