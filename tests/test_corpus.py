@@ -114,6 +114,8 @@ def test_revisit_equals_choosing_anew_as_posts_come_and_go_and_scheduled_ones_co
         ("b.md", "title: B\ndate: 2024-01-02\npermalink: /two.html", 12),  # B moves: no clash left
         ("d.md", None, 12),  # removed
         ("e.md", "title: E\npublished: false", 13),  # a draft
+        ("f.md", "title: [unclosed", 13),  # unreadable: rejected
+        ("f.md", "title: F\ndate: 2024-01-05", 13),  # fixed
         ("a.md", "title: A again\ndate: 2026-05-20", 14),  # an edit dates a visible post ahead: scheduled
         (None, None, 5),  # the clock moved back: C is ahead of it again
         (None, None, 21),
@@ -136,4 +138,5 @@ def test_revisit_equals_choosing_anew_as_posts_come_and_go_and_scheduled_ones_co
             want.scheduled,
         ), (name, day)
         assert chosen.owners == want.owners and chosen.clashes == want.clashes, (name, day)
+        assert chosen.rejected == rejections(after, want.conflicts) and chosen.notes == notes(after), (name, day)
         records = after

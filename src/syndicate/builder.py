@@ -29,7 +29,7 @@ from syndicate.attribution import compile_patterns
 from syndicate.bodies import Bodies
 from syndicate.cache import CachedPost, ParseCache, open_cache
 from syndicate.config import ConfigError, Settings, settings_fingerprint
-from syndicate.corpus import NO_VISIBLE, Corpus, CorpusError, Delta, Visible, next_due, notes, rejections, revisit
+from syndicate.corpus import NO_VISIBLE, Corpus, CorpusError, Delta, Visible, next_due, revisit
 from syndicate.documents import Document
 from syndicate.feedpages import render_feed_pages
 from syndicate.groups import ARCHIVE_DIR, EMPTY, FeedInfo, Groups, regroup
@@ -344,8 +344,8 @@ class Builder:
             groups=groups,
             plan=plan,
             records=records,
-            rejected=rejections(records, visible.conflicts),
-            notes=notes(records),
+            rejected=visible.rejected,
+            notes=visible.notes,
             unpublished=visible.unpublished,
             scheduled=visible.scheduled,
             collected=visible.documents,

@@ -108,6 +108,10 @@ class Visible:
     clashes: Mapping[str, tuple[CachedPost, ...]] = field(default_factory=dict, repr=False)
     now: float = float("nan")
     due: float = float("inf")
+    # Every post left out for a reason (unreadable files and URL conflicts), and every remark on a published post
+    # (path, remark), by path: ``rejections`` and ``notes`` of the records.
+    rejected: tuple[Rejection, ...] = ()
+    notes: tuple[PostNote, ...] = ()
 
 
 NO_VISIBLE = Visible((), ())
@@ -486,7 +490,19 @@ def visible_posts(records: Records, now: float, future: bool) -> Visible:
     posts = tuple(p for p in ordered if not p.collection)  # type: ignore[union-attr]
     documents = tuple(p for p in ordered if p.collection) if len(posts) < len(ordered) else ()  # type: ignore[union-attr]
     kept = {url: tuple(same) for url, same in clashes.items()}
-    return Visible(posts, tuple(conflicts), unpublished, scheduled, documents, owners, kept, now, due)  # type: ignore[arg-type]
+    return Visible(
+        posts,  # type: ignore[arg-type]
+        tuple(conflicts),
+        unpublished,
+        scheduled,
+        documents,  # type: ignore[arg-type]
+        owners,
+        kept,
+        now,
+        due,
+        rejections(records, conflicts),
+        notes(records),
+    )
 
 
 def _conflict(other: CachedPost, keeper: CachedPost, url: str) -> Rejection:
@@ -571,11 +587,31 @@ def revisit(previous: Visible, before: Records, delta: Delta, records: Records, 
         del posts[at]
     for post in entered:
         posts.insert(place(posts, post), post)
+    fresh = tuple(conflicts)  # of the changed URLs
     if stale or conflicts:
         conflicts.extend(c for c in previous.conflicts if c.path not in stale)
         conflicts.sort(key=attrgetter("path"))
     kept = tuple(conflicts) if stale or conflicts else previous.conflicts
-    return Visible(tuple(posts), kept, unpublished, scheduled, (), owners, clashes, now, due)
+    # The rejections and remarks of the changed files and URLs go; those the files and URLs have now come in.
+    gone = {*changed, *stale}
+    rejected = [r for r in previous.rejected if r.path not in gone]
+    rejected.extend(c.record for rel in changed if (c := records.get(rel)) and isinstance(c.record, Rejection))
+    rejected.extend(fresh)
+    remarks = [n for n in previous.notes if n[0] not in changed]
+    remarks.extend((rel, note) for rel in changed if (c := records.get(rel)) for note in _remarks(c))
+    return Visible(
+        tuple(posts),
+        kept,
+        unpublished,
+        scheduled,
+        (),
+        owners,
+        clashes,
+        now,
+        due,
+        tuple(sorted(rejected, key=attrgetter("path"))),
+        tuple(sorted(remarks)),
+    )
 
 
 def next_due(records: Records, now: float) -> float | None:
@@ -594,6 +630,8 @@ def rejections(records: Records, conflicts: Iterable[Rejection]) -> tuple[Reject
 
 def notes(records: Records) -> tuple[PostNote, ...]:
     """(path, remark) for each remark on a published post, by path."""
-    return tuple(
-        sorted((rel, note) for rel, c in records.items() if isinstance(c.record, Post) for note in c.record.notes)
-    )
+    return tuple(sorted((rel, note) for rel, c in records.items() for note in _remarks(c)))
+
+
+def _remarks(cached: CachedPost) -> tuple[str, ...]:
+    return cached.record.notes if isinstance(cached.record, Post) else ()
