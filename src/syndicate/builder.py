@@ -306,8 +306,8 @@ class Builder:
             on_request: dict[str, Planned] = {}
             rendered = plan
             if self.archives is not None:
-                on_request = {p.path: p for p in plan.documents if p.page.archive}
-                rendered = replace(plan, documents=tuple(p for p in plan.documents if not p.page.archive))
+                on_request = plan.archives
+                rendered = replace(plan, documents=plan.subscriptions)
             bodies = Bodies(self.settings, self.cache, hold=self.hold, staging=staging, previous=self._previous(last))
             documents = render_documents(
                 self.settings,

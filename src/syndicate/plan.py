@@ -42,6 +42,7 @@ class Archived:
     posts: tuple[Post, ...]
     page: Page
     keys: Mapping[str, str]
+    planned: tuple[Planned, ...] = ()  # the page in each format (taken over with it)
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,11 @@ class PlannedFeed:
     """One feed's part of a plan, kept for the next plan to take over while the feed's ``Group`` is the same."""
 
     group: Group
-    documents: tuple[Planned, ...]
+    documents: tuple[Planned, ...]  # the subscription page in each format, then the archive pages'
     archived: tuple[tuple[str, Archived], ...]
     subscribed: frozenset[str]
+    keys: Mapping[str, str]  # document path -> key
+    archives: Mapping[str, Planned]  # the archive pages' documents by path
 
 
 @dataclass(frozen=True)
@@ -61,10 +64,33 @@ class Plan:
     subscribed: frozenset[str]  # file hashes of the posts in subscription pages (whose full content is rendered)
     fingerprint: str = ""  # the settings' fingerprint the plan was made with
     feeds: Mapping[str, PlannedFeed] = field(default_factory=dict, repr=False)  # by feed base (FeedInfo.base)
+    jekyll: tuple[Planned, ...] = ()  # jekyll-feed's documents (the last of ``documents``)
 
+    # Made from the feeds' parts (dictionaries merged at C speed), not from a loop over every document: at 100k posts
+    # a plan has about 85k documents, and a new post changes a few.
     @property
     def keys(self) -> dict[str, str]:
-        return {planned.path: planned.key for planned in self.documents}
+        """Every document's key by path."""
+        keys: dict[str, str] = {}
+        for made in self.feeds.values():
+            keys.update(made.keys)
+        keys.update((planned.path, planned.key) for planned in self.jekyll)
+        return keys
+
+    @property
+    def subscriptions(self) -> tuple[Planned, ...]:
+        """The documents that are not archive pages: each feed's subscription page in every format, and
+        jekyll-feed's documents."""
+        per_feed = len(FEED_FORMATS)
+        return (*(d for made in self.feeds.values() for d in made.documents[:per_feed]), *self.jekyll)
+
+    @property
+    def archives(self) -> dict[str, Planned]:
+        """The archive pages' documents by path."""
+        archives: dict[str, Planned] = {}
+        for made in self.feeds.values():
+            archives.update(made.archives)
+        return archives
 
     @property
     def jekyll_feeds(self) -> tuple[tuple[str, str], ...]:
@@ -101,9 +127,10 @@ class _Planner:
             entry = self.entries[post.path] = Entry(post, None)
         return entry
 
-    def pages(self, feed: FeedInfo, posts: tuple[Post, ...] | list[Post]) -> list[tuple[Page, Mapping[str, str]]]:
-        """The feed's pages with their keys. A full archive page whose posts are the same objects as in the previous
-        plan is taken over with its keys, so a small change costs the subscription pages, not every archive page."""
+    def pages(self, feed: FeedInfo, posts: tuple[Post, ...] | list[Post]) -> list[tuple[Page, tuple[Planned, ...]]]:
+        """The feed's pages, each in every format with its key. A full archive page whose posts are the same objects
+        as in the previous plan is taken over with its keys, so a small change costs the subscription pages, not
+        every archive page."""
         title = feed_title(self.settings, feed)
         base = feed.base
         current, archives = paginate(feed, posts, self.settings.limit)
@@ -116,7 +143,7 @@ class _Planner:
             current=base,
             prev_archive=f"{archive_base}/{archives[-1][0]}" if archives else None,
         )
-        pages: list[tuple[Page, Mapping[str, str]]] = [(page, page_keys(self.fingerprint, page))]
+        pages = [(page, _each_format(page, page_keys(self.fingerprint, page)))]
         for number, chunk in archives:
             path = f"{archive_base}/{number}"
             old = self.previous.get(path)
@@ -133,10 +160,15 @@ class _Planner:
                     prev_archive=f"{archive_base}/{number - 1}" if number > 1 else None,
                     archive=True,
                 )
-                archived = Archived(chunk, page, page_keys(self.fingerprint, page))
+                keys = page_keys(self.fingerprint, page)
+                archived = Archived(chunk, page, keys, _each_format(page, keys))
             self.archived[path] = archived
-            pages.append((archived.page, archived.keys))
+            pages.append((archived.page, archived.planned))
         return pages
+
+
+def _each_format(page: Page, keys: Mapping[str, str]) -> tuple[Planned, ...]:
+    return tuple(Planned(page, fmt, key) for fmt, key in keys.items())
 
 
 def plan_documents(
@@ -162,7 +194,7 @@ def plan_documents(
             planner.archived.update(made.archived)
         feeds[base] = made
         documents.extend(made.documents)
-    jekyll = 0  # jekyll-feed's documents, planned after the feeds' (all of them subscription documents)
+    jekyll: list[Planned] = []  # jekyll-feed's documents, planned after the feeds'
     if settings.jekyll is not None:
         for found in jekyll_feeds(settings.jekyll, groups, collected):
             page = Page(
@@ -172,21 +204,29 @@ def plan_documents(
                 path=found.path,
                 current=found.path,
             )
-            documents.append(Planned(page, SUFFIX, page_keys(fingerprint, page, (SUFFIX,))[SUFFIX]))
-            jekyll += 1
+            jekyll.append(Planned(page, SUFFIX, page_keys(fingerprint, page, (SUFFIX,))[SUFFIX]))
+    documents.extend(jekyll)
     subscribed = frozenset().union(
         *(made.subscribed for made in feeds.values()),
-        (e.post.digest for planned in documents[len(documents) - jekyll :] for e in planned.page.entries),
+        (e.post.digest for planned in jekyll for e in planned.page.entries),
     )
-    return Plan(tuple(documents), planner.archived, subscribed, fingerprint, feeds)
+    return Plan(tuple(documents), planner.archived, subscribed, fingerprint, feeds, tuple(jekyll))
 
 
 def _plan_feed(planner: _Planner, group: Group) -> PlannedFeed:
     documents: list[Planned] = []
     archived: list[tuple[str, Archived]] = []
-    for page, keys in planner.pages(group.feed, group.posts):  # type: ignore[arg-type]
-        documents.extend(Planned(page, fmt, key) for fmt, key in keys.items())
+    for page, planned in planner.pages(group.feed, group.posts):  # type: ignore[arg-type]
+        documents.extend(planned)
         if page.archive:
             archived.append((page.path, planner.archived[page.path]))
-    subscribed = frozenset(e.post.digest for e in documents[0].page.entries) if documents else frozenset()
-    return PlannedFeed(group, tuple(documents), tuple(archived), subscribed)
+    subscription = documents[0].page
+    archives = {planned.path: planned for planned in documents[len(FEED_FORMATS) :]}
+    return PlannedFeed(
+        group,
+        tuple(documents),
+        tuple(archived),
+        frozenset(e.post.digest for e in subscription.entries),
+        {planned.path: planned.key for planned in documents},
+        archives,
+    )
