@@ -248,14 +248,16 @@ def _patch(previous: Groups, settings: Settings, visible: tuple[Post, ...]) -> G
     that left and putting each post that entered at its place (a binary search by date and path: the visible
     posts' order). Its name is then chosen as ``group_posts`` chooses it, from its posts."""
     old_visible = previous.visible
-    now_ids = set(map(id, visible))
-    before_ids = set(map(id, old_visible))
-    left_ids = before_ids - now_ids
-    entered_ids = now_ids - before_ids
-    if len(left_ids) + len(entered_ids) > max(8, _PATCH_SHARE * len(visible)):
+    # The posts before and after the changes are the same objects in both (a new post is usually the newest): only
+    # the span between is compared.
+    start, old_end, new_end = _changed_span(old_visible, visible)
+    before, after = old_visible[start:old_end], visible[start:new_end]
+    if len(before) + len(after) > max(8, _PATCH_SHARE * len(visible)):
         return group_posts(settings, visible)
-    left = _by_id(old_visible, left_ids)
-    entered = _by_id(visible, entered_ids)
+    now_ids = set(map(id, after))
+    before_ids = set(map(id, before))
+    left = _by_id(before, before_ids - now_ids)
+    entered = _by_id(after, now_ids - before_ids)
     kinds = built_kinds(settings)
     by_key: dict[FeedKey, Group] = {(g.feed.kind, g.feed.slug): g for g in previous.members[1:]}
     touched: dict[FeedKey, list[Post]] = {}
@@ -289,6 +291,27 @@ def _patch(previous: Groups, settings: Settings, visible: tuple[Post, ...]) -> G
     site = Group(FeedInfo(SITE_WIDE.name, settings.title, "all", len(visible), settings.title), visible)
     members = [site, *(by_key[key] for key in sorted(by_key))]
     return Groups(visible, tuple(members), _index(members))
+
+
+def _changed_span(old: tuple[Post, ...], new: tuple[Post, ...]) -> tuple[int, int, int]:
+    """(start, end in ``old``, end in ``new``): outside it both hold the same posts at the same places. Found by
+    binary search over slices compared at C speed (elements the same objects compare by identity)."""
+    lo, hi = 0, min(len(old), len(new))
+    while lo < hi:  # the longest common prefix
+        mid = (lo + hi + 1) // 2
+        if old[:mid] == new[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    start = lo
+    lo, hi = 0, min(len(old), len(new)) - start
+    while lo < hi:  # the longest common suffix after it
+        mid = (lo + hi + 1) // 2
+        if old[len(old) - mid :] == new[len(new) - mid :]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return start, len(old) - lo, len(new) - lo
 
 
 def _by_id(posts: tuple[Post, ...], ids: set[int]) -> list[Post]:

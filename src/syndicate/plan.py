@@ -95,7 +95,7 @@ class Plan:
     @property
     def jekyll_feeds(self) -> tuple[tuple[str, str], ...]:
         """A Jekyll site's jekyll-feed documents: (path, title) each (jekyllfeed.py)."""
-        return tuple((p.path, p.page.title) for p in self.documents if p.fmt == SUFFIX)
+        return tuple((p.path, p.page.title) for p in self.jekyll)
 
 
 NO_PLAN = Plan((), {}, frozenset())
