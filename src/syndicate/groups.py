@@ -293,9 +293,11 @@ def _patch(previous: Groups, settings: Settings, visible: tuple[Post, ...]) -> G
     return Groups(visible, tuple(members), _index(members))
 
 
-def _changed_span(old: tuple[Post, ...], new: tuple[Post, ...]) -> tuple[int, int, int]:
-    """(start, end in ``old``, end in ``new``): outside it both hold the same posts at the same places. Found by
-    binary search over slices compared at C speed (elements the same objects compare by identity)."""
+def _changed_span(old_posts: tuple[Post, ...], new_posts: tuple[Post, ...]) -> tuple[int, int, int]:
+    """(start, end in ``old``, end in ``new``): outside it both hold the very same objects at the same places. Found
+    by binary search over slices compared at C speed. By the objects' ids: a post read again may be another object
+    equal to the old one, and the feeds must hold the objects ``visible`` holds (``_patch`` finds them by identity)."""
+    old, new = tuple(map(id, old_posts)), tuple(map(id, new_posts))
     lo, hi = 0, min(len(old), len(new))
     while lo < hi:  # the longest common prefix
         mid = (lo + hi + 1) // 2
