@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from syndicate.builder import Parallelism
 from syndicate.config import Settings
-from syndicate.corpus import Corpus, CorpusError, notes, rejections, visible_posts
+from syndicate.corpus import NO_VISIBLE, Corpus, CorpusError, notes, rejections, revisit, visible_posts
 
 
 def test_a_rescan_reads_only_what_changed_and_a_delta_applies(
@@ -92,3 +93,50 @@ def test_a_newcomer_cannot_take_over_an_older_posts_url(
     assert set(reasons) == {"0-newcomer.md", "b/2024-01-01-same-day.md"}  # the same date: the first by path keeps it
     for reason in reasons.values():
         assert "same URL as 2024/2024-01-01-original.md" in reason and "keeps it" in reason, reason
+
+
+def test_revisit_equals_choosing_anew_as_posts_come_and_go_and_scheduled_ones_come_due(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    """``revisit`` patches the last choice with the changed files only; whatever it is given, it must give what
+    ``visible_posts`` gives. Each step below is one it must not get wrong by patching."""
+    at = lambda day: datetime.fromisoformat(f"2026-05-{day:02d}T12:00:00+00:00").timestamp()  # noqa: E731
+    write_post("a.md", "title: A\ndate: 2024-01-01")
+    write_post("b.md", "title: B\ndate: 2024-01-02\npermalink: /one.html")
+    corpus = Corpus(make_settings(), [], Parallelism())
+    records = corpus.rescan({}).apply({})
+    chosen = revisit(NO_VISIBLE, {}, corpus.rescan(records), records, at(1), False)
+    assert chosen == visible_posts(records, at(1), False)
+    steps = [
+        ("c.md", "title: C\ndate: 2026-05-10", 2),  # scheduled, and the only post that is
+        (None, None, 12),  # ... come due: nothing changed but the time
+        ("d.md", "title: D\ndate: 2023-12-01\npermalink: /one.html", 12),  # older: takes B's URL, B rejected
+        ("b.md", "title: B\ndate: 2024-01-02\npermalink: /two.html", 12),  # B moves: no clash left
+        ("d.md", None, 12),  # removed
+        ("e.md", "title: E\npublished: false", 13),  # a draft
+        ("f.md", "title: [unclosed", 13),  # unreadable: rejected
+        ("f.md", "title: F\ndate: 2024-01-05", 13),  # fixed
+        ("a.md", "title: A again\ndate: 2026-05-20", 14),  # an edit dates a visible post ahead: scheduled
+        (None, None, 5),  # the clock moved back: C is ahead of it again
+        (None, None, 21),
+    ]
+    for name, front, day in steps:
+        changed = []
+        if name is not None:
+            path = write_post(name, front) if front is not None else corpus.settings.posts / name
+            if front is None:
+                path.unlink()
+            changed.append(path)
+        delta = corpus.update(records, changed)
+        after = delta.apply(records)
+        chosen = revisit(chosen, records, delta, after, at(day), False)
+        want = visible_posts(after, at(day), False)
+        assert (chosen.posts, chosen.conflicts, chosen.unpublished, chosen.scheduled) == (
+            want.posts,
+            want.conflicts,
+            want.unpublished,
+            want.scheduled,
+        ), (name, day)
+        assert chosen.owners == want.owners and chosen.clashes == want.clashes, (name, day)
+        assert chosen.rejected == rejections(after, want.conflicts) and chosen.notes == notes(after), (name, day)
+        records = after

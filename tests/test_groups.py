@@ -134,3 +134,31 @@ def test_regroup_equals_grouping_anew_and_reuses_the_feeds_when_only_contents_ch
     write_post(first.name, "title: A\ntags: [y]")  # other terms: grouped anew
     moved = visible(settings)
     assert regroup(before, settings, moved).feeds == group_posts(settings, moved).feeds
+
+
+def test_regroup_keeps_the_very_objects_of_the_visible_posts_when_a_post_comes_back_as_an_equal_copy(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    """A post read again may be a new object equal to the old one: the feeds must then hold the new object (later
+    regroups find posts in feeds by identity), and regrouping must still equal grouping anew."""
+    from dataclasses import replace
+
+    for day in range(1, 7):
+        write_post(f"2024-01-0{day}-p{day}.md", f"title: P{day}\ntags: [t, u{day % 2}]")
+    settings = make_settings()
+    first = group_posts(settings, visible(settings))
+    copy = replace(first.visible[1])  # equal, not the same object
+    assert copy == first.visible[1] and copy is not first.visible[1]
+    newest = replace(first.visible[0], path="2024-01-09-new.md", title="New", tags=("t",))
+    second_visible = (newest, first.visible[0], copy, *first.visible[2:])
+    second = regroup(first, settings, second_visible)
+    held = {id(p) for p in second_visible}
+    assert all(id(p) in held for g in second.members for p in g.posts)
+    assert [(g.feed, list(g.posts)) for g in second.members] == [
+        (g.feed, list(g.posts)) for g in group_posts(settings, second_visible).members
+    ]
+    third_visible = tuple(p for p in second_visible if p is not copy)  # the copy leaves: found by identity
+    third = regroup(second, settings, third_visible)
+    assert [(g.feed, [p.path for p in g.posts]) for g in third.members] == [
+        (g.feed, [p.path for p in g.posts]) for g in group_posts(settings, third_visible).members
+    ]

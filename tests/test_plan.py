@@ -16,7 +16,7 @@ from syndicate.plan import NO_PLAN, Plan, plan_documents
 def plan_of(settings: Settings, previous: Plan = NO_PLAN) -> Plan:
     records = Corpus(settings, [], Parallelism()).rescan({}).apply({})
     groups = group_posts(settings, visible_posts(records, float("inf"), True).posts)
-    return plan_documents(settings, settings_fingerprint(settings), groups, previous.archived)
+    return plan_documents(settings, settings_fingerprint(settings), groups, previous)
 
 
 def test_every_feed_has_its_pages_in_every_format(
@@ -59,6 +59,26 @@ def test_unchanged_archive_pages_are_taken_over_from_the_previous_plan(
     records = Corpus(settings, [], Parallelism()).rescan({}).apply({})
     groups = group_posts(settings, visible_posts(records, float("inf"), True).posts)
     fingerprint = settings_fingerprint(settings)
-    first = plan_documents(settings, fingerprint, groups, {})
-    again = plan_documents(settings, fingerprint, groups, first.archived)
+    first = plan_documents(settings, fingerprint, groups, NO_PLAN)
+    again = plan_documents(settings, fingerprint, groups, first)
     assert all(again.archived[path] is first.archived[path] for path in first.archived)
+
+
+def test_a_feed_whose_group_is_unchanged_is_taken_over_whole_and_only_with_the_same_settings(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    for day in range(1, 6):
+        write_post(f"2024-01-0{day}-p{day}.md", f"title: P{day}\ntags: [t{day % 2}]")
+    settings = make_settings(limit=2)
+    records = Corpus(settings, [], Parallelism()).rescan({}).apply({})
+    groups = group_posts(settings, visible_posts(records, float("inf"), True).posts)
+    fingerprint = settings_fingerprint(settings)
+    first = plan_documents(settings, fingerprint, groups, NO_PLAN)
+    again = plan_documents(settings, fingerprint, groups, first)
+    assert again.feeds.keys() == first.feeds.keys() == {"all", "tags/t0", "tags/t1"}
+    assert all(again.feeds[base] is first.feeds[base] for base in first.feeds)
+    assert again.documents == first.documents and again.subscribed == first.subscribed
+    # Another fingerprint (settings that change the documents' bytes): planned anew, with other keys.
+    other = plan_documents(settings, "another", groups, first)
+    assert not any(other.feeds[base] is first.feeds[base] for base in first.feeds)
+    assert not set(other.keys.values()) & set(first.keys.values())

@@ -10,7 +10,7 @@ import pytest
 
 from syndicate import store
 from syndicate.documents import Document
-from syndicate.store import MANIFEST, Staging, StoreError, read_manifest, write_documents
+from syndicate.store import MANIFEST, PENDING, Staging, StoreError, read_manifest, write_documents
 
 
 def doc(path: str, body: bytes) -> Document:
@@ -34,6 +34,24 @@ def test_refuses_paths_outside_the_directory(tmp_path: Path, bad: str) -> None:
     with pytest.raises(StoreError, match="outside"):
         write_documents(tmp_path / "out", {bad: doc(bad, b"x")}, [bad])
     assert not (tmp_path / "x.atom").exists()
+
+
+def test_the_manifest_is_written_once_and_paths_left_pending_are_ours_with_unknown_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = {"a.atom": doc("a.atom", b"A"), "b.atom": doc("b.atom", b"B")}
+    write_documents(tmp_path, docs, docs)
+    # A build stopped while renaming left its pending list: the files it names may hold new bytes or old.
+    (tmp_path / "c.atom").write_bytes(b"C, half a build's")
+    (tmp_path / PENDING).write_text('["b.atom", "c.atom"]')
+    assert read_manifest(tmp_path) == {"a.atom": docs["a.atom"].digest, "b.atom": "", "c.atom": ""}
+    replaced: list[str] = []
+    real = os.replace
+    monkeypatch.setattr(os, "replace", lambda src, dst: (replaced.append(Path(dst).name), real(src, dst)))
+    removed = write_documents(tmp_path, docs, ["b.atom"])
+    assert removed == {"c.atom"} and not (tmp_path / "c.atom").exists()  # ours: removed, as no longer wanted
+    assert replaced == [PENDING, "b.atom", MANIFEST]  # the whole manifest once, the pending list before renames
+    assert not (tmp_path / PENDING).exists() and read_manifest(tmp_path) == {p: d.digest for p, d in docs.items()}
 
 
 def test_unreadable_manifest_is_treated_as_empty(tmp_path: Path) -> None:

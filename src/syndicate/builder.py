@@ -29,7 +29,7 @@ from syndicate.attribution import compile_patterns
 from syndicate.bodies import Bodies
 from syndicate.cache import CachedPost, ParseCache, open_cache
 from syndicate.config import ConfigError, Settings, settings_fingerprint
-from syndicate.corpus import Corpus, CorpusError, Delta, next_due, notes, rejections, visible_posts
+from syndicate.corpus import NO_VISIBLE, Corpus, CorpusError, Delta, Visible, next_due, revisit
 from syndicate.documents import Document
 from syndicate.feedpages import render_feed_pages
 from syndicate.groups import ARCHIVE_DIR, EMPTY, FeedInfo, Groups, regroup
@@ -109,6 +109,7 @@ class FeedSet:
     collected: tuple[Post, ...] = ()  # a Jekyll site's documents of other collections (corpus.Visible.documents)
     # Archive pages not rendered by the build, made on request by the server (see archivefiles.py): path -> plan.
     on_request: Mapping[str, Planned] = field(default_factory=dict)
+    visible: Visible = NO_VISIBLE  # the posts chosen to publish, for the next build to start from (corpus.revisit)
 
     @property
     def feeds(self) -> tuple[FeedInfo, ...]:
@@ -246,10 +247,11 @@ class Builder:
                 except DropRefused as exc:
                     raise Refused(str(exc), str(exc)) from None
             new_records = delta.apply(records)
-            if last.built and self._nothing_changed(last, delta, new_records, full):
+            unchanged = self._unchanged(last, delta, new_records, full) if last.built else None
+            if unchanged is not None:
                 # Same bytes in every file and the same posts visible: the documents cannot differ. A rescan of an
                 # unchanged site, or a watcher event for a file saved without changes, costs only the scan.
-                self.feedset = replace(last, records=new_records)
+                self.feedset = replace(last, records=new_records, visible=unchanged)
                 self._save_posts(delta)
                 return self._report(full, last, last, delta, frozenset(), frozenset(), started)
             feedset, written, removed = self._make(last, delta, new_records, full)
@@ -298,14 +300,14 @@ class Builder:
     ) -> tuple[FeedSet, set[str], set[str]]:
         staging = self._staging(last)
         try:
-            visible = visible_posts(records, self._clock().timestamp(), self.settings.future)
+            visible = self._visible(last, delta, records)
             groups = regroup(last.groups, self.settings, visible.posts)
-            plan = plan_documents(self.settings, self._fingerprint, groups, last.plan.archived, visible.documents)
+            plan = plan_documents(self.settings, self._fingerprint, groups, last.plan, visible.documents)
             on_request: dict[str, Planned] = {}
             rendered = plan
             if self.archives is not None:
-                on_request = {p.path: p for p in plan.documents if p.page.archive}
-                rendered = replace(plan, documents=tuple(p for p in plan.documents if not p.page.archive))
+                on_request = plan.archives
+                rendered = replace(plan, documents=plan.subscriptions)
             bodies = Bodies(self.settings, self.cache, hold=self.hold, staging=staging, previous=self._previous(last))
             documents = render_documents(
                 self.settings,
@@ -342,26 +344,34 @@ class Builder:
             groups=groups,
             plan=plan,
             records=records,
-            rejected=rejections(records, visible.conflicts),
-            notes=notes(records),
+            rejected=visible.rejected,
+            notes=visible.notes,
             unpublished=visible.unpublished,
             scheduled=visible.scheduled,
             collected=visible.documents,
             on_request=on_request,
+            visible=visible,
         )
         return feedset, written, removed
 
-    def _nothing_changed(self, last: FeedSet, delta: Delta, records: Mapping[str, CachedPost], full: bool) -> bool:
+    def _unchanged(self, last: FeedSet, delta: Delta, records: Mapping[str, CachedPost], full: bool) -> Visible | None:
+        """The posts to publish, when this build would change no document (None: it would). They are kept for the
+        next build to start from even so: they describe ``records``, which may hold files read again."""
         if not delta.changes_nothing(last.records):
-            return False
-        if not full:
-            return True
+            return None
         # A full build also restores output files deleted by hand, and time alone can publish a post (a future date
         # that has come): it checks both.
-        if self.write and missing_files(self.settings.out, last.documents):
-            return False
-        visible = visible_posts(records, self._clock().timestamp(), self.settings.future)
-        return visible.posts == last.posts and visible.documents == last.collected
+        if full and self.write and missing_files(self.settings.out, last.documents):
+            return None
+        visible = self._visible(last, delta, records)
+        if full and not (visible.posts == last.posts and visible.documents == last.collected):
+            return None
+        return visible
+
+    def _visible(self, last: FeedSet, delta: Delta, records: Mapping[str, CachedPost]) -> Visible:
+        """The posts to publish now, from the last build's choice (its records, on a first build: chosen anew)."""
+        now = self._clock().timestamp()
+        return revisit(last.visible, last.records, delta, records, now, self.settings.future)
 
     def _save_posts(self, delta: Delta) -> None:
         if self.cache is not None:

@@ -3,7 +3,7 @@
 A build starts from the last build's records (or the parse cache's, on a process's first build), reads what changed
 (``Corpus.rescan`` scans the whole directory, ``Corpus.update`` only the paths it is given) and gets a ``Delta``;
 ``Delta.apply`` gives the new records, and ``visible_posts`` the posts to publish, newest first, with a rejection for
-each post whose URL another post already has.
+each post whose URL another post already has (``revisit``: the same, from the last build's choice and the delta).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from operator import attrgetter
 from pathlib import Path
 
 from syndicate import summaries
+from syndicate._order import place
 from syndicate._workers import Parallelism, in_parallel
 from syndicate.attribution import compile_patterns
 from syndicate.cache import CachedPost, ParseCache
@@ -101,6 +102,19 @@ class Visible:
     # A Jekyll site's published documents of other collections (Post.collection), newest first: in jekyll-feed's
     # feeds of their collection, not in ``posts`` (Jekyll's site.posts does not hold them either).
     documents: tuple[Post, ...] = ()
+    # What ``revisit`` starts from: the post keeping each URL, every post having a URL several have (oldest first),
+    # the time the posts were chosen at, and no later than the date of the first post left out as scheduled.
+    owners: Mapping[str, CachedPost] = field(default_factory=dict, repr=False)
+    clashes: Mapping[str, tuple[CachedPost, ...]] = field(default_factory=dict, repr=False)
+    now: float = float("nan")
+    due: float = float("inf")
+    # Every post left out for a reason (unreadable files and URL conflicts), and every remark on a published post
+    # (path, remark), by path: ``rejections`` and ``notes`` of the records.
+    rejected: tuple[Rejection, ...] = ()
+    notes: tuple[PostNote, ...] = ()
+
+
+NO_VISIBLE = Visible((), ())
 
 
 def parse_file(
@@ -452,6 +466,7 @@ def visible_posts(records: Records, now: float, future: bool) -> Visible:
     owners: dict[str, CachedPost] = {}
     clashes: dict[str, list[CachedPost]] = {}
     unpublished = scheduled = 0
+    due = float("inf")
     for cached in records.values():
         post = cached.record
         if not isinstance(post, Post):
@@ -460,6 +475,7 @@ def visible_posts(records: Records, now: float, future: bool) -> Visible:
             unpublished += 1
         elif not future and cached.order[0] > now:  # by the precomputed timestamp: aware datetimes compare slowly
             scheduled += 1
+            due = min(due, cached.order[0])
         else:
             owner = owners.setdefault(post.url, cached)
             if owner is not cached:
@@ -468,19 +484,134 @@ def visible_posts(records: Records, now: float, future: bool) -> Visible:
     for url, same in clashes.items():
         same.sort(key=attrgetter("order"))  # (date as a timestamp, path): the oldest first
         keeper = owners[url] = same[0]
-        for other in same[1:]:
-            conflicts.append(
-                Rejection(
-                    other.record.path,
-                    f"has the same URL as {keeper.record.path} ({url}), which keeps it (the oldest post keeps a "
-                    "URL, then the first by path); give this post another slug, date or permalink",
-                )
-            )
+        conflicts.extend(_conflict(other, keeper, url) for other in same[1:])
     conflicts.sort(key=attrgetter("path"))
     ordered = [c.record for c in sorted(owners.values(), key=attrgetter("order"), reverse=True)]
     posts = tuple(p for p in ordered if not p.collection)  # type: ignore[union-attr]
     documents = tuple(p for p in ordered if p.collection) if len(posts) < len(ordered) else ()  # type: ignore[union-attr]
-    return Visible(posts, tuple(conflicts), unpublished, scheduled, documents)  # type: ignore[arg-type]
+    kept = {url: tuple(same) for url, same in clashes.items()}
+    return Visible(
+        posts,  # type: ignore[arg-type]
+        tuple(conflicts),
+        unpublished,
+        scheduled,
+        documents,  # type: ignore[arg-type]
+        owners,
+        kept,
+        now,
+        due,
+        rejections(records, conflicts),
+        notes(records),
+    )
+
+
+def _conflict(other: CachedPost, keeper: CachedPost, url: str) -> Rejection:
+    return Rejection(
+        other.record.path,
+        f"has the same URL as {keeper.record.path} ({url}), which keeps it (the oldest post keeps a URL, then the "
+        "first by path); give this post another slug, date or permalink",
+    )
+
+
+# Beyond this share of the posts changed, choosing the visible posts anew is as quick as patching the last choice.
+_REVISIT_SHARE = 0.05
+
+
+def revisit(previous: Visible, before: Records, delta: Delta, records: Records, now: float, future: bool) -> Visible:
+    """``visible_posts(records, now, future)``, from ``previous`` (``visible_posts`` of ``before`` at an earlier time)
+    and the ``delta`` that made ``records`` from ``before``: only the changed files and the URLs they had or have
+    are looked at, so a new post costs what it changed, not a pass over every post.
+
+    Chosen anew when that would be as quick, when time has moved back or reached the date of a post left out as
+    scheduled (which may now be published), or for a Jekyll site's documents of other collections."""
+    changed = [*delta.updates, *delta.removed]
+    if (
+        not now >= previous.now  # also NaN: NO_VISIBLE, nothing to start from
+        or (not future and previous.due <= now)
+        or previous.documents
+        or len(changed) > max(8, _REVISIT_SHARE * len(records))
+    ):
+        return visible_posts(records, now, future)
+    owners = dict(previous.owners)
+    clashes = dict(previous.clashes)
+    unpublished, scheduled, due = previous.unpublished, previous.scheduled, previous.due
+    having: dict[str, list[CachedPost]] = {}  # every URL a changed file had or has -> the posts that have it
+    for rel in changed:
+        for cached, entering in ((before.get(rel), False), (records.get(rel), True)):
+            if cached is None or not isinstance(cached.record, Post):
+                continue
+            post = cached.record
+            if post.collection:
+                return visible_posts(records, now, future)
+            step = 1 if entering else -1
+            if not post.published:
+                unpublished += step
+            elif not future and cached.order[0] > now:  # nothing became due since ``previous``: the same for both
+                scheduled += step
+                due = min(due, cached.order[0]) if entering else due  # a bound: removing one leaves it early
+            else:
+                url = post.url
+                same = having.get(url)
+                if same is None:
+                    same = having[url] = list(clashes.get(url) or ((owners[url],) if url in owners else ()))
+                if entering:
+                    same.append(cached)
+                else:
+                    same.remove(cached)  # by identity (CachedPost has no __eq__): the very record ``before`` held
+    left: list[Post] = []
+    entered: list[Post] = []
+    stale: set[str] = set()  # paths of the conflicts of the changed URLs as they were
+    conflicts: list[Rejection] = []
+    for url, same in having.items():
+        was = previous.owners.get(url)
+        stale.update(c.record.path for c in previous.clashes.get(url, ()))
+        clashes.pop(url, None)
+        if not same:
+            del owners[url]
+        else:
+            same.sort(key=attrgetter("order"))
+            owners[url] = same[0]
+            if len(same) > 1:
+                clashes[url] = tuple(same)
+                conflicts.extend(_conflict(other, same[0], url) for other in same[1:])
+        now_owner = owners.get(url)
+        if was is not now_owner:
+            if was is not None:
+                left.append(was.record)  # type: ignore[arg-type]
+            if now_owner is not None:
+                entered.append(now_owner.record)  # type: ignore[arg-type]
+    posts = list(previous.posts)
+    for post in left:
+        at = place(posts, post)
+        assert posts[at] is post  # one post per path: the one at its place is it
+        del posts[at]
+    for post in entered:
+        posts.insert(place(posts, post), post)
+    fresh = tuple(conflicts)  # of the changed URLs
+    if stale or conflicts:
+        conflicts.extend(c for c in previous.conflicts if c.path not in stale)
+        conflicts.sort(key=attrgetter("path"))
+    kept = tuple(conflicts) if stale or conflicts else previous.conflicts
+    # The rejections and remarks of the changed files and URLs go; those the files and URLs have now come in.
+    gone = {*changed, *stale}
+    rejected = [r for r in previous.rejected if r.path not in gone]
+    rejected.extend(c.record for rel in changed if (c := records.get(rel)) and isinstance(c.record, Rejection))
+    rejected.extend(fresh)
+    remarks = [n for n in previous.notes if n[0] not in changed]
+    remarks.extend((rel, note) for rel in changed if (c := records.get(rel)) for note in _remarks(c))
+    return Visible(
+        tuple(posts),
+        kept,
+        unpublished,
+        scheduled,
+        (),
+        owners,
+        clashes,
+        now,
+        due,
+        tuple(sorted(rejected, key=attrgetter("path"))),
+        tuple(sorted(remarks)),
+    )
 
 
 def next_due(records: Records, now: float) -> float | None:
@@ -499,6 +630,8 @@ def rejections(records: Records, conflicts: Iterable[Rejection]) -> tuple[Reject
 
 def notes(records: Records) -> tuple[PostNote, ...]:
     """(path, remark) for each remark on a published post, by path."""
-    return tuple(
-        sorted((rel, note) for rel, c in records.items() if isinstance(c.record, Post) for note in c.record.notes)
-    )
+    return tuple(sorted((rel, note) for rel, c in records.items() for note in _remarks(c)))
+
+
+def _remarks(cached: CachedPost) -> tuple[str, ...]:
+    return cached.record.notes if isinstance(cached.record, Post) else ()

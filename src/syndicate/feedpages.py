@@ -79,7 +79,7 @@ def render_feed_pages(
 ) -> tuple[dict[str, Document], dict[str, str]]:
     """Every feed's page, and their keys; a page whose key is unchanged is the previous build's document."""
     first = FEED_FORMATS[0]
-    subscription = {p.page.path: p for p in plan.documents if p.fmt == first and not p.page.archive}
+    subscription = {p.page.path: p for p in plan.subscriptions if p.fmt == first}
     documents: dict[str, Document] = {}
     keys: dict[str, str] = {}
     for group in groups.members:

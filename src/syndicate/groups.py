@@ -3,8 +3,8 @@
 A feed kind says where its feeds live and which of a post's names put the post in one: the site-wide feed lists
 every post; a category's, tag's, original publication's or author's feed the posts naming it. Adding a kind is a row
 here; the ``feed_kinds`` setting says which of the term kinds a site builds. ``group_posts`` groups the visible posts
-into feeds; ``regroup`` reuses the last grouping when only posts' contents changed; ``Groups.resolve`` finds a feed by
-the name a reader typed.
+into feeds; ``regroup`` reuses the last grouping, regrouping only the feeds of the posts that changed;
+``Groups.resolve`` finds a feed by the name a reader typed.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import Literal
 
+from syndicate._order import place
 from syndicate.config import Settings
 from syndicate.posts import Post
 from syndicate.terms import slug_of, slugify
@@ -201,14 +202,16 @@ def regroup(previous: Groups, settings: Settings, visible: tuple[Post, ...]) -> 
     """
     old_visible = previous.visible
     kinds = built_kinds(settings)
-    if not previous.members or len(old_visible) != len(visible):
+    if not previous.members:
         return group_posts(settings, visible)
+    if len(old_visible) != len(visible):
+        return _patch(previous, settings, visible)
     swapped: list[tuple[int, Post, Post]] = []
     for i, (old, new) in enumerate(zip(old_visible, visible, strict=True)):
         if old is not new:
             # Term lists are shared objects (posts.share_values), so equal lists are usually the same object.
             if old.path != new.path or any(kind.terms(old) != kind.terms(new) for kind in kinds):  # type: ignore[misc]
-                return group_posts(settings, visible)
+                return _patch(previous, settings, visible)
             swapped.append((i, old, new))
     if not swapped:
         return Groups(visible, previous.members, previous.index)
@@ -230,3 +233,103 @@ def regroup(previous: Groups, settings: Settings, visible: tuple[Post, ...]) -> 
     for n, posts in copied.items():
         members[n] = Group(members[n].feed, posts if n else visible)
     return Groups(visible, tuple(members), previous.index)
+
+
+# Beyond this share of the visible posts changed, grouping every post anew is as quick as patching the feeds.
+_PATCH_SHARE = 0.05
+
+
+def _patch(previous: Groups, settings: Settings, visible: tuple[Post, ...]) -> Groups:
+    """``group_posts(settings, visible)`` by patching only the feeds of the posts that left or entered the visible
+    posts (an edited post is one that left and one that entered: its old terms' feeds and its new ones). The other
+    feeds keep their ``Group`` objects, which tells planning (plan.py) that their documents are unchanged.
+
+    A feed's posts are the visible posts with its term, newest first, so a feed is patched by taking out the posts
+    that left and putting each post that entered at its place (a binary search by date and path: the visible
+    posts' order). Its name is then chosen as ``group_posts`` chooses it, from its posts."""
+    old_visible = previous.visible
+    # The posts before and after the changes are the same objects in both (a new post is usually the newest): only
+    # the span between is compared.
+    start, old_end, new_end = _changed_span(old_visible, visible)
+    before, after = old_visible[start:old_end], visible[start:new_end]
+    if len(before) + len(after) > max(8, _PATCH_SHARE * len(visible)):
+        return group_posts(settings, visible)
+    now_ids = set(map(id, after))
+    before_ids = set(map(id, before))
+    left = _by_id(before, before_ids - now_ids)
+    entered = _by_id(after, now_ids - before_ids)
+    kinds = built_kinds(settings)
+    by_key: dict[FeedKey, Group] = {(g.feed.kind, g.feed.slug): g for g in previous.members[1:]}
+    touched: dict[FeedKey, list[Post]] = {}
+    for moved, entering in ((left, False), (entered, True)):
+        for post in moved:
+            for kind in kinds:
+                assert kind.terms is not None
+                for slug, _name in term_slugs(kind.terms(post)):
+                    key = (kind.name, slug)
+                    posts = touched.get(key)
+                    if posts is None:
+                        group = by_key.get(key)
+                        posts = touched[key] = list(group.posts) if group is not None else []
+                    at = place(posts, post)
+                    if entering:
+                        posts.insert(at, post)
+                    else:  # one visible post per path, so the one at its place is it
+                        assert posts[at] is post
+                        del posts[at]
+    names = settings.display_names
+    for key, posts in touched.items():
+        if not posts:
+            by_key.pop(key, None)
+            continue
+        kind_name, slug = key
+        kind = _BY_NAME[kind_name]
+        assert kind.terms is not None
+        name = _feed_name(kind, slug, posts)
+        display = names.get(name) or names.get(slug) or name
+        by_key[key] = Group(FeedInfo(kind_name, name, slug, len(posts), display), posts)
+    site = Group(FeedInfo(SITE_WIDE.name, settings.title, "all", len(visible), settings.title), visible)
+    members = [site, *(by_key[key] for key in sorted(by_key))]
+    return Groups(visible, tuple(members), _index(members))
+
+
+def _changed_span(old_posts: tuple[Post, ...], new_posts: tuple[Post, ...]) -> tuple[int, int, int]:
+    """(start, end in ``old``, end in ``new``): outside it both hold the very same objects at the same places. Found
+    by binary search over slices compared at C speed. By the objects' ids: a post read again may be another object
+    equal to the old one, and the feeds must hold the objects ``visible`` holds (``_patch`` finds them by identity)."""
+    old, new = tuple(map(id, old_posts)), tuple(map(id, new_posts))
+    lo, hi = 0, min(len(old), len(new))
+    while lo < hi:  # the longest common prefix
+        mid = (lo + hi + 1) // 2
+        if old[:mid] == new[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    start = lo
+    lo, hi = 0, min(len(old), len(new)) - start
+    while lo < hi:  # the longest common suffix after it
+        mid = (lo + hi + 1) // 2
+        if old[len(old) - mid :] == new[len(new) - mid :]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return start, len(old) - lo, len(new) - lo
+
+
+def _by_id(posts: tuple[Post, ...], ids: set[int]) -> list[Post]:
+    """The posts with these ids, in no particular order (the order they are patched in does not matter): looked up
+    in a table made at C speed, where a loop testing every post would cost as much as grouping them."""
+    if not ids:
+        return []
+    return list(map(dict(zip(map(id, posts), posts, strict=True)).__getitem__, ids))
+
+
+def _feed_name(kind: FeedKind, slug: str, posts: Sequence[Post]) -> str:
+    """The name of the feed of ``kind`` and ``slug`` with ``posts`` (newest first), as ``group_posts`` names it."""
+    terms = kind.terms
+    assert terms is not None
+    spellings = (dict(term_slugs(terms(post)))[slug] for post in posts)
+    if kind.named_by != "most posts":
+        return next(spellings)
+    counts = Counter(spellings)  # first-seen order: max() takes the newest post's spelling on a tie
+    return max(counts, key=counts.__getitem__)

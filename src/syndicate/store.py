@@ -6,7 +6,9 @@ files are written first and only then renamed: a build that fails while writing 
 nothing and leaves every previous feed in place.
 
 Only files this program wrote are ever removed: their names are kept in a manifest (``.syndicate-manifest.json``),
-itself replaced atomically.
+itself replaced atomically, once per build; while a build renames files into place, the paths it is changing are
+listed in a small pending file beside it (``.syndicate-manifest.pending``), which ``read_manifest`` counts as this
+program's files with unknown bytes.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 from syndicate.documents import Document
 
 MANIFEST = ".syndicate-manifest.json"
+PENDING = ".syndicate-manifest.pending"
 _TEMP_PREFIX = ".tmp-"
 _names = itertools.count()
 _made_dirs: set[str] = set()  # directories known to exist: a build stages thousands of files into a few hundred
@@ -67,10 +70,17 @@ def read_manifest(root: Path) -> dict[str, str]:
     try:
         data = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict):
-        return {}
-    return {p: d for p, d in data.items() if isinstance(p, str) and isinstance(d, str)}
+        data = {}
+    manifest = (
+        {p: d for p, d in data.items() if isinstance(p, str) and isinstance(d, str)} if isinstance(data, dict) else {}
+    )
+    try:
+        pending = json.loads((root / PENDING).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return manifest
+    # A build stopped while renaming: the files it was changing may hold new bytes or old.
+    manifest.update(dict.fromkeys((p for p in pending if isinstance(p, str)) if isinstance(pending, list) else (), ""))
+    return manifest
 
 
 def _write_temp(target: Path, body: bytes) -> str:
@@ -253,9 +263,13 @@ def write_documents(
         if staged:
             # Until every rename is done the manifest must not vouch for the files about to change: a process
             # killed midway would leave new bytes under old digests, and the next run would trust them. So they are
-            # listed first with an unknown digest (and as ours, to be removed if no longer wanted).
-            interim = _write_temp(root / MANIFEST, _manifest_bytes({**previous, **dict.fromkeys(changed, "")}))
-            os.replace(interim, root / MANIFEST)
+            # listed first as pending: unknown bytes, and ours (removed if no longer wanted). A list of the changed
+            # paths, not a second copy of the whole manifest, which lists every page of the site.
+            # Paths a build killed earlier left pending stay so (their files may have its bytes) until a manifest
+            # vouches for them.
+            pending = sorted({*changed, *(path for path, digest in previous.items() if not digest)})
+            interim = _write_temp(root / PENDING, json.dumps(pending, ensure_ascii=False).encode())
+            os.replace(interim, root / PENDING)
     except (OSError, StoreError) as exc:
         staging.discard()
         for tmp in staged.values():
@@ -270,7 +284,7 @@ def write_documents(
             os.replace(staged[rel], _safe_target(root, rel))
             del staged[rel]  # renamed: no longer ours to remove
     except OSError as exc:
-        # The manifest lists every changed path with an unknown digest (above), so the next build writes them again.
+        # The pending file lists every changed path (above): unknown bytes, so the next build writes them again.
         for tmp in staged.values():
             _unlink(tmp)
         if manifest_tmp is not None:
@@ -285,6 +299,7 @@ def write_documents(
         target.unlink(missing_ok=True)
         _prune_empty_dirs(root, target.parent)
     os.replace(manifest_tmp, root / MANIFEST)  # last: a run killed before this still knows what to remove
+    _unlink(str(root / PENDING))  # the manifest now vouches for every file (a run killed first rewrites them)
     return removed
 
 
@@ -306,7 +321,7 @@ def add_to_manifest(root: Path, entries: Callable[[], Mapping[str, str]]) -> boo
 
 
 def _manifest_bytes(manifest: Mapping[str, str]) -> bytes:
-    # No indent: json's C encoder only writes compact JSON, and the manifest is written twice per build.
+    # No indent: json's C encoder only writes compact JSON, and the manifest lists every page of the site.
     return json.dumps(dict(sorted(manifest.items())), ensure_ascii=False, separators=(",", ":")).encode()
 
 
