@@ -7,6 +7,12 @@ nothing and leaves every previous feed in place.
 
 Only files this program wrote are ever removed: their names are kept in a manifest (``.syndicate-manifest.json``),
 itself replaced atomically.
+
+Documents nginx serves from disk get a gzip sibling ``<file>.gz`` (gzipfiles.py; which ones the caller says). nginx's
+``gzip_static`` serves the sibling whenever it exists, so one must never outlive its document's bytes: it is staged
+with the document, an old one is removed before the document is renamed over and the new one renamed in after it
+(a reader meanwhile finds no sibling and nginx gzips the document itself), and it is listed in the manifest under its
+own path with a digest derived from the document's, so a removed document's sibling goes with it.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from syndicate.documents import Document
+from syndicate.gzipfiles import SUFFIX, gzip_bytes, sibling, sibling_digest
 
 MANIFEST = ".syndicate-manifest.json"
 _TEMP_PREFIX = ".tmp-"
@@ -47,6 +54,10 @@ def _close_held_locks() -> None:
 
 
 os.register_at_fork(after_in_child=_close_held_locks)
+
+
+# Which documents get a gzip sibling, by path (None: none do).
+GzipWanted = Callable[[str], bool] | None
 
 
 class StoreError(Exception):
@@ -105,6 +116,10 @@ def _write_temp(target: Path, body: bytes) -> str:
     return tmp
 
 
+def _write_gzip_temp(target: Path, body: bytes) -> str:
+    return _write_temp(target, gzip_bytes(body))  # compressed in the staging thread: zlib releases the GIL
+
+
 def _unlink(path: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
@@ -119,8 +134,9 @@ class Staging:
     what was staged; ``discard`` removes it.
     """
 
-    def __init__(self, root: Path, threads: int = 4, pending: int = 64) -> None:
+    def __init__(self, root: Path, threads: int = 4, pending: int = 64, gzip_wanted: GzipWanted = None) -> None:
         self.root = root
+        self.gzip_wanted = gzip_wanted
         # threads=0: each file is written by stage() itself. A forked worker that only renders and writes gains
         # nothing from threads there: they contend with the renderer for the GIL at every step of creating a file.
         self._pool = ThreadPoolExecutor(max_workers=threads) if threads else None
@@ -131,13 +147,23 @@ class Staging:
         self._staged: dict[str, tuple[str, Future[str] | str]] = {}
 
     def stage(self, rel: str, body: bytes, digest: str) -> None:
+        """Stage the document at ``rel``, and its gzip sibling if it gets one."""
+        self._stage(rel, body, digest, _write_temp)
+        if self.gzip_wanted is not None and self.gzip_wanted(rel):
+            self.stage_gzip(rel, body, digest)
+
+    def stage_gzip(self, rel: str, body: bytes, digest: str) -> None:
+        """Stage only the gzip sibling of the document at ``rel`` (whose own file is current)."""
+        self._stage(sibling(rel), body, sibling_digest(digest), _write_gzip_temp)
+
+    def _stage(self, rel: str, body: bytes, digest: str, write: Callable[[Path, bytes], str]) -> None:
         target = _safe_target(self.root, rel)
         if self._pool is None:
-            self._put(rel, digest, _write_temp(target, body))
+            self._put(rel, digest, write(target, body))
             return
         self._slots.acquire()
         try:
-            future = self._pool.submit(_write_temp, target, body)
+            future = self._pool.submit(write, target, body)
         except BaseException:
             self._slots.release()
             raise
@@ -238,6 +264,15 @@ def write_documents(
         raise StoreError(f"cannot create output directory {root}: {exc.strerror or exc}") from None
     changed = sorted(changed)
     previous = read_manifest(root)
+    wanted = manifest_entries(documents, staging.gzip_wanted)
+    # Siblings are written with their documents, and those of unchanged documents that the last manifest does not
+    # vouch for (the first build that makes them, or one killed before its renames).
+    rewritten = set(changed)
+    gzipped = [
+        rel
+        for rel in documents
+        if sibling(rel) in wanted and (rel in rewritten or previous.get(sibling(rel)) != wanted[sibling(rel)])
+    ]
     staged: dict[str, str] = {}
     manifest_tmp: str | None = None
     try:
@@ -246,15 +281,20 @@ def write_documents(
             document = documents[rel]
             if not staging.has(rel, document.digest):
                 staging.stage(rel, document.body, document.digest)
-        staged = staging.finish(keep=changed)
-        manifest_tmp = _write_temp(
-            root / MANIFEST, _manifest_bytes({**kept, **{p: documents[p].digest for p in documents}})
-        )
+        for rel in gzipped:
+            document = documents[rel]
+            if not staging.has(sibling(rel), sibling_digest(document.digest)):
+                staging.stage_gzip(rel, document.body, document.digest)
+        siblings = [sibling(rel) for rel in gzipped]
+        staged = staging.finish(keep=[*changed, *siblings])
+        manifest_tmp = _write_temp(root / MANIFEST, _manifest_bytes({**kept, **wanted}))
         if staged:
             # Until every rename is done the manifest must not vouch for the files about to change: a process
             # killed midway would leave new bytes under old digests, and the next run would trust them. So they are
             # listed first with an unknown digest (and as ours, to be removed if no longer wanted).
-            interim = _write_temp(root / MANIFEST, _manifest_bytes({**previous, **dict.fromkeys(changed, "")}))
+            interim = _write_temp(
+                root / MANIFEST, _manifest_bytes({**previous, **dict.fromkeys([*changed, *siblings], "")})
+            )
             os.replace(interim, root / MANIFEST)
     except (OSError, StoreError) as exc:
         staging.discard()
@@ -267,8 +307,16 @@ def write_documents(
         raise StoreError(f"cannot write feeds to {root}: {exc.strerror or exc}") from None
     try:
         for rel in changed:
+            if sibling(rel) in previous:
+                # The old sibling goes first: nginx would serve it (gzip_static) beside the new document.
+                _safe_target(root, sibling(rel)).unlink(missing_ok=True)
             os.replace(staged[rel], _safe_target(root, rel))
             del staged[rel]  # renamed: no longer ours to remove
+            if sibling(rel) in staged:
+                os.replace(staged.pop(sibling(rel)), _safe_target(root, sibling(rel)))
+        for rel in siblings:
+            if rel in staged:
+                os.replace(staged.pop(rel), _safe_target(root, rel))
     except OSError as exc:
         # The manifest lists every changed path with an unknown digest (above), so the next build writes them again.
         for tmp in staged.values():
@@ -276,7 +324,7 @@ def write_documents(
         if manifest_tmp is not None:
             _unlink(manifest_tmp)
         raise StoreError(f"cannot write feeds to {root}: {exc.strerror or exc}") from None
-    removed = (set(previous) | set(ours)) - documents.keys() - kept.keys()
+    removed = (set(previous) | set(ours)) - wanted.keys() - kept.keys()
     for rel in removed:
         try:
             target = _safe_target(root, rel)
@@ -285,7 +333,19 @@ def write_documents(
         target.unlink(missing_ok=True)
         _prune_empty_dirs(root, target.parent)
     os.replace(manifest_tmp, root / MANIFEST)  # last: a run killed before this still knows what to remove
-    return removed
+    return {rel for rel in removed if not rel.endswith(SUFFIX)}  # documents; no document's name ends in .gz
+
+
+def manifest_entries(documents: Mapping[str, Document], gzip_wanted: GzipWanted = None) -> dict[str, str]:
+    """What the manifest lists for ``documents``: each one's digest, and its gzip sibling's if it gets one."""
+    entries = {path: document.digest for path, document in documents.items()}
+    if gzip_wanted is not None:
+        entries.update(
+            (sibling(path), sibling_digest(document.digest))
+            for path, document in documents.items()
+            if gzip_wanted(path)
+        )
+    return entries
 
 
 def add_to_manifest(root: Path, entries: Callable[[], Mapping[str, str]]) -> bool:
@@ -340,9 +400,13 @@ def files_under(root: str) -> set[str]:
     return found
 
 
-def missing_files(root: Path, documents: Mapping[str, Document]) -> set[str]:
-    """Documents whose file is absent on disk (e.g. deleted by hand), to be written again."""
-    return documents.keys() - files_under(os.fspath(root))
+def missing_files(root: Path, documents: Mapping[str, Document], gzip_wanted: GzipWanted = None) -> set[str]:
+    """Documents whose file, or gzip sibling, is absent on disk (e.g. deleted by hand), to be written again."""
+    found = files_under(os.fspath(root))
+    missing = documents.keys() - found
+    if gzip_wanted is not None:
+        missing.update(p for p in documents if gzip_wanted(p) and sibling(p) not in found)
+    return missing
 
 
 @contextlib.contextmanager
