@@ -44,7 +44,8 @@ _ETAG_SUFFIX = {IDENTITY: "", GZIP: "-gz", BROTLI: "-br"}
 ENCODINGS = (GZIP, BROTLI)
 _ARCHIVE_PREFIX = f"{ARCHIVE_DIR}/"
 # gzip's level is gzipfiles.GZIP_LEVEL (the .gz files beside documents are the same bytes). Chosen by measurement on
-# large feeds (figures in docs/benchmarks.md): brotli 5 is a little larger than quality 9 and much faster, which keeps a rebuild's swap short.
+# large feeds (figures in docs/benchmarks.md): brotli 5 is a little larger than quality 9 and much faster, which
+# keeps a rebuild's swap short.
 # Changing it changes the bytes behind an unchanged strong ETag: treat it as a release note.
 BROTLI_QUALITY = 5
 
