@@ -313,10 +313,12 @@ def write_documents(
             os.replace(staged[rel], _safe_target(root, rel))
             del staged[rel]  # renamed: no longer ours to remove
             if sibling(rel) in staged:
-                os.replace(staged.pop(sibling(rel)), _safe_target(root, sibling(rel)))
+                os.replace(staged[sibling(rel)], _safe_target(root, sibling(rel)))
+                del staged[sibling(rel)]
         for rel in siblings:
             if rel in staged:
-                os.replace(staged.pop(rel), _safe_target(root, rel))
+                os.replace(staged[rel], _safe_target(root, rel))
+                del staged[rel]
     except OSError as exc:
         # The manifest lists every changed path with an unknown digest (above), so the next build writes them again.
         for tmp in staged.values():
