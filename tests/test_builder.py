@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import gc
+import gzip
 import json
 import os
 import shutil
@@ -867,3 +868,24 @@ def test_a_report_names_the_rejections_new_since_the_last_build(
     assert builder.build().newly_rejected == ()  # nothing changed at all
     broken.write_text("---\ntitle: {x\n---\n")
     assert [r.path for r in builder.build().newly_rejected] == ["2024-01-02-broken.md"]
+
+
+def test_a_server_build_hands_the_gzip_of_what_it_wrote_to_the_cache(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    """The .gz files a server's build writes are compressed once: the snapshot finds their bytes in the cache."""
+    write_post("2024-05-01-gz.md", "title: Gz\ncategories: news", "<p>" + "words and more words " * 40 + "</p>\n")
+    settings = make_settings()
+    builder = Builder(settings)  # hold=True: a server's
+    builder.build()
+    assert builder.cache is not None
+    atom = builder.feedset.documents["all.atom"]
+    gzipped = builder.cache.get_gzipped([atom.digest])
+    assert gzipped == {atom.digest: (settings.out / "all.atom.gz").read_bytes()}
+    assert gzip.decompress(gzipped[atom.digest]) == atom.body
+    # A one-shot build keeps none: nothing will serve them.
+    lean_settings = make_settings(out=settings.out.parent / "lean", cache=settings.out.parent / "lean.sqlite3")
+    lean = Builder(lean_settings, hold=False)
+    lean.build()
+    assert lean.cache is not None and lean.cache.get_gzipped([atom.digest]) == {}
+    assert (lean_settings.out / "all.atom.gz").read_bytes() == gzipped[atom.digest]

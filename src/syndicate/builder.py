@@ -442,7 +442,9 @@ class Builder:
             except OSError as exc:
                 raise BuildError(f"cannot clean output directory {out}: {exc.strerror or exc}", _UNWRITABLE) from None
             self._on_disk = read_manifest(out)
-        return Staging(out, gzip_wanted=gzip_sibling_wanted)
+        # A server keeps the gzip bytes of the files it writes in the cache, where its snapshot finds them: each
+        # document is compressed once, for its .gz file and its gzip representation.
+        return Staging(out, gzip_wanted=gzip_sibling_wanted, keep_gzipped=self.hold)
 
     def _previous(self, last: FeedSet) -> Callable[[str], str | None]:
         """The digest of the file at a path as the last build (or, first, the output manifest) left it."""
@@ -491,4 +493,6 @@ class Builder:
             removed = write_documents(out, documents, written, staging, kept=kept, ours=ours)
         except StoreError as exc:
             raise BuildError(str(exc), _UNWRITABLE) from None
+        if staging.gzipped and self.cache is not None:
+            self.cache.put_gzipped(staging.gzipped)
         return written, removed

@@ -27,6 +27,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from syndicate.documents import Document
@@ -116,10 +117,6 @@ def _write_temp(target: Path, body: bytes) -> str:
     return tmp
 
 
-def _write_gzip_temp(target: Path, body: bytes) -> str:
-    return _write_temp(target, gzip_bytes(body))  # compressed in the staging thread: zlib releases the GIL
-
-
 def _unlink(path: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
@@ -134,9 +131,19 @@ class Staging:
     what was staged; ``discard`` removes it.
     """
 
-    def __init__(self, root: Path, threads: int = 4, pending: int = 64, gzip_wanted: GzipWanted = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        threads: int = 4,
+        pending: int = 64,
+        gzip_wanted: GzipWanted = None,
+        keep_gzipped: bool = False,
+    ) -> None:
         self.root = root
         self.gzip_wanted = gzip_wanted
+        # keep_gzipped: the siblings' bytes are kept (document digest -> gzip bytes, where gzip made them smaller, as
+        # the app's representation), for a server to serve rather than compress the same bytes again.
+        self.gzipped: dict[str, bytes] | None = {} if keep_gzipped else None
         # threads=0: each file is written by stage() itself. A forked worker that only renders and writes gains
         # nothing from threads there: they contend with the renderer for the GIL at every step of creating a file.
         self._pool = ThreadPoolExecutor(max_workers=threads) if threads else None
@@ -154,7 +161,13 @@ class Staging:
 
     def stage_gzip(self, rel: str, body: bytes, digest: str) -> None:
         """Stage only the gzip sibling of the document at ``rel`` (whose own file is current)."""
-        self._stage(sibling(rel), body, sibling_digest(digest), _write_gzip_temp)
+        self._stage(sibling(rel), body, sibling_digest(digest), partial(self._write_gzip_temp, digest))
+
+    def _write_gzip_temp(self, digest: str, target: Path, body: bytes) -> str:
+        compressed = gzip_bytes(body)  # in the staging thread: zlib releases the GIL
+        if self.gzipped is not None and len(compressed) < len(body):
+            self.gzipped[digest] = compressed
+        return _write_temp(target, compressed)
 
     def _stage(self, rel: str, body: bytes, digest: str, write: Callable[[Path, bytes], str]) -> None:
         target = _safe_target(self.root, rel)
