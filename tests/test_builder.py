@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import gc
+import gzip
 import json
 import os
 import shutil
@@ -21,7 +22,7 @@ from syndicate import _workers, store, summaries
 from syndicate import groups as groups_module
 from syndicate import render as render_module
 from syndicate.archivefiles import ArchiveFiles
-from syndicate.builder import Builder, BuildError, Parallelism
+from syndicate.builder import Builder, BuildError, Parallelism, gzip_sibling_wanted
 from syndicate.config import Settings, load_settings
 from syndicate.formats import FEED_FORMATS, FORMATS
 from syndicate.posts import Post, summary_of
@@ -62,7 +63,7 @@ def test_example_site_builds_valid_feeds_for_every_term(tmp_path: Path) -> None:
     authors = {p.stem for p in (out / "authors").glob("*.atom")}
     assert cats and tags and "右江日报新闻" in tags and "右江日报" in sources and authors
     for d in ("categories", "tags", "sources", "authors"):
-        stems = {p.stem for p in (out / d).iterdir()}
+        stems = {p.stem for p in (out / d).iterdir() if p.suffix != ".gz"}
         for stem in stems:
             for fmt in FEED_FORMATS:
                 assert (out / d / f"{stem}.{fmt}").is_file()
@@ -597,9 +598,13 @@ def test_random_changes_through_incremental_builds_equal_a_build_from_scratch_af
             {p.path: p.key for p in want.plan.documents if p.page.archive} if on_request else {}
         )
         files = {str(f.relative_to(settings.out)) for f in settings.out.rglob("*.*") if not f.name.startswith(".")}
-        assert files == set(wanted), step
+        siblings = {name for name in files if name.endswith(".gz")}
+        assert files - siblings == set(wanted), step
+        assert siblings == {f"{p}.gz" for p in wanted if gzip_sibling_wanted(p)}, step
         for name, doc in wanted.items():
             assert (settings.out / name).read_bytes() == doc.body, (step, name)
+            if f"{name}.gz" in siblings:
+                assert gzip.decompress((settings.out / f"{name}.gz").read_bytes()) == doc.body, (step, name)
 
 
 def test_archive_entries_rendered_again_after_eviction_are_the_same_bytes(
@@ -954,3 +959,24 @@ def test_a_report_names_the_rejections_new_since_the_last_build(
     assert builder.build().newly_rejected == ()  # nothing changed at all
     broken.write_text("---\ntitle: {x\n---\n")
     assert [r.path for r in builder.build().newly_rejected] == ["2024-01-02-broken.md"]
+
+
+def test_a_server_build_hands_the_gzip_of_what_it_wrote_to_the_cache(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    """The .gz files a server's build writes are compressed once: the snapshot finds their bytes in the cache."""
+    write_post("2024-05-01-gz.md", "title: Gz\ncategories: news", "<p>" + "words and more words " * 40 + "</p>\n")
+    settings = make_settings()
+    builder = Builder(settings)  # hold=True: a server's
+    builder.build()
+    assert builder.cache is not None
+    atom = builder.feedset.documents["all.atom"]
+    gzipped = builder.cache.get_gzipped([atom.digest])
+    assert gzipped == {atom.digest: (settings.out / "all.atom.gz").read_bytes()}
+    assert gzip.decompress(gzipped[atom.digest]) == atom.body
+    # A one-shot build keeps none: nothing will serve them.
+    lean_settings = make_settings(out=settings.out.parent / "lean", cache=settings.out.parent / "lean.sqlite3")
+    lean = Builder(lean_settings, hold=False)
+    lean.build()
+    assert lean.cache is not None and lean.cache.get_gzipped([atom.digest]) == {}
+    assert (lean_settings.out / "all.atom.gz").read_bytes() == gzipped[atom.digest]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import gzip
 import os
 import re
 import shlex
@@ -144,6 +145,47 @@ def test_nginx_serves_feeds_from_disk_with_200_and_304(nginx_in_front: tuple[str
         assert client.get("/feeds/index.opml").headers["content-type"].startswith("text/x-opml")
         (feeds / ".secret").write_text("not a feed")
         assert client.get("/feeds/.secret").status_code == 404
+
+
+def _raw_gzip(client: httpx.Client, path: str) -> httpx.Response:
+    """GET ``path`` accepting gzip, the body left as sent (httpx would decode it)."""
+    with client.stream("GET", "/feeds/" + path, headers={"Accept-Encoding": "gzip"}) as response:
+        response._content = b"".join(response.iter_raw())
+    return response
+
+
+@pytest.mark.server
+@pytest.mark.external
+def test_nginx_sends_the_gzip_file_beside_each_document_and_never_a_stale_one(
+    nginx_in_front: tuple[str, Path], tmp_path: Path
+) -> None:
+    base, feeds = nginx_in_front
+    site = tmp_path / "site"
+    with httpx.Client(base_url=base, timeout=DEADLINE) as client:
+        for path in ("all.atom", "tags/龙舟.rss", "categories/sports.json", "index.opml", "all.html"):
+            response = _raw_gzip(client, path)
+            assert response.status_code == 200, path
+            assert response.headers["content-encoding"] == "gzip", path
+            assert "Accept-Encoding" in response.headers.get_list("vary"), path
+            assert not HEX_ETAG.match(response.headers["etag"]), "served by nginx from disk, not proxied"
+            assert response.content == (feeds / f"{path}.gz").read_bytes(), "the file's bytes, not gzipped again"
+            assert gzip.decompress(response.content) == (feeds / path).read_bytes(), path
+        # Archive pages get no sibling: nginx gzips them itself.
+        assert not list(feeds.glob("archive/**/*.gz"))
+
+        # An edit: the sibling nginx sends is the new document's, as soon as the document is.
+        write_post(site, "2024-07-04-d.md", "Delta", "local", "龙舟", 4)
+
+        def current() -> bool:
+            document = (feeds / "all.atom").read_bytes()
+            return b"Delta" in document and gzip.decompress(_raw_gzip(client, "all.atom").content) == document
+
+        wait_until(current, "the new post in all.atom.gz")
+        # A removed feed's sibling goes with it: nginx then asks the app, which has no such feed.
+        (site / "_posts" / "2024-07-01-a.md").unlink()
+        wait_until(lambda: not (feeds / "categories/sports.json").exists(), "the removed category's feed gone")
+        assert not (feeds / "categories/sports.json.gz").exists()
+        assert _raw_gzip(client, "categories/sports.json").status_code == 404
 
 
 @pytest.mark.server

@@ -747,9 +747,9 @@ def test_server_keeps_serving_when_the_output_cannot_be_written(tmp_path: Path) 
 def test_server_keeps_serving_when_the_disk_is_full(tmp_path: Path) -> None:
     sync_posts(tmp_path / "_posts", corpus("A", 12))
     (tmp_path / "syndicate.toml").write_text(SITE_CONFIG + "admin_rate = 0\nwatch = false\n", encoding="utf-8")
-    # Sized so the small site fits twice (a build stages every changed file before renaming any) but the big
-    # posts do not.
-    with tmpfs(tmp_path / "feeds", "1m"), running_server(tmp_path, token=TOKEN) as server:
+    # Sized so the small site, with the .gz beside each document, fits twice (a build stages every changed file
+    # before renaming any) but the big posts do not.
+    with tmpfs(tmp_path / "feeds", "2m"), running_server(tmp_path, token=TOKEN) as server:
         good = _feed(server)
         big = "<p>" + "filler text " * 20_000 + "</p>\n"
         extra = {

@@ -74,11 +74,12 @@ def run_publish(
 
 
 def output_files(out: Path) -> dict[str, str]:
-    """The built documents (the output directory's files but our private manifest) with their MD5s."""
+    """The built documents (the output directory's files but our private manifest and the gzip files for nginx) with
+    their MD5s."""
     return {
         p.relative_to(out).as_posix(): hashlib.md5(p.read_bytes()).hexdigest()
         for p in out.rglob("*")
-        if p.is_file() and p.name != ".syndicate-manifest.json"
+        if p.is_file() and p.name != ".syndicate-manifest.json" and p.suffix != ".gz"
     }
 
 
@@ -103,6 +104,8 @@ def test_the_bucket_holds_exactly_the_output_with_the_servers_headers(tmp_path: 
     assert any(path.startswith("archive/") for path in out)
     assert "tags/河流.atom" in out and "index.opml" in out
     assert documents_in(s3, "exact/") == out  # every document, its bytes (ETag = MD5), and nothing else
+    # nginx's gzip files beside the documents are not documents: a bucket would serve them as files of their own.
+    assert (site / "out" / "all.atom.gz").is_file() and not any(key.endswith(".gz") for key in documents_in(s3, ""))
     assert f"{len(out)} uploaded, 0 deleted, 0 unchanged" in first.stdout
 
     # Each object has what the server sends for the same document: Content-Type, Cache-Control, bytes.

@@ -257,6 +257,9 @@ def test_a_restart_takes_each_feeds_gzip_from_the_cache_and_keeps_only_the_serve
         }
 
     first = served_first = asyncio.run(served())
+    # The app's gzip representation of each document nginx serves from disk is the .gz file written beside it.
+    on_disk = {p: (settings.out / f"{p}.gz").read_bytes() for p in first if (settings.out / f"{p}.gz").is_file()}
+    assert "all.atom" in on_disk and on_disk == {p: first[p][2] for p in on_disk}
     cache = open_cache(settings)
     assert cache is not None
     assert cache.get_gzipped(d for d, _, _ in first.values()) == {d: gz for d, _, gz in first.values()}

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import fcntl
+import gzip
 import itertools
 import os
 import time
@@ -229,3 +230,69 @@ def test_a_process_forked_while_the_output_lock_is_held_does_not_keep_it(tmp_pat
     finally:
         os.kill(child, 9)
         os.waitpid(child, 0)
+
+
+def _wanted(path: str) -> bool:
+    return not path.startswith("archive/")
+
+
+def test_gzip_siblings_are_written_replaced_and_removed_with_their_documents(tmp_path: Path) -> None:
+    old = {"all.atom": doc("all.atom", b"<feed>old</feed>" * 50), "archive/1.atom": doc("archive/1.atom", b"A" * 900)}
+    write_documents(tmp_path, old, old, Staging(tmp_path, gzip_wanted=_wanted))
+    first = (tmp_path / "all.atom.gz").read_bytes()
+    assert gzip.decompress(first) == old["all.atom"].body
+    assert first[4:8] == b"\0\0\0\0" and first[3] == 0  # mtime 0, no file name: the same bytes every time
+    assert not (tmp_path / "archive/1.atom.gz").exists()
+    assert read_manifest(tmp_path)["all.atom.gz"] == old["all.atom"].digest + "-gz"
+
+    new = {"all.atom": doc("all.atom", b"<feed>new</feed>" * 50)}
+    removed = write_documents(tmp_path, new, new, Staging(tmp_path, gzip_wanted=_wanted))
+    assert removed == {"archive/1.atom"}  # documents only: their siblings go with them unreported
+    assert gzip.decompress((tmp_path / "all.atom.gz").read_bytes()) == new["all.atom"].body
+    write_documents(tmp_path, {}, [], Staging(tmp_path, gzip_wanted=_wanted))
+    assert not (tmp_path / "all.atom.gz").exists() and not (tmp_path / "all.atom").exists()
+
+
+def test_gzip_siblings_are_the_same_bytes_in_another_directory_and_come_back_when_missing(tmp_path: Path) -> None:
+    docs = {p: doc(p, p.encode() * 200) for p in ("a.atom", "tags/t.rss")}
+    for out in (tmp_path / "one", tmp_path / "two"):
+        write_documents(out, docs, docs, Staging(out, gzip_wanted=_wanted))
+    assert (tmp_path / "one/tags/t.rss.gz").read_bytes() == (tmp_path / "two/tags/t.rss.gz").read_bytes()
+    out = tmp_path / "one"
+    (out / "a.atom.gz").unlink()
+    missing = store.missing_files(out, docs, _wanted)
+    assert missing == {"a.atom"}
+    write_documents(out, docs, missing, Staging(out, gzip_wanted=_wanted))
+    assert gzip.decompress((out / "a.atom.gz").read_bytes()) == docs["a.atom"].body
+
+
+def test_a_document_written_before_siblings_existed_gets_one_without_being_rewritten(tmp_path: Path) -> None:
+    docs = {"a.atom": doc("a.atom", b"x" * 500)}
+    write_documents(tmp_path, docs, docs)  # no sibling wanted (an older release)
+    before = (tmp_path / "a.atom").stat().st_mtime_ns
+    write_documents(tmp_path, docs, [], Staging(tmp_path, gzip_wanted=_wanted))
+    assert gzip.decompress((tmp_path / "a.atom.gz").read_bytes()) == b"x" * 500
+    assert (tmp_path / "a.atom").stat().st_mtime_ns == before
+
+
+def test_a_failed_rename_leaves_no_sibling_older_than_its_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = {"a.atom": doc("a.atom", b"old " * 100)}
+    write_documents(tmp_path, old, old, Staging(tmp_path, gzip_wanted=_wanted))
+    renamed: list[str] = []
+    real_replace = os.replace
+
+    def replace_then_fail(src: str, dst: str | Path) -> None:
+        if str(dst).endswith(".gz"):
+            raise OSError(28, "No space left on device")
+        renamed.append(str(dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(store.os, "replace", replace_then_fail)
+    new = {"a.atom": doc("a.atom", b"new " * 100)}
+    with pytest.raises(StoreError):
+        write_documents(tmp_path, new, new, Staging(tmp_path, gzip_wanted=_wanted))
+    # The document is new and the old sibling was removed before it was: nginx gzips the new bytes itself.
+    assert (tmp_path / "a.atom").read_bytes() == new["a.atom"].body
+    assert not (tmp_path / "a.atom.gz").exists() and _temporaries(tmp_path) == []

@@ -46,6 +46,7 @@ from syndicate.store import (
     Staging,
     StoreError,
     files_under,
+    manifest_entries,
     missing_files,
     output_lock,
     read_manifest,
@@ -54,6 +55,15 @@ from syndicate.store import (
 )
 
 __all__ = ["BuildError", "BuildReport", "Builder", "FeedSet", "Parallelism", "Refused"]
+
+_ARCHIVE_PREFIX = f"{ARCHIVE_DIR}/"
+
+
+def gzip_sibling_wanted(path: str) -> bool:
+    """Whether the document at ``path`` gets a ``.gz`` file for nginx's ``gzip_static`` (gzipfiles.py): every one but
+    the RFC 5005 archive pages, which are most of a large site's bytes and rarely read (docs/scaling.md says why)."""
+    return not path.startswith(_ARCHIVE_PREFIX)
+
 
 log = logging.getLogger("syndicate.build")
 _UNWRITABLE = "the feeds cannot be written to the output directory"
@@ -361,7 +371,7 @@ class Builder:
             return None
         # A full build also restores output files deleted by hand, and time alone can publish a post (a future date
         # that has come): it checks both.
-        if full and self.write and missing_files(self.settings.out, last.documents):
+        if full and self.write and missing_files(self.settings.out, last.documents, gzip_sibling_wanted):
             return None
         visible = self._visible(last, delta, records)
         if full and not (visible.posts == last.posts and visible.documents == last.collected):
@@ -415,7 +425,7 @@ class Builder:
             source=str(self.settings.posts.resolve()),
             out=str(self.settings.out.resolve()),
             future=self.settings.future,
-            manifest=manifest_digest({path: document.digest for path, document in documents.items()}),
+            manifest=manifest_digest(manifest_entries(documents, gzip_sibling_wanted)),
             due=due,
             posts=len(feedset.posts),
             feeds=len(feedset.feeds),
@@ -442,7 +452,9 @@ class Builder:
             except OSError as exc:
                 raise BuildError(f"cannot clean output directory {out}: {exc.strerror or exc}", _UNWRITABLE) from None
             self._on_disk = read_manifest(out)
-        return Staging(out)
+        # A server keeps the gzip bytes of the files it writes in the cache, where its snapshot finds them: each
+        # document is compressed once, for its .gz file and its gzip representation.
+        return Staging(out, gzip_wanted=gzip_sibling_wanted, keep_gzipped=self.hold)
 
     def _previous(self, last: FeedSet) -> Callable[[str], str | None]:
         """The digest of the file at a path as the last build (or, first, the output manifest) left it."""
@@ -486,9 +498,11 @@ class Builder:
         if full:
             # Files deleted by hand come back with the next full build (a rescan; the scheduler runs one), not with
             # every incremental one: checking thousands of files is most of a small rebuild's time.
-            written |= missing_files(out, documents)
+            written |= missing_files(out, documents, gzip_sibling_wanted)
         try:
             removed = write_documents(out, documents, written, staging, kept=kept, ours=ours)
         except StoreError as exc:
             raise BuildError(str(exc), _UNWRITABLE) from None
+        if staging.gzipped and self.cache is not None:
+            self.cache.put_gzipped(staging.gzipped)
         return written, removed

@@ -385,6 +385,10 @@ class ParseCache:
         """The gzip representation of served documents by digest (a restart need not compress them again)."""
         return self._get("gzipped", digests)
 
+    def put_gzipped(self, fresh: Mapping[str, bytes]) -> None:
+        """Add gzip representations (digest -> bytes) made before they are served (the build's ``.gz`` files)."""
+        self._put("gzipped", fresh)
+
     def keep_gzipped(self, fresh: Mapping[str, bytes], live: Iterable[str]) -> None:
         """Add gzip representations (digest -> bytes) and forget those of documents no longer served (``live``: the
         digests served now), so the table holds one row per served document."""

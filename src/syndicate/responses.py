@@ -12,7 +12,6 @@ the strong ETags, are the same for the same document across rebuilds and restart
 
 from __future__ import annotations
 
-import gzip
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -25,6 +24,7 @@ import brotli
 
 from syndicate.documents import Document
 from syndicate.groups import ARCHIVE_DIR
+from syndicate.gzipfiles import gzip_bytes
 from syndicate.lastmodified import Stamp
 
 if TYPE_CHECKING:
@@ -43,10 +43,10 @@ _PREFERENCE = (BROTLI, GZIP, IDENTITY)
 _ETAG_SUFFIX = {IDENTITY: "", GZIP: "-gz", BROTLI: "-br"}
 ENCODINGS = (GZIP, BROTLI)
 _ARCHIVE_PREFIX = f"{ARCHIVE_DIR}/"
-# Levels chosen by measurement on large feeds (figures in docs/benchmarks.md): gzip 6 is nearly as small as level
-# 9; brotli 5 is a little larger than quality 9 and much faster, which keeps a rebuild's swap short.
-# Changing either changes the bytes behind an unchanged strong ETag: treat it as a release note.
-GZIP_LEVEL = 6
+# gzip's level is gzipfiles.GZIP_LEVEL (the .gz files beside documents are the same bytes). Chosen by measurement on
+# large feeds (figures in docs/benchmarks.md): brotli 5 is a little larger than quality 9 and much faster, which
+# keeps a rebuild's swap short.
+# Changing it changes the bytes behind an unchanged strong ETag: treat it as a release note.
 BROTLI_QUALITY = 5
 
 # RFC 9110 §15.4.5: a 304 carries the fields a 200 would have sent among Content-Location, Date, ETag,
@@ -239,8 +239,7 @@ def build_resource(
 def _compress(body: bytes, encoding: str) -> bytes | None:
     """``body`` in ``encoding``, or None when that would not make it smaller."""
     if encoding == GZIP:
-        # mtime=0 keeps gzip output byte-identical across rebuilds and restarts, as a strong ETag promises.
-        compressed = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
+        compressed = gzip_bytes(body)
     else:
         compressed = brotli.compress(body, quality=BROTLI_QUALITY)
     return compressed if len(compressed) < len(body) else None

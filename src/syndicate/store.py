@@ -9,6 +9,12 @@ Only files this program wrote are ever removed: their names are kept in a manife
 itself replaced atomically, once per build; while a build renames files into place, the paths it is changing are
 listed in a small pending file beside it (``.syndicate-manifest.pending``), which ``read_manifest`` counts as this
 program's files with unknown bytes.
+
+Documents nginx serves from disk get a gzip sibling ``<file>.gz`` (gzipfiles.py; which ones the caller says). nginx's
+``gzip_static`` serves the sibling whenever it exists, so one must never outlive its document's bytes: it is staged
+with the document, an old one is removed before the document is renamed over and the new one renamed in after it
+(a reader meanwhile finds no sibling and nginx gzips the document itself), and it is listed in the manifest under its
+own path with a digest derived from the document's, so a removed document's sibling goes with it.
 """
 
 from __future__ import annotations
@@ -23,9 +29,11 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from syndicate.documents import Document
+from syndicate.gzipfiles import SUFFIX, gzip_bytes, sibling, sibling_digest
 
 MANIFEST = ".syndicate-manifest.json"
 PENDING = ".syndicate-manifest.pending"
@@ -50,6 +58,10 @@ def _close_held_locks() -> None:
 
 
 os.register_at_fork(after_in_child=_close_held_locks)
+
+
+# Which documents get a gzip sibling, by path (None: none do).
+GzipWanted = Callable[[str], bool] | None
 
 
 class StoreError(Exception):
@@ -129,8 +141,19 @@ class Staging:
     what was staged; ``discard`` removes it.
     """
 
-    def __init__(self, root: Path, threads: int = 4, pending: int = 64) -> None:
+    def __init__(
+        self,
+        root: Path,
+        threads: int = 4,
+        pending: int = 64,
+        gzip_wanted: GzipWanted = None,
+        keep_gzipped: bool = False,
+    ) -> None:
         self.root = root
+        self.gzip_wanted = gzip_wanted
+        # keep_gzipped: the siblings' bytes are kept (document digest -> gzip bytes, where gzip made them smaller, as
+        # the app's representation), for a server to serve rather than compress the same bytes again.
+        self.gzipped: dict[str, bytes] | None = {} if keep_gzipped else None
         # threads=0: each file is written by stage() itself. A forked worker that only renders and writes gains
         # nothing from threads there: they contend with the renderer for the GIL at every step of creating a file.
         self._pool = ThreadPoolExecutor(max_workers=threads) if threads else None
@@ -141,13 +164,29 @@ class Staging:
         self._staged: dict[str, tuple[str, Future[str] | str]] = {}
 
     def stage(self, rel: str, body: bytes, digest: str) -> None:
+        """Stage the document at ``rel``, and its gzip sibling if it gets one."""
+        self._stage(rel, body, digest, _write_temp)
+        if self.gzip_wanted is not None and self.gzip_wanted(rel):
+            self.stage_gzip(rel, body, digest)
+
+    def stage_gzip(self, rel: str, body: bytes, digest: str) -> None:
+        """Stage only the gzip sibling of the document at ``rel`` (whose own file is current)."""
+        self._stage(sibling(rel), body, sibling_digest(digest), partial(self._write_gzip_temp, digest))
+
+    def _write_gzip_temp(self, digest: str, target: Path, body: bytes) -> str:
+        compressed = gzip_bytes(body)  # in the staging thread: zlib releases the GIL
+        if self.gzipped is not None and len(compressed) < len(body):
+            self.gzipped[digest] = compressed
+        return _write_temp(target, compressed)
+
+    def _stage(self, rel: str, body: bytes, digest: str, write: Callable[[Path, bytes], str]) -> None:
         target = _safe_target(self.root, rel)
         if self._pool is None:
-            self._put(rel, digest, _write_temp(target, body))
+            self._put(rel, digest, write(target, body))
             return
         self._slots.acquire()
         try:
-            future = self._pool.submit(_write_temp, target, body)
+            future = self._pool.submit(write, target, body)
         except BaseException:
             self._slots.release()
             raise
@@ -248,6 +287,15 @@ def write_documents(
         raise StoreError(f"cannot create output directory {root}: {exc.strerror or exc}") from None
     changed = sorted(changed)
     previous = read_manifest(root)
+    wanted = manifest_entries(documents, staging.gzip_wanted)
+    # Siblings are written with their documents, and those of unchanged documents that the last manifest does not
+    # vouch for (the first build that makes them, or one killed before its renames).
+    rewritten = set(changed)
+    gzipped = [
+        rel
+        for rel in documents
+        if sibling(rel) in wanted and (rel in rewritten or previous.get(sibling(rel)) != wanted[sibling(rel)])
+    ]
     staged: dict[str, str] = {}
     manifest_tmp: str | None = None
     try:
@@ -256,10 +304,13 @@ def write_documents(
             document = documents[rel]
             if not staging.has(rel, document.digest):
                 staging.stage(rel, document.body, document.digest)
-        staged = staging.finish(keep=changed)
-        manifest_tmp = _write_temp(
-            root / MANIFEST, _manifest_bytes({**kept, **{p: documents[p].digest for p in documents}})
-        )
+        for rel in gzipped:
+            document = documents[rel]
+            if not staging.has(sibling(rel), sibling_digest(document.digest)):
+                staging.stage_gzip(rel, document.body, document.digest)
+        siblings = [sibling(rel) for rel in gzipped]
+        staged = staging.finish(keep=[*changed, *siblings])
+        manifest_tmp = _write_temp(root / MANIFEST, _manifest_bytes({**kept, **wanted}))
         if staged:
             # Until every rename is done the manifest must not vouch for the files about to change: a process
             # killed midway would leave new bytes under old digests, and the next run would trust them. So they are
@@ -267,7 +318,7 @@ def write_documents(
             # paths, not a second copy of the whole manifest, which lists every page of the site.
             # Paths a build killed earlier left pending stay so (their files may have its bytes) until a manifest
             # vouches for them.
-            pending = sorted({*changed, *(path for path, digest in previous.items() if not digest)})
+            pending = sorted({*changed, *siblings, *(path for path, digest in previous.items() if not digest)})
             interim = _write_temp(root / PENDING, json.dumps(pending, ensure_ascii=False).encode())
             os.replace(interim, root / PENDING)
     except (OSError, StoreError) as exc:
@@ -281,8 +332,18 @@ def write_documents(
         raise StoreError(f"cannot write feeds to {root}: {exc.strerror or exc}") from None
     try:
         for rel in changed:
+            if sibling(rel) in previous:
+                # The old sibling goes first: nginx would serve it (gzip_static) beside the new document.
+                _safe_target(root, sibling(rel)).unlink(missing_ok=True)
             os.replace(staged[rel], _safe_target(root, rel))
             del staged[rel]  # renamed: no longer ours to remove
+            if sibling(rel) in staged:
+                os.replace(staged[sibling(rel)], _safe_target(root, sibling(rel)))
+                del staged[sibling(rel)]
+        for rel in siblings:
+            if rel in staged:
+                os.replace(staged[rel], _safe_target(root, rel))
+                del staged[rel]
     except OSError as exc:
         # The pending file lists every changed path (above): unknown bytes, so the next build writes them again.
         for tmp in staged.values():
@@ -290,7 +351,7 @@ def write_documents(
         if manifest_tmp is not None:
             _unlink(manifest_tmp)
         raise StoreError(f"cannot write feeds to {root}: {exc.strerror or exc}") from None
-    removed = (set(previous) | set(ours)) - documents.keys() - kept.keys()
+    removed = (set(previous) | set(ours)) - wanted.keys() - kept.keys()
     for rel in removed:
         try:
             target = _safe_target(root, rel)
@@ -300,7 +361,19 @@ def write_documents(
         _prune_empty_dirs(root, target.parent)
     os.replace(manifest_tmp, root / MANIFEST)  # last: a run killed before this still knows what to remove
     _unlink(str(root / PENDING))  # the manifest now vouches for every file (a run killed first rewrites them)
-    return removed
+    return {rel for rel in removed if not rel.endswith(SUFFIX)}  # documents; no document's name ends in .gz
+
+
+def manifest_entries(documents: Mapping[str, Document], gzip_wanted: GzipWanted = None) -> dict[str, str]:
+    """What the manifest lists for ``documents``: each one's digest, and its gzip sibling's if it gets one."""
+    entries = {path: document.digest for path, document in documents.items()}
+    if gzip_wanted is not None:
+        entries.update(
+            (sibling(path), sibling_digest(document.digest))
+            for path, document in documents.items()
+            if gzip_wanted(path)
+        )
+    return entries
 
 
 def add_to_manifest(root: Path, entries: Callable[[], Mapping[str, str]]) -> bool:
@@ -355,9 +428,13 @@ def files_under(root: str) -> set[str]:
     return found
 
 
-def missing_files(root: Path, documents: Mapping[str, Document]) -> set[str]:
-    """Documents whose file is absent on disk (e.g. deleted by hand), to be written again."""
-    return documents.keys() - files_under(os.fspath(root))
+def missing_files(root: Path, documents: Mapping[str, Document], gzip_wanted: GzipWanted = None) -> set[str]:
+    """Documents whose file, or gzip sibling, is absent on disk (e.g. deleted by hand), to be written again."""
+    found = files_under(os.fspath(root))
+    missing = documents.keys() - found
+    if gzip_wanted is not None:
+        missing.update(p for p in documents if gzip_wanted(p) and sibling(p) not in found)
+    return missing
 
 
 @contextlib.contextmanager
