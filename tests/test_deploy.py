@@ -18,10 +18,11 @@ import pytest
 from _serving import DEADLINE, drop_file_powers, free_port, need_program, running_server, wait_until
 from syndicate._html import CONTENT_SECURITY_POLICY
 from syndicate.cli import build_parser
+from syndicate.gzipfiles import GZIP_TAG
 
 REPO = Path(__file__).resolve().parents[1]
 DEPLOY = REPO / "deploy"
-HEX_ETAG = re.compile(r'^"[0-9a-f]{32}(-gz|-br)?"$')  # the app's digest-based ETags
+HEX_ETAG = re.compile(rf'^"[0-9a-f]{{32}}({re.escape(GZIP_TAG)}|-br)?"$')  # the app's digest-based ETags
 
 
 def write_post(root: Path, name: str, title: str, category: str, tags: str, day: int) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import fcntl
 import gzip
 import itertools
+import json
 import os
 import time
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from syndicate import store
 from syndicate.documents import Document
+from syndicate.gzipfiles import GZIP_TAG, gzip_bytes
 from syndicate.store import MANIFEST, PENDING, Staging, StoreError, read_manifest, write_documents
 
 
@@ -243,7 +245,7 @@ def test_gzip_siblings_are_written_replaced_and_removed_with_their_documents(tmp
     assert gzip.decompress(first) == old["all.atom"].body
     assert first[4:8] == b"\0\0\0\0" and first[3] == 0  # mtime 0, no file name: the same bytes every time
     assert not (tmp_path / "archive/1.atom.gz").exists()
-    assert read_manifest(tmp_path)["all.atom.gz"] == old["all.atom"].digest + "-gz"
+    assert read_manifest(tmp_path)["all.atom.gz"] == old["all.atom"].digest + GZIP_TAG
 
     new = {"all.atom": doc("all.atom", b"<feed>new</feed>" * 50)}
     removed = write_documents(tmp_path, new, new, Staging(tmp_path, gzip_wanted=_wanted))
@@ -251,6 +253,23 @@ def test_gzip_siblings_are_written_replaced_and_removed_with_their_documents(tmp
     assert gzip.decompress((tmp_path / "all.atom.gz").read_bytes()) == new["all.atom"].body
     write_documents(tmp_path, {}, [], Staging(tmp_path, gzip_wanted=_wanted))
     assert not (tmp_path / "all.atom.gz").exists() and not (tmp_path / "all.atom").exists()
+
+
+def test_gzip_siblings_another_compressor_wrote_are_written_again(tmp_path: Path) -> None:
+    """A .gz file left by an older release (zlib, the manifest's digest without this compressor's tag) would be served
+    by nginx beside the app's other bytes under one validator: the next build writes it again."""
+    docs = {"all.atom": doc("all.atom", b"<feed>the river rose overnight</feed>" * 40)}
+    write_documents(tmp_path, docs, docs, Staging(tmp_path, gzip_wanted=_wanted))
+    manifest = json.loads((tmp_path / MANIFEST).read_text(encoding="utf-8"))
+    older = gzip.compress(docs["all.atom"].body, compresslevel=6, mtime=0)
+    assert older != gzip_bytes(docs["all.atom"].body)
+    (tmp_path / "all.atom.gz").write_bytes(older)
+    manifest["all.atom.gz"] = docs["all.atom"].digest + "-gz"
+    (tmp_path / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+
+    write_documents(tmp_path, docs, [], Staging(tmp_path, gzip_wanted=_wanted))
+    assert (tmp_path / "all.atom.gz").read_bytes() == gzip_bytes(docs["all.atom"].body)
+    assert read_manifest(tmp_path)["all.atom.gz"] == docs["all.atom"].digest + GZIP_TAG
 
 
 def test_gzip_siblings_are_the_same_bytes_in_another_directory_and_come_back_when_missing(tmp_path: Path) -> None:

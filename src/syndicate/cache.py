@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from syndicate.config import Settings, settings_fingerprint
+from syndicate.gzipfiles import sibling_digest
 from syndicate.lastmodified import Stamp
 from syndicate.posts import Post, Rejection
 
@@ -381,23 +382,30 @@ class ParseCache:
                 db.execute("DELETE FROM documents WHERE key NOT IN (SELECT k FROM live)")
                 db.execute("DELETE FROM digests WHERE key NOT IN (SELECT k FROM live)")
 
+    # The gzip rows are keyed by the document's digest and the compressor (gzipfiles.sibling_digest): bytes another
+    # compressor made (an older release's) are not found, so they are made again rather than served under the
+    # validator of this compressor's.
+
     def get_gzipped(self, digests: Iterable[str]) -> dict[str, bytes]:
         """The gzip representation of served documents by digest (a restart need not compress them again)."""
-        return self._get("gzipped", digests)
+        keys = {sibling_digest(digest): digest for digest in digests}
+        return {keys[key]: body for key, body in self._get("gzipped", keys).items()}
 
     def put_gzipped(self, fresh: Mapping[str, bytes]) -> None:
         """Add gzip representations (digest -> bytes) made before they are served (the build's ``.gz`` files)."""
-        self._put("gzipped", fresh)
+        self._put("gzipped", {sibling_digest(digest): body for digest, body in fresh.items()})
 
     def keep_gzipped(self, fresh: Mapping[str, bytes], live: Iterable[str]) -> None:
         """Add gzip representations (digest -> bytes) and forget those of documents no longer served (``live``: the
         digests served now), so the table holds one row per served document."""
         with self._transaction() as db:
             if db is not None:
-                db.executemany("INSERT OR REPLACE INTO gzipped VALUES (?,?)", fresh.items())
+                db.executemany(
+                    "INSERT OR REPLACE INTO gzipped VALUES (?,?)", ((sibling_digest(d), b) for d, b in fresh.items())
+                )
                 db.execute("CREATE TEMP TABLE IF NOT EXISTS live (k TEXT PRIMARY KEY)")
                 db.execute("DELETE FROM live")
-                db.executemany("INSERT OR IGNORE INTO live VALUES (?)", ((k,) for k in live))
+                db.executemany("INSERT OR IGNORE INTO live VALUES (?)", ((sibling_digest(k),) for k in live))
                 db.execute("DELETE FROM gzipped WHERE digest NOT IN (SELECT k FROM live)")
 
     def load_stamps(self) -> dict[str, Stamp]:

@@ -24,7 +24,7 @@ import brotli
 
 from syndicate.documents import Document
 from syndicate.groups import ARCHIVE_DIR
-from syndicate.gzipfiles import gzip_bytes
+from syndicate.gzipfiles import GZIP_TAG, gzip_bytes
 from syndicate.lastmodified import Stamp
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ GZIP = "gzip"
 BROTLI = "br"
 # Preference when a client accepts several codings with equal weight: brotli is smallest.
 _PREFERENCE = (BROTLI, GZIP, IDENTITY)
-_ETAG_SUFFIX = {IDENTITY: "", GZIP: "-gz", BROTLI: "-br"}
+_ETAG_SUFFIX = {IDENTITY: "", GZIP: GZIP_TAG, BROTLI: "-br"}
 ENCODINGS = (GZIP, BROTLI)
 _ARCHIVE_PREFIX = f"{ARCHIVE_DIR}/"
 # gzip's level is gzipfiles.GZIP_LEVEL (the .gz files beside documents are the same bytes). Chosen by measurement on
