@@ -446,6 +446,28 @@ def test_a_fifo_named_like_a_post_is_refused_without_blocking(tmp_path: Path) ->
         read_post_file(fifo, 1000, tmp_path)
 
 
+def test_a_posts_directory_re_pointed_is_resolved_anew(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real path of the posts directory is held for a moment (posts._REAL_ROOT_FOR); a link re-pointed after
+    that is followed: files of the new target are read, and a file of the old one is outside."""
+    from syndicate import posts as module
+    from syndicate.posts import read_post_file
+
+    old, new = tmp_path / "old", tmp_path / "new"
+    for directory in (old, new):
+        directory.mkdir()
+        (directory / "2024-01-01-a.md").write_text("---\ntitle: a\n---\nbody\n", encoding="utf-8")
+    root = tmp_path / "posts"
+    root.symlink_to(old, target_is_directory=True)
+    assert read_post_file(root / "2024-01-01-a.md", 1000, root).data.startswith(b"---")
+    root.unlink()
+    root.symlink_to(new, target_is_directory=True)
+    # Outside the directory held: resolved anew at once, whatever the window.
+    assert read_post_file(root / "2024-01-01-a.md", 1000, root).data.startswith(b"---")
+    monkeypatch.setattr(module, "_REAL_ROOT_FOR", 0.0)
+    with pytest.raises(OSError, match="outside the posts directory"):
+        read_post_file(old / "2024-01-01-a.md", 1000, root)
+
+
 def test_a_link_to_a_device_or_outside_the_posts_directory_is_refused(tmp_path: Path) -> None:
     from syndicate.posts import read_body, read_post_file
 

@@ -430,6 +430,32 @@ def _is_being_written(fd: int) -> bool:
     return False
 
 
+# The real path of a posts directory, looked up again once it is older than this (seconds). A build opens thousands of
+# files in one directory, and resolving it for each was a tenth of parsing a post. A directory re-pointed (a link
+# swapped) within the window is seen as a file opened a moment earlier would have seen it; a file that would be outside
+# the directory held is looked at again with its path resolved anew, so nothing is refused for a stale path.
+_REAL_ROOT_FOR = 0.1
+_real_roots: dict[str, tuple[float, str]] = {}
+
+
+def _inside(opened: str, root: str | Path) -> bool:
+    """Whether ``opened`` (an absolute path without links, as /proc shows an open file's) is inside the directory
+    ``root`` leads to."""
+    key = os.fspath(root)
+    now = time.monotonic()
+    held = _real_roots.get(key)
+    if held is not None and now - held[0] < _REAL_ROOT_FOR and _is_under(opened, held[1]):
+        return True
+    real_root = os.path.realpath(key)
+    _real_roots[key] = (now, real_root)
+    return _is_under(opened, real_root)
+
+
+def _is_under(path: str, directory: str) -> bool:
+    """``path`` is ``directory`` or inside it (both absolute, normalised and without links)."""
+    return path == directory or path.startswith(directory if directory.endswith("/") else directory + "/")
+
+
 def open_post(path: str | Path, root: str | Path | None = None, expect: os.stat_result | None = None) -> int:
     """Open a post file for reading: a file descriptor of a regular file, inside ``root`` when given, and the very
     file ``expect`` (the scan's stat of it: same device and inode) when given.
@@ -457,8 +483,7 @@ def open_post(path: str | Path, root: str | Path | None = None, expect: os.stat_
                 opened = os.readlink(f"/proc/self/fd/{fd}")
             except OSError:
                 opened = None  # no /proc: the scan's check of the name is all there is
-            real_root = os.path.realpath(root)
-            if opened is not None and os.path.commonpath([real_root, opened]) != real_root:
+            if opened is not None and not _inside(opened, root):
                 raise OSError(errno.EXDEV, "it leads outside the posts directory (a symbolic link?); it is not read")
         if expect is not None and (st.st_dev, st.st_ino) != (expect.st_dev, expect.st_ino):
             raise Replaced
