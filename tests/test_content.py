@@ -231,6 +231,28 @@ def test_leading_html_blocks_render_as_markdown_it_renders_them(body: str) -> No
     assert render_markdown(body) == plain_markdown(body)
 
 
+_URL_CHARS = st.text(alphabet="aZ09-._~/?#@!$&'()*+,;=:%[]<> \"\\\t中é", max_size=20)
+_TAIL_SPACE = st.sampled_from(["", "\n", "\n\n", " \n", "\t\n\n", "   ", "\n    \n", "\n\n   "])
+
+
+@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(
+    before=_TAIL_SPACE,
+    indent=st.sampled_from(["", " ", "   ", "    ", "\t"]),
+    scheme=st.sampled_from(["http://", "https://", "HTTP://", "ftp://", "javascript:", ""]),
+    url=_URL_CHARS,
+    after=_TAIL_SPACE,
+    html=st.sampled_from(["", "<p>an article</p>\n", "<div>\nits text\n</div>\n\n"]),
+)
+def test_what_follows_the_html_blocks_renders_as_markdown_it_renders_it(
+    before: str, indent: str, scheme: str, url: str, after: str, html: str
+) -> None:
+    """Nothing, or an original article's address alone (written without markdown-it, see content._render_rest), and
+    whatever resembles them, render as markdown-it renders them."""
+    for body in (html + before + indent + "<" + scheme + url + ">" + after, html + before + after):
+        assert render_markdown(body) == plain_markdown(body)
+
+
 def test_sample_post_markdown_renders_as_markdown_it_renders_it(sample_body: str) -> None:
     assert render_markdown(sample_body) == plain_markdown(sample_body)
     assert render_markdown(sample_body) == plain_markdown(sample_body)  # memoised links give the same result
