@@ -179,6 +179,16 @@ class FeedEndpoint:
             self.metrics.count(await send_resource(scope, send, snapshot.index, self._uncounted))
             return
         resource = snapshot.resources.get(path)
+        if snapshot.resumed and (resource is None or scope["query_string"]):
+            # Served from the last process's files (resume.py): archive pages, names as written and queries need the
+            # posts, which its first build reads.
+            snapshot = await self.service.built_snapshot(_STARTUP_WAIT) or snapshot
+            resource = snapshot.resources.get(path)
+            if snapshot.resumed and (resource is None or scope["query_string"]):
+                self.metrics.count(503)
+                retry = (b"retry-after", retry_after(self.service))
+                await _send_text(send, 503, "This feed is not available yet: the first build is running.\n", [retry])
+                return
         if resource is None:
             path = self._resolve_alias(snapshot, path) or path
             resource = await self.service.resource(snapshot, path)

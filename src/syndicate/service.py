@@ -13,6 +13,7 @@ The service coordinates; its parts, made in ``__init__``, do the work around a s
 - ``snapshot.Preparer`` turns a build into the next snapshot (representations, Last-Modified stamps), in the
   build's worker thread, before the swap;
 - ``completion.Completer`` adds, after the swap, the brotli left pending for large feeds clients read;
+- ``resume.resume`` serves the last build's documents at once on a start that finds nothing changed;
 - ``archives.ArchivePages`` prepares archive pages on request; ``queries.QueryFeeds`` answers query feeds;
 - ``websub.HubPinger`` tells the WebSub hub which feeds a build changed;
 - ``autopublish.AutoPublisher`` brings the bucket of ``publish_to`` to each build swapped in.
@@ -38,10 +39,13 @@ from syndicate.builder import Builder, BuildError, BuildReport, Refused
 from syndicate.cache import ParseCache, open_cache
 from syndicate.completion import Completer
 from syndicate.config import Settings
+from syndicate.corpus import next_due
 from syndicate.groups import FeedInfo
 from syndicate.metrics import BuildGauges, Metrics
+from syndicate.polling import feed_schedules
 from syndicate.queries import QueryFeeds
 from syndicate.responses import CachePolicy, ResourceCache
+from syndicate.resume import RECORD_KEY, resume, served
 from syndicate.snapshot import Preparer, Snapshot
 from syndicate.websub import JOURNAL, HubPinger
 
@@ -59,6 +63,10 @@ RETRY_MAX = 300.0
 # A build running longer than this is reported as overdue by /readyz (a post file that blocks a read, a hung disk):
 # the largest sites build in well under a minute (docs/benchmarks.md).
 BUILD_OVERDUE = 300.0
+# After a start that resumed the last build (resume.py), its first build waits this long: it will find nothing changed,
+# and it holds the GIL for most of its CPU time, while a restart is when clients come back at once (polls queued
+# while it was down, a load balancer's probes). A watcher event, or a request that needs the posts, starts it sooner.
+RESUMED_BUILD_DELAY = 1.0
 
 
 @dataclass(frozen=True)
@@ -158,6 +166,8 @@ class FeedService:
         self.retry_in: float | None = None  # seconds until the failed build is tried again (None: none pending)
         self.build_started: float | None = None  # time.monotonic() when the running build began (None: none runs)
         self.overdue_after = BUILD_OVERDUE  # seconds (see build_overdue)
+        self._served = ""  # the record of what the last full build served, as last saved (see resume.py)
+        self._startup_timer: asyncio.TimerHandle | None = None  # the first build, after a resumed start
 
         # The parts (see the module docstring).
         self.preparer = Preparer(settings, self.policy, self.clock, stamps)
@@ -222,6 +232,19 @@ class FeedService:
                 pass
         return self.snapshot is not None
 
+    async def built_snapshot(self, timeout: float) -> Snapshot | None:
+        """The snapshot of a build of this process, waiting (bounded) for the first one when what is served was
+        resumed from the last process's files (``Snapshot.resumed``): archive pages, feed names as written and query
+        feeds need the posts. Returns what is served then."""
+        snapshot = self.snapshot
+        if snapshot is not None and snapshot.resumed and not self._first_attempt.is_set():
+            self._startup_build()  # now, not after RESUMED_BUILD_DELAY
+            try:
+                await asyncio.wait_for(self._first_attempt.wait(), timeout)
+            except TimeoutError:
+                pass
+        return self.snapshot
+
     async def _run_builds(self) -> None:
         while self._pending is not None:
             job, self._pending = self._pending, None
@@ -233,10 +256,7 @@ class FeedService:
             finally:
                 self.build_started = None
             if snapshot is not None:
-                self.snapshot = snapshot  # the swap: one reference assignment on the event loop
-                self._queries.swapped(snapshot.generation)
-                self._archives.swapped(snapshot)
-                self._completer.swapped(snapshot)
+                self._swap(snapshot)
             self._retry_if_failed(outcome)
             self._record(outcome)
             self._first_attempt.set()
@@ -257,6 +277,12 @@ class FeedService:
                 share = self.settings.build_share
                 self.gauges.paused_seconds += (pause := min(cpu * (1 - share) / share, _MAX_BUILD_PAUSE))
                 await asyncio.sleep(pause)
+
+    def _swap(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot  # the swap: one reference assignment on the event loop
+        self._queries.swapped(snapshot.generation)
+        self._archives.swapped(snapshot)
+        self._completer.swapped(snapshot)
 
     # -- building ----------------------------------------------------------------------------------------
 
@@ -310,10 +336,22 @@ class FeedService:
             log.exception("build failed unexpectedly")
             outcome = BuildOutcome(ok=False, error=f"{type(exc).__name__}: {exc}")
             return None, outcome, time.thread_time() - cpu_started
+        if report.scan and not report.deferred and self.builder.write and self.builder.cache is not None:
+            self._record_served(self.builder.cache, snapshot, report.scan)
         duration = time.perf_counter() - started
         log.debug("build and prepare took %.3fs", duration)
         self._freeze_heap()
         return snapshot, BuildOutcome(ok=True, report=report), time.thread_time() - cpu_started
+
+    def _record_served(self, cache: ParseCache, snapshot: Snapshot, scan: str) -> None:
+        """Record what a full build serves, for the next start to serve at once if nothing changes (resume.py)."""
+        feedset = self.builder.feedset
+        due = None if self.settings.future else next_due(feedset.records, self.clock().timestamp())
+        schedules = feed_schedules(self.settings, feedset.groups)
+        record = served(self.settings, snapshot, schedules, scan, due).to_json()
+        if record != self._served:  # a rescan that changed nothing leaves the record as it is
+            cache.put_meta(RECORD_KEY, record)
+            self._served = record
 
     def _build_in_memory(self, failed: BuildOutcome) -> tuple[Snapshot | None, BuildOutcome]:
         """After a build that ``failed`` with nothing written to serve (at start, or while serving from
@@ -417,18 +455,42 @@ class FeedService:
     async def start(self, wait: float = 0.0) -> None:
         """Begin the first build, waiting up to ``wait`` seconds for it.
 
-        Small sites are then ready the moment the server accepts connections; a large first build goes on in
-        the background so /healthz answers meanwhile (and feed requests wait for it, bounded).
+        When nothing changed since the last full build, its documents are served at once (resume.py) and the build
+        confirms them in the background. Otherwise small sites are ready the moment the server accepts connections;
+        a large first build goes on in the background so /healthz answers meanwhile (and feed requests wait for it,
+        bounded).
         """
         self.started = True
         if self._pinger is not None:
             self._pinger.resume()  # pings a restart interrupted go out now, not after the next change
+        cache = self.builder.cache
+        if cache is not None and self.builder.write:
+            resumed = await asyncio.to_thread(resume, self.settings, cache, self.preparer, self.clock())
+            if resumed is not None:
+                self._swap(resumed)
+                self.gauges.ready = True
+                self.gauges.posts = resumed.posts
+                self.gauges.documents = resumed.documents
+                log.info("serving the last build's %d documents: no post changed since", resumed.documents)
+                self._startup_timer = asyncio.get_running_loop().call_later(RESUMED_BUILD_DELAY, self._startup_build)
+                return
         self.request_build(None, reason="startup")
+
+    def _startup_build(self) -> None:
+        """The first build, unless one has run or been asked for (by the watcher, say) since the start."""
+        if self._startup_timer is not None:
+            self._startup_timer.cancel()
+            self._startup_timer = None
+        if self.last_outcome is None and self._pending is None and not self.building:
+            self.request_build(None, reason="startup")
         if wait > 0:
             await self.wait_first_build(wait)
 
     async def stop(self) -> None:
         self.preparer.close()
+        if self._startup_timer is not None:
+            self._startup_timer.cancel()
+            self._startup_timer = None
         if self._deferred_timer is not None:
             self._deferred_timer.cancel()
             self._deferred_timer = None
