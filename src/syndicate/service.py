@@ -475,6 +475,8 @@ class FeedService:
                 self._startup_timer = asyncio.get_running_loop().call_later(RESUMED_BUILD_DELAY, self._startup_build)
                 return
         self.request_build(None, reason="startup")
+        if wait > 0:
+            await self.wait_first_build(wait)
 
     def _startup_build(self) -> None:
         """The first build, unless one has run or been asked for (by the watcher, say) since the start."""
@@ -483,8 +485,6 @@ class FeedService:
             self._startup_timer = None
         if self.last_outcome is None and self._pending is None and not self.building:
             self.request_build(None, reason="startup")
-        if wait > 0:
-            await self.wait_first_build(wait)
 
     async def stop(self) -> None:
         self.preparer.close()
