@@ -323,7 +323,12 @@ class FeedService:
         started, cpu_started = time.perf_counter(), time.thread_time()
         try:
             report = self.builder.build(changed, force=force)
-            snapshot = self.preparer.prepare_snapshot(self.builder.feedset, self.snapshot)
+            previous = self.snapshot
+            if previous is not None and previous.resumed:
+                # Its bytes were read from the files (resume.py), the build holds its own: prepared again from the
+                # build's documents (the same bytes, stamps and headers), so that one copy is kept, not two.
+                previous = None
+            snapshot = self.preparer.prepare_snapshot(self.builder.feedset, previous)
         except BuildError as exc:
             error = str(exc) or type(exc).__name__
             failed = BuildOutcome(ok=False, error=error, public=exc.public)
@@ -513,6 +518,8 @@ class FeedService:
         outcome = self.last_outcome
         return {
             "ready": snapshot is not None,
+            # Serving the last process's build until this one's first build (resume.py).
+            "resumed": snapshot is not None and snapshot.resumed,
             "building": self.building,
             "posts": snapshot.posts if snapshot else 0,
             "feeds": len(snapshot.feeds) if snapshot else 0,
