@@ -240,3 +240,36 @@ def test_a_restarted_server_answers_with_the_validators_it_sent_before(tmp_path:
             assert client.get(path, headers={"Accept-Encoding": "gzip", "If-None-Match": etag}).status_code == 304
         assert feedparser.parse(client.get("/feeds/categories/transport.rss").content).bozo == 0
     assert "serving the last build's" in server.output()
+
+
+@pytest.mark.usefixtures("site")
+@pytest.mark.parametrize("stopped", [True, False])
+def test_a_server_stopped_after_a_change_resumes_with_it_and_a_killed_one_builds(
+    make_settings: Callable[..., Settings], write_post: Callable[..., Path], clock: Clock, stopped: bool
+) -> None:
+    settings = make_settings(limit=2)
+
+    async def serve_and_change() -> Snapshot:
+        service = FeedService(settings, clock=clock)
+        await start_and_build(service)
+        clock.advance(10)  # the change is published in a second of its own (else its stamp is ambiguous, lastmodified)
+        path = write_post("2024-06-06-storm.md", front("Storm warning for the strait", 6))
+        os.utime(path, (path.stat().st_atime, path.stat().st_mtime - 5))  # settled: read at once
+        outcome = await service.build_now([path])  # as the watcher asks: not a full build
+        assert outcome.ok and outcome.report is not None and not outcome.report.full
+        assert service.snapshot is not None
+        if stopped:
+            await service.stop()  # records what it serves
+        else:
+            service.preparer.close()  # killed: the record is the full build's, from before the change
+        return service.snapshot
+
+    before = asyncio.run(serve_and_change())
+    clock.advance(60)
+    at_start, built = restart(settings, clock)
+    if stopped:
+        assert at_start is not None and at_start.resumed and served(at_start) == served(before)
+        assert "Storm warning" in at_start.resources["all.atom"].representations["identity"].body.decode()
+    else:
+        assert at_start is None
+    assert served(built) == served(before)

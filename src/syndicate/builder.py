@@ -99,7 +99,6 @@ class BuildReport:
     # The rejections the build before this one did not have (or had with another reason): what a log should say
     # again. ``rejected`` lists them all.
     newly_rejected: tuple[Rejection, ...] = ()
-    scan: str = ""  # a full build's signature of the posts directory (lastbuild.ScanSignature; see resume.py)
 
 
 @dataclass(frozen=True)
@@ -414,7 +413,6 @@ class Builder:
             unpublished=feedset.unpublished,
             scheduled=feedset.scheduled,
             newly_rejected=tuple(r for r in feedset.rejected if r not in before),
-            scan=delta.signature if full else "",
         )
 
     def _record_last_build(self, feedset: FeedSet, delta: Delta) -> None:

@@ -1,9 +1,10 @@
 """A warm start that serves at once: the last build's documents, when nothing has changed since it was made.
 
-After each full build it wrote, the server records what it served (a :class:`Served`, in the parse cache's ``meta``
-table): the settings' fingerprint, the signature of the scan of the posts directory (each post file's path, size and
-mtime, as ``lastbuild`` has it), every subscription document's path, digest and media type, each feed's polling
-interval (its documents' Cache-Control max-age), the feeds' pages for people, the count of posts and the rejections.
+After a full build that it wrote, and when it stops, the server records what it serves (a :class:`Served`, in the
+parse cache's ``meta`` table): the settings' fingerprint, a signature of the post files the build read (each one's
+path, size and mtime: ``files_signature``), every subscription document's path, digest and media type, each feed's
+polling interval (its documents' Cache-Control max-age), the feeds' pages for people, the count of posts and the
+rejections.
 
 A build's documents are a function of the post files and the settings (output is deterministic). So when a starting
 server finds the same settings, the same scan, no future-dated post come due, and each recorded document's file in the
@@ -20,9 +21,10 @@ start, which builds before it is ready.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,7 +32,6 @@ from typing import Any
 from syndicate.cache import ParseCache
 from syndicate.config import Settings, settings_fingerprint
 from syndicate.documents import Document, digest_of
-from syndicate.lastbuild import ScanSignature
 from syndicate.lastmodified import Stamp, restamp, seconds
 from syndicate.pages import INDEX
 from syndicate.polling import Schedule, max_age_of
@@ -42,12 +43,19 @@ from syndicate.store import read_manifest
 RECORD_KEY = "served"
 
 
+def files_signature(files: Iterable[tuple[str, int, int]]) -> str:
+    """A hash over (path relative to the posts directory, size, mtime in ns) of every post file, in path order: the
+    same for a scan of the directory and for the records of the build that read it (``FeedSet.records``)."""
+    lines = sorted(f"{rel}\0{size}\0{mtime_ns}\n" for rel, size, mtime_ns in files)
+    return hashlib.blake2b("".join(lines).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
+
+
 @dataclass(frozen=True)
 class Served:
     """What one full build served, and what it was made from."""
 
     fingerprint: str  # config.settings_fingerprint
-    scan: str  # lastbuild.ScanSignature of the posts directory
+    scan: str  # files_signature of the post files the build read
     source: str  # posts directory, resolved
     out: str  # output directory, resolved
     future: bool  # the 'future' setting
@@ -79,7 +87,7 @@ def served(
     scan: str,
     due: float | None,
 ) -> Served:
-    """The record of ``snapshot``, served by a full build whose scan had the signature ``scan``."""
+    """The record of ``snapshot``, served by a build that read post files of the signature ``scan``."""
     return Served(
         fingerprint=settings_fingerprint(settings),
         scan=scan,
@@ -116,10 +124,8 @@ def _unchanged(settings: Settings, record: Served, now: float) -> bool:
         return False
     if not settings.posts.is_dir():
         return False
-    signature = ScanSignature()
-    for _, rel, st in scan_post_files(settings.posts, settings.jekyll):
-        signature.add(rel, st)
-    return signature.hexdigest() == record.scan
+    scanned = scan_post_files(settings.posts, settings.jekyll)
+    return files_signature((rel, st.st_size, st.st_mtime_ns) for _, rel, st in scanned) == record.scan
 
 
 def _read_documents(settings: Settings, record: Served) -> list[Document] | None:

@@ -45,7 +45,7 @@ from syndicate.metrics import BuildGauges, Metrics
 from syndicate.polling import feed_schedules
 from syndicate.queries import QueryFeeds
 from syndicate.responses import CachePolicy, ResourceCache
-from syndicate.resume import RECORD_KEY, resume, served
+from syndicate.resume import RECORD_KEY, files_signature, resume, served
 from syndicate.snapshot import Preparer, Snapshot
 from syndicate.websub import JOURNAL, HubPinger
 
@@ -341,20 +341,27 @@ class FeedService:
             log.exception("build failed unexpectedly")
             outcome = BuildOutcome(ok=False, error=f"{type(exc).__name__}: {exc}")
             return None, outcome, time.thread_time() - cpu_started
-        if report.scan and not report.deferred and self.builder.write and self.builder.cache is not None:
-            self._record_served(self.builder.cache, snapshot, report.scan)
+        if report.full and not report.deferred and (report.written or report.removed or not self._served):
+            # What a full build serves, for the next start (a rescan that wrote nothing leaves the record as it is;
+            # the one made at stop covers what came since).
+            self._record_served(snapshot)
         duration = time.perf_counter() - started
         log.debug("build and prepare took %.3fs", duration)
         self._freeze_heap()
         return snapshot, BuildOutcome(ok=True, report=report), time.thread_time() - cpu_started
 
-    def _record_served(self, cache: ParseCache, snapshot: Snapshot, scan: str) -> None:
-        """Record what a full build serves, for the next start to serve at once if nothing changes (resume.py)."""
+    def _record_served(self, snapshot: Snapshot) -> None:
+        """Record ``snapshot``, made from the builder's last build, for the next start to serve at once if nothing
+        changes (resume.py). Only a build written to the output directory is recorded: its files are read back."""
+        cache = self.builder.cache
+        if cache is None or not self.builder.write:
+            return
         feedset = self.builder.feedset
         due = None if self.settings.future else next_due(feedset.records, self.clock().timestamp())
+        scan = files_signature((rel, c.size, c.mtime_ns) for rel, c in feedset.records.items())
         schedules = feed_schedules(self.settings, feedset.groups)
         record = served(self.settings, snapshot, schedules, scan, due).to_json()
-        if record != self._served:  # a rescan that changed nothing leaves the record as it is
+        if record != self._served:
             cache.put_meta(RECORD_KEY, record)
             self._served = record
 
@@ -492,6 +499,11 @@ class FeedService:
             self.request_build(None, reason="startup")
 
     async def stop(self) -> None:
+        snapshot, outcome = self.snapshot, self.last_outcome
+        if snapshot is not None and not snapshot.resumed and outcome is not None and outcome.ok and not self.building:
+            # What is served now, changes since the last full build included: a restart with nothing changed since
+            # serves it at once. (While a build runs the builder may hold a newer build than the snapshot.)
+            await asyncio.to_thread(self._record_served, snapshot)
         self.preparer.close()
         if self._startup_timer is not None:
             self._startup_timer.cancel()
