@@ -273,3 +273,26 @@ def test_a_server_stopped_after_a_change_resumes_with_it_and_a_killed_one_builds
     else:
         assert at_start is None
     assert served(built) == served(before)
+
+
+@pytest.mark.usefixtures("site")
+def test_the_first_build_after_a_resumed_start_runs_when_requests_pause(
+    make_settings: Callable[..., Settings], clock: Clock
+) -> None:
+    settings = make_settings(limit=2)
+    first_run(settings, clock)
+
+    async def run() -> None:
+        service = FeedService(settings, clock=clock)
+        try:
+            await service.start()
+            assert service.snapshot is not None and service.snapshot.resumed and service.last_outcome is None
+            async with asyncio.timeout(DEADLINE):  # nobody asks for anything: it builds of its own accord
+                while service.last_outcome is None:
+                    await asyncio.sleep(0.05)
+            assert service.last_outcome.ok and not service.snapshot.resumed
+            assert service.status()["resumed"] is False
+        finally:
+            await service.stop()
+
+    asyncio.run(run())

@@ -63,10 +63,12 @@ RETRY_MAX = 300.0
 # A build running longer than this is reported as overdue by /readyz (a post file that blocks a read, a hung disk):
 # the largest sites build in well under a minute (docs/benchmarks.md).
 BUILD_OVERDUE = 300.0
-# After a start that resumed the last build (resume.py), its first build waits this long: it will find nothing changed,
-# and it holds the GIL for most of its CPU time, while a restart is when clients come back at once (polls queued
-# while it was down, a load balancer's probes). A watcher event, or a request that needs the posts, starts it sooner.
-RESUMED_BUILD_DELAY = 1.0
+# After a start that resumed the last build (resume.py), its first build waits until no feed was requested for
+# RESUMED_BUILD_IDLE seconds, and at most RESUMED_BUILD_WAIT: it will find nothing changed, and it holds the GIL for
+# most of its CPU time, while a restart is when clients come back at once (polls queued while it was down, a load
+# balancer's probes). A watcher event, or a request that needs the posts, starts it at once.
+RESUMED_BUILD_IDLE = 0.5
+RESUMED_BUILD_WAIT = 10.0
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,7 @@ class FeedService:
         self.overdue_after = BUILD_OVERDUE  # seconds (see build_overdue)
         self._served = ""  # the record of what the last full build served, as last saved (see resume.py)
         self._startup_timer: asyncio.TimerHandle | None = None  # the first build, after a resumed start
+        self._stopping = False
 
         # The parts (see the module docstring).
         self.preparer = Preparer(settings, self.policy, self.clock, stamps)
@@ -238,7 +241,7 @@ class FeedService:
         feeds need the posts. Returns what is served then."""
         snapshot = self.snapshot
         if snapshot is not None and snapshot.resumed and not self._first_attempt.is_set():
-            self._startup_build()  # now, not after RESUMED_BUILD_DELAY
+            self._startup_build()  # now, not once requests pause
             try:
                 await asyncio.wait_for(self._first_attempt.wait(), timeout)
             except TimeoutError:
@@ -338,6 +341,8 @@ class FeedService:
                 return None, failed, time.thread_time() - cpu_started
             return (*self._build_in_memory(failed), time.thread_time() - cpu_started)
         except Exception as exc:  # a bug or an OS error must not take the server down; report it instead
+            if self._stopping:  # the server stopped while this build ran (its compressors are shut down)
+                return None, BuildOutcome(ok=False, error="stopped"), time.thread_time() - cpu_started
             log.exception("build failed unexpectedly")
             outcome = BuildOutcome(ok=False, error=f"{type(exc).__name__}: {exc}")
             return None, outcome, time.thread_time() - cpu_started
@@ -484,11 +489,29 @@ class FeedService:
                 self.gauges.posts = resumed.posts
                 self.gauges.documents = resumed.documents
                 log.info("serving the last build's %d documents: no post changed since", resumed.documents)
-                self._startup_timer = asyncio.get_running_loop().call_later(RESUMED_BUILD_DELAY, self._startup_build)
+                loop = asyncio.get_running_loop()
+                self._startup_timer = loop.call_later(
+                    RESUMED_BUILD_IDLE,
+                    self._build_when_idle,
+                    self.metrics.feed_requests,
+                    loop.time() + RESUMED_BUILD_WAIT,
+                )
                 return
         self.request_build(None, reason="startup")
         if wait > 0:
             await self.wait_first_build(wait)
+
+    def _build_when_idle(self, requests: int, deadline: float) -> None:
+        """The first build after a resumed start, once no feed was requested since the last look (``requests`` had
+        been answered then) or at ``deadline``."""
+        self._startup_timer = None
+        loop = asyncio.get_running_loop()
+        if self.metrics.feed_requests == requests or loop.time() >= deadline:
+            self._startup_build()
+        else:
+            self._startup_timer = loop.call_later(
+                RESUMED_BUILD_IDLE, self._build_when_idle, self.metrics.feed_requests, deadline
+            )
 
     def _startup_build(self) -> None:
         """The first build, unless one has run or been asked for (by the watcher, say) since the start."""
@@ -504,6 +527,7 @@ class FeedService:
             # What is served now, changes since the last full build included: a restart with nothing changed since
             # serves it at once. (While a build runs the builder may hold a newer build than the snapshot.)
             await asyncio.to_thread(self._record_served, snapshot)
+        self._stopping = True
         self.preparer.close()
         if self._startup_timer is not None:
             self._startup_timer.cancel()
