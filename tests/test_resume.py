@@ -296,3 +296,27 @@ def test_the_first_build_after_a_resumed_start_runs_when_requests_pause(
             await service.stop()
 
     asyncio.run(run())
+
+
+@pytest.mark.usefixtures("site")
+def test_regenerating_an_archive_page_while_resumed_waits_for_the_posts(
+    make_settings: Callable[..., Settings], clock: Clock
+) -> None:
+    token = "harbour-admin-token-4d1c"
+    settings = make_settings(limit=2, admin_token=token)
+    first_run(settings, clock)
+    app = create_app(settings, background=False, clock=clock)
+    with TestClient(app) as client:
+        service: FeedService = app.state.service
+        assert service.snapshot is not None and service.snapshot.resumed
+        response = client.post(
+            "/admin/regenerate",
+            params={"feed": "archive/categories/harbour/1.atom"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["ok"] is True and response.json()["feed"] == "archive/categories/harbour/1.atom"
+        unknown = client.post(
+            "/admin/regenerate", params={"feed": "tags/no-such-tag.atom"}, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert unknown.status_code == 404
