@@ -133,7 +133,16 @@ def test_kept_bytes_keep_their_last_modified_and_a_restart_after_a_change_builds
 @pytest.mark.usefixtures("site")
 @pytest.mark.parametrize(
     "change",
-    ["post touched", "post removed", "output edited", "output missing", "build killed", "settings", "record damaged"],
+    [
+        "post touched",
+        "post removed",
+        "output edited",
+        "output missing",
+        "build killed",
+        "settings",
+        "record damaged",
+        "record of other types",
+    ],
 )
 def test_anything_changed_builds_before_serving(
     make_settings: Callable[..., Settings], posts_dir: Path, tmp_path: Path, clock: Clock, change: str
@@ -161,6 +170,12 @@ def test_anything_changed_builds_before_serving(
         service = FeedService(settings, clock=clock)
         assert service.builder.cache is not None
         service.builder.cache.put_meta(RECORD_KEY, '{"documents": [1, 2')
+        asyncio.run(service.stop())
+    elif change == "record of other types":
+        service = FeedService(settings, clock=clock)
+        assert service.builder.cache is not None
+        record = json.loads(service.builder.cache.get_meta(RECORD_KEY) or "{}")
+        service.builder.cache.put_meta(RECORD_KEY, json.dumps({**record, "posts": "many", "built_at": 7}))
         asyncio.run(service.stop())
     at_start, built = restart(settings, clock)
     assert at_start is None, f"{change}: served the last build's files without building"

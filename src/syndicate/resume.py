@@ -72,12 +72,32 @@ class Served:
 
     @classmethod
     def from_json(cls, text: str) -> Served:
+        """The record ``to_json`` wrote; ValueError (or TypeError, KeyError) for anything else, as a damaged database
+        may hold (docs/reliability.md): a miss, never a start that fails."""
         data: dict[str, Any] = json.loads(text)
-        data["documents"] = tuple((str(p), str(d), str(m)) for p, d, m in data["documents"])
-        data["rejected"] = tuple((str(p), str(r)) for p, r in data["rejected"])
-        data["schedules"] = {str(k): int(v) for k, v in data["schedules"].items()}
-        data["pages"] = {str(k): str(v) for k, v in data["pages"].items()}
+        data["documents"] = tuple((_text(p), _text(d), _text(m)) for p, d, m in data["documents"])
+        data["rejected"] = tuple((_text(p), _text(r)) for p, r in data["rejected"])
+        data["schedules"] = {_text(k): _whole(v) for k, v in data["schedules"].items()}
+        data["pages"] = {_text(k): _text(v) for k, v in data["pages"].items()}
+        for key in ("fingerprint", "scan", "source", "out", "built_at"):
+            _text(data[key])
+        datetime.fromisoformat(data["built_at"])
+        if not isinstance(data["future"], bool) or not (data["due"] is None or isinstance(data["due"], float | int)):
+            raise ValueError("not a record of what was served")
+        _whole(data["posts"])
         return cls(**data)
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("not a record of what was served")
+    return value
+
+
+def _whole(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError("not a record of what was served")
+    return value
 
 
 def served(

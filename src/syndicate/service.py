@@ -482,7 +482,11 @@ class FeedService:
             self._pinger.resume()  # pings a restart interrupted go out now, not after the next change
         cache = self.builder.cache
         if cache is not None and self.builder.write:
-            resumed = await asyncio.to_thread(resume, self.settings, cache, self.preparer, self.clock())
+            try:
+                resumed = await asyncio.to_thread(resume, self.settings, cache, self.preparer, self.clock())
+            except Exception:  # a bug or an OS error here costs the shortcut, never the start
+                log.exception("cannot serve the last build's documents before building; building first")
+                resumed = None
             if resumed is not None:
                 self._swap(resumed)
                 self.gauges.ready = True
