@@ -491,6 +491,10 @@ def test_brotli_of_a_rebuilt_large_feed_is_made_for_feeds_clients_read(
             br = c.get(path, headers={"Accept-Encoding": "br"})
             assert br.content == c.get(path, headers={"Accept-Encoding": "identity"}).content and "Long 5" in br.text
         assert service.snapshot.resources["all.json"].pending == {"br"}  # never read
+        # Read by a client that takes no brotli: none is made for it.
+        assert c.get("/feeds/all.json", headers={"Accept-Encoding": "gzip"}).headers["content-encoding"] == "gzip"
+        c.portal.call(service.compressed)
+        assert service.snapshot.resources["all.json"].pending == {"br"}
 
 
 def test_archive_pages_are_prepared_on_request_with_every_encoding_and_validator(client: TestClient) -> None:

@@ -32,7 +32,7 @@ from syndicate.jekyllfeed import SUFFIX as JEKYLL_SUFFIX
 from syndicate.metrics import MEDIA_TYPE as METRICS_MEDIA_TYPE
 from syndicate.metrics import Metrics, StatusCounter
 from syndicate.negotiation import prefers_html
-from syndicate.responses import Headers, Resource, is_not_modified
+from syndicate.responses import Headers, Resource, acceptable_encodings, is_not_modified
 from syndicate.scheduler import create_scheduler
 from syndicate.service import FeedService
 from syndicate.snapshot import Snapshot
@@ -102,8 +102,11 @@ async def send_resource(
         elif name == b"if-modified-since":
             if_modified_since = value
     representation = resource.select(accept_encoding)
-    if want is not None:
-        want(resource)  # a read feed gets its pending encodings (brotli of a large one after a rebuild) made
+    if want is not None and resource.pending and not resource.pending.isdisjoint(acceptable_encodings(accept_encoding)):
+        # A feed read by a client that accepts an encoding still pending (brotli of a large one after a rebuild) gets
+        # it made. Not for other clients: brotli of every feed a reader asks for identity or gzip was CPU for nobody,
+        # taken from the requests and the builds of a busy start.
+        want(resource)
     metrics.feed_requests += 1
     if (if_none_match is not None or if_modified_since is not None) and is_not_modified(
         if_none_match,
@@ -179,6 +182,16 @@ class FeedEndpoint:
             self.metrics.count(await send_resource(scope, send, snapshot.index, self._uncounted))
             return
         resource = snapshot.resources.get(path)
+        if snapshot.resumed and (resource is None or scope["query_string"]):
+            # Served from the last process's files (resume.py): archive pages, names as written and queries need the
+            # posts, which its first build reads.
+            snapshot = await self.service.built_snapshot(_STARTUP_WAIT) or snapshot
+            resource = snapshot.resources.get(path)
+            if snapshot.resumed and (resource is None or scope["query_string"]):
+                self.metrics.count(503)
+                retry = (b"retry-after", retry_after(self.service))
+                await _send_text(send, 503, "This feed is not available yet: the first build is running.\n", [retry])
+                return
         if resource is None:
             path = self._resolve_alias(snapshot, path) or path
             resource = await self.service.resource(snapshot, path)

@@ -9,7 +9,8 @@ Tables:
 - ``documents`` and ``digests``: rendered feed documents, and their digests, per hash of everything that goes into
   them, so nothing is rendered again on a warm start. Documents written to the output directory are kept there
   only: the cache has their digest, and their bytes are read back from the file (checked against the digest).
-- ``meta``: the settings fingerprint and the last full build's record (see ``lastbuild``).
+- ``meta``: the settings fingerprint, the last full build's record (see ``lastbuild``) and what the server last
+  served (see ``resume``).
 - ``modified``: per served path, the digest last published there and its Last-Modified (see ``lastmodified``).
 
 Everything is keyed on a fingerprint of the settings that shape parsing and rendering; a different fingerprint
@@ -444,6 +445,14 @@ class ParseCache:
         with self._transaction() as db:
             if db is not None:
                 db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def get_meta(self, key: str) -> str | None:
+        """The value ``put_meta`` last stored under ``key`` (None: none, or the database failed)."""
+        with self._guard() as db:
+            if db is not None:
+                row = db.execute("SELECT value FROM meta WHERE key=? AND typeof(value)='text'", (key,)).fetchone()
+                return None if row is None else str(row[0])
+        return None
 
     def close(self) -> None:
         with self._lock:

@@ -28,11 +28,6 @@ from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Any
 
-from liquid.exceptions import LiquidError, ResourceLimitError
-from liquid.output import LimitedStringIO
-
-from syndicate._liquid_env import OUTPUT_LIMIT_BYTES, JekyllEnvironment
-
 
 @dataclass(frozen=True)
 class LiquidSite:
@@ -79,6 +74,13 @@ def render_liquid(source: str, *, site: LiquidSite, page: Mapping[str, Any], pat
     relative to the site's root (for notes and ``include_relative``)."""
     if not has_liquid(source):
         return Rendered(source, ())
+    # python-liquid is imported by the first post that holds Liquid: it is the largest import of the program, and
+    # most processes (a server resuming its last build, a build of posts without Liquid) never need it.
+    from liquid.exceptions import LiquidError, ResourceLimitError
+    from liquid.output import LimitedStringIO
+
+    from syndicate._liquid_env import OUTPUT_LIMIT_BYTES, JekyllEnvironment
+
     env = JekyllEnvironment(site, path)
     try:
         template = env.from_string(source, path=path)

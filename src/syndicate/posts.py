@@ -29,7 +29,6 @@ import yaml
 from frontmatter.default_handlers import YAMLHandler
 
 from syndicate import summaries
-from syndicate._liquid_filters import smartify
 from syndicate.attribution import find_attribution
 from syndicate.config import Settings
 from syndicate.content import clean_plain_text, clean_text
@@ -821,6 +820,8 @@ def _parse_jekyll(
         title = " ".join(word[:1].upper() + word[1:].lower() for word in name_slug.split("-"))  # Utils.titleize_slug
     # As jekyll-feed shows it (smartify | strip_html | normalize_whitespace), in every format: one entry, one title.
     if _SMARTENED.search(title):  # most titles have nothing smartify changes, and it costs as much as the parse
+        from syndicate._liquid_filters import smartify  # imports python-liquid: only when needed (see liquid.py)
+
         title = html.unescape(_TAG.sub("", smartify(title)))
     title = " ".join(title.split())[:MAX_TITLE]
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from typing import TYPE_CHECKING
 
 from syndicate.config import Settings
 from syndicate.service import FeedService
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 log = logging.getLogger("syndicate.scheduler")
 
@@ -26,6 +28,9 @@ class RescanScheduler:
         self._scheduler: AsyncIOScheduler | None = None
 
     def start(self) -> None:
+        # Imported here: a server without rescans (rescan_minutes = 0) never loads APScheduler.
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
         scheduler = AsyncIOScheduler(timezone=UTC)
         scheduler.add_job(
             self._rescan,

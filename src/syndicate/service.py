@@ -13,6 +13,7 @@ The service coordinates; its parts, made in ``__init__``, do the work around a s
 - ``snapshot.Preparer`` turns a build into the next snapshot (representations, Last-Modified stamps), in the
   build's worker thread, before the swap;
 - ``completion.Completer`` adds, after the swap, the brotli left pending for large feeds clients read;
+- ``resume.resume`` serves the last build's documents at once on a start that finds nothing changed;
 - ``archives.ArchivePages`` prepares archive pages on request; ``queries.QueryFeeds`` answers query feeds;
 - ``websub.HubPinger`` tells the WebSub hub which feeds a build changed;
 - ``autopublish.AutoPublisher`` brings the bucket of ``publish_to`` to each build swapped in.
@@ -38,10 +39,13 @@ from syndicate.builder import Builder, BuildError, BuildReport, Refused
 from syndicate.cache import ParseCache, open_cache
 from syndicate.completion import Completer
 from syndicate.config import Settings
+from syndicate.corpus import next_due
 from syndicate.groups import FeedInfo
 from syndicate.metrics import BuildGauges, Metrics
+from syndicate.polling import feed_schedules
 from syndicate.queries import QueryFeeds
 from syndicate.responses import CachePolicy, ResourceCache
+from syndicate.resume import RECORD_KEY, files_signature, resume, served
 from syndicate.snapshot import Preparer, Snapshot
 from syndicate.websub import JOURNAL, HubPinger
 
@@ -59,6 +63,12 @@ RETRY_MAX = 300.0
 # A build running longer than this is reported as overdue by /readyz (a post file that blocks a read, a hung disk):
 # the largest sites build in well under a minute (docs/benchmarks.md).
 BUILD_OVERDUE = 300.0
+# After a start that resumed the last build (resume.py), its first build waits until no feed was requested for
+# RESUMED_BUILD_IDLE seconds, and at most RESUMED_BUILD_WAIT: it will find nothing changed, and it holds the GIL for
+# most of its CPU time, while a restart is when clients come back at once (polls queued while it was down, a load
+# balancer's probes). A watcher event, or a request that needs the posts, starts it at once.
+RESUMED_BUILD_IDLE = 0.5
+RESUMED_BUILD_WAIT = 10.0
 
 
 @dataclass(frozen=True)
@@ -158,6 +168,9 @@ class FeedService:
         self.retry_in: float | None = None  # seconds until the failed build is tried again (None: none pending)
         self.build_started: float | None = None  # time.monotonic() when the running build began (None: none runs)
         self.overdue_after = BUILD_OVERDUE  # seconds (see build_overdue)
+        self._served = ""  # the record of what the last full build served, as last saved (see resume.py)
+        self._startup_timer: asyncio.TimerHandle | None = None  # the first build, after a resumed start
+        self._stopping = False
 
         # The parts (see the module docstring).
         self.preparer = Preparer(settings, self.policy, self.clock, stamps)
@@ -222,6 +235,19 @@ class FeedService:
                 pass
         return self.snapshot is not None
 
+    async def built_snapshot(self, timeout: float) -> Snapshot | None:
+        """The snapshot of a build of this process, waiting (bounded) for the first one when what is served was
+        resumed from the last process's files (``Snapshot.resumed``): archive pages, feed names as written and query
+        feeds need the posts. Returns what is served then."""
+        snapshot = self.snapshot
+        if snapshot is not None and snapshot.resumed and not self._first_attempt.is_set():
+            self._startup_build()  # now, not once requests pause
+            try:
+                await asyncio.wait_for(self._first_attempt.wait(), timeout)
+            except TimeoutError:
+                pass
+        return self.snapshot
+
     async def _run_builds(self) -> None:
         while self._pending is not None:
             job, self._pending = self._pending, None
@@ -233,10 +259,7 @@ class FeedService:
             finally:
                 self.build_started = None
             if snapshot is not None:
-                self.snapshot = snapshot  # the swap: one reference assignment on the event loop
-                self._queries.swapped(snapshot.generation)
-                self._archives.swapped(snapshot)
-                self._completer.swapped(snapshot)
+                self._swap(snapshot)
             self._retry_if_failed(outcome)
             self._record(outcome)
             self._first_attempt.set()
@@ -257,6 +280,12 @@ class FeedService:
                 share = self.settings.build_share
                 self.gauges.paused_seconds += (pause := min(cpu * (1 - share) / share, _MAX_BUILD_PAUSE))
                 await asyncio.sleep(pause)
+
+    def _swap(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot  # the swap: one reference assignment on the event loop
+        self._queries.swapped(snapshot.generation)
+        self._archives.swapped(snapshot)
+        self._completer.swapped(snapshot)
 
     # -- building ----------------------------------------------------------------------------------------
 
@@ -297,7 +326,12 @@ class FeedService:
         started, cpu_started = time.perf_counter(), time.thread_time()
         try:
             report = self.builder.build(changed, force=force)
-            snapshot = self.preparer.prepare_snapshot(self.builder.feedset, self.snapshot)
+            previous = self.snapshot
+            if previous is not None and previous.resumed:
+                # Its bytes were read from the files (resume.py), the build holds its own: prepared again from the
+                # build's documents (the same bytes, stamps and headers), so that one copy is kept, not two.
+                previous = None
+            snapshot = self.preparer.prepare_snapshot(self.builder.feedset, previous)
         except BuildError as exc:
             error = str(exc) or type(exc).__name__
             failed = BuildOutcome(ok=False, error=error, public=exc.public)
@@ -307,13 +341,34 @@ class FeedService:
                 return None, failed, time.thread_time() - cpu_started
             return (*self._build_in_memory(failed), time.thread_time() - cpu_started)
         except Exception as exc:  # a bug or an OS error must not take the server down; report it instead
+            if self._stopping:  # the server stopped while this build ran (its compressors are shut down)
+                return None, BuildOutcome(ok=False, error="stopped"), time.thread_time() - cpu_started
             log.exception("build failed unexpectedly")
             outcome = BuildOutcome(ok=False, error=f"{type(exc).__name__}: {exc}")
             return None, outcome, time.thread_time() - cpu_started
+        if report.full and not report.deferred and (report.written or report.removed or not self._served):
+            # What a full build serves, for the next start (a rescan that wrote nothing leaves the record as it is;
+            # the one made at stop covers what came since).
+            self._record_served(snapshot)
         duration = time.perf_counter() - started
         log.debug("build and prepare took %.3fs", duration)
         self._freeze_heap()
         return snapshot, BuildOutcome(ok=True, report=report), time.thread_time() - cpu_started
+
+    def _record_served(self, snapshot: Snapshot) -> None:
+        """Record ``snapshot``, made from the builder's last build, for the next start to serve at once if nothing
+        changes (resume.py). Only a build written to the output directory is recorded: its files are read back."""
+        cache = self.builder.cache
+        if cache is None or not self.builder.write:
+            return
+        feedset = self.builder.feedset
+        due = None if self.settings.future else next_due(feedset.records, self.clock().timestamp())
+        scan = files_signature((rel, c.size, c.mtime_ns) for rel, c in feedset.records.items())
+        schedules = feed_schedules(self.settings, feedset.groups)
+        record = served(self.settings, snapshot, schedules, scan, due).to_json()
+        if record != self._served:
+            cache.put_meta(RECORD_KEY, record)
+            self._served = record
 
     def _build_in_memory(self, failed: BuildOutcome) -> tuple[Snapshot | None, BuildOutcome]:
         """After a build that ``failed`` with nothing written to serve (at start, or while serving from
@@ -417,18 +472,70 @@ class FeedService:
     async def start(self, wait: float = 0.0) -> None:
         """Begin the first build, waiting up to ``wait`` seconds for it.
 
-        Small sites are then ready the moment the server accepts connections; a large first build goes on in
-        the background so /healthz answers meanwhile (and feed requests wait for it, bounded).
+        When nothing changed since the last full build, its documents are served at once (resume.py) and the build
+        confirms them in the background. Otherwise small sites are ready the moment the server accepts connections;
+        a large first build goes on in the background so /healthz answers meanwhile (and feed requests wait for it,
+        bounded).
         """
         self.started = True
         if self._pinger is not None:
             self._pinger.resume()  # pings a restart interrupted go out now, not after the next change
+        cache = self.builder.cache
+        if cache is not None and self.builder.write:
+            try:
+                resumed = await asyncio.to_thread(resume, self.settings, cache, self.preparer, self.clock())
+            except Exception:  # a bug or an OS error here costs the shortcut, never the start
+                log.exception("cannot serve the last build's documents before building; building first")
+                resumed = None
+            if resumed is not None:
+                self._swap(resumed)
+                self.gauges.ready = True
+                self.gauges.posts = resumed.posts
+                self.gauges.documents = resumed.documents
+                log.info("serving the last build's %d documents: no post changed since", resumed.documents)
+                loop = asyncio.get_running_loop()
+                self._startup_timer = loop.call_later(
+                    RESUMED_BUILD_IDLE,
+                    self._build_when_idle,
+                    self.metrics.feed_requests,
+                    loop.time() + RESUMED_BUILD_WAIT,
+                )
+                return
         self.request_build(None, reason="startup")
         if wait > 0:
             await self.wait_first_build(wait)
 
+    def _build_when_idle(self, requests: int, deadline: float) -> None:
+        """The first build after a resumed start, once no feed was requested since the last look (``requests`` had
+        been answered then) or at ``deadline``."""
+        self._startup_timer = None
+        loop = asyncio.get_running_loop()
+        if self.metrics.feed_requests == requests or loop.time() >= deadline:
+            self._startup_build()
+        else:
+            self._startup_timer = loop.call_later(
+                RESUMED_BUILD_IDLE, self._build_when_idle, self.metrics.feed_requests, deadline
+            )
+
+    def _startup_build(self) -> None:
+        """The first build, unless one has run or been asked for (by the watcher, say) since the start."""
+        if self._startup_timer is not None:
+            self._startup_timer.cancel()
+            self._startup_timer = None
+        if self.last_outcome is None and self._pending is None and not self.building:
+            self.request_build(None, reason="startup")
+
     async def stop(self) -> None:
+        snapshot, outcome = self.snapshot, self.last_outcome
+        if snapshot is not None and not snapshot.resumed and outcome is not None and outcome.ok and not self.building:
+            # What is served now, changes since the last full build included: a restart with nothing changed since
+            # serves it at once. (While a build runs the builder may hold a newer build than the snapshot.)
+            await asyncio.to_thread(self._record_served, snapshot)
+        self._stopping = True
         self.preparer.close()
+        if self._startup_timer is not None:
+            self._startup_timer.cancel()
+            self._startup_timer = None
         if self._deferred_timer is not None:
             self._deferred_timer.cancel()
             self._deferred_timer = None
@@ -451,6 +558,8 @@ class FeedService:
         outcome = self.last_outcome
         return {
             "ready": snapshot is not None,
+            # Serving the last process's build until this one's first build (resume.py).
+            "resumed": snapshot is not None and snapshot.resumed,
             "building": self.building,
             "posts": snapshot.posts if snapshot else 0,
             "feeds": len(snapshot.feeds) if snapshot else 0,

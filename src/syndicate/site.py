@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from syndicate.permalinks import STYLES
 
 CONFIG_FILE = "_config.yml"
@@ -428,6 +426,8 @@ def _glob_matcher(patterns: Sequence[str]) -> re.Pattern[str]:
 
 
 def _yaml_file(path: Path) -> Any:
+    import yaml  # only a Jekyll site reads YAML here: a command for a posts directory does not load it
+
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:

@@ -63,6 +63,9 @@ class Snapshot:
     groups: Groups = EMPTY  # the feeds' posts, to resolve a feed's name as a reader wrote it
     pages: Mapping[str, str] = field(default_factory=dict)  # a feed document's path -> its page's (feedpages.py)
     on_request: Mapping[str, Planned] = field(default_factory=dict)  # archive pages not rendered yet, by path
+    # Made from the last build's files before this process built (resume.py): it holds the subscription documents
+    # only, so what needs the posts (archive pages, names as written, queries) waits for the first build.
+    resumed: bool = False
 
     def __contains__(self, path: object) -> bool:
         return path in self.resources or path in self.archives or path in self.on_request
@@ -191,6 +194,15 @@ class Preparer:
             pages=self._pages,
             on_request=feedset.on_request,
         )
+
+    def adopt(self, stamps: Mapping[str, Stamp], pages: Mapping[str, str]) -> int:
+        """Go on from a snapshot made without a build (resume.py): ``stamps`` holds every path's record as it is
+        served, ``pages`` the feeds' pages for people. Returns that snapshot's generation."""
+        self._stamps = stamps
+        self._pages = pages
+        self._negotiated = frozenset(pages).union(pages.values())
+        self._generation += 1
+        return self._generation
 
     def prepare(
         self,

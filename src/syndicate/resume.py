@@ -1,0 +1,211 @@
+"""A warm start that serves at once: the last build's documents, when nothing has changed since it was made.
+
+After a full build that it wrote, and when it stops, the server records what it serves (a :class:`Served`, in the
+parse cache's ``meta`` table): the settings' fingerprint, a signature of the post files the build read (each one's
+path, size and mtime: ``files_signature``), every subscription document's path, digest and media type, each feed's
+polling interval (its documents' Cache-Control max-age), the feeds' pages for people, the count of posts and the
+rejections.
+
+A build's documents are a function of the post files and the settings (output is deterministic). So when a starting
+server finds the same settings, the same scan, no future-dated post come due, and each recorded document's file in the
+output directory listed by the manifest with the recorded digest and holding bytes that hash to it (hashed again here:
+a build killed while renaming, or a file edited by hand, does not pass), those files are exactly what its first build
+would serve. :func:`resume` makes the snapshot from them, with the Last-Modified stamps kept in the cache stamped as a
+build's swap stamps them, and the server is ready before it has read a post. Its first build runs next, finds nothing
+changed, and keeps the very same resources (bytes, ETags, Last-Modified): the swap changes nothing a client can see.
+
+Anything else (no record, another fingerprint, output or posts directory, a changed, added or removed post file, a
+post come due, a file missing or not matching its digest, a database that cannot be read) returns None: the normal
+start, which builds before it is ready.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from syndicate.cache import ParseCache
+from syndicate.config import Settings, settings_fingerprint
+from syndicate.documents import Document, digest_of
+from syndicate.lastmodified import Stamp, restamp, seconds
+from syndicate.pages import INDEX
+from syndicate.polling import Schedule, max_age_of
+from syndicate.posts import Rejection
+from syndicate.scan import scan_post_files
+from syndicate.snapshot import Preparer, Snapshot
+from syndicate.store import read_manifest
+
+RECORD_KEY = "served"
+
+
+def files_signature(files: Iterable[tuple[str, int, int]]) -> str:
+    """A hash over (path relative to the posts directory, size, mtime in ns) of every post file, in path order: the
+    same for a scan of the directory and for the records of the build that read it (``FeedSet.records``)."""
+    lines = sorted(f"{rel}\0{size}\0{mtime_ns}\n" for rel, size, mtime_ns in files)
+    return hashlib.blake2b("".join(lines).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True)
+class Served:
+    """What one full build served, and what it was made from."""
+
+    fingerprint: str  # config.settings_fingerprint
+    scan: str  # files_signature of the post files the build read
+    source: str  # posts directory, resolved
+    out: str  # output directory, resolved
+    future: bool  # the 'future' setting
+    due: float | None  # POSIX time at which the next future-dated post becomes visible (None: none waiting)
+    built_at: str  # ISO time of the build
+    documents: tuple[tuple[str, str, str], ...]  # (path, digest, media type) of every subscription document
+    schedules: Mapping[str, int]  # a feed's base path -> its polling interval in seconds (polling.Schedule)
+    pages: Mapping[str, str]  # a feed document's path -> its page's (Snapshot.pages)
+    posts: int
+    rejected: tuple[tuple[str, str], ...]  # (path, reason)
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__, ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Served:
+        """The record ``to_json`` wrote; ValueError (or TypeError, KeyError) for anything else, as a damaged database
+        may hold (docs/reliability.md): a miss, never a start that fails."""
+        data: dict[str, Any] = json.loads(text)
+        data["documents"] = tuple((_text(p), _text(d), _text(m)) for p, d, m in data["documents"])
+        data["rejected"] = tuple((_text(p), _text(r)) for p, r in data["rejected"])
+        data["schedules"] = {_text(k): _whole(v) for k, v in data["schedules"].items()}
+        data["pages"] = {_text(k): _text(v) for k, v in data["pages"].items()}
+        for key in ("fingerprint", "scan", "source", "out", "built_at"):
+            _text(data[key])
+        datetime.fromisoformat(data["built_at"])
+        if not isinstance(data["future"], bool) or not (data["due"] is None or isinstance(data["due"], float | int)):
+            raise ValueError("not a record of what was served")
+        _whole(data["posts"])
+        return cls(**data)
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("not a record of what was served")
+    return value
+
+
+def _whole(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError("not a record of what was served")
+    return value
+
+
+def served(
+    settings: Settings,
+    snapshot: Snapshot,
+    schedules: Mapping[str, Schedule],
+    scan: str,
+    due: float | None,
+) -> Served:
+    """The record of ``snapshot``, served by a build that read post files of the signature ``scan``."""
+    return Served(
+        fingerprint=settings_fingerprint(settings),
+        scan=scan,
+        source=str(settings.posts.resolve()),
+        out=str(settings.out.resolve()),
+        future=settings.future,
+        due=due,
+        built_at=snapshot.built_at.isoformat(),
+        documents=tuple(sorted((r.path, r.digest, r.media_type) for r in snapshot.resources.values())),
+        schedules={base: schedule.seconds for base, schedule in sorted(schedules.items())},
+        pages=dict(sorted(snapshot.pages.items())),
+        posts=snapshot.posts,
+        rejected=tuple((r.path, r.reason) for r in snapshot.rejected),
+    )
+
+
+def _record(cache: ParseCache) -> Served | None:
+    text = cache.get_meta(RECORD_KEY)
+    if text is None:
+        return None
+    try:
+        return Served.from_json(text)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None  # not the shape this module writes: the normal start
+
+
+def _unchanged(settings: Settings, record: Served, now: float) -> bool:
+    """Whether a build now would read the same posts with the same settings as the recorded one."""
+    if record.fingerprint != settings_fingerprint(settings) or record.future != settings.future:
+        return False
+    if record.due is not None and now >= record.due:
+        return False
+    if record.out != str(settings.out.resolve()) or record.source != str(settings.posts.resolve()):
+        return False
+    if not settings.posts.is_dir():
+        return False
+    scanned = scan_post_files(settings.posts, settings.jekyll)
+    return files_signature((rel, st.st_size, st.st_mtime_ns) for _, rel, st in scanned) == record.scan
+
+
+def _read_documents(settings: Settings, record: Served) -> list[Document] | None:
+    """The recorded documents from the output directory, each checked against the manifest and its digest."""
+    manifest = read_manifest(settings.out)
+    root = os.fspath(settings.out)
+    documents: list[Document] = []
+    for path, digest, media_type in record.documents:
+        if manifest.get(path) != digest or path.startswith("/") or ".." in path.split("/"):
+            return None
+        try:
+            with open(os.path.join(root, path), "rb") as file:
+                body = file.read()
+        except OSError:
+            return None
+        if digest_of(body) != digest:
+            return None
+        documents.append(Document(path, body, media_type, None, digest))
+    return documents
+
+
+def resume(settings: Settings, cache: ParseCache, preparer: Preparer, now: datetime) -> Snapshot | None:
+    """The snapshot the last full build served, if a build now would serve the same (None: build first).
+
+    Stamps as ``Preparer.prepare_snapshot`` does with ``now`` (kept bytes keep their Last-Modified) and saves what it
+    restamped; ``preparer`` goes on from this snapshot (``Preparer.adopt``).
+    """
+    record = _record(cache)
+    if record is None or not _unchanged(settings, record, now.timestamp()):
+        return None
+    documents = _read_documents(settings, record)
+    if documents is None or not any(d.path == INDEX for d in documents):
+        return None
+    old_stamps = cache.load_stamps()
+    stamps: dict[str, Stamp] = dict(old_stamps)  # archive pages' too: the first build goes on from all of them
+    restamped: dict[str, Stamp] = {}
+    moment = seconds(now)
+    for document in documents:
+        old = old_stamps.get(document.path)
+        stamp = stamps[document.path] = restamp(old, document.digest, moment)
+        if stamp is not old:
+            restamped[document.path] = stamp
+    cache.save_stamps(restamped, ())
+    generation = preparer.adopt(stamps, record.pages)
+    schedules = {base: Schedule(interval) for base, interval in record.schedules.items()}
+    longest = preparer.policy.max_age
+    gzipped = cache.get_gzipped(d.digest for d in documents)
+    resources = {
+        d.path: preparer.prepare(d, stamps[d.path], max_age_of(schedules, d.path, longest), gzipped.get(d.digest))
+        for d in documents
+    }
+    return Snapshot(
+        generation=generation,
+        resources=resources,
+        index=resources[INDEX],
+        feeds=(),
+        rejected=tuple(Rejection(path, reason) for path, reason in record.rejected),
+        posts=record.posts,
+        built_at=datetime.fromisoformat(record.built_at).astimezone(UTC),
+        stamps=stamps,
+        pages=record.pages,
+        resumed=True,
+    )

@@ -1,0 +1,337 @@
+"""A warm start serves the last build's documents at once, exactly as its first build would, and only when nothing
+changed: anything else (a post, the settings, an output file, a build killed while renaming) builds first."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import feedparser
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from _serving import DEADLINE, running_server
+from conftest import Clock
+from syndicate.app import create_app
+from syndicate.config import Settings
+from syndicate.responses import Resource
+from syndicate.resume import RECORD_KEY
+from syndicate.service import FeedService
+from syndicate.snapshot import Snapshot
+from syndicate.store import PENDING
+
+GZIP_BR = "gzip, br"
+
+
+def front(title: str, day: int, categories: str = "harbour", tags: str = "ferries") -> str:
+    return f'title: "{title}"\ndate: 2024-06-{day:02d} 07:30:00 +0800\ncategories: {categories}\ntags: {tags}'
+
+
+@pytest.fixture
+def site(write_post: Callable[..., Path]) -> None:
+    """Enough posts for archive pages (limit 2), in two categories and a few tags."""
+    write_post("2024-06-01-ferry.md", front("The morning ferry is late again", 1))
+    write_post("2024-06-02-market.md", front("Fish market moves inland", 2, "town", "markets"))
+    write_post("2024-06-03-tide.md", front("Spring tide floods the quay", 3, "harbour", "weather, ferries"))
+    write_post("2024-06-04-bridge.md", front("A footbridge for the old pier", 4, "town", "building"))
+    write_post("2024-06-05-regatta.md", front("Rowing regatta draws a crowd", 5))
+
+
+def served(snapshot: Snapshot) -> dict[str, tuple[str, tuple[tuple[str, bytes, tuple[tuple[bytes, bytes], ...]], ...]]]:
+    """Every served resource: its digest, and each representation's coding, bytes and headers."""
+    return {
+        path: (r.digest, tuple((c, rep.body, tuple(rep.headers)) for c, rep in sorted(r.representations.items())))
+        for path, r in snapshot.resources.items()
+    }
+
+
+def identity_view(resource: Resource) -> tuple[bytes, tuple[tuple[bytes, bytes], ...]]:
+    rep = resource.representations["identity"]
+    return rep.body, tuple(rep.headers)
+
+
+async def start_and_build(service: FeedService) -> Snapshot:
+    """A start that builds first (or resumes), then this process's first build swapped in."""
+    await service.start(wait=30)
+    snapshot = await service.built_snapshot(30)
+    assert snapshot is not None and not snapshot.resumed
+    return snapshot
+
+
+def first_run(settings: Settings, clock: Clock) -> Snapshot:
+    async def run() -> Snapshot:
+        service = FeedService(settings, clock=clock)
+        try:
+            snapshot = await start_and_build(service)
+            assert not service.last_outcome or service.last_outcome.ok
+            return snapshot
+        finally:
+            await service.stop()
+
+    return asyncio.run(run())
+
+
+def restart(settings: Settings, clock: Clock) -> tuple[Snapshot | None, Snapshot]:
+    """Start a new service: what it served at once (None: nothing before its build), then after its first build."""
+
+    async def run() -> tuple[Snapshot | None, Snapshot]:
+        service = FeedService(settings, clock=clock)
+        try:
+            await service.start()
+            at_start = service.snapshot
+            built = await service.built_snapshot(30)
+            if at_start is None:
+                await service.wait_first_build(30)
+                built = service.snapshot
+            assert built is not None and not built.resumed
+            return at_start, built
+        finally:
+            await service.stop()
+
+    return asyncio.run(run())
+
+
+@pytest.mark.usefixtures("site")
+def test_a_restart_with_nothing_changed_serves_the_same_resources_before_building(
+    make_settings: Callable[..., Settings], clock: Clock
+) -> None:
+    settings = make_settings(limit=2)
+    before = first_run(settings, clock)
+    clock.advance(3600)
+    at_start, built = restart(settings, clock)
+    assert at_start is not None and at_start.resumed
+    # Every subscription document with the same bytes, encodings, ETags, Last-Modified, Cache-Control and Vary.
+    assert served(at_start) == served(before)
+    assert at_start.posts == before.posts and at_start.index.path == "index.html"
+    # The first build found nothing changed: the same resources, now prepared from its own documents.
+    assert served(built) == served(before)
+    assert built.on_request, "archive pages are planned by the build, not by the resumed snapshot"
+
+
+@pytest.mark.usefixtures("site")
+def test_kept_bytes_keep_their_last_modified_and_a_restart_after_a_change_builds_first(
+    make_settings: Callable[..., Settings], write_post: Callable[..., Path], clock: Clock
+) -> None:
+    settings = make_settings(limit=2)
+    before = first_run(settings, clock)
+    clock.advance(3600)
+    write_post("2024-06-06-storm.md", front("Storm warning for the strait", 6))
+    at_start, built = restart(settings, clock)
+    assert at_start is None  # the posts changed: built before serving
+    changed = built.resources["all.atom"]
+    assert changed.digest != before.resources["all.atom"].digest
+    assert changed.last_modified == clock.now.replace(microsecond=0)
+    kept = built.resources["categories/town.atom"]  # the new post is not in town
+    assert identity_view(kept) == identity_view(before.resources["categories/town.atom"])
+
+
+@pytest.mark.usefixtures("site")
+@pytest.mark.parametrize(
+    "change",
+    [
+        "post touched",
+        "post removed",
+        "output edited",
+        "output missing",
+        "build killed",
+        "settings",
+        "record damaged",
+        "record of other types",
+    ],
+)
+def test_anything_changed_builds_before_serving(
+    make_settings: Callable[..., Settings], posts_dir: Path, tmp_path: Path, clock: Clock, change: str
+) -> None:
+    settings = make_settings(limit=2)
+    before = first_run(settings, clock)
+    out = tmp_path / "out"
+    if change == "post touched":
+        path = posts_dir / "2024-06-02-market.md"
+        st = path.stat()
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # same bytes, another mtime
+    elif change == "post removed":
+        (posts_dir / "2024-06-02-market.md").unlink()
+    elif change == "output edited":
+        # The manifest still vouches for the file: only hashing its bytes again tells.
+        (out / "categories" / "town.atom").write_bytes(b"<feed>edited by hand</feed>")
+    elif change == "output missing":
+        (out / "tags" / "markets.rss").unlink()
+    elif change == "build killed":
+        # A build stopped while renaming lists the files it was changing: their bytes may be old or new.
+        (out / PENDING).write_text(json.dumps(["all.json"]), encoding="utf-8")
+    elif change == "settings":
+        settings = make_settings(limit=2, title="Harbour News")
+    elif change == "record damaged":
+        service = FeedService(settings, clock=clock)
+        assert service.builder.cache is not None
+        service.builder.cache.put_meta(RECORD_KEY, '{"documents": [1, 2')
+        asyncio.run(service.stop())
+    elif change == "record of other types":
+        service = FeedService(settings, clock=clock)
+        assert service.builder.cache is not None
+        record = json.loads(service.builder.cache.get_meta(RECORD_KEY) or "{}")
+        service.builder.cache.put_meta(RECORD_KEY, json.dumps({**record, "posts": "many", "built_at": 7}))
+        asyncio.run(service.stop())
+    at_start, built = restart(settings, clock)
+    assert at_start is None, f"{change}: served the last build's files without building"
+    if change in ("output edited", "output missing", "build killed"):
+        assert served(built) == served(before)  # what the build serves is made from the posts, not from those files
+    if change == "output missing":
+        assert (out / "tags" / "markets.rss").read_bytes() == identity_view(before.resources["tags/markets.rss"])[0]
+
+
+def test_a_future_post_that_came_due_is_built_not_resumed(
+    make_settings: Callable[..., Settings], write_post: Callable[..., Path]
+) -> None:
+    # The builder publishes by the system clock: the post is dated two hours from now, and the service's clock (which
+    # the start compares with the time it comes due) is moved past that.
+    clock = Clock(datetime.now(UTC))
+    write_post("2024-06-01-ferry.md", front("The morning ferry is late again", 1))
+    due = clock.now + timedelta(hours=2)
+    write_post("2099-01-01-timetable.md", f'title: "New timetable"\ndate: {due.isoformat()}\ncategories: harbour')
+    settings = make_settings()
+    before = first_run(settings, clock)
+    assert before.posts == 1
+    clock.advance(60)
+    at_start, _ = restart(settings, clock)
+    assert at_start is not None and at_start.resumed  # not due yet: nothing changed
+    clock.advance(3 * 3600)
+    at_start, _ = restart(settings, clock)
+    assert at_start is None
+
+
+@pytest.mark.usefixtures("site")
+def test_what_needs_the_posts_waits_for_the_first_build(make_settings: Callable[..., Settings], clock: Clock) -> None:
+    settings = make_settings(limit=2)
+    first_run(settings, clock)
+    app = create_app(settings, background=False, clock=clock)
+    with TestClient(app) as client:
+        service: FeedService = app.state.service
+        assert service.snapshot is not None and service.snapshot.resumed and service.last_outcome is None
+        feed = client.get("/feeds/categories/harbour.atom")
+        assert feed.status_code == 200 and feedparser.parse(feed.content).bozo == 0
+        # A tag as written in another case, an archive page and a query feed: answered once the build has run.
+        assert client.get("/feeds/tags/FERRIES.atom").status_code == 200
+        assert service.snapshot is not None and not service.snapshot.resumed
+        page = sorted(p for p in service.snapshot.on_request if p.endswith(".atom"))[0]
+        assert feedparser.parse(client.get(f"/feeds/{page}").content).bozo == 0
+        query = client.get("/feeds/all.json", params={"tag": "ferries", "category": "harbour"})
+        assert {item["title"] for item in query.json()["items"]} == {
+            "The morning ferry is late again",
+            "Spring tide floods the quay",
+            "Rowing regatta draws a crowd",
+        }
+
+
+def test_a_restarted_server_answers_with_the_validators_it_sent_before(tmp_path: Path) -> None:
+    posts = tmp_path / "_posts"
+    posts.mkdir()
+    for day, (title, category) in enumerate(
+        [("Night bus timetable", "transport"), ("Library opens late", "town"), ("Tram line extended", "transport")], 1
+    ):
+        (posts / f"2024-06-0{day}-p{day}.md").write_text(
+            f'---\ntitle: "{title}"\ndate: 2024-06-0{day} 09:00:00 +0800\ncategories: {category}\n---\n'
+            f"<p>{title}.</p>\n",
+            encoding="utf-8",
+        )
+    paths = ["/feeds/all.atom", "/feeds/categories/transport.rss", "/feeds/categories/town.json", "/feeds/index.opml"]
+    seen: dict[str, httpx.Response] = {}
+    with running_server(tmp_path) as server, httpx.Client(base_url=server.url, timeout=DEADLINE) as client:
+        for path in paths:
+            seen[path] = client.get(path, headers={"Accept-Encoding": "gzip"})
+            assert seen[path].status_code == 200
+    with running_server(tmp_path) as server, httpx.Client(base_url=server.url, timeout=DEADLINE) as client:
+        for path in paths:
+            again = client.get(path, headers={"Accept-Encoding": "gzip"})
+            assert again.content == seen[path].content
+            for header in ("etag", "last-modified", "cache-control", "vary", "content-type", "content-encoding"):
+                assert again.headers.get(header) == seen[path].headers.get(header), (path, header)
+            etag = seen[path].headers["etag"]
+            assert client.get(path, headers={"Accept-Encoding": "gzip", "If-None-Match": etag}).status_code == 304
+        assert feedparser.parse(client.get("/feeds/categories/transport.rss").content).bozo == 0
+    assert "serving the last build's" in server.output()
+
+
+@pytest.mark.usefixtures("site")
+@pytest.mark.parametrize("stopped", [True, False])
+def test_a_server_stopped_after_a_change_resumes_with_it_and_a_killed_one_builds(
+    make_settings: Callable[..., Settings], write_post: Callable[..., Path], clock: Clock, stopped: bool
+) -> None:
+    settings = make_settings(limit=2)
+
+    async def serve_and_change() -> Snapshot:
+        service = FeedService(settings, clock=clock)
+        await start_and_build(service)
+        clock.advance(10)  # the change is published in a second of its own (else its stamp is ambiguous, lastmodified)
+        path = write_post("2024-06-06-storm.md", front("Storm warning for the strait", 6))
+        os.utime(path, (path.stat().st_atime, path.stat().st_mtime - 5))  # settled: read at once
+        outcome = await service.build_now([path])  # as the watcher asks: not a full build
+        assert outcome.ok and outcome.report is not None and not outcome.report.full
+        assert service.snapshot is not None
+        if stopped:
+            await service.stop()  # records what it serves
+        else:
+            service.preparer.close()  # killed: the record is the full build's, from before the change
+        return service.snapshot
+
+    before = asyncio.run(serve_and_change())
+    clock.advance(60)
+    at_start, built = restart(settings, clock)
+    if stopped:
+        assert at_start is not None and at_start.resumed and served(at_start) == served(before)
+        assert "Storm warning" in at_start.resources["all.atom"].representations["identity"].body.decode()
+    else:
+        assert at_start is None
+    assert served(built) == served(before)
+
+
+@pytest.mark.usefixtures("site")
+def test_the_first_build_after_a_resumed_start_runs_when_requests_pause(
+    make_settings: Callable[..., Settings], clock: Clock
+) -> None:
+    settings = make_settings(limit=2)
+    first_run(settings, clock)
+
+    async def run() -> None:
+        service = FeedService(settings, clock=clock)
+        try:
+            await service.start()
+            assert service.snapshot is not None and service.snapshot.resumed and service.last_outcome is None
+            async with asyncio.timeout(DEADLINE):  # nobody asks for anything: it builds of its own accord
+                while service.last_outcome is None:
+                    await asyncio.sleep(0.05)
+            assert service.last_outcome.ok and not service.snapshot.resumed
+            assert service.status()["resumed"] is False
+        finally:
+            await service.stop()
+
+    asyncio.run(run())
+
+
+@pytest.mark.usefixtures("site")
+def test_regenerating_an_archive_page_while_resumed_waits_for_the_posts(
+    make_settings: Callable[..., Settings], clock: Clock
+) -> None:
+    token = "harbour-admin-token-4d1c"
+    settings = make_settings(limit=2, admin_token=token)
+    first_run(settings, clock)
+    app = create_app(settings, background=False, clock=clock)
+    with TestClient(app) as client:
+        service: FeedService = app.state.service
+        assert service.snapshot is not None and service.snapshot.resumed
+        response = client.post(
+            "/admin/regenerate",
+            params={"feed": "archive/categories/harbour/1.atom"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["ok"] is True and response.json()["feed"] == "archive/categories/harbour/1.atom"
+        unknown = client.post(
+            "/admin/regenerate", params={"feed": "tags/no-such-tag.atom"}, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert unknown.status_code == 404
