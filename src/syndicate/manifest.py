@@ -75,8 +75,7 @@ def update_manifest(root: Path, previous: Mapping[str, str], entries: Mapping[st
     """Make the manifest list ``entries`` (path -> digest), given ``previous`` as ``read_manifest`` gave it; called by
     the writer holding the output directory. Appends the changes to the journal, or writes the manifest whole (the
     first time, after a large change, or once the journal has grown). Raises OSError."""
-    # Set operations on the items: the comparison of every path runs in C, not in a loop here.
-    changes: dict[str, str | None] = dict(entries.items() - previous.items())
+    changes: dict[str, str | None] = {p: d for p, d in entries.items() if previous.get(p) != d}
     changes.update(dict.fromkeys(previous.keys() - entries.keys()))
     if not changes:
         return
