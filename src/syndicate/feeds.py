@@ -88,7 +88,9 @@ def paginate(
     current = tuple(posts[:limit])
     if len(posts) <= limit:
         return current, []
-    oldest_first = list(reversed(posts))
-    full_pages = len(oldest_first) // limit
-    pages = [(n + 1, tuple(reversed(oldest_first[n * limit : (n + 1) * limit]))) for n in range(full_pages)]
+    # Page n (from 1) holds the n-th chunk of ``limit`` from the oldest end: a slice of the newest-first sequence
+    # taken as it is, with no reversed copy of every post.
+    whole = posts if isinstance(posts, tuple) else tuple(posts)
+    end = len(whole)
+    pages = [(n, whole[end - n * limit : end - (n - 1) * limit]) for n in range(1, end // limit + 1)]
     return current, pages
