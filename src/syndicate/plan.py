@@ -11,7 +11,7 @@ new post costs the feeds it is in, not every page of the site.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -99,6 +99,40 @@ class Plan:
 
 
 NO_PLAN = Plan((), {}, frozenset())
+
+
+class PlannedKeys(Mapping[str, str]):
+    """The keys of planned documents by path, read through from ``planned`` (path -> Planned) rather than copied:
+    a server hands its archive pages' keys to ``ArchiveFiles`` with every build, most of a large site's paths."""
+
+    def __init__(self, planned: Mapping[str, Planned]) -> None:
+        self._planned = planned
+
+    def __getitem__(self, path: str) -> str:
+        return self._planned[path].key
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._planned)
+
+    def __len__(self) -> int:
+        return len(self._planned)
+
+
+def changed_archives(feeds: Mapping[str, PlannedFeed], previous: Mapping[str, PlannedFeed]) -> set[str]:
+    """The archive pages' paths whose keys may differ between two plans' feeds (or that are in one only): those of
+    the feeds whose planned part is not the very object of the other plan (a plan takes over an unchanged feed's
+    part whole)."""
+    paths: set[str] = set()
+    for base, made in feeds.items():
+        old = previous.get(base)
+        if old is not made:
+            paths.update(made.archives)
+            if old is not None:
+                paths.update(old.archives)
+    for base, old in previous.items():
+        if base not in feeds:
+            paths.update(old.archives)
+    return paths
 
 
 def page_keys(fingerprint: str, page: Page, formats: tuple[str, ...] = FEED_FORMATS) -> dict[str, str]:
