@@ -11,6 +11,8 @@ new post costs the feeds it is in, not every page of the site.
 from __future__ import annotations
 
 import hashlib
+import itertools
+import operator
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -161,21 +163,26 @@ class _Planner:
             entry = self.entries[post.path] = Entry(post, None)
         return entry
 
-    def pages(self, feed: FeedInfo, posts: tuple[Post, ...] | list[Post]) -> list[tuple[Page, tuple[Planned, ...]]]:
-        """The feed's pages, each in every format with its key. A full archive page whose posts are the same objects
-        as in the previous plan is taken over with its keys, so a small change costs the subscription pages, not
-        every archive page."""
+    def pages(
+        self, feed: FeedInfo, posts: tuple[Post, ...] | list[Post], first: int = 1
+    ) -> list[tuple[Page, tuple[Planned, ...]]]:
+        """The feed's pages, each in every format with its key: the subscription page, then the archive pages from
+        number ``first`` on (the caller takes over those before it). A full archive page whose posts are the same
+        objects as in the previous plan is taken over with its keys, so a small change costs the subscription pages,
+        not every archive page."""
         title = feed_title(self.settings, feed)
         base = feed.base
-        current, archives = paginate(feed, posts, self.settings.limit)
+        limit = self.settings.limit
+        current, archives = paginate(feed, posts, limit, first)
         archive_base = feed.archive_base()
+        newest = len(posts) // limit if len(posts) > limit else 0  # the newest archive page's number
         page = Page(
             feed=feed,
             title=title,
             entries=tuple(self.entry(p) for p in current),
             path=base,
             current=base,
-            prev_archive=f"{archive_base}/{archives[-1][0]}" if archives else None,
+            prev_archive=f"{archive_base}/{newest}" if newest else None,
         )
         pages = [(page, _each_format(page, page_keys(self.fingerprint, page)))]
         for number, chunk in archives:
@@ -223,7 +230,7 @@ def plan_documents(
         base = group.feed.base
         made = previous.feeds.get(base) if same_settings else None
         if made is None or made.group is not group:
-            made = _plan_feed(planner, group)
+            made = _plan_feed(planner, group, made)
         else:
             planner.archived.update(made.archived)
         feeds[base] = made
@@ -247,20 +254,56 @@ def plan_documents(
     return Plan(tuple(documents), planner.archived, subscribed, fingerprint, feeds, tuple(jekyll))
 
 
-def _plan_feed(planner: _Planner, group: Group) -> PlannedFeed:
-    documents: list[Planned] = []
-    archived: list[tuple[str, Archived]] = []
-    for page, planned in planner.pages(group.feed, group.posts):  # type: ignore[arg-type]
-        documents.extend(planned)
-        if page.archive:
-            archived.append((page.path, planner.archived[page.path]))
-    subscription = documents[0].page
-    archives = {planned.path: planned for planned in documents[len(FEED_FORMATS) :]}
+def _plan_feed(planner: _Planner, group: Group, old: PlannedFeed | None = None) -> PlannedFeed:
+    """The feed's part of the plan; ``old``: its part in the previous plan (same settings), whose oldest archive
+    pages are taken over without a look where the feed still holds the very same oldest posts (see _kept_pages)."""
+    per_page = len(FEED_FORMATS)
+    kept = _kept_pages(planner, group, old) if old is not None else 0
+    made = planner.pages(group.feed, group.posts, kept + 1)  # type: ignore[arg-type]
+    subscription = made[0][0]
+    fresh = [planned for _page, formats in made for planned in formats]
+    new_archives = fresh[per_page:]
+    if old is None or not kept:
+        documents = fresh
+        archived = [(page.path, planner.archived[page.path]) for page, _ in made[1:]]
+        keys = {planned.path: planned.key for planned in documents}
+        archives = {planned.path: planned for planned in new_archives}
+    else:
+        # The old part's dictionaries copied (at C speed) and patched: the pages after the kept ones, old and new.
+        taken = old.archived[:kept]
+        planner.archived.update(taken)
+        documents = [*fresh[:per_page], *old.documents[per_page : per_page * (kept + 1)], *new_archives]
+        archived = [*taken, *((page.path, planner.archived[page.path]) for page, _ in made[1:])]
+        keys, archives = dict(old.keys), dict(old.archives)
+        for planned in old.documents[per_page * (kept + 1) :]:
+            del keys[planned.path], archives[planned.path]
+        keys.update((planned.path, planned.key) for planned in fresh)
+        archives.update((planned.path, planned) for planned in new_archives)
     return PlannedFeed(
         group,
         tuple(documents),
         tuple(archived),
         frozenset(e.post.digest for e in subscription.entries),
-        {planned.path: planned.key for planned in documents},
+        keys,
         archives,
     )
+
+
+def _kept_pages(planner: _Planner, group: Group, old: PlannedFeed) -> int:
+    """How many of the feed's oldest archive pages are the old part's as they were: those made only of the oldest
+    posts that both hold as the very same objects at the same places from the oldest end (so a new post costs the
+    newest pages of its feeds, not a walk over every page of the site-wide feed), with the same title."""
+    if not old.archived or old.documents[0].page.title != feed_title(planner.settings, group.feed):
+        return 0
+    old_posts, posts = old.group.posts, group.posts
+    shorter = min(len(old_posts), len(posts))
+    try:
+        common = min(
+            operator.indexOf(itertools.islice(map(operator.is_, reversed(old_posts), reversed(posts)), shorter), False),
+            shorter,
+        )
+    except ValueError:
+        common = shorter
+    limit = planner.settings.limit
+    pages = len(posts) // limit if len(posts) > limit else 0  # as paginate counts them
+    return min(common // limit, len(old.archived), pages)
