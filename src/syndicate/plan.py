@@ -13,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import operator
-from collections.abc import Iterator, Mapping
+import weakref
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -57,6 +58,20 @@ class PlannedFeed:
     subscribed: frozenset[str]
     keys: Mapping[str, str]  # document path -> key
     archives: Mapping[str, Planned]  # the archive pages' documents by path
+    # The part this one was made from (weakly: parts never keep their predecessors alive), and the paths of the
+    # archive pages that differ from it (new, or its pages gone or replaced): see changed_since.
+    made_from: weakref.ref[PlannedFeed] | None = None
+    changed: frozenset[str] = frozenset()
+
+    def changed_since(self, other: PlannedFeed) -> Collection[str]:
+        """The paths of the archive pages that differ between ``other`` (an earlier part of the same feed) and this
+        one: none if they are the same object, the pages this one changed if it was made from ``other``, else all
+        of either's."""
+        if other is self:
+            return ()
+        if self.made_from is not None and self.made_from() is other:
+            return self.changed
+        return self.archives.keys() | other.archives.keys()
 
 
 @dataclass(frozen=True)
@@ -121,16 +136,12 @@ class PlannedKeys(Mapping[str, str]):
 
 
 def changed_archives(feeds: Mapping[str, PlannedFeed], previous: Mapping[str, PlannedFeed]) -> set[str]:
-    """The archive pages' paths whose keys may differ between two plans' feeds (or that are in one only): those of
-    the feeds whose planned part is not the very object of the other plan (a plan takes over an unchanged feed's
-    part whole)."""
+    """The archive pages' paths whose keys may differ between two plans' feeds (or that are in one only): those the
+    feeds changed (PlannedFeed.changed_since), of feeds in one plan only all."""
     paths: set[str] = set()
     for base, made in feeds.items():
         old = previous.get(base)
-        if old is not made:
-            paths.update(made.archives)
-            if old is not None:
-                paths.update(old.archives)
+        paths.update(made.archives if old is None else made.changed_since(old))
     for base, old in previous.items():
         if base not in feeds:
             paths.update(old.archives)
@@ -286,6 +297,10 @@ def _plan_feed(planner: _Planner, group: Group, old: PlannedFeed | None = None) 
         frozenset(e.post.digest for e in subscription.entries),
         keys,
         archives,
+        None if old is None else weakref.ref(old),
+        frozenset()
+        if old is None
+        else frozenset((*(p.path for p in new_archives), *(p.path for p in old.documents[per_page * (kept + 1) :]))),
     )
 
 

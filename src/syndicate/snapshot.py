@@ -32,7 +32,7 @@ from syndicate.groups import ARCHIVE_DIR, EMPTY, FeedInfo, Groups
 from syndicate.jekyllfeed import SUFFIX as JEKYLL_SUFFIX
 from syndicate.lastmodified import Stamp, restamp, seconds
 from syndicate.pages import INDEX, index_document
-from syndicate.plan import Planned, PlannedFeed
+from syndicate.plan import Planned, PlannedFeed, changed_archives
 from syndicate.polling import feed_schedules, max_age_of
 from syndicate.posts import Rejection
 from syndicate.responses import ENCODINGS, GZIP, CachePolicy, Header, Resource, build_resource
@@ -219,25 +219,19 @@ class Preparer:
         whose stamps are ambiguous.
 
         Pages not rendered yet are stamped by their key: equal keys mean equal bytes, and a changed key (maybe other
-        bytes) publishes the page anew. They are most of a large site's paths and a new post changes a few feeds: the
-        pages of a feed whose planned part is the last snapshot's very object (plan.py takes it over whole) have the
-        same keys, so only the other feeds' pages, and those whose stamps restamp() would change anyway (ambiguous
-        ones, ``valid_from != modified``), are looked at: the stamps come out as if every page had been."""
+        bytes) publishes the page anew. They are most of a large site's paths and a new post changes the newest pages
+        of a few feeds: only the pages whose planned entries changed since the last snapshot's plan
+        (``plan.changed_archives``), and those whose stamps restamp() would change anyway (ambiguous ones,
+        ``valid_from != modified``), are looked at: the stamps come out as if every page had been."""
         on_request = feedset.on_request
         old_feeds = self._feeds
         if not carry or old_feeds is None:
             for path, planned in on_request.items():
                 _stamp_page(path, planned, old_stamps, stamps, restamped, now)
             return set(), {p for p in on_request if stamps[p].valid_from != stamps[p].modified}
-        feeds = feedset.plan.feeds
-        gone: set[str] = set()
-        for base, made in old_feeds.items():
-            if feeds.get(base) is not made:
-                gone.update(path for path in made.archives if path not in on_request)
-        looked: list[str] = list(self._ambiguous - gone)
-        for base, made in feeds.items():
-            if old_feeds.get(base) is not made:
-                looked.extend(made.archives)
+        changed = changed_archives(feedset.plan.feeds, old_feeds)
+        gone = {path for path in changed if path not in on_request}
+        looked = [*(self._ambiguous - gone), *(path for path in changed if path in on_request)]
         for path in looked:
             _stamp_page(path, on_request[path], old_stamps, stamps, restamped, now)
         return gone, {p for p in looked if stamps[p].valid_from != stamps[p].modified}
