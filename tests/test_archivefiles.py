@@ -4,10 +4,12 @@ no. Real servers on 127.0.0.1, a real `syndicate build` to compare with."""
 
 from __future__ import annotations
 
+import random
 import re
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import feedparser
@@ -15,9 +17,10 @@ import httpx
 import pytest
 
 from _serving import DEADLINE, SITE_CONFIG, running_server, wait_until
+from conftest import post_text
 from syndicate.archivefiles import ArchiveFiles
 from syndicate.builder import Builder
-from syndicate.config import load_settings
+from syndicate.config import Settings, load_settings
 from syndicate.formats import FEED_FORMATS
 
 # Three tags over twelve posts, two entries a page: every feed has archive pages, and each post is in three feeds
@@ -284,3 +287,39 @@ def test_files_written_on_request_outlive_a_restart(tmp_path: Path) -> None:
             response = c.get("/feeds/" + path)
             assert response.status_code == 200 and response.content == (out / path).read_bytes()
             assert (out / path).stat().st_mtime_ns == mtime, f"{path} not written again"
+
+
+def test_after_each_build_exactly_the_files_written_for_a_pages_newest_key_stay(
+    make_settings: Callable[..., Settings], posts_dir: Path
+) -> None:
+    """A build after the first names only the pages of the feeds it changed: the files of the others stay without
+    a look. Over random changes, a file stays exactly while the key it was written for is its page's key."""
+    random.seed(23)
+    for day in range(1, 21):
+        (posts_dir / f"2024-04-{day:02d}-p.md").write_text(
+            post_text(f"title: P{day}\ndate: 2024-04-{day:02d}\ncategories: {random.choice(['a', 'b', 'c'])}"),
+            encoding="utf-8",
+        )
+    settings = make_settings(limit=2)
+    files = ArchiveFiles(settings.out, None)
+    builder = Builder(settings, archives=files, cache=False)
+    builder.build()
+    written: dict[str, str] = {}  # path -> the key its file was written for
+    for step in range(30):
+        for path, planned in random.sample(sorted(builder.feedset.on_request.items()), 5):
+            assert files.write(path, planned.key, f"{path} {planned.key}".encode(), planned.key[:8])
+            written[path] = planned.key
+        day = random.randint(1, 28)
+        path = posts_dir / f"2024-04-{day:02d}-p.md"
+        if path.exists() and random.random() < 0.3:
+            path.unlink()
+        else:
+            category = random.choice(["a", "b", "c", "d"])
+            path.write_text(post_text(f"title: P{day} v{step}\ndate: 2024-04-{day:02d}\ncategories: {category}"))
+        builder.build([path])
+        on_request = builder.feedset.on_request
+        for page, key in written.items():
+            newest = on_request[page].key if page in on_request else None
+            assert (settings.out / page).exists() == (key == newest), (step, page)
+            assert files.written(page, key) == (key == newest)
+        written = {page: key for page, key in written.items() if page in on_request and on_request[page].key == key}

@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from conftest import post_text
 from syndicate.builder import Builder
 from syndicate.config import Settings
@@ -83,3 +85,32 @@ def test_a_file_written_just_before_a_build_is_waited_for_not_deferred(
     report = builder.build()
     assert not report.deferred and [p.title for p in builder.posts] == ["Fresh"]
     assert 0.3 <= time.monotonic() - started  # it did wait (about the window), not read the file at once
+
+
+def test_the_window_runs_from_the_files_mtime_not_from_the_build(
+    make_settings: Callable[..., Settings], posts_dir: Path
+) -> None:
+    """A post saved most of a window before the build is read once the rest of the window has passed: the window
+    overlaps the time the watcher took to report it, rather than following it."""
+    builder = Builder(make_settings(), settling=Settling(window=2.0, wait=5.0, limit=60.0))
+    path = posts_dir / "2024-05-03-saved-earlier.md"
+    path.write_text(post_text("title: Saved earlier"), encoding="utf-8")
+    saved = time.time_ns() - 1_500_000_000  # as if saved 1.5 s ago
+    os.utime(path, ns=(saved, saved))
+    started = time.monotonic()
+    report = builder.build()
+    waited = time.monotonic() - started
+    assert not report.deferred and [p.title for p in builder.posts] == ["Saved earlier"]
+    assert 0.45 <= waited < 1.5  # the rest of the window (0.5 s), not a whole one (2 s)
+
+
+def test_pause_until_the_first_file_can_have_settled() -> None:
+    settling = Settling(window=0.05, wait=1.0, limit=60.0)
+    now = 1_000_000_000_000
+    ms = 1_000_000
+    # Saved 20 ms and 40 ms ago: look again when the older one is 50 ms old.
+    assert settling.pause([(10, now - 20 * ms), (10, now - 40 * ms)], now) == pytest.approx(0.011)
+    # Old enough already (deferred for another reason, such as a writer holding it open), in the future (it never
+    # ages: seen unchanged a window apart instead), or unknown: a whole window.
+    for signature in ((10, now - 80 * ms), (10, now + 5 * ms), None):
+        assert settling.pause([signature], now) == pytest.approx(0.051)

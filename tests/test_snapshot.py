@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from pathlib import Path
 
 from conftest import Clock
+from syndicate.archivefiles import ArchiveFiles
 from syndicate.builder import Builder
+from syndicate.cache import open_cache
 from syndicate.config import Settings
 from syndicate.documents import Document
+from syndicate.lastmodified import restamp, seconds
 from syndicate.responses import CachePolicy
 from syndicate.snapshot import EAGER_BROTLI_BYTES, Preparer
 
@@ -60,4 +64,42 @@ def test_a_rebuild_keeps_what_it_did_not_change_and_stamps_what_it_did(
     assert changed is not first.resources["categories/sports.atom"]
     assert changed.last_modified_header == b"Fri, 01 May 2026 12:01:00 GMT"
     assert second.index.last_modified_header == b"Fri, 01 May 2026 12:01:00 GMT"  # the index counts the posts
+    parts.close()
+
+
+def test_archive_pages_not_rendered_keep_their_stamps_unless_their_feed_changed(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings], clock: Clock
+) -> None:
+    """A server's snapshot stamps each archive page it has not rendered by the page's key. It looks only at the pages
+    of the feeds a build changed (and at stamps still ambiguous): the stamps come out as if it had looked at every
+    page, and the Last-Modified records kept for a restart are exactly the snapshot's."""
+    random.seed(17)
+    for day in range(1, 15):
+        write_post(f"2024-03-{day:02d}-p.md", post(f"P{day}", day, random.choice(["local", "sports", "arts"])))
+    settings = make_settings(limit=2)
+    cache = open_cache(settings)
+    assert cache is not None
+    builder = Builder(settings, cache=cache, archives=ArchiveFiles(settings.out, cache))
+    parts = Preparer(settings, CachePolicy(max_age=settings.max_age, feeds_url=settings.feeds_url), clock, cache)
+    builder.build()
+    last = parts.prepare_snapshot(builder.feedset, None)
+    for step in range(25):
+        day = random.randint(1, 28)
+        path = settings.posts / f"2024-03-{day:02d}-p.md"
+        if path.exists() and random.random() < 0.3:
+            path.unlink()
+        else:
+            write_post(path.name, post(f"P{day} v{step}", day, random.choice(["local", "sports", "arts", "news"])))
+        clock.advance(random.choice([0, 0, 1, 30]))  # within the same second too: ambiguous stamps
+        builder.build([path])
+        snapshot = parts.prepare_snapshot(builder.feedset, last)
+        on_request = builder.feedset.on_request
+        assert on_request and set(snapshot.stamps) == {*snapshot.resources, *on_request, "index.html"}
+        now = seconds(clock())
+        for page, planned in on_request.items():
+            before = last.stamps.get(page)
+            unchanged = before is not None and before.digest == planned.key and before.valid_from == before.modified
+            assert snapshot.stamps[page] == (before if unchanged else restamp(before, planned.key, now)), page
+        assert cache.load_stamps() == dict(snapshot.stamps)
+        last = snapshot
     parts.close()

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from syndicate.cache import ParseCache
@@ -42,27 +42,36 @@ class ArchiveFiles:
         self._lock = threading.Lock()
         self._keys: Mapping[str, str] = {}  # archive document path -> its key in the newest build
         self._files: dict[str, tuple[str, str]] = {}  # path -> (key, digest) of the file written there
+        self._digests: dict[str, str] = {}  # path -> digest, the same files (what settle() answers, copied at C speed)
 
     def settle(
-        self, keys: Mapping[str, str], found: Mapping[str, str] | None = None
+        self, keys: Mapping[str, str], found: Mapping[str, str] | None = None, changed: Collection[str] | None = None
     ) -> tuple[dict[str, str], set[str]]:
         """A build's archive pages (path -> key); the files that stay (path -> digest of their bytes), and those
         written on request that go (their keys changed, or their pages are gone).
 
         ``found``: on a process's first build, the files an earlier process left (path -> digest, from the manifest)
         that may be trusted: kept where the parse cache knows the same digest for the page's new key. Later builds
-        keep the files written for a key that did not change.
+        keep the files written for a key that did not change. ``changed``: the only paths whose keys may differ from
+        the last call's (or that may be gone), when the caller knows (a new post changes a few feeds' pages); the
+        other files are kept without a look.
         """
         if found is not None:
             known = self.cache.get_digests({keys[p] for p in found if p in keys}) if self.cache is not None else {}
             files = {p: (keys[p], d) for p, d in found.items() if d and p in keys and known.get(keys[p]) == d}
         with self._lock:
-            if found is None:
-                files = {p: kd for p, kd in self._files.items() if keys.get(p) == kd[0]}
-            dropped = self._files.keys() - files.keys()
+            if found is None and changed is not None:
+                dropped = {p for p in changed if p in self._files and keys.get(p) != self._files[p][0]}
+                for path in dropped:
+                    del self._files[path], self._digests[path]
+            else:
+                if found is None:
+                    files = {p: kd for p, kd in self._files.items() if keys.get(p) == kd[0]}
+                dropped = self._files.keys() - files.keys()
+                self._files = files
+                self._digests = {p: d for p, (_, d) in files.items()}
             self._keys = keys
-            self._files = files
-        return {p: d for p, (_, d) in files.items()}, dropped
+            return dict(self._digests), dropped
 
     def written(self, path: str, key: str) -> bool:
         """Whether the file for ``path`` holds the page with ``key`` as far as this process knows."""
@@ -82,6 +91,7 @@ class ArchiveFiles:
                 return True  # already there (asked for again after the memory cache let it go)
             write_file(self.out, path, body)
             self._files[path] = (key, digest)
+            self._digests[path] = digest
         if self.cache is not None:
             # With the manifest the next build writes, what a restart needs to trust the file.
             self.cache.put_digests({key: digest})

@@ -38,7 +38,7 @@ from syndicate.jekyllrender import liquid_site
 from syndicate.lastbuild import RECORD_KEY, LastBuild, PostNote, manifest_digest
 from syndicate.opml import render_opml
 from syndicate.pages import index_document
-from syndicate.plan import NO_PLAN, Plan, Planned, plan_documents
+from syndicate.plan import NO_PLAN, Plan, Planned, PlannedFeed, PlannedKeys, changed_archives, plan_documents
 from syndicate.posts import Post, Rejection
 from syndicate.render import query_feed, render_contents, render_documents
 from syndicate.settle import Settling
@@ -192,6 +192,8 @@ class Builder:
         )
         self._lock = threading.Lock()
         self._on_disk: dict[str, str] = {}  # the output manifest as the first build found it
+        # The planned feeds whose archive pages ``archives`` last settled (None: none yet).
+        self._settled_feeds: Mapping[str, PlannedFeed] | None = None
         self.feedset = NOTHING_BUILT
 
     # -- the last complete build ----------------------------------------------------------------------------------
@@ -343,7 +345,7 @@ class Builder:
             written = {p for p, d in documents.items() if last.documents.get(p) != d}
             removed = set(last.documents) - set(documents)
             if staging is not None:
-                written, removed = self._write(last, documents, written, full, staging, on_request)
+                written, removed = self._write(last, documents, written, full, staging, on_request, plan.feeds)
         except BaseException:
             if staging is not None:
                 staging.discard()
@@ -476,7 +478,9 @@ class Builder:
         full: bool,
         staging: Staging,
         on_request: Mapping[str, Planned],
+        feeds: Mapping[str, PlannedFeed],
     ) -> tuple[set[str], set[str]]:
+        """``on_request``: the archive pages left to requests, ``feeds``' (the plan's) archive pages."""
         out = self.settings.out
         kept: dict[str, str] = {}
         ours: set[str] = set()
@@ -489,7 +493,12 @@ class Builder:
                 found = {p: d for p, d in self._on_disk.items() if p in on_request}
                 ours = files_under(str(out / ARCHIVE_DIR)) if (out / ARCHIVE_DIR).is_dir() else set()
                 ours = {f"{ARCHIVE_DIR}/{p}" for p in ours}
-            kept, dropped = self.archives.settle({p: planned.key for p, planned in on_request.items()}, found)
+            # A later build names the pages whose keys may have changed since the last settle: the other pages'
+            # files stay without a look.
+            settled = self._settled_feeds
+            changed = changed_archives(feeds, settled) if found is None and settled is not None else None
+            kept, dropped = self.archives.settle(PlannedKeys(on_request), found, changed)
+            self._settled_feeds = feeds
             ours |= dropped
         if not last.built:
             # First build of this process: compare with what an earlier run left on disk, so a restart does not

@@ -360,16 +360,23 @@ class Corpus:
         than ``settling.limit``, become rejections. Moves what it reads from ``unfinished`` to ``updates``."""
         settling = self.settling
         waited = 0.0
+        looked = dict.fromkeys(unfinished, time.monotonic())  # when each was last found unsettled (or later)
         while unfinished and waited < settling.wait:
-            pause = min(settling.window, settling.wait - waited)
+            signatures = (why.signature for why in unfinished.values())
+            pause = min(settling.pause(signatures, time.time_ns()), settling.wait - waited)
             time.sleep(pause)
             waited += pause
             for rel, before in list(unfinished.items()):
                 p, st = paths[rel]
+                # An unchanged signature vouches for a file only a whole window after the look that found it: a
+                # look sooner (the pause ends when another file can have settled) judges by its mtime alone.
+                seen = before.signature if time.monotonic() - looked[rel] >= settling.window else None
                 cached, data = read_and_parse(
-                    p, rel, self.settings, self._patterns, records.get(rel), st, settling, before.signature
+                    p, rel, self.settings, self._patterns, records.get(rel), st, settling, seen
                 )
                 if isinstance(cached, Unfinished):
+                    if cached.signature != before.signature or seen is not None:
+                        looked[rel] = time.monotonic()
                     unfinished[rel] = cached
                 else:
                     del unfinished[rel]

@@ -76,19 +76,21 @@ def feed_title(settings: Settings, feed: FeedInfo) -> str:
 
 
 def paginate(
-    feed: FeedInfo, posts: Sequence[Post], limit: int
+    feed: FeedInfo, posts: Sequence[Post], limit: int, first: int = 1
 ) -> tuple[tuple[Post, ...], list[tuple[int, tuple[Post, ...]]]]:
     """Split a feed's posts (newest first) into the subscription page and RFC 5005 archive pages.
 
     Archive pages are counted from the oldest post in fixed chunks of ``limit``: page 1 holds the oldest posts, and
     a page, once full, never changes as new posts arrive. Only full chunks are archived; the newest (partial) chunk is
     always inside the subscription document, which holds the newest ``limit`` posts. Returns the subscription posts
-    and ``[(number, posts newest first), …]``.
+    and ``[(number, posts newest first), …]``, from page ``first`` on (the caller has the pages before it).
     """
     current = tuple(posts[:limit])
     if len(posts) <= limit:
         return current, []
-    oldest_first = list(reversed(posts))
-    full_pages = len(oldest_first) // limit
-    pages = [(n + 1, tuple(reversed(oldest_first[n * limit : (n + 1) * limit]))) for n in range(full_pages)]
+    # Page n (from 1) holds the n-th chunk of ``limit`` from the oldest end: a slice of the newest-first sequence
+    # taken as it is, with no reversed copy of every post.
+    whole = posts if isinstance(posts, tuple) else tuple(posts)
+    end = len(whole)
+    pages = [(n, whole[end - n * limit : end - (n - 1) * limit]) for n in range(first, end // limit + 1)]
     return current, pages

@@ -11,7 +11,10 @@ new post costs the feeds it is in, not every page of the site.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import itertools
+import operator
+import weakref
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -55,6 +58,20 @@ class PlannedFeed:
     subscribed: frozenset[str]
     keys: Mapping[str, str]  # document path -> key
     archives: Mapping[str, Planned]  # the archive pages' documents by path
+    # The part this one was made from (weakly: parts never keep their predecessors alive), and the paths of the
+    # archive pages that differ from it (new, or its pages gone or replaced): see changed_since.
+    made_from: weakref.ref[PlannedFeed] | None = None
+    changed: frozenset[str] = frozenset()
+
+    def changed_since(self, other: PlannedFeed) -> Collection[str]:
+        """The paths of the archive pages that differ between ``other`` (an earlier part of the same feed) and this
+        one: none if they are the same object, the pages this one changed if it was made from ``other``, else all
+        of either's."""
+        if other is self:
+            return ()
+        if self.made_from is not None and self.made_from() is other:
+            return self.changed
+        return self.archives.keys() | other.archives.keys()
 
 
 @dataclass(frozen=True)
@@ -101,6 +118,36 @@ class Plan:
 NO_PLAN = Plan((), {}, frozenset())
 
 
+class PlannedKeys(Mapping[str, str]):
+    """The keys of planned documents by path, read through from ``planned`` (path -> Planned) rather than copied:
+    a server hands its archive pages' keys to ``ArchiveFiles`` with every build, most of a large site's paths."""
+
+    def __init__(self, planned: Mapping[str, Planned]) -> None:
+        self._planned = planned
+
+    def __getitem__(self, path: str) -> str:
+        return self._planned[path].key
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._planned)
+
+    def __len__(self) -> int:
+        return len(self._planned)
+
+
+def changed_archives(feeds: Mapping[str, PlannedFeed], previous: Mapping[str, PlannedFeed]) -> set[str]:
+    """The archive pages' paths whose keys may differ between two plans' feeds (or that are in one only): those the
+    feeds changed (PlannedFeed.changed_since), of feeds in one plan only all."""
+    paths: set[str] = set()
+    for base, made in feeds.items():
+        old = previous.get(base)
+        paths.update(made.archives if old is None else made.changed_since(old))
+    for base, old in previous.items():
+        if base not in feeds:
+            paths.update(old.archives)
+    return paths
+
+
 def page_keys(fingerprint: str, page: Page, formats: tuple[str, ...] = FEED_FORMATS) -> dict[str, str]:
     """A key per format hashed from everything that goes into the page; equal keys mean equal bytes."""
     h = hashlib.blake2b(digest_size=16)
@@ -127,21 +174,26 @@ class _Planner:
             entry = self.entries[post.path] = Entry(post, None)
         return entry
 
-    def pages(self, feed: FeedInfo, posts: tuple[Post, ...] | list[Post]) -> list[tuple[Page, tuple[Planned, ...]]]:
-        """The feed's pages, each in every format with its key. A full archive page whose posts are the same objects
-        as in the previous plan is taken over with its keys, so a small change costs the subscription pages, not
-        every archive page."""
+    def pages(
+        self, feed: FeedInfo, posts: tuple[Post, ...] | list[Post], first: int = 1
+    ) -> list[tuple[Page, tuple[Planned, ...]]]:
+        """The feed's pages, each in every format with its key: the subscription page, then the archive pages from
+        number ``first`` on (the caller takes over those before it). A full archive page whose posts are the same
+        objects as in the previous plan is taken over with its keys, so a small change costs the subscription pages,
+        not every archive page."""
         title = feed_title(self.settings, feed)
         base = feed.base
-        current, archives = paginate(feed, posts, self.settings.limit)
+        limit = self.settings.limit
+        current, archives = paginate(feed, posts, limit, first)
         archive_base = feed.archive_base()
+        newest = len(posts) // limit if len(posts) > limit else 0  # the newest archive page's number
         page = Page(
             feed=feed,
             title=title,
             entries=tuple(self.entry(p) for p in current),
             path=base,
             current=base,
-            prev_archive=f"{archive_base}/{archives[-1][0]}" if archives else None,
+            prev_archive=f"{archive_base}/{newest}" if newest else None,
         )
         pages = [(page, _each_format(page, page_keys(self.fingerprint, page)))]
         for number, chunk in archives:
@@ -189,7 +241,7 @@ def plan_documents(
         base = group.feed.base
         made = previous.feeds.get(base) if same_settings else None
         if made is None or made.group is not group:
-            made = _plan_feed(planner, group)
+            made = _plan_feed(planner, group, made)
         else:
             planner.archived.update(made.archived)
         feeds[base] = made
@@ -213,20 +265,60 @@ def plan_documents(
     return Plan(tuple(documents), planner.archived, subscribed, fingerprint, feeds, tuple(jekyll))
 
 
-def _plan_feed(planner: _Planner, group: Group) -> PlannedFeed:
-    documents: list[Planned] = []
-    archived: list[tuple[str, Archived]] = []
-    for page, planned in planner.pages(group.feed, group.posts):  # type: ignore[arg-type]
-        documents.extend(planned)
-        if page.archive:
-            archived.append((page.path, planner.archived[page.path]))
-    subscription = documents[0].page
-    archives = {planned.path: planned for planned in documents[len(FEED_FORMATS) :]}
+def _plan_feed(planner: _Planner, group: Group, old: PlannedFeed | None = None) -> PlannedFeed:
+    """The feed's part of the plan; ``old``: its part in the previous plan (same settings), whose oldest archive
+    pages are taken over without a look where the feed still holds the very same oldest posts (see _kept_pages)."""
+    per_page = len(FEED_FORMATS)
+    kept = _kept_pages(planner, group, old) if old is not None else 0
+    made = planner.pages(group.feed, group.posts, kept + 1)  # type: ignore[arg-type]
+    subscription = made[0][0]
+    fresh = [planned for _page, formats in made for planned in formats]
+    new_archives = fresh[per_page:]
+    if old is None or not kept:
+        documents = fresh
+        archived = [(page.path, planner.archived[page.path]) for page, _ in made[1:]]
+        keys = {planned.path: planned.key for planned in documents}
+        archives = {planned.path: planned for planned in new_archives}
+    else:
+        # The old part's dictionaries copied (at C speed) and patched: the pages after the kept ones, old and new.
+        taken = old.archived[:kept]
+        planner.archived.update(taken)
+        documents = [*fresh[:per_page], *old.documents[per_page : per_page * (kept + 1)], *new_archives]
+        archived = [*taken, *((page.path, planner.archived[page.path]) for page, _ in made[1:])]
+        keys, archives = dict(old.keys), dict(old.archives)
+        for planned in old.documents[per_page * (kept + 1) :]:
+            del keys[planned.path], archives[planned.path]
+        keys.update((planned.path, planned.key) for planned in fresh)
+        archives.update((planned.path, planned) for planned in new_archives)
     return PlannedFeed(
         group,
         tuple(documents),
         tuple(archived),
         frozenset(e.post.digest for e in subscription.entries),
-        {planned.path: planned.key for planned in documents},
+        keys,
         archives,
+        None if old is None else weakref.ref(old),
+        frozenset()
+        if old is None
+        else frozenset((*(p.path for p in new_archives), *(p.path for p in old.documents[per_page * (kept + 1) :]))),
     )
+
+
+def _kept_pages(planner: _Planner, group: Group, old: PlannedFeed) -> int:
+    """How many of the feed's oldest archive pages are the old part's as they were: those made only of the oldest
+    posts that both hold as the very same objects at the same places from the oldest end (so a new post costs the
+    newest pages of its feeds, not a walk over every page of the site-wide feed), with the same title."""
+    if not old.archived or old.documents[0].page.title != feed_title(planner.settings, group.feed):
+        return 0
+    old_posts, posts = old.group.posts, group.posts
+    shorter = min(len(old_posts), len(posts))
+    try:
+        common = min(
+            operator.indexOf(itertools.islice(map(operator.is_, reversed(old_posts), reversed(posts)), shorter), False),
+            shorter,
+        )
+    except ValueError:
+        common = shorter
+    limit = planner.settings.limit
+    pages = len(posts) // limit if len(posts) > limit else 0  # as paginate counts them
+    return min(common // limit, len(old.archived), pages)

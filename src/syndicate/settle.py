@@ -6,12 +6,16 @@ between pieces not even then; what works for any owner is the file itself: its s
 changing once the writer is done. A changed file is read only when it was last modified at least ``window`` ago, or
 has been seen with the same size and mtime ``window`` apart (a modification time in the future, from a skewed clock
 or ``touch -d``, never ages). A build waits up to ``wait`` for such files (one-shot builds and small saves publish
-at once), then leaves them out (deferred: the previous version, if any, stays published, and the server tries
-again); a file that has not settled after ``limit`` is rejected with a reason, and read again when it next changes.
+at once), looking again as soon as the first of them can have settled: the window runs from the file's mtime, so it
+overlaps the watcher's debounce instead of following it (a post renamed into place 20 ms after it was written is
+read 30 ms later, not 50). It then leaves them out (deferred: the previous version, if any, stays published, and the
+server tries again); a file that has not settled after ``limit`` is rejected with a reason, and read again when it
+next changes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from syndicate.config import Settings
@@ -38,5 +42,22 @@ class Settling:
         window = settings.debounce_ms / 1000
         return cls(window, max(window, min(WAIT_WINDOWS * window, WAIT_MAX)), max(LIMIT, LIMIT_WINDOWS * window))
 
+    def pause(self, signatures: Iterable[tuple[int, int] | None], now_ns: int) -> float:
+        """Seconds to wait before looking again at files found unsettled with these (size, mtime_ns) signatures
+        (``now_ns``: the wall clock, as mtimes are): until the first of them has been unchanged for the window since
+        its mtime. A whole window for a file whose mtime says nothing (unknown, in the future, or already old
+        enough: it was deferred for another reason, such as being open for writing)."""
+        window_ns = int(self.window * 1e9)
+        due = window_ns
+        for signature in signatures:
+            age = now_ns - signature[1] if signature is not None else -1
+            if 0 <= age < window_ns:
+                due = min(due, window_ns - age)
+        # A millisecond more: the mtime is the file system's coarse clock, and the check is "at least a window ago".
+        return due / 1e9 + _MARGIN
+
+
+# Added to every pause (see Settling.pause).
+_MARGIN = 0.001
 
 NO_SETTLING = Settling(0.0, 0.0, LIMIT)

@@ -16,7 +16,7 @@ stamps are taken from the service's clock at the swap, and kept in the parse cac
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Set
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,7 +32,7 @@ from syndicate.groups import ARCHIVE_DIR, EMPTY, FeedInfo, Groups
 from syndicate.jekyllfeed import SUFFIX as JEKYLL_SUFFIX
 from syndicate.lastmodified import Stamp, restamp, seconds
 from syndicate.pages import INDEX, index_document
-from syndicate.plan import Planned
+from syndicate.plan import Planned, PlannedFeed, changed_archives
 from syndicate.polling import feed_schedules, max_age_of
 from syndicate.posts import Rejection
 from syndicate.responses import ENCODINGS, GZIP, CachePolicy, Header, Resource, build_resource
@@ -93,6 +93,12 @@ class Preparer:
         self._pages: Mapping[str, str] = {}
         self._negotiated: frozenset[str] = frozenset()
         self._compressors = ThreadPoolExecutor(max_workers=2, thread_name_prefix="syndicate-compress")
+        # The last snapshot's planned feeds (None: none yet, or its archive pages were not all from them), the paths
+        # of its documents, and those of its archive pages whose stamps restamp() may yet change though their key
+        # does not (see _stamp_on_request).
+        self._feeds: Mapping[str, PlannedFeed] | None = None
+        self._paths: Set[str] = frozenset()
+        self._ambiguous: set[str] = set()
 
     def prepare_snapshot(self, feedset: FeedSet, previous: Snapshot | None) -> Snapshot:
         """The snapshot serving ``feedset``, reusing what ``previous`` (the one served now) prepared."""
@@ -103,7 +109,12 @@ class Preparer:
             self._stamps = cache.load_stamps() if cache is not None else {}
         old_stamps = self._stamps
         now = seconds(self.clock())  # this build's publication time: Last-Modified of what it changes
-        stamps: dict[str, Stamp] = {}
+        # Archive pages not rendered yet keep the stamps of the feeds no change touched (see _stamp_on_request):
+        # when the last snapshot's are known, this one starts from its stamps.
+        on_request = feedset.on_request
+        whole = bool(on_request) and sum(len(made.archives) for made in feedset.plan.feeds.values()) == len(on_request)
+        carry = whole and self._feeds is not None
+        stamps: dict[str, Stamp] = dict(old_stamps) if carry else {}
         restamped: dict[str, Stamp] = {}
         resources: dict[str, Resource] = {}
         archives: dict[str, Document] = {}
@@ -124,13 +135,7 @@ class Preparer:
                 resources[path] = old
             else:
                 changed.append(document)
-        for path, planned in feedset.on_request.items():
-            # Pages not rendered yet are stamped by their key: equal keys mean equal bytes, and a changed key
-            # (maybe other bytes) publishes the page anew. The same test as above, with the key for the digest.
-            stamp = old_stamps.get(path)
-            if stamp is None or stamp.digest != planned.key or stamp.valid_from != stamp.modified:
-                stamp = restamped[path] = restamp(stamp, planned.key, now)
-            stamps[path] = stamp
+        gone, ambiguous = self._stamp_on_request(feedset, carry, old_stamps, stamps, restamped, now)
         # Feeds with a page for people (feedpages.py) are served that page when a browser asks (app.py): both
         # representations of their address then vary on Accept.
         # jekyll-feed's documents (/feed.xml, the address a Jekyll site's readers know) too: the page of their feed.
@@ -172,13 +177,21 @@ class Preparer:
             index = self._prepare(index_doc, index_stamp)
         # Paths no longer published lose their record (one published again is stamped as new). Some were removed
         # when fewer of the old paths are left than there were.
-        added = sum(1 for path in restamped if path not in old_stamps)
-        removed = old_stamps.keys() - stamps.keys() if len(stamps) - added < len(old_stamps) else set()
+        published = documents.keys() | ({INDEX} if INDEX in stamps else set())
+        if carry:
+            removed = gone | (self._paths - published - on_request.keys())
+            for path in removed:
+                stamps.pop(path, None)
+        else:
+            added = sum(1 for path in restamped if path not in old_stamps)
+            removed = old_stamps.keys() - stamps.keys() if len(stamps) - added < len(old_stamps) else set()
         if cache is not None:
             cache.save_stamps(restamped, removed)
             if fresh_gzip or removed or previous is None:
                 cache.keep_gzipped(fresh_gzip, {r.digest for r in resources.values()})
-        self._stamps = stamps
+        # What the next snapshot starts from, kept only once this one is made.
+        self._stamps, self._paths, self._ambiguous = stamps, published, ambiguous
+        self._feeds = feedset.plan.feeds if whole else None
         self._generation += 1
         return Snapshot(
             generation=self._generation,
@@ -201,8 +214,42 @@ class Preparer:
         self._stamps = stamps
         self._pages = pages
         self._negotiated = frozenset(pages).union(pages.values())
+        # No plan stands behind these stamps: the next build stamps every path (no carry from a last plan).
+        self._feeds = None
+        self._ambiguous = set()
         self._generation += 1
         return self._generation
+
+    def _stamp_on_request(
+        self,
+        feedset: FeedSet,
+        carry: bool,
+        old_stamps: Mapping[str, Stamp],
+        stamps: dict[str, Stamp],
+        restamped: dict[str, Stamp],
+        now: int,
+    ) -> tuple[set[str], set[str]]:
+        """Stamp the archive pages not rendered yet into ``stamps``. Returns, with ``carry`` (``stamps`` holds the last
+        snapshot's, whose archive pages were all its planned feeds'), its pages no longer published; and the pages
+        whose stamps are ambiguous.
+
+        Pages not rendered yet are stamped by their key: equal keys mean equal bytes, and a changed key (maybe other
+        bytes) publishes the page anew. They are most of a large site's paths and a new post changes the newest pages
+        of a few feeds: only the pages whose planned entries changed since the last snapshot's plan
+        (``plan.changed_archives``), and those whose stamps restamp() would change anyway (ambiguous ones,
+        ``valid_from != modified``), are looked at: the stamps come out as if every page had been."""
+        on_request = feedset.on_request
+        old_feeds = self._feeds
+        if not carry or old_feeds is None:
+            for path, planned in on_request.items():
+                _stamp_page(path, planned, old_stamps, stamps, restamped, now)
+            return set(), {p for p in on_request if stamps[p].valid_from != stamps[p].modified}
+        changed = changed_archives(feedset.plan.feeds, old_feeds)
+        gone = {path for path in changed if path not in on_request}
+        looked = [*(self._ambiguous - gone), *(path for path in changed if path in on_request)]
+        for path in looked:
+            _stamp_page(path, on_request[path], old_stamps, stamps, restamped, now)
+        return gone, {p for p in looked if stamps[p].valid_from != stamps[p].modified}
 
     def prepare(
         self,
@@ -247,3 +294,18 @@ class Preparer:
 
     def close(self) -> None:
         self._compressors.shutdown(wait=False)
+
+
+def _stamp_page(
+    path: str,
+    planned: Planned,
+    old_stamps: Mapping[str, Stamp],
+    stamps: dict[str, Stamp],
+    restamped: dict[str, Stamp],
+    now: int,
+) -> None:
+    # The cases in which restamp() returns a new stamp, as for documents, with the key for the digest.
+    stamp = old_stamps.get(path)
+    if stamp is None or stamp.digest != planned.key or stamp.valid_from != stamp.modified:
+        stamp = restamped[path] = restamp(stamp, planned.key, now)
+    stamps[path] = stamp

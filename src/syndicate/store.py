@@ -5,10 +5,11 @@ so a reader (or nginx serving the directory) sees either the old or the new byte
 files are written first and only then renamed: a build that fails while writing (disk full, permissions) renames
 nothing and leaves every previous feed in place.
 
-Only files this program wrote are ever removed: their names are kept in a manifest (``.syndicate-manifest.json``),
-itself replaced atomically, once per build; while a build renames files into place, the paths it is changing are
-listed in a small pending file beside it (``.syndicate-manifest.pending``), which ``read_manifest`` counts as this
-program's files with unknown bytes.
+Only files this program wrote are ever removed: their names are kept in a manifest (``.syndicate-manifest.json``,
+with a journal of each build's changes since it was last written whole: manifest.py), updated once per build after
+its renames; while a build renames files into place, the paths it is changing are listed in a small pending file
+beside it (``.syndicate-manifest.pending``), which ``read_manifest`` counts as this program's files with unknown
+bytes.
 
 Documents nginx serves from disk get a gzip sibling ``<file>.gz`` (gzipfiles.py; which ones the caller says). nginx's
 ``gzip_static`` serves the sibling whenever it exists, so one must never outlive its document's bytes: it is staged
@@ -34,9 +35,10 @@ from pathlib import Path
 
 from syndicate.documents import Document
 from syndicate.gzipfiles import SUFFIX, gzip_bytes, sibling, sibling_digest
+from syndicate.manifest import JOURNAL, MANIFEST, PENDING, read_manifest, read_pending, update_manifest
 
-MANIFEST = ".syndicate-manifest.json"
-PENDING = ".syndicate-manifest.pending"
+__all__ = ["JOURNAL", "MANIFEST", "PENDING", "read_manifest"]  # the manifest (manifest.py), as the store keeps it
+
 _TEMP_PREFIX = ".tmp-"
 _names = itertools.count()
 _made_dirs: set[str] = set()  # directories known to exist: a build stages thousands of files into a few hundred
@@ -75,24 +77,6 @@ def _safe_target(root: Path, rel: str) -> Path:
     if not rel or any(p in ("", ".", "..") or "\x00" in p or "\\" in p for p in parts):
         raise StoreError(f"refusing to write outside the output directory: {rel!r}")
     return root.joinpath(*parts)
-
-
-def read_manifest(root: Path) -> dict[str, str]:
-    """Paths this program wrote in ``root`` with the digest of each file's bytes ({} if none or unreadable)."""
-    try:
-        data = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        data = {}
-    manifest = (
-        {p: d for p, d in data.items() if isinstance(p, str) and isinstance(d, str)} if isinstance(data, dict) else {}
-    )
-    try:
-        pending = json.loads((root / PENDING).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return manifest
-    # A build stopped while renaming: the files it was changing may hold new bytes or old.
-    manifest.update(dict.fromkeys((p for p in pending if isinstance(p, str)) if isinstance(pending, list) else (), ""))
-    return manifest
 
 
 def _write_temp(target: Path, body: bytes) -> str:
@@ -297,7 +281,6 @@ def write_documents(
         if sibling(rel) in wanted and (rel in rewritten or previous.get(sibling(rel)) != wanted[sibling(rel)])
     ]
     staged: dict[str, str] = {}
-    manifest_tmp: str | None = None
     try:
         # Every temporary file is created before any rename.
         for rel in changed:
@@ -310,7 +293,6 @@ def write_documents(
                 staging.stage_gzip(rel, document.body, document.digest)
         siblings = [sibling(rel) for rel in gzipped]
         staged = staging.finish(keep=[*changed, *siblings])
-        manifest_tmp = _write_temp(root / MANIFEST, _manifest_bytes({**kept, **wanted}))
         if staged:
             # Until every rename is done the manifest must not vouch for the files about to change: a process
             # killed midway would leave new bytes under old digests, and the next run would trust them. So they are
@@ -318,15 +300,13 @@ def write_documents(
             # paths, not a second copy of the whole manifest, which lists every page of the site.
             # Paths a build killed earlier left pending stay so (their files may have its bytes) until a manifest
             # vouches for them.
-            pending = sorted({*changed, *siblings, *(path for path, digest in previous.items() if not digest)})
+            pending = sorted({*changed, *siblings, *read_pending(root)})
             interim = _write_temp(root / PENDING, json.dumps(pending, ensure_ascii=False).encode())
             os.replace(interim, root / PENDING)
     except (OSError, StoreError) as exc:
         staging.discard()
         for tmp in staged.values():
             _unlink(tmp)
-        if manifest_tmp is not None:
-            _unlink(manifest_tmp)
         if isinstance(exc, StoreError):
             raise
         raise StoreError(f"cannot write feeds to {root}: {exc.strerror or exc}") from None
@@ -348,8 +328,6 @@ def write_documents(
         # The pending file lists every changed path (above): unknown bytes, so the next build writes them again.
         for tmp in staged.values():
             _unlink(tmp)
-        if manifest_tmp is not None:
-            _unlink(manifest_tmp)
         raise StoreError(f"cannot write feeds to {root}: {exc.strerror or exc}") from None
     removed = (set(previous) | set(ours)) - wanted.keys() - kept.keys()
     for rel in removed:
@@ -359,7 +337,12 @@ def write_documents(
             continue
         target.unlink(missing_ok=True)
         _prune_empty_dirs(root, target.parent)
-    os.replace(manifest_tmp, root / MANIFEST)  # last: a run killed before this still knows what to remove
+    try:
+        # Last: a run killed before this still knows what to remove (see manifest.py for how it is kept).
+        update_manifest(root, previous, {**kept, **wanted})
+    except OSError as exc:
+        # The pending file stays: the files renamed count as ours with unknown bytes, and are written again.
+        raise StoreError(f"cannot write {root / MANIFEST}: {exc.strerror or exc}") from None
     _unlink(str(root / PENDING))  # the manifest now vouches for every file (a run killed first rewrites them)
     return {rel for rel in removed if not rel.endswith(SUFFIX)}  # documents; no document's name ends in .gz
 
@@ -383,19 +366,12 @@ def add_to_manifest(root: Path, entries: Callable[[], Mapping[str, str]]) -> boo
     try:
         with output_lock(root, wait=False):
             manifest = read_manifest(root)
-            merged = {**manifest, **entries()}
-            if merged != manifest:
-                os.replace(_write_temp(root / MANIFEST, _manifest_bytes(merged)), root / MANIFEST)
+            update_manifest(root, manifest, {**manifest, **entries()})
     except BlockingIOError:
         return False
     except OSError as exc:
         raise StoreError(f"cannot write {root / MANIFEST}: {exc.strerror or exc}") from None
     return True
-
-
-def _manifest_bytes(manifest: Mapping[str, str]) -> bytes:
-    # No indent: json's C encoder only writes compact JSON, and the manifest lists every page of the site.
-    return json.dumps(dict(sorted(manifest.items())), ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def remove_temporaries(root: Path) -> int:

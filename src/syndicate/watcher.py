@@ -1,10 +1,10 @@
 """Watch the posts directory and ask the service to rebuild the feeds a change affects.
 
-watchfiles groups a burst of file events into one batch (``debounce_ms``); each batch becomes one build
-request, and the service coalesces requests that arrive while a build runs. Editor temp files, swap files,
-backups and dotfiles are ignored. A file still being written is not published half-written: the build reads a
-changed file only once its size and mtime have stayed unchanged for the debounce window (settle.py), for every
-build and whoever owns the file.
+watchfiles groups a burst of file events into one batch (one ends after a short quiet gap, or ``debounce_ms``);
+each batch becomes one build request, and the service coalesces requests that arrive while a build runs. Editor temp
+files, swap files, backups and dotfiles are ignored. A file still being written is not published half-written: the
+build reads a changed file only once its size and mtime have stayed unchanged for the debounce window (settle.py),
+for every build and whoever owns the file.
 
 If the posts directory disappears, the watcher waits for it to return and then asks for a full rescan.
 """
@@ -40,6 +40,11 @@ _TEMP_SUFFIXES = (
     ".kate-swp",
     ".DS_Store",
 )
+# A batch ends once no new event has come for this long (watchfiles' ``step``; at most ``debounce_ms`` groups one).
+# Short, because the build does the waiting that protects a file still being written: it reads a changed file once
+# its mtime is a settle window old (settle.py), and that window runs from the save, so it overlaps this one rather
+# than following it. A longer quiet gap only delays every post (docs/benchmarks.md, "The new-post path").
+_QUIET_MS = 10
 _MISSING_DIR_POLL = 1.0
 _MISSING_DIR_POLL_MS = 1000
 
@@ -127,7 +132,7 @@ class PostWatcher:
             root,
             watch_filter=accept,
             debounce=max(self.debounce_ms, 50),
-            step=min(self.debounce_ms, 50),
+            step=min(self.debounce_ms, _QUIET_MS),
             stop_event=self._stop,
             recursive=True,
             # Wake up every second even without events: a moved-away directory sends none we would see.
