@@ -13,14 +13,14 @@ import os
 import re
 import stat
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
 
 from syndicate import summaries
 from syndicate._order import place
-from syndicate._workers import Parallelism, in_parallel
+from syndicate._workers import Parallelism, each_in_parallel
 from syndicate.attribution import compile_patterns
 from syndicate.cache import CachedPost, ParseCache
 from syndicate.config import Settings
@@ -51,6 +51,7 @@ Read = tuple[str, "CachedPost | Unfinished"]  # (relative path, the file read, o
 # rendered from the very bytes that were parsed. Beyond this many bytes they are read again, and used only if
 # they hash to the parsed post's digest (posts.read_verified).
 SOURCE_BYTES = 32 * 1024 * 1024
+_BATCH = 5000  # the most posts parsed in one batch by one worker
 Progress = Callable[[int, int], None]  # (files done, files in all)
 _SUMMARIES_KEPT_IN = "cannot keep post summaries out of memory (%s); keeping them in memory"
 
@@ -269,8 +270,14 @@ class Corpus:
             return {}
         values: dict[object, object] = {}
         loaded = cache.load_posts()
-        # Each loaded post is let go as its shared copy is made, so a large site is never held twice.
-        return {rel: shared(loaded.pop(rel), values) for rel in list(loaded)}
+        # Each loaded post is let go as its shared copy is made, so a large site is never held twice; its summary is
+        # kept out of memory a batch at a time.
+        records: dict[str, CachedPost] = {}
+        names = list(loaded)
+        for start in range(0, len(names), _BATCH):
+            taken = [(rel, shared(loaded.pop(rel), values)) for rel in names[start : start + _BATCH]]
+            records.update(self._summaries_out(taken) if self._keep_summaries_out else taken)
+        return records
 
     def check_root(self) -> None:
         """Raise CorpusError if the posts directory cannot be read, or was a mount point and is no longer mounted."""
@@ -317,8 +324,10 @@ class Corpus:
         """Read and parse ``to_parse``: the records read, the files left for a later build (not settled), and the
         bytes read by digest (up to SOURCE_BYTES)."""
         sources = Sources()
-        if len(to_parse) >= self._parallelism.parse_from and self._parallelism.count > 1:
-            results = self._parse_parallel(to_parse)  # the bytes stay in the workers: rendering reads them again
+        batches: Iterable[list[Read]]
+        parallel = len(to_parse) >= self._parallelism.parse_from and self._parallelism.count > 1
+        if parallel:
+            batches = self._parse_parallel(to_parse)  # the bytes stay in the workers: rendering reads them again
         else:
             results = []
             for n, (p, rel, st) in enumerate(to_parse, 1):
@@ -329,17 +338,25 @@ class Corpus:
                 sources.keep(cached, data)
                 if self._progress is not None and n % 100 == 0:
                     self._progress(n, len(to_parse))
+            batches = (results,)
         updates: dict[str, CachedPost] = {}
         unfinished: dict[str, Unfinished] = {}
         values: dict[object, object] = {}
-        # Each parsed post is let go as its shared copy is made, so a large site is never held twice.
-        results.reverse()
-        while results:
-            rel, cached = results.pop()
-            if isinstance(cached, Unfinished):
-                unfinished[rel] = cached
-            else:
-                updates[rel] = shared(cached, values)
+        # Each batch is taken as it comes, each parsed post let go as its shared copy is made (and its summary kept
+        # out of memory): a large site is never held twice, nor all its parse results at once.
+        for batch in batches:
+            taken: list[tuple[str, CachedPost]] = []
+            for rel, cached in batch:
+                if isinstance(cached, Unfinished):
+                    unfinished[rel] = cached
+                else:
+                    taken.append((rel, shared(cached, values)))
+            batch.clear()
+            if self._keep_summaries_out:
+                taken = self._summaries_out(taken)
+            updates.update(taken)
+            if self._progress is not None and parallel:
+                self._progress(len(updates) + len(unfinished), len(to_parse))
         if unfinished:
             paths = {rel: (p, st) for p, rel, st in to_parse if rel in unfinished}
             self._settle(unfinished, paths, records, updates, sources)
@@ -386,10 +403,11 @@ class Corpus:
                 )
                 updates[rel] = CachedPost(0, 0, "", Rejection(rel, reason))  # no digest: read again when it changes
 
-    def _parse_parallel(self, to_parse: list[Located]) -> list[Read]:
+    def _parse_parallel(self, to_parse: list[Located]) -> Iterator[list[Read]]:
         workers = self._parallelism.count
-        # Small batches: when the files run out, one worker idles for at most the other's last batch.
-        size = max(100, len(to_parse) // (workers * 16))
+        # Small batches: when the files run out, one worker idles for at most the other's last batch; and at most
+        # _BATCH posts, so that the results waiting to be taken (corpus._read) stay small on the largest sites.
+        size = min(_BATCH, max(100, len(to_parse) // (workers * 16)))
         starts = range(0, len(to_parse), size)
         first = None
         # The workers write summaries into this process's store file only when forked from here (they share its
@@ -408,10 +426,23 @@ class Corpus:
             )
             for n, start in enumerate(starts)
         ]
-        progress = self._progress
-        return in_parallel(
-            _parse_batch, batches, workers, lambda n: progress(n, len(to_parse)) if progress is not None else None
-        )
+        return each_in_parallel(_parse_batch, batches, workers)
+
+    def _summaries_out(self, taken: list[tuple[str, CachedPost]]) -> list[tuple[str, CachedPost]]:
+        """``taken`` with the summaries its posts hold written to the summary store, and each post holding where
+        its summary is instead; unchanged if they cannot be written."""
+        held = [(n, c.record) for n, (_, c) in enumerate(taken) if isinstance(c.record, Post) and c.record.summary]
+        if not held:
+            return taken
+        try:
+            where = summaries.keep([post.summary for _, post in held])
+        except OSError as exc:  # the temporary directory is full, say: the summaries stay in memory
+            log.warning(_SUMMARIES_KEPT_IN, exc)
+            return taken
+        for (n, post), at in zip(held, where, strict=True):
+            rel, cached = taken[n]
+            taken[n] = (rel, CachedPost(cached.size, cached.mtime_ns, cached.digest, with_summary_at(post, at)))
+        return taken
 
     def update(self, records: Records, changed: Iterable[Path]) -> Delta:
         """Read only the ``changed`` paths (a watcher's events): gone or moved out of the tree means removed."""

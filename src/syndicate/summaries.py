@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+from collections.abc import Sequence
 
 _LENGTH_BITS = 20  # a summary is at most a few hundred characters; 1 MiB leaves room
 REGION = 1 << 26  # bytes reserved per batch of posts: far more than any batch's summaries take (holes cost nothing)
@@ -38,22 +39,23 @@ def _file() -> int:
     return _fd
 
 
-def reserve(regions: int) -> int:
-    """Reserve ``regions`` consecutive regions of ``REGION`` bytes; return the offset of the first."""
+def reserve(regions: int, size: int = REGION) -> int:
+    """Reserve ``regions`` consecutive regions of ``size`` bytes; return the offset of the first."""
     global _end
     with _lock:
         _file()
         start = _end
-        _end += regions * REGION
+        _end += regions * size
         return start
 
 
 class Writer:
-    """Writes one batch's summaries in the region at ``base``: used once, by one process."""
+    """Writes one batch's summaries in the region at ``base`` (of ``size`` bytes): used once, by one process."""
 
-    def __init__(self, base: int) -> None:
+    def __init__(self, base: int, size: int = REGION) -> None:
         self._fd = _file()
         self._base = base
+        self._size = size
         self._buffer = bytearray()
 
     def add(self, summary: str) -> int:
@@ -63,7 +65,7 @@ class Writer:
             raise ValueError("summary too long to keep out of memory")
         offset = self._base + len(self._buffer)
         self._buffer += data
-        if len(self._buffer) > REGION:
+        if len(self._buffer) > self._size:
             raise ValueError("a batch's summaries outgrew their region")
         return (offset << _LENGTH_BITS) | len(data)
 
@@ -73,6 +75,16 @@ class Writer:
         while view:
             written = os.pwrite(self._fd, view, offset)
             view, offset = view[written:], offset + written
+
+
+def keep(texts: Sequence[str]) -> list[int]:
+    """Write ``texts`` into the store from this process, in a region just their size; where each is (in order).
+    OSError when they could not be written (they are then nowhere: keep them in memory)."""
+    size = sum(len(text.encode("utf-8")) for text in texts)
+    writer = Writer(reserve(1, size), size)
+    at = [writer.add(text) for text in texts]
+    writer.flush()
+    return at
 
 
 def read(at: int) -> str:
