@@ -787,7 +787,7 @@ def test_posts_share_their_term_lists_and_names(tmp_path: Path, monkeypatch: pyt
     for builder in (parsed, restarted):
         values: dict[object, list[int]] = {}
         for post in builder.posts:
-            for value in (post.categories, post.tags, post.source_name, post.author):
+            for value in (post.categories, post.tags, post.source_name, post.author, *post.tags, *post.categories):
                 if value:
                     values.setdefault(value, []).append(id(value))
         assert sum(len(ids) > 1 for ids in values.values()) >= 3  # values that several posts have

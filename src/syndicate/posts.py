@@ -206,7 +206,14 @@ def share_values(post: Post, shared: dict[object, object]) -> Post:
     for at in _SHARED_AT:
         value = fields[at]
         if value:
-            kept = values[at] = shared.setdefault(value, value)
+            kept = shared.get(value)
+            if kept is None:
+                # A list of terms seen first: its names are shared too (tag lists differ from post to post, their
+                # names do not).
+                kept = shared.setdefault(
+                    value, tuple(shared.setdefault(n, n) for n in value) if type(value) is tuple else value
+                )
+            values[at] = kept
             same = same and kept is value
     return post if same else Post(*values)
 
