@@ -104,7 +104,8 @@ class Visible:
     # feeds of their collection, not in ``posts`` (Jekyll's site.posts does not hold them either).
     documents: tuple[Post, ...] = ()
     # What ``revisit`` starts from: the post keeping each URL, every post having a URL several have (oldest first),
-    # the time the posts were chosen at, and no later than the date of the first post left out as scheduled.
+    # both by permalink (see visible_posts), the time the posts were chosen at, and no later than the date of the
+    # first post left out as scheduled.
     owners: Mapping[str, CachedPost] = field(default_factory=dict, repr=False)
     clashes: Mapping[str, tuple[CachedPost, ...]] = field(default_factory=dict, repr=False)
     now: float = float("nan")
@@ -182,6 +183,14 @@ def shared(cached: CachedPost, values: dict[object, object]) -> CachedPost:
         return cached
     kept = share_values(post, values)
     return cached if kept is post else CachedPost(cached.size, cached.mtime_ns, cached.digest, kept)
+
+
+def _lean(st: os.stat_result) -> os.stat_result:
+    """``st`` with only what reading the file checks (type, device and inode, size, mtime): a cold build of a million
+    posts keeps one per file until it is parsed, and a whole one holds a dozen number objects more."""
+    return os.stat_result(
+        (st.st_mode, st.st_ino, st.st_dev, 0, 0, 0, st.st_size, 0, 0, 0), {"st_mtime_ns": st.st_mtime_ns}
+    )
 
 
 # settings, files, region of the summary store (or None), the settle window
@@ -313,7 +322,7 @@ class Corpus:
             known = records.get(rel)
             if known is not None and (known.size, known.mtime_ns) == (st.st_size, st.st_mtime_ns) and known.digest:
                 continue
-            to_parse.append((path, rel, st))
+            to_parse.append((path, rel, _lean(st)))
         removed = frozenset(set(records) - seen)
         updates, deferred, sources = self._read(to_parse, records, removed)
         return Delta(updates, removed, deferred, len(to_parse), signature.hexdigest(), sources)
@@ -493,7 +502,9 @@ def visible_posts(records: Records, now: float, future: bool) -> Visible:
     """
     # An entry's URL is its atom:id, RSS guid and JSON Feed id, which must be unique in a feed (RFC 4287 §4.1.1) and
     # must not move to another entry (§4.2.6: an id is permanent); two files with one permalink (a copy, a symlink,
-    # the same slug and date, a permalink naming another post's URL) would give duplicate ids.
+    # the same slug and date, a permalink naming another post's URL) would give duplicate ids. URLs are told apart by
+    # their permalinks: every post has the site's URL in front (Post.site), and a million posts' URLs held as keys
+    # would take a hundred megabytes more.
     owners: dict[str, CachedPost] = {}
     clashes: dict[str, list[CachedPost]] = {}
     unpublished = scheduled = 0
@@ -508,9 +519,9 @@ def visible_posts(records: Records, now: float, future: bool) -> Visible:
             scheduled += 1
             due = min(due, cached.order[0])
         else:
-            owner = owners.setdefault(post.url, cached)
+            owner = owners.setdefault(post.permalink, cached)
             if owner is not cached:
-                clashes.setdefault(post.url, [owner]).append(cached)
+                clashes.setdefault(post.permalink, [owner]).append(cached)
     conflicts: list[Rejection] = []
     for url, same in clashes.items():
         same.sort(key=attrgetter("order"))  # (date as a timestamp, path): the oldest first
@@ -536,11 +547,12 @@ def visible_posts(records: Records, now: float, future: bool) -> Visible:
     )
 
 
-def _conflict(other: CachedPost, keeper: CachedPost, url: str) -> Rejection:
+def _conflict(other: CachedPost, keeper: CachedPost, permalink: str) -> Rejection:
+    url = keeper.record.url if isinstance(keeper.record, Post) else permalink
     return Rejection(
         other.record.path,
-        f"has the same URL as {keeper.record.path} ({url}), which keeps it (the oldest post keeps a URL, then the "
-        "first by path); give this post another slug, date or permalink",
+        f"has the same URL as {keeper.record.path} ({url}), which keeps it (the oldest post "
+        "keeps a URL, then the first by path); give this post another slug, date or permalink",
     )
 
 
@@ -581,7 +593,7 @@ def revisit(previous: Visible, before: Records, delta: Delta, records: Records, 
                 scheduled += step
                 due = min(due, cached.order[0]) if entering else due  # a bound: removing one leaves it early
             else:
-                url = post.url
+                url = post.permalink  # the keys of owners and clashes (see visible_posts)
                 same = having.get(url)
                 if same is None:
                     same = having[url] = list(clashes.get(url) or ((owners[url],) if url in owners else ()))
