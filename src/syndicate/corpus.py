@@ -185,12 +185,12 @@ def shared(cached: CachedPost, values: dict[object, object]) -> CachedPost:
     return cached if kept is post else CachedPost(cached.size, cached.mtime_ns, cached.digest, kept)
 
 
-def _lean(st: os.stat_result) -> os.stat_result:
-    """``st`` with only what reading the file checks (type, device and inode, size, mtime): a cold build of a million
-    posts keeps one per file until it is parsed, and a whole one holds a dozen number objects more."""
-    return os.stat_result(
-        (st.st_mode, st.st_ino, st.st_dev, 0, 0, 0, st.st_size, 0, 0, 0), {"st_mtime_ns": st.st_mtime_ns}
-    )
+def _lean(st: os.stat_result, shared: dict[int, int]) -> os.stat_result:
+    """``st`` with only what reading the file checks (type, device and inode, size, mtime), its type and device shared
+    through ``shared``: a cold build of a million posts keeps one per file until it is parsed, and a whole one holds a
+    dozen number objects more."""
+    mode, device = shared.setdefault(st.st_mode, st.st_mode), shared.setdefault(st.st_dev, st.st_dev)
+    return os.stat_result((mode, st.st_ino, device, 0, 0, 0, st.st_size, 0, 0, 0), {"st_mtime_ns": st.st_mtime_ns})
 
 
 # settings, files, region of the summary store (or None), the settle window
@@ -316,13 +316,14 @@ class Corpus:
         seen: set[str] = set()
         to_parse: list[Located] = []
         signature = ScanSignature()
+        numbers: dict[int, int] = {}
         for path, rel, st in scan_post_files(self.root, self.settings.jekyll):
             seen.add(rel)
             signature.add(rel, st)
             known = records.get(rel)
             if known is not None and (known.size, known.mtime_ns) == (st.st_size, st.st_mtime_ns) and known.digest:
                 continue
-            to_parse.append((path, rel, _lean(st)))
+            to_parse.append((path, rel, _lean(st, numbers)))
         removed = frozenset(set(records) - seen)
         updates, deferred, sources = self._read(to_parse, records, removed)
         return Delta(updates, removed, deferred, len(to_parse), signature.hexdigest(), sources)
