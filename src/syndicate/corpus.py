@@ -248,7 +248,7 @@ class Sources:
 class Corpus:
     """Reads a posts directory into records.
 
-    ``keep_summaries_out``: a build that holds nothing for serving keeps parsed summaries in a temporary file
+    ``keep_summaries_out``: keep the posts' summaries (parsed, or loaded from the cache) in a temporary file
     (summaries.py) rather than in memory. ``settling``: how long a changed file must stay unchanged before it is
     read (settle.py); which files have not settled, and since when, is kept from one build to the next.
     """

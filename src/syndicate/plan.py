@@ -37,12 +37,12 @@ class Planned(NamedTuple):
 
 @dataclass(frozen=True)
 class Archived:
-    """An archive page as last planned: its posts, the page and its key per format."""
+    """An archive page as last planned: its posts, the page, and the page in each format with its key (taken over
+    with it)."""
 
     posts: tuple[Post, ...]
     page: Page
-    keys: Mapping[str, str]
-    planned: tuple[Planned, ...] = ()  # the page in each format (taken over with it)
+    planned: tuple[Planned, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -160,8 +160,7 @@ class _Planner:
                     prev_archive=f"{archive_base}/{number - 1}" if number > 1 else None,
                     archive=True,
                 )
-                keys = page_keys(self.fingerprint, page)
-                archived = Archived(chunk, page, keys, _each_format(page, keys))
+                archived = Archived(chunk, page, _each_format(page, page_keys(self.fingerprint, page)))
             self.archived[path] = archived
             pages.append((archived.page, archived.planned))
         return pages
@@ -221,12 +220,14 @@ def _plan_feed(planner: _Planner, group: Group) -> PlannedFeed:
         if page.archive:
             archived.append((page.path, planner.archived[page.path]))
     subscription = documents[0].page
-    archives = {planned.path: planned for planned in documents[len(FEED_FORMATS) :]}
+    # Each path made once, for both mappings (a million posts' feeds have a few hundred thousand pages).
+    paths = [planned.path for planned in documents]
+    per_feed = len(FEED_FORMATS)
     return PlannedFeed(
         group,
         tuple(documents),
         tuple(archived),
         frozenset(e.post.digest for e in subscription.entries),
-        {planned.path: planned.key for planned in documents},
-        archives,
+        {path: planned.key for path, planned in zip(paths, documents, strict=True)},
+        dict(zip(paths[per_feed:], documents[per_feed:], strict=True)),
     )

@@ -1,15 +1,18 @@
-"""Post summaries kept out of memory: a one-shot build of a large site keeps them in a temporary file.
+"""Post summaries kept out of memory, in a temporary file.
 
 A summary is a post's largest field (tens of megabytes for a 100k-post site, plus the allocator's holes they leave
-behind; figures in docs/benchmarks.md), and a one-shot build (``syndicate build``) needs most of them once, when their
-archive pages are rendered. In such a build the parse workers write each summary into this process's store file and hand
-back only where it is: an int packing its offset and length, the post's ``summary_at`` (see ``posts.summary_of``). The
-server keeps summaries in memory, as it renders query feeds and changed pages at any time.
+behind; figures in docs/benchmarks.md), and a build needs few of them: those of the subscription documents' posts, and
+of the archive pages it renders (all of them once in ``syndicate build``; in a server, the pages requested). Parse
+workers forked from this process write each summary into its store file and hand back only where it is: an int packing
+its offset and length, the post's ``summary_at`` (see ``posts.summary_of``). Summaries that reach this process in the
+posts (from a fork server's workers, the server's, or from the parse cache) are written by it with ``keep``.
 
 The file is one per process, created on first use and already unlinked (nothing is left behind, whatever ends the
 process). Each batch of posts writes in a region of its own, reserved in advance with ``reserve``, so the workers of a
 process pool (forked: they share the file descriptor) write with ``pwrite`` at known offsets without talking to each
 other; the unused rest of each region is a hole that takes no disk space. Forked archive workers read with ``pread``.
+A server's file grows by the summaries of the posts each build reads: a post changed again adds its new summary, and the
+old one's bytes stay until the process ends.
 """
 
 from __future__ import annotations
