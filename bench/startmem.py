@@ -26,10 +26,18 @@ from bench.scenarios import _subscription_paths
 from bench.targets import Workspace, serve_command
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) of the process and of its children it has waited for (its finished workers)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        fields = f.read().rpartition(")")[2].split()
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def start_once(
     workspace: Workspace, *, warm: bool, src: Path | None, interval: float = 0.05
 ) -> tuple[dict[str, object], list[int]]:
-    """The start's figures, and the peak RSS of the tree in each second since exec (MiB)."""
+    """The start's figures (CPU: the server's own and its finished workers', at the end), and the peak RSS of
+    the tree in each second since exec (MiB)."""
     if not warm:
         workspace.clean_output()
     port = free_port()
@@ -64,6 +72,7 @@ def start_once(
                 raise BenchError(f"GET {path} answered {status} after /readyz")
         answered = time.perf_counter() - start
         settled = tree_rss_kib(proc.pid)
+        cpu = _cpu_seconds(proc.pid)
     finally:
         stop.set()
         sampler.join()
@@ -85,6 +94,7 @@ def start_once(
         "peak_mib": round(peak / 1024, 1),
         "peak_at_s": round(peak_at, 1),
         "ready_mib": round(settled / 1024, 1),
+        "cpu_s": round(cpu, 2),
         "load": [round(x, 2) for x in os.getloadavg()],
     }
     return figures, [round(per_second[s] / 1024) for s in sorted(per_second)]

@@ -176,12 +176,13 @@ def read_and_parse(
     return CachedPost(st.st_size, st.st_mtime_ns, digest, record), data
 
 
-def shared(cached: CachedPost, values: dict[object, object]) -> CachedPost:
-    """``cached`` with its post holding the values in ``values`` (see posts.share_values)."""
+def shared(cached: CachedPost, values: dict[object, object], summary_at: int = -1) -> CachedPost:
+    """``cached`` with its post holding the values in ``values`` (see posts.share_values), and where its summary is
+    kept out of memory instead of the summary when ``summary_at`` says (see summaries.py)."""
     post = cached.record
     if not isinstance(post, Post):
         return cached
-    kept = share_values(post, values)
+    kept = share_values(post, values, summary_at)
     return cached if kept is post else CachedPost(cached.size, cached.mtime_ns, cached.digest, kept)
 
 
@@ -284,8 +285,7 @@ class Corpus:
         records: dict[str, CachedPost] = {}
         names = list(loaded)
         for start in range(0, len(names), _BATCH):
-            taken = [(rel, shared(loaded.pop(rel), values)) for rel in names[start : start + _BATCH]]
-            records.update(self._summaries_out(taken) if self._keep_summaries_out else taken)
+            records.update(self._shared([(rel, loaded.pop(rel)) for rel in names[start : start + _BATCH]], values))
         return records
 
     def check_root(self) -> None:
@@ -360,11 +360,10 @@ class Corpus:
                 if isinstance(cached, Unfinished):
                     unfinished[rel] = cached
                 else:
-                    taken.append((rel, shared(cached, values)))
+                    taken.append((rel, cached))
             batch.clear()
-            if self._keep_summaries_out:
-                taken = self._summaries_out(taken)
-            updates.update(taken)
+            updates.update(self._shared(taken, values))
+            taken.clear()
             if self._progress is not None and parallel:
                 self._progress(len(updates) + len(unfinished), len(to_parse))
         if unfinished:
@@ -438,21 +437,21 @@ class Corpus:
         ]
         return each_in_parallel(_parse_batch, batches, workers)
 
-    def _summaries_out(self, taken: list[tuple[str, CachedPost]]) -> list[tuple[str, CachedPost]]:
-        """``taken`` with the summaries its posts hold written to the summary store, and each post holding where
-        its summary is instead; unchanged if they cannot be written."""
-        held = [(n, c.record) for n, (_, c) in enumerate(taken) if isinstance(c.record, Post) and c.record.summary]
-        if not held:
-            return taken
-        try:
-            where = summaries.keep([post.summary for _, post in held])
-        except OSError as exc:  # the temporary directory is full, say: the summaries stay in memory
-            log.warning(_SUMMARIES_KEPT_IN, exc)
-            return taken
-        for (n, post), at in zip(held, where, strict=True):
-            rel, cached = taken[n]
-            taken[n] = (rel, CachedPost(cached.size, cached.mtime_ns, cached.digest, with_summary_at(post, at)))
-        return taken
+    def _shared(
+        self, taken: list[tuple[str, CachedPost]], values: dict[object, object]
+    ) -> list[tuple[str, CachedPost]]:
+        """``taken`` with each post holding the values in ``values`` (see ``shared``), and, if summaries are kept out
+        of memory, with the summaries its posts hold written to the summary store and each post holding where its
+        summary is instead (each post made once for both)."""
+        where: dict[int, int] = {}
+        if self._keep_summaries_out:
+            held = [(n, c.record) for n, (_, c) in enumerate(taken) if isinstance(c.record, Post) and c.record.summary]
+            if held:
+                try:
+                    where = dict(zip([n for n, _ in held], summaries.keep([p.summary for _, p in held]), strict=True))
+                except OSError as exc:  # the temporary directory is full, say: the summaries stay in memory
+                    log.warning(_SUMMARIES_KEPT_IN, exc)
+        return [(rel, shared(cached, values, where.get(n, -1))) for n, (rel, cached) in enumerate(taken)]
 
     def update(self, records: Records, changed: Iterable[Path]) -> Delta:
         """Read only the ``changed`` paths (a watcher's events): gone or moved out of the tree means removed."""

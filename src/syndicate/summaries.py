@@ -73,20 +73,28 @@ class Writer:
         return (offset << _LENGTH_BITS) | len(data)
 
     def flush(self) -> None:
-        view = memoryview(self._buffer)
-        offset = self._base
-        while view:
-            written = os.pwrite(self._fd, view, offset)
-            view, offset = view[written:], offset + written
+        _write(self._fd, self._buffer, self._base)
+
+
+def _write(fd: int, data: bytes | bytearray, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view, offset = view[written:], offset + written
 
 
 def keep(texts: Sequence[str]) -> list[int]:
     """Write ``texts`` into the store from this process, in a region just their size; where each is (in order).
     OSError when they could not be written (they are then nowhere: keep them in memory)."""
-    size = sum(len(text.encode("utf-8")) for text in texts)
-    writer = Writer(reserve(1, size), size)
-    at = [writer.add(text) for text in texts]
-    writer.flush()
+    encoded = [text.encode("utf-8") for text in texts]
+    if any(len(data) >= 1 << _LENGTH_BITS for data in encoded):
+        raise ValueError("summary too long to keep out of memory")
+    base = offset = reserve(1, sum(map(len, encoded)))
+    at: list[int] = []
+    for data in encoded:
+        at.append((offset << _LENGTH_BITS) | len(data))
+        offset += len(data)
+    _write(_file(), b"".join(encoded), base)
     return at
 
 
