@@ -709,36 +709,39 @@ def test_builds_leave_no_cyclic_garbage(
         gc.enable()
 
 
-def test_a_build_that_holds_nothing_keeps_summaries_out_of_memory_and_writes_the_same(
+def test_summaries_are_kept_out_of_memory_and_the_documents_are_the_same(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # parsed in worker processes, archive pages in forked workers
     two = Parallelism(workers=2, parse_from=2, archive_from=1)
-    held = Builder(example_settings(tmp_path / "held", limit=2), parallelism=two)
+    held = Builder(example_settings(tmp_path / "held", limit=2), parallelism=two, summaries_out=False)
     held.build()
-    settings = example_settings(tmp_path / "lean", limit=2)
-    lean = Builder(settings, hold=False, parallelism=two)
-    assert lean.build().parsed > 2
-    kept_out = [p for p in lean.posts if p.summary_at >= 0]
-    assert kept_out and all(p.summary == "" for p in kept_out)
+    assert all(p.summary_at < 0 for p in held.posts)
     by_path = {p.path: p for p in held.posts}
-    assert all(summary_of(p) == by_path[p.path].summary != "" for p in kept_out)
-    files = sorted(p.relative_to(settings.out) for p in settings.out.rglob("*") if p.is_file())
-    assert any(str(f).startswith("archive/") for f in files)
-    for rel in files:
-        assert (settings.out / rel).read_bytes() == (held.settings.out / rel).read_bytes(), rel
-    # The cache holds the summaries themselves: a server started on it has them in memory, and the same documents.
+    for hold in (False, True):  # a one-shot build, and a server's
+        settings = example_settings(tmp_path / f"lean-{hold}", limit=2)
+        lean = Builder(settings, hold=hold, parallelism=two)
+        assert lean.build().parsed > 2
+        kept_out = [p for p in lean.posts if p.summary_at >= 0]
+        assert kept_out and all(p.summary == "" for p in kept_out)
+        assert all(summary_of(p) == by_path[p.path].summary != "" for p in kept_out)
+        files = sorted(p.relative_to(settings.out) for p in settings.out.rglob("*") if p.is_file())
+        assert any(str(f).startswith("archive/") for f in files)
+        for rel in files:
+            assert (settings.out / rel).read_bytes() == (held.settings.out / rel).read_bytes(), rel
+    # The cache holds the summaries themselves: a server started on it keeps them out of memory as it loads them.
     server = Builder(settings, parallelism=two)
     assert server.build().parsed == 0
-    assert all(p.summary_at < 0 and p.summary == by_path[p.path].summary for p in server.posts)
+    assert all(p.summary_at >= 0 and summary_of(p) == by_path[p.path].summary for p in server.posts)
     assert {p: d.body for p, d in server.documents.items()} == {p: d.body for p, d in held.documents.items()}
 
 
-def test_summaries_stay_in_memory_when_workers_come_from_a_fork_server(tmp_path: Path) -> None:
+def test_summaries_are_kept_out_of_memory_when_workers_come_from_a_fork_server(tmp_path: Path) -> None:
     """With another thread running, parse workers come from a fork server and do not share this process's summary
-    store: the summaries they read stay in the posts (before: written to files of their own, the build failed)."""
+    store: this process writes the summaries they send into its own store (before: the workers wrote files of their
+    own, and the build failed)."""
     two = Parallelism(workers=2, parse_from=2, archive_from=1)
-    reference = Builder(example_settings(tmp_path / "ref", limit=2), parallelism=two)
+    reference = Builder(example_settings(tmp_path / "ref", limit=2), parallelism=two, summaries_out=False)
     reference.build()
     stop = threading.Event()
     other = threading.Thread(target=stop.wait, daemon=True)
@@ -750,26 +753,28 @@ def test_summaries_stay_in_memory_when_workers_come_from_a_fork_server(tmp_path:
     finally:
         stop.set()
         other.join()
-    assert all(p.summary_at < 0 and p.summary for p in lean.posts)
+    by_path = {p.path: p.summary for p in reference.posts}
+    assert all(p.summary_at >= 0 and summary_of(p) == by_path[p.path] for p in lean.posts if by_path[p.path])
     assert {p: d.body for p, d in lean.documents.items()} == {p: d.body for p, d in reference.documents.items()}
 
 
 def test_summaries_stay_in_memory_when_they_cannot_be_kept_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     two = Parallelism(workers=2, parse_from=2)
-    reference = Builder(example_settings(tmp_path / "ref", limit=2), parallelism=two)
+    reference = Builder(example_settings(tmp_path / "ref", limit=2), parallelism=two, summaries_out=False)
     reference.build()
 
-    def full(self: object) -> None:
+    def full(*args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(summaries.Writer, "flush", full)
-    settings = example_settings(tmp_path / "lean", limit=2, cache="off")
-    lean = Builder(settings, hold=False, parallelism=two)
-    assert lean.build().parsed > 2
-    assert all(p.summary_at < 0 for p in lean.posts)
-    assert [p.summary for p in lean.posts] == [p.summary for p in reference.posts]
-    for path in sorted(reference.settings.out.rglob("*.atom")):
-        assert (settings.out / path.relative_to(reference.settings.out)).read_bytes() == path.read_bytes()
+    monkeypatch.setattr(summaries, "_write", full)  # what the workers' and this process's writes go through
+    for parallelism in (two, Parallelism(workers=1)):  # written by forked workers, and by this process
+        settings = example_settings(tmp_path / f"lean-{parallelism.workers}", limit=2, cache="off")
+        lean = Builder(settings, hold=False, parallelism=parallelism)
+        assert lean.build().parsed > 2
+        assert all(p.summary_at < 0 for p in lean.posts)
+        assert [p.summary for p in lean.posts] == [p.summary for p in reference.posts]
+        for path in sorted(reference.settings.out.rglob("*.atom")):
+            assert (settings.out / path.relative_to(reference.settings.out)).read_bytes() == path.read_bytes()
 
 
 def test_posts_share_their_term_lists_and_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -782,7 +787,7 @@ def test_posts_share_their_term_lists_and_names(tmp_path: Path, monkeypatch: pyt
     for builder in (parsed, restarted):
         values: dict[object, list[int]] = {}
         for post in builder.posts:
-            for value in (post.categories, post.tags, post.source_name, post.author):
+            for value in (post.categories, post.tags, post.source_name, post.author, *post.tags, *post.categories):
                 if value:
                     values.setdefault(value, []).append(id(value))
         assert sum(len(ids) > 1 for ids in values.values()) >= 3  # values that several posts have

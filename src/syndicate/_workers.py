@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -87,21 +87,33 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
 def in_parallel(
     function: Callable[[_A], list[_R]], batches: list[_A], workers: int, done: Callable[[int], None]
 ) -> list[_R]:
-    """Run ``function`` over ``batches`` in worker processes (serially, here, if the pool cannot be used).
+    """Run ``function`` over ``batches`` in worker processes (serially, here, if the pool cannot be used)."""
+    results: list[_R] = []
+    for batch in each_in_parallel(function, batches, workers):
+        results.extend(batch)
+        done(len(results))
+    return results
+
+
+def each_in_parallel(function: Callable[[_A], list[_R]], batches: list[_A], workers: int) -> Iterator[list[_R]]:
+    """``function``'s result for each of ``batches`` in order, as each arrives from worker processes (or is made
+    here, serially, if the pool cannot be used): a caller that consumes each batch as it comes never holds every
+    result at once (a million posts' results would take gigabytes).
 
     A pool can fail for reasons that have nothing to do with the posts (no /dev/shm, a process limit, a main module
-    that cannot be re-imported): the build then goes on in this process rather than failing.
+    that cannot be re-imported): the build then goes on in this process with the batches not yet given, rather than
+    failing.
     """
-    results: list[_R] = []
+    given = 0
     try:
         with process_pool(workers) as pool:
             for batch in pool.map(function, batches):
-                results.extend(batch)
-                done(len(results))
+                given += 1
+                yield batch
     except (BrokenProcessPool, OSError) as exc:
         log.warning("worker processes unavailable (%s); continuing in one process", exc)
-        return [item for batch in batches for item in function(batch)]
-    return results
+        for args in batches[given:]:
+            yield function(args)
 
 
 # What forked workers inherit: set by ``fork_workers`` just before the fork, so the work (and the posts it holds) is

@@ -165,8 +165,10 @@ class Builder:
         cache: ParseCache | bool | None = True,
         settling: Settling | None = None,
         archives: ArchiveFiles | None = None,
+        summaries_out: bool = True,
     ) -> None:
         """``cache``: the parse cache to use; True opens the one the settings name (if any), False or None none.
+        ``summaries_out``: keep the posts' summaries in a temporary file (summaries.py), not in memory.
         ``settling``: how long a changed post file must stay unchanged before it is read (default: the settings'
         debounce window, see settle.py)."""
         self.settings = settings
@@ -186,7 +188,7 @@ class Builder:
             settings,
             patterns,
             self._parallelism,
-            keep_summaries_out=not hold,
+            keep_summaries_out=summaries_out,
             progress=progress,
             settling=settling or Settling.of(settings),
         )

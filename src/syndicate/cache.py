@@ -92,19 +92,24 @@ CREATE TABLE IF NOT EXISTS modified (
 class CachedPost:
     """A file as last seen (size, mtime, content hash) with what it parsed to.
 
-    ``order`` is a post's place in a feed, newest last: (publication time as a timestamp, path). Computed once per
-    file version, it spares every build a datetime conversion per post (aware datetimes compare slowly, and order
-    the same as their timestamps).
+    ``order`` is a post's place in a feed, newest last: (publication time as a timestamp, path). Its timestamp,
+    ``when``, is computed once per file version, which spares every build a datetime conversion per post (aware
+    datetimes compare slowly, and order the same as their timestamps); the pair is made on access, as a million posts
+    would each hold one.
     """
 
-    __slots__ = ("digest", "mtime_ns", "order", "record", "size")
+    __slots__ = ("digest", "mtime_ns", "record", "size", "when")
 
     def __init__(self, size: int, mtime_ns: int, digest: str, record: Post | Rejection) -> None:
         self.size = size
         self.mtime_ns = mtime_ns
         self.digest = digest
         self.record = record
-        self.order = (record.date.timestamp(), record.path) if isinstance(record, Post) else (0.0, record.path)
+        self.when = record.date.timestamp() if isinstance(record, Post) else 0.0
+
+    @property
+    def order(self) -> tuple[float, str]:
+        return (self.when, self.record.path)
 
     def __reduce__(self) -> tuple[type[CachedPost], tuple[int, int, str, Post | Rejection]]:
         # Parse workers send one per file: the constructor's arguments pickle faster than the slots' state.

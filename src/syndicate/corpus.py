@@ -13,14 +13,14 @@ import os
 import re
 import stat
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
 
 from syndicate import summaries
 from syndicate._order import place
-from syndicate._workers import Parallelism, in_parallel
+from syndicate._workers import Parallelism, each_in_parallel
 from syndicate.attribution import compile_patterns
 from syndicate.cache import CachedPost, ParseCache
 from syndicate.config import Settings
@@ -51,6 +51,7 @@ Read = tuple[str, "CachedPost | Unfinished"]  # (relative path, the file read, o
 # rendered from the very bytes that were parsed. Beyond this many bytes they are read again, and used only if
 # they hash to the parsed post's digest (posts.read_verified).
 SOURCE_BYTES = 32 * 1024 * 1024
+_BATCH = 5000  # the most posts parsed in one batch by one worker
 Progress = Callable[[int, int], None]  # (files done, files in all)
 _SUMMARIES_KEPT_IN = "cannot keep post summaries out of memory (%s); keeping them in memory"
 
@@ -103,7 +104,8 @@ class Visible:
     # feeds of their collection, not in ``posts`` (Jekyll's site.posts does not hold them either).
     documents: tuple[Post, ...] = ()
     # What ``revisit`` starts from: the post keeping each URL, every post having a URL several have (oldest first),
-    # the time the posts were chosen at, and no later than the date of the first post left out as scheduled.
+    # both by permalink (see visible_posts), the time the posts were chosen at, and no later than the date of the
+    # first post left out as scheduled.
     owners: Mapping[str, CachedPost] = field(default_factory=dict, repr=False)
     clashes: Mapping[str, tuple[CachedPost, ...]] = field(default_factory=dict, repr=False)
     now: float = float("nan")
@@ -174,13 +176,22 @@ def read_and_parse(
     return CachedPost(st.st_size, st.st_mtime_ns, digest, record), data
 
 
-def shared(cached: CachedPost, values: dict[object, object]) -> CachedPost:
-    """``cached`` with its post holding the values in ``values`` (see posts.share_values)."""
+def shared(cached: CachedPost, values: dict[object, object], summary_at: int = -1) -> CachedPost:
+    """``cached`` with its post holding the values in ``values`` (see posts.share_values), and where its summary is
+    kept out of memory instead of the summary when ``summary_at`` says (see summaries.py)."""
     post = cached.record
     if not isinstance(post, Post):
         return cached
-    kept = share_values(post, values)
+    kept = share_values(post, values, summary_at)
     return cached if kept is post else CachedPost(cached.size, cached.mtime_ns, cached.digest, kept)
+
+
+def _lean(st: os.stat_result, shared: dict[int, int]) -> os.stat_result:
+    """``st`` with only what reading the file checks (type, device and inode, size, mtime), its type and device shared
+    through ``shared``: a cold build of a million posts keeps one per file until it is parsed, and a whole one holds a
+    dozen number objects more."""
+    mode, device = shared.setdefault(st.st_mode, st.st_mode), shared.setdefault(st.st_dev, st.st_dev)
+    return os.stat_result((mode, st.st_ino, device, 0, 0, 0, st.st_size, 0, 0, 0), {"st_mtime_ns": st.st_mtime_ns})
 
 
 # settings, files, region of the summary store (or None), the settle window
@@ -238,7 +249,7 @@ class Sources:
 class Corpus:
     """Reads a posts directory into records.
 
-    ``keep_summaries_out``: a build that holds nothing for serving keeps parsed summaries in a temporary file
+    ``keep_summaries_out``: keep the posts' summaries (parsed, or loaded from the cache) in a temporary file
     (summaries.py) rather than in memory. ``settling``: how long a changed file must stay unchanged before it is
     read (settle.py); which files have not settled, and since when, is kept from one build to the next.
     """
@@ -269,8 +280,13 @@ class Corpus:
             return {}
         values: dict[object, object] = {}
         loaded = cache.load_posts()
-        # Each loaded post is let go as its shared copy is made, so a large site is never held twice.
-        return {rel: shared(loaded.pop(rel), values) for rel in list(loaded)}
+        # Each loaded post is let go as its shared copy is made, so a large site is never held twice; its summary is
+        # kept out of memory a batch at a time.
+        records: dict[str, CachedPost] = {}
+        names = list(loaded)
+        for start in range(0, len(names), _BATCH):
+            records.update(self._shared([(rel, loaded.pop(rel)) for rel in names[start : start + _BATCH]], values))
+        return records
 
     def check_root(self) -> None:
         """Raise CorpusError if the posts directory cannot be read, or was a mount point and is no longer mounted."""
@@ -300,13 +316,14 @@ class Corpus:
         seen: set[str] = set()
         to_parse: list[Located] = []
         signature = ScanSignature()
+        numbers: dict[int, int] = {}
         for path, rel, st in scan_post_files(self.root, self.settings.jekyll):
             seen.add(rel)
             signature.add(rel, st)
             known = records.get(rel)
             if known is not None and (known.size, known.mtime_ns) == (st.st_size, st.st_mtime_ns) and known.digest:
                 continue
-            to_parse.append((path, rel, st))
+            to_parse.append((path, rel, _lean(st, numbers)))
         removed = frozenset(set(records) - seen)
         updates, deferred, sources = self._read(to_parse, records, removed)
         return Delta(updates, removed, deferred, len(to_parse), signature.hexdigest(), sources)
@@ -317,8 +334,10 @@ class Corpus:
         """Read and parse ``to_parse``: the records read, the files left for a later build (not settled), and the
         bytes read by digest (up to SOURCE_BYTES)."""
         sources = Sources()
-        if len(to_parse) >= self._parallelism.parse_from and self._parallelism.count > 1:
-            results = self._parse_parallel(to_parse)  # the bytes stay in the workers: rendering reads them again
+        batches: Iterable[list[Read]]
+        parallel = len(to_parse) >= self._parallelism.parse_from and self._parallelism.count > 1
+        if parallel:
+            batches = self._parse_parallel(to_parse)  # the bytes stay in the workers: rendering reads them again
         else:
             results = []
             for n, (p, rel, st) in enumerate(to_parse, 1):
@@ -329,17 +348,24 @@ class Corpus:
                 sources.keep(cached, data)
                 if self._progress is not None and n % 100 == 0:
                     self._progress(n, len(to_parse))
+            batches = (results,)
         updates: dict[str, CachedPost] = {}
         unfinished: dict[str, Unfinished] = {}
         values: dict[object, object] = {}
-        # Each parsed post is let go as its shared copy is made, so a large site is never held twice.
-        results.reverse()
-        while results:
-            rel, cached = results.pop()
-            if isinstance(cached, Unfinished):
-                unfinished[rel] = cached
-            else:
-                updates[rel] = shared(cached, values)
+        # Each batch is taken as it comes, each parsed post let go as its shared copy is made (and its summary kept
+        # out of memory): a large site is never held twice, nor all its parse results at once.
+        for batch in batches:
+            taken: list[tuple[str, CachedPost]] = []
+            for rel, cached in batch:
+                if isinstance(cached, Unfinished):
+                    unfinished[rel] = cached
+                else:
+                    taken.append((rel, cached))
+            batch.clear()
+            updates.update(self._shared(taken, values))
+            taken.clear()
+            if self._progress is not None and parallel:
+                self._progress(len(updates) + len(unfinished), len(to_parse))
         if unfinished:
             paths = {rel: (p, st) for p, rel, st in to_parse if rel in unfinished}
             self._settle(unfinished, paths, records, updates, sources)
@@ -393,10 +419,11 @@ class Corpus:
                 )
                 updates[rel] = CachedPost(0, 0, "", Rejection(rel, reason))  # no digest: read again when it changes
 
-    def _parse_parallel(self, to_parse: list[Located]) -> list[Read]:
+    def _parse_parallel(self, to_parse: list[Located]) -> Iterator[list[Read]]:
         workers = self._parallelism.count
-        # Small batches: when the files run out, one worker idles for at most the other's last batch.
-        size = max(100, len(to_parse) // (workers * 16))
+        # Small batches: when the files run out, one worker idles for at most the other's last batch; and at most
+        # _BATCH posts, so that the results waiting to be taken (corpus._read) stay small on the largest sites.
+        size = min(_BATCH, max(100, len(to_parse) // (workers * 16)))
         starts = range(0, len(to_parse), size)
         first = None
         # The workers write summaries into this process's store file only when forked from here (they share its
@@ -415,10 +442,23 @@ class Corpus:
             )
             for n, start in enumerate(starts)
         ]
-        progress = self._progress
-        return in_parallel(
-            _parse_batch, batches, workers, lambda n: progress(n, len(to_parse)) if progress is not None else None
-        )
+        return each_in_parallel(_parse_batch, batches, workers)
+
+    def _shared(
+        self, taken: list[tuple[str, CachedPost]], values: dict[object, object]
+    ) -> list[tuple[str, CachedPost]]:
+        """``taken`` with each post holding the values in ``values`` (see ``shared``), and, if summaries are kept out
+        of memory, with the summaries its posts hold written to the summary store and each post holding where its
+        summary is instead (each post made once for both)."""
+        where: dict[int, int] = {}
+        if self._keep_summaries_out:
+            held = [(n, c.record) for n, (_, c) in enumerate(taken) if isinstance(c.record, Post) and c.record.summary]
+            if held:
+                try:
+                    where = dict(zip([n for n, _ in held], summaries.keep([p.summary for _, p in held]), strict=True))
+                except OSError as exc:  # the temporary directory is full, say: the summaries stay in memory
+                    log.warning(_SUMMARIES_KEPT_IN, exc)
+        return [(rel, shared(cached, values, where.get(n, -1))) for n, (rel, cached) in enumerate(taken)]
 
     def update(self, records: Records, changed: Iterable[Path]) -> Delta:
         """Read only the ``changed`` paths (a watcher's events): gone or moved out of the tree means removed."""
@@ -469,7 +509,9 @@ def visible_posts(records: Records, now: float, future: bool) -> Visible:
     """
     # An entry's URL is its atom:id, RSS guid and JSON Feed id, which must be unique in a feed (RFC 4287 §4.1.1) and
     # must not move to another entry (§4.2.6: an id is permanent); two files with one permalink (a copy, a symlink,
-    # the same slug and date, a permalink naming another post's URL) would give duplicate ids.
+    # the same slug and date, a permalink naming another post's URL) would give duplicate ids. URLs are told apart by
+    # their permalinks: every post has the site's URL in front (Post.site), and a million posts' URLs held as keys
+    # would take a hundred megabytes more.
     owners: dict[str, CachedPost] = {}
     clashes: dict[str, list[CachedPost]] = {}
     unpublished = scheduled = 0
@@ -484,9 +526,9 @@ def visible_posts(records: Records, now: float, future: bool) -> Visible:
             scheduled += 1
             due = min(due, cached.order[0])
         else:
-            owner = owners.setdefault(post.url, cached)
+            owner = owners.setdefault(post.permalink, cached)
             if owner is not cached:
-                clashes.setdefault(post.url, [owner]).append(cached)
+                clashes.setdefault(post.permalink, [owner]).append(cached)
     conflicts: list[Rejection] = []
     for url, same in clashes.items():
         same.sort(key=attrgetter("order"))  # (date as a timestamp, path): the oldest first
@@ -512,11 +554,12 @@ def visible_posts(records: Records, now: float, future: bool) -> Visible:
     )
 
 
-def _conflict(other: CachedPost, keeper: CachedPost, url: str) -> Rejection:
+def _conflict(other: CachedPost, keeper: CachedPost, permalink: str) -> Rejection:
+    url = keeper.record.url if isinstance(keeper.record, Post) else permalink
     return Rejection(
         other.record.path,
-        f"has the same URL as {keeper.record.path} ({url}), which keeps it (the oldest post keeps a URL, then the "
-        "first by path); give this post another slug, date or permalink",
+        f"has the same URL as {keeper.record.path} ({url}), which keeps it (the oldest post "
+        "keeps a URL, then the first by path); give this post another slug, date or permalink",
     )
 
 
@@ -557,7 +600,7 @@ def revisit(previous: Visible, before: Records, delta: Delta, records: Records, 
                 scheduled += step
                 due = min(due, cached.order[0]) if entering else due  # a bound: removing one leaves it early
             else:
-                url = post.url
+                url = post.permalink  # the keys of owners and clashes (see visible_posts)
                 same = having.get(url)
                 if same is None:
                     same = having[url] = list(clashes.get(url) or ((owners[url],) if url in owners else ()))

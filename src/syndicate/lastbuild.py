@@ -27,20 +27,30 @@ from syndicate.scan import scan_post_files
 from syndicate.store import files_under, read_manifest
 
 RECORD_KEY = "last_build"
+_SIGNATURE_LINES = 4096
 
 
 class ScanSignature:
     """A hash over (path, size, mtime) of every post file, fed in scan order (which is deterministic)."""
 
     def __init__(self) -> None:
-        self._lines: list[str] = []  # hashed at the end in one call: cheaper than one update per file
+        # Hashed a few thousand lines at a time: cheaper than one update per file, and a million files' lines are
+        # never held at once (the same hash as of all of them joined).
+        self._lines: list[str] = []
+        self._hash = hashlib.blake2b(digest_size=16)
 
     def add(self, rel: str, st: os.stat_result) -> None:
         self._lines.append(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n")
+        if len(self._lines) >= _SIGNATURE_LINES:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._hash.update("".join(self._lines).encode("utf-8", "surrogateescape"))
+        self._lines.clear()
 
     def hexdigest(self) -> str:
-        data = "".join(self._lines).encode("utf-8", "surrogateescape")
-        return hashlib.blake2b(data, digest_size=16).hexdigest()
+        self._flush()
+        return self._hash.hexdigest()
 
 
 def manifest_digest(manifest: Mapping[str, str]) -> str:

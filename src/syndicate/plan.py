@@ -40,12 +40,12 @@ class Planned(NamedTuple):
 
 @dataclass(frozen=True)
 class Archived:
-    """An archive page as last planned: its posts, the page and its key per format."""
+    """An archive page as last planned: its posts, the page, and the page in each format with its key (taken over
+    with it)."""
 
     posts: tuple[Post, ...]
     page: Page
-    keys: Mapping[str, str]
-    planned: tuple[Planned, ...] = ()  # the page in each format (taken over with it)
+    planned: tuple[Planned, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -212,8 +212,7 @@ class _Planner:
                     prev_archive=f"{archive_base}/{number - 1}" if number > 1 else None,
                     archive=True,
                 )
-                keys = page_keys(self.fingerprint, page)
-                archived = Archived(chunk, page, keys, _each_format(page, keys))
+                archived = Archived(chunk, page, _each_format(page, page_keys(self.fingerprint, page)))
             self.archived[path] = archived
             pages.append((archived.page, archived.planned))
         return pages

@@ -192,9 +192,10 @@ _SHARED_AT = tuple(
 _SUMMARY_FIELD, _SUMMARY_AT_FIELD = Post.__slots__.index("summary"), Post.__slots__.index("summary_at")
 
 
-def share_values(post: Post, shared: dict[object, object]) -> Post:
+def share_values(post: Post, shared: dict[object, object], summary_at: int = -1) -> Post:
     """``post`` with its term lists, author, publication and site replaced by equal values already in ``shared``
-    (and its own added there): a new Post, or ``post`` itself when it holds the shared values already.
+    (and its own added there), and with ``summary_at`` (when not -1) instead of its summary (see ``with_summary_at``):
+    a new Post, or ``post`` itself when it holds the shared values already.
 
     Posts parsed in worker processes (or read from the cache) each bring their own copies of the few term lists and
     names a site has; 100k posts would hold 100k copies of each.
@@ -205,8 +206,18 @@ def share_values(post: Post, shared: dict[object, object]) -> Post:
     for at in _SHARED_AT:
         value = fields[at]
         if value:
-            kept = values[at] = shared.setdefault(value, value)
+            kept = shared.get(value)
+            if kept is None:
+                # A list of terms seen first: its names are shared too (tag lists differ from post to post, their
+                # names do not).
+                kept = shared.setdefault(
+                    value, tuple(shared.setdefault(n, n) for n in value) if type(value) is tuple else value
+                )
+            values[at] = kept
             same = same and kept is value
+    if summary_at >= 0:
+        values[_SUMMARY_FIELD], values[_SUMMARY_AT_FIELD] = "", summary_at
+        same = False
     return post if same else Post(*values)
 
 

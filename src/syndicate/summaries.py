@@ -1,15 +1,18 @@
-"""Post summaries kept out of memory: a one-shot build of a large site keeps them in a temporary file.
+"""Post summaries kept out of memory, in a temporary file.
 
 A summary is a post's largest field (tens of megabytes for a 100k-post site, plus the allocator's holes they leave
-behind; figures in docs/benchmarks.md), and a one-shot build (``syndicate build``) needs most of them once, when their
-archive pages are rendered. In such a build the parse workers write each summary into this process's store file and hand
-back only where it is: an int packing its offset and length, the post's ``summary_at`` (see ``posts.summary_of``). The
-server keeps summaries in memory, as it renders query feeds and changed pages at any time.
+behind; figures in docs/benchmarks.md), and a build needs few of them: those of the subscription documents' posts, and
+of the archive pages it renders (all of them once in ``syndicate build``; in a server, the pages requested). Parse
+workers forked from this process write each summary into its store file and hand back only where it is: an int packing
+its offset and length, the post's ``summary_at`` (see ``posts.summary_of``). Summaries that reach this process in the
+posts (from a fork server's workers, the server's, or from the parse cache) are written by it with ``keep``.
 
 The file is one per process, created on first use and already unlinked (nothing is left behind, whatever ends the
 process). Each batch of posts writes in a region of its own, reserved in advance with ``reserve``, so the workers of a
 process pool (forked: they share the file descriptor) write with ``pwrite`` at known offsets without talking to each
 other; the unused rest of each region is a hole that takes no disk space. Forked archive workers read with ``pread``.
+A server's file grows by the summaries of the posts each build reads: a post changed again adds its new summary, and the
+old one's bytes stay until the process ends.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+from collections.abc import Sequence
 
 _LENGTH_BITS = 20  # a summary is at most a few hundred characters; 1 MiB leaves room
 REGION = 1 << 26  # bytes reserved per batch of posts: far more than any batch's summaries take (holes cost nothing)
@@ -38,22 +42,23 @@ def _file() -> int:
     return _fd
 
 
-def reserve(regions: int) -> int:
-    """Reserve ``regions`` consecutive regions of ``REGION`` bytes; return the offset of the first."""
+def reserve(regions: int, size: int = REGION) -> int:
+    """Reserve ``regions`` consecutive regions of ``size`` bytes; return the offset of the first."""
     global _end
     with _lock:
         _file()
         start = _end
-        _end += regions * REGION
+        _end += regions * size
         return start
 
 
 class Writer:
-    """Writes one batch's summaries in the region at ``base``: used once, by one process."""
+    """Writes one batch's summaries in the region at ``base`` (of ``size`` bytes): used once, by one process."""
 
-    def __init__(self, base: int) -> None:
+    def __init__(self, base: int, size: int = REGION) -> None:
         self._fd = _file()
         self._base = base
+        self._size = size
         self._buffer = bytearray()
 
     def add(self, summary: str) -> int:
@@ -63,16 +68,34 @@ class Writer:
             raise ValueError("summary too long to keep out of memory")
         offset = self._base + len(self._buffer)
         self._buffer += data
-        if len(self._buffer) > REGION:
+        if len(self._buffer) > self._size:
             raise ValueError("a batch's summaries outgrew their region")
         return (offset << _LENGTH_BITS) | len(data)
 
     def flush(self) -> None:
-        view = memoryview(self._buffer)
-        offset = self._base
-        while view:
-            written = os.pwrite(self._fd, view, offset)
-            view, offset = view[written:], offset + written
+        _write(self._fd, self._buffer, self._base)
+
+
+def _write(fd: int, data: bytes | bytearray, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view, offset = view[written:], offset + written
+
+
+def keep(texts: Sequence[str]) -> list[int]:
+    """Write ``texts`` into the store from this process, in a region just their size; where each is (in order).
+    OSError when they could not be written (they are then nowhere: keep them in memory)."""
+    encoded = [text.encode("utf-8") for text in texts]
+    if any(len(data) >= 1 << _LENGTH_BITS for data in encoded):
+        raise ValueError("summary too long to keep out of memory")
+    base = offset = reserve(1, sum(map(len, encoded)))
+    at: list[int] = []
+    for data in encoded:
+        at.append((offset << _LENGTH_BITS) | len(data))
+        offset += len(data)
+    _write(_file(), b"".join(encoded), base)
+    return at
 
 
 def read(at: int) -> str:
