@@ -13,7 +13,7 @@ from bench import report
 from bench._process import BenchError
 from bench.corpus import write_corpus
 from bench.scenarios import DEFAULT_SIZES, QUICK_SIZES, SCENARIOS, Options
-from bench.targets import empty_trash
+from bench.targets import compile_sources, empty_trash
 
 
 def _sizes(text: str) -> list[int]:
@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         duration=args.duration or (3 if quick else 10),
     )
     options.workdir.mkdir(parents=True, exist_ok=True)
+    compile_sources()
     record = (not quick) if args.record is None else args.record
     names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
     environment = report.machine()

@@ -18,6 +18,14 @@ from pathlib import Path
 LOOPBACK = "127.0.0.1"
 
 
+def write_unshared(path: Path, text: str) -> None:
+    """Write ``text`` as a new file at ``path`` (temporary name, then rename), never through the old inode: a
+    workdir copied with hard links (``cp -al``) then keeps its own config rather than rewriting the original's."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
 @dataclass(frozen=True)
 class Timed:
     seconds: float

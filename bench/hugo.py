@@ -15,6 +15,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from bench._process import write_unshared
+
 _CONFIG = """\
 baseURL = "https://{host}/"
 title = "bench"
@@ -86,12 +88,10 @@ def hugo_version() -> str:
 def write_hugo_site(site: Path, content: Path, publish: Path, host: str = "news.example.net") -> Path:
     """Write a Hugo site in ``site`` reading posts from ``content`` and publishing to ``publish``."""
     site.mkdir(parents=True, exist_ok=True)
-    (site / "hugo.toml").write_text(
-        _CONFIG.format(host=host, content=content.resolve(), publish=publish.resolve()), encoding="utf-8"
-    )
+    write_unshared(site / "hugo.toml", _CONFIG.format(host=host, content=content.resolve(), publish=publish.resolve()))
     layouts = site / "layouts" / "_default"
     layouts.mkdir(parents=True, exist_ok=True)
-    (layouts / "rss.xml").write_text(_RSS_TEMPLATE, encoding="utf-8")
+    write_unshared(layouts / "rss.xml", _RSS_TEMPLATE)
     return site
 
 
