@@ -53,3 +53,38 @@ def test_workers_end_when_the_build_that_started_them_is_killed(make: str, tmp_p
     for pid in left:
         os.kill(pid, 9)
     assert not left, f"workers {left} outlived the killed build"
+
+
+def _wait_for(batch: tuple[str, int]) -> list[int]:
+    """Worker: wait until the file at ``batch[0]`` exists (at most 20 s), then give ``batch[1]``."""
+    path, value = batch
+    deadline = time.monotonic() + 20
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return [value] if os.path.exists(path) else []
+
+
+def test_meanwhile_runs_here_while_the_workers_work(tmp_path: Path) -> None:
+    from syndicate._workers import in_parallel
+
+    signal = tmp_path / "meanwhile-ran"
+    calls: list[int] = []
+
+    def meanwhile() -> None:
+        calls.append(os.getpid())
+        signal.touch()  # the workers finish only after this: it must run before their results are awaited
+
+    results = in_parallel(_wait_for, [(str(signal), n) for n in range(6)], 2, lambda n: None, meanwhile)
+    assert results == list(range(6))
+    assert calls == [os.getpid()]
+
+
+def test_a_failure_of_meanwhile_is_the_callers_not_the_pools(tmp_path: Path) -> None:
+    from syndicate._workers import in_parallel
+
+    def meanwhile() -> None:
+        (tmp_path / "go").touch()
+        raise OSError("the cache's disk is full")
+
+    with pytest.raises(OSError, match="disk is full"):
+        in_parallel(_wait_for, [(str(tmp_path / "go"), n) for n in range(4)], 2, lambda n: None, meanwhile)

@@ -275,6 +275,13 @@ BACKLOG = 2048
 def cmd_serve(args: argparse.Namespace) -> int:
     """``syndicate serve``: build the app, bind, print the URL, run uvicorn until interrupted."""
     settings = settings_from_args(args, host=args.host, port=args.port)
+    cache = settings.cache_path
+    if cache is None or not cache.exists():
+        # Nothing parsed before: the first build parses every post, in workers that come from the fork server (it
+        # builds in a thread). Started now, the fork server's own start runs alongside the imports below.
+        from syndicate._workers import start_fork_server
+
+        start_fork_server()
     # Imported here, as the builder is for ``build``: the server's modules are not loaded for the other commands.
     import socket
 
