@@ -88,3 +88,44 @@ def test_a_failure_of_meanwhile_is_the_callers_not_the_pools(tmp_path: Path) -> 
 
     with pytest.raises(OSError, match="disk is full"):
         in_parallel(_wait_for, [(str(tmp_path / "go"), n) for n in range(4)], 2, lambda n: None, meanwhile)
+
+
+_EARLY_FORK_SERVER = """
+import os, threading, time
+from syndicate import _workers
+
+MARK = b"multiprocessing." + b"forkserver import main"  # the fork server's command line, not this one's
+
+def read(path):
+    try:
+        with open(path, "rb") as file:
+            return file.read()
+    except FileNotFoundError:  # a thread or process that ended meanwhile
+        return b""
+
+def fork_servers():
+    children = b" ".join(read(f"/proc/self/task/{task}/children") for task in os.listdir("/proc/self/task"))
+    return {int(pid) for pid in children.split() if MARK in read(f"/proc/{int(pid)}/cmdline")}
+
+_workers.start_fork_server()
+deadline = time.monotonic() + 20
+while not (early := fork_servers()) and time.monotonic() < deadline:
+    time.sleep(0.01)  # started, and about to run its own program
+results = []
+
+def build():  # as the server does: in a thread, so the pool's workers come from the fork server
+    with _workers.process_pool(2) as pool:
+        results.append(pool.submit(os.getpid).result())
+
+thread = threading.Thread(target=build)
+thread.start()
+thread.join()
+print(len(early), early == fork_servers(), results[0] != os.getpid())
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads the process tree from /proc")
+def test_a_fork_server_started_early_is_the_one_pools_use() -> None:
+    done = subprocess.run([sys.executable, "-c", _EARLY_FORK_SERVER], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "True", "True"], done.stdout + done.stderr
