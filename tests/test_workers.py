@@ -53,3 +53,79 @@ def test_workers_end_when_the_build_that_started_them_is_killed(make: str, tmp_p
     for pid in left:
         os.kill(pid, 9)
     assert not left, f"workers {left} outlived the killed build"
+
+
+def _wait_for(batch: tuple[str, int]) -> list[int]:
+    """Worker: wait until the file at ``batch[0]`` exists (at most 20 s), then give ``batch[1]``."""
+    path, value = batch
+    deadline = time.monotonic() + 20
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return [value] if os.path.exists(path) else []
+
+
+def test_meanwhile_runs_here_while_the_workers_work(tmp_path: Path) -> None:
+    from syndicate._workers import in_parallel
+
+    signal = tmp_path / "meanwhile-ran"
+    calls: list[int] = []
+
+    def meanwhile() -> None:
+        calls.append(os.getpid())
+        signal.touch()  # the workers finish only after this: it must run before their results are awaited
+
+    results = in_parallel(_wait_for, [(str(signal), n) for n in range(6)], 2, lambda n: None, meanwhile)
+    assert results == list(range(6))
+    assert calls == [os.getpid()]
+
+
+def test_a_failure_of_meanwhile_is_the_callers_not_the_pools(tmp_path: Path) -> None:
+    from syndicate._workers import in_parallel
+
+    def meanwhile() -> None:
+        (tmp_path / "go").touch()
+        raise OSError("the cache's disk is full")
+
+    with pytest.raises(OSError, match="disk is full"):
+        in_parallel(_wait_for, [(str(tmp_path / "go"), n) for n in range(4)], 2, lambda n: None, meanwhile)
+
+
+_EARLY_FORK_SERVER = """
+import os, threading, time
+from syndicate import _workers
+
+MARK = b"multiprocessing." + b"forkserver import main"  # the fork server's command line, not this one's
+
+def read(path):
+    try:
+        with open(path, "rb") as file:
+            return file.read()
+    except FileNotFoundError:  # a thread or process that ended meanwhile
+        return b""
+
+def fork_servers():
+    children = b" ".join(read(f"/proc/self/task/{task}/children") for task in os.listdir("/proc/self/task"))
+    return {int(pid) for pid in children.split() if MARK in read(f"/proc/{int(pid)}/cmdline")}
+
+_workers.start_fork_server()
+deadline = time.monotonic() + 20
+while not (early := fork_servers()) and time.monotonic() < deadline:
+    time.sleep(0.01)  # started, and about to run its own program
+results = []
+
+def build():  # as the server does: in a thread, so the pool's workers come from the fork server
+    with _workers.process_pool(2) as pool:
+        results.append(pool.submit(os.getpid).result())
+
+thread = threading.Thread(target=build)
+thread.start()
+thread.join()
+print(len(early), early == fork_servers(), results[0] != os.getpid())
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads the process tree from /proc")
+def test_a_fork_server_started_early_is_the_one_pools_use() -> None:
+    done = subprocess.run([sys.executable, "-c", _EARLY_FORK_SERVER], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "True", "True"], done.stdout + done.stderr

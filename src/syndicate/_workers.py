@@ -10,6 +10,7 @@ import ctypes
 import gc
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import signal
 import sys
@@ -68,6 +69,24 @@ def _die_with_parent(parent: int | None) -> None:
         os._exit(1)
 
 
+# The modules a fork server loads once, before it forks any worker: what the workers' functions need.
+_FORK_SERVER_PRELOAD = ["syndicate.builder"]
+
+
+def start_fork_server() -> None:
+    """Start the fork server now rather than at the first pool that needs it (see process_pool).
+
+    Starting it means a new interpreter importing the build's modules (docs/benchmarks.md, "Cold server start"): a
+    server that is about to parse many posts in a thread starts it first, so that this runs alongside its own
+    imports and set-up instead of after them. A fork server that cannot be started is left to ``process_pool``,
+    whose failure the build already handles.
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_FORK_SERVER_PRELOAD)
+    with contextlib.suppress(OSError):
+        multiprocessing.forkserver.ensure_running()
+
+
 def process_pool(workers: int) -> ProcessPoolExecutor:
     # fork is cheapest, but only safe while this is the only thread: the server builds in a worker thread while its
     # event loop runs, and forking a threaded process can copy a lock held by another thread into the child. Then a
@@ -80,22 +99,32 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
             initargs=(os.getpid(),),
         )
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["syndicate.builder"])
+    context.set_forkserver_preload(_FORK_SERVER_PRELOAD)
     return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_die_with_parent, initargs=(None,))
 
 
 def in_parallel(
-    function: Callable[[_A], list[_R]], batches: list[_A], workers: int, done: Callable[[int], None]
+    function: Callable[[_A], list[_R]],
+    batches: list[_A],
+    workers: int,
+    done: Callable[[int], None],
+    meanwhile: Callable[[], None] | None = None,
 ) -> list[_R]:
-    """Run ``function`` over ``batches`` in worker processes (serially, here, if the pool cannot be used)."""
+    """Run ``function`` over ``batches`` in worker processes (serially, here, if the pool cannot be used); see
+    ``each_in_parallel`` for ``meanwhile``."""
     results: list[_R] = []
-    for batch in each_in_parallel(function, batches, workers):
+    for batch in each_in_parallel(function, batches, workers, meanwhile):
         results.extend(batch)
         done(len(results))
     return results
 
 
-def each_in_parallel(function: Callable[[_A], list[_R]], batches: list[_A], workers: int) -> Iterator[list[_R]]:
+def each_in_parallel(
+    function: Callable[[_A], list[_R]],
+    batches: list[_A],
+    workers: int,
+    meanwhile: Callable[[], None] | None = None,
+) -> Iterator[list[_R]]:
     """``function``'s result for each of ``batches`` in order, as each arrives from worker processes (or is made
     here, serially, if the pool cannot be used): a caller that consumes each batch as it comes never holds every
     result at once (a million posts' results would take gigabytes).
@@ -103,15 +132,30 @@ def each_in_parallel(function: Callable[[_A], list[_R]], batches: list[_A], work
     A pool can fail for reasons that have nothing to do with the posts (no /dev/shm, a process limit, a main module
     that cannot be re-imported): the build then goes on in this process with the batches not yet given, rather than
     failing.
+
+    ``meanwhile`` is called once, in this process, as soon as the workers have been given the batches: work of the
+    caller's that would otherwise wait for their results (or, if there are no workers, before the batches are done
+    here).
     """
     given = 0
+    pending = [meanwhile] if meanwhile is not None else []
+    in_meanwhile = False
     try:
         with process_pool(workers) as pool:
-            for batch in pool.map(function, batches):
+            results = pool.map(function, batches)
+            in_meanwhile = True
+            while pending:
+                pending.pop()()
+            in_meanwhile = False
+            for batch in results:
                 given += 1
                 yield batch
     except (BrokenProcessPool, OSError) as exc:
+        if in_meanwhile:
+            raise  # the caller's own failure, not the pool's
         log.warning("worker processes unavailable (%s); continuing in one process", exc)
+        while pending:
+            pending.pop()()
         for args in batches[given:]:
             yield function(args)
 

@@ -272,9 +272,24 @@ TIMEOUT_KEEP_ALIVE = 5
 BACKLOG = 2048
 
 
+def _start_fork_server_early(settings: Settings) -> None:
+    """A first start (no parse cache) of a site with enough posts parses them in workers that come from the fork
+    server, since the server builds in a thread: started now, the fork server's own start (an interpreter importing
+    the build's modules) runs alongside the imports and set-up below instead of after them."""
+    from syndicate._workers import Parallelism, start_fork_server
+    from syndicate.scan import holds_at_least
+
+    cache = settings.cache_path
+    if (cache is None or not cache.exists()) and holds_at_least(
+        settings.posts, settings.jekyll, Parallelism().parse_from
+    ):
+        start_fork_server()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """``syndicate serve``: build the app, bind, print the URL, run uvicorn until interrupted."""
     settings = settings_from_args(args, host=args.host, port=args.port)
+    _start_fork_server_early(settings)
     # Imported here, as the builder is for ``build``: the server's modules are not loaded for the other commands.
     import socket
 

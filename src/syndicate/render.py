@@ -105,9 +105,13 @@ def render_contents(
     parallelism: Parallelism,
     liquid: LiquidSite | None = None,
     sources: Mapping[str, bytes] | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> dict[str, str]:
     """Rendered, cleaned HTML for posts by file hash: from the cache, else rendered now (and cached), from the bytes
-    in ``sources`` (by digest: what this build read) or else read again (see ``render_content``)."""
+    in ``sources`` (by digest: what this build read) or else read again (see ``render_content``).
+
+    ``meanwhile`` is called once while worker processes render, if they do (see ``_workers.each_in_parallel``); it is
+    not called otherwise."""
     found = cache.get_content(posts) if cache is not None else {}
     fresh: dict[str, str] = {}
     known = sources or {}
@@ -116,7 +120,7 @@ def render_contents(
     if len(todo) >= parallelism.render_from and workers > 1:
         size = max(20, len(todo) // (workers * 4))
         batches: list[RenderBatch] = [(settings, liquid, todo[i : i + size]) for i in range(0, len(todo), size)]
-        rendered = in_parallel(_render_batch, batches, workers, lambda n: None)
+        rendered = in_parallel(_render_batch, batches, workers, lambda n: None, meanwhile)
     else:
         rendered = [(post.digest, render_content(settings, post, liquid, data)) for post, data in todo]
     for digest, html in rendered:
@@ -274,11 +278,17 @@ def render_documents(
 
     ``feeds`` is how many feeds the plan's pages belong to (it sizes the memo of entries); ``sources`` the bytes of
     the posts this build read, by digest (see ``render_content``). ``meanwhile`` is called
-    once, while worker processes render archive pages if they do, else at the end: work for this process that can
-    overlap theirs.
+    once, while worker processes render (the posts' HTML, else archive pages) if they do, else at the end: work for
+    this process that can overlap theirs.
     """
     documents: dict[str, Document] = {}
     missing: list[Planned] = []
+    waiting = [meanwhile]
+
+    def meanwhile_once() -> None:
+        while waiting:
+            waiting.pop()()
+
     for planned in plan.documents:
         path = planned.path
         old = previous.get(path)
@@ -289,7 +299,7 @@ def render_documents(
     found, missing = bodies.found(missing)
     documents.update(found)
     if not missing:
-        meanwhile()
+        meanwhile_once()
         return documents
     need = {
         e.post.digest: e.post
@@ -298,8 +308,11 @@ def render_documents(
         for e in planned.page.entries
         if not e.post.excerpt_only
     }
+    # This process waits while workers render the posts' HTML: ``meanwhile`` runs then, if they do (else below).
     contents: Contents = (
-        {} if settings.excerpt_only else render_contents(settings, bodies.cache, need, parallelism, liquid, sources)
+        {}
+        if settings.excerpt_only
+        else render_contents(settings, bodies.cache, need, parallelism, liquid, sources, meanwhile_once)
     )
     listed = {
         e.post.digest: e.post for planned in missing if planned.fmt == JEKYLL_FORMAT for e in planned.page.entries
@@ -325,8 +338,7 @@ def render_documents(
             # subscription documents' bytes, so they are let go before the workers' results come in.
             contents = {}
             bodies.flush()
-            meanwhile()
-            meanwhile = _nothing
+            meanwhile_once()
         except BaseException:
             _collect(workers, staging)  # the workers' files join this build's staging, which the failed build removes
             raise
@@ -339,7 +351,7 @@ def render_documents(
                 documents[planned.path] = bodies.adopt(planned, staged[planned.path])
     place(rendered_entries(settings, missing, contents, feeds, summaries))
     bodies.finish()
-    meanwhile()
+    meanwhile_once()
     return documents
 
 

@@ -5,6 +5,7 @@ Kept apart from parsing so that checking whether anything changed imports nothin
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import stat
@@ -27,6 +28,15 @@ ScannedFile = tuple[str, str, os.stat_result]
 def iter_post_files(root: Path) -> Iterator[Path]:
     """Every post file under ``root``, recursively, in sorted order (see ``scan_post_files``)."""
     return (root / rel for _, rel, _ in scan_post_files(root))
+
+
+def holds_at_least(root: Path, site: JekyllSite | None, count: int) -> bool:
+    """Whether ``root`` holds ``count`` post files or more (as ``scan_post_files`` finds them); the walk stops at
+    ``count``. False for a directory that cannot be read: the build reports that."""
+    try:
+        return sum(1 for _ in itertools.islice(scan_post_files(root, site), count)) >= count
+    except OSError:
+        return False
 
 
 def scan_post_files(root: Path, site: JekyllSite | None = None) -> Iterator[ScannedFile]:
