@@ -35,6 +35,7 @@ from syndicate.posts import (
     parse_post,
     read_post_file,
     share_values,
+    text_record,
     with_summary_at,
 )
 from syndicate.scan import has_front_matter, is_post_path, scan_post_files
@@ -215,8 +216,8 @@ def _parse_batch(args: ParseBatch) -> list[Read]:
         if isinstance(cached, CachedPost):
             cached = shared(cached, values)
             post = cached.record
-            if writer is not None and isinstance(post, Post) and post.summary:
-                stored.append((len(results), writer.add(post.summary)))
+            if writer is not None and isinstance(post, Post):
+                stored.append((len(results), writer.add(text_record(post))))
         results.append((rel, cached))
     if writer is not None:
         try:
@@ -452,10 +453,16 @@ class Corpus:
         summary is instead (each post made once for both)."""
         where: dict[int, int] = {}
         if self._keep_summaries_out:
-            held = [(n, c.record) for n, (_, c) in enumerate(taken) if isinstance(c.record, Post) and c.record.summary]
+            held = [
+                (n, c.record)
+                for n, (_, c) in enumerate(taken)
+                if isinstance(c.record, Post) and c.record.summary_at < 0
+            ]
             if held:
                 try:
-                    where = dict(zip([n for n, _ in held], summaries.keep([p.summary for _, p in held]), strict=True))
+                    where = dict(
+                        zip([n for n, _ in held], summaries.keep([text_record(p) for _, p in held]), strict=True)
+                    )
                 except OSError as exc:  # the temporary directory is full, say: the summaries stay in memory
                     log.warning(_SUMMARIES_KEPT_IN, exc)
         return [(rel, shared(cached, values, where.get(n, -1))) for n, (rel, cached) in enumerate(taken)]
