@@ -157,9 +157,12 @@ class Post:
 
     def to_json(self) -> list[Any]:
         """The post as a JSON array: its fields in the constructor's order, dates as ISO 8601, without
-        ``summary_at`` (where this process keeps the summary). An array, not an object: a cold build saves every
+        ``summary_at`` (where this process keeps the text). An array, not an object: a cold build saves every
         post, and writing the names of 16 fields 10k times cost as much as the values."""
-        values = list(_SAVED_FIELDS_OF(in_full(self)))
+        values = list(_SAVED_FIELDS_OF(self))
+        if self.summary_at >= 0:  # its text read back, straight into the array (no Post made for it)
+            for n, value in zip(_SAVED_TEXT_AT, _text_fields(summaries.read(self.summary_at)), strict=True):
+                values[n] = value
         values[_DATE_AT] = self.date.isoformat()
         values[_UPDATED_AT] = self.updated.isoformat()
         return values  # the term and note tuples are written as arrays
@@ -192,6 +195,7 @@ _SHARED_AT = tuple(
 # The fields kept out of memory with ``summary_at`` (in this order in the store), and what each holds meanwhile.
 _TEXT_FIELDS = ("title", "slug", "source_url", "summary")
 _TEXT_AT = tuple(Post.__slots__.index(name) for name in _TEXT_FIELDS)
+_SAVED_TEXT_AT = tuple(_SAVED_FIELDS.index(name) for name in _TEXT_FIELDS)
 _TEXT_OF: Callable[[Post], tuple[Any, ...]] = operator.attrgetter(*_TEXT_FIELDS)
 _SUMMARY_AT_FIELD = Post.__slots__.index("summary_at")
 
