@@ -78,6 +78,11 @@ class Writer:
         _write(self._fd, self._buffer, self._base)
 
 
+def fits(text: str) -> bool:
+    """Whether ``text`` can be kept in the store (under 1 MiB as UTF-8); a text that cannot stays in memory."""
+    return len(text) < (1 << _LENGTH_BITS) // 4 or len(text.encode("utf-8")) < 1 << _LENGTH_BITS
+
+
 def _write(fd: int, data: bytes | bytearray, offset: int) -> None:
     view = memoryview(data)
     while view:
