@@ -197,6 +197,7 @@ _TEXT_FIELDS = ("title", "slug", "source_url", "summary")
 _TEXT_AT = tuple(Post.__slots__.index(name) for name in _TEXT_FIELDS)
 _SAVED_TEXT_AT = tuple(_SAVED_FIELDS.index(name) for name in _TEXT_FIELDS)
 _TEXT_OF: Callable[[Post], tuple[Any, ...]] = operator.attrgetter(*_TEXT_FIELDS)
+_TITLE_AT, _SLUG_AT, _SOURCE_URL_AT, _SUMMARY_FIELD_AT = _TEXT_AT
 _SUMMARY_AT_FIELD = Post.__slots__.index("summary_at")
 
 
@@ -245,10 +246,21 @@ def share_values(post: Post, shared: dict[object, object], summary_at: int = -1)
 
 
 def _leave_text(values: list[Any], at: int) -> None:
-    for n in _TEXT_AT:
-        values[n] = ""
-    values[_TEXT_AT[2]] = None  # the source URL: None, a value it can have, so the field keeps its type
-    values[_SUMMARY_AT_FIELD] = at
+    # One assignment, not a loop: every post a server loads passes here. The source URL becomes None, a value it can
+    # have, so that the field keeps its type.
+    (
+        values[_TITLE_AT],
+        values[_SLUG_AT],
+        values[_SOURCE_URL_AT],
+        values[_SUMMARY_FIELD_AT],
+        values[_SUMMARY_AT_FIELD],
+    ) = (
+        "",
+        "",
+        None,
+        "",
+        at,
+    )
 
 
 def with_summary_at(post: Post, at: int) -> Post:
