@@ -758,6 +758,40 @@ def test_summaries_are_kept_out_of_memory_when_workers_come_from_a_fork_server(t
     assert {p: d.body for p, d in lean.documents.items()} == {p: d.body for p, d in reference.documents.items()}
 
 
+def test_a_jekyll_posts_liquid_sees_its_text_when_a_fork_servers_workers_render_it(tmp_path: Path) -> None:
+    """A post's title and slug are kept out of memory, in a store that workers from a fork server (the server's) do
+    not share: the posts they render carry their text, so Liquid's ``page.title`` and ``page.slug`` come out as a
+    build that keeps the text in memory writes them."""
+    site = tmp_path / "site"
+    (site / "_posts").mkdir(parents=True)
+    (site / "_config.yml").write_text("title: Harbour notes\nurl: https://harbour.example.org\n", encoding="utf-8")
+    for n in range(1, 7):
+        (site / "_posts" / f"2024-05-0{n}-tide-{n}.md").write_text(
+            f"---\ntitle: Tide table {n}\n---\nThis page is {{{{ page.title }}}} at {{{{ page.slug }}}}.\n",
+            encoding="utf-8",
+        )
+    two = Parallelism(workers=2, parse_from=2, render_from=1)
+
+    def settings(name: str) -> Settings:
+        return load_settings(None, {"site": str(site), "out": str(tmp_path / name), "cache": "off"}, environ={})
+
+    reference = Builder(settings("ref"), parallelism=two, summaries_out=False)
+    reference.build()
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)  # another thread: workers come from a fork server
+    other.start()
+    try:
+        lean = Builder(settings("lean"), parallelism=two)
+        lean.build()
+    finally:
+        stop.set()
+        other.join()
+    assert all(p.summary_at >= 0 and not p.title for p in lean.posts)
+    atom = (tmp_path / "lean" / "all.atom").read_text(encoding="utf-8")
+    assert "This page is Tide table 3 at tide-3." in atom
+    assert {p: d.body for p, d in lean.documents.items()} == {p: d.body for p, d in reference.documents.items()}
+
+
 def test_summaries_stay_in_memory_when_they_cannot_be_kept_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     two = Parallelism(workers=2, parse_from=2)
     reference = Builder(example_settings(tmp_path / "ref", limit=2), parallelism=two, summaries_out=False)

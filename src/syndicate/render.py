@@ -116,6 +116,9 @@ def render_contents(
     workers = parallelism.count
     if len(todo) >= parallelism.render_from and workers > 1:
         size = max(20, len(todo) // (workers * 4))
+        # Each post with its text (a Jekyll post's Liquid sees its title and slug): workers from a fork server (the
+        # server's) cannot read this process's summary store.
+        todo = [(in_full(post), data) for post, data in todo]
         batches: list[RenderBatch] = [(settings, liquid, todo[i : i + size]) for i in range(0, len(todo), size)]
         rendered = in_parallel(_render_batch, batches, workers, lambda n: None)
     else:
