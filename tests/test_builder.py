@@ -25,7 +25,7 @@ from syndicate.archivefiles import ArchiveFiles
 from syndicate.builder import Builder, BuildError, Parallelism, gzip_sibling_wanted
 from syndicate.config import Settings, load_settings
 from syndicate.formats import FEED_FORMATS, FORMATS
-from syndicate.posts import Post, summary_of
+from syndicate.posts import Post, in_full, summary_of
 
 A = "{http://www.w3.org/2005/Atom}"
 FH = "{http://purl.org/syndication/history/1.0}"
@@ -298,10 +298,10 @@ def test_future_and_unpublished_posts_are_left_out(
     clock = lambda: datetime(2030, 1, 1, tzinfo=UTC)  # noqa: E731
     builder = Builder(make_settings(), clock=clock)
     builder.build()
-    assert [p.title for p in builder.posts] == ["Now"]
+    assert [in_full(p).title for p in builder.posts] == ["Now"]
     builder = Builder(make_settings(future=True, cache="off"), clock=clock)
     builder.build()
-    assert [p.title for p in builder.posts] == ["Later", "Now"]
+    assert [in_full(p).title for p in builder.posts] == ["Later", "Now"]
 
 
 def test_rejected_posts_do_not_stop_the_others(
@@ -341,7 +341,7 @@ def test_dates_past_the_ends_of_the_utc_range_cost_their_post_and_the_ends_thems
         "'last_modified_at'" in reasons["2024-02-01-lm.md"]
         and "'0001-01-01 00:00:00 +0800'" in reasons["0001-01-01-east.md"]
     )
-    assert [p.title for p in builder.posts] == ["Last", "New", "Late", "Good", "First", "Zero"]
+    assert [in_full(p).title for p in builder.posts] == ["Last", "New", "Late", "Good", "First", "Zero"]
     assert check_all(None, settings.out) == 3 * 2  # the site-wide feed and the tag's: checked, feedparser clean
     atom = etree.fromstring((settings.out / "tags/ends.atom").read_bytes())
     assert atom.findtext(f"{A}updated") == "9999-12-31T23:59:59.999999+00:00"
@@ -755,6 +755,40 @@ def test_summaries_are_kept_out_of_memory_when_workers_come_from_a_fork_server(t
         other.join()
     by_path = {p.path: p.summary for p in reference.posts}
     assert all(p.summary_at >= 0 and summary_of(p) == by_path[p.path] for p in lean.posts if by_path[p.path])
+    assert {p: d.body for p, d in lean.documents.items()} == {p: d.body for p, d in reference.documents.items()}
+
+
+def test_a_jekyll_posts_liquid_sees_its_text_when_a_fork_servers_workers_render_it(tmp_path: Path) -> None:
+    """A post's title and slug are kept out of memory, in a store that workers from a fork server (the server's) do
+    not share: the posts they render carry their text, so Liquid's ``page.title`` and ``page.slug`` come out as a
+    build that keeps the text in memory writes them."""
+    site = tmp_path / "site"
+    (site / "_posts").mkdir(parents=True)
+    (site / "_config.yml").write_text("title: Harbour notes\nurl: https://harbour.example.org\n", encoding="utf-8")
+    for n in range(1, 7):
+        (site / "_posts" / f"2024-05-0{n}-tide-{n}.md").write_text(
+            f"---\ntitle: Tide table {n}\n---\nThis page is {{{{ page.title }}}} at {{{{ page.slug }}}}.\n",
+            encoding="utf-8",
+        )
+    two = Parallelism(workers=2, parse_from=2, render_from=1)
+
+    def settings(name: str) -> Settings:
+        return load_settings(None, {"site": str(site), "out": str(tmp_path / name), "cache": "off"}, environ={})
+
+    reference = Builder(settings("ref"), parallelism=two, summaries_out=False)
+    reference.build()
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)  # another thread: workers come from a fork server
+    other.start()
+    try:
+        lean = Builder(settings("lean"), parallelism=two)
+        lean.build()
+    finally:
+        stop.set()
+        other.join()
+    assert all(p.summary_at >= 0 and not p.title for p in lean.posts)
+    atom = (tmp_path / "lean" / "all.atom").read_text(encoding="utf-8")
+    assert "This page is Tide table 3 at tide-3." in atom
     assert {p: d.body for p, d in lean.documents.items()} == {p: d.body for p, d in reference.documents.items()}
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import pickle
 import shutil
 import sqlite3
 import subprocess
@@ -288,3 +289,14 @@ def snapshot_of_reference(tmp_path: Path, posts: dict[str, str]) -> dict[str, by
     sync_posts(root / "_posts", posts)
     Builder(settings_for(root, cache="off")).build()
     return snapshot(root / "out")
+
+
+@pytest.mark.parametrize(
+    ("size", "mtime_ns"),
+    [(0, 0), (1234, 1_700_000_000_123_456_789), ((1 << 40) - 1, 2**62), (1 << 40, 5), (7, -1_000_000_000)],
+)
+def test_a_cached_post_gives_back_its_size_and_mtime_however_large(size: int, mtime_ns: int) -> None:
+    # Held as one number when they fit (a large site keeps a CachedPost per file): what comes back must be exact.
+    cached = CachedPost(size, mtime_ns, "d", POST)
+    again = pickle.loads(pickle.dumps(cached))
+    assert (cached.size, cached.mtime_ns) == (again.size, again.mtime_ns) == (size, mtime_ns)

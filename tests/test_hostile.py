@@ -20,7 +20,7 @@ from conftest import post_text
 from hostile import assert_output_sound, entry_titles, feed_files, html_problems
 from syndicate.builder import Builder, BuildReport
 from syndicate.config import Settings, load_settings
-from syndicate.posts import Post, Rejection
+from syndicate.posts import Post, Rejection, in_full
 
 GOOD = {
     f"2024-01-0{i}-good-{i}.md": post_text(
@@ -315,7 +315,7 @@ def test_eight_megabyte_body_is_published_in_bounded_memory(tmp_path: Path) -> N
     assert len(body) >= 8 * 1024 * 1024
     assert not report.rejected
     assert "Huge" in published_titles(tmp_path / "out")
-    post = next(p for p in builder.posts if p.title == "Huge")
+    post = next(in_full(p) for p in builder.posts if in_full(p).title == "Huge")
     assert len(post.summary) <= 280  # metadata stays small whatever the body
     assert any("summary" in note for path, note in report.notes if path == "2024-04-01-huge.md"), report.notes
     # The feed carries the summary (no multi-megabyte text node that libxml2-based readers refuse).

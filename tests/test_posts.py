@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import SAMPLE_POST, post_text
+from syndicate import summaries
 from syndicate.attribution import compile_patterns
 from syndicate.cache import CachedPost
 from syndicate.config import Settings, load_settings
@@ -27,9 +28,14 @@ from syndicate.posts import (
     TooLarge,
     _file_stem,
     _is_clean_utf8,
+    in_full,
     parse_post,
     read_body,
     read_post_file,
+    share_values,
+    summary_of,
+    text_record,
+    with_summary_at,
 )
 from syndicate.scan import iter_post_files, scan_post_files
 
@@ -566,3 +572,29 @@ def test_a_file_modified_within_the_settle_window_is_unfinished(tmp_path: Path) 
         # Seen with the same size and mtime a window earlier: unchanged for the window, so finished.
         assert read_post_file(path, 1000, settle=window, seen=caught.value.signature).data.startswith(b"---")
     assert read_post_file(fresh, 1000).data.startswith(b"---")  # no window: read as found
+
+
+@pytest.mark.parametrize(
+    ("title", "slug", "source_url", "summary"),
+    [
+        ("A, b, and c", "a-b-and-c", None, "Commas, digits 1,2,3 and -1, in the text."),
+        ("右江河谷的清晨", "", "https://paper.example.org/a,b?x=1", ""),
+        ("", "only-a-slug", "", "摘要 🎉"),
+    ],
+)
+def test_a_posts_text_kept_out_of_memory_comes_back_whole(
+    title: str, slug: str, source_url: str | None, summary: str, make_settings: Callable[..., Settings]
+) -> None:
+    # A server keeps each post's title, slug, source URL and summary in the store (summaries.py), not in the Post:
+    # every entry must read them back exactly, a missing source URL staying None and an empty one "".
+    post = parse(make_settings(), post_text("title: T\ndate: 2024-01-01 10:00 +0800\ntags: [a, b]"))
+    assert isinstance(post, Post)
+    post = replace(post, title=title, slug=slug, source_url=source_url, summary=summary)
+    [at] = summaries.keep([text_record(post)])
+    lean = with_summary_at(post, at)
+    assert (lean.title, lean.slug, lean.source_url, lean.summary) == ("", "", None, "")
+    assert summary_of(lean) == summary
+    assert in_full(lean) == post
+    assert in_full(post) is post
+    assert Post.from_json(lean.to_json()) == post
+    assert share_values(post, {}, at) == lean

@@ -16,6 +16,7 @@ import pytest
 from conftest import post_text
 from syndicate.builder import Builder
 from syndicate.config import Settings
+from syndicate.posts import in_full
 from syndicate.settle import WAIT_MAX, Settling
 
 # Rewrites the post every 50 ms (opened and closed each time: no lease would see it) until told to stop.
@@ -47,7 +48,7 @@ def test_a_file_that_keeps_changing_is_deferred_keeping_its_last_version_then_re
     os.utime(path, (1_700_000_000, 1_700_000_000))
     builder = Builder(make_settings(), settling=Settling(window=0.3, wait=0.4, limit=1.5))
     builder.build()
-    assert [p.title for p in builder.posts] == ["Settled version"]
+    assert [in_full(p).title for p in builder.posts] == ["Settled version"]
     stop = tmp_path / "stop"
     churner = subprocess.Popen([sys.executable, "-c", _CHURNER, str(path), str(stop)])
     try:
@@ -56,7 +57,9 @@ def test_a_file_that_keeps_changing_is_deferred_keeping_its_last_version_then_re
         report = builder.build()
         waited = time.monotonic() - started
         assert report.deferred == frozenset({path.name}) and not report.rejected
-        assert [p.title for p in builder.posts] == ["Settled version"]  # the last version stays while it changes
+        assert [in_full(p).title for p in builder.posts] == [
+            "Settled version"
+        ]  # the last version stays while it changes
         assert waited >= 0.4  # the build waited its budget for the file before deferring it
         time.sleep(1.5)
         report = builder.build([path])
@@ -71,7 +74,7 @@ def test_a_file_that_keeps_changing_is_deferred_keeping_its_last_version_then_re
     time.sleep(0.4)  # unchanged for longer than the window
     report = builder.build([path])
     assert not report.deferred and not report.rejected
-    assert [p.title for p in builder.posts][0].startswith("Churned ")
+    assert [in_full(p).title for p in builder.posts][0].startswith("Churned ")
 
 
 def test_a_file_written_just_before_a_build_is_waited_for_not_deferred(
@@ -83,7 +86,7 @@ def test_a_file_written_just_before_a_build_is_waited_for_not_deferred(
     path.write_text(post_text("title: Fresh"), encoding="utf-8")
     started = time.monotonic()
     report = builder.build()
-    assert not report.deferred and [p.title for p in builder.posts] == ["Fresh"]
+    assert not report.deferred and [in_full(p).title for p in builder.posts] == ["Fresh"]
     assert 0.3 <= time.monotonic() - started  # it did wait (about the window), not read the file at once
 
 
@@ -100,7 +103,7 @@ def test_the_window_runs_from_the_files_mtime_not_from_the_build(
     started = time.monotonic()
     report = builder.build()
     waited = time.monotonic() - started
-    assert not report.deferred and [p.title for p in builder.posts] == ["Saved earlier"]
+    assert not report.deferred and [in_full(p).title for p in builder.posts] == ["Saved earlier"]
     assert 0.45 <= waited < 1.5  # the rest of the window (0.5 s), not a whole one (2 s)
 
 

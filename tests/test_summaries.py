@@ -48,3 +48,8 @@ def test_an_oversized_summary_is_refused_not_cut() -> None:
     writer = summaries.Writer(summaries.reserve(1))
     with pytest.raises(ValueError):
         writer.add("x" * (1 << 20))
+
+
+def test_what_fits_in_the_store_is_measured_in_utf8_bytes() -> None:
+    assert summaries.fits("x" * ((1 << 20) - 1)) and not summaries.fits("x" * (1 << 20))
+    assert summaries.fits("短" * 300_000) and not summaries.fits("短" * 400_000)  # three bytes each

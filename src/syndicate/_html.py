@@ -19,7 +19,7 @@ from syndicate.documents import feed_url
 from syndicate.formats import FEED_FORMATS, FORMATS
 from syndicate.groups import FeedInfo
 from syndicate.labels import Labels
-from syndicate.posts import Post, summary_of
+from syndicate.posts import Post, in_full, summary_of
 
 MEDIA_TYPE = "text/html; charset=utf-8"
 SUFFIX = "html"  # a feed's page: <feed's path>.html beside <feed's path>.atom
@@ -123,6 +123,7 @@ def subscription_urls(settings: Settings, feed: FeedInfo, labels: Labels) -> lis
 
 def entry_lines(post: Post, labels: Labels, *, summary: bool = True) -> list[str]:
     """One post as a list item: its title linked to the post, its date, where it came from, its summary."""
+    post = in_full(post)
     meta = f'<time datetime="{post.date.isoformat()}">{escape(labels.day(post.date))}</time>'
     if post.source_name:
         source = escape(post.source_name)

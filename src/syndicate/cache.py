@@ -89,23 +89,39 @@ CREATE TABLE IF NOT EXISTS modified (
 """
 
 
+_SIZE_BITS = 40  # a file up to 1 TiB; a larger one (or a negative mtime) keeps a (mtime_ns, size) pair
+_SIZE_LIMIT = 1 << _SIZE_BITS
+
+
 class CachedPost:
     """A file as last seen (size, mtime, content hash) with what it parsed to.
 
     ``order`` is a post's place in a feed, newest last: (publication time as a timestamp, path). Its timestamp,
     ``when``, is computed once per file version, which spares every build a datetime conversion per post (aware
     datetimes compare slowly, and order the same as their timestamps); the pair is made on access, as a million posts
-    would each hold one.
+    would each hold one. Size and mtime are held as one number (``stat``), for the same reason: one int object a
+    post, not two.
     """
 
-    __slots__ = ("digest", "mtime_ns", "record", "size", "when")
+    __slots__ = ("digest", "record", "stat", "when")
 
     def __init__(self, size: int, mtime_ns: int, digest: str, record: Post | Rejection) -> None:
-        self.size = size
-        self.mtime_ns = mtime_ns
+        self.stat: int | tuple[int, int] = (
+            mtime_ns << _SIZE_BITS | size if 0 <= size < _SIZE_LIMIT and mtime_ns >= 0 else (mtime_ns, size)
+        )
         self.digest = digest
         self.record = record
         self.when = record.date.timestamp() if isinstance(record, Post) else 0.0
+
+    @property
+    def size(self) -> int:
+        stat = self.stat
+        return stat & (_SIZE_LIMIT - 1) if isinstance(stat, int) else stat[1]
+
+    @property
+    def mtime_ns(self) -> int:
+        stat = self.stat
+        return stat >> _SIZE_BITS if isinstance(stat, int) else stat[0]
 
     @property
     def order(self) -> tuple[float, str]:

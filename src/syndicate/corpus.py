@@ -35,6 +35,7 @@ from syndicate.posts import (
     parse_post,
     read_post_file,
     share_values,
+    text_record,
     with_summary_at,
 )
 from syndicate.scan import has_front_matter, is_post_path, scan_post_files
@@ -215,8 +216,10 @@ def _parse_batch(args: ParseBatch) -> list[Read]:
         if isinstance(cached, CachedPost):
             cached = shared(cached, values)
             post = cached.record
-            if writer is not None and isinstance(post, Post) and post.summary:
-                stored.append((len(results), writer.add(post.summary)))
+            if writer is not None and isinstance(post, Post):
+                record = text_record(post)
+                if summaries.fits(record):  # always, as front matter is capped at 64 KB; else the text stays in memory
+                    stored.append((len(results), writer.add(record)))
         results.append((rel, cached))
     if writer is not None:
         try:
@@ -448,14 +451,19 @@ class Corpus:
         self, taken: list[tuple[str, CachedPost]], values: dict[object, object]
     ) -> list[tuple[str, CachedPost]]:
         """``taken`` with each post holding the values in ``values`` (see ``shared``), and, if summaries are kept out
-        of memory, with the summaries its posts hold written to the summary store and each post holding where its
-        summary is instead (each post made once for both)."""
+        of memory, with the text its posts hold (posts.text_record) written to the summary store and each post holding
+        where it is instead (each post made once for both)."""
         where: dict[int, int] = {}
         if self._keep_summaries_out:
-            held = [(n, c.record) for n, (_, c) in enumerate(taken) if isinstance(c.record, Post) and c.record.summary]
+            records = [
+                (n, text_record(c.record))
+                for n, (_, c) in enumerate(taken)
+                if isinstance(c.record, Post) and c.record.summary_at < 0
+            ]
+            held = [(n, record) for n, record in records if summaries.fits(record)]  # the rest stay in memory
             if held:
                 try:
-                    where = dict(zip([n for n, _ in held], summaries.keep([p.summary for _, p in held]), strict=True))
+                    where = dict(zip([n for n, _ in held], summaries.keep([r for _, r in held]), strict=True))
                 except OSError as exc:  # the temporary directory is full, say: the summaries stay in memory
                     log.warning(_SUMMARIES_KEPT_IN, exc)
         return [(rel, shared(cached, values, where.get(n, -1))) for n, (rel, cached) in enumerate(taken)]

@@ -17,7 +17,7 @@ from syndicate.content import clean_text
 from syndicate.documents import Document
 from syndicate.formats import FORMATS
 from syndicate.groups import FeedInfo
-from syndicate.posts import Post
+from syndicate.posts import Post, in_full
 
 
 @dataclass(frozen=True, slots=True)  # slots: a 100k-post site has ~500k of them while its pages are assembled
@@ -54,7 +54,7 @@ def entry_fragment(post: Post, content: str | None, fmt: str) -> bytes:
     cannot be written (text with characters XML forbids, an Atom entry without id or title, a date without offset),
     and formats.UnknownFormat for a format that is not one.
     """
-    return FORMATS[fmt].write_entry(post, content)
+    return FORMATS[fmt].write_entry(in_full(post), content)
 
 
 def render_page(settings: Settings, page: Page, fmt: str, fragments: Sequence[bytes] | None = None) -> Document:
@@ -63,7 +63,7 @@ def render_page(settings: Settings, page: Page, fmt: str, fragments: Sequence[by
     spec = FORMATS[fmt]
     if fragments is None:
         write_entry = spec.write_entry
-        fragments = [write_entry(e.post, e.content) for e in page.entries]
+        fragments = [write_entry(in_full(e.post), e.content) for e in page.entries]
     body = spec.write_document(settings, page, fragments)
     return Document(path=f"{page.path}.{fmt}", body=body, media_type=spec.media_type, updated=page.updated)
 

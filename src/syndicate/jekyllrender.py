@@ -17,7 +17,7 @@ from syndicate.content import render_body
 from syndicate.dialects import kramdown_dialect, site_dialect
 from syndicate.excerpts import excerpt_text
 from syndicate.liquid import LiquidSite, has_liquid, render_liquid
-from syndicate.posts import Post, jekyll_excerpt
+from syndicate.posts import Post, in_full, jekyll_excerpt
 from syndicate.site import JekyllSite
 
 
@@ -59,6 +59,7 @@ def liquid_site(settings: Settings, posts: Iterable[Post], now: datetime | None 
 
 def page_variables(post: Post, meta: Mapping[str, Any], site: JekyllSite) -> dict[str, Any]:
     """``page`` in a post's Liquid: its front matter over the site's defaults, and what Jekyll adds."""
+    post = in_full(post)
     kind = site.post_kind(post.path) or "posts"
     page = {**site.defaults_for(post.path, kind), **meta}
     page.update(

@@ -40,10 +40,9 @@ class Planned(NamedTuple):
 
 @dataclass(frozen=True)
 class Archived:
-    """An archive page as last planned: its posts, the page, and the page in each format with its key (taken over
-    with it)."""
+    """An archive page as last planned: the page, and the page in each format with its key (taken over with it).
+    Its posts are its entries' (a tuple of them besides would cost 8 bytes a post in each feed that lists it)."""
 
-    posts: tuple[Post, ...]
     page: Page
     planned: tuple[Planned, ...] = ()
 
@@ -199,8 +198,8 @@ class _Planner:
         for number, chunk in archives:
             path = f"{archive_base}/{number}"
             old = self.previous.get(path)
-            # Tuples of the same Post objects compare by identity, element by element: cheap.
-            if old is not None and old.posts == chunk and old.page.title == title and old.page.current == base:
+            # The same Post objects, compared by identity: cheap.
+            if old is not None and old.page.title == title and old.page.current == base and _same(old.page, chunk):
                 archived = old
             else:
                 page = Page(
@@ -212,10 +211,19 @@ class _Planner:
                     prev_archive=f"{archive_base}/{number - 1}" if number > 1 else None,
                     archive=True,
                 )
-                archived = Archived(chunk, page, _each_format(page, page_keys(self.fingerprint, page)))
+                archived = Archived(page, _each_format(page, page_keys(self.fingerprint, page)))
             self.archived[path] = archived
             pages.append((archived.page, archived.planned))
         return pages
+
+
+def _same(page: Page, posts: tuple[Post, ...]) -> bool:
+    """Whether ``page`` lists exactly ``posts`` (the same objects, in order)."""
+    entries = page.entries
+    return len(entries) == len(posts) and all(map(operator.is_, map(_POST_OF, entries), posts))
+
+
+_POST_OF = operator.attrgetter("post")
 
 
 def _each_format(page: Page, keys: Mapping[str, str]) -> tuple[Planned, ...]:

@@ -132,8 +132,9 @@ class Post:
     author_email: str = ""
     author_uri: str = ""
     lang: str = ""
-    # Where the summary is kept out of memory (summaries.py), with ``summary`` left empty; -1: ``summary`` holds it.
-    # Read it with ``summary_of``.
+    # Where the post's text (title, slug, source URL and summary: what only its entries show) is kept out of memory
+    # (summaries.py), with those fields left empty; -1: the fields hold it. Read it with ``in_full`` (or the summary
+    # alone with ``summary_of``).
     summary_at: int = -1
 
     def __reduce__(self) -> tuple[Callable[..., Post], tuple[Any, ...]]:
@@ -156,10 +157,12 @@ class Post:
 
     def to_json(self) -> list[Any]:
         """The post as a JSON array: its fields in the constructor's order, dates as ISO 8601, without
-        ``summary_at`` (where this process keeps the summary). An array, not an object: a cold build saves every
+        ``summary_at`` (where this process keeps the text). An array, not an object: a cold build saves every
         post, and writing the names of 16 fields 10k times cost as much as the values."""
         values = list(_SAVED_FIELDS_OF(self))
-        values[_SUMMARY] = summary_of(self)
+        if self.summary_at >= 0:  # its text read back, straight into the array (no Post made for it)
+            for n, value in zip(_SAVED_TEXT_AT, _text_fields(summaries.read(self.summary_at)), strict=True):
+                values[n] = value
         values[_DATE_AT] = self.date.isoformat()
         values[_UPDATED_AT] = self.updated.isoformat()
         return values  # the term and note tuples are written as arrays
@@ -181,7 +184,7 @@ class Post:
 _FIELDS_OF: Callable[[Post], tuple[Any, ...]] = operator.attrgetter(*Post.__slots__)
 _SAVED_FIELDS = tuple(name for name in Post.__slots__ if name != "summary_at")
 _SAVED_FIELDS_OF: Callable[[Post], tuple[Any, ...]] = operator.attrgetter(*_SAVED_FIELDS)
-_SUMMARY, _DATE_AT, _UPDATED_AT = (_SAVED_FIELDS.index(name) for name in ("summary", "date", "updated"))
+_DATE_AT, _UPDATED_AT = (_SAVED_FIELDS.index(name) for name in ("date", "updated"))
 _TUPLES_AT = tuple(_SAVED_FIELDS.index(name) for name in ("categories", "tags", "notes", "authors"))
 
 
@@ -189,12 +192,33 @@ _TUPLES_AT = tuple(_SAVED_FIELDS.index(name) for name in ("categories", "tags", 
 _SHARED_AT = tuple(
     Post.__slots__.index(name) for name in ("categories", "tags", "source_name", "author", "authors", "site")
 )
-_SUMMARY_FIELD, _SUMMARY_AT_FIELD = Post.__slots__.index("summary"), Post.__slots__.index("summary_at")
+# The fields kept out of memory with ``summary_at`` (in this order in the store), and what each holds meanwhile.
+_TEXT_FIELDS = ("title", "slug", "source_url", "summary")
+_TEXT_AT = tuple(Post.__slots__.index(name) for name in _TEXT_FIELDS)
+_SAVED_TEXT_AT = tuple(_SAVED_FIELDS.index(name) for name in _TEXT_FIELDS)
+_TEXT_OF: Callable[[Post], tuple[Any, ...]] = operator.attrgetter(*_TEXT_FIELDS)
+_TITLE_AT, _SLUG_AT, _SOURCE_URL_AT, _SUMMARY_FIELD_AT = _TEXT_AT
+_SUMMARY_AT_FIELD = Post.__slots__.index("summary_at")
+
+
+def text_record(post: Post) -> str:
+    """The post's text (title, slug, source URL, summary) as one string for the store (summaries.py): the lengths of
+    the first three (-1: no source URL), then the four run together. Read back with ``in_full``."""
+    title, slug, source_url, summary = _TEXT_OF(post)
+    url = "" if source_url is None else source_url
+    return f"{len(title)},{len(slug)},{-1 if source_url is None else len(url)},{title}{slug}{url}{summary}"
+
+
+def _text_fields(record: str) -> tuple[str, str, str | None, str]:
+    title_n, slug_n, url_n, rest = record.split(",", 3)
+    a, b = int(title_n), int(title_n) + int(slug_n)
+    c = b + max(int(url_n), 0)
+    return rest[:a], rest[a:b], None if int(url_n) < 0 else rest[b:c], rest[c:]
 
 
 def share_values(post: Post, shared: dict[object, object], summary_at: int = -1) -> Post:
     """``post`` with its term lists, author, publication and site replaced by equal values already in ``shared``
-    (and its own added there), and with ``summary_at`` (when not -1) instead of its summary (see ``with_summary_at``):
+    (and its own added there), and with ``summary_at`` (when not -1) instead of its text (see ``with_summary_at``):
     a new Post, or ``post`` itself when it holds the shared values already.
 
     Posts parsed in worker processes (or read from the cache) each bring their own copies of the few term lists and
@@ -216,30 +240,59 @@ def share_values(post: Post, shared: dict[object, object], summary_at: int = -1)
             values[at] = kept
             same = same and kept is value
     if summary_at >= 0:
-        values[_SUMMARY_FIELD], values[_SUMMARY_AT_FIELD] = "", summary_at
+        _leave_text(values, summary_at)
         same = False
     return post if same else Post(*values)
 
 
+def _leave_text(values: list[Any], at: int) -> None:
+    # One assignment, not a loop: every post a server loads passes here. The source URL becomes None, a value it can
+    # have, so that the field keeps its type.
+    (
+        values[_TITLE_AT],
+        values[_SLUG_AT],
+        values[_SOURCE_URL_AT],
+        values[_SUMMARY_FIELD_AT],
+        values[_SUMMARY_AT_FIELD],
+    ) = (
+        "",
+        "",
+        None,
+        "",
+        at,
+    )
+
+
 def with_summary_at(post: Post, at: int) -> Post:
-    """``post`` with its summary kept out of memory at ``at`` (see summaries.py) instead of in ``summary``."""
+    """``post`` with its text (``text_record``) kept out of memory at ``at`` (see summaries.py) instead of in its
+    fields."""
     values = list(_FIELDS_OF(post))
-    values[_SUMMARY_FIELD] = ""
-    values[_SUMMARY_AT_FIELD] = at
+    _leave_text(values, at)
     return Post(*values)
 
 
 def with_summary(post: Post, summary: str) -> Post:
-    """``post`` with ``summary`` as its summary, held in memory."""
+    """``post`` with its text in memory and ``summary`` as its summary."""
+    values = list(_FIELDS_OF(in_full(post)))
+    values[_TEXT_AT[3]] = summary
+    return Post(*values)
+
+
+def in_full(post: Post) -> Post:
+    """``post`` with its text in its fields: itself when they hold it, else a copy with the text read back from the
+    store (one read). What an entry shows needs it; grouping, ordering and planning do not."""
+    if post.summary_at < 0:
+        return post
     values = list(_FIELDS_OF(post))
-    values[_SUMMARY_FIELD] = summary
+    for n, value in zip(_TEXT_AT, _text_fields(summaries.read(post.summary_at)), strict=True):
+        values[n] = value
     values[_SUMMARY_AT_FIELD] = -1
     return Post(*values)
 
 
 def summary_of(post: Post) -> str:
     """The post's summary, wherever it is kept."""
-    return post.summary if post.summary_at < 0 else summaries.read(post.summary_at)
+    return post.summary if post.summary_at < 0 else _text_fields(summaries.read(post.summary_at))[3]
 
 
 def feed_summary(post: Post) -> str:

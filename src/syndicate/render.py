@@ -35,6 +35,7 @@ from syndicate.posts import (
     Post,
     PostError,
     body_of,
+    in_full,
     jekyll_parts_of,
     post_text_of,
     read_verified,
@@ -119,6 +120,9 @@ def render_contents(
     workers = parallelism.count
     if len(todo) >= parallelism.render_from and workers > 1:
         size = max(20, len(todo) // (workers * 4))
+        # Each post with its text (a Jekyll post's Liquid sees its title and slug): workers from a fork server (the
+        # server's) cannot read this process's summary store.
+        todo = [(in_full(post), data) for post, data in todo]
         batches: list[RenderBatch] = [(settings, liquid, todo[i : i + size]) for i in range(0, len(todo), size)]
         rendered = in_parallel(_render_batch, batches, workers, lambda n: None, meanwhile)
     else:
@@ -186,6 +190,8 @@ def rendered_entries(
     full_text = not settings.excerpt_only
     whole = summaries or {}
     current: dict[tuple[str, str, bool], bytes] = {}
+    # Each post's text read back once for all formats (it is kept out of memory, posts.in_full), not once per format.
+    full: dict[tuple[str, str], Post] = {}
     # One format after another: an entry is only reused within its format, so the memo of full-content entries (a
     # few KB each, for every post in a subscription page) is emptied between formats.
     subscription = sorted((m for m in missing if not m.page.archive), key=lambda m: FORMAT_ORDER.index(m.fmt))
@@ -201,6 +207,7 @@ def rendered_entries(
             fkey = (post.path, post.digest, content is not None)
             part = current.get(fkey)
             if part is None:
+                post = full.get(fkey[:2]) or full.setdefault(fkey[:2], in_full(post))
                 if fmt == JEKYLL_FORMAT and post.digest in whole:
                     post = with_summary(post, whole[post.digest])
                 part = current[fkey] = entry_fragment(post, content, fmt)

@@ -1,11 +1,13 @@
-"""Post summaries kept out of memory, in a temporary file.
+"""Post summaries, and the rest of a post's text, kept out of memory in a temporary file.
 
 A summary is a post's largest field (tens of megabytes for a 100k-post site, plus the allocator's holes they leave
 behind; figures in docs/benchmarks.md), and a build needs few of them: those of the subscription documents' posts, and
-of the archive pages it renders (all of them once in ``syndicate build``; in a server, the pages requested). Parse
-workers forked from this process write each summary into its store file and hand back only where it is: an int packing
-its offset and length, the post's ``summary_at`` (see ``posts.summary_of``). Summaries that reach this process in the
-posts (from a fork server's workers, the server's, or from the parse cache) are written by it with ``keep``.
+of the archive pages it renders (all of them once in ``syndicate build``; in a server, the pages requested). The same
+holds for the title, slug and source URL, which only an entry shows: a post's four are kept together, as one record
+(``posts.text_record``). Parse workers forked from this process write each record into its store file and hand back
+only where it is: an int packing its offset and length, the post's ``summary_at`` (see ``posts.in_full`` and
+``posts.summary_of``). Records of posts that reach this process whole (from a fork server's workers, the server's, or
+from the parse cache) are written by it with ``keep``.
 
 The file is one per process, created on first use and already unlinked (nothing is left behind, whatever ends the
 process). Each batch of posts writes in a region of its own, reserved in advance with ``reserve``, so the workers of a
@@ -74,6 +76,11 @@ class Writer:
 
     def flush(self) -> None:
         _write(self._fd, self._buffer, self._base)
+
+
+def fits(text: str) -> bool:
+    """Whether ``text`` can be kept in the store (under 1 MiB as UTF-8); a text that cannot stays in memory."""
+    return len(text) < (1 << _LENGTH_BITS) // 4 or len(text.encode("utf-8")) < 1 << _LENGTH_BITS
 
 
 def _write(fd: int, data: bytes | bytearray, offset: int) -> None:
