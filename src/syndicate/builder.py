@@ -18,6 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,6 +67,8 @@ def gzip_sibling_wanted(path: str) -> bool:
 
 
 log = logging.getLogger("syndicate.build")
+# Threads that create the files a build stages (store.Staging): creating a file mostly waits on the file system.
+_STAGING_THREADS = 4
 _UNWRITABLE = "the feeds cannot be written to the output directory"
 
 
@@ -196,6 +199,8 @@ class Builder:
         self._on_disk: dict[str, str] = {}  # the output manifest as the first build found it
         # The planned feeds whose archive pages ``archives`` last settled (None: none yet).
         self._settled_feeds: Mapping[str, PlannedFeed] | None = None
+        # The threads that stage files, started by the first build that writes and kept for the next ones.
+        self._stage_pool: ThreadPoolExecutor | None = None
         self.feedset = NOTHING_BUILT
 
     # -- the last complete build ----------------------------------------------------------------------------------
@@ -458,7 +463,9 @@ class Builder:
             self._on_disk = read_manifest(out)
         # A server keeps the gzip bytes of the files it writes in the cache, where its snapshot finds them: each
         # document is compressed once, for its .gz file and its gzip representation.
-        return Staging(out, gzip_wanted=gzip_sibling_wanted, keep_gzipped=self.hold)
+        if self._stage_pool is None:
+            self._stage_pool = ThreadPoolExecutor(max_workers=_STAGING_THREADS, thread_name_prefix="syndicate-stage")
+        return Staging(out, gzip_wanted=gzip_sibling_wanted, keep_gzipped=self.hold, pool=self._stage_pool)
 
     def _previous(self, last: FeedSet) -> Callable[[str], str | None]:
         """The digest of the file at a path as the last build (or, first, the output manifest) left it."""

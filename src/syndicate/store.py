@@ -29,7 +29,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from functools import partial
 from pathlib import Path
 
@@ -132,7 +132,11 @@ class Staging:
         pending: int = 64,
         gzip_wanted: GzipWanted = None,
         keep_gzipped: bool = False,
+        pool: ThreadPoolExecutor | None = None,
     ) -> None:
+        """``pool``: threads to stage with, shared with later stagings (not shut down here; ``threads`` is then
+        ignored). A server's builds each stage a handful of files: starting and joining four threads for each was a
+        tenth of a new post's build (docs/benchmarks.md, "The new-post path")."""
         self.root = root
         self.gzip_wanted = gzip_wanted
         # keep_gzipped: the siblings' bytes are kept (document digest -> gzip bytes, where gzip made them smaller, as
@@ -140,7 +144,8 @@ class Staging:
         self.gzipped: dict[str, bytes] | None = {} if keep_gzipped else None
         # threads=0: each file is written by stage() itself. A forked worker that only renders and writes gains
         # nothing from threads there: they contend with the renderer for the GIL at every step of creating a file.
-        self._pool = ThreadPoolExecutor(max_workers=threads) if threads else None
+        self._own_pool = pool is None and threads > 0
+        self._pool = pool if pool is not None else ThreadPoolExecutor(max_workers=threads) if threads else None
         self._slots = threading.BoundedSemaphore(pending)
         # rel -> (digest, temporary file, or the future one while a thread writes it); paths as strings, as a
         # large build stages tens of thousands of files (docs/benchmarks.md) and a Path object is several times
@@ -193,8 +198,7 @@ class Staging:
 
     def finish(self, keep: Iterable[str]) -> dict[str, str]:
         """Wait for every file; remove those not in ``keep``. Raises the first OSError (having removed them all)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+        self._close()
         wanted = set(keep)
         result: dict[str, str] = {}
         failure: OSError | None = None
@@ -217,11 +221,17 @@ class Staging:
 
     def discard(self) -> None:
         """Remove every staged file (a build that failed before writing)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+        self._close()
         for _, staged in self._staged.values():
             self._drop(staged)
         self._staged = {}
+
+    def _close(self) -> None:
+        """Wait for the threads' work: a pool of its own is shut down; in a shared one, each future is waited on."""
+        if self._own_pool and self._pool is not None:
+            self._pool.shutdown(wait=True)
+        else:
+            wait([staged for _, staged in self._staged.values() if not isinstance(staged, str)])
 
     @staticmethod
     def _drop(staged: Future[str] | str) -> None:
