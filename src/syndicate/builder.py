@@ -37,6 +37,7 @@ from syndicate.groups import ARCHIVE_DIR, EMPTY, FeedInfo, Groups, regroup
 from syndicate.guard import DropRefused, check_drop
 from syndicate.jekyllrender import liquid_site
 from syndicate.lastbuild import RECORD_KEY, LastBuild, PostNote, manifest_digest
+from syndicate.manifest import Mark, mark
 from syndicate.opml import render_opml
 from syndicate.pages import index_document
 from syndicate.plan import NO_PLAN, Plan, Planned, PlannedFeed, PlannedKeys, changed_archives, plan_documents
@@ -199,6 +200,7 @@ class Builder:
         self._on_disk: dict[str, str] = {}  # the output manifest as the first build found it
         # The planned feeds whose archive pages ``archives`` last settled (None: none yet).
         self._settled_feeds: Mapping[str, PlannedFeed] | None = None
+        self._written: Mark | None = None  # the output manifest as this builder's last write left it
         # The threads that stage files, started by the first build that writes and kept for the next ones.
         self._stage_pool: ThreadPoolExecutor | None = None
         self.feedset = NOTHING_BUILT
@@ -352,7 +354,7 @@ class Builder:
             written = {p for p, d in documents.items() if last.documents.get(p) != d}
             removed = set(last.documents) - set(documents)
             if staging is not None:
-                written, removed = self._write(last, documents, written, full, staging, on_request, plan.feeds)
+                written, removed = self._write(last, documents, written, removed, full, staging, on_request, plan.feeds)
         except BaseException:
             if staging is not None:
                 staging.discard()
@@ -484,15 +486,21 @@ class Builder:
         last: FeedSet,
         documents: Mapping[str, Document],
         written: set[str],
+        gone: set[str],
         full: bool,
         staging: Staging,
         on_request: Mapping[str, Planned],
         feeds: Mapping[str, PlannedFeed],
     ) -> tuple[set[str], set[str]]:
-        """``on_request``: the archive pages left to requests, ``feeds``' (the plan's) archive pages."""
+        """``written``/``gone``: the documents that differ from the last build's, or are no longer made;
+        ``on_request``: the archive pages left to requests, ``feeds``' (the plan's) archive pages."""
         out = self.settings.out
         kept: dict[str, str] = {}
         ours: set[str] = set()
+        # The manifest as this builder's last write left it: until another write, an incremental build compares only
+        # the paths it changed with it (store.write_documents). A full build (a rescan) compares every path.
+        since, self._written = self._written, None
+        scope: set[str] | None = None if full or not last.built or since is None else written | gone
         if self.archives is not None:
             # Archive pages written on request stay while their keys do; the others are removed below (before the
             # swap, so nginx never serves a page of a key that changed). A first build also removes what an earlier
@@ -509,6 +517,8 @@ class Builder:
             kept, dropped = self.archives.settle(PlannedKeys(on_request), found, changed)
             self._settled_feeds = feeds
             ours |= dropped
+            if scope is not None:
+                scope |= self.archives.fresh
         if not last.built:
             # First build of this process: compare with what an earlier run left on disk, so a restart does not
             # rewrite (and re-timestamp) thousands of unchanged files.
@@ -518,7 +528,8 @@ class Builder:
             # every incremental one: checking thousands of files is most of a small rebuild's time.
             written |= missing_files(out, documents, gzip_sibling_wanted)
         try:
-            removed = write_documents(out, documents, written, staging, kept=kept, ours=ours)
+            removed = write_documents(out, documents, written, staging, kept=kept, ours=ours, scope=scope, since=since)
+            self._written = mark(out)
         except StoreError as exc:
             raise BuildError(str(exc), _UNWRITABLE) from None
         if staging.gzipped and self.cache is not None:

@@ -28,14 +28,23 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from functools import partial
 from pathlib import Path
 
 from syndicate.documents import Document
 from syndicate.gzipfiles import SUFFIX, gzip_bytes, sibling, sibling_digest
-from syndicate.manifest import JOURNAL, MANIFEST, PENDING, read_manifest, read_pending, update_manifest
+from syndicate.manifest import (
+    JOURNAL,
+    MANIFEST,
+    PENDING,
+    Mark,
+    entries_as_of,
+    read_manifest,
+    read_pending,
+    update_manifest,
+)
 
 __all__ = ["JOURNAL", "MANIFEST", "PENDING", "read_manifest"]  # the manifest (manifest.py), as the store keeps it
 
@@ -264,6 +273,8 @@ def write_documents(
     *,
     kept: Mapping[str, str] | None = None,
     ours: Iterable[str] = (),
+    scope: Collection[str] | None = None,
+    since: Mark | None = None,
 ) -> set[str]:
     """Write the ``changed`` documents, remove files of earlier builds not in ``documents``; return removed paths.
 
@@ -271,6 +282,11 @@ def write_documents(
     in the manifest and not removed. ``ours``: more paths known to be this program's files though the manifest may
     not list them, removed unless kept. Documents already staged (with the same digest) in ``staging`` are taken from
     there. Raises StoreError (with nothing renamed and every temporary file removed) if any file cannot be written.
+
+    ``scope`` and ``since``: the caller's word that documents and ``kept`` differ only at these paths (documents' or
+    kept files'; their ``.gz`` siblings follow) from those of its write that left the manifest as ``since`` marked it
+    (``manifest.mark``, taken after that write): only they are compared with the manifest, not every path it lists,
+    unless the manifest changed since (then all are).
     """
     kept = kept or {}
     staging = staging if staging is not None else Staging(root)
@@ -280,14 +296,29 @@ def write_documents(
         staging.discard()
         raise StoreError(f"cannot create output directory {root}: {exc.strerror or exc}") from None
     changed = sorted(changed)
-    previous = read_manifest(root)
-    wanted = manifest_entries(documents, staging.gzip_wanted)
+    ours = set(ours)
+    listed = entries_as_of(root, since) if scope is not None and since is not None else None
+    if scope is None or listed is None:
+        previous = read_manifest(root)
+        wanted = manifest_entries(documents, staging.gzip_wanted)
+        compared: Iterable[str] = documents
+        kept_compared = kept
+    else:
+        # Only the paths that may have changed: a new post's few dozen, not every archive page the manifest lists.
+        pending = read_pending(root)
+        paths = {*scope, *changed, *ours, *pending}
+        paths.update([sibling(p) for p in paths])
+        previous = {p: listed[p] for p in paths if p in listed}
+        previous.update(dict.fromkeys(pending, ""))
+        compared = [p for p in paths if p in documents]
+        wanted = manifest_entries({p: documents[p] for p in compared}, staging.gzip_wanted)
+        kept_compared = {p: kept[p] for p in paths if p in kept}
     # Siblings are written with their documents, and those of unchanged documents that the last manifest does not
     # vouch for (the first build that makes them, or one killed before its renames).
     rewritten = set(changed)
     gzipped = [
         rel
-        for rel in documents
+        for rel in compared
         if sibling(rel) in wanted and (rel in rewritten or previous.get(sibling(rel)) != wanted[sibling(rel)])
     ]
     staged: dict[str, str] = {}
@@ -339,7 +370,7 @@ def write_documents(
         for tmp in staged.values():
             _unlink(tmp)
         raise StoreError(f"cannot write feeds to {root}: {exc.strerror or exc}") from None
-    removed = (set(previous) | set(ours)) - wanted.keys() - kept.keys()
+    removed = (previous.keys() | ours) - wanted.keys() - kept.keys()
     for rel in removed:
         try:
             target = _safe_target(root, rel)
@@ -349,7 +380,7 @@ def write_documents(
         _prune_empty_dirs(root, target.parent)
     try:
         # Last: a run killed before this still knows what to remove (see manifest.py for how it is kept).
-        update_manifest(root, previous, {**kept, **wanted})
+        update_manifest(root, previous, {**kept_compared, **wanted}, partial=listed is not None)
     except OSError as exc:
         # The pending file stays: the files renamed count as ours with unknown bytes, and are written again.
         raise StoreError(f"cannot write {root / MANIFEST}: {exc.strerror or exc}") from None
