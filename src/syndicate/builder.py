@@ -272,7 +272,9 @@ class Builder:
             if unchanged is not None:
                 # Same bytes in every file and the same posts visible: the documents cannot differ. A rescan of an
                 # unchanged site, or a watcher event for a file saved without changes, costs only the scan.
-                self.feedset = replace(last, records=new_records, visible=unchanged)
+                self.feedset = replace(
+                    last, records=new_records, visible=replace(unchanged, since=None, left=(), entered=())
+                )
                 self._save_posts(delta)
                 return self._report(full, last, last, delta, frozenset(), frozenset(), started)
             feedset, written, removed = self._make(last, delta, new_records, full)
@@ -322,7 +324,9 @@ class Builder:
         staging = self._staging(last)
         try:
             visible = self._visible(last, delta, records)
-            groups = regroup(last.groups, self.settings, visible.posts)
+            groups = regroup(last.groups, self.settings, visible.posts, visible.moved_since(last.groups.visible))
+            # What moved was for grouping: the posts it was patched from are not kept for the next build.
+            visible = replace(visible, since=None, left=(), entered=())
             plan = plan_documents(self.settings, self._fingerprint, groups, last.plan, visible.documents)
             on_request: dict[str, Planned] = {}
             rendered = plan
