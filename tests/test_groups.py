@@ -188,6 +188,16 @@ def test_regroup_told_which_posts_moved_patches_their_feeds_and_equals_grouping_
     assert untouched and all(
         next(h for h in second.members if h.feed == g.feed) is g for g in first.members if g.feed.slug in untouched
     )
+    # A patched group says how many of its oldest posts it holds as the group it was made from did: exactly.
+    for group in second.members:
+        was = next((g for g in first.members if g.feed.slug == group.feed.slug), None)
+        if was is None or was is group:
+            continue
+        shared = 0
+        while shared < min(len(was.posts), len(group.posts)) and was.posts[-1 - shared] is group.posts[-1 - shared]:
+            shared += 1
+        assert group.oldest_shared_with(was) == shared, group.feed.slug
+        assert group.oldest_shared_with(group) is None  # only of the group it was made from
     # Nothing moved: the very groups; many moved: grouped anew (the same result either way).
     assert regroup(second, settings, now, ((), ())).members is second.members
     assert regroup(first, settings, now, (first.visible, now)).feeds == fresh.feeds

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import operator
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -109,6 +110,15 @@ class FeedInfo:
 class Group:
     feed: FeedInfo
     posts: Sequence[Post]  # newest first; never changed once grouped (regroup copies before it swaps)
+    # The group this one was patched from (weakly: groups never keep their predecessors alive), and how many of the
+    # oldest posts both hold, the very same objects in the same places from the oldest end: planning takes over the
+    # archive pages of those without comparing them (plan._kept_pages).
+    made_from: weakref.ref[Group] | None = field(default=None, compare=False, repr=False)
+    same_oldest: int = field(default=0, compare=False, repr=False)
+
+    def oldest_shared_with(self, other: Group) -> int | None:
+        """How many oldest posts this group holds as ``other`` does (see ``same_oldest``); None if not known."""
+        return self.same_oldest if self.made_from is not None and self.made_from() is other else None
 
 
 FeedKey = tuple[str, str]  # (kind, slug or name as written)
@@ -286,8 +296,15 @@ def _patch(
     kinds = built_kinds(settings)
     by_key: dict[FeedKey, Group] = {(g.feed.kind, g.feed.slug): g for g in previous.members[1:]}
     touched: dict[FeedKey, list[Post]] = {}
+    # Per feed, how many of its oldest posts no change reached: the fewest posts older than one that moved, counted
+    # when it moved (the oldest post that moved decides; changes among newer posts leave those places alone).
+    untouched: dict[FeedKey, int] = {}
+    old_visible = previous.visible
+    site_untouched = min(len(old_visible), len(visible))
     for posts_moved, entering in ((left, False), (entered, True)):
         for post in posts_moved:
+            in_site = visible if entering else old_visible
+            site_untouched = min(site_untouched, len(in_site) - place(in_site, post) - 1)
             for kind in kinds:
                 assert kind.terms is not None
                 for slug, _name in term_slugs(kind.terms(post)):
@@ -296,11 +313,14 @@ def _patch(
                     if posts is None:
                         group = by_key.get(key)
                         posts = touched[key] = list(group.posts) if group is not None else []
+                        untouched[key] = len(posts)
                     at = place(posts, post)
                     if entering:
+                        untouched[key] = min(untouched[key], len(posts) - at)
                         posts.insert(at, post)
                     else:  # one visible post per path, so the one at its place is it
                         assert posts[at] is post
+                        untouched[key] = min(untouched[key], len(posts) - at - 1)
                         del posts[at]
     names = settings.display_names
     for key, posts in touched.items():
@@ -312,8 +332,11 @@ def _patch(
         assert kind.terms is not None
         name = _feed_name(kind, slug, posts)
         display = names.get(name) or names.get(slug) or name
-        by_key[key] = Group(FeedInfo(kind_name, name, slug, len(posts), display), posts)
-    site = Group(FeedInfo(SITE_WIDE.name, settings.title, "all", len(visible), settings.title), visible)
+        was = by_key.get(key)
+        made_from = weakref.ref(was) if was is not None else None
+        by_key[key] = Group(FeedInfo(kind_name, name, slug, len(posts), display), posts, made_from, untouched[key])
+    site_feed = FeedInfo(SITE_WIDE.name, settings.title, "all", len(visible), settings.title)
+    site = Group(site_feed, visible, weakref.ref(previous.members[0]), site_untouched)
     members = [site, *(by_key[key] for key in sorted(by_key))]
     return Groups(visible, tuple(members), _index(members))
 

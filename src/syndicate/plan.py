@@ -311,13 +311,15 @@ def _kept_pages(planner: _Planner, group: Group, old: PlannedFeed) -> int:
         return 0
     old_posts, posts = old.group.posts, group.posts
     shorter = min(len(old_posts), len(posts))
-    try:
-        common = min(
-            operator.indexOf(itertools.islice(map(operator.is_, reversed(old_posts), reversed(posts)), shorter), False),
-            shorter,
-        )
-    except ValueError:
-        common = shorter
+    known = group.oldest_shared_with(old.group)  # grouping knows when it patched the old group (groups._patch)
+    if known is not None:
+        common = min(known, shorter)
+    else:
+        try:
+            same = map(operator.is_, reversed(old_posts), reversed(posts))
+            common = min(operator.indexOf(itertools.islice(same, shorter), False), shorter)
+        except ValueError:
+            common = shorter
     limit = planner.settings.limit
     pages = len(posts) // limit if len(posts) > limit else 0  # as paginate counts them
     return min(common // limit, len(old.archived), pages)
