@@ -328,7 +328,7 @@ class Builder:
             # What moved was for grouping: the posts it was patched from are not kept for the next build.
             visible = replace(visible, since=None, left=(), entered=())
             plan = plan_documents(self.settings, self._fingerprint, groups, last.plan, visible.documents)
-            on_request: dict[str, Planned] = {}
+            on_request: Mapping[str, Planned] = {}
             rendered = plan
             if self.archives is not None:
                 on_request = plan.archives
