@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import ChainMap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -365,7 +366,8 @@ class Builder:
             raise
         feedset = FeedSet(
             documents=MappingProxyType(documents),
-            keys={**plan.keys, **page_keys},
+            # Looked through, not merged: the plan's keys are most of a large site's paths (and a copy of them).
+            keys=ChainMap(page_keys, plan.keys),  # type: ignore[arg-type]
             groups=groups,
             plan=plan,
             records=records,
