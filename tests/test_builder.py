@@ -993,3 +993,31 @@ def test_a_server_build_hands_the_gzip_of_what_it_wrote_to_the_cache(
     lean.build()
     assert lean.cache is not None and lean.cache.get_gzipped([atom.digest]) == {}
     assert (lean_settings.out / "all.atom.gz").read_bytes() == gzipped[atom.digest]
+
+
+def test_builds_in_a_worker_thread_keep_their_staging_threads_and_one_shot_builds_leave_none(tmp_path: Path) -> None:
+    """A server builds in a worker thread: the threads that stage its files are kept from one build to the next
+    (a new post's build starts none), and ``close`` lets them go. A build on the main thread may fork workers only
+    while it is the only thread: it leaves none behind."""
+
+    def staging_threads() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name.startswith("syndicate-stage")}
+
+    posts = tmp_path / "posts"
+    shutil.copytree(example_settings(tmp_path).posts, posts)
+    Builder(example_settings(tmp_path, limit=2, posts=posts, out=tmp_path / "export")).build()
+    assert staging_threads() == set()
+    settings = example_settings(tmp_path, limit=2, posts=posts)
+    builder = Builder(settings)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as server:
+        server.submit(builder.build).result()
+        kept = staging_threads()
+        assert kept
+        post = next(settings.posts.rglob("*.md"))
+        post.write_text(post.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
+        server.submit(builder.build, [post]).result()
+        assert staging_threads() == kept  # the same threads staged the second build's files
+    builder.close()
+    for thread in kept:
+        thread.join(timeout=10)
+    assert staging_threads() == set()

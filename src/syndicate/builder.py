@@ -471,9 +471,21 @@ class Builder:
             self._on_disk = read_manifest(out)
         # A server keeps the gzip bytes of the files it writes in the cache, where its snapshot finds them: each
         # document is compressed once, for its .gz file and its gzip representation.
+        if threading.current_thread() is threading.main_thread():
+            # A build on the main thread (a one-shot build) may fork workers, which it does only while it is the only
+            # thread (_workers.Parallelism.can_fork): its staging threads are its own, joined when it has written.
+            return Staging(out, gzip_wanted=gzip_sibling_wanted, keep_gzipped=self.hold)
+        # A server's builds run in a worker thread (never forking): one pool for them all, so that a new post's build
+        # does not start and join four threads (docs/benchmarks.md, "The new-post path"). Builder.close ends it.
         if self._stage_pool is None:
             self._stage_pool = ThreadPoolExecutor(max_workers=_STAGING_THREADS, thread_name_prefix="syndicate-stage")
         return Staging(out, gzip_wanted=gzip_sibling_wanted, keep_gzipped=self.hold, pool=self._stage_pool)
+
+    def close(self) -> None:
+        """Let the staging threads kept between builds go (a server that stops); a later build starts them again."""
+        pool, self._stage_pool = self._stage_pool, None
+        if pool is not None:
+            pool.shutdown(wait=False)
 
     def _previous(self, last: FeedSet) -> Callable[[str], str | None]:
         """The digest of the file at a path as the last build (or, first, the output manifest) left it."""
