@@ -19,9 +19,10 @@ import pytest
 from _serving import DEADLINE, SITE_CONFIG, running_server, wait_until
 from conftest import post_text
 from syndicate.archivefiles import ArchiveFiles
-from syndicate.builder import Builder
+from syndicate.builder import Builder, gzip_sibling_wanted
 from syndicate.config import Settings, load_settings
 from syndicate.formats import FEED_FORMATS
+from syndicate.store import manifest_entries, read_manifest
 
 # Three tags over twelve posts, two entries a page: every feed has archive pages, and each post is in three feeds
 # (the site's, its category's, its tag's), so an edit reaches some pages and leaves others alone.
@@ -323,3 +324,10 @@ def test_after_each_build_exactly_the_files_written_for_a_pages_newest_key_stay(
             assert (settings.out / page).exists() == (key == newest), (step, page)
             assert files.written(page, key) == (key == newest)
         written = {page: key for page, key in written.items() if page in on_request and on_request[page].key == key}
+        # The build's manifest lists the files that stayed (those written since the last build too) and no other
+        # archive page, though it compared only the paths the build changed or that were written since.
+        listed = {
+            **{page: key[:8] for page, key in written.items()},
+            **manifest_entries(builder.documents, gzip_sibling_wanted),
+        }
+        assert read_manifest(settings.out) == listed, step

@@ -26,6 +26,7 @@ from syndicate.builder import Builder, BuildError, Parallelism, gzip_sibling_wan
 from syndicate.config import Settings, load_settings
 from syndicate.formats import FEED_FORMATS, FORMATS
 from syndicate.posts import Post, in_full, summary_of
+from syndicate.store import manifest_entries, read_manifest
 
 A = "{http://www.w3.org/2005/Atom}"
 FH = "{http://purl.org/syndication/history/1.0}"
@@ -592,6 +593,11 @@ def test_random_changes_through_incremental_builds_equal_a_build_from_scratch_af
         assert made.groups.index == want.groups.index
         assert [(p.path, p.key) for p in made.plan.documents] == [(p.path, p.key) for p in want.plan.documents]
         assert made.plan.subscribed == want.plan.subscribed and set(made.plan.archived) == set(want.plan.archived)
+        # The plan's maps by path, patched from the last plan's where feeds changed, are those of every document.
+        assert made.plan.keys == {p.path: p.key for p in want.plan.documents}, step
+        assert {p: d.key for p, d in made.plan.archives.items()} == {
+            p.path: p.key for p in want.plan.documents if p.page.archive
+        }, step
         wanted = {p: d for p, d in want.documents.items() if not (on_request and p.startswith("archive/"))}
         assert {p: d.digest for p, d in made.documents.items()} == {p: d.digest for p, d in wanted.items()}
         assert {p: planned.key for p, planned in made.on_request.items()} == (
@@ -601,6 +607,8 @@ def test_random_changes_through_incremental_builds_equal_a_build_from_scratch_af
         siblings = {name for name in files if name.endswith(".gz")}
         assert files - siblings == set(wanted), step
         assert siblings == {f"{p}.gz" for p in wanted if gzip_sibling_wanted(p)}, step
+        # The manifest lists exactly these files, though incremental builds compare only the paths they changed.
+        assert read_manifest(settings.out) == manifest_entries(made.documents, gzip_sibling_wanted), step
         for name, doc in wanted.items():
             assert (settings.out / name).read_bytes() == doc.body, (step, name)
             if f"{name}.gz" in siblings:
@@ -1019,3 +1027,31 @@ def test_a_server_build_hands_the_gzip_of_what_it_wrote_to_the_cache(
     lean.build()
     assert lean.cache is not None and lean.cache.get_gzipped([atom.digest]) == {}
     assert (lean_settings.out / "all.atom.gz").read_bytes() == gzipped[atom.digest]
+
+
+def test_builds_in_a_worker_thread_keep_their_staging_threads_and_one_shot_builds_leave_none(tmp_path: Path) -> None:
+    """A server builds in a worker thread: the threads that stage its files are kept from one build to the next
+    (a new post's build starts none), and ``close`` lets them go. A build on the main thread may fork workers only
+    while it is the only thread: it leaves none behind."""
+
+    def staging_threads() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name.startswith("syndicate-stage")}
+
+    posts = tmp_path / "posts"
+    shutil.copytree(example_settings(tmp_path).posts, posts)
+    Builder(example_settings(tmp_path, limit=2, posts=posts, out=tmp_path / "export")).build()
+    assert staging_threads() == set()
+    settings = example_settings(tmp_path, limit=2, posts=posts)
+    builder = Builder(settings)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as server:
+        server.submit(builder.build).result()
+        kept = staging_threads()
+        assert kept
+        post = next(settings.posts.rglob("*.md"))
+        post.write_text(post.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
+        server.submit(builder.build, [post]).result()
+        assert staging_threads() == kept  # the same threads staged the second build's files
+    builder.close()
+    for thread in kept:
+        thread.join(timeout=10)
+    assert staging_threads() == set()

@@ -162,3 +162,42 @@ def test_regroup_keeps_the_very_objects_of_the_visible_posts_when_a_post_comes_b
     assert [(g.feed, [p.path for p in g.posts]) for g in third.members] == [
         (g.feed, [p.path for p in g.posts]) for g in group_posts(settings, third_visible).members
     ]
+
+
+def test_regroup_told_which_posts_moved_patches_their_feeds_and_equals_grouping_anew(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    """Told the posts that left and entered (as corpus.revisit knows them), regroup compares no other post: the
+    feeds of other posts keep their groups, and the result equals grouping anew."""
+    from dataclasses import replace
+
+    for day in range(1, 9):
+        write_post(f"2024-01-0{day}-p{day}.md", f"title: P{day}\ncategories: c{day % 3}\ntags: [t, u{day % 2}]")
+    settings = make_settings()
+    first = group_posts(settings, visible(settings))
+    gone = first.visible[3]
+    newest = replace(first.visible[0], path="2024-01-09-new.md", title="New", categories=("c9",), tags=("t",))
+    edited = replace(first.visible[5], title="P3, edited")
+    now = (newest, *first.visible[:3], *first.visible[4:5], edited, *first.visible[6:])
+    second = regroup(first, settings, now, ((gone, first.visible[5]), (newest, edited)))
+    fresh = group_posts(settings, now)
+    assert [(g.feed, [id(p) for p in g.posts]) for g in second.members] == [
+        (g.feed, [id(p) for p in g.posts]) for g in fresh.members
+    ]
+    untouched = {g.feed.slug for g in first.members} - {"all", "c0", "c2", "c9", "t", "u0", "u1"}
+    assert untouched and all(
+        next(h for h in second.members if h.feed == g.feed) is g for g in first.members if g.feed.slug in untouched
+    )
+    # A patched group says how many of its oldest posts it holds as the group it was made from did: exactly.
+    for group in second.members:
+        was = next((g for g in first.members if g.feed.slug == group.feed.slug), None)
+        if was is None or was is group:
+            continue
+        shared = 0
+        while shared < min(len(was.posts), len(group.posts)) and was.posts[-1 - shared] is group.posts[-1 - shared]:
+            shared += 1
+        assert group.oldest_shared_with(was) == shared, group.feed.slug
+        assert group.oldest_shared_with(group) is None  # only of the group it was made from
+    # Nothing moved: the very groups; many moved: grouped anew (the same result either way).
+    assert regroup(second, settings, now, ((), ())).members is second.members
+    assert regroup(first, settings, now, (first.visible, now)).feeds == fresh.feeds

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from syndicate.documents import Document
-from syndicate.manifest import JOURNAL, MANIFEST, read_manifest, update_manifest
+from syndicate.manifest import JOURNAL, MANIFEST, entries_as_of, mark, read_manifest, update_manifest
 from syndicate.store import write_documents
 
 
@@ -102,3 +102,56 @@ def test_a_manifest_from_before_the_journal_is_read_and_then_written_whole(tmp_p
     update_manifest(tmp_path, read_manifest(tmp_path), {"all.atom": "abc", "tags/x.rss": "new"})
     assert not (tmp_path / JOURNAL).exists()
     assert read_in_a_new_process(tmp_path) == {"all.atom": "abc", "tags/x.rss": "new"}
+
+
+def test_a_write_told_what_changed_compares_only_those_paths_while_the_manifest_is_as_it_left_it(
+    tmp_path: Path,
+) -> None:
+    docs = site(40)
+    write_documents(tmp_path, docs, docs)
+    since = mark(tmp_path)
+    # t3 edited, t7 gone, t40 new: the caller says so, and only those paths are compared with the manifest.
+    changed = {**docs, "tags/t3.atom": doc("tags/t3.atom", b"edited"), "tags/t40.atom": doc("tags/t40.atom", b"new")}
+    del changed["tags/t7.atom"]
+    scope = {"tags/t3.atom", "tags/t7.atom", "tags/t40.atom"}
+    removed = write_documents(tmp_path, changed, ["tags/t3.atom", "tags/t40.atom"], scope=scope, since=mark(tmp_path))
+    assert removed == {"tags/t7.atom"} and not (tmp_path / "tags/t7.atom").exists()
+    expected = {p: d.digest for p, d in changed.items()}
+    assert read_manifest(tmp_path) == expected and read_in_a_new_process(tmp_path) == expected
+    # A mark taken before a later write no longer holds: everything is compared (the stale entry for t7 would
+    # otherwise be believed gone already, and t3's old digest current).
+    assert entries_as_of(tmp_path, since) is None
+    stale = {**docs, "tags/t5.atom": doc("tags/t5.atom", b"edited too")}
+    rewritten = ["tags/t3.atom", "tags/t5.atom", "tags/t7.atom"]
+    removed = write_documents(tmp_path, stale, rewritten, scope={"tags/t5.atom"}, since=since)
+    assert removed == {"tags/t40.atom"} and read_manifest(tmp_path) == {p: d.digest for p, d in stale.items()}
+    assert {p: (tmp_path / p).read_bytes() for p in stale} == {p: d.body for p, d in stale.items()}
+
+
+def test_a_mark_does_not_hold_once_another_process_wrote_the_manifest(tmp_path: Path) -> None:
+    docs = site(10)
+    write_documents(tmp_path, docs, docs)
+    since = mark(tmp_path)
+    assert entries_as_of(tmp_path, since) == {p: d.digest for p, d in docs.items()}
+    code = (
+        "import sys; from pathlib import Path; from syndicate.store import add_to_manifest; "
+        "add_to_manifest(Path(sys.argv[1]), lambda: {'stray.atom': 'x'})"
+    )
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True)
+    (tmp_path / "stray.atom").write_bytes(b"x")
+    assert entries_as_of(tmp_path, since) is None
+    removed = write_documents(tmp_path, docs, [], scope=set(), since=since)
+    assert removed == {"stray.atom"} and not (tmp_path / "stray.atom").exists()
+
+
+def test_a_partial_update_folded_into_a_whole_manifest_keeps_the_paths_it_did_not_compare(tmp_path: Path) -> None:
+    docs = site(20)
+    write_documents(tmp_path, docs, docs)
+    entries = read_manifest(tmp_path)
+    # Most paths changed at once: written whole, from the manifest as listed with the changes applied.
+    previous = {p: entries[p] for p in list(entries)[:15]}
+    update_manifest(tmp_path, previous, {p: "edited" for p in previous if p != "tags/t0.atom"}, partial=True)
+    expected = {**entries, **{p: "edited" for p in previous}}
+    del expected["tags/t0.atom"]
+    assert json.loads((tmp_path / MANIFEST).read_bytes()).keys() - {""} == expected.keys()
+    assert read_in_a_new_process(tmp_path) == expected

@@ -6,6 +6,7 @@ import itertools
 import json
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -121,6 +122,25 @@ def test_staging_inline_or_threaded_writes_the_same_and_survives_a_deleted_direc
     finally:
         os.umask(old_umask)
     assert {p: (tmp_path / p).read_bytes() for p in docs} == {p: d.body for p, d in docs.items()}
+    assert _temporaries(tmp_path) == []
+
+
+def test_stagings_sharing_a_pool_wait_for_their_own_files_and_leave_the_pool_running(tmp_path: Path) -> None:
+    docs = {f"d/{n}.json": Document(f"d/{n}.json", b"[%d]" % n * 500, "text/plain", None) for n in range(12)}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for round_ in range(3):  # one build after another, as a server's are
+            staging = Staging(tmp_path, pool=pool, pending=2)
+            bodies = {p: d.body + b" " * round_ for p, d in docs.items()}
+            changed = {p: Document(p, body, "text/plain", None) for p, body in bodies.items()}
+            for path, document in changed.items():
+                staging.stage(path, document.body, document.digest)
+            write_documents(tmp_path, changed, changed, staging)
+            assert {p: (tmp_path / p).read_bytes() for p in docs} == bodies
+        discarded = Staging(tmp_path, pool=pool)
+        for n in range(5):
+            discarded.stage(f"x/{n}.json", b"{}" * 1000, str(n))
+        discarded.discard()
+        assert pool.submit(lambda: 42).result() == 42  # neither finish nor discard shut the shared pool down
     assert _temporaries(tmp_path) == []
 
 

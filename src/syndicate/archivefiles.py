@@ -43,6 +43,10 @@ class ArchiveFiles:
         self._keys: Mapping[str, str] = {}  # archive document path -> its key in the newest build
         self._files: dict[str, tuple[str, str]] = {}  # path -> (key, digest) of the file written there
         self._digests: dict[str, str] = {}  # path -> digest, the same files (what settle() answers, copied at C speed)
+        self._fresh: set[str] = set()  # paths written since the last settle
+        # The paths written on request between the last two settles: the files that settle answered and the build's
+        # manifest may not list yet (a build compares only the paths it knows changed, store.write_documents).
+        self.fresh: frozenset[str] = frozenset()
 
     def settle(
         self, keys: Mapping[str, str], found: Mapping[str, str] | None = None, changed: Collection[str] | None = None
@@ -71,6 +75,7 @@ class ArchiveFiles:
                 self._files = files
                 self._digests = {p: d for p, (_, d) in files.items()}
             self._keys = keys
+            self.fresh, self._fresh = frozenset(self._fresh), set()
             return dict(self._digests), dropped
 
     def written(self, path: str, key: str) -> bool:
@@ -92,6 +97,7 @@ class ArchiveFiles:
             write_file(self.out, path, body)
             self._files[path] = (key, digest)
             self._digests[path] = digest
+            self._fresh.add(path)
         if self.cache is not None:
             # With the manifest the next build writes, what a restart needs to trust the file.
             self.cache.put_digests({key: digest})

@@ -17,7 +17,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import ChainMap
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +38,7 @@ from syndicate.groups import ARCHIVE_DIR, EMPTY, FeedInfo, Groups, regroup
 from syndicate.guard import DropRefused, check_drop
 from syndicate.jekyllrender import liquid_site
 from syndicate.lastbuild import RECORD_KEY, LastBuild, PostNote, manifest_digest
+from syndicate.manifest import Mark, mark
 from syndicate.opml import render_opml
 from syndicate.pages import index_document
 from syndicate.plan import NO_PLAN, Plan, Planned, PlannedFeed, PlannedKeys, changed_archives, plan_documents
@@ -66,6 +69,8 @@ def gzip_sibling_wanted(path: str) -> bool:
 
 
 log = logging.getLogger("syndicate.build")
+# Threads that create the files a build stages (store.Staging): creating a file mostly waits on the file system.
+_STAGING_THREADS = 4
 _UNWRITABLE = "the feeds cannot be written to the output directory"
 
 
@@ -196,6 +201,9 @@ class Builder:
         self._on_disk: dict[str, str] = {}  # the output manifest as the first build found it
         # The planned feeds whose archive pages ``archives`` last settled (None: none yet).
         self._settled_feeds: Mapping[str, PlannedFeed] | None = None
+        self._written: Mark | None = None  # the output manifest as this builder's last write left it
+        # The threads that stage files, started by the first build that writes and kept for the next ones.
+        self._stage_pool: ThreadPoolExecutor | None = None
         self.feedset = NOTHING_BUILT
 
     # -- the last complete build ----------------------------------------------------------------------------------
@@ -265,7 +273,9 @@ class Builder:
             if unchanged is not None:
                 # Same bytes in every file and the same posts visible: the documents cannot differ. A rescan of an
                 # unchanged site, or a watcher event for a file saved without changes, costs only the scan.
-                self.feedset = replace(last, records=new_records, visible=unchanged)
+                self.feedset = replace(
+                    last, records=new_records, visible=replace(unchanged, since=None, left=(), entered=())
+                )
                 self._save_posts(delta)
                 return self._report(full, last, last, delta, frozenset(), frozenset(), started)
             feedset, written, removed = self._make(last, delta, new_records, full)
@@ -315,9 +325,11 @@ class Builder:
         staging = self._staging(last)
         try:
             visible = self._visible(last, delta, records)
-            groups = regroup(last.groups, self.settings, visible.posts)
+            groups = regroup(last.groups, self.settings, visible.posts, visible.moved_since(last.groups.visible))
+            # What moved was for grouping: the posts it was patched from are not kept for the next build.
+            visible = replace(visible, since=None, left=(), entered=())
             plan = plan_documents(self.settings, self._fingerprint, groups, last.plan, visible.documents)
-            on_request: dict[str, Planned] = {}
+            on_request: Mapping[str, Planned] = {}
             rendered = plan
             if self.archives is not None:
                 on_request = plan.archives
@@ -347,14 +359,15 @@ class Builder:
             written = {p for p, d in documents.items() if last.documents.get(p) != d}
             removed = set(last.documents) - set(documents)
             if staging is not None:
-                written, removed = self._write(last, documents, written, full, staging, on_request, plan.feeds)
+                written, removed = self._write(last, documents, written, removed, full, staging, on_request, plan.feeds)
         except BaseException:
             if staging is not None:
                 staging.discard()
             raise
         feedset = FeedSet(
             documents=MappingProxyType(documents),
-            keys={**plan.keys, **page_keys},
+            # Looked through, not merged: the plan's keys are most of a large site's paths (and a copy of them).
+            keys=ChainMap(page_keys, plan.keys),  # type: ignore[arg-type]
             groups=groups,
             plan=plan,
             records=records,
@@ -458,7 +471,21 @@ class Builder:
             self._on_disk = read_manifest(out)
         # A server keeps the gzip bytes of the files it writes in the cache, where its snapshot finds them: each
         # document is compressed once, for its .gz file and its gzip representation.
-        return Staging(out, gzip_wanted=gzip_sibling_wanted, keep_gzipped=self.hold)
+        if threading.current_thread() is threading.main_thread():
+            # A build on the main thread (a one-shot build) may fork workers, which it does only while it is the only
+            # thread (_workers.Parallelism.can_fork): its staging threads are its own, joined when it has written.
+            return Staging(out, gzip_wanted=gzip_sibling_wanted, keep_gzipped=self.hold)
+        # A server's builds run in a worker thread (never forking): one pool for them all, so that a new post's build
+        # does not start and join four threads (docs/benchmarks.md, "The new-post path"). Builder.close ends it.
+        if self._stage_pool is None:
+            self._stage_pool = ThreadPoolExecutor(max_workers=_STAGING_THREADS, thread_name_prefix="syndicate-stage")
+        return Staging(out, gzip_wanted=gzip_sibling_wanted, keep_gzipped=self.hold, pool=self._stage_pool)
+
+    def close(self) -> None:
+        """Let the staging threads kept between builds go (a server that stops); a later build starts them again."""
+        pool, self._stage_pool = self._stage_pool, None
+        if pool is not None:
+            pool.shutdown(wait=False)
 
     def _previous(self, last: FeedSet) -> Callable[[str], str | None]:
         """The digest of the file at a path as the last build (or, first, the output manifest) left it."""
@@ -477,15 +504,21 @@ class Builder:
         last: FeedSet,
         documents: Mapping[str, Document],
         written: set[str],
+        gone: set[str],
         full: bool,
         staging: Staging,
         on_request: Mapping[str, Planned],
         feeds: Mapping[str, PlannedFeed],
     ) -> tuple[set[str], set[str]]:
-        """``on_request``: the archive pages left to requests, ``feeds``' (the plan's) archive pages."""
+        """``written``/``gone``: the documents that differ from the last build's, or are no longer made;
+        ``on_request``: the archive pages left to requests, ``feeds``' (the plan's) archive pages."""
         out = self.settings.out
         kept: dict[str, str] = {}
         ours: set[str] = set()
+        # The manifest as this builder's last write left it: until another write, an incremental build compares only
+        # the paths it changed with it (store.write_documents). A full build (a rescan) compares every path.
+        since, self._written = self._written, None
+        scope: set[str] | None = None if full or not last.built or since is None else written | gone
         if self.archives is not None:
             # Archive pages written on request stay while their keys do; the others are removed below (before the
             # swap, so nginx never serves a page of a key that changed). A first build also removes what an earlier
@@ -502,6 +535,8 @@ class Builder:
             kept, dropped = self.archives.settle(PlannedKeys(on_request), found, changed)
             self._settled_feeds = feeds
             ours |= dropped
+            if scope is not None:
+                scope |= self.archives.fresh
         if not last.built:
             # First build of this process: compare with what an earlier run left on disk, so a restart does not
             # rewrite (and re-timestamp) thousands of unchanged files.
@@ -511,7 +546,8 @@ class Builder:
             # every incremental one: checking thousands of files is most of a small rebuild's time.
             written |= missing_files(out, documents, gzip_sibling_wanted)
         try:
-            removed = write_documents(out, documents, written, staging, kept=kept, ours=ours)
+            removed = write_documents(out, documents, written, staging, kept=kept, ours=ours, scope=scope, since=since)
+            self._written = mark(out)
         except StoreError as exc:
             raise BuildError(str(exc), _UNWRITABLE) from None
         if staging.gzipped and self.cache is not None:

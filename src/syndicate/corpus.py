@@ -115,6 +115,17 @@ class Visible:
     # (path, remark), by path: ``rejections`` and ``notes`` of the records.
     rejected: tuple[Rejection, ...] = ()
     notes: tuple[PostNote, ...] = ()
+    # Made by ``revisit``: the posts it was patched from (the very tuple), and those that left and entered them since,
+    # so that grouping patches the feeds of those posts without comparing every post to find them (groups.regroup).
+    # None: chosen anew.
+    since: tuple[Post, ...] | None = field(default=None, repr=False, compare=False)
+    left: tuple[Post, ...] = field(default=(), repr=False, compare=False)
+    entered: tuple[Post, ...] = field(default=(), repr=False, compare=False)
+
+    def moved_since(self, posts: tuple[Post, ...]) -> tuple[tuple[Post, ...], tuple[Post, ...]] | None:
+        """(left, entered): the posts that left ``posts`` and those that entered, when this was patched from that
+        very tuple; None when not known."""
+        return (self.left, self.entered) if self.since is posts else None
 
 
 NO_VISIBLE = Visible((), ())
@@ -669,6 +680,9 @@ def revisit(previous: Visible, before: Records, delta: Delta, records: Records, 
         due,
         tuple(sorted(rejected, key=attrgetter("path"))),
         tuple(sorted(remarks)),
+        previous.posts,
+        tuple(left),
+        tuple(entered),
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import operator
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -109,6 +110,15 @@ class FeedInfo:
 class Group:
     feed: FeedInfo
     posts: Sequence[Post]  # newest first; never changed once grouped (regroup copies before it swaps)
+    # The group this one was patched from (weakly: groups never keep their predecessors alive), and how many of the
+    # oldest posts both hold, the very same objects in the same places from the oldest end: planning takes over the
+    # archive pages of those without comparing them (plan._kept_pages).
+    made_from: weakref.ref[Group] | None = field(default=None, compare=False, repr=False)
+    same_oldest: int = field(default=0, compare=False, repr=False)
+
+    def oldest_shared_with(self, other: Group) -> int | None:
+        """How many oldest posts this group holds as ``other`` does (see ``same_oldest``); None if not known."""
+        return self.same_oldest if self.made_from is not None and self.made_from() is other else None
 
 
 FeedKey = tuple[str, str]  # (kind, slug or name as written)
@@ -193,7 +203,12 @@ def group_posts(settings: Settings, visible: tuple[Post, ...]) -> Groups:
     return Groups(visible, tuple(groups), _index(groups))
 
 
-def regroup(previous: Groups, settings: Settings, visible: tuple[Post, ...]) -> Groups:
+def regroup(
+    previous: Groups,
+    settings: Settings,
+    visible: tuple[Post, ...],
+    moved: tuple[Sequence[Post], Sequence[Post]] | None = None,
+) -> Groups:
     """``group_posts(settings, visible)``, from the previous groups when only posts' contents changed.
 
     A feed's posts are the visible posts that have its term, in their order. So when the same paths are visible in
@@ -201,11 +216,21 @@ def regroup(previous: Groups, settings: Settings, visible: tuple[Post, ...]) -> 
     the changed posts are swapped in, in the feeds they are in. That is the common change (an edited post; a rescan
     with nothing or one file changed), and it spares grouping every post again, most of a small rebuild's time
     (docs/benchmarks.md). Anything else is grouped anew.
+
+    ``moved``: the posts that left the previous groups' visible posts and those that entered them, when the caller
+    knows (corpus.revisit does): the feeds of those posts are patched without comparing every visible post.
     """
     old_visible = previous.visible
     kinds = built_kinds(settings)
     if not previous.members:
         return group_posts(settings, visible)
+    if moved is not None:
+        left, entered = moved
+        if not left and not entered:
+            return Groups(visible, previous.members, previous.index)
+        if len(left) + len(entered) > max(8, _PATCH_SHARE * len(visible)):
+            return group_posts(settings, visible)
+        return _patch(previous, settings, visible, moved)
     if len(old_visible) != len(visible):
         return _patch(previous, settings, visible)
     swapped: list[tuple[int, Post, Post]] = []
@@ -241,30 +266,45 @@ def regroup(previous: Groups, settings: Settings, visible: tuple[Post, ...]) -> 
 _PATCH_SHARE = 0.05
 
 
-def _patch(previous: Groups, settings: Settings, visible: tuple[Post, ...]) -> Groups:
+def _patch(
+    previous: Groups,
+    settings: Settings,
+    visible: tuple[Post, ...],
+    moved: tuple[Sequence[Post], Sequence[Post]] | None = None,
+) -> Groups:
     """``group_posts(settings, visible)`` by patching only the feeds of the posts that left or entered the visible
     posts (an edited post is one that left and one that entered: its old terms' feeds and its new ones). The other
     feeds keep their ``Group`` objects, which tells planning (plan.py) that their documents are unchanged.
 
     A feed's posts are the visible posts with its term, newest first, so a feed is patched by taking out the posts
     that left and putting each post that entered at its place (a binary search by date and path: the visible
-    posts' order). Its name is then chosen as ``group_posts`` chooses it, from its posts."""
-    old_visible = previous.visible
-    # The posts before and after the changes are the same objects in both (a new post is usually the newest): only
-    # the span between is compared.
-    start, old_end, new_end = _changed_span(old_visible, visible)
-    before, after = old_visible[start:old_end], visible[start:new_end]
-    if len(before) + len(after) > max(8, _PATCH_SHARE * len(visible)):
-        return group_posts(settings, visible)
-    now_ids = set(map(id, after))
-    before_ids = set(map(id, before))
-    left = _by_id(before, before_ids - now_ids)
-    entered = _by_id(after, now_ids - before_ids)
+    posts' order). Its name is then chosen as ``group_posts`` chooses it, from its posts. ``moved``: (left, entered),
+    if known; else found by comparing the visible posts."""
+    if moved is not None:
+        left, entered = moved
+    else:
+        old_visible = previous.visible
+        # The posts before and after the changes are the same objects in both (a new post is usually the newest):
+        # only the span between is compared.
+        start, old_end, new_end = _changed_span(old_visible, visible)
+        before, after = old_visible[start:old_end], visible[start:new_end]
+        if len(before) + len(after) > max(8, _PATCH_SHARE * len(visible)):
+            return group_posts(settings, visible)
+        now_ids = set(map(id, after))
+        before_ids = set(map(id, before))
+        left, entered = _by_id(before, before_ids - now_ids), _by_id(after, now_ids - before_ids)
     kinds = built_kinds(settings)
     by_key: dict[FeedKey, Group] = {(g.feed.kind, g.feed.slug): g for g in previous.members[1:]}
     touched: dict[FeedKey, list[Post]] = {}
-    for moved, entering in ((left, False), (entered, True)):
-        for post in moved:
+    # Per feed, how many of its oldest posts no change reached: the fewest posts older than one that moved, counted
+    # when it moved (the oldest post that moved decides; changes among newer posts leave those places alone).
+    untouched: dict[FeedKey, int] = {}
+    old_visible = previous.visible
+    site_untouched = min(len(old_visible), len(visible))
+    for posts_moved, entering in ((left, False), (entered, True)):
+        for post in posts_moved:
+            in_site = visible if entering else old_visible
+            site_untouched = min(site_untouched, len(in_site) - place(in_site, post) - 1)
             for kind in kinds:
                 assert kind.terms is not None
                 for slug, _name in term_slugs(kind.terms(post)):
@@ -273,11 +313,14 @@ def _patch(previous: Groups, settings: Settings, visible: tuple[Post, ...]) -> G
                     if posts is None:
                         group = by_key.get(key)
                         posts = touched[key] = list(group.posts) if group is not None else []
+                        untouched[key] = len(posts)
                     at = place(posts, post)
                     if entering:
+                        untouched[key] = min(untouched[key], len(posts) - at)
                         posts.insert(at, post)
                     else:  # one visible post per path, so the one at its place is it
                         assert posts[at] is post
+                        untouched[key] = min(untouched[key], len(posts) - at - 1)
                         del posts[at]
     names = settings.display_names
     for key, posts in touched.items():
@@ -289,8 +332,11 @@ def _patch(previous: Groups, settings: Settings, visible: tuple[Post, ...]) -> G
         assert kind.terms is not None
         name = _feed_name(kind, slug, posts)
         display = names.get(name) or names.get(slug) or name
-        by_key[key] = Group(FeedInfo(kind_name, name, slug, len(posts), display), posts)
-    site = Group(FeedInfo(SITE_WIDE.name, settings.title, "all", len(visible), settings.title), visible)
+        was = by_key.get(key)
+        made_from = weakref.ref(was) if was is not None else None
+        by_key[key] = Group(FeedInfo(kind_name, name, slug, len(posts), display), posts, made_from, untouched[key])
+    site_feed = FeedInfo(SITE_WIDE.name, settings.title, "all", len(visible), settings.title)
+    site = Group(site_feed, visible, weakref.ref(previous.members[0]), site_untouched)
     members = [site, *(by_key[key] for key in sorted(by_key))]
     return Groups(visible, tuple(members), _index(members))
 

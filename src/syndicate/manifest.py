@@ -50,6 +50,18 @@ class _Known:
 
 
 _known: dict[str, _Known] = {}
+
+
+@dataclass(frozen=True, eq=False)
+class Mark:
+    """The manifest at one moment (``mark``): the object this process keeps for it, and the identity of both files
+    then (a write of this process's changes the journal's; another process's, either)."""
+
+    known: _Known
+    manifest: _Identity
+    journal: _Identity
+
+
 _lock = threading.Lock()
 
 
@@ -71,32 +83,63 @@ def read_pending(root: Path) -> list[str]:
     return [p for p in pending if isinstance(p, str)] if isinstance(pending, list) else []
 
 
-def update_manifest(root: Path, previous: Mapping[str, str], entries: Mapping[str, str]) -> None:
+def update_manifest(
+    root: Path, previous: Mapping[str, str], entries: Mapping[str, str], *, partial: bool = False
+) -> None:
     """Make the manifest list ``entries`` (path -> digest), given ``previous`` as ``read_manifest`` gave it; called by
     the writer holding the output directory. Appends the changes to the journal, or writes the manifest whole (the
-    first time, after a large change, or once the journal has grown). Raises OSError."""
+    first time, after a large change, or once the journal has grown). Raises OSError.
+
+    ``partial``: ``previous`` and ``entries`` cover only some paths (the others stay as listed): what a build that
+    knows the paths it changed compares (see ``entries_as_of``)."""
     changes: dict[str, str | None] = {p: d for p, d in entries.items() if previous.get(p) != d}
     changes.update(dict.fromkeys(previous.keys() - entries.keys()))
     if not changes:
         return
     with _lock:
         known = _current(root)
+        size = len(known.entries) if partial else len(entries)
         grown = known.journal_bytes > max(_JOURNAL_FLOOR, _JOURNAL_SHARE * known.manifest_bytes)
-        if known.id is None or grown or len(changes) > _JOURNAL_SHARE * max(len(entries), 1):
-            _write_whole(root, dict(entries), known.id)
+        if known.id is None or grown or len(changes) > _JOURNAL_SHARE * max(size, 1):
+            whole = dict(known.entries) if partial else dict(entries)
+            if partial:
+                _apply(whole, changes)
+            _write_whole(root, whole, known.id)
             return
         if known.journal is not None and known.journal_bytes == 0:
             (root / JOURNAL).unlink()  # it follows another manifest (see _replay): begin one that follows this one
             known.journal = None
         line = json.dumps(changes, ensure_ascii=False, separators=(",", ":")).encode()
         _append(root / JOURNAL, (_header(known.id) if known.journal is None else b"") + b"\n" + line + b"\n")
-        for path, digest in changes.items():
-            if digest is None:
-                known.entries.pop(path, None)
-            else:
-                known.entries[path] = digest
+        _apply(known.entries, changes)
         known.journal = _identity(root / JOURNAL)
         known.journal_bytes = known.journal[2] if known.journal is not None else 0
+
+
+def mark(root: Path) -> Mark:
+    """The manifest as it is now, to tell later whether anyone changed it since (``entries_as_of``)."""
+    with _lock:
+        known = _current(root)
+        return Mark(known, known.manifest, known.journal)
+
+
+def entries_as_of(root: Path, since: Mark) -> Mapping[str, str] | None:
+    """The manifest's entries (not to be changed) if it is still as ``since`` marked it, else None (another process,
+    or another writer in this one, changed it since). A build that knows which paths it changed since its last write
+    compares only those with the manifest, not every path it lists (every archive page of a large site)."""
+    with _lock:
+        known = _current(root)
+        if since.known is not known or (since.manifest, since.journal) != (known.manifest, known.journal):
+            return None
+        return known.entries
+
+
+def _apply(entries: dict[str, str], changes: Mapping[str, str | None]) -> None:
+    for path, digest in changes.items():
+        if digest is None:
+            entries.pop(path, None)
+        else:
+            entries[path] = digest
 
 
 def _header(manifest_id: str) -> bytes:

@@ -81,17 +81,12 @@ class Plan:
     fingerprint: str = ""  # the settings' fingerprint the plan was made with
     feeds: Mapping[str, PlannedFeed] = field(default_factory=dict, repr=False)  # by feed base (FeedInfo.base)
     jekyll: tuple[Planned, ...] = ()  # jekyll-feed's documents (the last of ``documents``)
-
-    # Made from the feeds' parts (dictionaries merged at C speed), not from a loop over every document: at 100k posts
-    # a plan has about 85k documents, and a new post changes a few.
-    @property
-    def keys(self) -> dict[str, str]:
-        """Every document's key by path."""
-        keys: dict[str, str] = {}
-        for made in self.feeds.values():
-            keys.update(made.keys)
-        keys.update((planned.path, planned.key) for planned in self.jekyll)
-        return keys
+    # Every document's key by path, and the archive pages' documents by path (not to be changed: the next plan
+    # starts from copies of them). Made from the feeds' parts, and from the previous plan's by patching the parts of
+    # the feeds that changed: at 100k posts a plan has tens of thousands of documents, and a new post changes a few
+    # feeds. See _by_path.
+    keys: Mapping[str, str] = field(default_factory=dict, repr=False)
+    archives: Mapping[str, Planned] = field(default_factory=dict, repr=False)
 
     @property
     def subscriptions(self) -> tuple[Planned, ...]:
@@ -99,14 +94,6 @@ class Plan:
         jekyll-feed's documents."""
         per_feed = len(FEED_FORMATS)
         return (*(d for made in self.feeds.values() for d in made.documents[:per_feed]), *self.jekyll)
-
-    @property
-    def archives(self) -> dict[str, Planned]:
-        """The archive pages' documents by path."""
-        archives: dict[str, Planned] = {}
-        for made in self.feeds.values():
-            archives.update(made.archives)
-        return archives
 
     @property
     def jekyll_feeds(self) -> tuple[tuple[str, str], ...]:
@@ -269,7 +256,45 @@ def plan_documents(
         *(made.subscribed for made in feeds.values()),
         (e.post.digest for planned in jekyll for e in planned.page.entries),
     )
-    return Plan(tuple(documents), planner.archived, subscribed, fingerprint, feeds, tuple(jekyll))
+    keys, archives = _by_path(feeds, jekyll, previous if same_settings else NO_PLAN)
+    return Plan(tuple(documents), planner.archived, subscribed, fingerprint, feeds, tuple(jekyll), keys, archives)
+
+
+# Beyond this share of the feeds changed, the path maps are merged anew from every feed's part.
+_PATCH_FEEDS_SHARE = 0.25
+
+
+def _by_path(
+    feeds: Mapping[str, PlannedFeed], jekyll: list[Planned], previous: Plan
+) -> tuple[dict[str, str], dict[str, Planned]]:
+    """The plan's keys and archive pages by path: the previous plan's copied (at C speed) and patched where feeds'
+    parts changed, or merged from every part when many did (or there is nothing to start from, or jekyll-feed's
+    documents, whose paths may be any, are part of the plan)."""
+    old_feeds = previous.feeds
+    changed = [base for base, made in feeds.items() if old_feeds.get(base) is not made]
+    gone = [base for base in old_feeds if base not in feeds]
+    if not old_feeds or jekyll or previous.jekyll or len(changed) + len(gone) > max(1, _PATCH_FEEDS_SHARE * len(feeds)):
+        keys: dict[str, str] = {}
+        archives: dict[str, Planned] = {}
+        for made in feeds.values():
+            keys.update(made.keys)
+            archives.update(made.archives)
+        keys.update((planned.path, planned.key) for planned in jekyll)
+        return keys, archives
+    keys, archives = dict(previous.keys), dict(previous.archives)
+    for base in (*changed, *gone):
+        old = old_feeds.get(base)
+        if old is None:
+            continue
+        new = feeds.get(base)
+        for path in old.keys.keys() - new.keys.keys() if new is not None else old.keys:
+            del keys[path]
+        for path in old.archives.keys() - new.archives.keys() if new is not None else old.archives:
+            del archives[path]
+    for base in changed:
+        keys.update(feeds[base].keys)
+        archives.update(feeds[base].archives)
+    return keys, archives
 
 
 def _plan_feed(planner: _Planner, group: Group, old: PlannedFeed | None = None) -> PlannedFeed:
@@ -319,13 +344,15 @@ def _kept_pages(planner: _Planner, group: Group, old: PlannedFeed) -> int:
         return 0
     old_posts, posts = old.group.posts, group.posts
     shorter = min(len(old_posts), len(posts))
-    try:
-        common = min(
-            operator.indexOf(itertools.islice(map(operator.is_, reversed(old_posts), reversed(posts)), shorter), False),
-            shorter,
-        )
-    except ValueError:
-        common = shorter
+    known = group.oldest_shared_with(old.group)  # grouping knows when it patched the old group (groups._patch)
+    if known is not None:
+        common = min(known, shorter)
+    else:
+        try:
+            same = map(operator.is_, reversed(old_posts), reversed(posts))
+            common = min(operator.indexOf(itertools.islice(same, shorter), False), shorter)
+        except ValueError:
+            common = shorter
     limit = planner.settings.limit
     pages = len(posts) // limit if len(posts) > limit else 0  # as paginate counts them
     return min(common // limit, len(old.archived), pages)

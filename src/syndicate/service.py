@@ -543,6 +543,9 @@ class FeedService:
             self._retry_timer.cancel()
             self._retry_timer = None
         await _tasks.cancel(self._running)
+        self.builder.close()
+        if self._memory_builder is not None:
+            self._memory_builder.close()
         if self._pinger is not None:
             await self._pinger.stop()
         if self.publisher is not None:

@@ -28,14 +28,23 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from functools import partial
 from pathlib import Path
 
 from syndicate.documents import Document
 from syndicate.gzipfiles import SUFFIX, gzip_bytes, sibling, sibling_digest
-from syndicate.manifest import JOURNAL, MANIFEST, PENDING, read_manifest, read_pending, update_manifest
+from syndicate.manifest import (
+    JOURNAL,
+    MANIFEST,
+    PENDING,
+    Mark,
+    entries_as_of,
+    read_manifest,
+    read_pending,
+    update_manifest,
+)
 
 __all__ = ["JOURNAL", "MANIFEST", "PENDING", "read_manifest"]  # the manifest (manifest.py), as the store keeps it
 
@@ -132,7 +141,11 @@ class Staging:
         pending: int = 64,
         gzip_wanted: GzipWanted = None,
         keep_gzipped: bool = False,
+        pool: ThreadPoolExecutor | None = None,
     ) -> None:
+        """``pool``: threads to stage with, shared with later stagings (not shut down here; ``threads`` is then
+        ignored). A server's builds each stage a handful of files: starting and joining four threads for each was a
+        tenth of a new post's build (docs/benchmarks.md, "The new-post path")."""
         self.root = root
         self.gzip_wanted = gzip_wanted
         # keep_gzipped: the siblings' bytes are kept (document digest -> gzip bytes, where gzip made them smaller, as
@@ -140,7 +153,8 @@ class Staging:
         self.gzipped: dict[str, bytes] | None = {} if keep_gzipped else None
         # threads=0: each file is written by stage() itself. A forked worker that only renders and writes gains
         # nothing from threads there: they contend with the renderer for the GIL at every step of creating a file.
-        self._pool = ThreadPoolExecutor(max_workers=threads) if threads else None
+        self._own_pool = pool is None and threads > 0
+        self._pool = pool if pool is not None else ThreadPoolExecutor(max_workers=threads) if threads else None
         self._slots = threading.BoundedSemaphore(pending)
         # rel -> (digest, temporary file, or the future one while a thread writes it); paths as strings, as a
         # large build stages tens of thousands of files (docs/benchmarks.md) and a Path object is several times
@@ -193,8 +207,7 @@ class Staging:
 
     def finish(self, keep: Iterable[str]) -> dict[str, str]:
         """Wait for every file; remove those not in ``keep``. Raises the first OSError (having removed them all)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+        self._close()
         wanted = set(keep)
         result: dict[str, str] = {}
         failure: OSError | None = None
@@ -217,11 +230,17 @@ class Staging:
 
     def discard(self) -> None:
         """Remove every staged file (a build that failed before writing)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+        self._close()
         for _, staged in self._staged.values():
             self._drop(staged)
         self._staged = {}
+
+    def _close(self) -> None:
+        """Wait for the threads' work: a pool of its own is shut down; in a shared one, each future is waited on."""
+        if self._own_pool and self._pool is not None:
+            self._pool.shutdown(wait=True)
+        else:
+            wait([staged for _, staged in self._staged.values() if not isinstance(staged, str)])
 
     @staticmethod
     def _drop(staged: Future[str] | str) -> None:
@@ -254,6 +273,8 @@ def write_documents(
     *,
     kept: Mapping[str, str] | None = None,
     ours: Iterable[str] = (),
+    scope: Collection[str] | None = None,
+    since: Mark | None = None,
 ) -> set[str]:
     """Write the ``changed`` documents, remove files of earlier builds not in ``documents``; return removed paths.
 
@@ -261,6 +282,11 @@ def write_documents(
     in the manifest and not removed. ``ours``: more paths known to be this program's files though the manifest may
     not list them, removed unless kept. Documents already staged (with the same digest) in ``staging`` are taken from
     there. Raises StoreError (with nothing renamed and every temporary file removed) if any file cannot be written.
+
+    ``scope`` and ``since``: the caller's word that documents and ``kept`` differ only at these paths (documents' or
+    kept files'; their ``.gz`` siblings follow) from those of its write that left the manifest as ``since`` marked it
+    (``manifest.mark``, taken after that write): only they are compared with the manifest, not every path it lists,
+    unless the manifest changed since (then all are).
     """
     kept = kept or {}
     staging = staging if staging is not None else Staging(root)
@@ -270,14 +296,29 @@ def write_documents(
         staging.discard()
         raise StoreError(f"cannot create output directory {root}: {exc.strerror or exc}") from None
     changed = sorted(changed)
-    previous = read_manifest(root)
-    wanted = manifest_entries(documents, staging.gzip_wanted)
+    ours = set(ours)
+    listed = entries_as_of(root, since) if scope is not None and since is not None else None
+    if scope is None or listed is None:
+        previous = read_manifest(root)
+        wanted = manifest_entries(documents, staging.gzip_wanted)
+        compared: Iterable[str] = documents
+        kept_compared = kept
+    else:
+        # Only the paths that may have changed: a new post's few dozen, not every archive page the manifest lists.
+        pending = read_pending(root)
+        paths = {*scope, *changed, *ours, *pending}
+        paths.update([sibling(p) for p in paths])
+        previous = {p: listed[p] for p in paths if p in listed}
+        previous.update(dict.fromkeys(pending, ""))
+        compared = [p for p in paths if p in documents]
+        wanted = manifest_entries({p: documents[p] for p in compared}, staging.gzip_wanted)
+        kept_compared = {p: kept[p] for p in paths if p in kept}
     # Siblings are written with their documents, and those of unchanged documents that the last manifest does not
     # vouch for (the first build that makes them, or one killed before its renames).
     rewritten = set(changed)
     gzipped = [
         rel
-        for rel in documents
+        for rel in compared
         if sibling(rel) in wanted and (rel in rewritten or previous.get(sibling(rel)) != wanted[sibling(rel)])
     ]
     staged: dict[str, str] = {}
@@ -329,7 +370,7 @@ def write_documents(
         for tmp in staged.values():
             _unlink(tmp)
         raise StoreError(f"cannot write feeds to {root}: {exc.strerror or exc}") from None
-    removed = (set(previous) | set(ours)) - wanted.keys() - kept.keys()
+    removed = (previous.keys() | ours) - wanted.keys() - kept.keys()
     for rel in removed:
         try:
             target = _safe_target(root, rel)
@@ -339,7 +380,7 @@ def write_documents(
         _prune_empty_dirs(root, target.parent)
     try:
         # Last: a run killed before this still knows what to remove (see manifest.py for how it is kept).
-        update_manifest(root, previous, {**kept, **wanted})
+        update_manifest(root, previous, {**kept_compared, **wanted}, partial=listed is not None)
     except OSError as exc:
         # The pending file stays: the files renamed count as ours with unknown bytes, and are written again.
         raise StoreError(f"cannot write {root / MANIFEST}: {exc.strerror or exc}") from None
