@@ -16,7 +16,7 @@ stamps are taken from the service's clock at the swap, and kept in the parse cac
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Set
+from collections.abc import Callable, Iterable, Mapping, Set
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -135,7 +135,7 @@ class Preparer:
                 resources[path] = old
             else:
                 changed.append(document)
-        gone, ambiguous = self._stamp_on_request(feedset, carry, old_stamps, stamps, restamped, now)
+        gone, ambiguous = self._stamp_on_request(feedset, carry, _Stamping(old_stamps, stamps, restamped, now))
         # Feeds with a page for people (feedpages.py) are served that page when a browser asks (app.py): both
         # representations of their address then vary on Accept.
         # jekyll-feed's documents (/feed.xml, the address a Jekyll site's readers know) too: the page of their feed.
@@ -224,14 +224,11 @@ class Preparer:
         self,
         feedset: FeedSet,
         carry: bool,
-        old_stamps: Mapping[str, Stamp],
-        stamps: dict[str, Stamp],
-        restamped: dict[str, Stamp],
-        now: int,
+        stamping: _Stamping,
     ) -> tuple[set[str], set[str]]:
-        """Stamp the archive pages not rendered yet into ``stamps``. Returns, with ``carry`` (``stamps`` holds the last
-        snapshot's, whose archive pages were all its planned feeds'), its pages no longer published; and the pages
-        whose stamps are ambiguous.
+        """Stamp the archive pages not rendered yet into ``stamping.stamps``. Returns, with ``carry`` (those stamps hold
+        the last snapshot's, whose archive pages were all its planned feeds'), its pages no longer published; and the
+        pages whose stamps are ambiguous.
 
         Pages not rendered yet are stamped by their key: equal keys mean equal bytes, and a changed key (maybe other
         bytes) publishes the page anew. They are most of a large site's paths and a new post changes the newest pages
@@ -242,14 +239,14 @@ class Preparer:
         old_feeds = self._feeds
         if not carry or old_feeds is None:
             for path, planned in on_request.items():
-                _stamp_page(path, planned, old_stamps, stamps, restamped, now)
-            return set(), {p for p in on_request if stamps[p].valid_from != stamps[p].modified}
+                stamping.page(path, planned)
+            return set(), stamping.ambiguous(on_request)
         changed = changed_archives(feedset.plan.feeds, old_feeds)
         gone = {path for path in changed if path not in on_request}
         looked = [*(self._ambiguous - gone), *(path for path in changed if path in on_request)]
         for path in looked:
-            _stamp_page(path, on_request[path], old_stamps, stamps, restamped, now)
-        return gone, {p for p in looked if stamps[p].valid_from != stamps[p].modified}
+            stamping.page(path, on_request[path])
+        return gone, stamping.ambiguous(looked)
 
     def prepare(
         self,
@@ -296,16 +293,24 @@ class Preparer:
         self._compressors.shutdown(wait=False)
 
 
-def _stamp_page(
-    path: str,
-    planned: Planned,
-    old_stamps: Mapping[str, Stamp],
-    stamps: dict[str, Stamp],
-    restamped: dict[str, Stamp],
-    now: int,
-) -> None:
-    # The cases in which restamp() returns a new stamp, as for documents, with the key for the digest.
-    stamp = old_stamps.get(path)
-    if stamp is None or stamp.digest != planned.key or stamp.valid_from != stamp.modified:
-        stamp = restamped[path] = restamp(stamp, planned.key, now)
-    stamps[path] = stamp
+@dataclass(frozen=True)
+class _Stamping:
+    """The stamps of a snapshot being made: the last snapshot's (``old``), this one's, those that changed, and the
+    time this build publishes what it changes."""
+
+    old: Mapping[str, Stamp]
+    stamps: dict[str, Stamp]
+    restamped: dict[str, Stamp]
+    now: int
+
+    def page(self, path: str, planned: Planned) -> None:
+        """Stamp an archive page not rendered yet: the cases in which restamp() returns a new stamp, as for documents,
+        with the page's key for the digest."""
+        stamp = self.old.get(path)
+        if stamp is None or stamp.digest != planned.key or stamp.valid_from != stamp.modified:
+            stamp = self.restamped[path] = restamp(stamp, planned.key, self.now)
+        self.stamps[path] = stamp
+
+    def ambiguous(self, paths: Iterable[str]) -> set[str]:
+        """Those of ``paths`` whose stamps restamp() may yet change though their key does not."""
+        return {p for p in paths if self.stamps[p].valid_from != self.stamps[p].modified}
