@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -328,13 +329,36 @@ def test_a_restarted_server_answers_with_the_validators_it_sent_before(tmp_path:
             f"<p>{title}.</p>\n",
             encoding="utf-8",
         )
+    settled = time.time() - 3600  # read by the first build, not deferred while they settle (settle.py)
+    for post in posts.iterdir():
+        os.utime(post, (settled, settled))
     paths = ["/feeds/all.atom", "/feeds/categories/transport.rss", "/feeds/categories/town.json", "/feeds/index.opml"]
     seen: dict[str, httpx.Response] = {}
-    with running_server(tmp_path) as server, httpx.Client(base_url=server.url, timeout=DEADLINE) as client:
+    token = "tram-depot-admin-7c2e"
+    admin = {"Authorization": f"Bearer {token}"}
+    counted = ("posts", "feeds", "documents")
+    with (
+        running_server(tmp_path, token=token) as server,
+        httpx.Client(base_url=server.url, timeout=DEADLINE) as client,
+    ):
         for path in paths:
             seen[path] = client.get(path, headers={"Accept-Encoding": "gzip"})
             assert seen[path].status_code == 200
-    with running_server(tmp_path) as server, httpx.Client(base_url=server.url, timeout=DEADLINE) as client:
+        built = client.get("/admin/status", headers=admin).json()
+        assert built["resumed"] is False and built["feeds"] == 3  # site-wide and two categories
+        built_metrics = client.get("/metrics").text
+    with (
+        running_server(tmp_path, token=token) as server,
+        httpx.Client(base_url=server.url, timeout=DEADLINE) as client,
+    ):
+        # Asked at once, before the first build (which waits until no feed was asked for in half a second): the
+        # resumed documents are counted as the build counted them.
+        assert client.get("/feeds/all.atom").status_code == 200
+        status = client.get("/admin/status", headers=admin).json()
+        assert status["resumed"] is True
+        assert {k: status[k] for k in counted} == {k: built[k] for k in counted}
+        gauges = [line for line in client.get("/metrics").text.splitlines() if line.startswith("syndicate_feeds ")]
+        assert gauges and gauges[0] in built_metrics.splitlines()
         for path in paths:
             again = client.get(path, headers={"Accept-Encoding": "gzip"})
             assert again.content == seen[path].content

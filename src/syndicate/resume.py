@@ -87,6 +87,8 @@ class Served:
     # in ns); a path without one is hashed by the next start.
     files: Mapping[str, Identity] = field(default_factory=dict)
     checked_at: int = 0
+    feeds: int = 0
+    on_request: int = 0  # archive pages planned, made on request
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, ensure_ascii=False, sort_keys=True)
@@ -108,6 +110,8 @@ class Served:
         _whole(data["posts"])
         data["files"] = {_text(k): _identity(v) for k, v in data.get("files", {}).items()}
         data["checked_at"] = _whole(data.get("checked_at", 0))
+        data["feeds"] = _whole(data.get("feeds", 0))
+        data["on_request"] = _whole(data.get("on_request", 0))
         return cls(**data)
 
 
@@ -192,6 +196,8 @@ def served(
         rejected=tuple((r.path, r.reason) for r in snapshot.rejected),
         files=files,
         checked_at=checked_at,
+        feeds=len(snapshot.feeds),
+        on_request=len(snapshot.on_request),
     )
 
 
@@ -296,4 +302,5 @@ def resume(settings: Settings, cache: ParseCache, preparer: Preparer, now: datet
         stamps=stamps,
         pages=record.pages,
         resumed=True,
+        resumed_counts=(record.feeds, record.on_request),
     )

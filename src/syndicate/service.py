@@ -492,7 +492,9 @@ class FeedService:
                 self._swap(resumed)
                 self.gauges.ready = True
                 self.gauges.posts = resumed.posts
+                self.gauges.feeds = resumed.feed_count
                 self.gauges.documents = resumed.documents
+                self.gauges.rejected = len(resumed.rejected)
                 log.info("serving the last build's %d documents: no post changed since", resumed.documents)
                 loop = asyncio.get_running_loop()
                 self._startup_timer = loop.call_later(
@@ -563,7 +565,7 @@ class FeedService:
             "resumed": snapshot is not None and snapshot.resumed,
             "building": self.building,
             "posts": snapshot.posts if snapshot else 0,
-            "feeds": len(snapshot.feeds) if snapshot else 0,
+            "feeds": snapshot.feed_count if snapshot else 0,
             "documents": snapshot.documents if snapshot else 0,
             "last_build": None if outcome is None else outcome.as_dict(),
             "last_build_finished": None if self.last_build_finished is None else self.last_build_finished.isoformat(),
