@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import httpx
@@ -318,6 +319,41 @@ def test_what_needs_the_posts_waits_for_the_first_build(make_settings: Callable[
         }
 
 
+@pytest.mark.usefixtures("site")
+def test_a_resumed_start_counts_the_last_builds_feeds_and_documents(
+    make_settings: Callable[..., Settings], clock: Clock
+) -> None:
+    settings = make_settings(limit=2)
+    first_run(settings, clock)
+
+    async def statuses() -> tuple[dict[str, Any], str, dict[str, Any], str]:
+        service = FeedService(settings, clock=clock)
+        try:
+            await service.start()
+            resumed, resumed_metrics = service.status(), service.metrics.render(service.gauges)
+            await service.build_now(None)
+            return resumed, resumed_metrics, service.status(), service.metrics.render(service.gauges)
+        finally:
+            await service.stop()
+
+    resumed, resumed_metrics, built, built_metrics = asyncio.run(statuses())
+    assert resumed["resumed"] is True and built["resumed"] is False
+    counted = ("posts", "feeds", "documents")
+    assert {k: resumed[k] for k in counted} == {k: built[k] for k in counted}
+    # Site-wide, two categories and four tags; archive pages (limit 2) are counted though planned, not held.
+    assert built["feeds"] == 7 and built["documents"] > len(before_build_paths(settings))
+    assert gauge_lines(resumed_metrics) == gauge_lines(built_metrics)
+
+
+def before_build_paths(settings: Settings) -> list[str]:
+    return [path for path, _, _ in record_of(settings).documents]
+
+
+def gauge_lines(metrics: str) -> list[str]:
+    gauges = ("syndicate_posts ", "syndicate_feeds ", "syndicate_documents ", "syndicate_rejected")
+    return [line for line in metrics.splitlines() if line.startswith(gauges)]
+
+
 def test_a_restarted_server_answers_with_the_validators_it_sent_before(tmp_path: Path) -> None:
     posts = tmp_path / "_posts"
     posts.mkdir()
@@ -351,11 +387,9 @@ def test_a_restarted_server_answers_with_the_validators_it_sent_before(tmp_path:
         running_server(tmp_path, token=token) as server,
         httpx.Client(base_url=server.url, timeout=DEADLINE) as client,
     ):
-        # Asked at once, before the first build (which waits until no feed was asked for in half a second): the
-        # resumed documents are counted as the build counted them.
-        assert client.get("/feeds/all.atom").status_code == 200
+        # Resumed or (on a slow machine, half a second after the start with no feed asked for) built again: the
+        # same counts either way (test_a_resumed_start_counts_the_last_builds_feeds_and_documents holds the first).
         status = client.get("/admin/status", headers=admin).json()
-        assert status["resumed"] is True
         assert {k: status[k] for k in counted} == {k: built[k] for k in counted}
         gauges = [line for line in client.get("/metrics").text.splitlines() if line.startswith("syndicate_feeds ")]
         assert gauges and gauges[0] in built_metrics.splitlines()
