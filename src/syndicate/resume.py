@@ -46,7 +46,7 @@ from syndicate.lastmodified import Stamp, restamp, seconds
 from syndicate.pages import INDEX
 from syndicate.polling import Schedule, max_age_of
 from syndicate.posts import Rejection
-from syndicate.scan import scan_post_files
+from syndicate.scan import Prescan, scan_post_files
 from syndicate.snapshot import Preparer, Snapshot
 from syndicate.store import read_manifest
 
@@ -211,8 +211,9 @@ def _record(cache: ParseCache) -> Served | None:
         return None  # not the shape this module writes: the normal start
 
 
-def _unchanged(settings: Settings, record: Served, now: float) -> bool:
-    """Whether a build now would read the same posts with the same settings as the recorded one."""
+def _unchanged(settings: Settings, record: Served, now: float, prescan: Prescan | None) -> bool:
+    """Whether a build now would read the same posts with the same settings as the recorded one (the post files as
+    ``prescan`` found them, if given for these settings)."""
     if record.fingerprint != settings_fingerprint(settings) or record.future != settings.future:
         return False
     if record.due is not None and now >= record.due:
@@ -221,8 +222,10 @@ def _unchanged(settings: Settings, record: Served, now: float) -> bool:
         return False
     if not settings.posts.is_dir():
         return False
-    scanned = scan_post_files(settings.posts, settings.jekyll)
-    return files_signature((rel, st.st_size, st.st_mtime_ns) for _, rel, st in scanned) == record.scan
+    files = prescan.files(settings.posts, settings.jekyll) if prescan is not None else None
+    if files is None:
+        files = [(rel, st.st_size, st.st_mtime_ns) for _, rel, st in scan_post_files(settings.posts, settings.jekyll)]
+    return files_signature(files) == record.scan
 
 
 def _read_documents(settings: Settings, record: Served) -> tuple[list[Document], dict[str, Identity]] | None:
@@ -254,14 +257,17 @@ def _read_documents(settings: Settings, record: Served) -> tuple[list[Document],
     return documents, hashed
 
 
-def resume(settings: Settings, cache: ParseCache, preparer: Preparer, now: datetime) -> Snapshot | None:
-    """The snapshot the last full build served, if a build now would serve the same (None: build first).
+def resume(
+    settings: Settings, cache: ParseCache, preparer: Preparer, now: datetime, prescan: Prescan | None = None
+) -> Snapshot | None:
+    """The snapshot the last full build served, if a build now would serve the same (None: build first). ``prescan``:
+    the post files' scan, begun as the process started (scan.Prescan).
 
     Stamps as ``Preparer.prepare_snapshot`` does with ``now`` (kept bytes keep their Last-Modified) and saves what it
     restamped; ``preparer`` goes on from this snapshot (``Preparer.adopt``).
     """
     record = _record(cache)
-    if record is None or not _unchanged(settings, record, now.timestamp()):
+    if record is None or not _unchanged(settings, record, now.timestamp(), prescan):
         return None
     checked_at = time.time_ns()
     read = _read_documents(settings, record)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import threading
 from collections.abc import Iterator
 from operator import attrgetter
 from pathlib import Path
@@ -68,6 +69,38 @@ def _walk_site(directory: str, prefix: str, real_root: str, site: JekyllSite) ->
             yield from (found for found in found_in if site.post_kind(found[1]) and has_front_matter(found[0]))
         elif not site.is_skipped_entry(rel):
             yield from _walk_site(entry.path, rel + "/", real_root, site)
+
+
+class Prescan:
+    """The scan a warm start compares (resume.py), begun in a thread as ``syndicate serve`` starts.
+
+    Most of a scan is ``lstat`` and ``readdir``, which let go of the GIL: run while the server's modules are imported
+    (on the other core), it costs a large site's start little more than the imports. A post changed between this scan
+    and the watcher's start is seen by the first build after a resumed start (a full one, within RESUMED_BUILD_WAIT),
+    as a change landing while the start compared always was.
+    """
+
+    def __init__(self, root: Path, site: JekyllSite | None) -> None:
+        self.root = root
+        self.site = site
+        self._files: list[tuple[str, int, int]] | None = None
+        self._thread = threading.Thread(target=self._run, name="syndicate-prescan", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            if self.root.is_dir():
+                self._files = [
+                    (rel, st.st_size, st.st_mtime_ns) for _, rel, st in scan_post_files(self.root, self.site)
+                ]
+        except Exception:  # whatever went wrong, the start scans again itself and meets it there
+            self._files = None
+
+    def files(self, root: Path, site: JekyllSite | None) -> list[tuple[str, int, int]] | None:
+        """(path relative to the root, size, mtime_ns) of every post file, once the thread is done; None if it failed
+        or scanned another directory than ``root`` with ``site``: the caller scans itself."""
+        self._thread.join()
+        return self._files if root == self.root and site is self.site else None
 
 
 def has_front_matter(path: str) -> bool:

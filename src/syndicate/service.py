@@ -46,6 +46,7 @@ from syndicate.polling import feed_schedules
 from syndicate.queries import QueryFeeds
 from syndicate.responses import CachePolicy, ResourceCache
 from syndicate.resume import RECORD_KEY, files_signature, resume, served
+from syndicate.scan import Prescan
 from syndicate.snapshot import Preparer, Snapshot
 from syndicate.websub import JOURNAL, HubPinger
 
@@ -135,10 +136,13 @@ class FeedService:
         *,
         clock: Callable[[], datetime] | None = None,
         stamps: ParseCache | None = None,
+        prescan: Prescan | None = None,
     ) -> None:
         """``builder``: by default one for ``settings`` sharing the parse cache they name, which then also keeps the
-        Last-Modified records; ``stamps``: where those are kept otherwise (None: only in memory)."""
+        Last-Modified records; ``stamps``: where those are kept otherwise (None: only in memory); ``prescan``: the
+        post files' scan begun as the process started, for the start's comparison (resume.py)."""
         self.settings = settings
+        self._prescan = prescan
         # Stamps Last-Modified (see lastmodified); injectable so that tests control time, and so that a server which
         # sends a Date it caches can make sure no Last-Modified is later than that Date (cli.cmd_serve).
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -484,7 +488,9 @@ class FeedService:
         cache = self.builder.cache
         if cache is not None and self.builder.write:
             try:
-                resumed = await asyncio.to_thread(resume, self.settings, cache, self.preparer, self.clock())
+                resumed = await asyncio.to_thread(
+                    resume, self.settings, cache, self.preparer, self.clock(), self._prescan
+                )
             except Exception:  # a bug or an OS error here costs the shortcut, never the start
                 log.exception("cannot serve the last build's documents before building; building first")
                 resumed = None
