@@ -30,7 +30,6 @@ start, which builds before it is ready.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -46,7 +45,7 @@ from syndicate.lastmodified import Stamp, restamp, seconds
 from syndicate.pages import INDEX
 from syndicate.polling import Schedule, max_age_of
 from syndicate.posts import Rejection
-from syndicate.scan import Prescan, scan_post_files
+from syndicate.scan import Prescan, files_signature, scan_post_files
 from syndicate.snapshot import Preparer, Snapshot
 from syndicate.store import read_manifest
 
@@ -58,13 +57,6 @@ _RACY_MARGIN_NS = 50_000_000
 _COARSE_MARGIN_NS = 2_000_000_000
 
 Identity = tuple[int, int, int, int]  # inode, size, mtime_ns, ctime_ns of a document's file
-
-
-def files_signature(files: Iterable[tuple[str, int, int]]) -> str:
-    """A hash over (path relative to the posts directory, size, mtime in ns) of every post file, in path order: the
-    same for a scan of the directory and for the records of the build that read it (``FeedSet.records``)."""
-    lines = sorted(f"{rel}\0{size}\0{mtime_ns}\n" for rel, size, mtime_ns in files)
-    return hashlib.blake2b("".join(lines).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -222,10 +214,11 @@ def _unchanged(settings: Settings, record: Served, now: float, prescan: Prescan 
         return False
     if not settings.posts.is_dir():
         return False
-    files = prescan.files(settings.posts, settings.jekyll) if prescan is not None else None
-    if files is None:
-        files = [(rel, st.st_size, st.st_mtime_ns) for _, rel, st in scan_post_files(settings.posts, settings.jekyll)]
-    return files_signature(files) == record.scan
+    signature = prescan.signature(settings.posts, settings.jekyll) if prescan is not None else None
+    if signature is None:
+        scanned = scan_post_files(settings.posts, settings.jekyll)
+        signature = files_signature((rel, st.st_size, st.st_mtime_ns) for _, rel, st in scanned)
+    return signature == record.scan
 
 
 def _read_documents(settings: Settings, record: Served) -> tuple[list[Document], dict[str, Identity]] | None:

@@ -5,11 +5,12 @@ Kept apart from parsing so that checking whether anything changed imports nothin
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -71,6 +72,13 @@ def _walk_site(directory: str, prefix: str, real_root: str, site: JekyllSite) ->
             yield from _walk_site(entry.path, rel + "/", real_root, site)
 
 
+def files_signature(files: Iterable[tuple[str, int, int]]) -> str:
+    """A hash over (path relative to the posts directory, size, mtime in ns) of every post file, in path order: the
+    same for a scan of the directory and for the records of the build that read it (``FeedSet.records``)."""
+    lines = sorted(f"{rel}\0{size}\0{mtime_ns}\n" for rel, size, mtime_ns in files)
+    return hashlib.blake2b("".join(lines).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
+
+
 class Prescan:
     """The scan a warm start compares (resume.py), begun in a thread as ``syndicate serve`` starts.
 
@@ -83,24 +91,23 @@ class Prescan:
     def __init__(self, root: Path, site: JekyllSite | None) -> None:
         self.root = root
         self.site = site
-        self._files: list[tuple[str, int, int]] | None = None
+        self._signature: str | None = None
         self._thread = threading.Thread(target=self._run, name="syndicate-prescan", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         try:
             if self.root.is_dir():
-                self._files = [
-                    (rel, st.st_size, st.st_mtime_ns) for _, rel, st in scan_post_files(self.root, self.site)
-                ]
+                scanned = scan_post_files(self.root, self.site)
+                self._signature = files_signature((rel, st.st_size, st.st_mtime_ns) for _, rel, st in scanned)
         except Exception:  # whatever went wrong, the start scans again itself and meets it there
-            self._files = None
+            self._signature = None
 
-    def files(self, root: Path, site: JekyllSite | None) -> list[tuple[str, int, int]] | None:
-        """(path relative to the root, size, mtime_ns) of every post file, once the thread is done; None if it failed
-        or scanned another directory than ``root`` with ``site``: the caller scans itself."""
+    def signature(self, root: Path, site: JekyllSite | None) -> str | None:
+        """The ``files_signature`` of the post files, once the thread is done; None if it failed or scanned another
+        directory than ``root`` with ``site``: the caller scans itself."""
         self._thread.join()
-        return self._files if root == self.root and site is self.site else None
+        return self._signature if root == self.root and site is self.site else None
 
 
 def has_front_matter(path: str) -> bool:

@@ -45,8 +45,8 @@ from syndicate.metrics import BuildGauges, Metrics
 from syndicate.polling import feed_schedules
 from syndicate.queries import QueryFeeds
 from syndicate.responses import CachePolicy, ResourceCache
-from syndicate.resume import RECORD_KEY, files_signature, resume, served
-from syndicate.scan import Prescan
+from syndicate.resume import RECORD_KEY, resume, served
+from syndicate.scan import Prescan, files_signature
 from syndicate.snapshot import Preparer, Snapshot
 from syndicate.websub import JOURNAL, HubPinger
 
