@@ -25,7 +25,6 @@ from syndicate.cache import open_cache
 from syndicate.config import Settings
 from syndicate.responses import Resource
 from syndicate.resume import RECORD_KEY, Served
-from syndicate.scan import Prescan
 from syndicate.service import FeedService
 from syndicate.snapshot import Snapshot
 from syndicate.store import PENDING
@@ -275,35 +274,6 @@ def test_a_files_recorded_identity_vouches_for_its_bytes_unless_racily_clean(
     else:
         assert at_start is not None and at_start.resumed
         assert b"<FEED" in at_start.resources["categories/town.atom"].representations["identity"].body
-
-
-@pytest.mark.usefixtures("site")
-@pytest.mark.parametrize("case", ["changed before the prescan", "prescan of another directory"])
-def test_a_start_compares_the_scan_begun_as_the_process_started(
-    make_settings: Callable[..., Settings], write_post: Callable[..., Path], tmp_path: Path, clock: Clock, case: str
-) -> None:
-    settings = make_settings(limit=2)
-    first_run(settings, clock)
-    if case == "changed before the prescan":
-        write_post("2024-06-06-storm.md", front("Storm warning for the strait", 6))
-        prescan = Prescan(settings.posts, settings.jekyll)
-    else:
-        elsewhere = tmp_path / "elsewhere"
-        elsewhere.mkdir()
-        prescan = Prescan(elsewhere, settings.jekyll)  # finds no post: used, it would make the start build
-    clock.advance(60)
-
-    async def start() -> Snapshot | None:
-        service = FeedService(settings, clock=clock, prescan=prescan)
-        try:
-            await service.start(wait=30)
-            return service.snapshot
-        finally:
-            await service.stop()
-
-    at_start = asyncio.run(start())
-    assert at_start is not None
-    assert at_start.resumed is (case == "prescan of another directory")
 
 
 def test_a_future_post_that_came_due_is_built_not_resumed(

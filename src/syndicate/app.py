@@ -33,7 +33,6 @@ from syndicate.metrics import MEDIA_TYPE as METRICS_MEDIA_TYPE
 from syndicate.metrics import Metrics, StatusCounter
 from syndicate.negotiation import prefers_html
 from syndicate.responses import Headers, Resource, acceptable_encodings, is_not_modified
-from syndicate.scan import Prescan
 from syndicate.scheduler import create_scheduler
 from syndicate.service import FeedService
 from syndicate.snapshot import Snapshot
@@ -292,15 +291,13 @@ def create_app(
     *,
     background: bool = True,
     clock: Callable[[], datetime] | None = None,
-    prescan: Prescan | None = None,
 ) -> Starlette:
     """Build the ASGI application. ``background=False`` skips the watcher and the scheduler (tests, one-offs).
 
-    ``clock`` stamps Last-Modified (see ``FeedService``); the system clock by default. ``prescan``: the post files'
-    scan begun as the process started (``scan.Prescan``), for a start with nothing changed.
+    ``clock`` stamps Last-Modified (see ``FeedService``); the system clock by default.
     """
     metrics = Metrics()
-    service = FeedService(settings, builder, metrics, clock=clock, prescan=prescan)
+    service = FeedService(settings, builder, metrics, clock=clock)
     feeds = FeedEndpoint(service)
 
     async def healthz(request: Request) -> Response:

@@ -275,10 +275,6 @@ BACKLOG = 2048
 def cmd_serve(args: argparse.Namespace) -> int:
     """``syndicate serve``: build the app, bind, print the URL, run uvicorn until interrupted."""
     settings = settings_from_args(args, host=args.host, port=args.port)
-    from syndicate.scan import Prescan
-
-    # Begun before the server's modules are imported, which it overlaps (see Prescan).
-    prescan = Prescan(settings.posts, settings.jekyll) if settings.cache_path is not None else None
     # Imported here, as the builder is for ``build``: the server's modules are not loaded for the other commands.
     import socket
 
@@ -297,9 +293,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     server: uvicorn.Server | None = None
     # Last-Modified is stamped no later than the Date uvicorn sends now (see date_clock); once serving, that is
     # server.server_state.default_headers, which uvicorn replaces each second.
-    app = create_app(
-        settings, clock=date_clock(lambda: server.server_state.default_headers if server else ()), prescan=prescan
-    )
+    app = create_app(settings, clock=date_clock(lambda: server.server_state.default_headers if server else ()))
     proxies = trusted_proxy_list(settings.trusted_proxies)
     config = uvicorn.Config(
         FeedsFirst(app),

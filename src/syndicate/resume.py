@@ -30,6 +30,7 @@ start, which builds before it is ready.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -45,7 +46,7 @@ from syndicate.lastmodified import Stamp, restamp, seconds
 from syndicate.pages import INDEX
 from syndicate.polling import Schedule, max_age_of
 from syndicate.posts import Rejection
-from syndicate.scan import Prescan, files_signature, scan_post_files
+from syndicate.scan import scan_post_files
 from syndicate.snapshot import Preparer, Snapshot
 from syndicate.store import read_manifest
 
@@ -57,6 +58,13 @@ _RACY_MARGIN_NS = 50_000_000
 _COARSE_MARGIN_NS = 2_000_000_000
 
 Identity = tuple[int, int, int, int]  # inode, size, mtime_ns, ctime_ns of a document's file
+
+
+def files_signature(files: Iterable[tuple[str, int, int]]) -> str:
+    """A hash over (path relative to the posts directory, size, mtime in ns) of every post file, in path order: the
+    same for a scan of the directory and for the records of the build that read it (``FeedSet.records``)."""
+    lines = sorted(f"{rel}\0{size}\0{mtime_ns}\n" for rel, size, mtime_ns in files)
+    return hashlib.blake2b("".join(lines).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -203,9 +211,8 @@ def _record(cache: ParseCache) -> Served | None:
         return None  # not the shape this module writes: the normal start
 
 
-def _unchanged(settings: Settings, record: Served, now: float, prescan: Prescan | None) -> bool:
-    """Whether a build now would read the same posts with the same settings as the recorded one (the post files as
-    ``prescan`` found them, if given for these settings)."""
+def _unchanged(settings: Settings, record: Served, now: float) -> bool:
+    """Whether a build now would read the same posts with the same settings as the recorded one."""
     if record.fingerprint != settings_fingerprint(settings) or record.future != settings.future:
         return False
     if record.due is not None and now >= record.due:
@@ -214,11 +221,8 @@ def _unchanged(settings: Settings, record: Served, now: float, prescan: Prescan 
         return False
     if not settings.posts.is_dir():
         return False
-    signature = prescan.signature(settings.posts, settings.jekyll) if prescan is not None else None
-    if signature is None:
-        scanned = scan_post_files(settings.posts, settings.jekyll)
-        signature = files_signature((rel, st.st_size, st.st_mtime_ns) for _, rel, st in scanned)
-    return signature == record.scan
+    scanned = scan_post_files(settings.posts, settings.jekyll)
+    return files_signature((rel, st.st_size, st.st_mtime_ns) for _, rel, st in scanned) == record.scan
 
 
 def _read_documents(settings: Settings, record: Served) -> tuple[list[Document], dict[str, Identity]] | None:
@@ -250,17 +254,14 @@ def _read_documents(settings: Settings, record: Served) -> tuple[list[Document],
     return documents, hashed
 
 
-def resume(
-    settings: Settings, cache: ParseCache, preparer: Preparer, now: datetime, prescan: Prescan | None = None
-) -> Snapshot | None:
-    """The snapshot the last full build served, if a build now would serve the same (None: build first). ``prescan``:
-    the post files' scan, begun as the process started (scan.Prescan).
+def resume(settings: Settings, cache: ParseCache, preparer: Preparer, now: datetime) -> Snapshot | None:
+    """The snapshot the last full build served, if a build now would serve the same (None: build first).
 
     Stamps as ``Preparer.prepare_snapshot`` does with ``now`` (kept bytes keep their Last-Modified) and saves what it
     restamped; ``preparer`` goes on from this snapshot (``Preparer.adopt``).
     """
     record = _record(cache)
-    if record is None or not _unchanged(settings, record, now.timestamp(), prescan):
+    if record is None or not _unchanged(settings, record, now.timestamp()):
         return None
     checked_at = time.time_ns()
     read = _read_documents(settings, record)

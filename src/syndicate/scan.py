@@ -5,12 +5,10 @@ Kept apart from parsing so that checking whether anything changed imports nothin
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import stat
-import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -70,44 +68,6 @@ def _walk_site(directory: str, prefix: str, real_root: str, site: JekyllSite) ->
             yield from (found for found in found_in if site.post_kind(found[1]) and has_front_matter(found[0]))
         elif not site.is_skipped_entry(rel):
             yield from _walk_site(entry.path, rel + "/", real_root, site)
-
-
-def files_signature(files: Iterable[tuple[str, int, int]]) -> str:
-    """A hash over (path relative to the posts directory, size, mtime in ns) of every post file, in path order: the
-    same for a scan of the directory and for the records of the build that read it (``FeedSet.records``)."""
-    lines = sorted(f"{rel}\0{size}\0{mtime_ns}\n" for rel, size, mtime_ns in files)
-    return hashlib.blake2b("".join(lines).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
-
-
-class Prescan:
-    """The scan a warm start compares (resume.py), begun in a thread as ``syndicate serve`` starts.
-
-    Most of a scan is ``lstat`` and ``readdir``, which let go of the GIL: run while the server's modules are imported
-    (on the other core), it costs a large site's start little more than the imports. A post changed between this scan
-    and the watcher's start is seen by the first build after a resumed start (a full one, within RESUMED_BUILD_WAIT),
-    as a change landing while the start compared always was.
-    """
-
-    def __init__(self, root: Path, site: JekyllSite | None) -> None:
-        self.root = root
-        self.site = site
-        self._signature: str | None = None
-        self._thread = threading.Thread(target=self._run, name="syndicate-prescan", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            if self.root.is_dir():
-                scanned = scan_post_files(self.root, self.site)
-                self._signature = files_signature((rel, st.st_size, st.st_mtime_ns) for _, rel, st in scanned)
-        except Exception:  # whatever went wrong, the start scans again itself and meets it there
-            self._signature = None
-
-    def signature(self, root: Path, site: JekyllSite | None) -> str | None:
-        """The ``files_signature`` of the post files, once the thread is done; None if it failed or scanned another
-        directory than ``root`` with ``site``: the caller scans itself."""
-        self._thread.join()
-        return self._signature if root == self.root and site is self.site else None
 
 
 def has_front_matter(path: str) -> bool:

@@ -45,8 +45,7 @@ from syndicate.metrics import BuildGauges, Metrics
 from syndicate.polling import feed_schedules
 from syndicate.queries import QueryFeeds
 from syndicate.responses import CachePolicy, ResourceCache
-from syndicate.resume import RECORD_KEY, resume, served
-from syndicate.scan import Prescan, files_signature
+from syndicate.resume import RECORD_KEY, files_signature, resume, served
 from syndicate.snapshot import Preparer, Snapshot
 from syndicate.websub import JOURNAL, HubPinger
 
@@ -136,13 +135,10 @@ class FeedService:
         *,
         clock: Callable[[], datetime] | None = None,
         stamps: ParseCache | None = None,
-        prescan: Prescan | None = None,
     ) -> None:
         """``builder``: by default one for ``settings`` sharing the parse cache they name, which then also keeps the
-        Last-Modified records; ``stamps``: where those are kept otherwise (None: only in memory); ``prescan``: the
-        post files' scan begun as the process started, for the start's comparison (resume.py)."""
+        Last-Modified records; ``stamps``: where those are kept otherwise (None: only in memory)."""
         self.settings = settings
-        self._prescan = prescan
         # Stamps Last-Modified (see lastmodified); injectable so that tests control time, and so that a server which
         # sends a Date it caches can make sure no Last-Modified is later than that Date (cli.cmd_serve).
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -488,9 +484,7 @@ class FeedService:
         cache = self.builder.cache
         if cache is not None and self.builder.write:
             try:
-                resumed = await asyncio.to_thread(
-                    resume, self.settings, cache, self.preparer, self.clock(), self._prescan
-                )
+                resumed = await asyncio.to_thread(resume, self.settings, cache, self.preparer, self.clock())
             except Exception:  # a bug or an OS error here costs the shortcut, never the start
                 log.exception("cannot serve the last build's documents before building; building first")
                 resumed = None
