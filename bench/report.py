@@ -105,7 +105,12 @@ def _table(scenario: str, size: int, row: dict[str, Any]) -> list[str]:
             f"| {size:,} | {row['case']} | {_fmt(row['ours_s'], ' s')} | {_fmt(row['hugo_s'], ' s')} | "
             f"{row['ratio']:.2f}× | {row['target']} | {_met(row['met'])} | {row['ours_max_rss_mib']:.0f} MiB |",
             "",
-            f"Samples (s): ours {row['ours_samples']}, Hugo {row['hugo_samples']}; {row['feeds']} feeds answered.",
+            f"Samples (s): ours {row['ours_samples']}, Hugo {row['hugo_samples']}; {row['feeds']} feeds answered."
+            + (
+                f" Exec → /readyz 200 (median): {_fmt(row['ours_ready_s'], ' s')}, samples {row['ours_ready_samples']}."
+                if "ours_ready_s" in row
+                else ""
+            ),
             "",
         ]
     if scenario == "archive":

@@ -8,9 +8,18 @@ rejections.
 
 A build's documents are a function of the post files and the settings (output is deterministic). So when a starting
 server finds the same settings, the same scan, no future-dated post come due, and each recorded document's file in the
-output directory listed by the manifest with the recorded digest and holding bytes that hash to it (hashed again here:
-a build killed while renaming, or a file edited by hand, does not pass), those files are exactly what its first build
-would serve. :func:`resume` makes the snapshot from them, with the Last-Modified stamps kept in the cache stamped as a
+output directory listed by the manifest with the recorded digest and holding bytes of that digest (a build killed
+while renaming, or a file edited by hand, does not pass), those files are exactly what its first build would serve.
+
+Whether a file holds the recorded bytes is told as git's index tells a clean file: the record keeps each file's
+identity (inode, size, mtime and ctime in ns) as it was when its bytes were last hashed against the digest
+(:func:`verified_files`, at a server's stop; and after a start that had to hash). A file with that identity, whose
+stamps lie before that moment by more than a step of the file system's clock (else a write just after the hash could
+leave the same stamps: "racily clean"), is trusted without hashing; any other is hashed, and its identity recorded
+again when it matches. Writing a file sets its ctime to now, which only moving the system clock back can undo, so an
+edit behind our back is caught unless it also keeps the inode, the size and both stamps (docs/reliability.md).
+
+:func:`resume` makes the snapshot from those files, with the Last-Modified stamps kept in the cache stamped as a
 build's swap stamps them, and the server is ready before it has read a post. Its first build runs next, finds nothing
 changed, and keeps the very same resources (bytes, ETags, Last-Modified): the swap changes nothing a client can see.
 
@@ -24,8 +33,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +51,13 @@ from syndicate.snapshot import Preparer, Snapshot
 from syndicate.store import read_manifest
 
 RECORD_KEY = "served"
+# How far a file's stamps must lie before the moment its bytes were hashed for its identity to vouch for them: more
+# than one step of the file system's clock (Linux stamps files from a clock that moves in ticks of up to 10 ms). A file
+# system whose stamps are whole seconds (FAT's are two) gets _COARSE_MARGIN_NS.
+_RACY_MARGIN_NS = 50_000_000
+_COARSE_MARGIN_NS = 2_000_000_000
+
+Identity = tuple[int, int, int, int]  # inode, size, mtime_ns, ctime_ns of a document's file
 
 
 def files_signature(files: Iterable[tuple[str, int, int]]) -> str:
@@ -66,6 +83,12 @@ class Served:
     pages: Mapping[str, str]  # a feed document's path -> its page's (Snapshot.pages)
     posts: int
     rejected: tuple[tuple[str, str], ...]  # (path, reason)
+    # A document's path -> its file's identity when its bytes were last hashed to its digest, at ``checked_at`` (time
+    # in ns); a path without one is hashed by the next start.
+    files: Mapping[str, Identity] = field(default_factory=dict)
+    checked_at: int = 0
+    feeds: int = 0
+    on_request: int = 0  # archive pages planned, made on request
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, ensure_ascii=False, sort_keys=True)
@@ -85,6 +108,10 @@ class Served:
         if not isinstance(data["future"], bool) or not (data["due"] is None or isinstance(data["due"], float | int)):
             raise ValueError("not a record of what was served")
         _whole(data["posts"])
+        data["files"] = {_text(k): _identity(v) for k, v in data.get("files", {}).items()}
+        data["checked_at"] = _whole(data.get("checked_at", 0))
+        data["feeds"] = _whole(data.get("feeds", 0))
+        data["on_request"] = _whole(data.get("on_request", 0))
         return cls(**data)
 
 
@@ -100,14 +127,60 @@ def _whole(value: object) -> int:
     return value
 
 
+def _identity(value: object) -> Identity:
+    if not isinstance(value, list) or len(value) != 4:
+        raise ValueError("not a record of what was served")
+    ino, size, mtime_ns, ctime_ns = (_whole(v) for v in value)
+    return ino, size, mtime_ns, ctime_ns
+
+
+def _identity_of(st: os.stat_result) -> Identity:
+    return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def _vouches(identity: Identity | None, st: os.stat_result, checked_at: int) -> bool:
+    """Whether a file of stat ``st`` holds the bytes it held when hashed at ``checked_at``, its identity then being
+    ``identity``: the same identity, and stamps a clock step older than the hash (else racily clean: hash again)."""
+    if identity is None or identity != _identity_of(st):
+        return False
+    margin = _COARSE_MARGIN_NS if st.st_mtime_ns % 1_000_000_000 == 0 else _RACY_MARGIN_NS
+    return max(st.st_mtime_ns, st.st_ctime_ns) < checked_at - margin
+
+
+def verified_files(
+    out: os.PathLike[str] | str, documents: Iterable[tuple[str, str]]
+) -> tuple[dict[str, Identity], int]:
+    """The identity of each document's file (path, digest) in ``out`` that holds bytes of its digest, hashed now; and
+    the moment of hashing (ns), for ``Served.files`` and ``checked_at``. A file that does not match, or changes while
+    read, is left out: the next start hashes it."""
+    checked_at = time.time_ns()
+    root = os.fspath(out)
+    files: dict[str, Identity] = {}
+    for path, digest in documents:
+        try:
+            with open(os.path.join(root, path), "rb") as file:
+                before = os.fstat(file.fileno())
+                body = file.read()
+                after = os.fstat(file.fileno())
+        except OSError:
+            continue
+        if digest_of(body) == digest and _identity_of(before) == _identity_of(after):
+            files[path] = _identity_of(after)
+    return files, checked_at
+
+
 def served(
     settings: Settings,
     snapshot: Snapshot,
     schedules: Mapping[str, Schedule],
     scan: str,
     due: float | None,
+    verify: bool = False,
 ) -> Served:
-    """The record of ``snapshot``, served by a build that read post files of the signature ``scan``."""
+    """The record of ``snapshot``, served by a build that read post files of the signature ``scan``; ``verify``: with
+    the identity of each document's file that holds its bytes (hashed now, see the module's docstring)."""
+    documents = tuple(sorted((r.path, r.digest, r.media_type) for r in snapshot.resources.values()))
+    files, checked_at = verified_files(settings.out, ((p, d) for p, d, _ in documents)) if verify else ({}, 0)
     return Served(
         fingerprint=settings_fingerprint(settings),
         scan=scan,
@@ -116,11 +189,15 @@ def served(
         future=settings.future,
         due=due,
         built_at=snapshot.built_at.isoformat(),
-        documents=tuple(sorted((r.path, r.digest, r.media_type) for r in snapshot.resources.values())),
+        documents=documents,
         schedules={base: schedule.seconds for base, schedule in sorted(schedules.items())},
         pages=dict(sorted(snapshot.pages.items())),
         posts=snapshot.posts,
         rejected=tuple((r.path, r.reason) for r in snapshot.rejected),
+        files=files,
+        checked_at=checked_at,
+        feeds=len(snapshot.feeds),
+        on_request=len(snapshot.on_request),
     )
 
 
@@ -148,23 +225,33 @@ def _unchanged(settings: Settings, record: Served, now: float) -> bool:
     return files_signature((rel, st.st_size, st.st_mtime_ns) for _, rel, st in scanned) == record.scan
 
 
-def _read_documents(settings: Settings, record: Served) -> list[Document] | None:
-    """The recorded documents from the output directory, each checked against the manifest and its digest."""
+def _read_documents(settings: Settings, record: Served) -> tuple[list[Document], dict[str, Identity]] | None:
+    """The recorded documents from the output directory, each checked against the manifest and its digest (by its
+    file's recorded identity, else hashed); and the identity of each file hashed here (see the module's docstring)."""
     manifest = read_manifest(settings.out)
     root = os.fspath(settings.out)
     documents: list[Document] = []
+    hashed: dict[str, Identity] = {}
     for path, digest, media_type in record.documents:
         if manifest.get(path) != digest or path.startswith("/") or ".." in path.split("/"):
             return None
         try:
             with open(os.path.join(root, path), "rb") as file:
+                before = os.fstat(file.fileno())
                 body = file.read()
+                after = os.fstat(file.fileno())
         except OSError:
             return None
-        if digest_of(body) != digest:
-            return None
+        trusted = (
+            _vouches(record.files.get(path), before, record.checked_at) and _identity_of(after) == record.files[path]
+        )
+        if not trusted:
+            if digest_of(body) != digest:
+                return None
+            if _identity_of(before) == _identity_of(after):
+                hashed[path] = _identity_of(after)
         documents.append(Document(path, body, media_type, None, digest))
-    return documents
+    return documents, hashed
 
 
 def resume(settings: Settings, cache: ParseCache, preparer: Preparer, now: datetime) -> Snapshot | None:
@@ -176,9 +263,16 @@ def resume(settings: Settings, cache: ParseCache, preparer: Preparer, now: datet
     record = _record(cache)
     if record is None or not _unchanged(settings, record, now.timestamp()):
         return None
-    documents = _read_documents(settings, record)
-    if documents is None or not any(d.path == INDEX for d in documents):
+    checked_at = time.time_ns()
+    read = _read_documents(settings, record)
+    if read is None or not any(d.path == INDEX for d in read[0]):
         return None
+    documents, hashed = read
+    if hashed:
+        # What was hashed now vouches for its file at the next start. A file trusted by its identity keeps it: its
+        # stamps lie a clock step before the older hash, so before this one too.
+        files = {**record.files, **hashed}
+        cache.put_meta(RECORD_KEY, replace(record, files=files, checked_at=checked_at).to_json())
     old_stamps = cache.load_stamps()
     stamps: dict[str, Stamp] = dict(old_stamps)  # archive pages' too: the first build goes on from all of them
     restamped: dict[str, Stamp] = {}
@@ -208,4 +302,5 @@ def resume(settings: Settings, cache: ParseCache, preparer: Preparer, now: datet
         stamps=stamps,
         pages=record.pages,
         resumed=True,
+        resumed_counts=(record.feeds, record.on_request),
     )

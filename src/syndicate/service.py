@@ -355,9 +355,10 @@ class FeedService:
         self._freeze_heap()
         return snapshot, BuildOutcome(ok=True, report=report), time.thread_time() - cpu_started
 
-    def _record_served(self, snapshot: Snapshot) -> None:
+    def _record_served(self, snapshot: Snapshot, verify: bool = False) -> None:
         """Record ``snapshot``, made from the builder's last build, for the next start to serve at once if nothing
-        changes (resume.py). Only a build written to the output directory is recorded: its files are read back."""
+        changes (resume.py). Only a build written to the output directory is recorded: its files are read back.
+        ``verify``: with the identities of its files, hashed now (at stop, when no build writes and time is free)."""
         cache = self.builder.cache
         if cache is None or not self.builder.write:
             return
@@ -365,7 +366,7 @@ class FeedService:
         due = None if self.settings.future else next_due(feedset.records, self.clock().timestamp())
         scan = files_signature((rel, c.size, c.mtime_ns) for rel, c in feedset.records.items())
         schedules = feed_schedules(self.settings, feedset.groups)
-        record = served(self.settings, snapshot, schedules, scan, due).to_json()
+        record = served(self.settings, snapshot, schedules, scan, due, verify).to_json()
         if record != self._served:
             cache.put_meta(RECORD_KEY, record)
             self._served = record
@@ -491,7 +492,9 @@ class FeedService:
                 self._swap(resumed)
                 self.gauges.ready = True
                 self.gauges.posts = resumed.posts
+                self.gauges.feeds = resumed.feed_count
                 self.gauges.documents = resumed.documents
+                self.gauges.rejected = len(resumed.rejected)
                 log.info("serving the last build's %d documents: no post changed since", resumed.documents)
                 loop = asyncio.get_running_loop()
                 self._startup_timer = loop.call_later(
@@ -530,7 +533,7 @@ class FeedService:
         if snapshot is not None and not snapshot.resumed and outcome is not None and outcome.ok and not self.building:
             # What is served now, changes since the last full build included: a restart with nothing changed since
             # serves it at once. (While a build runs the builder may hold a newer build than the snapshot.)
-            await asyncio.to_thread(self._record_served, snapshot)
+            await asyncio.to_thread(self._record_served, snapshot, True)
         self._stopping = True
         self.preparer.close()
         if self._startup_timer is not None:
@@ -565,7 +568,7 @@ class FeedService:
             "resumed": snapshot is not None and snapshot.resumed,
             "building": self.building,
             "posts": snapshot.posts if snapshot else 0,
-            "feeds": len(snapshot.feeds) if snapshot else 0,
+            "feeds": snapshot.feed_count if snapshot else 0,
             "documents": snapshot.documents if snapshot else 0,
             "last_build": None if outcome is None else outcome.as_dict(),
             "last_build_finished": None if self.last_build_finished is None else self.last_build_finished.isoformat(),

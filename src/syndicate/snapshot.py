@@ -66,13 +66,19 @@ class Snapshot:
     # Made from the last build's files before this process built (resume.py): it holds the subscription documents
     # only, so what needs the posts (archive pages, names as written, queries) waits for the first build.
     resumed: bool = False
+    # A resumed snapshot holds neither the feeds nor the archive pages planned: how many the last build had.
+    resumed_counts: tuple[int, int] = (0, 0)
 
     def __contains__(self, path: object) -> bool:
         return path in self.resources or path in self.archives or path in self.on_request
 
     @property
     def documents(self) -> int:
-        return len(self.resources) + len(self.archives) + len(self.on_request)
+        return len(self.resources) + len(self.archives) + len(self.on_request) + self.resumed_counts[1]
+
+    @property
+    def feed_count(self) -> int:
+        return self.resumed_counts[0] if self.resumed else len(self.feeds)
 
 
 class Preparer:
