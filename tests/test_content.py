@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
@@ -244,6 +244,9 @@ _TAIL_SPACE = st.sampled_from(["", "\n", "\n\n", " \n", "\t\n\n", "   ", "\n    
     after=_TAIL_SPACE,
     html=st.sampled_from(["", "<p>an article</p>\n", "<div>\nits text\n</div>\n\n"]),
 )
+# Hosts markdown-it's link normalisation rewrites: a trailing ":" (an empty port) and an empty user name are dropped.
+@example(before="", indent="", scheme="http://", url="::", after="", html="")
+@example(before="", indent="", scheme="https://", url="@a/b", after="", html="")
 def test_what_follows_the_html_blocks_renders_as_markdown_it_renders_it(
     before: str, indent: str, scheme: str, url: str, after: str, html: str
 ) -> None:

@@ -146,7 +146,13 @@ def render_markdown(source: str, dialect: Dialect = POSTS) -> str:
 # two): an autolink of characters that its link normalisation leaves as they are (no "%", brackets or non-ASCII) in a
 # paragraph of its own.
 _BLANK = re.compile(r"[ \t\n]*")
-_LONE_AUTOLINK = re.compile(r"(?:[ \t]*\n)*<(https?://[A-Za-z0-9\-._~/?#@!$&'()*+,;=:]*)>\n(?:[ \t]*\n)*[ \t]*")
+# No ":" or "@" before the path: markdown-it's link normalisation (mdurl) takes a host's trailing ":" for an empty port
+# and an empty user name before "@" for none, and drops them ("http://a::" becomes "http://a:", "http://@a"
+# "http://a"), so an address with either there is left to markdown-it.
+_LONE_AUTOLINK = re.compile(
+    r"(?:[ \t]*\n)*<(https?://[A-Za-z0-9\-._~!$&'()*+,;=]*(?:[/?#][A-Za-z0-9\-._~/?#@!$&'()*+,;=:]*)?)>\n"
+    r"(?:[ \t]*\n)*[ \t]*"
+)
 
 
 def _render_rest(rest: str, dialect: Dialect) -> str:
