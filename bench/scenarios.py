@@ -606,7 +606,7 @@ class Start:
 def _start_server(workspace: Workspace) -> Start:
     """Start a server and time it (see Start). The feeds are fetched one after another over one keep-alive
     connection (http.client), as a feed reader or a load balancer would: a new urllib connection per feed measured
-    urllib's own set-up more than the server (bench/notes-warm2.md)."""
+    urllib's own set-up more than the server (docs/benchmarks.md, "Warm server start: where exec → ready goes")."""
     port = free_port()
     workspace.write_config(port=port)
     log = workspace.root / "serve.log"
@@ -699,7 +699,8 @@ def server_start(size: int, options: Options) -> Result:
             "untimed run of each; medians. From exec of `syndicate serve` until /readyz answers 200 and then every "
             "subscription feed listed in /feeds/index.opml (each feed of every kind, in every format) has answered "
             "200, one after another over one keep-alive connection (until issue 17's warm-start work, each over a "
-            "new urllib connection, which cost about 0.06 s more at 10k; bench/notes-warm2.md); /readyz is polled "
+            "new urllib connection, which cost about 0.06 s more at 10k; docs/benchmarks.md, 'Warm server start: "
+            "where exec → ready goes'); /readyz is polled "
             "every 5 ms, and the time it first answered 200 is reported too (ready). "
             "Cold: no output directory and no parse cache; warm: both as the cold start "
             "left them, no post changed. Archive pages are made on request, so neither start renders them.",
