@@ -222,7 +222,8 @@ class Builder:
 
     @property
     def posts(self) -> tuple[Post, ...]:
-        """Published posts, newest first."""
+        """Published posts, newest first; a post's title, slug, source URL and summary may be kept out of memory
+        (``Post.summary_at``): ``posts.in_full`` gives the post with them."""
         return self.feedset.posts
 
     @property
