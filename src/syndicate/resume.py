@@ -158,15 +158,22 @@ def verified_files(
     files: dict[str, Identity] = {}
     for path, digest in documents:
         try:
-            with open(os.path.join(root, path), "rb") as file:
-                before = os.fstat(file.fileno())
-                body = file.read()
-                after = os.fstat(file.fileno())
+            body, _, steady = _read_file(root, path)
         except OSError:
             continue
-        if digest_of(body) == digest and _identity_of(before) == _identity_of(after):
-            files[path] = _identity_of(after)
+        if steady is not None and digest_of(body) == digest:
+            files[path] = steady
     return files, checked_at
+
+
+def _read_file(root: str, path: str) -> tuple[bytes, os.stat_result, Identity | None]:
+    """The bytes of the file ``path`` in ``root``, its stat before they were read, and its identity if it did not
+    change while they were read (else None). Raises OSError."""
+    with open(os.path.join(root, path), "rb") as file:
+        before = os.fstat(file.fileno())
+        body = file.read()
+        after = _identity_of(os.fstat(file.fileno()))
+    return body, before, after if _identity_of(before) == after else None
 
 
 def served(
@@ -236,20 +243,15 @@ def _read_documents(settings: Settings, record: Served) -> tuple[list[Document],
         if manifest.get(path) != digest or path.startswith("/") or ".." in path.split("/"):
             return None
         try:
-            with open(os.path.join(root, path), "rb") as file:
-                before = os.fstat(file.fileno())
-                body = file.read()
-                after = os.fstat(file.fileno())
+            body, before, steady = _read_file(root, path)
         except OSError:
             return None
-        trusted = (
-            _vouches(record.files.get(path), before, record.checked_at) and _identity_of(after) == record.files[path]
-        )
+        trusted = _vouches(record.files.get(path), before, record.checked_at) and steady == record.files[path]
         if not trusted:
             if digest_of(body) != digest:
                 return None
-            if _identity_of(before) == _identity_of(after):
-                hashed[path] = _identity_of(after)
+            if steady is not None:
+                hashed[path] = steady
         documents.append(Document(path, body, media_type, None, digest))
     return documents, hashed
 
