@@ -1,9 +1,13 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
+import feedparser
+import httpx
 import pytest
 
+from _serving import running_server, wait_until
 from syndicate import summaries
 
 
@@ -53,3 +57,92 @@ def test_an_oversized_summary_is_refused_not_cut() -> None:
 def test_what_fits_in_the_store_is_measured_in_utf8_bytes() -> None:
     assert summaries.fits("x" * ((1 << 20) - 1)) and not summaries.fits("x" * (1 << 20))
     assert summaries.fits("短" * 300_000) and not summaries.fits("短" * 400_000)  # three bytes each
+
+
+# --- a post's text kept out of memory, seen through what is served and built ----------------------------------------
+# Every build keeps its posts' title, slug, source URL and summary in the store above (posts.in_full reads them back):
+# each path that shows an entry must read them, and an edit of a title alone must change the documents and their
+# validators. These run the real server on 127.0.0.1 and the real CLI.
+
+HARBOUR = "https://harbour-gazette.example.org/tides"
+
+
+def _write_tide(posts: Path, n: int, title: str) -> Path:
+    path = posts / f"2024-06-{n:02d}-tide-{n}.md"
+    path.write_text(
+        f'---\ntitle: "{title}"\ndate: 2024-06-{n:02d} 07:30:00 +0800\ncategories: [harbour]\ntags: [pier-{n}]\n'
+        f"source:\n  name: Harbour Gazette\n  url: {HARBOUR}/{n}\n---\n"
+        f"<p>Low water at pier {n} comes late this week; the ferries keep their timetable.</p>\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _tide_site(root: Path, count: int) -> dict[int, str]:
+    (root / "_posts").mkdir(parents=True)
+    titles = {n: f"Tide table for pier {n}" for n in range(1, count + 1)}
+    for n, title in titles.items():
+        _write_tide(root / "_posts", n, title)
+    return titles
+
+
+def _titles(body: bytes) -> list[str]:
+    parsed = feedparser.parse(body)
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    return [e.title for e in parsed.entries]
+
+
+@pytest.mark.server
+def test_a_server_shows_the_text_kept_out_of_memory_wherever_it_serves_a_post(tmp_path: Path) -> None:
+    titles = _tide_site(tmp_path, 5)
+    newest = [titles[5], titles[4]]  # limit = 2: the rest are on archive pages
+    config = 'limit = 2\ncache = "parse-cache.sqlite3"\n'
+    with running_server(tmp_path, extra_config=config) as server, httpx.Client(base_url=server.url) as client:
+        atom = client.get("/feeds/all.atom")
+        assert _titles(atom.content) == newest
+        parsed = feedparser.parse(atom.content)
+        assert [link.href for link in parsed.entries[0].links if link.rel == "via"] == [f"{HARBOUR}/5"]
+        rss = client.get("/feeds/all.rss").content
+        assert _titles(rss) == newest and f'<source url="{HARBOUR}/5">Harbour Gazette</source>'.encode() in rss
+        items = client.get("/feeds/all.json").json()["items"]
+        assert [(i["title"], i["external_url"]) for i in items] == [
+            (t, f"{HARBOUR}/{n}") for n, t in [(5, newest[0]), (4, newest[1])]
+        ]
+        # archive pages are made on request in a server, from posts whose text is in the store
+        oldest = client.get("/feeds/archive/all/1.atom")
+        assert oldest.status_code == 200 and _titles(oldest.content)[-1] == titles[1]
+        # a query feed is rendered on request too
+        asked = client.get("/feeds/all.atom?tag=pier-2&category=harbour")
+        assert _titles(asked.content) == [titles[2]]
+        # the pages for people: a feed's page and the index of feeds
+        page = client.get("/feeds/all.html").text
+        assert f">{titles[5]}</a>" in page and f'href="{HARBOUR}/5"' in page
+        assert f">{titles[5]}</a>" in client.get("/feeds/").text
+
+        # Only the title changes, in place: the documents that list the post, and their validators, change with it.
+        archives = [f"/feeds/archive/all/{n}.atom" for n in (1, 2)]
+        [archive_with_3] = [path for path in archives if titles[3] in _titles(client.get(path).content)]
+        plain = {"Accept-Encoding": "identity"}  # one representation (brotli may come later, with its own ETag)
+        before = {path: client.get(path, headers=plain) for path in ("/feeds/tags/pier-3.atom", archive_with_3)}
+        _write_tide(tmp_path / "_posts", 3, "Tide table for pier 3, corrected")
+        wait_until(
+            lambda: "Tide table for pier 3, corrected" in client.get(archive_with_3).text, "the archive page retitled"
+        )
+        for path, old in before.items():
+            new = client.get(path, headers=plain)
+            assert "Tide table for pier 3, corrected" in _titles(new.content) and titles[3] not in _titles(new.content)
+            assert new.headers["etag"] != old.headers["etag"], path
+            assert client.get(path, headers={**plain, "If-None-Match": old.headers["etag"]}).status_code == 200
+            assert client.get(path, headers={**plain, "If-None-Match": new.headers["etag"]}).status_code == 304
+
+    # Started again on its parse cache: the posts come back from SQLite and their text goes into this process's
+    # store; a new post makes the feeds be written again with the older posts' entries.
+    with running_server(tmp_path, extra_config=config) as server, httpx.Client(base_url=server.url) as client:
+        _write_tide(tmp_path / "_posts", 6, "Tide table for pier 6")
+        wait_until(lambda: "pier 6" in client.get("/feeds/all.atom").text, "the new post served")
+        assert _titles(client.get("/feeds/all.atom").content) == ["Tide table for pier 6", titles[5]]
+        items = client.get("/feeds/categories/harbour.json").json()["items"]
+        assert [i["external_url"] for i in items] == [f"{HARBOUR}/6", f"{HARBOUR}/5"]
+        asked = client.get("/feeds/all.rss?tag=pier-3")
+        assert _titles(asked.content) == ["Tide table for pier 3, corrected"]
+        assert _titles(client.get("/feeds/archive/all/1.atom").content)[-1] == titles[1]
