@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+from datetime import date, timedelta
 from pathlib import Path
 
 import feedparser
@@ -68,9 +72,10 @@ HARBOUR = "https://harbour-gazette.example.org/tides"
 
 
 def _write_tide(posts: Path, n: int, title: str) -> Path:
-    path = posts / f"2024-06-{n:02d}-tide-{n}.md"
+    day = date(2023, 1, 1) + timedelta(days=n)  # one post a day, newest last
+    path = posts / f"{day}-tide-{n}.md"
     path.write_text(
-        f'---\ntitle: "{title}"\ndate: 2024-06-{n:02d} 07:30:00 +0800\ncategories: [harbour]\ntags: [pier-{n}]\n'
+        f'---\ntitle: "{title}"\ndate: {day} 07:30:00 +0800\ncategories: [harbour]\ntags: [pier-{n}]\n'
         f"source:\n  name: Harbour Gazette\n  url: {HARBOUR}/{n}\n---\n"
         f"<p>Low water at pier {n} comes late this week; the ferries keep their timetable.</p>\n",
         encoding="utf-8",
@@ -146,3 +151,50 @@ def test_a_server_shows_the_text_kept_out_of_memory_wherever_it_serves_a_post(tm
         asked = client.get("/feeds/all.rss?tag=pier-3")
         assert _titles(asked.content) == ["Tide table for pier 3, corrected"]
         assert _titles(client.get("/feeds/archive/all/1.atom").content)[-1] == titles[1]
+
+
+def _build(root: Path, out: str, cache: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "syndicate", "build", "--config", str(root / "syndicate.toml"), "--out", out],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=300,
+        check=False,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("SYNDICATE_")}, "SYNDICATE_CACHE": cache},
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    """The documents a build wrote (its manifest names the settings it was built with: not compared)."""
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file() and p.name[0] != "."}
+
+
+# 3 posts: parsed, rendered and paged in the build's own process. 510: parsed, rendered and paged by forked worker
+# processes (above Parallelism's parse_from, render_from and archive_from: every post is alone in its tag's feed).
+@pytest.mark.parametrize("count", [3, 510])
+def test_syndicate_build_shows_the_text_and_a_title_edit_rebuilds_as_a_fresh_build(tmp_path: Path, count: int) -> None:
+    site = tmp_path / "site"
+    titles = _tide_site(site, count)
+    (site / "syndicate.toml").write_text(
+        'title = "Harbour"\nurl = "https://harbour.example.net"\nposts = "_posts"\nlimit = 2\n', encoding="utf-8"
+    )
+    cache = str(tmp_path / "cache.sqlite3")
+    _build(site, "out", cache)
+    out = site / "out"
+    assert _titles((out / "all.atom").read_bytes()) == [titles[count], titles[count - 1]]
+    assert _titles((out / "archive" / "all" / "1.rss").read_bytes())[-1] == titles[1]  # oldest last
+    first = json.loads((out / "archive" / "all" / "1.json").read_bytes())["items"][-1]
+    assert (first["title"], first["external_url"]) == (titles[1], f"{HARBOUR}/1")
+    assert _titles((out / "tags" / "pier-2.rss").read_bytes()) == [titles[2]]
+
+    # Only the title of the oldest post (on an archive page) changes: the incremental build writes what a build
+    # from scratch writes.
+    _write_tide(site / "_posts", 1, "Tide table for pier 1, corrected")
+    _build(site, "out", cache)
+    _build(site, "fresh", "off")
+    assert _files(out) == _files(site / "fresh")
+    assert _titles((out / "archive" / "all" / "1.atom").read_bytes())[-1] == "Tide table for pier 1, corrected"
+    items = json.loads((out / "tags" / "pier-1.json").read_bytes())["items"]
+    assert [i["title"] for i in items] == ["Tide table for pier 1, corrected"]
