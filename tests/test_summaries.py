@@ -140,10 +140,12 @@ def test_a_server_shows_the_text_kept_out_of_memory_wherever_it_serves_a_post(tm
             assert client.get(path, headers={**plain, "If-None-Match": old.headers["etag"]}).status_code == 200
             assert client.get(path, headers={**plain, "If-None-Match": new.headers["etag"]}).status_code == 304
 
-    # Started again on its parse cache: the posts come back from SQLite and their text goes into this process's
-    # store; a new post makes the feeds be written again with the older posts' entries.
+    # Started again on its parse cache (resuming its last build): the posts come back from SQLite and their text goes
+    # into this process's store. A new post renamed into the posts directory, and a post renamed within it, make
+    # the feeds be written again with the other posts' entries.
     with running_server(tmp_path, extra_config=config) as server, httpx.Client(base_url=server.url) as client:
-        _write_tide(tmp_path / "_posts", 6, "Tide table for pier 6")
+        incoming = _write_tide(tmp_path, 6, "Tide table for pier 6")
+        incoming.rename(tmp_path / "_posts" / incoming.name)
         wait_until(lambda: "pier 6" in client.get("/feeds/all.atom").text, "the new post served")
         assert _titles(client.get("/feeds/all.atom").content) == ["Tide table for pier 6", titles[5]]
         items = client.get("/feeds/categories/harbour.json").json()["items"]
@@ -151,6 +153,13 @@ def test_a_server_shows_the_text_kept_out_of_memory_wherever_it_serves_a_post(tm
         asked = client.get("/feeds/all.rss?tag=pier-3")
         assert _titles(asked.content) == ["Tide table for pier 3, corrected"]
         assert _titles(client.get("/feeds/archive/all/1.atom").content)[-1] == titles[1]
+        [moved] = (tmp_path / "_posts").glob("*-tide-2.md")
+        moved.rename(moved.with_name(moved.name.replace("tide-2", "tide-two")))
+        wait_until(lambda: "tide-two" in client.get("/feeds/tags/pier-2.atom").text, "the renamed post served")
+        assert _titles(client.get("/feeds/tags/pier-2.atom").content) == [titles[2]]
+        assert [titles[2] in _titles(client.get(f"/feeds/archive/all/{n}.atom").content) for n in (1, 2)].count(
+            True
+        ) == 1
 
 
 def _build(root: Path, out: str, cache: str) -> None:
