@@ -211,14 +211,15 @@ def test_syndicate_build_shows_the_text_and_a_title_edit_rebuilds_as_a_fresh_bui
 
 @pytest.mark.server
 def test_a_served_jekyll_sites_liquid_sees_page_title_and_slug_in_render_workers_and_excerpts(tmp_path: Path) -> None:
-    """120 posts, each alone in its tag's feed: the server renders them in workers from its fork server, which cannot
-    read its store; jekyll-feed's summaries (the excerpt, Liquid rendered) are made in the server itself."""
+    """510 posts, each alone in its tag's feed: the server parses and renders them in workers from its fork server,
+    which cannot read its store (Parallelism's parse_from and render_from); jekyll-feed's summaries (the excerpt,
+    Liquid rendered) are made in the server itself."""
     site = tmp_path / "site"
     (site / "_posts").mkdir(parents=True)
     (site / "_config.yml").write_text(
         "title: Harbour notes\nurl: https://harbour.example.org\nplugins: [jekyll-feed]\n", encoding="utf-8"
     )
-    for n in range(1, 121):
+    for n in range(1, 511):
         day = date(2023, 1, 1) + timedelta(days=n)
         (site / "_posts" / f"{day}-tide-{n}.md").write_text(
             f"---\ntitle: Slack water at berth {n}\nslug: berth-{n}-note\ntags: [berth{n}]\n---\n"
@@ -227,11 +228,11 @@ def test_a_served_jekyll_sites_liquid_sees_page_title_and_slug_in_render_workers
         )
     (tmp_path / "syndicate.toml").write_text(f'site = "{site}"\nout = "out"\ncache = "off"\n', encoding="utf-8")
     with running_server(tmp_path) as server, httpx.Client(base_url=server.url) as client:
-        for n in (1, 57, 120):
+        for n in (1, 257, 510):
             entry = feedparser.parse(client.get(f"/feeds/tags/berth{n}.atom").content).entries[0]
             assert entry.title == f"Slack water at berth {n}"
             assert f"Body of Slack water at berth {n} at berth-{n}-note." in entry.content[0].value
         newest = feedparser.parse(client.get("/feed.xml").content).entries[0]
-        assert newest.summary == "Excerpt of Slack water at berth 120."
+        assert newest.summary == "Excerpt of Slack water at berth 510."
         # Rendered in the workers, not after they failed (the output would be the same, slower, with a warning).
         assert "unavailable" not in server.output() and "Traceback" not in server.output()
