@@ -138,13 +138,20 @@ def running(
             wait_http(ready_url, proc, timeout, log, expect_status)
             yield proc
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=15)
+            interrupt(proc, 15)
+
+
+def interrupt(proc: subprocess.Popen[bytes], grace: float) -> None:
+    """Stop a server as Ctrl-C does (SIGINT: it records what it serves and lets its workers go), and kill it if it
+    has not exited within ``grace`` seconds."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=15)
 
 
 def tree_rss_kib(root: int) -> int:

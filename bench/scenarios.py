@@ -13,7 +13,6 @@ import random
 import re
 import shlex
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from bench._process import (
     Timed,
     free_port,
     http_get,
+    interrupt,
     run_timed,
     running,
     write_unshared,
@@ -633,13 +633,7 @@ def _start_server(workspace: Workspace) -> Start:
                 connection.close()
             elapsed = time.perf_counter() - start
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=15)
+        interrupt(proc, 30)
     return Start(elapsed, ready, peak.peak_kib, len(paths))
 
 

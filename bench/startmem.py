@@ -14,14 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
-from bench._process import LOOPBACK, BenchError, free_port, http_get, tree_rss_kib, wait_http
+from bench._process import LOOPBACK, BenchError, free_port, http_get, interrupt, tree_rss_kib, wait_http
 from bench.scenarios import _subscription_paths
 from bench.targets import Workspace, serve_command
 
@@ -76,12 +75,7 @@ def start_once(
     finally:
         stop.set()
         sampler.join()
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+        interrupt(proc, 60)
     peak_at, peak = max(samples, key=lambda s: s[1])
     per_second: dict[int, int] = {}
     for at, kib in samples:
