@@ -585,3 +585,13 @@ def test_url_from_body_takes_what_checking_every_link_takes(body: str, marker: i
     if marker is not None:
         marker = min(marker, len(body))
     assert _url_from_body(body, marker=marker, site_host=site_host) == _url_checking_every_link(body, marker, site_host)
+
+
+def test_made_up_tag_names_do_not_grow_the_replacement_table_without_bound() -> None:
+    from syndicate.attribution import _REPLACEMENTS, _Replacements
+
+    body = "".join(f"<x{n}>a</x{n}>" for n in range(2 * _Replacements._NAMES)) + "<DIV>来源：江畔晚报</DIV>"
+    assert find(body).name == "江畔晚报"
+    assert len(_REPLACEMENTS) <= _Replacements._NAMES
+    # A name met after the table is full is still replaced as a block tag or not, only no longer remembered.
+    assert _REPLACEMENTS["P"] == "\n" and _REPLACEMENTS["x-new"] == ""
