@@ -527,3 +527,71 @@ def test_bidi_controls_leave_a_name_from_the_body_or_front_matter() -> None:
     assert find("<p>正文。</p>\n<p>文章来源：右江\u202e日报\u2066</p>\n").name == "右江日报"
     assert find("<p>Body.</p>\n\nSource: The\u202d Guardian\u2069\n").name == "The Guardian"
     assert find("<p>x</p>", {"source": "Daily\u202eNews\u202c"}).name == "DailyNews"
+
+
+def _url_checking_every_link(body: str, marker: int | None, site_host: str) -> str | None:
+    """``_url_from_body`` as it was written first: every candidate link checked, then the one that counts taken."""
+    from syndicate.attribution import (
+        _A_TAG,
+        _AUTOLINK,
+        _MD_LINK,
+        _external,
+        _href,
+        _line_links,
+        _only_chrome,
+        _same_address,
+        _starts_its_line,
+    )
+
+    candidates = [(m.start(), m.end(), m.group("url")) for m in _AUTOLINK.finditer(body)]
+    candidates += [(m.start(), m.end(), m.group("url")) for m in _MD_LINK.finditer(body) if _same_address(*m.groups())]
+    for m in _A_TAG.finditer(body):
+        address = _href(m.group("attrs"))
+        if address is not None and _same_address(m.group("text"), address):
+            candidates.append((m.start(), m.end(), address))
+    usable = [(s, e, u) for s, e, raw in sorted(candidates) if (u := _external(raw, site_host)) is not None]
+    if marker is not None:
+        after = [u for s, _e, u in usable if s >= marker]
+        if after:
+            return after[0]
+        line_end = body.find("\n", marker, marker + 2_000)
+        line = body[marker : line_end if line_end >= 0 else marker + 2_000]
+        on_line = [u for raw in _line_links(line) if (u := _external(raw, site_host)) is not None]
+        if on_line:
+            return on_line[0]
+    if usable and _only_chrome(body[usable[-1][1] :]) and _starts_its_line(body, usable[-1][0]):
+        return usable[-1][2]
+    return None
+
+
+@settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(
+    body=st.lists(
+        st.sampled_from(
+            ["<http://a.example/x>", "<https://news.example.org/y>", "<http://例.example/z>", "<http://a b>",
+             "[http://c.example/1](http://c.example/1)", "[//news.example.org/](//news.example.org/)", "[x](y)",
+             '<a href="http://d.example/2">http://d.example/2</a>', "<a href='https://news.example.org/'>x</a>",
+             "来源：", "\n", " ", "｜", "<p>", "</p>", "word", "&amp;", "[", "]", "(", ")"]
+        )
+        | st.text(max_size=3),
+        max_size=30,
+    ).map("".join),
+    marker=st.one_of(st.none(), st.integers(min_value=0, max_value=200)),
+    site_host=st.sampled_from(["news.example.org", "a.example", ""]),
+)  # fmt: skip
+def test_url_from_body_takes_what_checking_every_link_takes(body: str, marker: int | None, site_host: str) -> None:
+    from syndicate.attribution import _url_from_body
+
+    if marker is not None:
+        marker = min(marker, len(body))
+    assert _url_from_body(body, marker=marker, site_host=site_host) == _url_checking_every_link(body, marker, site_host)
+
+
+def test_made_up_tag_names_do_not_grow_the_replacement_table_without_bound() -> None:
+    from syndicate.attribution import _REPLACEMENTS, _Replacements
+
+    body = "".join(f"<x{n}>a</x{n}>" for n in range(2 * _Replacements._NAMES)) + "<DIV>来源：江畔晚报</DIV>"
+    assert find(body).name == "江畔晚报"
+    assert len(_REPLACEMENTS) <= _Replacements._NAMES
+    # A name met after the table is full is still replaced as a block tag or not, only no longer remembered.
+    assert _REPLACEMENTS["P"] == "\n" and _REPLACEMENTS["x-new"] == ""

@@ -549,6 +549,74 @@ def test_a_feeds_heads_come_from_one_template(fmt: str, monkeypatch: pytest.Monk
         assert len(calls) == expected
 
 
+@st.composite
+def any_feed_page(draw: st.DrawFn) -> Page:
+    """A page of any feed: its own title (plain or not), subscription document, kind, path, older page and date."""
+    title = draw(
+        st.one_of(legal_text.filter(bool), st.sampled_from(["Site · C++", "右江 · zq7titlezq7", "zq7currentzq7"]))
+    )
+    current = "/".join(draw(paths))
+    archive = draw(st.booleans())
+    when = draw(st.datetimes(timezones=zones.filter(lambda z: z is not None)))
+    entry = Entry(replace(make_post(1), date=when, updated=when), None)
+    return Page(
+        feed=FEED,
+        title=title,
+        entries=draw(st.sampled_from([(entry,), ()])),
+        path="archive/" + "/".join(draw(paths)) if archive else current,
+        current=current,
+        prev_archive="archive/" + "/".join(draw(paths)) if draw(st.booleans()) else None,
+        archive=archive,
+    )
+
+
+@pytest.mark.parametrize("fmt", ["atom", "rss"])
+@settings(max_examples=300, deadline=None)
+@given(
+    pages=st.lists(any_feed_page(), min_size=2, max_size=4),
+    site=st.sampled_from(
+        [
+            SETTINGS,
+            replace(SETTINGS, description="<b>D</b>", hub="https://h.example/"),
+            replace(SETTINGS, logo="https://site.example/logo.png", icon="https://site.example/i.png"),
+            replace(SETTINGS, title="zq7titlezq7 zq7currentzq7"),
+        ]
+    ),
+)
+def test_heads_of_different_feeds_from_shared_templates_are_feedgen_heads(
+    fmt: str, pages: list[Page], site: object
+) -> None:
+    """A template is shared by every feed with a plain title: its title and subscription URL are put in."""
+    assert isinstance(site, type(SETTINGS))
+    for page in [*pages, *pages]:
+        assert head_outcome(_feedgen.write_head, site, page, fmt) == head_outcome(
+            _feedgen.feedgen_head, site, page, fmt
+        )
+
+
+@pytest.mark.parametrize("fmt", ["atom", "rss"])
+def test_feeds_with_plain_titles_share_one_template(fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    original = _feedgen.feedgen_head
+
+    def counted(*args: object) -> bytes:
+        calls.append("feedgen")
+        return original(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_feedgen, "feedgen_head", counted)
+    monkeypatch.setattr(_feedgen, "_templates", {})
+    posts = [make_post(1), make_post(2)]
+    for name in ("C++", "右江日报", "a b", "Q&A", "x < y"):
+        slug = name.replace(" ", "-")
+        archived = Page(FEED, f"Site · {name}", tuple(Entry(p, None) for p in posts), f"archive/tags/{slug}/2",
+                        f"tags/{slug}", f"archive/tags/{slug}/1", archive=True)  # fmt: skip
+        document = render_page(SETTINGS, archived, fmt, [entry_fragment(p, None, fmt) for p in posts])
+        assert_valid(document.body, fmt)
+        assert f"<title>Site · {html.escape(name, quote=False)}</title>".encode() in document.body
+    # one template for the three plain titles (made and checked: 2 heads), one of its own for each of the others
+    assert len(calls) == 2 + 2 * 2
+
+
 def test_rss_item_escapes_its_description_and_uses_the_channel_prefixes() -> None:
     post = make_post(1)
     item = entry_fragment(post, "<p>x</p>", "rss")

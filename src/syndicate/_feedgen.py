@@ -138,17 +138,26 @@ def _generator(
 
 
 # feedgen is slow to write a head, and a large site has thousands of them (mostly archive pages; docs/benchmarks.md).
-# The pages of one feed have heads that differ only in their own URL, the next older page's URL and the updated time,
-# so feedgen writes one head per feed, format and kind of page with stand-ins for those three, and each page's head is
-# that template with its values put in. The stand-ins are ASCII letters and digits, which percent-encoding and XML
-# escaping leave as they are, and the values put in need no escaping either (percent-encoded paths, ASCII dates). A
-# template with a stand-in anywhere else (a title that contains one, say), or that does not give feedgen's head of the
-# page it was made for, is not used, and that feed's heads come from feedgen.
+# Heads differ only in the page's own URL, the next older page's URL, the updated time, the feed's subscription URL
+# and its title, so feedgen writes one head per format and kind of page (and schedule) with stand-ins for those, and
+# each page's head is that template with its values put in: a few templates for a site, not a few per feed (each
+# costs two feedgen heads, and the archive workers each make their own). The stand-ins are ASCII letters and digits,
+# which percent-encoding and XML escaping leave as they are, and the values put in need no escaping either
+# (percent-encoded paths, ASCII dates, a title that ``_is_plain``; any other title is written by feedgen into a
+# template of that feed's own). A template with a stand-in anywhere else (a title that contains one, say), or that
+# does not give feedgen's head of the page it was made for, is not used, and those heads come from feedgen.
+_STAND_IN_MARK = "zq7"
 _SELF = "zq7selfzq7"
 _PREV = "zq7prevzq7"
+_CURRENT = "zq7currentzq7"
+_TITLE = "zq7titlezq7"
+_REPEATED = (_CURRENT, _TITLE)
 _WHEN = datetime(1903, 4, 5, 6, 7, 8, tzinfo=UTC)
 _WHEN_TEXT = {"atom": _WHEN.isoformat(), "rss": "Sun, 05 Apr 1903 06:07:08 +0000"}
-_STAND_INS = re.compile("(" + "|".join(map(re.escape, (_SELF, _PREV, *_WHEN_TEXT.values()))) + ")")
+_STAND_INS = re.compile("(" + "|".join(map(re.escape, (_SELF, _PREV, _CURRENT, _TITLE, *_WHEN_TEXT.values()))) + ")")
+# Characters a plain title may hold: all but what XML or HTML escape (in text or an attribute), controls, white
+# space other than the space (attribute normalisation), and what XML forbids (feedgen refuses it).
+_PLAIN_TITLE = re.compile("[^&<>\"'\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]*")
 _NO_TEMPLATE: tuple[str | bytes, ...] = ()
 _templates: dict[tuple[object, ...], tuple[str | bytes, ...]] = {}
 
@@ -162,15 +171,14 @@ def feedgen_head(
 
 
 def write_head(settings: Settings, page: Page, fmt: Flavor, media_type: str) -> bytes:
-    """The page's head, ``feedgen_head``'s bytes: from its feed's template when there is one, else from feedgen."""
+    """The page's head, ``feedgen_head``'s bytes: from its kind's template when there is one, else from feedgen."""
     updated = as_written(page.updated or EMPTY_FEED_UPDATED)  # as _generator gives it to feedgen
     if page.query or updated.utcoffset() is None:
         # query feeds: rare; a date without offset: feedgen refuses it
         return feedgen_head(settings, page, fmt, media_type)
     key = (
         *(getattr(settings, name) for name in _HEAD_SETTINGS),
-        page.title,
-        page.current,
+        None if _is_plain(page.title) else page.title,
         page.archive,
         page.prev_archive is not None,
         page_schedule(settings, page).seconds,
@@ -197,18 +205,32 @@ def write_head(settings: Settings, page: Page, fmt: Flavor, media_type: str) -> 
 _HEAD_SETTINGS = ("feeds_url", "site_url", "author", "title", "description", "language", "hub", "icon", "logo")
 
 
+def _is_plain(title: str) -> bool:
+    """Whether feedgen writes ``title`` as it is wherever it puts it (in text, in an attribute, through the RSS
+    description's escaping): nothing XML or HTML escapes, no control, white space but the space, or stand-in."""
+    return _PLAIN_TITLE.fullmatch(title) is not None and _STAND_IN_MARK not in title
+
+
 def _template(settings: Settings, page: Page, fmt: Flavor, media_type: str) -> tuple[str | bytes, ...]:
     # The entries stay: the schedule (RSS ttl, sy:*) comes from their dates; the updated time is _WHEN's.
-    stand_in = replace(page, path=_SELF, prev_archive=_PREV if page.prev_archive else None)
+    stand_in = replace(
+        page,
+        path=_SELF,
+        current=_CURRENT,
+        title=_TITLE if _is_plain(page.title) else page.title,
+        prev_archive=_PREV if page.prev_archive else None,
+    )
     head = feedgen_head(settings, stand_in, fmt, media_type, _WHEN).decode("utf-8")
     # split() gives literal text and stand-ins alternating: literals encoded now, stand-ins kept as their names.
     pieces: list[str | bytes] = [
         piece.encode("utf-8") if n % 2 == 0 else piece for n, piece in enumerate(_STAND_INS.split(head))
     ]
     # Each stand-in where feedgen writes its value, once: a second one came from the title, the settings or the
-    # feed's own path, and filling it in would change them.
+    # feed's own path, and filling it in would change them. The subscription document's path and the title are
+    # written more than once (id and link; title and description); one of them put in where the settings held a
+    # stand-in's text makes the check against feedgen's head in write_head fail.
     expected = sorted([_SELF, _WHEN_TEXT[fmt], *([_PREV] if page.prev_archive else [])])
-    if sorted(piece for piece in pieces[1::2] if isinstance(piece, str)) != expected:
+    if sorted(piece for piece in pieces[1::2] if isinstance(piece, str) and piece not in _REPEATED) != expected:
         return _NO_TEMPLATE
     return tuple(pieces)
 
@@ -217,6 +239,8 @@ def _fill(template: tuple[str | bytes, ...], page: Page, fmt: Flavor, updated: d
     # Only this format's date, and the older page's URL only where there is one (_template checked which are there).
     values = {
         _SELF: quote(page.path, safe="/").encode("ascii"),
+        _CURRENT: quote(page.current, safe="/").encode("ascii"),
+        _TITLE: page.title.encode("utf-8"),
         _WHEN_TEXT[fmt]: format_rfc3339(updated).encode("ascii") if fmt == "atom" else format_rfc822(updated),
     }
     if page.prev_archive:

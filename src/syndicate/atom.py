@@ -77,7 +77,13 @@ def _source(post: Post) -> bytes:
 
 @lru_cache(maxsize=1024)
 def _categories(categories: tuple[str, ...], tags: tuple[str, ...]) -> bytes:
-    return b"".join(b'<category term="%s"/>' % escape_attribute(name) for name in dict.fromkeys((*categories, *tags)))
+    return b"".join(map(_category, dict.fromkeys((*categories, *tags))))
+
+
+# Most posts have a combination of terms of their own, each term shared by many: each term's element is made once.
+@lru_cache(maxsize=4096)
+def _category(name: str) -> bytes:
+    return b'<category term="%s"/>' % escape_attribute(name)
 
 
 def write_entry(post: Post, content: str | None, *, whole_summary: bool = False) -> bytes:

@@ -120,6 +120,23 @@ _BLOCK = frozenset(
 )  # fmt: skip
 
 
+class _Replacements(dict[str | None, str]):
+    """What a tag (None: a comment, doctype or autolink) becomes in the text: a line break for a block-level tag,
+    else nothing. Looked up once per tag name met (a post has a few names in many tags), up to ``_NAMES`` of them:
+    a body full of made-up names costs their lookups, not memory."""
+
+    _NAMES = 4096
+
+    def __missing__(self, tag: str | None) -> str:
+        found = "\n" if tag is not None and tag.lower() in _BLOCK else ""
+        if len(self) < self._NAMES:
+            self[tag] = found
+        return found
+
+
+_REPLACEMENTS = _Replacements()
+
+
 def _links_start(body: str) -> int:
     """A position before which ``_TAG_MARKUP`` finds exactly the spans ``_MARKUP`` finds, and which no span crosses.
 
@@ -148,12 +165,12 @@ class _Text:
         # Deleting the groups leaves raw text and spans alternating: the body in pieces.
         start = _links_start(body)
         pieces: list[str] = _TAG_MARKUP.split(body[:start])
-        replacements = ["\n" if tag is not None and tag.lower() in _BLOCK else "" for tag in pieces[2::3]]
+        replacements = list(map(_REPLACEMENTS.__getitem__, pieces[2::3]))
         del pieces[2::3]
         if start < len(body):
             tail: list[str] = _MARKUP.split(body[start:])
             replacements += [
-                text if text is not None else "\n" if tag is not None and tag.lower() in _BLOCK else ""
+                text if text is not None else _REPLACEMENTS[tag]
                 for tag, text in zip(tail[2::4], tail[3::4], strict=True)
             ]
             del tail[3::4]
@@ -263,10 +280,10 @@ def _url_from_body(body: str, *, marker: int | None, site_host: str) -> str | No
         if address is not None and _same_address(match.group("text"), address):
             candidates.append((match.start(), match.end(), address))
     candidates.sort()
-    usable = [(start, end, url) for start, end, raw in candidates if (url := _external(raw, site_host)) is not None]
+    # Only the first usable link after the marker, or the last usable one, is ever taken: the others are not checked.
     if marker is not None:
-        for start, _end, url in usable:
-            if start >= marker:
+        for start, _end, raw in candidates:
+            if start >= marker and (url := _external(raw, site_host)) is not None:
                 return url
         # "Source: <a href=…>Name</a>": the attribution line's own link names the publication and points at it.
         line_end = body.find("\n", marker, marker + 2_000)
@@ -274,13 +291,16 @@ def _url_from_body(body: str, *, marker: int | None, site_host: str) -> str | No
         for raw in _line_links(line):
             if (url := _external(raw, site_host)) is not None:
                 return url
-    if usable:
-        start, end, url = usable[-1]
+    for start, end, raw in reversed(candidates):
+        url = _external(raw, site_host)
+        if url is None:
+            continue
         # Without a marker only the shape says "republished": the address alone on the last line, as the seed has it.
         # A link at the end of a sentence ("the full report: <https://…>", "数据来源：国家统计局 <https://…>") is a
         # reference of the site's own article.
         if _only_chrome(body[end:]) and _starts_its_line(body, start):
             return url
+        return None  # only the last usable link may be the original's
     return None
 
 

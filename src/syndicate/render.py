@@ -215,13 +215,21 @@ def rendered_entries(
         yield planned, parts
     memo: OrderedDict[tuple[str, str, str], bytes] = OrderedDict()
     room = entry_memo_room(feeds, settings.limit)
+    # A post's entry is rendered once per format, the formats of a page one after another: its text is read back
+    # once for them all. Emptied when full (a miss reads the text again: the same post).
+    full.clear()
     for planned in oldest_first([m for m in missing if m.page.archive]):
         parts = []
         for entry in planned.page.entries:
             akey = (entry.post.path, entry.post.digest, planned.fmt)
             part = memo.get(akey)
             if part is None:
-                part = memo[akey] = entry_fragment(entry.post, None, planned.fmt)
+                in_memory = full.get(akey[:2])
+                if in_memory is None:
+                    if len(full) >= room:
+                        full.clear()
+                    in_memory = full[akey[:2]] = in_full(entry.post)
+                part = memo[akey] = entry_fragment(in_memory, None, planned.fmt)
                 if len(memo) > room:
                     memo.popitem(last=False)
             else:

@@ -27,7 +27,13 @@ MEDIA_TYPE = "application/rss+xml; charset=utf-8"
 
 @lru_cache(maxsize=1024)
 def _categories(categories: tuple[str, ...], tags: tuple[str, ...]) -> bytes:
-    return b"".join(b"<category>%s</category>" % escape_text(name) for name in dict.fromkeys((*categories, *tags)))
+    return b"".join(map(_category, dict.fromkeys((*categories, *tags))))
+
+
+# Most posts have a combination of terms of their own, each term shared by many: each term's element is made once.
+@lru_cache(maxsize=4096)
+def _category(name: str) -> bytes:
+    return b"<category>%s</category>" % escape_text(name)
 
 
 def write_entry(post: Post, content: str | None) -> bytes:
