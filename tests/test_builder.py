@@ -592,7 +592,7 @@ def test_random_changes_through_incremental_builds_equal_a_build_from_scratch_af
         ]
         assert made.groups.index == want.groups.index
         assert [(p.path, p.key) for p in made.plan.documents] == [(p.path, p.key) for p in want.plan.documents]
-        assert made.plan.subscribed == want.plan.subscribed and set(made.plan.archived) == set(want.plan.archived)
+        assert made.plan.subscribed == want.plan.subscribed and set(made.plan.archives) == set(want.plan.archives)
         # The plan's maps by path, patched from the last plan's where feeds changed, are those of every document.
         assert made.plan.keys == {p.path: p.key for p in want.plan.documents}, step
         assert {p: d.key for p, d in made.plan.archives.items()} == {

@@ -61,7 +61,12 @@ def test_unchanged_archive_pages_are_taken_over_from_the_previous_plan(
     fingerprint = settings_fingerprint(settings)
     first = plan_documents(settings, fingerprint, groups, NO_PLAN)
     again = plan_documents(settings, fingerprint, groups, first)
-    assert all(again.archived[path] is first.archived[path] for path in first.archived)
+    assert all(again.feeds[base] is first.feeds[base] for base in first.feeds)
+    # Planned anew from other groups of the same posts: the same pages with the same keys.
+    regrouped = group_posts(settings, visible_posts(records, float("inf"), True).posts)
+    other = plan_documents(settings, fingerprint, regrouped, first)
+    assert other.feeds["all"] is not first.feeds["all"] and other.feeds["all"].count == 2
+    assert other.keys == first.keys and list(other.archives) == list(first.archives)
 
 
 def test_a_feed_whose_group_is_unchanged_is_taken_over_whole_and_only_with_the_same_settings(
