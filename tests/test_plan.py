@@ -61,7 +61,12 @@ def test_unchanged_archive_pages_are_taken_over_from_the_previous_plan(
     fingerprint = settings_fingerprint(settings)
     first = plan_documents(settings, fingerprint, groups, NO_PLAN)
     again = plan_documents(settings, fingerprint, groups, first)
-    assert all(again.archived[path] is first.archived[path] for path in first.archived)
+    assert all(again.feeds[base] is first.feeds[base] for base in first.feeds)
+    # Planned anew from other groups of the same posts: the same pages with the same keys.
+    regrouped = group_posts(settings, visible_posts(records, float("inf"), True).posts)
+    other = plan_documents(settings, fingerprint, regrouped, first)
+    assert other.feeds["all"] is not first.feeds["all"] and other.feeds["all"].count == 2
+    assert other.keys == first.keys and list(other.archives) == list(first.archives)
 
 
 def test_a_feed_whose_group_is_unchanged_is_taken_over_whole_and_only_with_the_same_settings(
@@ -82,3 +87,43 @@ def test_a_feed_whose_group_is_unchanged_is_taken_over_whole_and_only_with_the_s
     other = plan_documents(settings, "another", groups, first)
     assert not any(other.feeds[base] is first.feeds[base] for base in first.feeds)
     assert not set(other.keys.values()) & set(first.keys.values())
+
+
+def test_archive_pages_are_made_when_looked_up_with_the_keys_a_build_that_renders_them_has(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings]
+) -> None:
+    for day in range(1, 8):
+        write_post(f"2024-01-0{day}-p{day}.md", f"title: P{day}\ntags: [t{day % 2}]")
+    settings = make_settings(limit=2)
+    records = Corpus(settings, [], Parallelism()).rescan({}).apply({})
+    groups = group_posts(settings, visible_posts(records, float("inf"), True).posts)
+    fingerprint = settings_fingerprint(settings)
+    rendered = plan_documents(settings, fingerprint, groups, NO_PLAN)
+    served = plan_documents(settings, fingerprint, groups, NO_PLAN, archive_documents=False)
+    assert not any(p.page.archive for p in served.documents)
+    made = {p.path: p for p in rendered.documents if p.page.archive}
+    assert list(served.archives) == list(made) and len(served.archives) == len(made) == 3 * 3 * 2
+    for path, planned in made.items():
+        got = served.archives[path]
+        assert served.archives.key_of(path) == got.key == planned.key == served.keys[path]
+        assert [e.post.path for e in got.page.entries] == [e.post.path for e in planned.page.entries]
+        assert (got.page.prev_archive, got.page.title, got.fmt) == (
+            planned.page.prev_archive,
+            planned.page.title,
+            planned.fmt,
+        )
+    assert dict(served.keys.items()) == {p.path: p.key for p in rendered.documents}
+    # Only the spelling the pages have names one: no other number, format or directory.
+    for path in (
+        "archive/all/01.atom",
+        "archive/all/0.atom",
+        "archive/all/4.atom",
+        "archive/all/1.xml",
+        "archive/all/1",
+        "archive/tags/t2/1.atom",
+        "all.atom",
+        "archive/all/١.atom",
+    ):
+        assert (
+            path not in served.archives and served.archives.key_of(path) is None and served.archives.get(path) is None
+        )

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import post_text
-from syndicate.builder import Builder
+from syndicate.builder import Builder, Parallelism
 from syndicate.config import Settings
 from syndicate.posts import in_full
 from syndicate.settle import WAIT_MAX, Settling
@@ -88,6 +88,28 @@ def test_a_file_written_just_before_a_build_is_waited_for_not_deferred(
     report = builder.build()
     assert not report.deferred and [in_full(p).title for p in builder.posts] == ["Fresh"]
     assert 0.3 <= time.monotonic() - started  # it did wait (about the window), not read the file at once
+
+
+def test_files_parsed_in_workers_that_are_not_settled_yet_are_waited_for_among_the_others(
+    make_settings: Callable[..., Settings], posts_dir: Path
+) -> None:
+    """Parsed in worker processes, in batches whose files are let go as their results come in: a file saved just
+    before the build is still found again, waited for and published with the settled ones."""
+    for n in range(1, 7):
+        path = posts_dir / f"2024-05-0{n}-old{n}.md"
+        path.write_text(post_text(f"title: Old {n}"), encoding="utf-8")
+        old = time.time() - 60
+        os.utime(path, (old, old))
+    fresh = posts_dir / "2024-05-09-fresh.md"
+    fresh.write_text(post_text("title: Fresh"), encoding="utf-8")
+    builder = Builder(
+        make_settings(),
+        settling=Settling(window=0.5, wait=2.0, limit=60.0),
+        parallelism=Parallelism(workers=2, parse_from=1),
+    )
+    report = builder.build()
+    assert not report.deferred
+    assert sorted(in_full(p).title for p in builder.posts) == ["Fresh", *(f"Old {n}" for n in range(1, 7))]
 
 
 def test_the_window_runs_from_the_files_mtime_not_from_the_build(

@@ -133,9 +133,9 @@ class ArchivePages:
         on_request, archives = snapshot.on_request, snapshot.archives
 
         def current(path: str, identity: str) -> bool:
-            planned = on_request.get(path)
-            if planned is not None:
-                return planned.key == identity
+            key = on_request.key_of(path)
+            if key is not None:
+                return key == identity
             document = archives.get(path)
             return document is not None and document.digest == identity
 

@@ -41,7 +41,7 @@ from syndicate.lastbuild import RECORD_KEY, LastBuild, PostNote, manifest_digest
 from syndicate.manifest import Mark, mark
 from syndicate.opml import render_opml
 from syndicate.pages import index_document
-from syndicate.plan import NO_PLAN, Plan, Planned, PlannedFeed, PlannedKeys, changed_archives, plan_documents
+from syndicate.plan import NO_PLAN, ArchiveDocuments, Plan, PlannedFeed, changed_archives, plan_documents
 from syndicate.posts import Post, Rejection
 from syndicate.render import query_feed, render_contents, render_documents
 from syndicate.settle import Settling
@@ -123,7 +123,7 @@ class FeedSet:
     built: bool = True
     collected: tuple[Post, ...] = ()  # a Jekyll site's documents of other collections (corpus.Visible.documents)
     # Archive pages not rendered by the build, made on request by the server (see archivefiles.py): path -> plan.
-    on_request: Mapping[str, Planned] = field(default_factory=dict)
+    on_request: ArchiveDocuments = field(default_factory=lambda: ArchiveDocuments({}))
     visible: Visible = NO_VISIBLE  # the posts chosen to publish, for the next build to start from (corpus.revisit)
 
     @property
@@ -329,16 +329,20 @@ class Builder:
             groups = regroup(last.groups, self.settings, visible.posts, visible.moved_since(last.groups.visible))
             # What moved was for grouping: the posts it was patched from are not kept for the next build.
             visible = replace(visible, since=None, left=(), entered=())
-            plan = plan_documents(self.settings, self._fingerprint, groups, last.plan, visible.documents)
-            on_request: Mapping[str, Planned] = {}
-            rendered = plan
-            if self.archives is not None:
-                on_request = plan.archives
-                rendered = replace(plan, documents=plan.subscriptions)
+            # A server's build leaves archive pages to requests: they are planned (keys only), not rendered.
+            plan = plan_documents(
+                self.settings,
+                self._fingerprint,
+                groups,
+                last.plan,
+                visible.documents,
+                archive_documents=self.archives is None,
+            )
+            on_request = plan.archives if self.archives is not None else ArchiveDocuments({})
             bodies = Bodies(self.settings, self.cache, hold=self.hold, staging=staging, previous=self._previous(last))
             documents = render_documents(
                 self.settings,
-                rendered,
+                plan,
                 last.documents,
                 last.keys,
                 bodies,
@@ -508,7 +512,7 @@ class Builder:
         gone: set[str],
         full: bool,
         staging: Staging,
-        on_request: Mapping[str, Planned],
+        on_request: ArchiveDocuments,
         feeds: Mapping[str, PlannedFeed],
     ) -> tuple[set[str], set[str]]:
         """``written``/``gone``: the documents that differ from the last build's, or are no longer made;
@@ -533,7 +537,7 @@ class Builder:
             # files stay without a look.
             settled = self._settled_feeds
             changed = changed_archives(feeds, settled) if found is None and settled is not None else None
-            kept, dropped = self.archives.settle(PlannedKeys(on_request), found, changed)
+            kept, dropped = self.archives.settle(on_request.keys_by_path(), found, changed)
             self._settled_feeds = feeds
             ours |= dropped
             if scope is not None:

@@ -310,6 +310,10 @@ class ParseCache:
                     record = _decode(rejected, data)
                 except (ValueError, TypeError, RecursionError):
                     continue  # a miss: the file is parsed again and its row overwritten
+                if isinstance(record, Post) and record.path == path and record.digest == digest:
+                    # The post's own strings as key and digest, as a parse shares them (one string each, not two:
+                    # about 160 bytes a post loaded from the cache).
+                    path, digest = record.path, record.digest
                 result[path] = CachedPost(size, mtime_ns, digest, record)
         return result
 

@@ -339,19 +339,30 @@ class Corpus:
                 continue
             to_parse.append((path, rel, _lean(st, numbers)))
         removed = frozenset(set(records) - seen)
+        seen.clear()  # not held while the files are parsed (a million paths' set: ~32 MB)
+        count = len(to_parse)
         updates, deferred, sources = self._read(to_parse, records, removed)
-        return Delta(updates, removed, deferred, len(to_parse), signature.hexdigest(), sources)
+        return Delta(updates, removed, deferred, count, signature.hexdigest(), sources)
 
     def _read(
         self, to_parse: list[Located], records: Records, removed: Iterable[str]
     ) -> tuple[dict[str, CachedPost], frozenset[str], dict[str, bytes]]:
-        """Read and parse ``to_parse``: the records read, the files left for a later build (not settled), and the
-        bytes read by digest (up to SOURCE_BYTES)."""
+        """Read and parse ``to_parse`` (emptied: its files are let go as they are parsed): the records read, the files
+        left for a later build (not settled), and the bytes read by digest (up to SOURCE_BYTES)."""
         sources = Sources()
         batches: Iterable[list[Read]]
-        parallel = len(to_parse) >= self._parallelism.parse_from and self._parallelism.count > 1
+        total = len(to_parse)
+        parallel = total >= self._parallelism.parse_from and self._parallelism.count > 1
+        # Where each file is, for those not settled yet (read again below): taken from each batch's files before
+        # they are let go.
+        paths: dict[str, tuple[str, os.stat_result | None]] = {}
+        given: list[list[Located]] = []
         if parallel:
-            batches = self._parse_parallel(to_parse)  # the bytes stay in the workers: rendering reads them again
+            given = self._batches(to_parse)
+            # The files to read are held by their batches only, each let go once its results are in: a cold start of
+            # a million posts held every one (a path, a stat and a tuple: ~400 bytes) until the last was parsed.
+            to_parse.clear()
+            batches = self._parse_parallel(given)  # the bytes stay in the workers: rendering reads them again
         else:
             results = []
             for n, (p, rel, st) in enumerate(to_parse, 1):
@@ -366,6 +377,7 @@ class Corpus:
         updates: dict[str, CachedPost] = {}
         unfinished: dict[str, Unfinished] = {}
         values: dict[object, object] = {}
+        done = 0  # batches whose results are in
         # Each batch is taken as it comes, each parsed post let go as its shared copy is made (and its summary kept
         # out of memory): a large site is never held twice, nor all its parse results at once.
         for batch in batches:
@@ -375,14 +387,22 @@ class Corpus:
                     unfinished[rel] = cached
                 else:
                     taken.append((rel, cached))
+            if given:
+                files = given[done]
+                if unfinished:
+                    paths.update((rel, (p, st)) for p, rel, st in files if rel in unfinished)
+                files.clear()
+                done += 1
             batch.clear()
             updates.update(self._shared(taken, values))
             taken.clear()
             if self._progress is not None and parallel:
-                self._progress(len(updates) + len(unfinished), len(to_parse))
+                self._progress(len(updates) + len(unfinished), total)
         if unfinished:
-            paths = {rel: (p, st) for p, rel, st in to_parse if rel in unfinished}
+            if not given:
+                paths = {rel: (p, st) for p, rel, st in to_parse if rel in unfinished}
             self._settle(unfinished, paths, records, updates, sources)
+        to_parse.clear()
         for rel in (*updates, *removed):
             self._unsettled.pop(rel, None)
         return updates, frozenset(unfinished), sources.by_digest
@@ -433,28 +453,25 @@ class Corpus:
                 )
                 updates[rel] = CachedPost(0, 0, "", Rejection(rel, reason))  # no digest: read again when it changes
 
-    def _parse_parallel(self, to_parse: list[Located]) -> Iterator[list[Read]]:
-        workers = self._parallelism.count
+    def _batches(self, to_parse: list[Located]) -> list[list[Located]]:
         # Small batches: when the files run out, one worker idles for at most the other's last batch; and at most
         # _BATCH posts, so that the results waiting to be taken (corpus._read) stay small on the largest sites.
-        size = min(_BATCH, max(100, len(to_parse) // (workers * 16)))
-        starts = range(0, len(to_parse), size)
+        size = min(_BATCH, max(100, len(to_parse) // (self._parallelism.count * 16)))
+        return [to_parse[start : start + size] for start in range(0, len(to_parse), size)]
+
+    def _parse_parallel(self, given: list[list[Located]]) -> Iterator[list[Read]]:
+        workers = self._parallelism.count
         first = None
         # The workers write summaries into this process's store file only when forked from here (they share its
         # descriptor); a fork server's workers (this process has other threads) would each write a file of their own.
         if self._keep_summaries_out and self._parallelism.can_fork():
             try:
-                first = summaries.reserve(len(starts))
+                first = summaries.reserve(len(given))
             except OSError as exc:  # no temporary file to be had: they stay in memory
                 log.warning(_SUMMARIES_KEPT_IN, exc)
         batches: list[ParseBatch] = [
-            (
-                self.settings,
-                to_parse[start : start + size],
-                None if first is None else first + n * summaries.REGION,
-                self.settling,
-            )
-            for n, start in enumerate(starts)
+            (self.settings, files, None if first is None else first + n * summaries.REGION, self.settling)
+            for n, files in enumerate(given)
         ]
         return each_in_parallel(_parse_batch, batches, workers)
 
@@ -512,8 +529,9 @@ class Corpus:
                     removed.add(rel)
                 continue
             to_parse.append((target, rel, st))
+        count = len(to_parse)
         updates, deferred, sources = self._read(to_parse, records, removed)
-        return Delta(updates, frozenset(removed), deferred, len(to_parse), sources=sources)
+        return Delta(updates, frozenset(removed), deferred, count, sources=sources)
 
 
 def visible_posts(records: Records, now: float, future: bool) -> Visible:

@@ -14,8 +14,8 @@ import hashlib
 import itertools
 import operator
 import weakref
-from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, ItemsView, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 from syndicate.config import Settings
@@ -39,28 +39,69 @@ class Planned(NamedTuple):
 
 
 @dataclass(frozen=True)
-class Archived:
-    """An archive page as last planned: the page, and the page in each format with its key (taken over with it).
-    Its posts are its entries' (a tuple of them besides would cost 8 bytes a post in each feed that lists it)."""
-
-    page: Page
-    planned: tuple[Planned, ...] = ()
-
-
-@dataclass(frozen=True)
 class PlannedFeed:
-    """One feed's part of a plan, kept for the next plan to take over while the feed's ``Group`` is the same."""
+    """One feed's part of a plan, kept for the next plan to take over while the feed's ``Group`` is the same.
+
+    Its archive pages are held as one 16-byte digest each (``pages``, oldest first), from which each format's key is
+    derived: the page itself (its ``Page``, entries and ``Planned`` values) is made from the group's posts only when
+    asked for (``archive``), by a request to the server or by a build that renders every page. At 1M posts a plan has
+    hundreds of thousands of archive documents; a server renders few of them.
+    """
 
     group: Group
-    documents: tuple[Planned, ...]  # the subscription page in each format, then the archive pages'
-    archived: tuple[tuple[str, Archived], ...]
+    documents: tuple[Planned, ...]  # the subscription page in each format
+    title: str
+    limit: int  # posts a page
+    pages: bytes  # each archive page's digest (_DIGEST bytes), page 1 (the oldest) first
     subscribed: frozenset[str]
-    keys: Mapping[str, str]  # document path -> key
-    archives: Mapping[str, Planned]  # the archive pages' documents by path
     # The part this one was made from (weakly: parts never keep their predecessors alive), and the paths of the
     # archive pages that differ from it (new, or its pages gone or replaced): see changed_since.
     made_from: weakref.ref[PlannedFeed] | None = None
     changed: frozenset[str] = frozenset()
+
+    @property
+    def count(self) -> int:
+        """How many archive pages the feed has."""
+        return len(self.pages) // _DIGEST
+
+    def archive_key(self, number: int, fmt: str) -> str:
+        """The key of archive page ``number`` (from 1) in ``fmt``."""
+        return _format_key(self.pages[(number - 1) * _DIGEST : number * _DIGEST], fmt)
+
+    def archive(self, number: int, fmt: str) -> Planned:
+        """Archive page ``number`` in ``fmt``, made from the group's posts (as paginate splits them)."""
+        feed = self.group.feed
+        limit = self.limit
+        posts = self.group.posts
+        end = len(posts)
+        archive_base = feed.archive_base()
+        page = Page(
+            feed=feed,
+            title=self.title,
+            entries=tuple(Entry(p, None) for p in posts[end - number * limit : end - (number - 1) * limit]),
+            path=f"{archive_base}/{number}",
+            current=feed.base,
+            prev_archive=f"{archive_base}/{number - 1}" if number > 1 else None,
+            archive=True,
+        )
+        return Planned(page, fmt, self.archive_key(number, fmt))
+
+    def archive_paths(self, first: int = 1, last: int | None = None) -> Iterator[str]:
+        """The archive pages' document paths from page ``first`` to ``last`` (default: the last), oldest first."""
+        archive_base = self.group.feed.archive_base()
+        for number in range(first, (self.count if last is None else last) + 1):
+            for fmt in FEED_FORMATS:
+                yield f"{archive_base}/{number}.{fmt}"
+
+    @property
+    def keys(self) -> Mapping[str, str]:
+        """Every document's key by path (subscription and archive pages)."""
+        return _Keys({p.path: p.key for p in self.documents}, ArchiveDocuments({self.group.feed.base: self}))
+
+    @property
+    def archives(self) -> ArchiveDocuments:
+        """The archive pages' documents by path."""
+        return ArchiveDocuments({self.group.feed.base: self})
 
     def changed_since(self, other: PlannedFeed) -> Collection[str]:
         """The paths of the archive pages that differ between ``other`` (an earlier part of the same feed) and this
@@ -70,30 +111,128 @@ class PlannedFeed:
             return ()
         if self.made_from is not None and self.made_from() is other:
             return self.changed
-        return self.archives.keys() | other.archives.keys()
+        return {*self.archive_paths(), *other.archive_paths()}
+
+
+class ArchiveDocuments(Mapping[str, Planned]):
+    """The archive pages' documents of planned feeds by path, each made when looked up (PlannedFeed.archive); their
+    keys without making them (``key_of``, ``keys_by_path``). Iterated in plan order: feed by feed, oldest page first,
+    every format."""
+
+    def __init__(self, feeds: Mapping[str, PlannedFeed]) -> None:
+        self._feeds = feeds
+        self._by_base = {made.group.feed.archive_base(): made for made in feeds.values()}
+        self._len = sum(made.count for made in feeds.values()) * len(FEED_FORMATS)
+
+    def _locate(self, path: object) -> tuple[PlannedFeed, int, str] | None:
+        if type(path) is not str:
+            return None
+        base, _, name = path.rpartition("/")
+        made = self._by_base.get(base)
+        if made is None:
+            return None
+        number, _, fmt = name.partition(".")
+        # Only the spelling paginate gives a page ("3", not "03" or "+3") names it.
+        if fmt not in FEED_FORMATS or not number.isdigit() or number[0] == "0" or not number.isascii():
+            return None
+        n = int(number)
+        return (made, n, fmt) if n <= made.count else None
+
+    def __getitem__(self, path: str) -> Planned:
+        found = self._locate(path)
+        if found is None:
+            raise KeyError(path)
+        made, number, fmt = found
+        return made.archive(number, fmt)
+
+    def __contains__(self, path: object) -> bool:
+        return self._locate(path) is not None
+
+    def key_of(self, path: str) -> str | None:
+        """The key of the page at ``path``; None if it is not one of these pages."""
+        found = self._locate(path)
+        if found is None:
+            return None
+        made, number, fmt = found
+        return made.archive_key(number, fmt)
+
+    def keys_by_path(self) -> Mapping[str, str]:
+        return _Keys({}, self)
+
+    def key_items(self) -> Iterator[tuple[str, str]]:
+        """Every page's (path, key), in plan order."""
+        for made in self._feeds.values():
+            archive_base = made.group.feed.archive_base()
+            for number in range(1, made.count + 1):
+                digest = made.pages[(number - 1) * _DIGEST : number * _DIGEST]
+                for fmt in FEED_FORMATS:
+                    yield f"{archive_base}/{number}.{fmt}", _format_key(digest, fmt)
+
+    def __iter__(self) -> Iterator[str]:
+        for made in self._feeds.values():
+            yield from made.archive_paths()
+
+    def __len__(self) -> int:
+        return self._len
+
+
+class _Keys(Mapping[str, str]):
+    """Keys by path: those of ``known`` (a dictionary), then those of ``archives`` (derived when looked up)."""
+
+    def __init__(self, known: Mapping[str, str], archives: ArchiveDocuments) -> None:
+        self._known = known
+        self._archives = archives
+
+    def __getitem__(self, path: str) -> str:
+        key = self._known.get(path)
+        if key is None:
+            key = self._archives.key_of(path)
+            if key is None:
+                raise KeyError(path)
+        return key
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._known or path in self._archives
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._known
+        yield from self._archives
+
+    def __len__(self) -> int:
+        return len(self._known) + len(self._archives)
+
+    def items(self) -> ItemsView[str, str]:
+        return _KeyItems(self)
+
+
+class _KeyItems(ItemsView[str, str]):
+    """Iterates the keys without a lookup by path each."""
+
+    _mapping: _Keys
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        yield from self._mapping._known.items()
+        yield from self._mapping._archives.key_items()
 
 
 @dataclass(frozen=True)
 class Plan:
-    documents: tuple[Planned, ...]  # every feed's pages, subscription page first, in every format
-    archived: Mapping[str, Archived]  # archive pages by path (without suffix): what the next plan may take over
+    documents: tuple[Planned, ...]  # the documents a build renders: every feed's pages (archive pages unless left to
+    # requests, plan_documents), subscription page first, in every format
     subscribed: frozenset[str]  # file hashes of the posts in subscription pages (whose full content is rendered)
     fingerprint: str = ""  # the settings' fingerprint the plan was made with
     feeds: Mapping[str, PlannedFeed] = field(default_factory=dict, repr=False)  # by feed base (FeedInfo.base)
     jekyll: tuple[Planned, ...] = ()  # jekyll-feed's documents (the last of ``documents``)
-    # Every document's key by path, and the archive pages' documents by path (not to be changed: the next plan
-    # starts from copies of them). Made from the feeds' parts, and from the previous plan's by patching the parts of
-    # the feeds that changed: at 100k posts a plan has tens of thousands of documents, and a new post changes a few
-    # feeds. See _by_path.
+    # Every document's key by path, and the archive pages' documents by path: looked through to the feeds' parts, so
+    # neither holds a page.
     keys: Mapping[str, str] = field(default_factory=dict, repr=False)
-    archives: Mapping[str, Planned] = field(default_factory=dict, repr=False)
+    archives: ArchiveDocuments = field(default_factory=lambda: ArchiveDocuments({}), repr=False)
 
     @property
     def subscriptions(self) -> tuple[Planned, ...]:
         """The documents that are not archive pages: each feed's subscription page in every format, and
         jekyll-feed's documents."""
-        per_feed = len(FEED_FORMATS)
-        return (*(d for made in self.feeds.values() for d in made.documents[:per_feed]), *self.jekyll)
+        return (*(d for made in self.feeds.values() for d in made.documents), *self.jekyll)
 
     @property
     def jekyll_feeds(self) -> tuple[tuple[str, str], ...]:
@@ -101,24 +240,7 @@ class Plan:
         return tuple((p.path, p.page.title) for p in self.jekyll)
 
 
-NO_PLAN = Plan((), {}, frozenset())
-
-
-class PlannedKeys(Mapping[str, str]):
-    """The keys of planned documents by path, read through from ``planned`` (path -> Planned) rather than copied:
-    a server hands its archive pages' keys to ``ArchiveFiles`` with every build, most of a large site's paths."""
-
-    def __init__(self, planned: Mapping[str, Planned]) -> None:
-        self._planned = planned
-
-    def __getitem__(self, path: str) -> str:
-        return self._planned[path].key
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._planned)
-
-    def __len__(self) -> int:
-        return len(self._planned)
+NO_PLAN = Plan((), frozenset())
 
 
 def changed_archives(feeds: Mapping[str, PlannedFeed], previous: Mapping[str, PlannedFeed]) -> set[str]:
@@ -127,31 +249,42 @@ def changed_archives(feeds: Mapping[str, PlannedFeed], previous: Mapping[str, Pl
     paths: set[str] = set()
     for base, made in feeds.items():
         old = previous.get(base)
-        paths.update(made.archives if old is None else made.changed_since(old))
+        paths.update(made.archive_paths() if old is None else made.changed_since(old))
     for base, old in previous.items():
         if base not in feeds:
-            paths.update(old.archives)
+            paths.update(old.archive_paths())
     return paths
 
 
 def page_keys(fingerprint: str, page: Page, formats: tuple[str, ...] = FEED_FORMATS) -> dict[str, str]:
     """A key per format hashed from everything that goes into the page; equal keys mean equal bytes."""
-    h = hashlib.blake2b(digest_size=16)
+    base = _page_digest(fingerprint, page, [e.post for e in page.entries])
+    return {fmt: _format_key(base, fmt) for fmt in formats}
+
+
+_DIGEST = 16  # bytes of a page's digest
+
+
+def _page_digest(fingerprint: str, page: Page, posts: Sequence[Post]) -> bytes:
+    """What a page's keys are derived from: everything that goes into it but the format (``page``'s entries are not
+    read: ``posts`` are its posts, so an archive page is hashed without being made)."""
+    h = hashlib.blake2b(digest_size=_DIGEST)
     h.update(
         f"{fingerprint}\0{page.path}\0{page.current}\0{page.prev_archive}\0{page.archive}\0{page.title}\0".encode()
     )
-    h.update("".join(f"{e.post.path}\0{e.post.digest}\0" for e in page.entries).encode())
-    base = h.digest()
-    return {fmt: hashlib.blake2b(base + fmt.encode(), digest_size=16).hexdigest() for fmt in formats}
+    h.update("".join(f"{p.path}\0{p.digest}\0" for p in posts).encode())
+    return h.digest()
+
+
+def _format_key(digest: bytes, fmt: str) -> str:
+    return hashlib.blake2b(digest + fmt.encode(), digest_size=16).hexdigest()
 
 
 class _Planner:
-    def __init__(self, settings: Settings, fingerprint: str, previous: Mapping[str, Archived]) -> None:
+    def __init__(self, settings: Settings, fingerprint: str) -> None:
         self.settings = settings
         self.fingerprint = fingerprint
-        self.previous = previous
-        self.archived: dict[str, Archived] = {}
-        # One Entry per post for all the pages that list it (a post is in several feeds' pages).
+        # One Entry per post for all the subscription pages that list it (a post is in several feeds).
         self.entries: dict[str, Entry] = {}
 
     def entry(self, post: Post) -> Entry:
@@ -161,12 +294,12 @@ class _Planner:
         return entry
 
     def pages(
-        self, feed: FeedInfo, posts: tuple[Post, ...] | list[Post], first: int = 1
-    ) -> list[tuple[Page, tuple[Planned, ...]]]:
-        """The feed's pages, each in every format with its key: the subscription page, then the archive pages from
-        number ``first`` on (the caller takes over those before it). A full archive page whose posts are the same
-        objects as in the previous plan is taken over with its keys, so a small change costs the subscription pages,
-        not every archive page."""
+        self, feed: FeedInfo, posts: Sequence[Post], first: int = 1, old: PlannedFeed | None = None
+    ) -> tuple[Page, tuple[Planned, ...], str, bytes]:
+        """The feed's subscription page in every format with its key, its title, and the digests of its archive
+        pages from number ``first`` on (the caller takes over those before it). A full archive page whose posts are
+        the same objects as that page's in ``old`` (the feed's previous part, same settings, same title) takes over
+        its digest, so a small change costs the subscription pages, not every archive page."""
         title = feed_title(self.settings, feed)
         base = feed.base
         limit = self.settings.limit
@@ -181,36 +314,28 @@ class _Planner:
             current=base,
             prev_archive=f"{archive_base}/{newest}" if newest else None,
         )
-        pages = [(page, _each_format(page, page_keys(self.fingerprint, page)))]
+        taken = old is not None and old.title == title and old.limit == limit
+        old_posts = old.group.posts if old is not None else ()
+        old_end = len(old_posts)
+        digests: list[bytes] = []
         for number, chunk in archives:
-            path = f"{archive_base}/{number}"
-            old = self.previous.get(path)
-            # The same Post objects, compared by identity: cheap.
-            if old is not None and old.page.title == title and old.page.current == base and _same(old.page, chunk):
-                archived = old
-            else:
-                page = Page(
-                    feed=feed,
-                    title=title,
-                    entries=tuple(self.entry(p) for p in chunk),
-                    path=path,
-                    current=base,
-                    prev_archive=f"{archive_base}/{number - 1}" if number > 1 else None,
-                    archive=True,
-                )
-                archived = Archived(page, _each_format(page, page_keys(self.fingerprint, page)))
-            self.archived[path] = archived
-            pages.append((archived.page, archived.planned))
-        return pages
-
-
-def _same(page: Page, posts: tuple[Post, ...]) -> bool:
-    """Whether ``page`` lists exactly ``posts`` (the same objects, in order)."""
-    entries = page.entries
-    return len(entries) == len(posts) and all(map(operator.is_, map(_POST_OF, entries), posts))
-
-
-_POST_OF = operator.attrgetter("post")
+            if taken and old is not None and number <= old.count:
+                # The same Post objects, compared by identity: cheap.
+                was = old_posts[old_end - number * limit : old_end - (number - 1) * limit]
+                if len(was) == len(chunk) and all(map(operator.is_, was, chunk)):
+                    digests.append(old.pages[(number - 1) * _DIGEST : number * _DIGEST])
+                    continue
+            archived = Page(
+                feed=feed,
+                title=title,
+                entries=(),
+                path=f"{archive_base}/{number}",
+                current=base,
+                prev_archive=f"{archive_base}/{number - 1}" if number > 1 else None,
+                archive=True,
+            )
+            digests.append(_page_digest(self.fingerprint, archived, chunk))
+        return page, _each_format(page, page_keys(self.fingerprint, page)), title, b"".join(digests)
 
 
 def _each_format(page: Page, keys: Mapping[str, str]) -> tuple[Planned, ...]:
@@ -223,12 +348,14 @@ def plan_documents(
     groups: Groups,
     previous: Plan,
     collected: tuple[Post, ...] = (),
+    archive_documents: bool = True,
 ) -> Plan:
     """Every document the groups' feeds need, taking over the ``previous`` plan's documents of feeds whose groups
     are unchanged and its unchanged archive pages; for a Jekyll site, jekyll-feed's documents too (jekyllfeed.py),
-    those of other collections from ``collected``."""
+    those of other collections from ``collected``. ``archive_documents``: whether the plan's ``documents`` (what a
+    build renders) hold the archive pages (False: they are left to requests, made from ``archives`` when asked)."""
     same_settings = previous.fingerprint == fingerprint  # else every key differs: nothing can be taken over
-    planner = _Planner(settings, fingerprint, previous.archived if same_settings else {})
+    planner = _Planner(settings, fingerprint)
     documents: list[Planned] = []
     feeds: dict[str, PlannedFeed] = {}
     for group in groups.members:
@@ -236,10 +363,10 @@ def plan_documents(
         made = previous.feeds.get(base) if same_settings else None
         if made is None or made.group is not group:
             made = _plan_feed(planner, group, made)
-        else:
-            planner.archived.update(made.archived)
         feeds[base] = made
         documents.extend(made.documents)
+        if archive_documents:
+            documents.extend(made.archive(number, fmt) for number in range(1, made.count + 1) for fmt in FEED_FORMATS)
     jekyll: list[Planned] = []  # jekyll-feed's documents, planned after the feeds'
     if settings.jekyll is not None:
         for found in jekyll_feeds(settings.jekyll, groups, collected):
@@ -256,91 +383,39 @@ def plan_documents(
         *(made.subscribed for made in feeds.values()),
         (e.post.digest for planned in jekyll for e in planned.page.entries),
     )
-    keys, archives = _by_path(feeds, jekyll, previous if same_settings else NO_PLAN)
-    return Plan(tuple(documents), planner.archived, subscribed, fingerprint, feeds, tuple(jekyll), keys, archives)
-
-
-# Beyond this share of the feeds changed, the path maps are merged anew from every feed's part.
-_PATCH_FEEDS_SHARE = 0.25
-
-
-def _by_path(
-    feeds: Mapping[str, PlannedFeed], jekyll: list[Planned], previous: Plan
-) -> tuple[dict[str, str], dict[str, Planned]]:
-    """The plan's keys and archive pages by path: the previous plan's copied (at C speed) and patched where feeds'
-    parts changed, or merged from every part when many did (or there is nothing to start from, or jekyll-feed's
-    documents, whose paths may be any, are part of the plan)."""
-    old_feeds = previous.feeds
-    changed = [base for base, made in feeds.items() if old_feeds.get(base) is not made]
-    gone = [base for base in old_feeds if base not in feeds]
-    if not old_feeds or jekyll or previous.jekyll or len(changed) + len(gone) > max(1, _PATCH_FEEDS_SHARE * len(feeds)):
-        keys: dict[str, str] = {}
-        archives: dict[str, Planned] = {}
-        for made in feeds.values():
-            keys.update(made.keys)
-            archives.update(made.archives)
-        keys.update((planned.path, planned.key) for planned in jekyll)
-        return keys, archives
-    keys, archives = dict(previous.keys), dict(previous.archives)
-    for base in (*changed, *gone):
-        old = old_feeds.get(base)
-        if old is None:
-            continue
-        new = feeds.get(base)
-        for path in old.keys.keys() - new.keys.keys() if new is not None else old.keys:
-            del keys[path]
-        for path in old.archives.keys() - new.archives.keys() if new is not None else old.archives:
-            del archives[path]
-    for base in changed:
-        keys.update(feeds[base].keys)
-        archives.update(feeds[base].archives)
-    return keys, archives
+    archives = ArchiveDocuments(feeds)
+    known = {planned.path: planned.key for made in feeds.values() for planned in made.documents}
+    known.update((planned.path, planned.key) for planned in jekyll)
+    return Plan(tuple(documents), subscribed, fingerprint, feeds, tuple(jekyll), _Keys(known, archives), archives)
 
 
 def _plan_feed(planner: _Planner, group: Group, old: PlannedFeed | None = None) -> PlannedFeed:
     """The feed's part of the plan; ``old``: its part in the previous plan (same settings), whose oldest archive
     pages are taken over without a look where the feed still holds the very same oldest posts (see _kept_pages)."""
-    per_page = len(FEED_FORMATS)
     kept = _kept_pages(planner, group, old) if old is not None else 0
-    made = planner.pages(group.feed, group.posts, kept + 1)  # type: ignore[arg-type]
-    subscription = made[0][0]
-    fresh = [planned for _page, formats in made for planned in formats]
-    new_archives = fresh[per_page:]
-    if old is None or not kept:
-        documents = fresh
-        archived = [(page.path, planner.archived[page.path]) for page, _ in made[1:]]
-        keys = {planned.path: planned.key for planned in documents}
-        archives = {planned.path: planned for planned in new_archives}
-    else:
-        # The old part's dictionaries copied (at C speed) and patched: the pages after the kept ones, old and new.
-        taken = old.archived[:kept]
-        planner.archived.update(taken)
-        documents = [*fresh[:per_page], *old.documents[per_page : per_page * (kept + 1)], *new_archives]
-        archived = [*taken, *((page.path, planner.archived[page.path]) for page, _ in made[1:])]
-        keys, archives = dict(old.keys), dict(old.archives)
-        for planned in old.documents[per_page * (kept + 1) :]:
-            del keys[planned.path], archives[planned.path]
-        keys.update((planned.path, planned.key) for planned in fresh)
-        archives.update((planned.path, planned) for planned in new_archives)
-    return PlannedFeed(
+    subscription, documents, title, fresh = planner.pages(group.feed, group.posts, kept + 1, old)
+    pages = old.pages[: kept * _DIGEST] + fresh if old is not None and kept else fresh
+    made = PlannedFeed(
         group,
-        tuple(documents),
-        tuple(archived),
+        documents,
+        title,
+        planner.settings.limit,
+        pages,
         frozenset(e.post.digest for e in subscription.entries),
-        keys,
-        archives,
         None if old is None else weakref.ref(old),
-        frozenset()
-        if old is None
-        else frozenset((*(p.path for p in new_archives), *(p.path for p in old.documents[per_page * (kept + 1) :]))),
     )
+    if old is None:
+        return made
+    # The pages after the kept ones, old and new.
+    changed = frozenset((*made.archive_paths(kept + 1), *old.archive_paths(kept + 1)))
+    return replace(made, changed=changed)
 
 
 def _kept_pages(planner: _Planner, group: Group, old: PlannedFeed) -> int:
     """How many of the feed's oldest archive pages are the old part's as they were: those made only of the oldest
     posts that both hold as the very same objects at the same places from the oldest end (so a new post costs the
     newest pages of its feeds, not a walk over every page of the site-wide feed), with the same title."""
-    if not old.archived or old.documents[0].page.title != feed_title(planner.settings, group.feed):
+    if not old.count or old.title != feed_title(planner.settings, group.feed) or old.limit != planner.settings.limit:
         return 0
     old_posts, posts = old.group.posts, group.posts
     shorter = min(len(old_posts), len(posts))
@@ -355,4 +430,4 @@ def _kept_pages(planner: _Planner, group: Group, old: PlannedFeed) -> int:
             common = shorter
     limit = planner.settings.limit
     pages = len(posts) // limit if len(posts) > limit else 0  # as paginate counts them
-    return min(common // limit, len(old.archived), pages)
+    return min(common // limit, old.count, pages)

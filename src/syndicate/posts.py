@@ -173,8 +173,11 @@ class Post:
         if not isinstance(data, list) or len(data) != len(_SAVED_FIELDS):
             raise ValueError("not a saved post")
         values = list(data)
-        values[_DATE_AT] = datetime.fromisoformat(values[_DATE_AT])
-        values[_UPDATED_AT] = datetime.fromisoformat(values[_UPDATED_AT])
+        date, updated = values[_DATE_AT], values[_UPDATED_AT]
+        values[_DATE_AT] = datetime.fromisoformat(date)
+        # One object for both when they are equal, as a parse makes them (a post loaded from the cache holds no
+        # more than one just parsed: 48 bytes a post).
+        values[_UPDATED_AT] = values[_DATE_AT] if updated == date else datetime.fromisoformat(updated)
         for at in _TUPLES_AT:
             values[at] = tuple(values[at])
         return cls(*values)

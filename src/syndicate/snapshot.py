@@ -32,7 +32,7 @@ from syndicate.groups import ARCHIVE_DIR, EMPTY, FeedInfo, Groups
 from syndicate.jekyllfeed import SUFFIX as JEKYLL_SUFFIX
 from syndicate.lastmodified import Stamp, restamp, seconds
 from syndicate.pages import INDEX, index_document
-from syndicate.plan import Planned, PlannedFeed, changed_archives
+from syndicate.plan import ArchiveDocuments, PlannedFeed, changed_archives
 from syndicate.polling import feed_schedules, max_age_of
 from syndicate.posts import Rejection
 from syndicate.responses import ENCODINGS, GZIP, CachePolicy, Header, Resource, build_resource
@@ -62,7 +62,8 @@ class Snapshot:
     stamps: Mapping[str, Stamp] = field(default_factory=dict)  # every path's Last-Modified record, the index's too
     groups: Groups = EMPTY  # the feeds' posts, to resolve a feed's name as a reader wrote it
     pages: Mapping[str, str] = field(default_factory=dict)  # a feed document's path -> its page's (feedpages.py)
-    on_request: Mapping[str, Planned] = field(default_factory=dict)  # archive pages not rendered yet, by path
+    # Archive pages not rendered yet, by path: each made (from the groups' posts) when looked up.
+    on_request: ArchiveDocuments = field(default_factory=lambda: ArchiveDocuments({}))
     # Made from the last build's files before this process built (resume.py): it holds the subscription documents
     # only, so what needs the posts (archive pages, names as written, queries) waits for the first build.
     resumed: bool = False
@@ -118,7 +119,7 @@ class Preparer:
         # Archive pages not rendered yet keep the stamps of the feeds no change touched (see _stamp_on_request):
         # when the last snapshot's are known, this one starts from its stamps.
         on_request = feedset.on_request
-        whole = bool(on_request) and sum(len(made.archives) for made in feedset.plan.feeds.values()) == len(on_request)
+        whole = bool(on_request)  # they are the plan's feeds' archive pages (Plan.archives)
         carry = whole and self._feeds is not None
         stamps: dict[str, Stamp] = dict(old_stamps) if carry else {}
         restamped: dict[str, Stamp] = {}
@@ -244,14 +245,16 @@ class Preparer:
         on_request = feedset.on_request
         old_feeds = self._feeds
         if not carry or old_feeds is None:
-            for path, planned in on_request.items():
-                stamping.page(path, planned)
+            for path, key in on_request.key_items():
+                stamping.page(path, key)
             return set(), stamping.ambiguous(on_request)
         changed = changed_archives(feedset.plan.feeds, old_feeds)
         gone = {path for path in changed if path not in on_request}
         looked = [*(self._ambiguous - gone), *(path for path in changed if path in on_request)]
         for path in looked:
-            stamping.page(path, on_request[path])
+            planned = on_request.key_of(path)
+            assert planned is not None  # looked at: those still published
+            stamping.page(path, planned)
         return gone, stamping.ambiguous(looked)
 
     def prepare(
@@ -309,12 +312,12 @@ class _Stamping:
     restamped: dict[str, Stamp]
     now: int
 
-    def page(self, path: str, planned: Planned) -> None:
+    def page(self, path: str, key: str) -> None:
         """Stamp an archive page not rendered yet: the cases in which restamp() returns a new stamp, as for documents,
         with the page's key for the digest."""
         stamp = self.old.get(path)
-        if stamp is None or stamp.digest != planned.key or stamp.valid_from != stamp.modified:
-            stamp = self.restamped[path] = restamp(stamp, planned.key, self.now)
+        if stamp is None or stamp.digest != key or stamp.valid_from != stamp.modified:
+            stamp = self.restamped[path] = restamp(stamp, key, self.now)
         self.stamps[path] = stamp
 
     def ambiguous(self, paths: Iterable[str]) -> set[str]:
