@@ -21,10 +21,11 @@ since: :meth:`remember`) and the parse cache's digest of each key: a file is tru
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 
 from syndicate.cache import ParseCache
@@ -39,7 +40,7 @@ class ArchiveFiles:
     def __init__(self, out: Path, cache: ParseCache | None) -> None:
         self.out = out
         self.cache = cache
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entered by settle() within held()
         self._keys: Mapping[str, str] = {}  # archive document path -> its key in the newest build
         self._files: dict[str, tuple[str, str]] = {}  # path -> (key, digest) of the file written there
         self._digests: dict[str, str] = {}  # path -> digest, the same files (what settle() answers, copied at C speed)
@@ -47,6 +48,14 @@ class ArchiveFiles:
         # The paths written on request between the last two settles: the files that settle answered and the build's
         # manifest may not list yet (a build compares only the paths it knows changed, store.write_documents).
         self.fresh: frozenset[str] = frozenset()
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """No page is written on request meanwhile: a build whose pages are served before its write
+        (``Builder.write_deferred``) settles the keys and removes stale files in one go, so that a page a request
+        writes between the two is not removed."""
+        with self._lock:
+            yield
 
     def settle(
         self, keys: Mapping[str, str], found: Mapping[str, str] | None = None, changed: Collection[str] | None = None
