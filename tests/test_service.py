@@ -15,7 +15,7 @@ import pytest
 
 from conftest import Clock
 from syndicate.archivefiles import ArchiveFiles
-from syndicate.builder import Builder, BuildReport
+from syndicate.builder import Builder, BuildReport, Written
 from syndicate.cache import open_cache
 from syndicate.config import Settings
 from syndicate.responses import build_resource
@@ -493,17 +493,18 @@ class HeldWriteBuilder(Builder):
         super().__init__(settings, cache=stamps, archives=ArchiveFiles(settings.out, stamps))
         self.gate = threading.Event()
 
-    def write_deferred(self, gzipped: Mapping[str, bytes] | None = None) -> tuple[frozenset[str], frozenset[str]]:
+    def write_deferred(self, gzipped: Mapping[str, bytes] | None = None) -> Written:
         assert self.gate.wait(30), "test never opened the gate"
         return super().write_deferred(gzipped)
 
 
 def validators(snapshot: Snapshot) -> dict[str, tuple[bytes, bytes, bytes, bytes]]:
-    """Each served feed's identity and gzip bytes with their ETags, Last-Modified in both."""
+    """Each served feed's identity and gzip bytes with their ETags (gzip made, nothing pending), Last-Modified in
+    both."""
     found = {}
     for path, resource in snapshot.resources.items():
         identity, gz = resource.representations["identity"], resource.representations.get("gzip")
-        assert gz is not None, path
+        assert gz is not None and "gzip" not in resource.pending, path
         assert dict(identity.headers)[b"last-modified"] == dict(gz.headers)[b"last-modified"]
         found[path] = (identity.body, identity.etag, gz.body, gz.etag)
     return found
@@ -528,8 +529,12 @@ def test_the_start_up_build_is_served_before_its_files_are_written_and_they_agre
         assert service.last_outcome is not None and service.last_outcome.ok
         assert not (out / "all.atom").exists() and not (out / "all.atom.gz").exists()
         assert open_cache(settings).load_posts() == {}
-        before = validators(snapshot)
-        assert "all.atom" in before and "categories/harbour.rss" in before
+        identity = {p: (r.representations["identity"].body, r.stamp) for p, r in snapshot.resources.items()}
+        # The feeds' gzip follows the write, made meanwhile for a client that asks (app.send_resource), once.
+        feed = snapshot.resources["categories/harbour.rss"]
+        assert "gzip" in feed.pending
+        asked = service.gzipped(feed)
+        assert snapshot.resources["categories/harbour.rss"] is asked and "gzip" in asked.representations
         builder.gate.set()
         deadline = time.monotonic() + 30
         while service.building and time.monotonic() < deadline:
@@ -538,17 +543,23 @@ def test_the_start_up_build_is_served_before_its_files_are_written_and_they_agre
         outcome = service.last_outcome
         assert outcome is not None and outcome.ok and outcome.report is not None
         assert "all.atom" in outcome.report.written
-        # The same snapshot, and on disk the very bytes it serves: each document and its .gz (the gzip
-        # representation, compressed once for both).
-        assert service.snapshot is snapshot and validators(snapshot) == before
-        for path, (body, _, gz, _) in before.items():
+        # The same snapshot, with the same bytes and stamps, and gzip now for every feed: on disk the very bytes it
+        # serves, each document and its .gz (compressed once for both).
+        assert service.snapshot is snapshot
+        assert {p: (r.representations["identity"].body, r.stamp) for p, r in snapshot.resources.items()} == identity
+        after = validators(snapshot)
+        assert after["categories/harbour.rss"][2:] == (
+            asked.representations["gzip"].body,
+            asked.representations["gzip"].etag,
+        )
+        for path, (body, _, gz, _) in after.items():
             assert (out / path).read_bytes() == body
             assert (out / f"{path}.gz").read_bytes() == gz
         assert len(open_cache(settings).load_posts()) == 3
         await service.stop()
-        return before
+        return after
 
-    before = asyncio.run(scenario())
+    after = asyncio.run(scenario())
     assert not [p for p in out.rglob("*") if p.name.startswith(".tmp-")]
 
     async def restart() -> None:
@@ -557,7 +568,7 @@ def test_the_start_up_build_is_served_before_its_files_are_written_and_they_agre
         try:
             resumed = service.snapshot  # from the files written after the first start was ready
             assert resumed is not None and resumed.resumed
-            assert validators(resumed) == before
+            assert validators(resumed) == after
         finally:
             await service.stop()
 

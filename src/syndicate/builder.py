@@ -145,6 +145,16 @@ NOTHING_BUILT = FeedSet(MappingProxyType({}), {}, EMPTY, NO_PLAN, {}, built=Fals
 
 
 @dataclass(frozen=True)
+class Written:
+    """What ``Builder.write_deferred`` did: the documents written and removed, and the gzip bytes it made for their
+    ``.gz`` files (document digest -> bytes, where gzip made them smaller: a server's gzip representations)."""
+
+    written: frozenset[str] = frozenset()
+    removed: frozenset[str] = frozenset()
+    gzipped: Mapping[str, bytes] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class _Unwritten:
     """A published build whose files (and parsed posts) are still to be written: ``Builder.write_deferred``."""
 
@@ -500,9 +510,9 @@ class Builder:
         """Whether the last build was published with its write deferred (``build(defer_write=True)``)."""
         return self._unwritten is not None
 
-    def write_deferred(self, gzipped: Mapping[str, bytes] | None = None) -> tuple[frozenset[str], frozenset[str]]:
-        """Save the parsed posts and write the files of the build published with ``defer_write``; the documents
-        written and removed (nothing when no write is deferred).
+    def write_deferred(self, gzipped: Mapping[str, bytes] | None = None) -> Written:
+        """Save the parsed posts and write the files of the build published with ``defer_write``; what it wrote
+        (nothing when no write is deferred).
 
         ``gzipped``: gzip bytes (document digest -> bytes) made already (a server's snapshot holds every feed's gzip
         representation, the same bytes as its ``.gz`` file): not compressed again. Atomic as a build's write is:
@@ -511,11 +521,10 @@ class Builder:
         """
         with self._lock:
             if self._unwritten is None:
-                return frozenset(), frozenset()
-            written, removed = self._write_unwritten(gzipped)
-            return frozenset(written), frozenset(removed)
+                return Written()
+            return self._write_unwritten(gzipped)
 
-    def _write_unwritten(self, gzipped: Mapping[str, bytes] | None = None) -> tuple[set[str], set[str]]:
+    def _write_unwritten(self, gzipped: Mapping[str, bytes] | None = None) -> Written:
         job, self._unwritten = self._unwritten, None
         assert job is not None
         self._save_posts(job.delta)
@@ -527,9 +536,10 @@ class Builder:
                 if not job.last.built:
                     # Another process may have written the directory since the build looked (the lock was let go).
                     self._on_disk = read_manifest(self.settings.out)
-                return self._write(
+                written, removed = self._write(
                     job.last, job.documents, job.written, job.removed, job.full, staging, job.on_request, job.feeds
                 )
+            return Written(frozenset(written), frozenset(removed), staging.gzipped or {})
         except StoreError as exc:
             raise BuildError(str(exc), _UNWRITABLE) from None
         finally:

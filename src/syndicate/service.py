@@ -25,7 +25,7 @@ import asyncio
 import gc
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -170,6 +170,7 @@ class FeedService:
         self.overdue_after = BUILD_OVERDUE  # seconds (see build_overdue)
         self._served = ""  # the record of what the last full build served, as last saved (see resume.py)
         self._startup_timer: asyncio.TimerHandle | None = None  # the first build, after a resumed start
+        self._made_gzip: Mapping[str, bytes] = {}  # by the deferred write, for the snapshot (_write_deferred)
         self._writing: asyncio.Future[None] | None = None  # the start-up build's files, until written (_write_deferred)
         self._stopping = False
 
@@ -189,6 +190,7 @@ class FeedService:
         # query for every query feed): bound to the parts once here, since methods forwarding to them would add a
         # call to every such request.
         self.want = self._completer.want
+        self.gzipped = self._completer.gzipped
         self.resource = self._archives.resource
         self.query = self._queries.query
 
@@ -336,7 +338,8 @@ class FeedService:
                 # Its bytes were read from the files (resume.py), the build holds its own: prepared again from the
                 # build's documents (the same bytes, stamps and headers), so that one copy is kept, not two.
                 previous = None
-            snapshot = self.preparer.prepare_snapshot(self.builder.feedset, previous)
+            # A build whose files follow the swap leaves gzip to them (or to the first client asking for it).
+            snapshot = self.preparer.prepare_snapshot(self.builder.feedset, previous, self.builder.unwritten)
         except BuildError as exc:
             error = str(exc) or type(exc).__name__
             failed = BuildOutcome(ok=False, error=error, public=exc.public)
@@ -383,6 +386,8 @@ class FeedService:
         finally:
             self._writing = None
             done.set_result(None)
+        made, self._made_gzip = self._made_gzip, {}
+        self._completer.supply(made)  # the .gz files' bytes: the feeds' gzip representations
         if not written.ok:
             self._retry_if_failed(written)
             g = self.gauges
@@ -399,14 +404,15 @@ class FeedService:
         report = outcome.report
         assert report is not None
         try:
-            written, removed = self.builder.write_deferred(gzipped)
+            done = self.builder.write_deferred(gzipped)
         except BuildError as exc:
             return BuildOutcome(ok=False, report=report, error=str(exc) or type(exc).__name__, public=exc.public)
         except Exception as exc:  # a bug or an OS error must not take the server down; report it instead
             log.exception("writing the build failed unexpectedly")
             return BuildOutcome(ok=False, report=report, error=f"{type(exc).__name__}: {exc}")
-        report = replace(report, written=written, removed=removed)
+        report = replace(report, written=done.written, removed=done.removed)
         self._record_served_after(report, snapshot)
+        self._made_gzip = done.gzipped
         return BuildOutcome(ok=True, report=report)
 
     def _record_served(self, snapshot: Snapshot, verify: bool = False) -> None:

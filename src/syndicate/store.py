@@ -178,8 +178,8 @@ class Staging:
         compressed = self.known_gzip.get(digest)
         if compressed is None:
             compressed = gzip_bytes(body)  # in the staging thread: zlib releases the GIL
-            if self.gzipped is not None and len(compressed) < len(body):
-                self.gzipped[digest] = compressed
+        if self.gzipped is not None and len(compressed) < len(body):
+            self.gzipped[digest] = compressed
         return _write_temp(target, compressed)
 
     def _stage(self, rel: str, body: bytes, digest: str, write: Callable[[Path, bytes], str]) -> None:
