@@ -40,7 +40,8 @@ class ArchiveFiles:
     def __init__(self, out: Path, cache: ParseCache | None) -> None:
         self.out = out
         self.cache = cache
-        self._lock = threading.RLock()  # re-entered by settle() within held()
+        self._lock = threading.Lock()
+        self._held = False  # see held()
         self._keys: Mapping[str, str] = {}  # archive document path -> its key in the newest build
         self._files: dict[str, tuple[str, str]] = {}  # path -> (key, digest) of the file written there
         self._digests: dict[str, str] = {}  # path -> digest, the same files (what settle() answers, copied at C speed)
@@ -51,11 +52,17 @@ class ArchiveFiles:
 
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
-        """No page is written on request meanwhile: a build whose pages are served before its write
-        (``Builder.write_deferred``) settles the keys and removes stale files in one go, so that a page a request
-        writes between the two is not removed."""
+        """No page is written on request meanwhile (it is served from memory all the same, and written when it is
+        made again): a build whose pages are served before its write (``Builder.write_deferred``) settles the keys
+        and then removes stale files, and a page a request wrote between the two could be one of them. Requests do
+        not wait for the write."""
         with self._lock:
+            self._held = True
+        try:
             yield
+        finally:
+            with self._lock:
+                self._held = False
 
     def settle(
         self, keys: Mapping[str, str], found: Mapping[str, str] | None = None, changed: Collection[str] | None = None
@@ -93,13 +100,14 @@ class ArchiveFiles:
         return found is not None and found[0] == key
 
     def write(self, path: str, key: str, body: bytes, digest: str) -> bool:
-        """Write a page rendered for ``key``; False when that is no longer the page's key (nothing is written).
+        """Write a page rendered for ``key``; False when that is no longer the page's key, or while a build writes
+        (``held``): nothing is written.
 
         Raises OSError when the file cannot be written (the caller serves the page from memory all the same).
         """
         target = os.path.join(self.out, path)
         with self._lock:
-            if self._keys.get(path) != key:
+            if self._held or self._keys.get(path) != key:
                 return False
             if self._files.get(path) == (key, digest) and os.path.exists(target):
                 return True  # already there (asked for again after the memory cache let it go)
