@@ -170,7 +170,6 @@ class FeedService:
         self.overdue_after = BUILD_OVERDUE  # seconds (see build_overdue)
         self._served = ""  # the record of what the last full build served, as last saved (see resume.py)
         self._startup_timer: asyncio.TimerHandle | None = None  # the first build, after a resumed start
-        self._made_gzip: Mapping[str, bytes] = {}  # by the deferred write, for the snapshot (_write_deferred)
         self._writing: asyncio.Future[None] | None = None  # the start-up build's files, until written (_write_deferred)
         self._stopping = False
 
@@ -382,11 +381,10 @@ class FeedService:
         self._writing = done = loop.create_future()
         try:
             # Shielded: a server stopping meanwhile lets the write finish (stop() waits for it), never half done.
-            written = await asyncio.shield(writing)
+            written, made = await asyncio.shield(writing)
         finally:
             self._writing = None
             done.set_result(None)
-        made, self._made_gzip = self._made_gzip, {}
         self._completer.supply(made)  # the .gz files' bytes: the feeds' gzip representations
         if not written.ok:
             self._retry_if_failed(written)
@@ -399,21 +397,24 @@ class FeedService:
         self.last_outcome = written
         return written
 
-    def _write_files(self, snapshot: Snapshot, outcome: BuildOutcome, gzipped: dict[str, bytes]) -> BuildOutcome:
-        """Worker thread: the deferred write, then the record a restart resumes from (which reads the files)."""
+    def _write_files(
+        self, snapshot: Snapshot, outcome: BuildOutcome, gzipped: dict[str, bytes]
+    ) -> tuple[BuildOutcome, Mapping[str, bytes]]:
+        """Worker thread: the deferred write, then the record a restart resumes from (which reads the files); the
+        outcome, and the gzip bytes the write made."""
         report = outcome.report
         assert report is not None
         try:
             done = self.builder.write_deferred(gzipped)
         except BuildError as exc:
-            return BuildOutcome(ok=False, report=report, error=str(exc) or type(exc).__name__, public=exc.public)
+            failed = BuildOutcome(ok=False, report=report, error=str(exc) or type(exc).__name__, public=exc.public)
+            return failed, {}
         except Exception as exc:  # a bug or an OS error must not take the server down; report it instead
             log.exception("writing the build failed unexpectedly")
-            return BuildOutcome(ok=False, report=report, error=f"{type(exc).__name__}: {exc}")
+            return BuildOutcome(ok=False, report=report, error=f"{type(exc).__name__}: {exc}"), {}
         report = replace(report, written=done.written, removed=done.removed)
         self._record_served_after(report, snapshot)
-        self._made_gzip = done.gzipped
-        return BuildOutcome(ok=True, report=report)
+        return BuildOutcome(ok=True, report=report), done.gzipped
 
     def _record_served(self, snapshot: Snapshot, verify: bool = False) -> None:
         """Record ``snapshot``, made from the builder's last build, for the next start to serve at once if nothing
