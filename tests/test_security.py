@@ -174,6 +174,8 @@ def test_a_burst_of_triggers_coalesces_into_bounded_work(
     async def burst() -> list[int]:
         transport = httpx.ASGITransport(app=app)
         async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            # The start-up build's own start (its files may still be being written: a trigger meanwhile waits).
+            assert builder.started.acquire(timeout=DEADLINE)
             before = builder.calls
             builder.gate.clear()
             first = asyncio.create_task(c.post("/admin/regenerate", headers=auth))
