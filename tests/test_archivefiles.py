@@ -249,6 +249,18 @@ def test_a_page_is_written_only_for_its_newest_key_and_a_changed_key_drops_the_f
     assert not files.written(path, "k1") and not files.write(path, "k1", b"<feed>new</feed>", "d1")
 
 
+def test_no_page_is_written_while_a_build_that_was_served_first_writes(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    files = ArchiveFiles(out, None)
+    path = "archive/all/1.atom"
+    with files.held():  # Builder.write_deferred: settles, then removes stale files
+        assert files.settle({path: "k1"}) == ({}, set())
+        assert not files.write(path, "k1", b"<feed>made meanwhile</feed>", "d1"), "not waited for: skipped"
+        assert not (out / path).exists() and not files.written(path, "k1")
+    assert files.write(path, "k1", b"<feed>made again</feed>", "d1")
+    assert (out / path).read_bytes() == b"<feed>made again</feed>"
+
+
 def test_syndicate_build_after_a_server_writes_every_archive_page(tmp_path: Path) -> None:
     site = tmp_path / "site"
     make_site(site)

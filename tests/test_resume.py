@@ -4,6 +4,7 @@ changed: anything else (a post, the settings, an output file, a build killed whi
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import os
 import time
@@ -23,6 +24,9 @@ from conftest import Clock
 from syndicate.app import create_app
 from syndicate.cache import open_cache
 from syndicate.config import Settings
+from syndicate.documents import digest_of
+from syndicate.gzipfiles import GZIP_TAG
+from syndicate.manifest import read_manifest, read_pending
 from syndicate.responses import Resource
 from syndicate.resume import RECORD_KEY, Served
 from syndicate.service import FeedService
@@ -482,3 +486,46 @@ def test_regenerating_an_archive_page_while_resumed_waits_for_the_posts(
             "/admin/regenerate", params={"feed": "tags/no-such-tag.atom"}, headers={"Authorization": f"Bearer {token}"}
         )
         assert unknown.status_code == 404
+
+
+def test_a_server_killed_right_after_ready_leaves_files_a_restart_trusts_and_serves_the_same(tmp_path: Path) -> None:
+    """The start-up build is served before its files are written (service._write_deferred): a server killed at
+    once leaves the output directory as a write stopped anywhere would, and the next start serves the same bytes
+    and validators (resumed from the files, or built again)."""
+    posts = tmp_path / "_posts"
+    posts.mkdir()
+    for day in range(1, 10):
+        topic = ("lighthouse", "ferry", "quay")[day % 3]
+        (posts / f"2024-07-0{day}-n{day}.md").write_text(
+            f'---\ntitle: "The {topic} report, day {day}"\ndate: 2024-07-0{day} 08:00:00 +0800\n'
+            f"categories: {topic}\ntags: coast, day{day}\n---\n<p>What the {topic} keeper saw on day {day}.</p>\n",
+            encoding="utf-8",
+        )
+    settled = time.time() - 3600
+    for post in posts.iterdir():
+        os.utime(post, (settled, settled))
+    paths = ["/feeds/all.atom", "/feeds/categories/ferry.rss", "/feeds/tags/coast.json", "/feeds/index.opml"]
+    seen: dict[str, httpx.Response] = {}
+    with running_server(tmp_path) as server, httpx.Client(base_url=server.url, timeout=DEADLINE) as client:
+        for path in paths:
+            seen[path] = client.get(path, headers={"Accept-Encoding": "gzip"})
+            assert seen[path].status_code == 200
+        server.process.kill()  # no stop: whatever the write had done by now stays as it is
+        server.process.wait(DEADLINE)
+    out = tmp_path / "feeds"
+    pending = set(read_pending(out))
+    for rel, digest in read_manifest(out).items():
+        if rel in pending or not digest:
+            continue
+        data = (out / rel).read_bytes()
+        # A file the manifest vouches for holds the bytes it says (a .gz file: its document's, compressed).
+        assert digest_of(gzip.decompress(data) if rel.endswith(".gz") else data) == digest.removesuffix(GZIP_TAG)
+    with running_server(tmp_path) as server, httpx.Client(base_url=server.url, timeout=DEADLINE) as client:
+        for path in paths:
+            again = client.get(path, headers={"Accept-Encoding": "gzip"})
+            assert again.content == seen[path].content
+            for header in ("etag", "last-modified", "content-encoding"):
+                assert again.headers.get(header) == seen[path].headers.get(header), (path, header)
+        # Written now (by the start-up build of either start): each served document's file holds its bytes.
+        assert (out / "all.atom").read_bytes() == client.get("/feeds/all.atom").content
+    assert not [p for p in out.rglob("*") if p.name.startswith(".tmp-")]

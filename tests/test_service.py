@@ -8,18 +8,19 @@ import shutil
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import pytest
 
 from conftest import Clock
-from syndicate.builder import Builder, BuildReport
+from syndicate.archivefiles import ArchiveFiles
+from syndicate.builder import Builder, BuildReport, Written
 from syndicate.cache import open_cache
 from syndicate.config import Settings
 from syndicate.responses import build_resource
 from syndicate.service import BuildOutcome, FeedService
-from syndicate.snapshot import EAGER_BROTLI_BYTES
+from syndicate.snapshot import EAGER_BROTLI_BYTES, Snapshot
 
 
 def post(title: str, day: int, categories: str = "local", tags: str = "x") -> str:
@@ -35,11 +36,13 @@ class GatedBuilder(Builder):
         self.entered = threading.Event()
         self.gate = threading.Event()
 
-    def build(self, changed: Iterable[Path] | None = None, *, force: bool = False) -> BuildReport:
+    def build(
+        self, changed: Iterable[Path] | None = None, *, force: bool = False, defer_write: bool = False
+    ) -> BuildReport:
         self.calls.append(None if changed is None else list(changed))
         self.entered.set()
         assert self.gate.wait(30), "test never opened the gate"
-        return super().build(changed, force=force)
+        return super().build(changed, force=force, defer_write=defer_write)
 
 
 @pytest.fixture
@@ -333,12 +336,14 @@ class BusyBuilder(Builder):
         self.cpu = cpu
         self.spans: list[tuple[float, float]] = []
 
-    def build(self, changed: Iterable[Path] | None = None, *, force: bool = False) -> BuildReport:
+    def build(
+        self, changed: Iterable[Path] | None = None, *, force: bool = False, defer_write: bool = False
+    ) -> BuildReport:
         started = time.monotonic()
         until = time.thread_time() + self.cpu
         while time.thread_time() < until:
             pass
-        report = super().build(changed, force=force)
+        report = super().build(changed, force=force, defer_write=defer_write)
         self.spans.append((started, time.monotonic()))
         return report
 
@@ -477,3 +482,123 @@ def test_a_failed_build_says_truthfully_whether_feeds_are_served(
     assert len(messages) == 2
     assert "no feeds are served until a build succeeds" in messages[0] and "last good" not in messages[0]
     assert "still serving the last good feeds" in messages[1]
+
+
+class HeldWriteBuilder(Builder):
+    """The real Builder (with a parse cache and archive pages on request, as a server's), its deferred write held
+    until the test opens the gate."""
+
+    def __init__(self, settings: Settings) -> None:
+        stamps = open_cache(settings)
+        super().__init__(settings, cache=stamps, archives=ArchiveFiles(settings.out, stamps))
+        self.gate = threading.Event()
+
+    def write_deferred(self, gzipped: Mapping[str, bytes] | None = None) -> Written:
+        assert self.gate.wait(30), "test never opened the gate"
+        return super().write_deferred(gzipped)
+
+
+def validators(snapshot: Snapshot) -> dict[str, tuple[bytes, bytes, bytes, bytes]]:
+    """Each served feed's identity and gzip bytes with their ETags (gzip made, nothing pending), Last-Modified in
+    both."""
+    found = {}
+    for path, resource in snapshot.resources.items():
+        identity, gz = resource.representations["identity"], resource.representations.get("gzip")
+        assert gz is not None and "gzip" not in resource.pending, path
+        assert dict(identity.headers)[b"last-modified"] == dict(gz.headers)[b"last-modified"]
+        found[path] = (identity.body, identity.etag, gz.body, gz.etag)
+    return found
+
+
+def test_the_start_up_build_is_served_before_its_files_are_written_and_they_agree(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings], clock: Clock
+) -> None:
+    for day, title in enumerate(["Pier repairs begin", "Ferry timetable changes", "Harbour lights"], 1):
+        write_post(f"2024-03-0{day}-p{day}.md", post(title, day, categories="harbour", tags="boats"))
+    settings = make_settings(limit=2)
+    out = settings.out
+
+    async def scenario() -> dict[str, tuple[bytes, bytes, bytes, bytes]]:
+        builder = HeldWriteBuilder(settings)
+        service = FeedService(settings, builder, clock=clock)
+        await service.start(wait=30)
+        # Ready and answering while the write waits: nothing of this build is on disk yet, its parsed posts are
+        # not in the parse cache, and nothing is recorded for a restart to resume from.
+        snapshot = service.snapshot
+        assert snapshot is not None and not snapshot.resumed and builder.unwritten and service.building
+        assert service.last_outcome is not None and service.last_outcome.ok
+        assert not (out / "all.atom").exists() and not (out / "all.atom.gz").exists()
+        assert open_cache(settings).load_posts() == {}
+        identity = {p: (r.representations["identity"].body, r.stamp) for p, r in snapshot.resources.items()}
+        # The feeds' gzip follows the write, made meanwhile for a client that asks (app.send_resource), once.
+        feed = snapshot.resources["categories/harbour.rss"]
+        assert "gzip" in feed.pending
+        asked = service.gzipped(feed)
+        assert snapshot.resources["categories/harbour.rss"] is asked and "gzip" in asked.representations
+        builder.gate.set()
+        deadline = time.monotonic() + 30
+        while service.building and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert not service.building and not builder.unwritten
+        outcome = service.last_outcome
+        assert outcome is not None and outcome.ok and outcome.report is not None
+        assert "all.atom" in outcome.report.written
+        # The same snapshot, with the same bytes and stamps, and gzip now for every feed: on disk the very bytes it
+        # serves, each document and its .gz (compressed once for both).
+        assert service.snapshot is snapshot
+        assert {p: (r.representations["identity"].body, r.stamp) for p, r in snapshot.resources.items()} == identity
+        after = validators(snapshot)
+        assert after["categories/harbour.rss"][2:] == (
+            asked.representations["gzip"].body,
+            asked.representations["gzip"].etag,
+        )
+        for path, (body, _, gz, _) in after.items():
+            assert (out / path).read_bytes() == body
+            assert (out / f"{path}.gz").read_bytes() == gz
+        assert len(open_cache(settings).load_posts()) == 3
+        await service.stop()
+        return after
+
+    after = asyncio.run(scenario())
+    assert not [p for p in out.rglob("*") if p.name.startswith(".tmp-")]
+
+    async def restart() -> None:
+        service = FeedService(settings, clock=clock)
+        await service.start()
+        try:
+            resumed = service.snapshot  # from the files written after the first start was ready
+            assert resumed is not None and resumed.resumed
+            assert validators(resumed) == after
+        finally:
+            await service.stop()
+
+    clock.advance(60)
+    asyncio.run(restart())
+
+
+def test_a_start_up_build_that_cannot_be_written_is_served_from_memory_and_retried(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings], clock: Clock
+) -> None:
+    write_post("2024-03-01-a.md", post("Quay closed for repairs", 1))
+    settings = make_settings()
+
+    async def scenario() -> None:
+        builder = HeldWriteBuilder(settings)
+        service = FeedService(settings, builder, clock=clock)
+        await service.start(wait=30)
+        assert service.snapshot is not None and service.gauges.builds_ok == 1
+        settings.out.mkdir(exist_ok=True)
+        (settings.out / "all.atom").mkdir()  # a directory where the feed goes: its rename fails
+        builder.gate.set()
+        deadline = time.monotonic() + 30
+        while service.building and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        outcome = service.last_outcome
+        assert outcome is not None and not outcome.ok and outcome.in_memory
+        assert service.gauges.builds_ok == 0 and service.gauges.builds_failed == 1
+        assert service.retry_in is not None  # a full build writes it later
+        assert b"Quay closed" in service.snapshot.resources["all.atom"].representations["identity"].body
+        assert not [p for p in settings.out.rglob("*") if p.name.startswith(".tmp-")]
+        await service.stop()
+
+    asyncio.run(scenario())

@@ -21,10 +21,11 @@ since: :meth:`remember`) and the parse cache's digest of each key: a file is tru
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 
 from syndicate.cache import ParseCache
@@ -40,6 +41,7 @@ class ArchiveFiles:
         self.out = out
         self.cache = cache
         self._lock = threading.Lock()
+        self._held = False  # see held()
         self._keys: Mapping[str, str] = {}  # archive document path -> its key in the newest build
         self._files: dict[str, tuple[str, str]] = {}  # path -> (key, digest) of the file written there
         self._digests: dict[str, str] = {}  # path -> digest, the same files (what settle() answers, copied at C speed)
@@ -47,6 +49,20 @@ class ArchiveFiles:
         # The paths written on request between the last two settles: the files that settle answered and the build's
         # manifest may not list yet (a build compares only the paths it knows changed, store.write_documents).
         self.fresh: frozenset[str] = frozenset()
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """No page is written on request meanwhile (it is served from memory all the same, and written when it is
+        made again): a build whose pages are served before its write (``Builder.write_deferred``) settles the keys
+        and then removes stale files, and a page a request wrote between the two could be one of them. Requests do
+        not wait for the write."""
+        with self._lock:
+            self._held = True
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._held = False
 
     def settle(
         self, keys: Mapping[str, str], found: Mapping[str, str] | None = None, changed: Collection[str] | None = None
@@ -84,13 +100,14 @@ class ArchiveFiles:
         return found is not None and found[0] == key
 
     def write(self, path: str, key: str, body: bytes, digest: str) -> bool:
-        """Write a page rendered for ``key``; False when that is no longer the page's key (nothing is written).
+        """Write a page rendered for ``key``; False when that is no longer the page's key, or while a build writes
+        (``held``): nothing is written.
 
         Raises OSError when the file cannot be written (the caller serves the page from memory all the same).
         """
         target = os.path.join(self.out, path)
         with self._lock:
-            if self._keys.get(path) != key:
+            if self._held or self._keys.get(path) != key:
                 return False
             if self._files.get(path) == (key, digest) and os.path.exists(target):
                 return True  # already there (asked for again after the memory cache let it go)

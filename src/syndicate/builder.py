@@ -14,6 +14,7 @@ and documents are kept in the SQLite parse cache, so a warm start renders nothin
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -143,6 +144,31 @@ class FeedSet:
 NOTHING_BUILT = FeedSet(MappingProxyType({}), {}, EMPTY, NO_PLAN, {}, built=False)
 
 
+@dataclass(frozen=True)
+class Written:
+    """What ``Builder.write_deferred`` did: the documents written and removed, and the gzip bytes it made for their
+    ``.gz`` files (document digest -> bytes, where gzip made them smaller: a server's gzip representations)."""
+
+    written: frozenset[str] = frozenset()
+    removed: frozenset[str] = frozenset()
+    gzipped: Mapping[str, bytes] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Unwritten:
+    """A published build whose files (and parsed posts) are still to be written: ``Builder.write_deferred``."""
+
+    last: FeedSet  # the build before it
+    documents: Mapping[str, Document]
+    written: set[str]
+    removed: set[str]
+    full: bool
+    staging: Staging
+    on_request: Mapping[str, Planned]
+    feeds: Mapping[str, PlannedFeed]
+    delta: Delta
+
+
 class Builder:
     """Builds feeds from ``settings.posts`` into memory and (when ``write``) into ``settings.out``.
 
@@ -204,6 +230,7 @@ class Builder:
         self._written: Mark | None = None  # the output manifest as this builder's last write left it
         # The threads that stage files, started by the first build that writes and kept for the next ones.
         self._stage_pool: ThreadPoolExecutor | None = None
+        self._unwritten: _Unwritten | None = None  # the last build, published but not written yet (write_deferred)
         self.feedset = NOTHING_BUILT
 
     # -- the last complete build ----------------------------------------------------------------------------------
@@ -247,14 +274,23 @@ class Builder:
 
     # -- building -------------------------------------------------------------------------------------------------
 
-    def build(self, changed: Iterable[Path] | None = None, *, force: bool = False) -> BuildReport:
+    def build(
+        self, changed: Iterable[Path] | None = None, *, force: bool = False, defer_write: bool = False
+    ) -> BuildReport:
         """Build all feeds (``changed=None``: rescan the directory) or after changes to the given post paths.
 
         Raises ``Refused`` for a build that would drop more than ``max_drop_share`` of the published posts (guard.py;
         the records compared are the last build's, or on a process's first build the parse cache's), unless
         ``force``.
+
+        ``defer_write``: publish the build (``feedset``) before its files are written and its parsed posts saved to
+        the parse cache, which the caller then does with ``write_deferred`` (a server answers from memory: its start
+        is ready sooner). The report's ``written`` and ``removed`` are then what the write is expected to do;
+        ``write_deferred`` tells what it did. A build started before that writes the deferred one first.
         """
         with self._lock:
+            if self._unwritten is not None:
+                self._write_unwritten()
             started = time.perf_counter()
             last = self.feedset
             try:
@@ -279,7 +315,7 @@ class Builder:
                 )
                 self._save_posts(delta)
                 return self._report(full, last, last, delta, frozenset(), frozenset(), started)
-            feedset, written, removed = self._make(last, delta, new_records, full)
+            feedset, written, removed = self._make(last, delta, new_records, full, defer_write)
             self.feedset = feedset  # published: from here on readers see the new build
             if self.cache is not None and full:
                 self.cache.prune(set(feedset.plan.subscribed), set(feedset.keys.values()))
@@ -306,22 +342,23 @@ class Builder:
             return report
 
     def _make(
-        self, last: FeedSet, delta: Delta, records: Mapping[str, CachedPost], full: bool
+        self, last: FeedSet, delta: Delta, records: Mapping[str, CachedPost], full: bool, defer: bool = False
     ) -> tuple[FeedSet, set[str], set[str]]:
         """The stages after reading: group, plan, render, write. Files are staged as they are rendered and renamed
         into place at the end; a failure removes what was staged and replaces nothing. A build that writes holds the
-        output directory for its whole length (store.output_lock): another process writing it is waited for."""
+        output directory for its whole length (store.output_lock): another process writing it is waited for.
+        ``defer``: the write (and the saving of parsed posts) is left to ``write_deferred``."""
         if not self.write:
-            return self._make_unlocked(last, delta, records, full)
+            return self._make_unlocked(last, delta, records, full, defer)
         try:
             lock = output_lock(self.settings.out)
             with lock:
-                return self._make_unlocked(last, delta, records, full)
+                return self._make_unlocked(last, delta, records, full, defer)
         except StoreError as exc:
             raise BuildError(str(exc), _UNWRITABLE) from None
 
     def _make_unlocked(
-        self, last: FeedSet, delta: Delta, records: Mapping[str, CachedPost], full: bool
+        self, last: FeedSet, delta: Delta, records: Mapping[str, CachedPost], full: bool, defer: bool
     ) -> tuple[FeedSet, set[str], set[str]]:
         staging = self._staging(last)
         try:
@@ -348,8 +385,9 @@ class Builder:
                 bodies,
                 self._parallelism,
                 len(groups.members),
-                # Parsed posts describe files, not this build: saved even if the build fails later on.
-                meanwhile=lambda: self._save_posts(delta),
+                # Parsed posts describe files, not this build: saved even if the build fails later on (or, deferred,
+                # after it is published: saving them competes with the render workers for the cores).
+                meanwhile=(lambda: None) if defer else lambda: self._save_posts(delta),
                 liquid=liquid_site(self.settings, (*visible.posts, *visible.documents), self._clock()),
                 sources=delta.sources,
             )
@@ -363,8 +401,18 @@ class Builder:
             documents[index.path] = index
             written = {p for p, d in documents.items() if last.documents.get(p) != d}
             removed = set(last.documents) - set(documents)
-            if staging is not None:
+            if staging is not None and defer:
+                # Nothing is staged yet (a server holds its subscription documents, and leaves archive pages to
+                # requests): what a write would do is worked out now, for the report; the files follow the publishing.
+                if not last.built:
+                    written = {p for p, d in documents.items() if self._on_disk.get(p) != d.digest}
+                self._unwritten = _Unwritten(
+                    last, documents, written, removed, full, staging, on_request, plan.feeds, delta
+                )
+            elif staging is not None:
                 written, removed = self._write(last, documents, written, removed, full, staging, on_request, plan.feeds)
+            elif defer:
+                self._save_posts(delta)
         except BaseException:
             if staging is not None:
                 staging.discard()
@@ -460,6 +508,46 @@ class Builder:
         self.cache.put_meta(RECORD_KEY, record.to_json())
 
     # -- writing --------------------------------------------------------------------------------------------------
+
+    @property
+    def unwritten(self) -> bool:
+        """Whether the last build was published with its write deferred (``build(defer_write=True)``)."""
+        return self._unwritten is not None
+
+    def write_deferred(self, gzipped: Mapping[str, bytes] | None = None) -> Written:
+        """Save the parsed posts and write the files of the build published with ``defer_write``; what it wrote
+        (nothing when no write is deferred).
+
+        ``gzipped``: gzip bytes (document digest -> bytes) made already (a server's snapshot holds every feed's gzip
+        representation, the same bytes as its ``.gz`` file): not compressed again. Atomic as a build's write is:
+        raises BuildError with nothing replaced; the build stays published (in memory), and the next full build
+        writes what is missing.
+        """
+        with self._lock:
+            if self._unwritten is None:
+                return Written()
+            return self._write_unwritten(gzipped)
+
+    def _write_unwritten(self, gzipped: Mapping[str, bytes] | None = None) -> Written:
+        job, self._unwritten = self._unwritten, None
+        assert job is not None
+        self._save_posts(job.delta)
+        staging = job.staging
+        if gzipped:
+            staging.known_gzip = gzipped
+        try:
+            with output_lock(self.settings.out), self.archives.held() if self.archives else contextlib.nullcontext():
+                if not job.last.built:
+                    # Another process may have written the directory since the build looked (the lock was let go).
+                    self._on_disk = read_manifest(self.settings.out)
+                written, removed = self._write(
+                    job.last, job.documents, job.written, job.removed, job.full, staging, job.on_request, job.feeds
+                )
+            return Written(frozenset(written), frozenset(removed), staging.gzipped or {})
+        except StoreError as exc:
+            raise BuildError(str(exc), _UNWRITABLE) from None
+        finally:
+            staging.discard()  # what a failed write staged (after a write: nothing is left)
 
     def _staging(self, last: FeedSet) -> Staging | None:
         """Where this build's new files are staged (None: nothing is written)."""

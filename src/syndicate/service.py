@@ -25,8 +25,8 @@ import asyncio
 import gc
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,7 @@ from syndicate.groups import FeedInfo
 from syndicate.metrics import BuildGauges, Metrics
 from syndicate.polling import feed_schedules
 from syndicate.queries import QueryFeeds
-from syndicate.responses import CachePolicy, ResourceCache
+from syndicate.responses import GZIP, CachePolicy, ResourceCache
 from syndicate.resume import RECORD_KEY, files_signature, resume, served
 from syndicate.snapshot import Preparer, Snapshot
 from syndicate.websub import JOURNAL, HubPinger
@@ -170,6 +170,7 @@ class FeedService:
         self.overdue_after = BUILD_OVERDUE  # seconds (see build_overdue)
         self._served = ""  # the record of what the last full build served, as last saved (see resume.py)
         self._startup_timer: asyncio.TimerHandle | None = None  # the first build, after a resumed start
+        self._writing: asyncio.Future[None] | None = None  # the start-up build's files, until written (_write_deferred)
         self._stopping = False
 
         # The parts (see the module docstring).
@@ -188,6 +189,7 @@ class FeedService:
         # query for every query feed): bound to the parts once here, since methods forwarding to them would add a
         # call to every such request.
         self.want = self._completer.want
+        self.gzipped = self._completer.gzipped
         self.resource = self._archives.resource
         self.query = self._queries.query
 
@@ -255,7 +257,8 @@ class FeedService:
             first = self.last_outcome is None  # the start-up build is not churn: no pause after it
             self.build_started = time.monotonic()
             try:
-                snapshot, outcome, cpu = await asyncio.to_thread(self._build_and_prepare, changed, job.force)
+                # The start-up build is served before its files are written (write_deferred): ready sooner.
+                snapshot, outcome, cpu = await asyncio.to_thread(self._build_and_prepare, changed, job.force, first)
             finally:
                 self.build_started = None
             if snapshot is not None:
@@ -263,6 +266,8 @@ class FeedService:
             self._retry_if_failed(outcome)
             self._record(outcome)
             self._first_attempt.set()
+            if snapshot is not None and outcome.ok and self.builder.unwritten:
+                outcome = await self._write_deferred(snapshot, outcome)
             if snapshot is not None and self._pinger is not None and outcome.report is not None:
                 self._pinger.queue(outcome.report.written)
             if snapshot is not None and self.publisher is not None:
@@ -320,18 +325,20 @@ class FeedService:
         self._retry_timer = asyncio.get_running_loop().call_later(self.retry_in, fire)
 
     def _build_and_prepare(
-        self, changed: Sequence[Path] | None, force: bool = False
+        self, changed: Sequence[Path] | None, force: bool = False, defer_write: bool = False
     ) -> tuple[Snapshot | None, BuildOutcome, float]:
-        """Worker thread: build, then prepare every changed document's representations; also the CPU time used."""
+        """Worker thread: build, then prepare every changed document's representations; also the CPU time used.
+        ``defer_write``: the build's files are left to ``_write_deferred``, after the swap."""
         started, cpu_started = time.perf_counter(), time.thread_time()
         try:
-            report = self.builder.build(changed, force=force)
+            report = self.builder.build(changed, force=force, defer_write=defer_write)
             previous = self.snapshot
             if previous is not None and previous.resumed:
                 # Its bytes were read from the files (resume.py), the build holds its own: prepared again from the
                 # build's documents (the same bytes, stamps and headers), so that one copy is kept, not two.
                 previous = None
-            snapshot = self.preparer.prepare_snapshot(self.builder.feedset, previous)
+            # A build whose files follow the swap leaves gzip to them (or to the first client asking for it).
+            snapshot = self.preparer.prepare_snapshot(self.builder.feedset, previous, self.builder.unwritten)
         except BuildError as exc:
             error = str(exc) or type(exc).__name__
             failed = BuildOutcome(ok=False, error=error, public=exc.public)
@@ -346,14 +353,68 @@ class FeedService:
             log.exception("build failed unexpectedly")
             outcome = BuildOutcome(ok=False, error=f"{type(exc).__name__}: {exc}")
             return None, outcome, time.thread_time() - cpu_started
-        if report.full and not report.deferred and (report.written or report.removed or not self._served):
-            # What a full build serves, for the next start (a rescan that wrote nothing leaves the record as it is;
-            # the one made at stop covers what came since).
-            self._record_served(snapshot)
+        if not self.builder.unwritten:
+            self._record_served_after(report, snapshot)
         duration = time.perf_counter() - started
         log.debug("build and prepare took %.3fs", duration)
         self._freeze_heap()
         return snapshot, BuildOutcome(ok=True, report=report), time.thread_time() - cpu_started
+
+    def _record_served_after(self, report: BuildReport, snapshot: Snapshot) -> None:
+        if report.full and not report.deferred and (report.written or report.removed or not self._served):
+            # What a full build serves, for the next start (a rescan that wrote nothing leaves the record as it is;
+            # the one made at stop covers what came since).
+            self._record_served(snapshot)
+
+    async def _write_deferred(self, snapshot: Snapshot, outcome: BuildOutcome) -> BuildOutcome:
+        """Write the files of the build just swapped in (``Builder.write_deferred``), in a thread, while its documents
+        are served from memory; the build's outcome once written. A write that fails makes it a build served from
+        memory (as one that could not be written at all is: ``_build_in_memory``), tried again later."""
+        # Every feed's gzip representation is the bytes of its .gz file: compressed once, for both.
+        gzipped = {
+            resource.digest: gz.body
+            for resource in (*snapshot.resources.values(), snapshot.index)
+            if (gz := resource.representations.get(GZIP)) is not None
+        }
+        loop = asyncio.get_running_loop()
+        writing = loop.run_in_executor(None, self._write_files, snapshot, outcome, gzipped)
+        self._writing = done = loop.create_future()
+        try:
+            # Shielded: a server stopping meanwhile lets the write finish (stop() waits for it), never half done.
+            written, made = await asyncio.shield(writing)
+        finally:
+            self._writing = None
+            done.set_result(None)
+        self._completer.supply(made)  # the .gz files' bytes: the feeds' gzip representations
+        if not written.ok:
+            self._retry_if_failed(written)
+            g = self.gauges
+            g.builds_ok -= 1  # counted when it was swapped in: it is one build, which failed to be written
+            g.builds_failed += 1
+            g.last_success = False
+            retry = f"; trying again in {self.retry_in:g} s" if self.retry_in is not None else ""
+            log.error("cannot write the feeds (%s); serving this build from memory%s", written.error, retry)
+        self.last_outcome = written
+        return written
+
+    def _write_files(
+        self, snapshot: Snapshot, outcome: BuildOutcome, gzipped: dict[str, bytes]
+    ) -> tuple[BuildOutcome, Mapping[str, bytes]]:
+        """Worker thread: the deferred write, then the record a restart resumes from (which reads the files); the
+        outcome, and the gzip bytes the write made."""
+        report = outcome.report
+        assert report is not None
+        try:
+            done = self.builder.write_deferred(gzipped)
+        except BuildError as exc:
+            failed = BuildOutcome(ok=False, report=report, error=str(exc) or type(exc).__name__, public=exc.public)
+            return failed, {}
+        except Exception as exc:  # a bug or an OS error must not take the server down; report it instead
+            log.exception("writing the build failed unexpectedly")
+            return BuildOutcome(ok=False, report=report, error=f"{type(exc).__name__}: {exc}"), {}
+        report = replace(report, written=done.written, removed=done.removed)
+        self._record_served_after(report, snapshot)
+        return BuildOutcome(ok=True, report=report), done.gzipped
 
     def _record_served(self, snapshot: Snapshot, verify: bool = False) -> None:
         """Record ``snapshot``, made from the builder's last build, for the next start to serve at once if nothing
@@ -529,6 +590,9 @@ class FeedService:
             self.request_build(None, reason="startup")
 
     async def stop(self) -> None:
+        if self._writing is not None:
+            # The start-up build's files: finished rather than cut off (the build then records what it serves).
+            await asyncio.wait([self._writing])
         snapshot, outcome = self.snapshot, self.last_outcome
         if snapshot is not None and not snapshot.resumed and outcome is not None and outcome.ok and not self.building:
             # What is served now, changes since the last full build included: a restart with nothing changed since

@@ -151,6 +151,9 @@ class Staging:
         # keep_gzipped: the siblings' bytes are kept (document digest -> gzip bytes, where gzip made them smaller, as
         # the app's representation), for a server to serve rather than compress the same bytes again.
         self.gzipped: dict[str, bytes] | None = {} if keep_gzipped else None
+        # Gzip bytes made already (document digest -> bytes; gzipfiles.gzip_bytes, as a served representation is):
+        # written as they are rather than compressed again.
+        self.known_gzip: Mapping[str, bytes] = {}
         # threads=0: each file is written by stage() itself. A forked worker that only renders and writes gains
         # nothing from threads there: they contend with the renderer for the GIL at every step of creating a file.
         self._own_pool = pool is None and threads > 0
@@ -172,7 +175,9 @@ class Staging:
         self._stage(sibling(rel), body, sibling_digest(digest), partial(self._write_gzip_temp, digest))
 
     def _write_gzip_temp(self, digest: str, target: Path, body: bytes) -> str:
-        compressed = gzip_bytes(body)  # in the staging thread: zlib releases the GIL
+        compressed = self.known_gzip.get(digest)
+        if compressed is None:
+            compressed = gzip_bytes(body)  # in the staging thread: zlib releases the GIL
         if self.gzipped is not None and len(compressed) < len(body):
             self.gzipped[digest] = compressed
         return _write_temp(target, compressed)
