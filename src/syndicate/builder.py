@@ -164,7 +164,7 @@ class _Unwritten:
     removed: set[str]
     full: bool
     staging: Staging
-    on_request: Mapping[str, Planned]
+    on_request: ArchiveDocuments
     feeds: Mapping[str, PlannedFeed]
     delta: Delta
 
