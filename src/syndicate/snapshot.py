@@ -20,22 +20,23 @@ from collections.abc import Callable, Iterable, Mapping, Set
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from syndicate._html import CONTENT_SECURITY_POLICY
 from syndicate._html import MEDIA_TYPE as PAGE_MEDIA_TYPE
-from syndicate.builder import FeedSet
 from syndicate.cache import ParseCache
 from syndicate.config import Settings
 from syndicate.documents import Document
-from syndicate.feedpages import html_paths
 from syndicate.groups import ARCHIVE_DIR, EMPTY, FeedInfo, Groups
-from syndicate.jekyllfeed import SUFFIX as JEKYLL_SUFFIX
 from syndicate.lastmodified import Stamp, restamp, seconds
 from syndicate.pages import INDEX, index_document
-from syndicate.plan import Planned, PlannedFeed, changed_archives
 from syndicate.polling import feed_schedules, max_age_of
-from syndicate.posts import Rejection
+from syndicate.records import Rejection
 from syndicate.responses import ENCODINGS, GZIP, CachePolicy, Header, Resource, build_resource
+
+if TYPE_CHECKING:
+    from syndicate.builder import FeedSet
+    from syndicate.plan import Planned, PlannedFeed
 
 # Larger documents get brotli after the swap: compressing every large feed a new post changes would delay the swap
 # (figures in docs/benchmarks.md, "Figures behind design choices in the code").
@@ -108,6 +109,10 @@ class Preparer:
 
     def prepare_snapshot(self, feedset: FeedSet, previous: Snapshot | None) -> Snapshot:
         """The snapshot serving ``feedset``, reusing what ``previous`` (the one served now) prepared."""
+        # A build's modules, loaded by the build that gave ``feedset``: a resumed start serves without them.
+        from syndicate.feedpages import html_paths
+        from syndicate.jekyllfeed import SUFFIX as JEKYLL_SUFFIX
+
         documents = feedset.documents
         old_resources = previous.resources if previous is not None else {}
         cache = self._stamp_store
@@ -247,6 +252,8 @@ class Preparer:
             for path, planned in on_request.items():
                 stamping.page(path, planned)
             return set(), stamping.ambiguous(on_request)
+        from syndicate.plan import changed_archives  # a build's module, loaded by the build that gave ``feedset``
+
         changed = changed_archives(feedset.plan.feeds, old_feeds)
         gone = {path for path in changed if path not in on_request}
         looked = [*(self._ambiguous - gone), *(path for path in changed if path in on_request)]
