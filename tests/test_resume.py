@@ -482,3 +482,50 @@ def test_regenerating_an_archive_page_while_resumed_waits_for_the_posts(
             "/admin/regenerate", params={"feed": "tags/no-such-tag.atom"}, headers={"Authorization": f"Bearer {token}"}
         )
         assert unknown.status_code == 404
+
+
+# The parser's and the writers' libraries and syndicate's build modules: a start that serves the last build's
+# documents needs none of them before its first build (the build's own start imports them).
+BUILD_STACK = ("markdown_it", "yaml", "frontmatter", "dateutil", "lxml", "feedgen", "nh3", "mdit_py_plugins")
+BUILD_MODULES = ("builder", "posts", "corpus", "plan", "render", "feeds", "formats", "atom", "rss", "jsonfeed")
+
+
+def imported_before(log: str, marker: str) -> set[str]:
+    """The modules ``python -X importtime`` reported importing before the first line holding ``marker``."""
+    names: set[str] = set()
+    for line in log.splitlines():
+        if marker in line:
+            return names
+        if line.startswith("import time:") and "|" in line:
+            names.add(line.rpartition("|")[2].strip())
+    raise AssertionError(f"no line with {marker!r} in the server's output:\n{log}")
+
+
+def test_a_resumed_server_is_ready_without_importing_the_build_stack(tmp_path: Path) -> None:
+    posts = tmp_path / "_posts"
+    posts.mkdir()
+    for day, (title, category) in enumerate([("Ferry timetable changes", "harbour"), ("Pier repairs", "works")], 1):
+        (posts / f"2024-07-0{day}-p{day}.md").write_text(
+            f'---\ntitle: "{title}"\ndate: 2024-07-0{day} 08:00:00 +0200\ncategories: {category}\n---\n{title}.\n',
+            encoding="utf-8",
+        )
+    settled = time.time() - 3600  # read by the first build, not deferred while they settle (settle.py)
+    for post in posts.iterdir():
+        os.utime(post, (settled, settled))
+    profiled = {"PYTHONPROFILEIMPORTTIME": "1"}
+    with running_server(tmp_path, environ=profiled) as server:
+        built = httpx.get(server.url + "/feeds/categories/harbour.atom", timeout=DEADLINE)
+        assert built.status_code == 200
+    first_log = server.output()
+    # The check below can fail: a start that builds imports them before it is ready.
+    assert {"syndicate.builder", "markdown_it", "lxml"} <= imported_before(first_log, "Application startup complete")
+    with running_server(tmp_path, environ=profiled) as server:
+        resumed = httpx.get(server.url + "/feeds/categories/harbour.atom", timeout=DEADLINE)
+        assert resumed.status_code == 200 and resumed.content == built.content
+        assert resumed.headers["etag"] == built.headers["etag"]
+    log = server.output()
+    before_ready = imported_before(log, "Application startup complete")
+    assert "serving the last build's" in log.partition("Application startup complete")[0]
+    loaded = {name.partition(".")[0] for name in before_ready} & set(BUILD_STACK)
+    loaded |= before_ready & {f"syndicate.{name}" for name in BUILD_MODULES}
+    assert not loaded, f"a resumed start imported {sorted(loaded)} before it was ready"
