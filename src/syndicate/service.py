@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING, Any
 from syndicate import _tasks
 from syndicate.archivefiles import ArchiveFiles
 from syndicate.archives import ARCHIVE_CACHE_BYTES, ArchivePages
-from syndicate.autopublish import AutoPublisher
 from syndicate.cache import ParseCache, open_cache
 from syndicate.completion import Completer
 from syndicate.config import Settings
@@ -48,6 +47,7 @@ from syndicate.snapshot import Preparer, Snapshot
 from syndicate.websub import JOURNAL, HubPinger
 
 if TYPE_CHECKING:
+    from syndicate.autopublish import AutoPublisher
     from syndicate.builder import Builder, BuildReport
     from syndicate.groups import FeedInfo
 
@@ -219,7 +219,11 @@ class FeedService:
             if settings.hub
             else None
         )
-        self.publisher = AutoPublisher(settings, self.metrics) if settings.publish_to else None
+        self.publisher: AutoPublisher | None = None
+        if settings.publish_to:
+            from syndicate.autopublish import AutoPublisher  # and the object storage client: only when publishing
+
+            self.publisher = AutoPublisher(settings, self.metrics)
         # On the request path (app.FeedEndpoint calls want for every feed it sends, resource for every archive page,
         # query for every query feed): bound to the parts once here, since methods forwarding to them would add a
         # call to every such request.
