@@ -366,9 +366,12 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         watcher = PostWatcher(settings, service) if background and settings.watch else None
         scheduler = create_scheduler(settings, service) if background else None
-        await service.start(wait=_STARTUP_WAIT)
         if watcher is not None:
+            # First: setting up the watch walks the posts directory (watchfiles, without the GIL) on the event loop,
+            # so it goes on alongside the start's own look at the posts (resume.py, in a thread) rather than after it,
+            # in front of the first requests. A change it sees meanwhile asks for the build that start then serves.
             watcher.start()
+        await service.start(wait=_STARTUP_WAIT)
         if scheduler is not None:
             scheduler.start()
         try:

@@ -539,6 +539,9 @@ class FeedService:
             except Exception:  # a bug or an OS error here costs the shortcut, never the start
                 log.exception("cannot serve the last build's documents before building; building first")
                 resumed = None
+            if resumed is not None and (self._pending is not None or self.building or self.last_outcome is not None):
+                # The watcher (started first, see app.lifespan) saw a post change while this looked: that build serves.
+                resumed = None
             if resumed is not None:
                 self._swap(resumed)
                 self.gauges.ready = True
