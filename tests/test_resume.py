@@ -484,6 +484,32 @@ def test_regenerating_an_archive_page_while_resumed_waits_for_the_posts(
         assert unknown.status_code == 404
 
 
+@pytest.mark.usefixtures("site")
+def test_a_build_asked_for_while_a_start_looks_is_served_instead_of_the_last_builds_documents(
+    make_settings: Callable[..., Settings], clock: Clock
+) -> None:
+    """The watcher is set up before the start looks at the posts (app.lifespan): a build it asks for meanwhile (a
+    post changed after the look) is what the start serves, never the recorded documents over it."""
+    settings = make_settings(limit=2)
+    before = first_run(settings, clock)
+    clock.advance(60)
+
+    async def run() -> tuple[Snapshot | None, Snapshot | None]:
+        service = FeedService(settings, clock=clock)
+        try:
+            service.request_build([settings.posts / "2024-06-01-ferry.md"], reason="a watcher event")
+            await service.start()
+            at_start = service.snapshot
+            await service.wait_first_build(30)
+            return at_start, service.snapshot
+        finally:
+            await service.stop()
+
+    at_start, built = asyncio.run(run())
+    assert at_start is None or not at_start.resumed
+    assert built is not None and not built.resumed and served(built) == served(before)
+
+
 # The parser's and the writers' libraries and syndicate's build modules: a start that serves the last build's
 # documents needs none of them before its first build (the build's own start imports them).
 BUILD_STACK = ("markdown_it", "yaml", "frontmatter", "dateutil", "lxml", "feedgen", "nh3", "mdit_py_plugins")
