@@ -35,9 +35,10 @@ from typing import TYPE_CHECKING, Any
 from syndicate import _tasks
 from syndicate.archivefiles import ArchiveFiles
 from syndicate.archives import ARCHIVE_CACHE_BYTES, ArchivePages
+from syndicate.attribution import compile_patterns
 from syndicate.cache import ParseCache, open_cache
 from syndicate.completion import Completer
-from syndicate.config import Settings
+from syndicate.config import ConfigError, Settings
 from syndicate.metrics import BuildGauges, Metrics
 from syndicate.polling import feed_schedules
 from syndicate.queries import QueryFeeds
@@ -172,6 +173,11 @@ class FeedService:
         self.clock = clock or (lambda: datetime.now(UTC))
         archives: ArchiveFiles | None
         if builder is None:
+            # The Builder is made later (see _LazyBuilder); the settings it would refuse fail here, as they did.
+            try:
+                compile_patterns(settings.attribution_patterns)
+            except ValueError as exc:
+                raise ConfigError(f"setting 'attribution_patterns': {exc}") from None
             # Archive pages are made on request (archives.py): a start renders and writes only the feeds.
             stamps = open_cache(settings)
             archives = ArchiveFiles(settings.out, stamps)
@@ -558,7 +564,6 @@ class FeedService:
                     loop.time() + RESUMED_BUILD_WAIT,
                 )
                 return
-        self.builder  # noqa: B018 -- made here, not in the build's thread: settings it refuses fail the start
         self.request_build(None, reason="startup")
         if wait > 0:
             await self.wait_first_build(wait)
