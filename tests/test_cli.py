@@ -64,6 +64,8 @@ def test_exit_codes(
         ('title = "a\\u0001b"', "setting 'title'"),
         ('[display_names]\nnews = "<b>x</b>\\uFFFE"', "setting 'display_names'"),
         ("port = 99999", "setting 'port'"),
+        # Checked by the builder, which a server makes on its first build: the server checks them at its start too.
+        ('attribution_patterns = ["(?P<name>x"]', "setting 'attribution_patterns'"),
     ],
 )
 def test_unusable_settings_are_a_config_error_for_build_and_serve(tmp_path: Path, text: str, message: str) -> None:

@@ -27,7 +27,7 @@ def test_answers_are_cached_per_build_and_keep_their_last_modified_while_their_b
     settings = make_settings(cache="off")
     builder = Builder(settings)
     builder.build()
-    queries = QueryFeeds(builder, CachePolicy(max_age=60), clock)
+    queries = QueryFeeds(lambda: builder, CachePolicy(max_age=60), clock)
 
     async def scenario() -> None:
         first = await queries.query({"category": ["local"], "tag": ["y", "x"]}, 10, "atom")
@@ -68,7 +68,7 @@ def test_the_kept_answers_are_bounded_in_bytes_not_only_in_number(
     builder = Builder(make_settings(cache="off"))
     builder.build()
     monkeypatch.setattr(queries_module, "CACHE_BYTES", 300_000)
-    queries = QueryFeeds(builder, CachePolicy(max_age=60), clock)
+    queries = QueryFeeds(lambda: builder, CachePolicy(max_age=60), clock)
 
     async def scenario() -> list[int]:
         sizes = []
@@ -125,7 +125,7 @@ def test_one_query_feed_is_rendered_at_a_time_and_a_question_asked_meanwhile_is_
                 running["now"] -= 1
 
     monkeypatch.setattr(builder, "query", slow_query)
-    queries = QueryFeeds(builder, CachePolicy(max_age=60), clock)
+    queries = QueryFeeds(lambda: builder, CachePolicy(max_age=60), clock)
 
     async def scenario() -> None:
         distinct = [queries.query({"category": ["local"], "tag": ["x"]}, limit, "atom") for limit in range(1, 5)]

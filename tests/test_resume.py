@@ -529,3 +529,76 @@ def test_a_server_killed_right_after_ready_leaves_files_a_restart_trusts_and_ser
         # Written now (by the start-up build of either start): each served document's file holds its bytes.
         assert (out / "all.atom").read_bytes() == client.get("/feeds/all.atom").content
     assert not [p for p in out.rglob("*") if p.name.startswith(".tmp-")]
+
+
+@pytest.mark.usefixtures("site")
+def test_a_build_asked_for_while_a_start_looks_is_served_instead_of_the_last_builds_documents(
+    make_settings: Callable[..., Settings], clock: Clock
+) -> None:
+    """The watcher is set up before the start looks at the posts (app.lifespan): a build it asks for meanwhile (a
+    post changed after the look) is what the start serves, never the recorded documents over it."""
+    settings = make_settings(limit=2)
+    before = first_run(settings, clock)
+    clock.advance(60)
+
+    async def run() -> tuple[Snapshot | None, Snapshot | None]:
+        service = FeedService(settings, clock=clock)
+        try:
+            service.request_build([settings.posts / "2024-06-01-ferry.md"], reason="a watcher event")
+            await service.start()
+            at_start = service.snapshot
+            await service.wait_first_build(30)
+            return at_start, service.snapshot
+        finally:
+            await service.stop()
+
+    at_start, built = asyncio.run(run())
+    assert at_start is None or not at_start.resumed
+    assert built is not None and not built.resumed and served(built) == served(before)
+
+
+# The parser's and the writers' libraries and syndicate's build modules: a start that serves the last build's
+# documents needs none of them before its first build (the build's own start imports them).
+BUILD_STACK = ("markdown_it", "yaml", "frontmatter", "dateutil", "lxml", "feedgen", "nh3", "mdit_py_plugins")
+BUILD_MODULES = ("builder", "posts", "corpus", "plan", "render", "feeds", "formats", "atom", "rss", "jsonfeed")
+
+
+def imported_before(log: str, marker: str) -> set[str]:
+    """The modules ``python -X importtime`` reported importing before the first line holding ``marker``."""
+    names: set[str] = set()
+    for line in log.splitlines():
+        if marker in line:
+            return names
+        if line.startswith("import time:") and "|" in line:
+            names.add(line.rpartition("|")[2].strip())
+    raise AssertionError(f"no line with {marker!r} in the server's output:\n{log}")
+
+
+def test_a_resumed_server_is_ready_without_importing_the_build_stack(tmp_path: Path) -> None:
+    posts = tmp_path / "_posts"
+    posts.mkdir()
+    for day, (title, category) in enumerate([("Ferry timetable changes", "harbour"), ("Pier repairs", "works")], 1):
+        (posts / f"2024-07-0{day}-p{day}.md").write_text(
+            f'---\ntitle: "{title}"\ndate: 2024-07-0{day} 08:00:00 +0200\ncategories: {category}\n---\n{title}.\n',
+            encoding="utf-8",
+        )
+    settled = time.time() - 3600  # read by the first build, not deferred while they settle (settle.py)
+    for post in posts.iterdir():
+        os.utime(post, (settled, settled))
+    profiled = {"PYTHONPROFILEIMPORTTIME": "1"}
+    with running_server(tmp_path, environ=profiled) as server:
+        built = httpx.get(server.url + "/feeds/categories/harbour.atom", timeout=DEADLINE)
+        assert built.status_code == 200
+    first_log = server.output()
+    # The check below can fail: a start that builds imports them before it is ready.
+    assert {"syndicate.builder", "markdown_it", "lxml"} <= imported_before(first_log, "Application startup complete")
+    with running_server(tmp_path, environ=profiled) as server:
+        resumed = httpx.get(server.url + "/feeds/categories/harbour.atom", timeout=DEADLINE)
+        assert resumed.status_code == 200 and resumed.content == built.content
+        assert resumed.headers["etag"] == built.headers["etag"]
+    log = server.output()
+    before_ready = imported_before(log, "Application startup complete")
+    assert "serving the last build's" in log.partition("Application startup complete")[0]
+    loaded = {name.partition(".")[0] for name in before_ready} & set(BUILD_STACK)
+    loaded |= before_ready & {f"syndicate.{name}" for name in BUILD_MODULES}
+    assert not loaded, f"a resumed start imported {sorted(loaded)} before it was ready"

@@ -16,10 +16,9 @@ from urllib.parse import quote
 
 from syndicate.config import Settings
 from syndicate.documents import feed_url
-from syndicate.formats import FEED_FORMATS, FORMATS
 from syndicate.groups import FeedInfo
 from syndicate.labels import Labels
-from syndicate.posts import Post, in_full, summary_of
+from syndicate.records import Post, in_full, summary_of
 
 MEDIA_TYPE = "text/html; charset=utf-8"
 SUFFIX = "html"  # a feed's page: <feed's path>.html beside <feed's path>.atom
@@ -79,6 +78,8 @@ def href_of(path: str) -> str:
 def autodiscovery(feed: FeedInfo, title: str) -> Iterable[str]:
     """``<link rel="alternate">`` for each of the feed's formats (the RSS/Atom autodiscovery convention, JSON Feed
     §1): a browser extension or a reader given the page's address finds the feed."""
+    from syndicate.formats import FEED_FORMATS, FORMATS  # the writers' modules: a build's, not a resumed start's
+
     for spec in (FORMATS[name] for name in FEED_FORMATS):
         yield (
             f'<link rel="alternate" type="{spec.link_type}" title="{attr(title)} ({spec.label})" '
@@ -114,6 +115,8 @@ def subscription_urls(settings: Settings, feed: FeedInfo, labels: Labels) -> lis
     lines = ['<section class="subscribe">', f"<h2>{escape(labels.subscribe)}</h2>"]
     lines.append(f"<p>{escape(labels.what_is_a_feed)}</p>")
     lines.append(f"<p>{escape(labels.copy_hint)}</p>")
+    from syndicate.formats import FEED_FORMATS, FORMATS  # the writers' modules: a build's, not a resumed start's
+
     for spec in (FORMATS[name] for name in FEED_FORMATS):
         lines.append(f'<span class="label">{escape(spec.label)}</span>')
         lines.append(f'<code class="url">{escape(feed_url(settings, feed.base, spec.name))}</code>')

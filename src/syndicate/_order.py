@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from syndicate.posts import Post
+from syndicate.records import Post
 
 
 def newest_first(post: Post) -> tuple[float, str]:

@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
@@ -24,11 +25,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from syndicate.admin import admin_routes
-from syndicate.builder import Builder
 from syndicate.config import Settings
-from syndicate.formats import FEED_FORMATS
 from syndicate.groups import ARCHIVE_DIR, TERM_KINDS, feed_kind, kind_in
-from syndicate.jekyllfeed import SUFFIX as JEKYLL_SUFFIX
 from syndicate.metrics import MEDIA_TYPE as METRICS_MEDIA_TYPE
 from syndicate.metrics import Metrics, StatusCounter
 from syndicate.negotiation import prefers_html
@@ -37,6 +35,9 @@ from syndicate.scheduler import create_scheduler
 from syndicate.service import FeedService
 from syndicate.snapshot import Snapshot
 from syndicate.watcher import PostWatcher
+
+if TYPE_CHECKING:
+    from syndicate.builder import Builder
 
 _MAX_PATH = 1024
 _STARTUP_WAIT = 10.0  # seconds startup (and an early feed request) waits for the first build
@@ -138,11 +139,14 @@ class JekyllFeedEndpoint:
     under ``/feeds/`` (``/feed.xml`` is ``/feeds/feed.xml``); jekyllfeed.py makes them."""
 
     def __init__(self, feeds: FeedEndpoint) -> None:
+        from syndicate.jekyllfeed import SUFFIX  # a Jekyll site's server only
+
         self.feeds = feeds
+        self._suffix = f".{SUFFIX}"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
-        if not path.endswith(f".{JEKYLL_SUFFIX}") or path.startswith("/feeds/"):
+        if not path.endswith(self._suffix) or path.startswith("/feeds/"):
             self.feeds.metrics.count(404)
             await _send_text(send, 404, "Not found. The list of feeds is at /feeds/ (or /).\n")
             return
@@ -256,6 +260,8 @@ class FeedEndpoint:
     ) -> None:
         """``?category=a&tag=b&source=c&author=d&limit=N``: posts with all the given names, newest first, computed
         on demand."""
+        from syndicate.formats import FEED_FORMATS  # the build's writers: a query feed is made by one (queries.py)
+
         fmt = path.rpartition(".")[2]
         if path.startswith(f"{ARCHIVE_DIR}/") or fmt not in FEED_FORMATS:
             self.metrics.count(400)
@@ -366,9 +372,12 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         watcher = PostWatcher(settings, service) if background and settings.watch else None
         scheduler = create_scheduler(settings, service) if background else None
-        await service.start(wait=_STARTUP_WAIT)
         if watcher is not None:
+            # First: setting up the watch walks the posts directory (watchfiles, without the GIL) on the event loop,
+            # so it goes on alongside the start's own look at the posts (resume.py, in a thread) rather than after it,
+            # in front of the first requests. A change it sees meanwhile asks for the build that start then serves.
             watcher.start()
+        await service.start(wait=_STARTUP_WAIT)
         if scheduler is not None:
             scheduler.start()
         try:

@@ -18,17 +18,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from syndicate import _tasks
 from syndicate.archivefiles import ArchiveFiles
 from syndicate.config import Settings
 from syndicate.documents import Document
-from syndicate.feeds import render_page
 from syndicate.lastmodified import Stamp
 from syndicate.metrics import Metrics
-from syndicate.plan import Planned
 from syndicate.responses import GZIP, CachePolicy, Resource, ResourceCache, build_resource
 from syndicate.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from syndicate.plan import Planned
 
 log = logging.getLogger("syndicate.archives")
 
@@ -119,6 +121,8 @@ class ArchivePages:
         if isinstance(document, Document):
             return build_resource(document, self.policy, stamp=stamp, encodings=(GZIP,))
         assert self.settings is not None, "pages made on request need the settings to render them"
+        from syndicate.feeds import render_page  # the build's writers, loaded by the first build (which this follows)
+
         page = render_page(self.settings, document.page, document.fmt)
         if self.files is not None:
             try:

@@ -16,8 +16,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
-from syndicate.content import clean_plain_text
-
 __all__ = ["Attribution", "compile_patterns", "find_attribution"]
 
 _MAX_NAME = 200
@@ -216,6 +214,9 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 def _clean_name(raw: str) -> str | None:
+    # Here, not at the top: a server checks the patterns (compile_patterns) at its start without loading the parser.
+    from syndicate.content import clean_plain_text
+
     name = html.unescape(raw[: _MAX_NAME * 4]) if "&" in raw else raw[: _MAX_NAME * 4]
     name = clean_plain_text(_CONTROL.sub(" ", name))  # controls part words; bidi controls go (content.py says why)
     cut = _NAME_END.search(name)

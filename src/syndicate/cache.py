@@ -48,7 +48,7 @@ from typing import Any
 from syndicate.config import Settings, settings_fingerprint
 from syndicate.gzipfiles import sibling_digest
 from syndicate.lastmodified import Stamp
-from syndicate.posts import Post, Rejection
+from syndicate.records import Post, Rejection
 
 log = logging.getLogger("syndicate.cache")
 # What json.dumps(..., ensure_ascii=False) writes, without making an encoder for each of a cold build's rows.

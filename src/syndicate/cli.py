@@ -276,13 +276,13 @@ def _start_fork_server_early(settings: Settings) -> None:
     """A first start (no parse cache) of a site with enough posts parses them in workers that come from the fork
     server, since the server builds in a thread: started now, the fork server's own start (an interpreter importing
     the build's modules) runs alongside the imports and set-up below instead of after them."""
+    cache = settings.cache_path
+    if cache is not None and cache.exists():
+        return  # a warm start: not even multiprocessing is imported for it
     from syndicate._workers import Parallelism, start_fork_server
     from syndicate.scan import holds_at_least
 
-    cache = settings.cache_path
-    if (cache is None or not cache.exists()) and holds_at_least(
-        settings.posts, settings.jekyll, Parallelism().parse_from
-    ):
+    if holds_at_least(settings.posts, settings.jekyll, Parallelism().parse_from):
         start_fork_server()
 
 

@@ -21,7 +21,7 @@ from typing import Literal
 
 from syndicate._order import place
 from syndicate.config import Settings
-from syndicate.posts import Post
+from syndicate.records import Post
 from syndicate.terms import slug_of, slugify
 
 ARCHIVE_DIR = "archive"  # RFC 5005 archive pages: archive/<feed's path>/<n>.<format>

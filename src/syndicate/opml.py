@@ -9,14 +9,14 @@ from the feed"). A kind without feeds (a site that republishes nothing has no so
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-from lxml import etree
+from typing import TYPE_CHECKING
 
 from syndicate.config import Settings
 from syndicate.documents import Document, feed_url
-from syndicate.feeds import feed_title
 from syndicate.groups import SITE_WIDE, TERM_KINDS, FeedInfo
-from syndicate.jekyllfeed import SUFFIX, document_url
+
+if TYPE_CHECKING:
+    from lxml import etree
 
 MEDIA_TYPE = "text/x-opml; charset=utf-8"
 
@@ -26,6 +26,12 @@ def render_opml(
 ) -> Document:
     """The list; ``jekyll_feeds``: a Jekyll site's jekyll-feed documents as (path, title), in an outline of their
     own (readers subscribed to them keep their subscriptions; the list says where they are)."""
+    # Imported by the build that writes the list: a server serving the last build's documents names only MEDIA_TYPE.
+    from lxml import etree
+
+    from syndicate.feeds import feed_title
+    from syndicate.jekyllfeed import SUFFIX, document_url
+
     root = etree.Element("opml", version="2.0")
     head = etree.SubElement(root, "head")
     etree.SubElement(head, "title").text = f"{settings.title} feeds"

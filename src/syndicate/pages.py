@@ -11,16 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from html import escape
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from syndicate._html import MEDIA_TYPE, SUFFIX, attr, autodiscovery, entry_lines, href_of, html_page, subscription_urls
 from syndicate.config import Settings
 from syndicate.documents import Document, feed_url
-from syndicate.formats import FEED_FORMATS, FORMATS
 from syndicate.groups import SITE_WIDE, FeedInfo, built_kinds
 from syndicate.labels import Labels, labels_for
 from syndicate.opml import MEDIA_TYPE as OPML_MEDIA_TYPE
-from syndicate.posts import Post
+
+if TYPE_CHECKING:
+    from syndicate.records import Post
 
 INDEX = "index.html"  # the page's path among the documents
 HEADLINES = 10  # the newest posts the index lists
@@ -31,6 +33,8 @@ def feed_href(feed: FeedInfo, fmt: str) -> str:
 
 
 def _feed_item(settings: Settings, feed: FeedInfo, labels: Labels, named: bool) -> list[str]:
+    from syndicate.formats import FEED_FORMATS, FORMATS  # the writers' modules: a build's, not a resumed start's
+
     name = escape(feed.display)
     if named and feed.display != feed.name:
         name += f" <small>({escape(feed.name)})</small>"

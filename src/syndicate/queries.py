@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from syndicate.builder import Builder
 from syndicate.lastmodified import Stamp, restamp, seconds
 from syndicate.responses import CachePolicy, Resource, build_resource
+
+if TYPE_CHECKING:
+    from syndicate.builder import Builder
 
 # Answers kept per build, bounded in bytes (all encodings counted) and in number: a client asking many distinct
 # questions of a site with long posts cannot grow memory by more than this.
@@ -32,9 +34,10 @@ class _Query(NamedTuple):
 
 
 class QueryFeeds:
-    """Answers query feeds from ``builder``'s posts, prepared by ``policy``, stamped by ``clock``."""
+    """Answers query feeds from the posts of the builder ``builder()`` gives (made by the first build), prepared by
+    ``policy``, stamped by ``clock``."""
 
-    def __init__(self, builder: Builder, policy: CachePolicy, clock: Callable[[], datetime]) -> None:
+    def __init__(self, builder: Callable[[], Builder], policy: CachePolicy, clock: Callable[[], datetime]) -> None:
         self.builder = builder
         self.policy = policy
         self.clock = clock
@@ -66,7 +69,7 @@ class QueryFeeds:
             cached = self._cache.get(key)  # answered while this request waited
             if cached is not None:
                 return cached
-            document = await asyncio.to_thread(self.builder.query, terms=dict(query.terms), limit=limit, fmt=fmt)
+            document = await asyncio.to_thread(self.builder().query, terms=dict(query.terms), limit=limit, fmt=fmt)
             # On the event loop, so requests for the same query see one record.
             stamp = self._stamps.pop(query, None)
             stamp = self._stamps[query] = restamp(stamp, document.digest, seconds(self.clock()))

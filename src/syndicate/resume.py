@@ -45,7 +45,7 @@ from syndicate.documents import Document, digest_of
 from syndicate.lastmodified import Stamp, restamp, seconds
 from syndicate.pages import INDEX
 from syndicate.polling import Schedule, max_age_of
-from syndicate.posts import Rejection
+from syndicate.records import Rejection
 from syndicate.scan import scan_post_files
 from syndicate.snapshot import Preparer, Snapshot
 from syndicate.store import read_manifest

@@ -24,23 +24,21 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from syndicate import _tasks
 from syndicate.archivefiles import ArchiveFiles
 from syndicate.archives import ARCHIVE_CACHE_BYTES, ArchivePages
-from syndicate.autopublish import AutoPublisher
-from syndicate.builder import Builder, BuildError, BuildReport, Refused
+from syndicate.attribution import compile_patterns
 from syndicate.cache import ParseCache, open_cache
 from syndicate.completion import Completer
-from syndicate.config import Settings
-from syndicate.corpus import next_due
-from syndicate.groups import FeedInfo
+from syndicate.config import ConfigError, Settings
 from syndicate.metrics import BuildGauges, Metrics
 from syndicate.polling import feed_schedules
 from syndicate.queries import QueryFeeds
@@ -48,6 +46,11 @@ from syndicate.responses import GZIP, CachePolicy, ResourceCache
 from syndicate.resume import RECORD_KEY, files_signature, resume, served
 from syndicate.snapshot import Preparer, Snapshot
 from syndicate.websub import JOURNAL, HubPinger
+
+if TYPE_CHECKING:
+    from syndicate.autopublish import AutoPublisher
+    from syndicate.builder import Builder, BuildReport
+    from syndicate.groups import FeedInfo
 
 log = logging.getLogger("syndicate.service")
 
@@ -124,6 +127,32 @@ class _Pending:
                 self.paths.clear()
 
 
+class _LazyBuilder:
+    """The service's builder, made by its first use (a build's thread or a query's, whichever comes first)."""
+
+    def __init__(
+        self, settings: Settings, cache: ParseCache | None, archives: ArchiveFiles | None, made: Builder | None
+    ) -> None:
+        self._settings, self._cache, self._archives = settings, cache, archives
+        self._made = made
+        self._lock = threading.Lock()
+
+    def get(self) -> Builder:
+        made = self._made
+        if made is None:
+            from syndicate.builder import Builder
+
+            with self._lock:
+                made = self._made
+                if made is None:
+                    made = self._made = Builder(self._settings, cache=self._cache, archives=self._archives)
+        return made
+
+    def close(self) -> None:
+        if self._made is not None:
+            self._made.close()
+
+
 class FeedService:
     """Builds while serving: triggers, one build at a time, the swap, and the parts that serve each snapshot."""
 
@@ -142,11 +171,24 @@ class FeedService:
         # Stamps Last-Modified (see lastmodified); injectable so that tests control time, and so that a server which
         # sends a Date it caches can make sure no Last-Modified is later than that Date (cli.cmd_serve).
         self.clock = clock or (lambda: datetime.now(UTC))
+        archives: ArchiveFiles | None
         if builder is None:
+            # The Builder is made later (see _LazyBuilder); the settings it would refuse fail here, as they did.
+            try:
+                compile_patterns(settings.attribution_patterns)
+            except ValueError as exc:
+                raise ConfigError(f"setting 'attribution_patterns': {exc}") from None
             # Archive pages are made on request (archives.py): a start renders and writes only the feeds.
             stamps = open_cache(settings)
-            builder = Builder(settings, cache=stamps, archives=ArchiveFiles(settings.out, stamps))
-        self.builder = builder
+            archives = ArchiveFiles(settings.out, stamps)
+            self._cache, self._writes = stamps, True
+        else:
+            archives = builder.archives
+            self._cache, self._writes = builder.cache, builder.write
+        # The Builder, with the build's modules behind it, is made (and imported) by the first build: a start that
+        # serves the last build's documents (resume.py) is ready before it needs them (see the ``builder`` property).
+        self._builder = _LazyBuilder(settings, self._cache, archives, builder)
+        self._archive_files = archives
         self.metrics = metrics if metrics is not None else Metrics()
         self.gauges = BuildGauges()
         self.policy = CachePolicy.from_settings(settings)
@@ -177,14 +219,18 @@ class FeedService:
         self.preparer = Preparer(settings, self.policy, self.clock, stamps)
         self._completer = Completer()
         self.archive_cache = ResourceCache(ARCHIVE_CACHE_BYTES)
-        self._archives = ArchivePages(self.archive_cache, self.policy, self.metrics, settings, builder.archives)
-        self._queries = QueryFeeds(builder, self.policy, self.clock)
+        self._archives = ArchivePages(self.archive_cache, self.policy, self.metrics, settings, archives)
+        self._queries = QueryFeeds(self._builder.get, self.policy, self.clock)
         self._pinger = (
             HubPinger(settings.hub, settings.feeds_url, self.metrics, journal=settings.out / JOURNAL)
             if settings.hub
             else None
         )
-        self.publisher = AutoPublisher(settings, self.metrics) if settings.publish_to else None
+        self.publisher: AutoPublisher | None = None
+        if settings.publish_to:
+            from syndicate.autopublish import AutoPublisher  # and the object storage client: only when publishing
+
+            self.publisher = AutoPublisher(settings, self.metrics)
         # On the request path (app.FeedEndpoint calls want for every feed it sends, resource for every archive page,
         # query for every query feed): bound to the parts once here, since methods forwarding to them would add a
         # call to every such request.
@@ -192,6 +238,11 @@ class FeedService:
         self.gzipped = self._completer.gzipped
         self.resource = self._archives.resource
         self.query = self._queries.query
+
+    @property
+    def builder(self) -> Builder:
+        """The builder: the one given, else one for the settings sharing the parse cache, made on first use."""
+        return self._builder.get()
 
     # -- triggering --------------------------------------------------------------------------------------
 
@@ -329,6 +380,8 @@ class FeedService:
     ) -> tuple[Snapshot | None, BuildOutcome, float]:
         """Worker thread: build, then prepare every changed document's representations; also the CPU time used.
         ``defer_write``: the build's files are left to ``_write_deferred``, after the swap."""
+        from syndicate.builder import BuildError, Refused  # imported with the builder, by the first build
+
         started, cpu_started = time.perf_counter(), time.thread_time()
         try:
             report = self.builder.build(changed, force=force, defer_write=defer_write)
@@ -402,6 +455,8 @@ class FeedService:
     ) -> tuple[BuildOutcome, Mapping[str, bytes]]:
         """Worker thread: the deferred write, then the record a restart resumes from (which reads the files); the
         outcome, and the gzip bytes the write made."""
+        from syndicate.builder import BuildError  # loaded by the build that is written here
+
         report = outcome.report
         assert report is not None
         try:
@@ -420,6 +475,8 @@ class FeedService:
         """Record ``snapshot``, made from the builder's last build, for the next start to serve at once if nothing
         changes (resume.py). Only a build written to the output directory is recorded: its files are read back.
         ``verify``: with the identities of its files, hashed now (at stop, when no build writes and time is free)."""
+        from syndicate.corpus import next_due  # a build's module: imported by the first build
+
         cache = self.builder.cache
         if cache is None or not self.builder.write:
             return
@@ -444,6 +501,8 @@ class FeedService:
         """
         try:
             if self._memory_builder is None:
+                from syndicate.builder import Builder
+
                 self._memory_builder = Builder(self.settings, write=False, hold=True, cache=None)
             report = self._memory_builder.build(None)
             snapshot = self.preparer.prepare_snapshot(self._memory_builder.feedset, self.snapshot)
@@ -542,12 +601,15 @@ class FeedService:
         self.started = True
         if self._pinger is not None:
             self._pinger.resume()  # pings a restart interrupted go out now, not after the next change
-        cache = self.builder.cache
-        if cache is not None and self.builder.write:
+        cache = self._cache
+        if cache is not None and self._writes:
             try:
                 resumed = await asyncio.to_thread(resume, self.settings, cache, self.preparer, self.clock())
             except Exception:  # a bug or an OS error here costs the shortcut, never the start
                 log.exception("cannot serve the last build's documents before building; building first")
+                resumed = None
+            if resumed is not None and (self._pending is not None or self.building or self.last_outcome is not None):
+                # The watcher (started first, see app.lifespan) saw a post change while this looked: that build serves.
                 resumed = None
             if resumed is not None:
                 self._swap(resumed)
@@ -610,7 +672,7 @@ class FeedService:
             self._retry_timer.cancel()
             self._retry_timer = None
         await _tasks.cancel(self._running)
-        self.builder.close()
+        self._builder.close()
         if self._memory_builder is not None:
             self._memory_builder.close()
         if self._pinger is not None:
@@ -619,9 +681,9 @@ class FeedService:
             await self.publisher.stop()
         await self._completer.stop()
         await self._archives.stop()
-        if self.builder.archives is not None and self.builder.write:
+        if self._archive_files is not None and self._writes:
             # Pages written on request since the last build are listed, so a restart keeps their files.
-            await asyncio.to_thread(self.builder.archives.remember)
+            await asyncio.to_thread(self._archive_files.remember)
 
     def status(self) -> dict[str, Any]:
         snapshot = self.snapshot

@@ -20,27 +20,56 @@ from collections.abc import Callable, Iterable, Mapping, Set
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Protocol
 
 from syndicate._html import CONTENT_SECURITY_POLICY
 from syndicate._html import MEDIA_TYPE as PAGE_MEDIA_TYPE
-from syndicate.builder import FeedSet
 from syndicate.cache import ParseCache
 from syndicate.config import Settings
 from syndicate.documents import Document
-from syndicate.feedpages import html_paths
 from syndicate.groups import ARCHIVE_DIR, EMPTY, FeedInfo, Groups
-from syndicate.jekyllfeed import SUFFIX as JEKYLL_SUFFIX
 from syndicate.lastmodified import Stamp, restamp, seconds
 from syndicate.pages import INDEX, index_document
-from syndicate.plan import ArchiveDocuments, PlannedFeed, changed_archives
 from syndicate.polling import feed_schedules, max_age_of
-from syndicate.posts import Rejection
+from syndicate.records import Rejection
 from syndicate.responses import ENCODINGS, GZIP, CachePolicy, Header, Resource, build_resource
+
+if TYPE_CHECKING:
+    from syndicate.builder import FeedSet
+    from syndicate.plan import Planned, PlannedFeed
 
 # Larger documents get brotli after the swap: compressing every large feed a new post changes would delay the swap
 # (figures in docs/benchmarks.md, "Figures behind design choices in the code").
 EAGER_BROTLI_BYTES = 32 * 1024
 _ARCHIVE_PREFIX = f"{ARCHIVE_DIR}/"
+
+
+class OnRequest(Protocol):
+    """Archive pages not rendered yet, by path, each made when looked up: a build's ``plan.ArchiveDocuments``."""
+
+    def __contains__(self, path: object, /) -> bool: ...
+    def __len__(self) -> int: ...
+    def get(self, path: str, /) -> Planned | None: ...
+    def key_of(self, path: str, /) -> str | None: ...
+
+
+class _NoPages:
+    """No archive pages: a snapshot not made from a build's plan (a resumed start's, which does not import it)."""
+
+    def __contains__(self, path: object, /) -> bool:
+        return False
+
+    def __len__(self) -> int:
+        return 0
+
+    def get(self, path: str, /) -> Planned | None:
+        return None
+
+    def key_of(self, path: str, /) -> str | None:
+        return None
+
+
+NO_PAGES: OnRequest = _NoPages()
 
 
 @dataclass(frozen=True)
@@ -63,7 +92,7 @@ class Snapshot:
     groups: Groups = EMPTY  # the feeds' posts, to resolve a feed's name as a reader wrote it
     pages: Mapping[str, str] = field(default_factory=dict)  # a feed document's path -> its page's (feedpages.py)
     # Archive pages not rendered yet, by path: each made (from the groups' posts) when looked up.
-    on_request: ArchiveDocuments = field(default_factory=lambda: ArchiveDocuments({}))
+    on_request: OnRequest = NO_PAGES
     # Made from the last build's files before this process built (resume.py): it holds the subscription documents
     # only, so what needs the posts (archive pages, names as written, queries) waits for the first build.
     resumed: bool = False
@@ -113,6 +142,10 @@ class Preparer:
         ``lazy_gzip``: feeds whose gzip no earlier process made are served before it is made (a start-up build whose
         files are written after the swap): it is made for the first client that asks (``Completer.gzipped``) or
         taken from the build's ``.gz`` files once written (``Completer.supply``), the same bytes either way."""
+        # A build's modules, loaded by the build that gave ``feedset``: a resumed start serves without them.
+        from syndicate.feedpages import html_paths
+        from syndicate.jekyllfeed import SUFFIX as JEKYLL_SUFFIX
+
         documents = feedset.documents
         old_resources = previous.resources if previous is not None else {}
         cache = self._stamp_store
@@ -253,6 +286,8 @@ class Preparer:
             for path, key in on_request.key_items():
                 stamping.page(path, key)
             return set(), stamping.ambiguous(on_request)
+        from syndicate.plan import changed_archives  # a build's module, loaded by the build that gave ``feedset``
+
         changed = changed_archives(feedset.plan.feeds, old_feeds)
         gone = {path for path in changed if path not in on_request}
         looked = [*(self._ambiguous - gone), *(path for path in changed if path in on_request)]
