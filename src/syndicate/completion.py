@@ -63,14 +63,8 @@ class Completer:
         """``resource`` with gzip ``compressed``, installed in place of the served resource of the same bytes and
         stamp (which may have gained brotli meanwhile)."""
         snapshot = self._snapshot
-        served = snapshot.resources.get(resource.path) if snapshot is not None else None
-        if (
-            snapshot is not None
-            and served is not None
-            and served.digest == resource.digest
-            and served.stamp == resource.stamp
-            and GZIP in served.pending
-        ):
+        served = _served_as(snapshot, resource)
+        if snapshot is not None and served is not None and GZIP in served.pending:
             done = snapshot.resources[resource.path] = served.with_gzip(compressed)
             return done
         return resource.with_gzip(compressed)
@@ -106,14 +100,8 @@ class Completer:
                     complete = done[key] = await asyncio.to_thread(resource.complete)
                 # Install into whatever is served now (perhaps a newer build that kept these bytes).
                 current = self._snapshot
-                served = current.resources.get(resource.path) if current is not None else None
-                if (
-                    current is not None
-                    and served is not None
-                    and served.digest == complete.digest
-                    and served.stamp == complete.stamp
-                    and served.pending
-                ):
+                served = _served_as(current, complete)
+                if current is not None and served is not None and served.pending:
                     current.resources[resource.path] = complete
 
     async def compressed(self) -> None:
@@ -123,3 +111,12 @@ class Completer:
 
     async def stop(self) -> None:
         await _tasks.cancel(self._task)
+
+
+def _served_as(snapshot: Snapshot | None, resource: Resource) -> Resource | None:
+    """What ``snapshot`` serves at ``resource``'s path if it is the same bytes with the same stamp (a newer build may
+    have kept them), whatever encodings it has gained meanwhile; else None."""
+    served = snapshot.resources.get(resource.path) if snapshot is not None else None
+    if served is not None and served.digest == resource.digest and served.stamp == resource.stamp:
+        return served
+    return None
