@@ -75,6 +75,7 @@ def running_server(
     token: str = "",
     extra_config: str = "",
     wait_ready: bool = True,
+    wait_written: bool = True,
     args: tuple[str, ...] = (),
     port: int | None = None,
     preexec: Callable[[], None] | None = None,
@@ -83,7 +84,8 @@ def running_server(
     """Run ``syndicate serve`` for the site in ``root`` (posts in ``root/_posts``) until the block ends; on ``port``
     (default: a free one), for a test whose configuration must name the server's URL; ``preexec`` runs in the
     server's process before it starts (to drop a capability, say); ``environ`` sets (None: removes) variables of its
-    environment."""
+    environment. ``wait_ready``: until /readyz answers 200, and (``wait_written``) the first build's files are
+    written, which follows ready (its ``writing``)."""
     config = root / "syndicate.toml"
     if not config.exists():
         config.write_text(SITE_CONFIG + extra_config, encoding="utf-8")
@@ -121,6 +123,8 @@ def running_server(
         wait_until(lambda: answers("/healthz"), "/healthz")
         if wait_ready:
             wait_until(lambda: answers("/readyz"), "/readyz")
+            if wait_written:
+                wait_until(lambda: not _writing(server.url), "the first build's files written")
         yield server
     finally:
         process.terminate()
@@ -129,6 +133,13 @@ def running_server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+def _writing(url: str) -> bool:
+    try:
+        return bool(httpx.get(url + "/readyz", timeout=2).json().get("writing"))
+    except (httpx.TransportError, ValueError):
+        return True
 
 
 def raw_request(url: str, target: str, method: str = "GET", headers: dict[str, str] | None = None) -> tuple[int, bytes]:

@@ -717,6 +717,7 @@ def test_server_keeps_serving_when_the_output_cannot_be_written(tmp_path: Path) 
             "last_build_ok": False,
             "in_memory": False,
             "build_overdue": False,
+            "writing": False,
             "problem": "the feeds cannot be written to the output directory",
         }
         assert _status(server)["last_build"]["error"]
@@ -734,6 +735,7 @@ def test_server_keeps_serving_when_the_output_cannot_be_written(tmp_path: Path) 
             "last_build_ok": True,
             "in_memory": False,
             "build_overdue": False,
+            "writing": False,
             "problem": None,
         }
         assert _status(server)["last_build"]["ok"] is True
@@ -783,6 +785,7 @@ def test_a_restart_with_the_output_unwritable_serves_from_memory_and_retries(tmp
             "last_build_ok": False,
             "in_memory": True,
             "build_overdue": False,
+            "writing": False,
             "problem": "the feeds cannot be written to the output directory",
         }
         served = _feed(server)

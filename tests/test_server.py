@@ -170,6 +170,7 @@ def test_a_post_dated_outside_the_utc_range_costs_only_itself(tmp_path: Path) ->
             "last_build_ok": True,
             "in_memory": False,
             "build_overdue": False,
+            "writing": False,
             "problem": None,
         }
         status = client.get("/admin/status", headers={"Authorization": f"Bearer {TOKEN}"}).json()
@@ -519,6 +520,7 @@ def test_readiness_shows_no_paths_publicly_and_admin_status_has_them(tmp_path: P
             "last_build_ok": False,
             "in_memory": False,
             "build_overdue": False,
+            "writing": False,
             "problem": "the posts directory cannot be read",
         }
         feed = httpx.get(server.url + "/feeds/all.atom", timeout=DEADLINE)

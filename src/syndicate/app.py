@@ -326,6 +326,9 @@ def create_app(
             "in_memory": outcome is not None and outcome.in_memory,
             # A build that never ends (a hung disk, a file that blocks a read) stops every later one: say so.
             "build_overdue": service.build_overdue(),
+            # The first build is served from memory while its files are written (a static server in front, reading
+            # them, falls back to this one meanwhile): false once they are.
+            "writing": service.writing,
             # Why the last build failed, without paths ("the posts directory cannot be read", "refusing to drop 12 of
             # 15 published posts …"); null when it did not, or when nothing can be said publicly.
             "problem": None if outcome is None or outcome.ok else outcome.public or None,

@@ -685,6 +685,11 @@ class FeedService:
             # Pages written on request since the last build are listed, so a restart keeps their files.
             await asyncio.to_thread(self._archive_files.remember)
 
+    @property
+    def writing(self) -> bool:
+        """The start-up build is served and its files are being written (``_write_deferred``)."""
+        return self._writing is not None
+
     def status(self) -> dict[str, Any]:
         snapshot = self.snapshot
         outcome = self.last_outcome
@@ -693,6 +698,7 @@ class FeedService:
             # Serving the last process's build until this one's first build (resume.py).
             "resumed": snapshot is not None and snapshot.resumed,
             "building": self.building,
+            "writing": self.writing,
             "posts": snapshot.posts if snapshot else 0,
             "feeds": snapshot.feed_count if snapshot else 0,
             "documents": snapshot.documents if snapshot else 0,
