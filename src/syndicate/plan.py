@@ -70,12 +70,22 @@ class PlannedFeed:
 
     def archive(self, number: int, fmt: str) -> Planned:
         """Archive page ``number`` in ``fmt``, made from the group's posts (as paginate splits them)."""
+        return Planned(self._archive_page(number), fmt, self.archive_key(number, fmt))
+
+    def archived(self, number: int) -> Iterator[Planned]:
+        """Archive page ``number`` in every format, one ``Page`` for all: a static export plans every page at once,
+        and a page made per format would hold each entry once per format (docs/benchmarks.md, "big")."""
+        page = self._archive_page(number)
+        for fmt in FEED_FORMATS:
+            yield Planned(page, fmt, self.archive_key(number, fmt))
+
+    def _archive_page(self, number: int) -> Page:
         feed = self.group.feed
         limit = self.limit
         posts = self.group.posts
         end = len(posts)
         archive_base = feed.archive_base()
-        page = Page(
+        return Page(
             feed=feed,
             title=self.title,
             entries=tuple(Entry(p, None) for p in posts[end - number * limit : end - (number - 1) * limit]),
@@ -84,7 +94,6 @@ class PlannedFeed:
             prev_archive=f"{archive_base}/{number - 1}" if number > 1 else None,
             archive=True,
         )
-        return Planned(page, fmt, self.archive_key(number, fmt))
 
     def archive_paths(self, first: int = 1, last: int | None = None) -> Iterator[str]:
         """The archive pages' document paths from page ``first`` to ``last`` (default: the last), oldest first."""
@@ -366,7 +375,7 @@ def plan_documents(
         feeds[base] = made
         documents.extend(made.documents)
         if archive_documents:
-            documents.extend(made.archive(number, fmt) for number in range(1, made.count + 1) for fmt in FEED_FORMATS)
+            documents.extend(planned for number in range(1, made.count + 1) for planned in made.archived(number))
     jekyll: list[Planned] = []  # jekyll-feed's documents, planned after the feeds'
     if settings.jekyll is not None:
         for found in jekyll_feeds(settings.jekyll, groups, collected):
