@@ -30,7 +30,7 @@ from syndicate.groups import ARCHIVE_DIR, TERM_KINDS, feed_kind, kind_in
 from syndicate.metrics import MEDIA_TYPE as METRICS_MEDIA_TYPE
 from syndicate.metrics import Metrics, StatusCounter
 from syndicate.negotiation import prefers_html
-from syndicate.responses import GZIP, Headers, Resource, acceptable_encodings, is_not_modified
+from syndicate.responses import Headers, Resource, acceptable_encodings, is_not_modified
 from syndicate.scheduler import create_scheduler
 from syndicate.service import FeedService
 from syndicate.snapshot import Snapshot
@@ -89,10 +89,8 @@ async def send_resource(
     resource: Resource,
     metrics: Metrics,
     want: Callable[[Resource], None] | None = None,
-    gzipped: Callable[[Resource], Resource] | None = None,
 ) -> int:
-    """Send ``resource`` for GET or HEAD, answering 304 when the client's copy is current; return the status.
-    ``gzipped``: the resource with its gzip made, for a client that accepts gzip while it is pending."""
+    """Send ``resource`` for GET or HEAD, answering 304 when the client's copy is current; return the status."""
     accept_encoding = b""
     if_none_match: bytes | None = None
     if_modified_since: bytes | None = None
@@ -104,10 +102,6 @@ async def send_resource(
             if_none_match = value if if_none_match is None else if_none_match + b", " + value
         elif name == b"if-modified-since":
             if_modified_since = value
-    if gzipped is not None and GZIP in resource.pending and GZIP in acceptable_encodings(accept_encoding):
-        # A start-up build's feed, served before its .gz file is written: its gzip is made now, once, the very bytes
-        # (and ETag) it would have had at once, so a client's validators do not depend on when it came.
-        resource = gzipped(resource)
     representation = resource.select(accept_encoding)
     if want is not None and resource.pending and not resource.pending.isdisjoint(acceptable_encodings(accept_encoding)):
         # A feed read by a client that accepts an encoding still pending (brotli of a large one after a rebuild) gets
@@ -218,7 +212,7 @@ class FeedEndpoint:
         page = snapshot.pages.get(path)
         if page is not None and wants_page(scope, resource.media_type):
             resource = snapshot.resources[page]  # a browser: the feed's page, at the feed's address (negotiation.py)
-        await send_resource(scope, send, resource, self.metrics, self.service.want, self.service.gzipped)
+        await send_resource(scope, send, resource, self.metrics, self.service.want)
 
     async def first_snapshot(self) -> Snapshot | None:
         if not self.service.started:

@@ -10,10 +10,9 @@ and the next build. Until then clients that accept brotli get gzip.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 
 from syndicate import _tasks
-from syndicate.responses import GZIP, IDENTITY, Resource, ResourceKey, gzip_of
+from syndicate.responses import Resource, ResourceKey
 from syndicate.snapshot import Snapshot
 
 
@@ -42,32 +41,6 @@ class Completer:
             self._wanted.add(path)
         if resource.pending:
             self._schedule()
-
-    def gzipped(self, resource: Resource) -> Resource:
-        """``resource`` with its gzip, made now for a client that asks while it is pending (a start-up build's feeds,
-        served before their ``.gz`` files are written: snapshot.Preparer ``lazy_gzip``). On the event loop, a few
-        milliseconds once per feed: installed into the served snapshot, so it is made once."""
-        return self._add_gzip(resource, gzip_of(resource.representations[IDENTITY].body))
-
-    def supply(self, gzipped: Mapping[str, bytes]) -> None:
-        """Install gzip made elsewhere (document digest -> bytes, as ``gzip_of`` makes them: the build's ``.gz``
-        files) into the served feeds whose gzip is pending. On the event loop."""
-        snapshot = self._snapshot
-        if snapshot is None or not gzipped:
-            return
-        for resource in list(snapshot.resources.values()):
-            if GZIP in resource.pending and resource.digest in gzipped:
-                self._add_gzip(resource, gzipped[resource.digest])
-
-    def _add_gzip(self, resource: Resource, compressed: bytes | None) -> Resource:
-        """``resource`` with gzip ``compressed``, installed in place of the served resource of the same bytes and
-        stamp (which may have gained brotli meanwhile)."""
-        snapshot = self._snapshot
-        served = _served_as(snapshot, resource)
-        if snapshot is not None and served is not None and GZIP in served.pending:
-            done = snapshot.resources[resource.path] = served.with_gzip(compressed)
-            return done
-        return resource.with_gzip(compressed)
 
     def swapped(self, snapshot: Snapshot) -> None:
         """``snapshot`` is served now: complete what is pending in the feeds clients want."""

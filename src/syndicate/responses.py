@@ -97,16 +97,6 @@ class Resource:
         """Bytes held by all representations (bounds caches of prepared resources)."""
         return sum(len(r.body) for r in self.representations.values())
 
-    def with_gzip(self, compressed: bytes | None) -> Resource:
-        """This resource with its pending gzip representation made: ``compressed`` is ``gzip_of`` its body (None:
-        gzip would not make it smaller, and gzip clients get identity, as when it is made at once)."""
-        if GZIP not in self.pending:
-            return self
-        representations = dict(self.representations)
-        if compressed is not None:
-            representations[GZIP] = _representation(GZIP, compressed, self.digest, self.common_headers)
-        return replace(self, representations=representations, pending=self.pending - {GZIP})
-
     def complete(self) -> Resource:
         """This resource with its pending encodings compressed (CPU-bound: call it off the event loop)."""
         if not self.pending:
@@ -244,11 +234,6 @@ def build_resource(
         stamp=stamp,
         valid_from=valid_from,
     )
-
-
-def gzip_of(body: bytes) -> bytes | None:
-    """``body``'s gzip representation, or None when gzip would not make it smaller."""
-    return _compress(body, GZIP)
 
 
 def _compress(body: bytes, encoding: str) -> bytes | None:

@@ -26,7 +26,7 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -235,7 +235,6 @@ class FeedService:
         # query for every query feed): bound to the parts once here, since methods forwarding to them would add a
         # call to every such request.
         self.want = self._completer.want
-        self.gzipped = self._completer.gzipped
         self.resource = self._archives.resource
         self.query = self._queries.query
 
@@ -391,7 +390,7 @@ class FeedService:
                 # build's documents (the same bytes, stamps and headers), so that one copy is kept, not two.
                 previous = None
             # A build whose files follow the swap leaves gzip to them (or to the first client asking for it).
-            snapshot = self.preparer.prepare_snapshot(self.builder.feedset, previous, self.builder.unwritten)
+            snapshot = self.preparer.prepare_snapshot(self.builder.feedset, previous)
         except BuildError as exc:
             error = str(exc) or type(exc).__name__
             failed = BuildOutcome(ok=False, error=error, public=exc.public)
@@ -434,11 +433,10 @@ class FeedService:
         self._writing = done = loop.create_future()
         try:
             # Shielded: a server stopping meanwhile lets the write finish (stop() waits for it), never half done.
-            written, made = await asyncio.shield(writing)
+            written = await asyncio.shield(writing)
         finally:
             self._writing = None
             done.set_result(None)
-        self._completer.supply(made)  # the .gz files' bytes: the feeds' gzip representations
         if not written.ok:
             self._retry_if_failed(written)
             g = self.gauges
@@ -450,11 +448,9 @@ class FeedService:
         self.last_outcome = written
         return written
 
-    def _write_files(
-        self, snapshot: Snapshot, outcome: BuildOutcome, gzipped: dict[str, bytes]
-    ) -> tuple[BuildOutcome, Mapping[str, bytes]]:
+    def _write_files(self, snapshot: Snapshot, outcome: BuildOutcome, gzipped: dict[str, bytes]) -> BuildOutcome:
         """Worker thread: the deferred write, then the record a restart resumes from (which reads the files); the
-        outcome, and the gzip bytes the write made."""
+        outcome."""
         from syndicate.builder import BuildError  # loaded by the build that is written here
 
         report = outcome.report
@@ -463,13 +459,13 @@ class FeedService:
             done = self.builder.write_deferred(gzipped)
         except BuildError as exc:
             failed = BuildOutcome(ok=False, report=report, error=str(exc) or type(exc).__name__, public=exc.public)
-            return failed, {}
+            return failed
         except Exception as exc:  # a bug or an OS error must not take the server down; report it instead
             log.exception("writing the build failed unexpectedly")
-            return BuildOutcome(ok=False, report=report, error=f"{type(exc).__name__}: {exc}"), {}
+            return BuildOutcome(ok=False, report=report, error=f"{type(exc).__name__}: {exc}")
         report = replace(report, written=done.written, removed=done.removed)
         self._record_served_after(report, snapshot)
-        return BuildOutcome(ok=True, report=report), done.gzipped
+        return BuildOutcome(ok=True, report=report)
 
     def _record_served(self, snapshot: Snapshot, verify: bool = False) -> None:
         """Record ``snapshot``, made from the builder's last build, for the next start to serve at once if nothing

@@ -136,12 +136,8 @@ class Preparer:
         self._paths: Set[str] = frozenset()
         self._ambiguous: set[str] = set()
 
-    def prepare_snapshot(self, feedset: FeedSet, previous: Snapshot | None, lazy_gzip: bool = False) -> Snapshot:
-        """The snapshot serving ``feedset``, reusing what ``previous`` (the one served now) prepared.
-
-        ``lazy_gzip``: feeds whose gzip no earlier process made are served before it is made (a start-up build whose
-        files are written after the swap): it is made for the first client that asks (``Completer.gzipped``) or
-        taken from the build's ``.gz`` files once written (``Completer.supply``), the same bytes either way."""
+    def prepare_snapshot(self, feedset: FeedSet, previous: Snapshot | None) -> Snapshot:
+        """The snapshot serving ``feedset``, reusing what ``previous`` (the one served now) prepared."""
         # A build's modules, loaded by the build that gave ``feedset``: a resumed start serves without them.
         from syndicate.feedpages import html_paths
         from syndicate.jekyllfeed import SUFFIX as JEKYLL_SUFFIX
@@ -203,11 +199,10 @@ class Preparer:
         known = cache.get_gzipped(d.digest for d in changed) if cache is not None else {}
         known_gzip = [known.get(d.digest) for d in changed]
         # zlib releases the GIL while it compresses, so two threads shorten the swap on a multi-core machine.
-        lazy = [lazy_gzip and gz is None and d.path != INDEX for d, gz in zip(changed, known_gzip, strict=True)]
         prepared = (
-            self._compressors.map(prepare, changed, changed_stamps, changed_ages, known_gzip, lazy)
+            self._compressors.map(prepare, changed, changed_stamps, changed_ages, known_gzip)
             if len(changed) > 1
-            else map(prepare, changed, changed_stamps, changed_ages, known_gzip, lazy)
+            else map(prepare, changed, changed_stamps, changed_ages, known_gzip)
         )
         fresh_gzip: dict[str, bytes] = {}
         for resource in prepared:
@@ -303,15 +298,12 @@ class Preparer:
         stamp: Stamp | None = None,
         max_age: int | None = None,
         gzipped: bytes | None = None,
-        lazy_gzip: bool = False,
     ) -> Resource:
         """Representations made before a rebuild's swap: all for small documents, identity and gzip for large.
-        ``gzipped``: the gzip representation an earlier process made of the same bytes; ``lazy_gzip``: gzip left
-        pending (see prepare_snapshot)."""
-        eager: tuple[str, ...] = (GZIP,) if len(document.body) > EAGER_BROTLI_BYTES else ENCODINGS
-        if lazy_gzip:
-            eager = tuple(e for e in eager if e != GZIP)
-        return self._prepare(document, stamp, max_age, encodings=eager, gzipped=gzipped)
+        ``gzipped``: the gzip representation an earlier process made of the same bytes."""
+        if len(document.body) > EAGER_BROTLI_BYTES:
+            return self._prepare(document, stamp, max_age, encodings=(GZIP,), gzipped=gzipped)
+        return self._prepare(document, stamp, max_age, gzipped=gzipped)
 
     def prepare_all(self, document: Document, stamp: Stamp | None = None, max_age: int | None = None) -> Resource:
         return self._prepare(document, stamp, max_age)
