@@ -485,21 +485,22 @@ def feed_pages(draw: st.DrawFn) -> tuple[Page, Page]:
     title = draw(st.one_of(legal_text.filter(bool), stand_ins))
     current = "/".join(draw(paths))
     archive, older = draw(st.booleans()), draw(st.booleans())
+    return drawn_page(draw, title, current, archive, older), drawn_page(draw, title, current, archive, older)
 
-    def one() -> Page:
-        when = draw(st.datetimes(timezones=zones.filter(lambda z: z is not None)))
-        entry = Entry(replace(make_post(1), date=when, updated=when), None)
-        return Page(
-            feed=FEED,
-            title=title,
-            entries=draw(st.sampled_from([(entry,), ()])),
-            path="archive/" + "/".join(draw(paths)) if archive else current,
-            current=current,
-            prev_archive="archive/" + "/".join(draw(paths)) if older else None,
-            archive=archive,
-        )
 
-    return one(), one()
+def drawn_page(draw: st.DrawFn, title: str, current: str, archive: bool, older: bool) -> Page:
+    """A page of the feed with ``title`` and subscription document ``current``: its own path, older page and date."""
+    when = draw(st.datetimes(timezones=zones.filter(lambda z: z is not None)))
+    entry = Entry(replace(make_post(1), date=when, updated=when), None)
+    return Page(
+        feed=FEED,
+        title=title,
+        entries=draw(st.sampled_from([(entry,), ()])),
+        path="archive/" + "/".join(draw(paths)) if archive else current,
+        current=current,
+        prev_archive="archive/" + "/".join(draw(paths)) if older else None,
+        archive=archive,
+    )
 
 
 def head_outcome(render: Callable[[Settings, Page, str, str], bytes], site: Settings, page: Page, fmt: str) -> object:
@@ -563,18 +564,7 @@ def any_feed_page(draw: st.DrawFn) -> Page:
         st.one_of(legal_text.filter(bool), st.sampled_from(["Site · C++", "右江 · zq7titlezq7", "zq7currentzq7"]))
     )
     current = "/".join(draw(paths))
-    archive = draw(st.booleans())
-    when = draw(st.datetimes(timezones=zones.filter(lambda z: z is not None)))
-    entry = Entry(replace(make_post(1), date=when, updated=when), None)
-    return Page(
-        feed=FEED,
-        title=title,
-        entries=draw(st.sampled_from([(entry,), ()])),
-        path="archive/" + "/".join(draw(paths)) if archive else current,
-        current=current,
-        prev_archive="archive/" + "/".join(draw(paths)) if draw(st.booleans()) else None,
-        archive=archive,
-    )
+    return drawn_page(draw, title, current, draw(st.booleans()), draw(st.booleans()))
 
 
 @pytest.mark.parametrize("fmt", ["atom", "rss"])
