@@ -526,6 +526,7 @@ def test_the_start_up_build_is_served_before_its_files_are_written_and_they_agre
         # not in the parse cache, and nothing is recorded for a restart to resume from.
         snapshot = service.snapshot
         assert snapshot is not None and not snapshot.resumed and builder.unwritten and service.building
+        assert service.writing and service.status()["writing"] is True  # what /readyz says meanwhile
         assert service.last_outcome is not None and service.last_outcome.ok
         assert not (out / "all.atom").exists() and not (out / "all.atom.gz").exists()
         assert open_cache(settings).load_posts() == {}
@@ -537,7 +538,7 @@ def test_the_start_up_build_is_served_before_its_files_are_written_and_they_agre
         deadline = time.monotonic() + 30
         while service.building and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
-        assert not service.building and not builder.unwritten
+        assert not service.building and not builder.unwritten and not service.writing
         outcome = service.last_outcome
         assert outcome is not None and outcome.ok and outcome.report is not None
         assert "all.atom" in outcome.report.written
