@@ -26,28 +26,33 @@ def create_app() -> Starlette:
     return Starlette(routes=[Route("/{path:path}", _fixed)])
 
 
-def main(argv: list[str] | None = None) -> int:
+def run(app: Starlette, port: int, *, keep_alive: int, backlog: int) -> None:
+    """Serve ``app`` on 127.0.0.1 as syndicate.cli.cmd_serve configures uvicorn, without its connection guard
+    (connections.py): one process, default loop and h11, no access log, the same keep-alive and backlog (given by
+    the caller, so that a timed start need not import syndicate)."""
     import uvicorn
 
-    from syndicate.cli import BACKLOG, TIMEOUT_KEEP_ALIVE
-
-    parser = argparse.ArgumentParser(prog="python -m bench.ceiling")
-    parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args(argv)
-    # uvicorn.Config as syndicate.cli.cmd_serve has it, without its connection guard (connections.py): one process,
-    # default loop and h11, no access log, same keep-alive and backlog; bare uvicorn is the ceiling.
     config = uvicorn.Config(
-        create_app(),
+        app,
         host="127.0.0.1",
-        port=args.port,
+        port=port,
         access_log=False,
-        timeout_keep_alive=TIMEOUT_KEEP_ALIVE,
-        backlog=BACKLOG,
+        timeout_keep_alive=keep_alive,
+        backlog=backlog,
         server_header=False,
         lifespan="on",
         log_level="warning",
     )
     uvicorn.Server(config).run()
+
+
+def main(argv: list[str] | None = None) -> int:
+    from syndicate.cli import BACKLOG, TIMEOUT_KEEP_ALIVE
+
+    parser = argparse.ArgumentParser(prog="python -m bench.ceiling")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    run(create_app(), args.port, keep_alive=TIMEOUT_KEEP_ALIVE, backlog=BACKLOG)  # bare uvicorn is the ceiling
     return 0
 
 

@@ -110,6 +110,13 @@ def _table(scenario: str, size: int, row: dict[str, Any]) -> list[str]:
                 f" Exec → /readyz 200 (median): {_fmt(row['ours_ready_s'], ' s')}, samples {row['ours_ready_samples']}."
                 if "ours_ready_s" in row
                 else ""
+            )
+            + (
+                f" Start floor (bench/startfloor.py, median): {_fmt(row['floor_s'], ' s')}, "
+                f"{row['floor_s'] / row['hugo_s']:.2f}× Hugo; ours {row['ours_s'] / row['floor_s']:.2f}× the floor; "
+                f"samples {row['floor_samples']}."
+                if "floor_s" in row
+                else ""
             ),
             "",
         ]

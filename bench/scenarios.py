@@ -603,16 +603,35 @@ class Start:
     feeds: int
 
 
-def _start_server(workspace: Workspace) -> Start:
-    """Start a server and time it (see Start). The feeds are fetched one after another over one keep-alive
-    connection (http.client), as a feed reader or a load balancer would: a new urllib connection per feed measured
-    urllib's own set-up more than the server (docs/benchmarks.md, "Warm server start: where exec → ready goes")."""
+def _floor_command(workspace: Workspace, port: int) -> list[str]:
+    """The start floor (bench/startfloor.py) serving the workspace's output directory."""
+    from syndicate.cli import BACKLOG, TIMEOUT_KEEP_ALIVE
+
+    return [
+        sys.executable,
+        "-m",
+        "bench.startfloor",
+        f"--port={port}",
+        f"--out={workspace.out}",
+        f"--keep-alive={TIMEOUT_KEEP_ALIVE}",
+        f"--backlog={BACKLOG}",
+    ]
+
+
+def _start_server(workspace: Workspace, floor: bool = False) -> Start:
+    """Start a server and time it (see Start): syndicate, or the start floor on the output directory a start of
+    syndicate's left. The feeds are fetched one after another over one keep-alive connection (http.client), as a
+    feed reader or a load balancer would: a new urllib connection per feed measured urllib's own set-up more than the
+    server (docs/benchmarks.md, "Warm server start: where exec → ready goes")."""
     port = free_port()
     workspace.write_config(port=port)
     log = workspace.root / "serve.log"
+    command = _floor_command(workspace, port) if floor else serve_command(workspace, port)
     with open(log, "ab") as out:
         start = time.perf_counter()
-        proc = subprocess.Popen(serve_command(workspace, port), stdout=out, stderr=out, start_new_session=True)
+        proc = subprocess.Popen(
+            command, stdout=out, stderr=out, start_new_session=True, cwd=Path(__file__).resolve().parent.parent
+        )
     try:
         with PeakTreeRss(proc.pid) as peak:
             _wait_ready(port, proc, 900, log)
@@ -642,10 +661,12 @@ def server_start(size: int, options: Options) -> Result:
     workspace = prepare(size, options)
     workspace.clean_output()
     _start_server(workspace)  # untimed, as the cold build's first run: the page cache, not a cold disk
+    _start_server(workspace, floor=True)
     workspace.clean_hugo_output()
     _hugo(workspace)
     cold: list[Start] = []
     warm: list[Start] = []
+    floor: list[Start] = []
     hugo: list[Timed] = []
     for i in range(options.repeats):
 
@@ -653,6 +674,7 @@ def server_start(size: int, options: Options) -> Result:
             workspace.clean_output()
             cold.append(_start_server(workspace))
             warm.append(_start_server(workspace))  # the same output and parse cache, nothing changed
+            floor.append(_start_server(workspace, floor=True))  # the same files, served by the bare stack
 
         def theirs() -> None:
             workspace.clean_hugo_output()
@@ -662,14 +684,18 @@ def server_start(size: int, options: Options) -> Result:
             run()
         options.log(
             f"start {size}: cold {cold[-1].total:.2f} s (ready {cold[-1].ready:.2f}), "
-            f"warm {warm[-1].total:.2f} s (ready {warm[-1].ready:.2f}), hugo {hugo[-1].seconds:.2f} s"
+            f"warm {warm[-1].total:.2f} s (ready {warm[-1].ready:.2f}), floor {floor[-1].total:.2f} s, "
+            f"hugo {hugo[-1].seconds:.2f} s"
         )
     hugo_s = _median([t.seconds for t in hugo])
+    floor_s = _median([t.total for t in floor])
     rows = []
     for case, samples, limit in (("cold", cold, 0.5), ("warm", warm, 0.1)):
         ours_s = _median([t.total for t in samples])
         rows.append(
             {
+                "floor_s": floor_s,
+                "floor_samples": [round(t.total, 3) for t in floor],
                 "case": case,
                 "ours_s": ours_s,
                 "ours_ready_s": _median([t.ready for t in samples]),
@@ -702,8 +728,17 @@ def server_start(size: int, options: Options) -> Result:
             "left them, no post changed. Archive pages are made on request, so neither start renders them.",
             "Peak RSS: the largest sum of resident memory over the server's process tree (it and its parse "
             "workers), sampled every 50 ms.",
+            "Floor (since session 12): bench/startfloor.py, a bare Starlette app under uvicorn configured as "
+            "`syndicate serve` is, answering /readyz at once and each feed by reading its file (`.gz` for gzip) "
+            "from the output directory the warm start served, timed the same way in the same rounds: the "
+            "interpreter, Starlette's and uvicorn's imports and start, and the requests. No server on this stack "
+            "starts in less; its ratio to Hugo is the least a start's ratio can be.",
         ],
-        commands=[shlex.join(serve_command(workspace, 0)), shlex.join(hugo_command(workspace.hugo_site))],
+        commands=[
+            shlex.join(serve_command(workspace, 0)),
+            shlex.join(hugo_command(workspace.hugo_site)),
+            shlex.join(_floor_command(workspace, 0)),
+        ],
     )
 
 
