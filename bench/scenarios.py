@@ -292,21 +292,40 @@ def _latency_post(k: int, token: str) -> tuple[str, str]:
     return title, text
 
 
-# Issue 17's targets by corpus size: a size takes the target of the next listed size up, or the last one.
+# Issue 17's targets by corpus size: a size takes the target of the next listed size up; larger sizes have none
+# (the issue asks what the path costs at 1M, and why).
 _LATENCY_TARGET_MS = {1_000: 150, 10_000: 150, 100_000: 300}
+# Up to this size the latency scenario's server starts from a static export (`syndicate build`), as a site served
+# from files would. Beyond it, from its own cold start, which writes what a server serves and saves the parse
+# cache: an export of a million posts would write every archive page (≈ 20 GB) that no server start needs.
+_EXPORT_BEFORE_SERVING = 100_000
+
+
+def _wait_written(base: str, timeout: float) -> None:
+    """Wait until the server has written its start-up build's files (/readyz's ``writing``, docs/serving.md), so
+    that no timed trial shares the machine with that write."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _, body, _ = http_get(base + "/readyz")
+        if not json.loads(body).get("writing", False):
+            return
+        time.sleep(0.2)
+    raise BenchError(f"the server was still writing its start-up build after {timeout:.0f} s")
 
 
 def latency(size: int, options: Options) -> Result:
     """A new post written into the corpus while serving: time until the category feed served over HTTP has it."""
     workspace = prepare(size, options)
     workspace.clean_output()
-    _ours(workspace)  # the server starts from a built site with its parse cache, as in production
+    if size <= _EXPORT_BEFORE_SERVING:
+        _ours(workspace)  # the server starts from a built site with its parse cache, as in production
     token = os.urandom(4).hex()
     written: list[Path] = []
     samples: list[float] = []
     misses = 0
     try:
         with _serving(workspace, options) as base:
+            _wait_written(base, 900)
             url = base + _feed_path()
             status, body, headers = http_get(url)
             if status != 200:
@@ -344,7 +363,7 @@ def latency(size: int, options: Options) -> Result:
         raise BenchError("the new post never appeared in the served feed")
     p50 = _percentile(samples, 50) * 1000
     p95 = _percentile(samples, 95) * 1000
-    limit_ms = next((ms for n, ms in sorted(_LATENCY_TARGET_MS.items()) if size <= n), max(_LATENCY_TARGET_MS.values()))
+    limit_ms = next((ms for n, ms in sorted(_LATENCY_TARGET_MS.items()) if size <= n), None)
     return Result(
         "latency",
         size,
@@ -355,8 +374,10 @@ def latency(size: int, options: Options) -> Result:
                 "max_ms": max(samples) * 1000,
                 "trials": len(samples),
                 "misses": misses,
-                "target": f"p95 ≤ {limit_ms} ms incl. watcher debounce (issue 17)",
-                "met": p95 <= limit_ms and misses == 0,
+                "target": f"p95 ≤ {limit_ms} ms incl. watcher debounce (issue 17)"
+                if limit_ms is not None
+                else "none (issue 17 asks for the figure)",
+                "met": (p95 <= limit_ms and misses == 0) if limit_ms is not None else None,
             }
         ],
         notes=[
