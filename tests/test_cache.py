@@ -18,6 +18,7 @@ from syndicate.builder import Builder
 from syndicate.cache import CachedPost, ParseCache
 from syndicate.lastmodified import Stamp
 from syndicate.posts import Post, Rejection
+from syndicate.records import FIELDS
 from test_faults import corpus, settings_for, snapshot, sync_posts
 
 WHEN = datetime(2024, 1, 1, tzinfo=UTC)
@@ -85,7 +86,7 @@ def test_rows_of_an_older_post_shape_are_parsed_again_not_fatal(tmp_path: Path) 
     cache.close()
     # An object of named fields, with ``url`` and no ``site``: rows before posts made their URL from the site's URL
     # and the permalink, and before rows were arrays.
-    old = {name: value for name, value in zip(Post.__slots__, POST.to_json(), strict=False) if name != "site"}
+    old = {name: value for name, value in zip(FIELDS, POST.to_json(), strict=False) if name != "site"}
     old["url"] = "https://x.example/a.html"
     with sqlite3.connect(path) as db:
         db.execute("UPDATE posts SET data=? WHERE path='a.md'", (json.dumps(old),))

@@ -48,7 +48,7 @@ from typing import Any
 from syndicate.config import Settings, settings_fingerprint
 from syndicate.gzipfiles import sibling_digest
 from syndicate.lastmodified import Stamp
-from syndicate.records import Post, Rejection
+from syndicate.records import FIELDS, Post, Rejection
 
 log = logging.getLogger("syndicate.cache")
 # What json.dumps(..., ensure_ascii=False) writes, without making an encoder for each of a cold build's rows.
@@ -145,9 +145,9 @@ def _json_types(hint: object) -> tuple[type, ...]:
     return (hint,)
 
 
-_HINTS = typing.get_type_hints(Post)
+_HINTS = typing.get_type_hints(Post.__init__)
 # What Post.to_json writes: every field but summary_at, in the constructor's order.
-_SAVED = tuple(name for name in Post.__slots__ if name != "summary_at")
+_SAVED = tuple(name for name in FIELDS if name != "summary_at")
 _SAVED_TYPES = tuple(_json_types(_HINTS[name]) for name in _SAVED)
 _TERMS_AT = tuple(i for i, name in enumerate(_SAVED) if _SAVED_TYPES[i] == (list,))
 _POST_COLUMNS = (
