@@ -8,16 +8,19 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from syndicate import cache as cache_module
 from syndicate.builder import Builder
 from syndicate.cache import CachedPost, ParseCache
 from syndicate.lastmodified import Stamp
 from syndicate.posts import Post, Rejection
+from syndicate.records import FIELDS
 from test_faults import corpus, settings_for, snapshot, sync_posts
 
 WHEN = datetime(2024, 1, 1, tzinfo=UTC)
@@ -85,7 +88,7 @@ def test_rows_of_an_older_post_shape_are_parsed_again_not_fatal(tmp_path: Path) 
     cache.close()
     # An object of named fields, with ``url`` and no ``site``: rows before posts made their URL from the site's URL
     # and the permalink, and before rows were arrays.
-    old = {name: value for name, value in zip(Post.__slots__, POST.to_json(), strict=False) if name != "site"}
+    old = {name: value for name, value in zip(FIELDS, POST.to_json(), strict=False) if name != "site"}
     old["url"] = "https://x.example/a.html"
     with sqlite3.connect(path) as db:
         db.execute("UPDATE posts SET data=? WHERE path='a.md'", (json.dumps(old),))
@@ -300,3 +303,21 @@ def test_a_cached_post_gives_back_its_size_and_mtime_however_large(size: int, mt
     cached = CachedPost(size, mtime_ns, "d", POST)
     again = pickle.loads(pickle.dumps(cached))
     assert (cached.size, cached.mtime_ns) == (again.size, again.mtime_ns) == (size, mtime_ns)
+
+
+_ZONES = st.sampled_from([UTC, timezone(timedelta(hours=14)), timezone(-timedelta(hours=12, minutes=30))])
+
+
+@given(
+    size=st.integers(0, 1 << 41),
+    mtime_ns=st.integers(-(1 << 65), 1 << 65),
+    date=st.datetimes(datetime(1, 1, 2), datetime(9999, 12, 30), timezones=_ZONES),
+)
+def test_a_cached_post_gives_back_its_size_mtime_and_time_exactly(size: int, mtime_ns: int, date: datetime) -> None:
+    # Held as one number with the post's time (a large site keeps a CachedPost per file): the time must order posts
+    # exactly as their dates' timestamps do, and size and mtime come back exact, fitting or not.
+    post = POST.replace(date=date, updated=date)
+    cached = CachedPost(size, mtime_ns, "d", post)
+    again = pickle.loads(pickle.dumps(cached))
+    assert (cached.size, cached.mtime_ns, cached.order) == (size, mtime_ns, (date.timestamp(), post.path))
+    assert (again.size, again.mtime_ns, again.order) == (size, mtime_ns, (date.timestamp(), post.path))

@@ -11,6 +11,7 @@ import pytest
 from syndicate.builder import Parallelism
 from syndicate.config import Settings
 from syndicate.corpus import NO_VISIBLE, Corpus, CorpusError, notes, rejections, revisit, visible_posts
+from syndicate.posts import Post
 
 
 def test_a_rescan_reads_only_what_changed_and_a_delta_applies(
@@ -32,6 +33,22 @@ def test_a_rescan_reads_only_what_changed_and_a_delta_applies(
     assert gone.removed == {"2024-01-01-a.md"} and not gone.changes_nothing(records)
     assert set(gone.apply(records)) == {"2024-01-02-b.md"}
     assert set(records) == {"2024-01-01-a.md", "2024-01-02-b.md"}  # applying leaves the old records alone
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_posts_read_hold_one_value_for_what_they_have_alike(
+    write_post: Callable[..., Path], make_settings: Callable[..., Settings], workers: int
+) -> None:
+    # A million-post server holds every post: the site's URL and the fields most posts leave at their defaults are
+    # one value for all posts that have the same, parsed here or in worker processes.
+    for n in range(1, 7):
+        write_post(f"2024-01-0{n}-p{n}.md", f"title: P{n}" + ("\npublished: false" if n == 6 else ""))
+    corpus = Corpus(make_settings(), [], Parallelism(workers=workers, parse_from=2))
+    posts = [c.record for c in corpus.rescan({}).apply({}).values()]
+    assert all(isinstance(p, Post) for p in posts)
+    alike = {id(p.extras) for p in posts if p.published}  # type: ignore[union-attr]
+    assert len(alike) == 1 and len({id(p.extras) for p in posts}) == 2  # type: ignore[union-attr]
+    assert [p.title for p in posts] == [f"P{n}" for n in range(1, 7)]  # type: ignore[union-attr]
 
 
 def test_an_update_reads_only_the_given_paths(

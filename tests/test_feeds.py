@@ -154,7 +154,7 @@ def test_an_icon_alone_is_the_rss_image_and_json_icon_and_no_branding_writes_non
 
 
 def test_rss_polling_hints_follow_the_feeds_pace() -> None:
-    hourly = [replace(make_post(1), date=make_post(1).date + timedelta(hours=n)) for n in range(5, -1, -1)]
+    hourly = [make_post(1).replace(date=make_post(1).date + timedelta(hours=n)) for n in range(5, -1, -1)]
     root = etree.fromstring(render_page(SETTINGS, page(*hourly), "rss").body)
     channel = root.find("channel")
     assert channel is not None
@@ -213,7 +213,7 @@ NEW_YORK = ZoneInfo("America/New_York")
 @pytest.mark.parametrize(("when", "atom", "rss"), WRITTEN_DATES)
 def test_an_offset_in_seconds_is_written_in_utc(when: datetime, atom: str, rss: str) -> None:
     # RFC 3339 (RFC 4287 §3.3, JSON Feed 1.1) offsets are ±hh:mm, RFC 822's ±hhmm: -04:56:02 fits neither.
-    pg = page(replace(make_post(1), date=when, updated=when))
+    pg = page(make_post(1).replace(date=when, updated=when))
     for fmt in FEED_FORMATS:
         assert_valid(render_page(SETTINGS, pg, fmt).body, fmt)
     root = etree.fromstring(render_page(SETTINGS, pg, "atom").body)
@@ -238,7 +238,7 @@ def test_an_offset_in_seconds_is_written_in_utc(when: datetime, atom: str, rss: 
     ],
 )
 def test_dates_at_the_ends_of_the_utc_range_give_valid_documents(when: datetime) -> None:
-    pg = page(replace(make_post(1), date=when, updated=when))
+    pg = page(make_post(1).replace(date=when, updated=when))
     for fmt in FEED_FORMATS:
         body = render_page(SETTINGS, pg, fmt).body
         assert_valid(body, fmt)
@@ -256,7 +256,7 @@ def test_a_date_that_cannot_be_written_in_utc_is_a_value_error() -> None:
     when = datetime(1, 1, 1, tzinfo=timezone(timedelta(seconds=30)))
     for fmt in FEED_FORMATS:
         with pytest.raises(ValueError, match="outside the years 1 to 9999"):
-            entry_fragment(replace(make_post(1), date=when, updated=when), None, fmt)
+            entry_fragment(make_post(1).replace(date=when, updated=when), None, fmt)
 
 
 def test_paginate_keeps_full_pages_stable() -> None:
@@ -491,7 +491,7 @@ def feed_pages(draw: st.DrawFn) -> tuple[Page, Page]:
 def drawn_page(draw: st.DrawFn, title: str, current: str, archive: bool, older: bool) -> Page:
     """A page of the feed with ``title`` and subscription document ``current``: its own path, older page and date."""
     when = draw(st.datetimes(timezones=zones.filter(lambda z: z is not None)))
-    entry = Entry(replace(make_post(1), date=when, updated=when), None)
+    entry = Entry(make_post(1).replace(date=when, updated=when), None)
     return Page(
         feed=FEED,
         title=title,
@@ -610,7 +610,7 @@ def test_rss_item_escapes_its_description_and_uses_the_channel_prefixes() -> Non
     post = make_post(1)
     item = entry_fragment(post, "<p>x</p>", "rss")
     assert b"<description>Summary 1</description><content:encoded>&lt;p&gt;x&lt;/p&gt;</content:encoded>" in item
-    bare = replace(post, summary="", title="<img onerror=x> & co")
+    bare = post.replace(summary="", title="<img onerror=x> & co")
     assert b"<description>&amp;lt;img onerror=x&amp;gt; &amp;amp; co</description>" in entry_fragment(bare, None, "rss")
     assert b"xmlns" not in item and b"<dc:creator>Reporter</dc:creator>" in item
 
@@ -618,8 +618,8 @@ def test_rss_item_escapes_its_description_and_uses_the_channel_prefixes() -> Non
 def test_a_publication_named_without_an_address_reaches_every_format() -> None:
     """RSS's <source> needs a url: the name goes in dc:source. Atom's <source> has the id, title and updated the
     validator asks for: an id of the name (the same for every post naming it), and the post's date."""
-    named = replace(make_post(2), source_url=None, source_name="Tech Daily & Co.")
-    other = replace(make_post(1), source_url=None, source_name="TECH DAILY & CO.")  # one publication, one slug
+    named = make_post(2).replace(source_url=None, source_name="Tech Daily & Co.")
+    other = make_post(1).replace(source_url=None, source_name="TECH DAILY & CO.")  # one publication, one slug
     pg = page(named, other)
     for fmt in FEED_FORMATS:
         assert_valid(render_page(SETTINGS, pg, fmt).body, fmt)
@@ -637,7 +637,7 @@ def test_a_publication_named_without_an_address_reaches_every_format() -> None:
 
 
 def test_a_publication_known_by_its_address_is_titled_by_its_host() -> None:
-    post = replace(make_post(1), source_name=None, source_url="https://www.tide.example/2024/harbour")
+    post = make_post(1).replace(source_name=None, source_url="https://www.tide.example/2024/harbour")
     body = render_page(SETTINGS, page(post), "atom").body
     assert_valid(body, "atom")
     source = feedparser.parse(body).entries[0].source

@@ -4,7 +4,6 @@ import os
 import pickle
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import quote
@@ -284,7 +283,7 @@ def test_post_and_cached_post_round_trip_through_pickle(make_settings: Callable[
     text = post_text("title: T\ndate: 2024-01-01 10:00 +0800\ntags: [a, b]\nsource: Daily", "（文章来源：X）\n")
     post = parse(make_settings(), text)
     assert isinstance(post, Post)
-    post = replace(post, notes=("a note",), summary_at=12345)
+    post = post.replace(notes=("a note",), summary_at=12345)
     again = pickle.loads(pickle.dumps(post))
     assert again == post and again.summary_at == 12345 and again.date.utcoffset() == timedelta(hours=8)
     cached = pickle.loads(pickle.dumps(CachedPost(10, 20, "d", post)))
@@ -589,7 +588,7 @@ def test_a_posts_text_kept_out_of_memory_comes_back_whole(
     # every entry must read them back exactly, a missing source URL staying None and an empty one "".
     post = parse(make_settings(), post_text("title: T\ndate: 2024-01-01 10:00 +0800\ntags: [a, b]"))
     assert isinstance(post, Post)
-    post = replace(post, title=title, slug=slug, source_url=source_url, summary=summary)
+    post = post.replace(title=title, slug=slug, source_url=source_url, summary=summary)
     [at] = summaries.keep([text_record(post)])
     lean = with_summary_at(post, at)
     assert (lean.title, lean.slug, lean.source_url, lean.summary) == ("", "", None, "")

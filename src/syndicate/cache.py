@@ -41,14 +41,14 @@ import types
 import typing
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from syndicate.config import Settings, settings_fingerprint
 from syndicate.gzipfiles import sibling_digest
 from syndicate.lastmodified import Stamp
-from syndicate.records import Post, Rejection
+from syndicate.records import FIELDS, Post, Rejection
 
 log = logging.getLogger("syndicate.cache")
 # What json.dumps(..., ensure_ascii=False) writes, without making an encoder for each of a cold build's rows.
@@ -89,8 +89,13 @@ CREATE TABLE IF NOT EXISTS modified (
 """
 
 
-_SIZE_BITS = 40  # a file up to 1 TiB; a larger one (or a negative mtime) keeps a (mtime_ns, size) pair
-_SIZE_LIMIT = 1 << _SIZE_BITS
+_SIZE_BITS = 40  # a file up to 1 TiB
+_STAT_BITS = _SIZE_BITS + 64  # and an mtime_ns of 64 bits; beyond either (or a negative mtime) ``stat`` is a tuple
+_SIZE_MASK, _MTIME_MASK = (1 << _SIZE_BITS) - 1, (1 << 64) - 1
+# A post's publication time in microseconds since the epoch, made positive: the years 1 to 9999 are within 2**58.
+_WHEN_BIAS = 1 << 58
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 class CachedPost:
@@ -99,29 +104,38 @@ class CachedPost:
     ``order`` is a post's place in a feed, newest last: (publication time as a timestamp, path). Its timestamp,
     ``when``, is computed once per file version, which spares every build a datetime conversion per post (aware
     datetimes compare slowly, and order the same as their timestamps); the pair is made on access, as a million posts
-    would each hold one. Size and mtime are held as one number (``stat``), for the same reason: one int object a
-    post, not two.
+    would each hold one. The time (in microseconds), the mtime and the size are held as one number (``stat``), for the
+    same reason: one int object a post, not three numbers.
     """
 
-    __slots__ = ("digest", "record", "stat", "when")
+    __slots__ = ("digest", "record", "stat")
 
     def __init__(self, size: int, mtime_ns: int, digest: str, record: Post | Rejection) -> None:
-        self.stat: int | tuple[int, int] = (
-            mtime_ns << _SIZE_BITS | size if 0 <= size < _SIZE_LIMIT and mtime_ns >= 0 else (mtime_ns, size)
+        # The timestamp is the microseconds divided by 10**6, as datetime.timestamp() divides them: the same float.
+        when = (record.date - _EPOCH) // _MICROSECOND + _WHEN_BIAS if isinstance(record, Post) else _WHEN_BIAS
+        self.stat: int | tuple[int, int, int] = (
+            when << _STAT_BITS | mtime_ns << _SIZE_BITS | size
+            if 0 <= size <= _SIZE_MASK and 0 <= mtime_ns <= _MTIME_MASK
+            else (mtime_ns, size, when)
         )
         self.digest = digest
         self.record = record
-        self.when = record.date.timestamp() if isinstance(record, Post) else 0.0
 
     @property
     def size(self) -> int:
         stat = self.stat
-        return stat & (_SIZE_LIMIT - 1) if isinstance(stat, int) else stat[1]
+        return stat & _SIZE_MASK if isinstance(stat, int) else stat[1]
 
     @property
     def mtime_ns(self) -> int:
         stat = self.stat
-        return stat >> _SIZE_BITS if isinstance(stat, int) else stat[0]
+        return stat >> _SIZE_BITS & _MTIME_MASK if isinstance(stat, int) else stat[0]
+
+    @property
+    def when(self) -> float:
+        """The post's publication time as a timestamp (0.0 for a rejection)."""
+        stat = self.stat
+        return ((stat >> _STAT_BITS if isinstance(stat, int) else stat[2]) - _WHEN_BIAS) / 1_000_000
 
     @property
     def order(self) -> tuple[float, str]:
@@ -145,9 +159,9 @@ def _json_types(hint: object) -> tuple[type, ...]:
     return (hint,)
 
 
-_HINTS = typing.get_type_hints(Post)
+_HINTS = typing.get_type_hints(Post.__init__)
 # What Post.to_json writes: every field but summary_at, in the constructor's order.
-_SAVED = tuple(name for name in Post.__slots__ if name != "summary_at")
+_SAVED = tuple(name for name in FIELDS if name != "summary_at")
 _SAVED_TYPES = tuple(_json_types(_HINTS[name]) for name in _SAVED)
 _TERMS_AT = tuple(i for i, name in enumerate(_SAVED) if _SAVED_TYPES[i] == (list,))
 _POST_COLUMNS = (
