@@ -65,7 +65,7 @@ Identity = tuple[int, int, int, int]  # inode, size, mtime_ns, ctime_ns of a doc
 
 @dataclass(frozen=True)
 class Served:
-    """What one full build served, and what it was made from."""
+    """What one build served, and what it was made from."""
 
     fingerprint: str  # config.settings_fingerprint
     scan: str  # files_signature of the post files the build read
