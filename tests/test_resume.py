@@ -670,6 +670,9 @@ def test_a_server_killed_after_a_new_post_resumes_with_it_unless_a_post_changed_
         os.utime(post, (settled, settled))
     feed = "/feeds/categories/harbour.atom"
     with running_server(tmp_path) as server, httpx.Client(base_url=server.url, timeout=DEADLINE) as client:
+        # The new post is published in a second of its own: a Last-Modified shared with the start's publication is
+        # ambiguous, and the next publication (the resumed start's) stamps it anew (lastmodified.restamp).
+        time.sleep(1.1)
         new = tmp_path / "2024-07-03-p3.md"  # written beside the posts, then renamed in: one event, whole
         new.write_text(
             '---\ntitle: "Night ferry returns"\ndate: 2024-07-03 08:00:00 +0200\ncategories: harbour\n---\nBack.\n',
