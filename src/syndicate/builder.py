@@ -46,6 +46,7 @@ from syndicate.plan import NO_PLAN, ArchiveDocuments, Plan, PlannedFeed, changed
 from syndicate.posts import Post, Rejection
 from syndicate.render import query_feed, render_contents, render_documents
 from syndicate.settle import Settling
+from syndicate.signature import records_signature, updated
 from syndicate.store import (
     Staging,
     StoreError,
@@ -126,6 +127,9 @@ class FeedSet:
     # Archive pages not rendered by the build, made on request by the server (see archivefiles.py): path -> plan.
     on_request: ArchiveDocuments = field(default_factory=lambda: ArchiveDocuments({}))
     visible: Visible = NO_VISIBLE  # the posts chosen to publish, for the next build to start from (corpus.revisit)
+    # signature.files_signature of the files ``records`` describe, kept by each build from the files it read anew or
+    # found gone: what a server records for its next start to compare with its scan (resume.py).
+    signature: int = 0
 
     @property
     def feeds(self) -> tuple[FeedInfo, ...]:
@@ -306,16 +310,24 @@ class Builder:
                 except DropRefused as exc:
                     raise Refused(str(exc), str(exc)) from None
             new_records = delta.apply(records)
+            if last.built:
+                signature = updated(last.signature, records, new_records, (*delta.updates, *delta.removed))
+            else:
+                signature = records_signature(new_records)
             unchanged = self._unchanged(last, delta, new_records, full) if last.built else None
             if unchanged is not None:
                 # Same bytes in every file and the same posts visible: the documents cannot differ. A rescan of an
                 # unchanged site, or a watcher event for a file saved without changes, costs only the scan.
                 self.feedset = replace(
-                    last, records=new_records, visible=replace(unchanged, since=None, left=(), entered=())
+                    last,
+                    records=new_records,
+                    visible=replace(unchanged, since=None, left=(), entered=()),
+                    signature=signature,
                 )
                 self._save_posts(delta)
                 return self._report(full, last, last, delta, frozenset(), frozenset(), started)
             feedset, written, removed = self._make(last, delta, new_records, full, defer_write)
+            feedset = replace(feedset, signature=signature)
             self.feedset = feedset  # published: from here on readers see the new build
             if self.cache is not None and full:
                 self.cache.prune(set(feedset.plan.subscribed), set(feedset.keys.values()))
