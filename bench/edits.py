@@ -6,7 +6,8 @@ editor's save) and waits until the site-wide Atom feed shows them. Prints, every
 the apparent size of the files the server holds open after deleting them (the store's; see summaries.py), and its
 RSS. For A/B runs, put another checkout's ``src`` first on ``PYTHONPATH``.
 
-Run: ``python -m bench.edits CORPUS [--rounds 200] [--posts 100] [--every 50]`` (CORPUS: a copy of a bench corpus).
+Run: ``python -m bench.edits CORPUS [--rounds 200] [--posts 100] [--every 50] [--pad 200]`` (CORPUS: a copy of a
+bench corpus).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--posts", type=int, default=100)
     parser.add_argument("--every", type=int, default=50)
+    parser.add_argument("--pad", type=int, default=200, help="characters added to each edited title")
     args = parser.parse_args(argv)
     root = args.corpus.resolve()
     posts = root / "_posts"
@@ -58,11 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     config = root / "edits.toml"
     config.write_text(
         f'title = "bench"\nurl = "https://news.example.net"\ntimezone = "Asia/Shanghai"\nposts = "{posts}"\n'
-        f'out = "{root / "out"}"\ncache = "{root / "cache.sqlite3"}"\nlimit = {max(50, args.posts)}\n'
+        f'out = "{root / "out"}"\ncache = "{root / "cache.sqlite3"}"\nlimit = {2 * args.posts}\n'
         f'host = "{LOOPBACK}"\nport = {port}\ndebounce_ms = 50\nrescan_minutes = 0\n',
         encoding="utf-8",
     )
-    # The newest posts by their file names' dates: in the site-wide feed, where an edit is seen.
+    # The newest posts by their file names' dates: in the site-wide feed (of twice as many), where an edit is seen.
     edited = sorted(posts.rglob("*.md"), key=lambda p: p.name, reverse=True)[: args.posts]
     texts = {p: p.read_text(encoding="utf-8") for p in edited}
     base = f"http://{LOOPBACK}:{port}"
@@ -74,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         for r in range(1, args.rounds + 1):
             for n, path in enumerate(edited):
                 staging = root / f".edit-{n}.md"
-                staging.write_text(_TITLE.sub(f'title: "edited {r} post {n} {"x" * 200}"', texts[path], 1))
+                staging.write_text(_TITLE.sub(f'title: "edited {r} post {n} {"x" * args.pad}"', texts[path], 1))
                 os.replace(staging, path)
             start = time.perf_counter()
             marker = f"edited {r} post {len(edited) - 1} ".encode()
