@@ -24,9 +24,12 @@ from syndicate import render as render_module
 from syndicate.archivefiles import ArchiveFiles
 from syndicate.builder import Builder, BuildError, Parallelism, gzip_sibling_wanted
 from syndicate.config import Settings, load_settings
+from syndicate.corpus import next_due
 from syndicate.formats import FEED_FORMATS, FORMATS
 from syndicate.plan import Planned
 from syndicate.posts import Post, in_full, summary_of
+from syndicate.scan import scan_post_files
+from syndicate.signature import files_signature
 from syndicate.store import manifest_entries, read_manifest
 
 A = "{http://www.w3.org/2005/Atom}"
@@ -633,6 +636,12 @@ def test_random_changes_through_incremental_builds_equal_a_build_from_scratch_af
         assert siblings == {f"{p}.gz" for p in wanted if gzip_sibling_wanted(p)}, step
         # The manifest lists exactly these files, though incremental builds compare only the paths they changed.
         assert read_manifest(settings.out) == manifest_entries(made.documents, gzip_sibling_wanted), step
+        # What a server records for its next start to compare with its scan (resume.py), kept from the changed files;
+        # and the bound on when the next scheduled post comes due, never after it.
+        scanned = ((rel, st.st_size, st.st_mtime_ns) for _, rel, st in scan_post_files(settings.posts))
+        assert made.signature == files_signature(scanned), step
+        due = next_due(made.records, clock().timestamp())
+        assert due is None or made.visible.due <= due, step
         for name, doc in wanted.items():
             assert (settings.out / name).read_bytes() == doc.body, (step, name)
             if f"{name}.gz" in siblings:

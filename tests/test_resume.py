@@ -19,7 +19,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from _serving import DEADLINE, running_server
+from _serving import DEADLINE, running_server, wait_until
 from conftest import Clock
 from syndicate.app import create_app
 from syndicate.cache import open_cache
@@ -409,36 +409,81 @@ def test_a_restarted_server_answers_with_the_validators_it_sent_before(tmp_path:
 
 
 @pytest.mark.usefixtures("site")
-@pytest.mark.parametrize("stopped", [True, False])
-def test_a_server_stopped_after_a_change_resumes_with_it_and_a_killed_one_builds(
-    make_settings: Callable[..., Settings], write_post: Callable[..., Path], clock: Clock, stopped: bool
+@pytest.mark.parametrize("end", ["stopped", "killed", "killed before its record", "post edited while down"])
+def test_a_server_stopped_or_killed_after_a_new_post_resumes_with_it_unless_anything_else_changed(
+    make_settings: Callable[..., Settings], write_post: Callable[..., Path], clock: Clock, end: str
 ) -> None:
+    """Every build records what it serves once its files are written (resume.py), so a server killed after an
+    incremental build resumes with that build's documents; a record older than the files on disk (a kill after the
+    files were renamed, before the record was saved) or a post changed since builds first."""
     settings = make_settings(limit=2)
 
     async def serve_and_change() -> Snapshot:
         service = FeedService(settings, clock=clock)
         await start_and_build(service)
+        async with asyncio.timeout(DEADLINE):
+            while service.building:  # the start-up build's files are written after it is served, then recorded
+                await asyncio.sleep(0.01)
+        before_change = record_of(settings)
         clock.advance(10)  # the change is published in a second of its own (else its stamp is ambiguous, lastmodified)
         path = write_post("2024-06-06-storm.md", front("Storm warning for the strait", 6))
         os.utime(path, (path.stat().st_atime, path.stat().st_mtime - 5))  # settled: read at once
         outcome = await service.build_now([path])  # as the watcher asks: not a full build
         assert outcome.ok and outcome.report is not None and not outcome.report.full
         assert service.snapshot is not None
-        if stopped:
-            await service.stop()  # records what it serves
+        if end == "stopped":
+            await service.stop()  # records what it serves, hashing its files
         else:
-            service.preparer.close()  # killed: the record is the full build's, from before the change
+            service.preparer.close()  # killed: no stop
+            if end == "killed before its record":
+                put_record(settings, before_change)
         return service.snapshot
 
     before = asyncio.run(serve_and_change())
+    if end == "post edited while down":
+        path = settings.posts / "2024-06-02-market.md"
+        path.write_text(path.read_text(encoding="utf-8").replace("Fish market", "Fish hall"), encoding="utf-8")
+        os.utime(path, (path.stat().st_atime, path.stat().st_mtime - 5))
     clock.advance(60)
     at_start, built = restart(settings, clock)
-    if stopped:
+    if end in ("stopped", "killed"):
         assert at_start is not None and at_start.resumed and served(at_start) == served(before)
         assert "Storm warning" in at_start.resources["all.atom"].representations["identity"].body.decode()
+        assert served(built) == served(before)
     else:
-        assert at_start is None
-    assert served(built) == served(before)
+        assert at_start is None, f"{end}: served the recorded documents without building"
+    if end == "killed before its record":
+        assert served(built) == served(before)
+    if end == "post edited while down":
+        assert "Fish hall" in built.resources["categories/town.atom"].representations["identity"].body.decode()
+
+
+def test_a_scheduled_post_a_killed_server_built_is_built_once_due(
+    make_settings: Callable[..., Settings], write_post: Callable[..., Path]
+) -> None:
+    # The builder publishes by the system clock: the post is dated two hours from now, and the service's clock (which
+    # the start compares with the time it comes due) is moved past that.
+    clock = Clock(datetime.now(UTC))
+    write_post("2024-06-01-ferry.md", front("The morning ferry is late again", 1))
+    settings = make_settings()
+
+    async def serve_and_schedule() -> None:
+        service = FeedService(settings, clock=clock)
+        await start_and_build(service)
+        due = clock.now + timedelta(hours=2)
+        path = write_post("2099-01-01-timetable.md", f'title: "New timetable"\ndate: {due.isoformat()}\ncategories: x')
+        os.utime(path, (path.stat().st_atime, path.stat().st_mtime - 5))
+        outcome = await service.build_now([path])
+        assert outcome.ok and outcome.report is not None and outcome.report.scheduled == 1
+        service.preparer.close()  # killed
+
+    asyncio.run(serve_and_schedule())
+    clock.advance(60)
+    at_start, _ = restart(settings, clock)
+    assert at_start is not None and at_start.resumed  # not due yet: nothing changed
+    clock.advance(3 * 3600)
+    at_start, _ = restart(settings, clock)
+    assert at_start is None
 
 
 @pytest.mark.usefixtures("site")
@@ -605,3 +650,53 @@ def test_a_resumed_server_is_ready_without_importing_the_build_stack(tmp_path: P
     loaded = {name.partition(".")[0] for name in before_ready} & set(BUILD_STACK)
     loaded |= before_ready & {f"syndicate.{name}" for name in BUILD_MODULES}
     assert not loaded, f"a resumed start imported {sorted(loaded)} before it was ready"
+
+
+@pytest.mark.parametrize("while_down", ["nothing", "a post edited"])
+def test_a_server_killed_after_a_new_post_resumes_with_it_unless_a_post_changed_while_down(
+    tmp_path: Path, while_down: str
+) -> None:
+    """The real server, killed with SIGKILL after a post came in while it ran: its next start serves that post at
+    once (no build before ready), unless a post changed while it was down."""
+    posts = tmp_path / "_posts"
+    posts.mkdir()
+    for day, (title, category) in enumerate([("Ferry timetable changes", "harbour"), ("Pier repairs", "works")], 1):
+        (posts / f"2024-07-0{day}-p{day}.md").write_text(
+            f'---\ntitle: "{title}"\ndate: 2024-07-0{day} 08:00:00 +0200\ncategories: {category}\n---\n{title}.\n',
+            encoding="utf-8",
+        )
+    settled = time.time() - 3600  # read at once, not deferred while they settle (settle.py)
+    for post in posts.iterdir():
+        os.utime(post, (settled, settled))
+    feed = "/feeds/categories/harbour.atom"
+    with running_server(tmp_path) as server, httpx.Client(base_url=server.url, timeout=DEADLINE) as client:
+        # The new post is published in a second of its own: a Last-Modified shared with the start's publication is
+        # ambiguous, and the next publication (the resumed start's) stamps it anew (lastmodified.restamp).
+        time.sleep(1.1)
+        new = tmp_path / "2024-07-03-p3.md"  # written beside the posts, then renamed in: one event, whole
+        new.write_text(
+            '---\ntitle: "Night ferry returns"\ndate: 2024-07-03 08:00:00 +0200\ncategories: harbour\n---\nBack.\n',
+            encoding="utf-8",
+        )
+        os.utime(new, (settled, settled))
+        new.rename(posts / new.name)
+        wait_until(lambda: b"Night ferry returns" in client.get(feed).content, "the new post served")
+        seen = client.get(feed)
+        server.process.kill()  # no stop: the record is the one the new post's build saved
+        server.process.wait(DEADLINE)
+    if while_down == "a post edited":
+        edited = posts / "2024-07-01-p1.md"
+        edited.write_text(edited.read_text(encoding="utf-8").replace("Ferry timetable", "Ferry fares"), "utf-8")
+        os.utime(edited, (settled, settled + 60))
+    with running_server(tmp_path) as server, httpx.Client(base_url=server.url, timeout=DEADLINE) as client:
+        again = client.get(feed)
+        log = server.output()
+    before_ready = log.partition("Application startup complete")[0]
+    if while_down == "nothing":
+        assert "serving the last build's" in before_ready, log
+        assert again.content == seen.content
+        for header in ("etag", "last-modified", "cache-control"):
+            assert again.headers.get(header) == seen.headers.get(header), header
+    else:
+        assert "serving the last build's" not in log
+        assert b"Ferry fares" in again.content and b"Night ferry returns" in again.content

@@ -450,6 +450,41 @@ def test_after_a_new_post_brotli_comes_for_the_feeds_readers_read(tmp_path: Path
         assert parsed.bozo == 0 and "Brand new" in {e.title for e in parsed.entries}
 
 
+def test_a_client_holding_another_encoding_of_the_current_bytes_revalidates_it(tmp_path: Path) -> None:
+    # Issue 17: a feed or an archive page read as gzip (before its brotli was made, or by a client that then took
+    # brotli up) is still current: revalidating it while accepting brotli answers 304 for the gzip it holds, not 200
+    # with brotli. Once the bytes change, the same request gets them.
+    (tmp_path / "_posts").mkdir()
+    posts = {day: write_post(tmp_path, f"2024-05-0{day}-p.md", f"Post {day}", "local", "x", day) for day in range(1, 6)}
+    # limit = 2: posts 4 and 5 in the feed, the oldest on archive page 1
+    paths = {"/feeds/all.atom": 5, "/feeds/archive/all/1.atom": 1}
+    both = {"Accept-Encoding": "gzip, br"}
+    with (
+        running_server(tmp_path, extra_config="limit = 2\n") as server,
+        httpx.Client(base_url=server.url, timeout=DEADLINE) as client,
+    ):
+        held: dict[str, str] = {}
+        for path in paths:
+            first = client.get(path, headers={"Accept-Encoding": "gzip"})
+            assert first.status_code == 200 and first.headers["content-encoding"] == "gzip", path
+            held[path] = etag = first.headers["etag"]
+            wait_until(lambda p=path: client.get(p, headers=both).headers.get("content-encoding") == "br", "brotli")
+            for tag in (etag, f"W/{etag}", f'"other", {etag}'):
+                again = client.get(path, headers={**both, "If-None-Match": tag})
+                assert again.status_code == 304 and again.content == b"", (path, tag)
+                assert again.headers["etag"] == etag and "Accept-Encoding" in again.headers["vary"]
+            # a client that no longer accepts gzip is sent what it accepts
+            only_br = client.get(path, headers={"Accept-Encoding": "br", "If-None-Match": etag})
+            assert only_br.status_code == 200 and only_br.headers["content-encoding"] == "br"
+        for day in paths.values():
+            posts[day].write_text(posts[day].read_text(encoding="utf-8").replace(f'"Post {day}"', f'"Post {day}, new"'))
+        for path, day in paths.items():
+            wait_until(lambda p=path, d=day: f"Post {d}, new" in client.get(p).text, f"the retitled post in {path}")
+            changed = client.get(path, headers={**both, "If-None-Match": held[path]})
+            assert changed.status_code == 200 and f"Post {day}, new" in changed.text, path
+            assert changed.headers["etag"] != held[path]
+
+
 # -- issue 14: HTTP edges ------------------------------------------------------------------------------------------
 
 UNPARSEABLE_DATES = [

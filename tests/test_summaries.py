@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import gc
 import json
 import os
+import stat
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -13,6 +17,9 @@ import pytest
 
 from _serving import running_server, wait_until
 from syndicate import summaries
+from syndicate.builder import Builder
+from syndicate.config import Settings
+from syndicate.posts import in_full, summary_of
 
 
 def test_summaries_come_back_as_written_from_their_regions() -> None:
@@ -236,3 +243,63 @@ def test_a_served_jekyll_sites_liquid_sees_page_title_and_slug_in_render_workers
         assert newest.summary == "Excerpt of Slack water at berth 510."
         # Rendered in the workers, not after they failed (the output would be the same, slower, with a warning).
         assert "unavailable" not in server.output() and "Traceback" not in server.output()
+
+
+# --- the store stays bounded while posts are edited ------------------------------------------------------------------
+
+
+def _store_bytes() -> int:
+    """Disk taken by the files this process holds open after deleting them: the summary store's (unlinked from the
+    start, and often never named: O_TMPFILE), and any other a test left open, which do not grow meanwhile."""
+    total = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}").endswith(" (deleted)"):
+                st = os.fstat(int(fd))
+                total += st.st_blocks * 512 if stat.S_ISREG(st.st_mode) else 0
+        except OSError:
+            continue  # the descriptor listing itself, or one closed meanwhile
+    return total
+
+
+def _long_post(posts: Path, n: int, edit: int) -> Path:
+    path = posts / f"2024-03-{n:02d}-notice-{n}.md"
+    words = " ".join(f"notice{n}-edit{edit}-word{w}" for w in range(100))  # a long title: ~2.5 KB of text a version
+    path.write_text(
+        f'---\ntitle: "Notice {n}, edit {edit}: {words}"\ndescription: "{words}"\ncategories: [notices]\n---\n'
+        "<p>Body.</p>\n",
+        encoding="utf-8",
+    )
+    # Saved a while ago, as a watcher sees a save after its debounce: read at once, not waited for (settle.py).
+    when = time.time() - 3600 + edit
+    os.utime(path, (when, when))
+    return path
+
+
+def test_a_builder_edited_again_and_again_keeps_its_store_bounded_and_every_post_its_text(
+    make_settings: Callable[..., Settings], posts_dir: Path
+) -> None:
+    newest_first = range(4, 0, -1)
+    for n in newest_first:
+        _long_post(posts_dir, n, 0)
+    builder = Builder(make_settings(limit=2), write=False)
+    builder.build()
+    gc.collect()
+    before = _store_bytes()
+    held = builder.feedset  # a build still being served while later ones are made (a snapshot's posts, say)
+    edits = 100  # every post each time: ~1 MB of text written in all, ~10 KB of it live at any time
+    for edit in range(1, edits + 1):
+        builder.build([_long_post(posts_dir, n, edit) for n in newest_first])
+    gc.collect()
+    grown = _store_bytes() - before
+    assert grown < 256 * 1024, f"the store grew by {grown} bytes"
+    # every post reads its current text, and the build held meanwhile its own
+    for feedset, edit in ((builder.feedset, edits), (held, 0)):
+        titles = [in_full(p).title for p in feedset.posts]
+        assert [t.split(":")[0] for t in titles] == [f"Notice {n}, edit {edit}" for n in newest_first]
+        summaries_now = [summary_of(p) for p in feedset.posts]
+        assert all(
+            s.startswith(f"notice{n}-edit{edit}-word0 ") for n, s in zip(newest_first, summaries_now, strict=True)
+        )
+    assert f"Notice 4, edit {edits}".encode() in builder.documents["all.atom"].body
+    assert f"Notice 1, edit {edits}".encode() in builder.documents["archive/all/1.atom"].body

@@ -30,7 +30,7 @@ from syndicate.groups import ARCHIVE_DIR, TERM_KINDS, feed_kind, kind_in
 from syndicate.metrics import MEDIA_TYPE as METRICS_MEDIA_TYPE
 from syndicate.metrics import Metrics, StatusCounter
 from syndicate.negotiation import prefers_html
-from syndicate.responses import Headers, Resource, acceptable_encodings, is_not_modified
+from syndicate.responses import Headers, Representation, Resource, acceptable_encodings, is_not_modified
 from syndicate.scheduler import create_scheduler
 from syndicate.service import FeedService
 from syndicate.snapshot import Snapshot
@@ -117,15 +117,23 @@ async def send_resource(
         resource.last_modified_header,
         resource.valid_from,
     ):
-        metrics.feed_not_modified += 1
-        metrics.count(304)
-        await send({"type": "http.response.start", "status": 304, "headers": representation.not_modified_headers})
-        await send({"type": "http.response.body", "body": b""})
-        return 304
+        return await _send_not_modified(send, representation, metrics)
+    if if_none_match is not None and (held := resource.held(if_none_match, accept_encoding, representation)):
+        # The client holds another encoding of these bytes (gzip, made before brotli): still current, it is the one
+        # selected, and its ETag answers (see Resource.held).
+        return await _send_not_modified(send, held, metrics)
     metrics.count(200)
     await send({"type": "http.response.start", "status": 200, "headers": representation.headers})
     await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else representation.body})
     return 200
+
+
+async def _send_not_modified(send: Send, representation: Representation, metrics: Metrics) -> int:
+    metrics.feed_not_modified += 1
+    metrics.count(304)
+    await send({"type": "http.response.start", "status": 304, "headers": representation.not_modified_headers})
+    await send({"type": "http.response.body", "body": b""})
+    return 304
 
 
 class JekyllFeedEndpoint:

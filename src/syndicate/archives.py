@@ -83,7 +83,7 @@ class ArchivePages:
         if task is None:
             # One preparation per page however many clients ask at once; shielded so a client that gives up
             # does not cancel it for the others.
-            task = asyncio.get_running_loop().create_task(self._prepare(key, document, stamp))
+            task = asyncio.get_running_loop().create_task(self._prepare(key, document, stamp, snapshot.texts))
             self._tasks[key] = task
         return await asyncio.shield(task)
 
@@ -102,8 +102,10 @@ class ArchivePages:
         self._completing[key] = asyncio.get_running_loop().create_task(complete())
 
     async def _prepare(
-        self, key: tuple[str, str, Stamp | None], document: Document | Planned, stamp: Stamp | None
+        self, key: tuple[str, str, Stamp | None], document: Document | Planned, stamp: Stamp | None, texts: object
     ) -> Resource:
+        """``texts``: the summary store generation the page's posts read (Snapshot.texts), held until it is made,
+        even when every request for it has gone and its snapshot with them."""
         try:
             # Rendering, writing, loading the body from the output file or the cache, compressing: off the event loop.
             resource = await asyncio.to_thread(self._make, document, stamp)

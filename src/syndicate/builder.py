@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 
+from syndicate import summaries
 from syndicate._workers import Parallelism
 from syndicate.archivefiles import ArchiveFiles
 from syndicate.attribution import compile_patterns
@@ -46,6 +47,7 @@ from syndicate.plan import NO_PLAN, ArchiveDocuments, Plan, PlannedFeed, changed
 from syndicate.posts import Post, Rejection
 from syndicate.render import query_feed, render_contents, render_documents
 from syndicate.settle import Settling
+from syndicate.signature import records_signature, updated
 from syndicate.store import (
     Staging,
     StoreError,
@@ -126,6 +128,12 @@ class FeedSet:
     # Archive pages not rendered by the build, made on request by the server (see archivefiles.py): path -> plan.
     on_request: ArchiveDocuments = field(default_factory=lambda: ArchiveDocuments({}))
     visible: Visible = NO_VISIBLE  # the posts chosen to publish, for the next build to start from (corpus.revisit)
+    # signature.files_signature of the files ``records`` describe, kept by each build from the files it read anew or
+    # found gone: what a server records for its next start to compare with its scan (resume.py).
+    signature: int = 0
+    # The summary store's generations its posts' text is in (summaries.py), held so that it stays readable as long as
+    # this build is: one, but for a build after another builder of this process started a new one.
+    texts: tuple[summaries.Generation, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def feeds(self) -> tuple[FeedInfo, ...]:
@@ -213,6 +221,7 @@ class Builder:
         except ValueError as exc:
             raise ConfigError(f"setting 'attribution_patterns': {exc}") from None
         self._fingerprint = settings_fingerprint(settings)
+        self._summaries_out = summaries_out
         # The parse cache; the service keeps its Last-Modified records in the same database (see service.py).
         self.cache: ParseCache | None = open_cache(settings) if cache is True else cache or None
         self._corpus = Corpus(
@@ -260,12 +269,13 @@ class Builder:
     def query(self, *, terms: Mapping[str, Sequence[str]], limit: int, fmt: str) -> Document:
         """A feed of the published posts with all the given names of each kind (``{"category": [...], "author":
         [...]}``), newest first, rendered now."""
-        settings, parallelism = self.settings, self._parallelism
+        # One build throughout: it holds the store generation its posts' text is read from (FeedSet.texts).
+        settings, parallelism, feedset = self.settings, self._parallelism, self.feedset
         return query_feed(
             settings,
-            self.feedset.posts,
+            feedset.posts,
             lambda need: render_contents(
-                settings, self.cache, need, parallelism, liquid_site(settings, self.feedset.posts, self._clock())
+                settings, self.cache, need, parallelism, liquid_site(settings, feedset.posts, self._clock())
             ),
             terms=terms,
             limit=limit,
@@ -306,17 +316,37 @@ class Builder:
                 except DropRefused as exc:
                     raise Refused(str(exc), str(exc)) from None
             new_records = delta.apply(records)
+            if last.built:
+                signature = updated(last.signature, records, new_records, (*delta.updates, *delta.removed))
+            else:
+                signature = records_signature(new_records)
+            self._corpus.release(records, delta, new_records)
             unchanged = self._unchanged(last, delta, new_records, full) if last.built else None
             if unchanged is not None:
                 # Same bytes in every file and the same posts visible: the documents cannot differ. A rescan of an
                 # unchanged site, or a watcher event for a file saved without changes, costs only the scan.
                 self.feedset = replace(
-                    last, records=new_records, visible=replace(unchanged, since=None, left=(), entered=())
+                    last,
+                    records=new_records,
+                    visible=replace(unchanged, since=None, left=(), entered=()),
+                    signature=signature,
                 )
                 self._save_posts(delta)
                 return self._report(full, last, last, delta, frozenset(), frozenset(), started)
-            feedset, written, removed = self._make(last, delta, new_records, full, defer_write)
+            start_from, texts = last, self._texts(last)
+            compacted = self._corpus.compact(new_records)
+            if compacted is not None:
+                # Every post is a new object, its text in a new generation of the store: the build starts afresh
+                # from the last build's documents, not from its choice of posts, groups and plan (they hold the old
+                # posts, which the snapshot served meanwhile still reads from the old generation). The files are the
+                # same: the signature stands.
+                new_records, generation = compacted
+                start_from, texts = replace(last, groups=EMPTY, plan=NO_PLAN, visible=NO_VISIBLE), (generation,)
+            feedset, written, removed = self._make(start_from, delta, new_records, full, defer_write, texts)
+            feedset = replace(feedset, signature=signature)
             self.feedset = feedset  # published: from here on readers see the new build
+            if compacted is not None:
+                summaries.switch(compacted[1])
             if self.cache is not None and full:
                 self.cache.prune(set(feedset.plan.subscribed), set(feedset.keys.values()))
             # A build that leaves archive pages to requests is not a complete export: a one-shot build must not take
@@ -342,23 +372,35 @@ class Builder:
             return report
 
     def _make(
-        self, last: FeedSet, delta: Delta, records: Mapping[str, CachedPost], full: bool, defer: bool = False
+        self,
+        last: FeedSet,
+        delta: Delta,
+        records: Mapping[str, CachedPost],
+        full: bool,
+        defer: bool,
+        texts: tuple[summaries.Generation, ...],
     ) -> tuple[FeedSet, set[str], set[str]]:
         """The stages after reading: group, plan, render, write. Files are staged as they are rendered and renamed
         into place at the end; a failure removes what was staged and replaces nothing. A build that writes holds the
         output directory for its whole length (store.output_lock): another process writing it is waited for.
         ``defer``: the write (and the saving of parsed posts) is left to ``write_deferred``."""
         if not self.write:
-            return self._make_unlocked(last, delta, records, full, defer)
+            return self._make_unlocked(last, delta, records, full, defer, texts)
         try:
             lock = output_lock(self.settings.out)
             with lock:
-                return self._make_unlocked(last, delta, records, full, defer)
+                return self._make_unlocked(last, delta, records, full, defer, texts)
         except StoreError as exc:
             raise BuildError(str(exc), _UNWRITABLE) from None
 
     def _make_unlocked(
-        self, last: FeedSet, delta: Delta, records: Mapping[str, CachedPost], full: bool, defer: bool
+        self,
+        last: FeedSet,
+        delta: Delta,
+        records: Mapping[str, CachedPost],
+        full: bool,
+        defer: bool,
+        texts: tuple[summaries.Generation, ...],
     ) -> tuple[FeedSet, set[str], set[str]]:
         staging = self._staging(last)
         try:
@@ -431,6 +473,7 @@ class Builder:
             collected=visible.documents,
             on_request=on_request,
             visible=visible,
+            texts=texts,
         )
         return feedset, written, removed
 
@@ -447,6 +490,14 @@ class Builder:
         if full and not (visible.posts == last.posts and visible.documents == last.collected):
             return None
         return visible
+
+    def _texts(self, last: FeedSet) -> tuple[summaries.Generation, ...]:
+        """The generations of the summary store a build from ``last`` has its posts' text in: the last build's, and
+        the current one, where the posts read now are written (none: kept in memory)."""
+        if not self._summaries_out:
+            return ()
+        generation = summaries.current()
+        return last.texts if generation in last.texts else (*last.texts, generation)
 
     def _visible(self, last: FeedSet, delta: Delta, records: Mapping[str, CachedPost]) -> Visible:
         """The posts to publish now, from the last build's choice (its records, on a first build: chosen anew)."""

@@ -401,7 +401,8 @@ class Corpus:
         if unfinished:
             if not given:
                 paths = {rel: (p, st) for p, rel, st in to_parse if rel in unfinished}
-            self._settle(unfinished, paths, records, updates, sources)
+            # Shared, and their text kept out of memory, like the files read at once.
+            updates.update(self._shared(self._settle(unfinished, paths, records, updates, sources), values))
         to_parse.clear()
         for rel in (*updates, *removed):
             self._unsettled.pop(rel, None)
@@ -414,11 +415,12 @@ class Corpus:
         records: Records,
         updates: dict[str, CachedPost],
         sources: Sources,
-    ) -> None:
+    ) -> list[tuple[str, CachedPost]]:
         """Wait (up to ``settling.wait``) for files that may still be being written, reading each once it has stayed
         unchanged for the window; those still changing stay in ``unfinished`` (deferred), or, unsettled for longer
-        than ``settling.limit``, become rejections. Moves what it reads from ``unfinished`` to ``updates``."""
+        than ``settling.limit``, become rejections (in ``updates``). Returns what it read, taken from ``unfinished``."""
         settling = self.settling
+        settled: list[tuple[str, CachedPost]] = []
         waited = 0.0
         looked = dict.fromkeys(unfinished, time.monotonic())  # when each was last found unsettled (or later)
         while unfinished and waited < settling.wait:
@@ -440,7 +442,7 @@ class Corpus:
                     unfinished[rel] = cached
                 else:
                     del unfinished[rel]
-                    updates[rel] = cached
+                    settled.append((rel, cached))
                     sources.keep(cached, data)
         now = time.monotonic()
         for rel, why in list(unfinished.items()):
@@ -452,6 +454,7 @@ class Corpus:
                     f"stayed unchanged for {settling.window:g} s"
                 )
                 updates[rel] = CachedPost(0, 0, "", Rejection(rel, reason))  # no digest: read again when it changes
+        return settled
 
     def _batches(self, to_parse: list[Located]) -> list[list[Located]]:
         # Small batches: when the files run out, one worker idles for at most the other's last batch; and at most
@@ -495,6 +498,54 @@ class Corpus:
                 except OSError as exc:  # the temporary directory is full, say: the summaries stay in memory
                     log.warning(_SUMMARIES_KEPT_IN, exc)
         return [(rel, shared(cached, values, where.get(n, -1))) for n, (rel, cached) in enumerate(taken)]
+
+    def release(self, before: Records, delta: Delta, records: Records) -> None:
+        """Tell the summary store which text ``delta`` (from ``before`` to ``records``) left unread: the text of posts
+        read again or removed (see summaries.release)."""
+        if not self._keep_summaries_out:
+            return
+        for rel in (*delta.updates, *delta.removed):
+            old = before.get(rel)
+            if old is None or not isinstance(old.record, Post) or old.record.summary_at < 0:
+                continue
+            new = records.get(rel)
+            if new is None or not isinstance(new.record, Post) or new.record.summary_at != old.record.summary_at:
+                summaries.release(old.record.summary_at)
+
+    def compact(self, records: Records) -> tuple[dict[str, CachedPost], summaries.Generation] | None:
+        """``records`` with their posts' text copied into a new generation of the summary store, and it, once the
+        dead text of the current one has passed its live text (None: not worth it, or it could not be done). The
+        posts are new objects (the build that uses them starts afresh); the old ones, which a served snapshot may
+        hold, still read their own generation."""
+        if not self._keep_summaries_out:
+            return None
+
+        def live() -> int:
+            return sum(
+                summaries.length(c.record.summary_at)
+                for c in records.values()
+                if isinstance(c.record, Post) and c.record.summary_at >= 0
+            )
+
+        if not summaries.worth_compacting(live):
+            return None
+        generation = summaries.start()
+        if generation is None:
+            return None
+        moved = [(rel, c) for rel, c in records.items() if isinstance(c.record, Post) and c.record.summary_at >= 0]
+        compacted = dict(records)
+        try:
+            for first in range(0, len(moved), _BATCH):  # a batch at a time: a large site's text is never all in memory
+                batch = moved[first : first + _BATCH]
+                texts = [summaries.read(c.record.summary_at) for _, c in batch]  # type: ignore[union-attr]
+                for (rel, c), at in zip(batch, summaries.keep(texts, into=generation), strict=True):
+                    post = with_summary_at(c.record, at)  # type: ignore[arg-type]
+                    compacted[rel] = CachedPost(c.size, c.mtime_ns, c.digest, post)
+        except OSError as exc:  # the temporary directory is full, say: the current generation stays
+            log.warning("cannot compact the post summaries kept out of memory (%s)", exc)
+            return None
+        log.info("compacted post summaries: %d posts' text copied into a new store file", len(moved))
+        return compacted, generation
 
     def update(self, records: Records, changed: Iterable[Path]) -> Delta:
         """Read only the ``changed`` paths (a watcher's events): gone or moved out of the tree means removed."""

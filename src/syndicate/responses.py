@@ -92,6 +92,25 @@ class Resource:
                 return representation
         return representations[IDENTITY]
 
+    def held(self, if_none_match: bytes, accept_encoding: bytes, selected: Representation) -> Representation | None:
+        """The representation other than ``selected`` that an If-None-Match names and the client accepts (None: none).
+
+        Every encoding of these bytes is current: a client that holds one (gzip, say, from before brotli was made)
+        and still accepts its encoding is served that one, which it need not download again (RFC 9110 §12.1: the
+        server chooses among the representations the client accepts; §13.1.2: the 304 is for the representation
+        selected, and carries its ETag, §15.4.5, so that a cache freshens the response it holds, RFC 9111 §4.3.4).
+        """
+        representations = self.representations
+        for coding in acceptable_encodings(accept_encoding):
+            representation = representations.get(coding)
+            if (
+                representation is not None
+                and representation is not selected
+                and _etag_listed(if_none_match, representation.etag)
+            ):
+                return representation
+        return None
+
     @property
     def size(self) -> int:
         """Bytes held by all representations (bounds caches of prepared resources)."""

@@ -1,10 +1,13 @@
 """A warm start that serves at once: the last build's documents, when nothing has changed since it was made.
 
-After a full build that it wrote, and when it stops, the server records what it serves (a :class:`Served`, in the
-parse cache's ``meta`` table): the settings' fingerprint, a signature of the post files the build read (each one's
-path, size and mtime: ``files_signature``), every subscription document's path, digest and media type, each feed's
-polling interval (its documents' Cache-Control max-age), the feeds' pages for people, the count of posts and the
-rejections.
+After each build that it wrote (its files renamed into place first), and when it stops, the server records what it
+serves (a :class:`Served`, in the parse cache's ``meta`` table, replaced in one transaction): the settings'
+fingerprint, a signature of the post files the build read (each one's path, size and mtime:
+``signature.files_signature``, which a build keeps from the files it changed), every subscription document's path,
+digest and media type, each feed's polling interval (its documents' Cache-Control max-age), the feeds' pages for
+people, the count of posts and the rejections. So a server killed at any moment leaves the record of a build whose
+files were written, or of the build before it, whose files the next build may have replaced since: those no longer
+match the record (below), and the start builds.
 
 A build's documents are a function of the post files and the settings (output is deterministic). So when a starting
 server finds the same settings, the same scan, no future-dated post come due, and each recorded document's file in the
@@ -30,7 +33,6 @@ start, which builds before it is ready.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -47,6 +49,7 @@ from syndicate.pages import INDEX
 from syndicate.polling import Schedule, max_age_of
 from syndicate.records import Rejection
 from syndicate.scan import scan_post_files
+from syndicate.signature import as_text, files_signature
 from syndicate.snapshot import Preparer, Snapshot
 from syndicate.store import read_manifest
 
@@ -60,16 +63,9 @@ _COARSE_MARGIN_NS = 2_000_000_000
 Identity = tuple[int, int, int, int]  # inode, size, mtime_ns, ctime_ns of a document's file
 
 
-def files_signature(files: Iterable[tuple[str, int, int]]) -> str:
-    """A hash over (path relative to the posts directory, size, mtime in ns) of every post file, in path order: the
-    same for a scan of the directory and for the records of the build that read it (``FeedSet.records``)."""
-    lines = sorted(f"{rel}\0{size}\0{mtime_ns}\n" for rel, size, mtime_ns in files)
-    return hashlib.blake2b("".join(lines).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
-
-
 @dataclass(frozen=True)
 class Served:
-    """What one full build served, and what it was made from."""
+    """What one build served, and what it was made from."""
 
     fingerprint: str  # config.settings_fingerprint
     scan: str  # files_signature of the post files the build read
@@ -183,16 +179,28 @@ def served(
     scan: str,
     due: float | None,
     verify: bool = False,
+    previous: Served | None = None,
 ) -> Served:
     """The record of ``snapshot``, served by a build that read post files of the signature ``scan``; ``verify``: with
-    the identity of each document's file that holds its bytes (hashed now, see the module's docstring)."""
+    the identity of each document's file that holds its bytes (hashed now, see the module's docstring); else with the
+    identities ``previous`` (the record it follows) has for documents of the same path and digest: a file this
+    process did not write since keeps its identity, and one it wrote has another (a new inode and ctime), so the
+    next start hashes only what the builds since changed."""
     documents = tuple(sorted((r.path, r.digest, r.media_type) for r in snapshot.resources.values()))
-    files, checked_at = verified_files(settings.out, ((p, d) for p, d, _ in documents)) if verify else ({}, 0)
+    out = str(settings.out.resolve())
+    if verify:
+        files, checked_at = verified_files(settings.out, ((p, d) for p, d, _ in documents))
+    elif previous is not None and previous.out == out and previous.files:
+        digests = {path: digest for path, digest, _ in previous.documents}
+        files = {p: previous.files[p] for p, d, _ in documents if p in previous.files and digests.get(p) == d}
+        checked_at = previous.checked_at
+    else:
+        files, checked_at = {}, 0
     return Served(
         fingerprint=settings_fingerprint(settings),
         scan=scan,
         source=str(settings.posts.resolve()),
-        out=str(settings.out.resolve()),
+        out=out,
         future=settings.future,
         due=due,
         built_at=snapshot.built_at.isoformat(),
@@ -208,7 +216,8 @@ def served(
     )
 
 
-def _record(cache: ParseCache) -> Served | None:
+def recorded(cache: ParseCache) -> Served | None:
+    """The record in ``cache`` (None: none, or not one this module wrote)."""
     text = cache.get_meta(RECORD_KEY)
     if text is None:
         return None
@@ -229,7 +238,7 @@ def _unchanged(settings: Settings, record: Served, now: float) -> bool:
     if not settings.posts.is_dir():
         return False
     scanned = scan_post_files(settings.posts, settings.jekyll)
-    return files_signature((rel, st.st_size, st.st_mtime_ns) for _, rel, st in scanned) == record.scan
+    return as_text(files_signature((rel, st.st_size, st.st_mtime_ns) for _, rel, st in scanned)) == record.scan
 
 
 def _read_documents(settings: Settings, record: Served) -> tuple[list[Document], dict[str, Identity]] | None:
@@ -262,7 +271,7 @@ def resume(settings: Settings, cache: ParseCache, preparer: Preparer, now: datet
     Stamps as ``Preparer.prepare_snapshot`` does with ``now`` (kept bytes keep their Last-Modified) and saves what it
     restamped; ``preparer`` goes on from this snapshot (``Preparer.adopt``).
     """
-    record = _record(cache)
+    record = recorded(cache)
     if record is None or not _unchanged(settings, record, now.timestamp()):
         return None
     checked_at = time.time_ns()

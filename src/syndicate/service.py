@@ -43,7 +43,8 @@ from syndicate.metrics import BuildGauges, Metrics
 from syndicate.polling import feed_schedules
 from syndicate.queries import QueryFeeds
 from syndicate.responses import GZIP, CachePolicy, ResourceCache
-from syndicate.resume import RECORD_KEY, files_signature, resume, served
+from syndicate.resume import RECORD_KEY, Served, recorded, resume, served
+from syndicate.signature import as_text
 from syndicate.snapshot import Preparer, Snapshot
 from syndicate.websub import JOURNAL, HubPinger
 
@@ -210,7 +211,7 @@ class FeedService:
         self.retry_in: float | None = None  # seconds until the failed build is tried again (None: none pending)
         self.build_started: float | None = None  # time.monotonic() when the running build began (None: none runs)
         self.overdue_after = BUILD_OVERDUE  # seconds (see build_overdue)
-        self._served = ""  # the record of what the last full build served, as last saved (see resume.py)
+        self._served: Served | None = None  # the record of what the last build served, as last saved (resume.py)
         self._startup_timer: asyncio.TimerHandle | None = None  # the first build, after a resumed start
         self._writing: asyncio.Future[None] | None = None  # the start-up build's files, until written (_write_deferred)
         self._stopping = False
@@ -413,9 +414,9 @@ class FeedService:
         return snapshot, BuildOutcome(ok=True, report=report), time.thread_time() - cpu_started
 
     def _record_served_after(self, report: BuildReport, snapshot: Snapshot) -> None:
-        if report.full and not report.deferred and (report.written or report.removed or not self._served):
-            # What a full build serves, for the next start (a rescan that wrote nothing leaves the record as it is;
-            # the one made at stop covers what came since).
+        if not report.deferred:
+            # What the build serves, once its files are written, for the next start. (A build that left a file still
+            # being written to a later one has records of it that a scan would not match: recorded after that one.)
             self._record_served(snapshot)
 
     async def _write_deferred(self, snapshot: Snapshot, outcome: BuildOutcome) -> BuildOutcome:
@@ -470,19 +471,23 @@ class FeedService:
     def _record_served(self, snapshot: Snapshot, verify: bool = False) -> None:
         """Record ``snapshot``, made from the builder's last build, for the next start to serve at once if nothing
         changes (resume.py). Only a build written to the output directory is recorded: its files are read back.
-        ``verify``: with the identities of its files, hashed now (at stop, when no build writes and time is free)."""
-        from syndicate.corpus import next_due  # a build's module: imported by the first build
+        ``verify``: with the identities of its files, hashed now (at stop, when no build writes and time is free).
 
+        Called after every build: what it costs grows with the feeds, not the posts (the signature and the date the
+        next scheduled post comes due are kept by the builds), so a server killed after a new post resumes with it.
+        """
         cache = self.builder.cache
         if cache is None or not self.builder.write:
             return
         feedset = self.builder.feedset
-        due = None if self.settings.future else next_due(feedset.records, self.clock().timestamp())
-        scan = files_signature((rel, c.size, c.mtime_ns) for rel, c in feedset.records.items())
+        # A bound kept by the builds (corpus.revisit): never later than the first post left out as scheduled.
+        bound = feedset.visible.due
+        due = None if self.settings.future or bound == float("inf") else bound
         schedules = feed_schedules(self.settings, feedset.groups)
-        record = served(self.settings, snapshot, schedules, scan, due, verify).to_json()
-        if record != self._served:
-            cache.put_meta(RECORD_KEY, record)
+        previous = self._served if self._served is not None else recorded(cache)
+        record = served(self.settings, snapshot, schedules, as_text(feedset.signature), due, verify, previous)
+        if self._served is None or replace(record, built_at=self._served.built_at) != self._served:
+            cache.put_meta(RECORD_KEY, record.to_json())
             self._served = record
 
     def _build_in_memory(self, failed: BuildOutcome) -> tuple[Snapshot | None, BuildOutcome]:

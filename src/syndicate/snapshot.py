@@ -98,6 +98,9 @@ class Snapshot:
     resumed: bool = False
     # A resumed snapshot holds neither the feeds nor the archive pages planned: how many the last build had.
     resumed_counts: tuple[int, int] = (0, 0)
+    # The summary store's generations the posts of ``groups`` and ``on_request`` keep their text in (FeedSet.texts):
+    # held so that the pages made from them on request read it, however many builds (and compactions) come meanwhile.
+    texts: tuple[object, ...] = field(default=(), repr=False, compare=False)
 
     def __contains__(self, path: object) -> bool:
         return path in self.resources or path in self.archives or path in self.on_request
@@ -246,6 +249,7 @@ class Preparer:
             groups=feedset.groups,
             pages=self._pages,
             on_request=feedset.on_request,
+            texts=feedset.texts,
         )
 
     def adopt(self, stamps: Mapping[str, Stamp], pages: Mapping[str, str]) -> int:
