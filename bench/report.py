@@ -115,7 +115,7 @@ def _table(scenario: str, size: int, row: dict[str, Any]) -> list[str]:
                 f" Start floor (bench/startfloor.py, median): {_fmt(row['floor_s'], ' s')}, "
                 f"{row['floor_s'] / row['hugo_s']:.2f}× Hugo; ours {row['ours_s'] / row['floor_s']:.2f}× the floor; "
                 f"samples {row['floor_samples']}."
-                if "floor_s" in row
+                if "floor_s" in row and row["case"] == "warm"
                 else ""
             ),
             "",
