@@ -612,17 +612,24 @@ def imported_before(log: str, marker: str) -> set[str]:
     raise AssertionError(f"no line with {marker!r} in the server's output:\n{log}")
 
 
-def test_a_resumed_server_is_ready_without_importing_the_build_stack(tmp_path: Path) -> None:
-    posts = tmp_path / "_posts"
+def _two_settled_posts(site: Path) -> Path:
+    """``site``/_posts with two posts (harbour, works) last changed an hour ago: read by the first build at once, not
+    deferred while they settle (settle.py)."""
+    posts = site / "_posts"
     posts.mkdir()
     for day, (title, category) in enumerate([("Ferry timetable changes", "harbour"), ("Pier repairs", "works")], 1):
         (posts / f"2024-07-0{day}-p{day}.md").write_text(
             f'---\ntitle: "{title}"\ndate: 2024-07-0{day} 08:00:00 +0200\ncategories: {category}\n---\n{title}.\n',
             encoding="utf-8",
         )
-    settled = time.time() - 3600  # read by the first build, not deferred while they settle (settle.py)
+    settled = time.time() - 3600
     for post in posts.iterdir():
         os.utime(post, (settled, settled))
+    return posts
+
+
+def test_a_resumed_server_is_ready_without_importing_the_build_stack(tmp_path: Path) -> None:
+    _two_settled_posts(tmp_path)
     profiled = {"PYTHONPROFILEIMPORTTIME": "1"}
     with running_server(tmp_path, environ=profiled) as server:
         built = httpx.get(server.url + "/feeds/categories/harbour.atom", timeout=DEADLINE)
@@ -648,16 +655,8 @@ def test_a_server_killed_after_a_new_post_resumes_with_it_unless_a_post_changed_
 ) -> None:
     """The real server, killed with SIGKILL after a post came in while it ran: its next start serves that post at
     once (no build before ready), unless a post changed while it was down."""
-    posts = tmp_path / "_posts"
-    posts.mkdir()
-    for day, (title, category) in enumerate([("Ferry timetable changes", "harbour"), ("Pier repairs", "works")], 1):
-        (posts / f"2024-07-0{day}-p{day}.md").write_text(
-            f'---\ntitle: "{title}"\ndate: 2024-07-0{day} 08:00:00 +0200\ncategories: {category}\n---\n{title}.\n',
-            encoding="utf-8",
-        )
-    settled = time.time() - 3600  # read at once, not deferred while they settle (settle.py)
-    for post in posts.iterdir():
-        os.utime(post, (settled, settled))
+    posts = _two_settled_posts(tmp_path)
+    settled = time.time() - 3600  # the files below are given old times too: read at once, not left to settle
     feed = "/feeds/categories/harbour.atom"
     with running_server(tmp_path) as server, httpx.Client(base_url=server.url, timeout=DEADLINE) as client:
         # The new post is published in a second of its own: a Last-Modified shared with the start's publication is
